@@ -1,0 +1,54 @@
+"""Shared pieces of the CLI: exit codes, JSON/human output, error reporting."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Callable
+
+from console.errors import ConsoleError
+
+# Exit codes mean the same thing for every command.
+EXIT_OK = 0
+EXIT_FAILED = 1  # the command ran and its answer is "no" (a check failed, does not fit)
+EXIT_USAGE = 2  # bad arguments or settings: fix the input
+EXIT_UNAVAILABLE = 3  # something the command needs is not there (Docker, server, driver)
+EXIT_NOT_FOUND = 4  # the thing named does not exist (container, profile)
+EXIT_INTERRUPTED = 130
+
+
+def add_json_flag(parser) -> None:
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def emit(data: Any, as_json: bool, human: Callable[[Any], str] | None = None) -> None:
+    """Print ``data`` as JSON or through ``human`` (a function returning text)."""
+    if as_json or human is None:
+        json.dump(data, sys.stdout, indent=2, default=_default)
+        sys.stdout.write("\n")
+    else:
+        text = human(data)
+        if text:
+            print(text)
+    sys.stdout.flush()
+
+
+def _default(obj: Any) -> Any:
+    import dataclasses
+
+    if dataclasses.is_dataclass(obj):
+        return dataclasses.asdict(obj)
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    return str(obj)
+
+
+def report_error(exc: ConsoleError, as_json: bool = False) -> int:
+    if as_json:
+        json.dump({"error": exc.message, "hint": exc.hint}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"  → {exc.hint}", file=sys.stderr)
+    return exc.exit_code

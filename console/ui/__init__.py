@@ -1,0 +1,1 @@
+"""The Textual UI. Everything here subscribes to the core; nothing in the core imports it."""

@@ -1,0 +1,29 @@
+"""Messages that cross from one pane to another (posted to the app).
+
+Messages a worker posts to its own pane live next to that pane.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.message import Message
+
+
+class PlanChosen(Message):
+    """The operator picked a planner recommendation: carry it to the launch form."""
+
+    def __init__(self, values: dict[str, Any], source: str = "planner") -> None:
+        super().__init__()
+        self.values = values
+        self.source = source
+
+
+class EndpointChanged(Message):
+    """A server became ready (or went away): chat, smoke and metrics follow it."""
+
+    def __init__(self, base_url: str | None, api_key: str | None = None, model: str | None = None) -> None:
+        super().__init__()
+        self.base_url = base_url
+        self.api_key = api_key
+        self.model = model

@@ -1,0 +1,27 @@
+"""Shared test configuration.
+
+Tests never skip silently: under ``CI=true`` a missing engine or peer is a
+failure (``need``), elsewhere a skip that names what is missing.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+pytest_plugins = [
+    "tests.fixtures.docker_engine",
+    "tests.fixtures.peers",
+]
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def need(condition: bool, what: str) -> None:
+    """Skip (locally) or fail (CI) when a real component the test needs is absent."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required component missing under CI: {what}", pytrace=False)
+    pytest.skip(f"missing: {what}")
