@@ -1,0 +1,209 @@
+"""Talk to a running SGLang (or any OpenAI-compatible) server's plain HTTP routes.
+
+``ServerClient`` (blocking, for workers and the CLI) and ``AsyncServerClient`` share
+one set of route rules and error wording. httpx is imported when a client is made,
+never at import time. Every failure is a ``ConsoleError`` in plain words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from console.cli.common import EXIT_UNAVAILABLE
+from console.errors import ConsoleError
+
+DEFAULT_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Health:
+    status_code: int
+    ready: bool  # 200: ready; 503: starting (or shutting down)
+    detail: str
+
+    @property
+    def starting(self) -> bool:
+        return self.status_code == 503
+
+
+def root_url(base_url: str) -> str:
+    """``http://h:p/v1/`` → ``http://h:p``: SGLang's own routes live at the root."""
+    url = base_url.strip().rstrip("/")
+    if "://" not in url:
+        url = "http://" + url
+    if url.endswith("/v1"):
+        url = url[:-3]
+    return url
+
+
+def openai_base_url(base_url: str) -> str:
+    """The base URL an OpenAI client wants (ends in /v1)."""
+    return root_url(base_url) + "/v1"
+
+
+def _auth_headers(api_key: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+
+def _connect_error(url: str, exc: Exception) -> ConsoleError:
+    import httpx
+
+    if isinstance(exc, httpx.TimeoutException):
+        return ConsoleError(f"{url} did not answer in time ({type(exc).__name__})",
+                            "the server may be busy or still loading; retry, or raise --timeout",
+                            exit_code=EXIT_UNAVAILABLE)
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return ConsoleError(f"not an http(s) URL: {url}", "use a URL like http://127.0.0.1:8000", exit_code=2)
+    return ConsoleError(f"no server at {url}: is it running / is the port published?",
+                        f"connection failed: {exc}", exit_code=EXIT_UNAVAILABLE)
+
+
+def check_response(resp: Any, what: str, *, api_key: str | None) -> None:
+    """Raise a ConsoleError for non-2xx answers, worded for people."""
+    code = resp.status_code
+    if code < 300:
+        return
+    url = str(resp.request.url)
+    if code == 401:
+        if api_key:
+            raise ConsoleError(f"the server rejected the API key ({what})", "check --api-key", exit_code=EXIT_UNAVAILABLE)
+        raise ConsoleError(f"the server wants an API key: pass --api-key ({what})", None, exit_code=EXIT_UNAVAILABLE)
+    if code == 503:
+        raise ConsoleError(f"the server at {root_url(url)} is still starting ({what} answered 503)",
+                           "wait for 'ready' in the logs, or for /health to answer 200", exit_code=EXIT_UNAVAILABLE)
+    text = (resp.text or "").strip().replace("\n", " ")[:300]
+    if code == 404 and what == "metrics":
+        raise ConsoleError("the server has no /metrics", "launch SGLang with --enable-metrics", exit_code=EXIT_UNAVAILABLE)
+    raise ConsoleError(f"{what}: HTTP {code} from {url}", text or None, exit_code=1)
+
+
+def _json(resp: Any, what: str) -> Any:
+    try:
+        return resp.json()
+    except ValueError:
+        raise ConsoleError(f"{what}: the server answered something that is not JSON",
+                           (resp.text or "")[:200] or None) from None
+
+
+def _models_from(body: Any) -> list[dict[str, Any]]:
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, list):
+        raise ConsoleError("/v1/models: no 'data' list in the answer", str(body)[:200])
+    return [m for m in data if isinstance(m, dict) and "id" in m]
+
+
+class ServerClient:
+    """Blocking client: ``health()``, ``models()``, ``server_info()``, ``model_info()``, ``metrics_text()``."""
+
+    def __init__(self, base_url: str, api_key: str | None = None, timeout: float = DEFAULT_TIMEOUT):
+        import httpx
+
+        self.base_url = root_url(base_url)
+        self.api_key = api_key
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, headers=_auth_headers(api_key))
+
+    def __enter__(self) -> ServerClient:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _get(self, path: str) -> Any:
+        import httpx
+
+        try:
+            return self._http.get(path)
+        except httpx.HTTPError as e:
+            raise _connect_error(self.base_url + path, e) from None
+
+    def health(self) -> Health:
+        r = self._get("/health")
+        return Health(r.status_code, r.status_code == 200, (r.text or "").strip()[:200])
+
+    def models(self) -> list[dict[str, Any]]:
+        r = self._get("/v1/models")
+        check_response(r, "/v1/models", api_key=self.api_key)
+        return _models_from(_json(r, "/v1/models"))
+
+    def model_ids(self) -> list[str]:
+        return [m["id"] for m in self.models()]
+
+    def server_info(self) -> dict[str, Any]:
+        return self._info("/server_info", "/get_server_info")
+
+    def model_info(self) -> dict[str, Any]:
+        return self._info("/model_info", "/get_model_info")
+
+    def _info(self, new: str, old: str) -> dict[str, Any]:
+        r = self._get(new)
+        if r.status_code in (404, 405):  # older SGLang builds
+            r = self._get(old)
+        check_response(r, new, api_key=self.api_key)
+        return _json(r, new)
+
+    def metrics_text(self) -> str:
+        r = self._get("/metrics")
+        check_response(r, "metrics", api_key=self.api_key)
+        return r.text
+
+
+class AsyncServerClient:
+    """The same routes for asyncio code (the TUI's async workers, the smoke suite)."""
+
+    def __init__(self, base_url: str, api_key: str | None = None, timeout: float = DEFAULT_TIMEOUT):
+        import httpx
+
+        self.base_url = root_url(base_url)
+        self.api_key = api_key
+        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, headers=_auth_headers(api_key))
+
+    async def __aenter__(self) -> AsyncServerClient:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _get(self, path: str) -> Any:
+        import httpx
+
+        try:
+            return await self._http.get(path)
+        except httpx.HTTPError as e:
+            raise _connect_error(self.base_url + path, e) from None
+
+    async def health(self) -> Health:
+        r = await self._get("/health")
+        return Health(r.status_code, r.status_code == 200, (r.text or "").strip()[:200])
+
+    async def models(self) -> list[dict[str, Any]]:
+        r = await self._get("/v1/models")
+        check_response(r, "/v1/models", api_key=self.api_key)
+        return _models_from(_json(r, "/v1/models"))
+
+    async def model_ids(self) -> list[str]:
+        return [m["id"] for m in await self.models()]
+
+    async def server_info(self) -> dict[str, Any]:
+        return await self._info("/server_info", "/get_server_info")
+
+    async def model_info(self) -> dict[str, Any]:
+        return await self._info("/model_info", "/get_model_info")
+
+    async def _info(self, new: str, old: str) -> dict[str, Any]:
+        r = await self._get(new)
+        if r.status_code in (404, 405):
+            r = await self._get(old)
+        check_response(r, new, api_key=self.api_key)
+        return _json(r, new)
+
+    async def metrics_text(self) -> str:
+        r = await self._get("/metrics")
+        check_response(r, "metrics", api_key=self.api_key)
+        return r.text
