@@ -1,0 +1,92 @@
+"""The same declaration as CLI flags and as form-field descriptions.
+
+``add_arguments(parser)`` adds one flag per setting (``--model``, ``--max-model-len``,
+``--enable-metrics/--no-enable-metrics``…; secrets only as ``--api-key-file`` style
+flags so they never sit in a process list); ``cli_values(args)`` hands the given ones
+to :func:`console.settings.resolve.resolve` as ``cli=``. ``form_fields()`` describes
+the launch form, group by group, for the TUI to build widgets from.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import Any
+
+from .spec import GROUPS, SETTINGS, Setting
+
+
+def add_arguments(parser: argparse.ArgumentParser, *, include_runtime: bool = True, grouped: bool = True) -> None:
+    """Add one flag per setting; unset flags stay absent from the namespace."""
+    groups: dict[str, Any] = {}
+    for s in SETTINGS:
+        if s.runtime and not include_runtime:
+            continue
+        target = parser
+        if grouped:
+            if s.group not in groups:
+                groups[s.group] = parser.add_argument_group(f"{s.group} settings")
+            target = groups[s.group]
+        help_text = f"{s.help} [env {s.env}; default {s.default_text()}]".replace("%", "%%")
+        if s.secret:
+            target.add_argument(f"{s.cli_flag}-file", dest=f"{s.key}__file", metavar="PATH",
+                                default=argparse.SUPPRESS, help=f"read the {s.title} from this file. " + help_text)
+        elif s.kind == "bool":
+            target.add_argument(s.cli_flag, dest=s.key, action=argparse.BooleanOptionalAction,
+                                default=argparse.SUPPRESS, help=help_text)
+        else:
+            metavar = "|".join(str(c) for c in s.choices) if s.choices and len(s.choices) <= 4 else s.key.upper()
+            target.add_argument(s.cli_flag, dest=s.key, metavar=metavar, default=argparse.SUPPRESS, help=help_text)
+
+
+def cli_values(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings given on the command line, as raw values for ``resolve(cli=...)``.
+
+    Secret ``--…-file`` flags are read here; a file that cannot be read raises OSError
+    for the caller to turn into a people-facing error.
+    """
+    ns = vars(args)
+    out: dict[str, Any] = {}
+    for s in SETTINGS:
+        if s.key in ns:
+            out[s.key] = ns[s.key]
+        file_key = f"{s.key}__file"
+        if s.secret and file_key in ns:
+            with open(ns[file_key], encoding="utf-8") as fh:
+                out[s.key] = fh.read().strip()
+    return out
+
+
+@dataclass(frozen=True)
+class FormField:
+    key: str
+    label: str
+    group: str
+    kind: str  # "str" | "int" | "float" | "bool" | "choice" | "args"
+    default: Any
+    placeholder: str  # what an empty field means: "auto", "SGLang's default", or the default
+    choices: tuple[Any, ...]
+    allowed: str
+    help: str
+    env: str
+    secret: bool
+    runtime: bool
+
+
+def form_field(s: Setting) -> FormField:
+    return FormField(
+        key=s.key, label=s.title, group=s.group, kind=s.kind, default=s.default,
+        placeholder=s.default_text() if s.default is None else str(s.example or s.default_text()),
+        choices=s.choices, allowed=s.allowed_text(), help=s.help, env=s.env, secret=s.secret,
+        runtime=s.runtime,
+    )
+
+
+def form_fields(*, include_entrypoint_only: bool = False) -> dict[str, list[FormField]]:
+    """Group → fields, in display order. SSH settings (image-only) are left out unless asked."""
+    out: dict[str, list[FormField]] = {g: [] for g in GROUPS}
+    for s in SETTINGS:
+        if s.key.startswith("ssh_") and not include_entrypoint_only:
+            continue
+        out[s.group].append(form_field(s))
+    return {g: fields for g, fields in out.items() if fields}

@@ -1,0 +1,195 @@
+"""Env (and profile, CLI) → typed values, with the source of each value.
+
+Precedence, lowest first: default < profile < env (alias < name < *_FILE) < cli.
+The entrypoint later fills what is still ``None`` and marked auto (source ``auto``).
+Parse failures become problems; nothing here raises for bad input.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .spec import BY_KEY, KNOWN_MODELS, SETTINGS, Setting
+
+# Sources, in the words the start-up summary uses.
+DEFAULT, PROFILE, ENV, ALIAS, FILE, CLI, AUTO = "default", "profile", "env", "alias", "file", "cli", "auto"
+
+_TRUE = {"1", "true", "yes", "on", "y"}
+_FALSE = {"0", "false", "no", "off", "n", ""}
+
+
+@dataclass
+class Problem:
+    key: str
+    message: str  # says what is wrong and what to do
+    level: str = "error"  # "error" stops the launch, "warning" does not
+
+    @property
+    def is_error(self) -> bool:
+        return self.level == "error"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass
+class Resolution:
+    values: dict[str, Any]
+    sources: dict[str, str]
+    origins: dict[str, str] = field(default_factory=dict)  # key → env var / file that gave it
+    notes: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def set(self, key: str, value: Any, source: str, origin: str = "", note: str | None = None) -> None:
+        self.values[key] = value
+        self.sources[key] = source
+        if origin:
+            self.origins[key] = origin
+        else:
+            self.origins.pop(key, None)
+        if note:
+            self.notes.append(note)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_error]
+
+
+class ParseError(ValueError):
+    pass
+
+
+def parse_value(setting: Setting, raw: Any) -> tuple[Any, str | None]:
+    """Raw text (or an already typed value) → (typed value, normalisation note or None)."""
+    if raw is None:
+        return None, None
+    note = None
+    kind = setting.kind
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw, None
+        text = str(raw).strip().lower()
+        if text in _TRUE:
+            return True, None
+        if text in _FALSE:
+            return False, None
+        raise ParseError(f"{setting.env}={raw!r} is not a switch: use true or false")
+    if kind == "args":
+        if isinstance(raw, (list, tuple)):
+            return [str(a) for a in raw], None
+        try:
+            return shlex.split(str(raw)), None
+        except ValueError as exc:
+            raise ParseError(f"{setting.env} cannot be split like a shell line ({exc}): check its quotes") from None
+    text = raw if not isinstance(raw, str) else raw.strip()
+    if isinstance(text, str) and text == "":
+        return None, None
+    if isinstance(text, str) and setting.value_aliases:
+        canon = setting.value_aliases.get(text) or setting.value_aliases.get(text.lower())
+        if canon and canon != text:
+            note = f"{setting.env}={text} normalised to {canon}"
+            text = canon
+    if kind == "int" or (kind == "choice" and setting.choices and isinstance(setting.choices[0], int)):
+        try:
+            value: Any = int(str(text), 10)
+        except ValueError:
+            raise ParseError(f"{setting.env}={raw!r} is not a whole number") from None
+    elif kind == "float":
+        try:
+            value = float(str(text))
+        except ValueError:
+            raise ParseError(f"{setting.env}={raw!r} is not a number (e.g. 0.9)") from None
+    else:
+        value = str(text)
+    if kind == "choice" and isinstance(value, str):
+        value = value.lower() if value.lower() in [str(c) for c in setting.choices] else value
+    return value, note
+
+
+def _read_secret_file(path: str) -> str:
+    with open(path, encoding="utf-8") as fh:
+        # Files usually end with a newline; only surrounding whitespace is stripped.
+        return fh.read().strip()
+
+
+def resolve(
+    env: Mapping[str, str] | None = None,
+    *,
+    profile: Mapping[str, Any] | None = None,
+    cli: Mapping[str, Any] | None = None,
+    read_files: bool = True,
+) -> Resolution:
+    """Layer defaults, a profile (key → value), the env and CLI values into one Resolution."""
+    env = os.environ if env is None else env
+    res = Resolution(values={}, sources={})
+    for s in SETTINGS:
+        res.set(s.key, s.default, DEFAULT)
+
+    def apply(s: Setting, raw: Any, source: str, origin: str) -> None:
+        try:
+            value, note = parse_value(s, raw)
+        except ParseError as exc:
+            res.problems.append(Problem(s.key, str(exc)))
+            return
+        if value is None and s.kind != "args":
+            return  # empty means "not set": keep the lower layer
+        res.set(s.key, value, source, origin, note)
+
+    for key, raw in (profile or {}).items():
+        if key in BY_KEY:
+            apply(BY_KEY[key], raw, PROFILE, "")
+        else:
+            res.notes.append(f"profile key {key!r} is not a launch setting; ignored")
+
+    for s in SETTINGS:
+        # Aliases first (lowest), then the main name, then the file: later wins.
+        used = [a for a in s.aliases if env.get(a, "") != ""]
+        for alias in reversed(used):
+            apply(s, env[alias], ALIAS, alias)
+        if used and env.get(s.env, "") != "":
+            res.notes.append(f"{s.env} and {used[0]} both set; {s.env} wins")
+        elif used:
+            res.notes.append(f"{used[0]} read as {s.env}")
+        if env.get(s.env, "") != "":
+            apply(s, env[s.env], ENV, s.env)
+        if s.file_env and env.get(s.file_env, "") != "":
+            path = env[s.file_env]
+            if not read_files:
+                res.set(s.key, None, FILE, s.file_env)
+                continue
+            try:
+                value = _read_secret_file(path)
+            except OSError as exc:
+                res.problems.append(Problem(
+                    s.key, f"{s.file_env}={path} cannot be read ({exc.strerror or exc}): mount the file "
+                    "into the container and check its permissions"))
+                continue
+            if not value:
+                res.problems.append(Problem(s.key, f"{s.file_env}={path} is empty: put the {s.title} in it"))
+                continue
+            if env.get(s.env, "") != "":
+                res.notes.append(f"{s.env} and {s.file_env} both set; the file wins")
+            apply(s, value, FILE, s.file_env)
+
+    for key, raw in (cli or {}).items():
+        if key in BY_KEY and raw is not None:
+            apply(BY_KEY[key], raw, CLI, BY_KEY[key].cli_flag)
+    return res
+
+
+def is_known_model(model: str | None) -> bool:
+    return model in KNOWN_MODELS
+
+
+def model_size(model: str | None) -> str | None:
+    """``"20b"`` / ``"120b"`` for the known models, else None."""
+    if model in KNOWN_MODELS:
+        return model.rsplit("-", 1)[1]
+    return None
