@@ -1,0 +1,76 @@
+"""Command-palette provider: jump to an area, help, theme, and what panes offer.
+
+Pane commands are discovered, not listed: every binding a pane class (or its
+non-Textual base classes) declares with a description becomes
+"<Area>: <description>", and a pane may add more via ``palette_commands()``.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from textual.widget import Widget
+
+    from console.ui.app import ConsoleApp
+
+Command = tuple[str, Callable[[], Any], str]  # name, callback, help
+
+
+def pane_bindings(pane_cls: type) -> list[Binding]:
+    """Bindings with a description declared by the pane's own classes (not Textual's bases)."""
+    found: dict[str, Binding] = {}
+    for cls in reversed(pane_cls.__mro__):
+        if cls.__module__.split(".")[0] == "textual" or "BINDINGS" not in cls.__dict__:
+            continue
+        for binding in Binding.make_bindings(cls.__dict__["BINDINGS"]):
+            if binding.description:
+                found[binding.action] = binding  # subclasses override their bases
+    return list(found.values())
+
+
+class AreaCommands(Provider):
+    def _commands(self) -> Iterator[Command]:
+        app: ConsoleApp = self.app  # type: ignore[assignment]
+        for area in app.areas:
+            key = f" (key {area.key})" if area.key else ""
+            yield (f"Go to {area.title}", partial(app.action_show_area, area.name), f"Show the {area.title} area{key}")
+        yield ("Help: keys of every area", app.action_help, "Open the help screen (F1)")
+        yield ("Toggle light/dark theme", app.action_toggle_theme, "Switch between the light and dark theme (ctrl+t)")
+        for area in app.areas:
+            pane = app.pane(area.name)
+            if pane is None:
+                continue
+            for binding in pane_bindings(type(pane)):
+                yield (
+                    f"{area.title}: {binding.description}",
+                    partial(self._run_pane_action, area.name, pane, binding.action),
+                    f"key {binding.key_display or binding.key}",
+                )
+            extra = getattr(pane, "palette_commands", None)
+            if extra is not None:
+                try:
+                    for name, callback, help_text in extra():
+                        yield (f"{area.title}: {name}", callback, help_text)
+                except Exception as exc:  # noqa: BLE001 - a pane's hook must not break the palette
+                    app.log.error(f"palette_commands of {area.name} failed: {exc!r}")
+
+    async def _run_pane_action(self, area: str, pane: Widget, action: str) -> None:
+        app: ConsoleApp = self.app  # type: ignore[assignment]
+        app.action_show_area(area)
+        await app.run_action(action, pane)
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, text=name, help=help_text)
