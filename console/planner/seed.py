@@ -1,0 +1,80 @@
+"""The seed README's deployment examples, re-run through the planner.
+
+The seed listed 120b on A100-80GB, H100, 2×H100 and H200 and 20b on L40S and
+RTX 4090, with "TP = all GPUs for 120b" and "~45–55 tok/s on H100 for 120b".
+``seed_table_markdown()`` renders the planner's answer for those rows and
+notes where the seed is wrong; the README includes its output.
+"""
+
+from __future__ import annotations
+
+from console.planner.fit import DOES_NOT_FIT, Plan, recommend
+
+SEED_ROWS: tuple[tuple[str, str, int], ...] = (
+    ("gpt-oss-120b", "A100-80GB", 1),
+    ("gpt-oss-120b", "H100-80GB", 1),
+    ("gpt-oss-120b", "H100-80GB", 2),
+    ("gpt-oss-120b", "H200-141GB", 1),
+    ("gpt-oss-20b", "L40S-48GB", 1),
+    ("gpt-oss-20b", "RTX-4090-24GB", 1),
+)
+
+SEED_NOTES: tuple[str, ...] = (
+    "**TP = all GPUs** is right only on 1, 2, 4 or 8 GPUs: TP must divide gpt-oss's 64 query "
+    "and 8 KV heads, so a 6-GPU box runs TP=4 (the planner says so and why).",
+    "**Attention backend**: SGLang rejects `flashinfer` for gpt-oss; it picks `fa3` on Hopper, "
+    "`trtllm_mha` on Blackwell and `triton` elsewhere (A100, L40S, RTX 4090).",
+    "**120b on one 80 GB card** does not get the full 131,072-token context with SGLang's "
+    "default `--mem-fraction-static`; the gpt-oss recipe raises it to 0.95 (less headroom "
+    "for activations and CUDA graphs).",
+    "**~45–55 tok/s on H100 for 120b** is far below published SGLang numbers: 211.5 tok/s "
+    "at batch 1 (SGLang 0.5.1, in/out 1024) and 318.5 tok/s (LMSYS, MXFP4). Measure with "
+    "`gpt-oss-console bench` rather than trusting either.",
+    "**A100, L40S, RTX 4090**: gpt-oss's MXFP4 path in SGLang was verified on Hopper and "
+    "Blackwell; on Ampere and Ada it is unverified.",
+)
+
+
+def seed_plans() -> list[Plan]:
+    return [recommend(model, gpu, count) for model, gpu, count in SEED_ROWS]
+
+
+def seed_rows() -> list[dict]:
+    """One dict per seed row with the columns of the table (for JSON and tests)."""
+    rows = []
+    for p in seed_plans():
+        fits = p.verdict != DOES_NOT_FIT
+        rows.append(
+            {
+                "model": p.model,
+                "gpus": p.gpu if p.gpu_count == 1 else f"{p.gpu_count}× {p.gpu}",
+                "verdict": p.verdict_text,
+                "tp": p.tp,
+                "max_total_num_tokens": p.max_total_num_tokens,
+                "max_context": p.max_context if fits else 0,
+                "concurrency_8k": p.concurrency_at(8192),
+                "concurrency_32k": p.concurrency_at(32768),
+                "attention_backend": p.attention_backend,
+            }
+        )
+    return rows
+
+
+def seed_table_markdown() -> str:
+    head = (
+        "| model | GPUs | verdict | TP | KV pool (tokens) | max context at 1 request "
+        "| concurrent requests at 8k / 32k | attention backend |\n"
+        "|---|---|---|---|---|---|---|---|\n"
+    )
+    body = "".join(
+        f"| {r['model']} | {r['gpus']} | {r['verdict']} | {r['tp']} | "
+        f"{r['max_total_num_tokens']:,} | {r['max_context']:,} | "
+        f"{r['concurrency_8k']} / {r['concurrency_32k']} | `{r['attention_backend']}` |\n"
+        for r in seed_rows()
+    )
+    notes = "".join(f"- {n}\n" for n in SEED_NOTES)
+    foot = (
+        "\nSGLang's default `--mem-fraction-static`, bf16 KV cache, hybrid sliding-window pool. "
+        "Where the seed is wrong:\n\n"
+    )
+    return head + body + foot + notes
