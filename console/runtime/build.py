@@ -1,0 +1,136 @@
+"""Setting values (from the one declaration) → a :class:`LaunchSpec`.
+
+Which setting goes where is read from the declaration: ``target`` says whether
+a setting is an SGLang flag, something the image's entrypoint reads, or how the
+console runs the container. Nothing here lists settings by hand except the
+container-level ones the spec needs by name.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from console.runtime.errors import LaunchRefused
+from console.runtime.spec import LaunchSpec, check_publish, settings_hash
+
+IMAGE_MODES = ("auto", "project", "stock")
+
+
+def declaration():
+    from console.settings import spec as decl
+
+    return decl
+
+
+def secret_keys() -> set[str]:
+    return {s.key for s in declaration().SETTINGS if s.secret}
+
+
+def sglang_argv(values: dict[str, Any]) -> list[str]:
+    """SGLang's flags for ``values``: the declaration's own builder, the one the image uses too."""
+    from console.settings import sglang_args
+
+    return list(sglang_args(values))
+
+
+def image_env(values: dict[str, Any]) -> dict[str, str]:
+    """The env vars the project's entrypoint reads (every non-container setting that is set)."""
+    import shlex
+
+    env: dict[str, str] = {}
+    for s in declaration().SETTINGS:
+        value = values.get(s.key)
+        if s.target == "container" or value is None or value == "" or value == []:
+            continue
+        if s.kind == "bool":
+            env[s.env] = "true" if value else "false"
+        elif s.kind == "args":
+            env[s.env] = shlex.join(str(a) for a in value)
+        else:
+            env[s.env] = str(value)
+    return env
+
+
+def pick_mode(image: str, mode: str = "auto") -> str:
+    if mode not in IMAGE_MODES:
+        raise LaunchRefused(f"unknown image mode {mode!r}", "use auto, project or stock")
+    if mode != "auto":
+        return mode
+    # Upstream's image (and anything named like it) has no env-driven entrypoint.
+    repo = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+    return "stock" if repo.endswith("lmsysorg/sglang") or repo.endswith("/sglang") else "project"
+
+
+def parse_gpus(raw: Any) -> str | list[int] | None:
+    text = ("" if raw is None else str(raw)).strip().lower()
+    if text in ("", "none", "no", "0gpus", "cpu"):
+        return None
+    if text == "all":
+        return "all"
+    if not re.fullmatch(r"\d+(\s*,\s*\d+)*", text):
+        raise LaunchRefused(f"GPUs {raw!r} not understood", "use all, none, or device indices such as 0,1")
+    return [int(x) for x in text.split(",")]
+
+
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^a-zA-Z0-9_.-]", "-", text).strip("-.") or "gpt-oss-sglang"
+
+
+def build_spec(
+    values: dict[str, Any],
+    *,
+    profile: str = "default",
+    image_mode: str = "auto",
+    allow_public: bool = False,
+) -> LaunchSpec:
+    """Build the spec, refusing unsafe publishing; ``values`` are resolved setting values."""
+    secrets = secret_keys()
+    image = values.get("image") or declaration().DEFAULT_IMAGE
+    mode = pick_mode(image, image_mode)
+    port = int(values.get("port") or declaration().DEFAULT_PORT)
+    host_port = int(values.get("host_port") or port)
+    bind = str(values.get("publish_address") or "127.0.0.1")
+    api_key = values.get("api_key") or None
+    warnings = check_publish(bind, api_key, allow_public)
+
+    secret_values = [str(values[k]) for k in secrets if values.get(k)]
+    secret_env_names = {s.env for s in declaration().SETTINGS if s.secret}
+    environment: dict[str, str] = {}
+    if mode == "project":
+        environment = image_env(values)
+        command = None
+    else:
+        from console.settings import LAUNCH
+
+        command = [*LAUNCH, *sglang_argv(values)]
+        # The entrypoint-only settings still matter to SGLang's process (HF downloads).
+        if values.get("hf_token"):
+            environment["HF_TOKEN"] = str(values["hf_token"])
+    hf_cache = values.get("hf_cache")
+    hf_cache = os.path.expanduser(str(hf_cache)) if hf_cache and str(hf_cache).lower() != "none" else None
+    shm = values.get("shm_size") or None
+    model = str(values.get("model") or "")
+    return LaunchSpec(
+        name=_safe_name(str(values.get("container_name") or f"gpt-oss-{profile}")),
+        profile=profile,
+        image=image,
+        mode=mode,
+        command=command,
+        environment=environment,
+        container_port=port,
+        host_port=host_port,
+        bind=bind,
+        gpus=parse_gpus(values.get("gpus", "all")),
+        shm_size=str(shm) if shm else None,
+        hf_cache=hf_cache,
+        settings=dict(values),
+        secret_env=secret_env_names,
+        secret_values=secret_values,
+        settings_hash=settings_hash(values, secrets),
+        model=model,
+        served_model=str(values.get("served_model_name") or model),
+        api_key=api_key,
+        warnings=warnings,
+    )

@@ -1,0 +1,323 @@
+"""Container lifecycle through the Docker SDK: pull, create/start, find, stop, restart, remove.
+
+Every Docker failure leaves here as a ``ConsoleError`` in plain words
+(:func:`console.runtime.errors.explain`); a container that Docker created but
+could not start (no GPU runtime, port taken) is removed, not left "Created".
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from console.errors import ConsoleError
+from console.runtime import spec as S
+from console.runtime.engine import connect
+from console.runtime.errors import EXIT_NOT_FOUND, EXIT_USAGE, explain
+from console.runtime.spec import LaunchSpec
+
+
+@dataclass
+class LayerProgress:
+    """One image layer's pull progress (``total`` 0 when Docker has not said yet)."""
+
+    layer: str
+    status: str
+    current: int = 0
+    total: int = 0
+
+    @property
+    def fraction(self) -> float | None:
+        return self.current / self.total if self.total else None
+
+
+@dataclass
+class ContainerInfo:
+    """What the console knows about a container it owns (from ``inspect``)."""
+
+    id: str
+    name: str
+    profile: str
+    image: str
+    status: str  # Docker's: created, running, exited, …
+    running: bool
+    exit_code: int | None
+    oom_killed: bool
+    started_at: str
+    finished_at: str
+    settings_hash: str
+    host_port: int | None
+    bind: str
+    mode: str
+    model: str
+    served_model: str
+    health: str | None = None  # Docker HEALTHCHECK status, when the image has one
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str | None:
+        if not self.host_port:
+            return None
+        host = "127.0.0.1" if self.bind in ("0.0.0.0", "", "::") else self.bind
+        return f"http://{host}:{self.host_port}"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d.pop("labels")
+        d["base_url"] = self.base_url
+        return d
+
+
+def info_from_attrs(attrs: dict[str, Any]) -> ContainerInfo:
+    state = attrs.get("State") or {}
+    labels = (attrs.get("Config") or {}).get("Labels") or {}
+    port = labels.get(S.LABEL_PORT)
+    running = bool(state.get("Running"))
+    return ContainerInfo(
+        id=attrs.get("Id", ""),
+        name=(attrs.get("Name") or "").lstrip("/"),
+        profile=labels.get(S.LABEL_PROFILE, ""),
+        image=(attrs.get("Config") or {}).get("Image", ""),
+        status=state.get("Status", "unknown"),
+        running=running,
+        exit_code=None if running or state.get("Status") == "created" else state.get("ExitCode"),
+        oom_killed=bool(state.get("OOMKilled")),
+        started_at=state.get("StartedAt", ""),
+        finished_at=state.get("FinishedAt", ""),
+        settings_hash=labels.get(S.LABEL_HASH, ""),
+        host_port=int(port) if port and port.isdigit() else None,
+        bind=labels.get(S.LABEL_BIND, "127.0.0.1"),
+        mode=labels.get(S.LABEL_MODE, ""),
+        model=labels.get(S.LABEL_MODEL, ""),
+        served_model=labels.get(S.LABEL_SERVED, ""),
+        health=((state.get("Health") or {}).get("Status")),
+        labels=dict(labels),
+    )
+
+
+def api_key_of(attrs: dict[str, Any]) -> str | None:
+    """The API key a container was started with (env or argv), to probe it after re-attach."""
+    cfg = attrs.get("Config") or {}
+    for item in cfg.get("Env") or []:
+        if item.startswith("API_KEY="):
+            return item.split("=", 1)[1] or None
+    args = list(cfg.get("Cmd") or [])
+    if "--api-key" in args:
+        i = args.index("--api-key")
+        if i + 1 < len(args):
+            return args[i + 1]
+    return None
+
+
+class Runtime:
+    """A connection to Docker plus the operations the console performs on its containers."""
+
+    def __init__(self, client=None):
+        self._client = client
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = connect()
+        return self._client
+
+    def reconnect(self):
+        self._client = None
+        return self.client
+
+    def close(self) -> None:
+        if self._client is not None:
+            try:
+                self._client.close()
+            except Exception:
+                pass
+            self._client = None
+
+    # -- images -----------------------------------------------------------
+    def ensure_image(self, image: str, on_progress: Callable[[LayerProgress], None] | None = None) -> bool:
+        """Make sure ``image`` exists locally; pull it with per-layer progress if not.
+
+        Returns True when it had to pull.
+        """
+        import docker.errors
+
+        try:
+            self.client.images.get(image)
+            return False
+        except docker.errors.ImageNotFound:
+            pass
+        except Exception as exc:
+            raise explain(exc, image=image) from exc
+        repo, tag = _split_image(image)
+        try:
+            for event in self.client.api.pull(repo, tag=tag, stream=True, decode=True):
+                if "error" in event:
+                    raise ConsoleError(event["error"])
+                if on_progress and event.get("id"):
+                    detail = event.get("progressDetail") or {}
+                    on_progress(
+                        LayerProgress(
+                            layer=event["id"],
+                            status=event.get("status", ""),
+                            current=int(detail.get("current") or 0),
+                            total=int(detail.get("total") or 0),
+                        )
+                    )
+        except Exception as exc:
+            raise explain(_as_pull_error(exc), image=image) from exc
+        return True
+
+    # -- containers -------------------------------------------------------
+    def launch(self, spec: LaunchSpec, on_progress: Callable[[LayerProgress], None] | None = None):
+        """Pull if needed, create and start; returns the started container."""
+        self._clear_name(spec.name)
+        self.ensure_image(spec.image, on_progress)
+        try:
+            container = self.client.containers.create(**spec.create_kwargs())
+        except Exception as exc:
+            raise explain(exc, image=spec.image, port=spec.host_port) from exc
+        try:
+            container.start()
+        except Exception as exc:
+            # Docker created it before refusing to start it: do not leave it behind in "Created".
+            try:
+                container.remove(force=True)
+            except Exception:
+                pass
+            raise explain(exc, image=spec.image, port=spec.host_port) from exc
+        container.reload()
+        return container
+
+    def _clear_name(self, name: str) -> None:
+        """Remove a stopped container of ours holding ``name``; refuse if it runs or is not ours."""
+        import docker.errors
+
+        try:
+            existing = self.client.containers.get(name)
+        except docker.errors.NotFound:
+            return
+        except Exception as exc:
+            raise explain(exc) from exc
+        labels = existing.labels or {}
+        if existing.status == "running":
+            raise ConsoleError(
+                f"container {name} is already running",
+                "stop it first (gpt-oss-console stop), or restart it (gpt-oss-console restart)",
+                exit_code=EXIT_USAGE,
+            )
+        if labels.get(S.LABEL_OWNED) != "1":
+            raise ConsoleError(
+                f"a container named {name} exists and was not started by the console",
+                "remove it yourself (docker rm NAME) or set another container name",
+                exit_code=EXIT_USAGE,
+            )
+        existing.remove(force=True)
+
+    def owned(self, include_stopped: bool = True) -> list[ContainerInfo]:
+        try:
+            found = self.client.api.containers(all=include_stopped, filters={"label": f"{S.LABEL_OWNED}=1"})
+            out = []
+            for row in found:
+                try:
+                    out.append(info_from_attrs(self.client.api.inspect_container(row["Id"])))
+                except Exception as exc:  # removed between list and inspect
+                    if type(exc).__name__ != "NotFound":
+                        raise
+            return sorted(out, key=lambda i: (not i.running, i.name))
+        except ConsoleError:
+            raise
+        except Exception as exc:
+            raise explain(exc) from exc
+
+    def get(self, target: str | None = None, *, running_only: bool = False):
+        """The container named by ``target`` (name, id prefix or profile), or the only one owned."""
+        infos = self.owned(include_stopped=not running_only)
+        if target:
+            for info in infos:
+                if target in (info.name, info.profile) or info.id.startswith(target):
+                    return self.client.containers.get(info.id)
+            raise ConsoleError(
+                f"no console container matches {target!r}",
+                "gpt-oss-console status lists the containers the console manages",
+                exit_code=EXIT_NOT_FOUND,
+            )
+        if not infos:
+            raise ConsoleError(
+                "no container started by the console",
+                "start one with gpt-oss-console launch",
+                exit_code=EXIT_NOT_FOUND,
+            )
+        running = [i for i in infos if i.running]
+        pick = running or infos
+        if len(pick) > 1:
+            names = ", ".join(i.name for i in pick)
+            raise ConsoleError(
+                f"several console containers: {names}",
+                "name one (by container name or profile)",
+                exit_code=EXIT_USAGE,
+            )
+        return self.client.containers.get(pick[0].id)
+
+    def inspect(self, container_id: str) -> ContainerInfo:
+        try:
+            return info_from_attrs(self.client.api.inspect_container(container_id))
+        except Exception as exc:
+            raise explain(exc) from exc
+
+    def stop(self, container, timeout: int = 30) -> ContainerInfo:
+        """SIGTERM, then SIGKILL after ``timeout`` seconds (Docker's stop semantics)."""
+        try:
+            container.stop(timeout=timeout)
+            container.reload()
+        except Exception as exc:
+            raise explain(exc) from exc
+        return info_from_attrs(container.attrs)
+
+    def restart(self, container, timeout: int = 30) -> ContainerInfo:
+        try:
+            container.restart(timeout=timeout)
+            container.reload()
+        except Exception as exc:
+            raise explain(exc) from exc
+        return info_from_attrs(container.attrs)
+
+    def remove(self, container, force: bool = False) -> None:
+        try:
+            container.remove(force=force)
+        except Exception as exc:
+            raise explain(exc) from exc
+
+    def wait_exit(self, container, timeout: float | None = None) -> ContainerInfo:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            container.reload()
+            if container.status not in ("running", "restarting", "created"):
+                return info_from_attrs(container.attrs)
+            if deadline is not None and time.monotonic() > deadline:
+                return info_from_attrs(container.attrs)
+            time.sleep(0.2)
+
+
+def _split_image(image: str) -> tuple[str, str]:
+    last = image.rsplit("/", 1)[-1]
+    if "@" in image:
+        repo, digest = image.split("@", 1)
+        return repo, digest
+    if ":" in last:
+        repo, tag = image.rsplit(":", 1)
+        return repo, tag
+    return image, "latest"
+
+
+def _as_pull_error(exc: Exception) -> Exception:
+    """A failed pull means the image is absent here; say so whatever the registry error was."""
+    from console.runtime.errors import DockerUnavailable
+
+    explained = explain(exc)
+    if isinstance(explained, DockerUnavailable):
+        return exc
+    # The image was not found locally and the pull did not deliver it.
+    import docker.errors
+
+    return docker.errors.ImageNotFound(f"pull failed: {exc}")

@@ -1,0 +1,180 @@
+"""Launch profiles: named sets of setting values as TOML in the XDG config dir.
+
+``$XDG_CONFIG_HOME/gpt-oss-console/profiles/<name>.toml`` (dir 0700, files
+0600, written atomically). Secrets are dropped unless the operator asks to keep
+them; then they live only in that 0600 file. A file that does not parse is
+never overwritten: it is moved aside and the error names the file and line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from console.errors import ConsoleError
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+DEFAULT_PROFILE = "default"
+
+
+class ProfileError(ConsoleError):
+    exit_code = 2
+
+
+class ProfileNotFound(ProfileError):
+    exit_code = 4
+
+
+def config_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "gpt-oss-console"
+
+
+def profiles_dir() -> Path:
+    return config_dir() / "profiles"
+
+
+def _ensure_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)  # mkdir's mode is masked by umask and ignored for existing dirs
+    return path
+
+
+def check_name(name: str) -> str:
+    if not NAME_RE.match(name or ""):
+        raise ProfileError(
+            f"invalid profile name {name!r}",
+            "use letters, digits, '.', '_' or '-' (up to 64 characters, not starting with a symbol)",
+        )
+    return name
+
+
+@dataclass
+class Profile:
+    name: str
+    values: dict[str, Any] = field(default_factory=dict)
+    keep_secrets: bool = False
+    saved_at: float | None = None
+
+    @property
+    def path(self) -> Path:
+        return profiles_dir() / f"{self.name}.toml"
+
+
+def _secret_names() -> set[str]:
+    try:
+        from console.settings import secret_names  # type: ignore[attr-defined]
+
+        return set(secret_names())
+    except Exception:
+        return {"API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"}
+
+
+def path_for(name: str) -> Path:
+    return profiles_dir() / f"{check_name(name)}.toml"
+
+
+def list_profiles() -> list[str]:
+    d = profiles_dir()
+    if not d.is_dir():
+        return []
+    return sorted(p.stem for p in d.glob("*.toml") if NAME_RE.match(p.stem))
+
+
+def load(name: str) -> Profile:
+    path = path_for(name)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ProfileNotFound(
+            f"no profile named {name!r}",
+            f"saved profiles: {', '.join(list_profiles()) or 'none'} (in {profiles_dir()})",
+        ) from None
+    try:
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ProfileError(
+            f"profile {path} is not valid TOML: {exc}",
+            "fix the file by hand (nothing was changed), or delete it and save the profile again",
+        ) from None
+    meta = doc.get("profile", {}) if isinstance(doc.get("profile"), dict) else {}
+    values = doc.get("settings", {})
+    if not isinstance(values, dict):
+        raise ProfileError(f"profile {path}: [settings] must be a table", "fix the file by hand")
+    return Profile(
+        name=name,
+        values=dict(values),
+        keep_secrets=bool(meta.get("keep_secrets", False)),
+        saved_at=meta.get("saved_at"),
+    )
+
+
+def _dump(profile: Profile, secrets: Iterable[str]) -> bytes:
+    import tomli_w
+
+    secrets = set(secrets)
+    values = {
+        k: v
+        for k, v in sorted(profile.values.items())
+        if v is not None and (profile.keep_secrets or k not in secrets)
+    }
+    doc = {
+        "profile": {"name": profile.name, "keep_secrets": profile.keep_secrets, "saved_at": time.time()},
+        "settings": values,
+    }
+    return tomli_w.dumps(doc).encode("utf-8")
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    _ensure_dir(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def save(profile: Profile, secrets: Iterable[str] | None = None) -> Path:
+    """Write ``profile``; an existing file that does not parse is kept aside, not lost."""
+    path = path_for(profile.name)
+    if path.exists():
+        try:
+            tomllib.loads(path.read_text("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+            aside = path.with_name(f"{path.name}.invalid-{int(time.time())}")
+            os.replace(path, aside)
+    _atomic_write(path, _dump(profile, _secret_names() if secrets is None else secrets))
+    profile.saved_at = time.time()
+    return path
+
+
+def duplicate(name: str, new_name: str) -> Profile:
+    src = load(name)
+    if path_for(new_name).exists():
+        raise ProfileError(f"profile {new_name!r} already exists", "pick another name or delete it first")
+    copy = Profile(name=new_name, values=dict(src.values), keep_secrets=src.keep_secrets)
+    save(copy, secrets=())  # the source file already decided which secrets it holds
+    return copy
+
+
+def delete(name: str) -> None:
+    path = path_for(name)
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        raise ProfileNotFound(f"no profile named {name!r}") from None

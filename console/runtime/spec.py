@@ -1,0 +1,240 @@
+"""A launch spec: everything Docker needs to run SGLang, derived from setting values.
+
+One spec feeds three outputs that must agree: the SDK's ``containers.create``
+keyword arguments, the equivalent ``docker run`` command shown to the operator
+(secrets masked) and a compose file. Two image modes:
+
+* ``project`` — the project's image (docker/): settings travel as env vars and
+  its entrypoint builds SGLang's argv;
+* ``stock`` — an image with SGLang installed (``lmsysorg/sglang``): the console
+  builds the argv itself and runs ``python3 -m sglang.launch_server ARGV``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+from console.runtime.errors import LaunchRefused
+
+LABEL_PREFIX = "org.gpt-oss-console"
+LABEL_OWNED = f"{LABEL_PREFIX}.owned"
+LABEL_PROFILE = f"{LABEL_PREFIX}.profile"
+LABEL_HASH = f"{LABEL_PREFIX}.settings-hash"
+LABEL_PORT = f"{LABEL_PREFIX}.port"
+LABEL_BIND = f"{LABEL_PREFIX}.bind"
+LABEL_MODE = f"{LABEL_PREFIX}.mode"
+LABEL_MODEL = f"{LABEL_PREFIX}.model"
+LABEL_SERVED = f"{LABEL_PREFIX}.served-model"
+
+STOCK_IMAGE = "lmsysorg/sglang:latest"
+PROJECT_IMAGE = "gpt-oss-sglang:latest"
+HF_CACHE_IN_CONTAINER = "/root/.cache/huggingface"
+MASK = "****"
+
+
+def settings_hash(values: dict[str, Any], secrets: set[str]) -> str:
+    """Stable hash of the values that shape the server; secrets count only as set/unset."""
+    canon = {k: (bool(v) if k in secrets else v) for k, v in sorted(values.items()) if v not in (None, "")}
+    return hashlib.sha256(json.dumps(canon, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def is_loopback(address: str) -> bool:
+    if address in ("localhost", ""):
+        return address == "localhost"
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def check_publish(bind: str, api_key: str | None, allow_public: bool) -> list[str]:
+    """Refuse to expose the API beyond this host without a key; return warnings to show."""
+    if is_loopback(bind):
+        return []
+    if api_key:
+        return []
+    if not allow_public:
+        raise LaunchRefused(
+            f"refusing to publish the API on {bind or '0.0.0.0'} without an API key: "
+            "anyone who can reach this host could use (and abuse) the server",
+            "set an API key (API_KEY / --api-key), or keep the default bind 127.0.0.1 and reach it over "
+            "an SSH tunnel (ssh -L PORT:127.0.0.1:PORT host); to expose it anyway pass --allow-public",
+        )
+    return [
+        f"the API is published on {bind or '0.0.0.0'} with no API key: anyone who can reach this host can use it"
+    ]
+
+
+@dataclass
+class LaunchSpec:
+    name: str
+    profile: str
+    image: str
+    mode: str  # "stock" | "project"
+    command: list[str] | None
+    environment: dict[str, str]
+    container_port: int
+    host_port: int
+    bind: str = "127.0.0.1"
+    gpus: str | list[int] | None = "all"  # "all", chosen indices, or None (no GPU request)
+    shm_size: str | None = "32g"
+    ipc_host: bool = True
+    hf_cache: str | None = None  # host path mounted at HF_CACHE_IN_CONTAINER
+    settings: dict[str, Any] = field(default_factory=dict)
+    secret_env: set[str] = field(default_factory=set)
+    secret_values: list[str] = field(default_factory=list)
+    settings_hash: str = ""
+    model: str = ""
+    served_model: str = ""
+    api_key: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {
+            LABEL_OWNED: "1",
+            LABEL_PROFILE: self.profile,
+            LABEL_HASH: self.settings_hash,
+            LABEL_PORT: str(self.host_port),
+            LABEL_BIND: self.bind,
+            LABEL_MODE: self.mode,
+            LABEL_MODEL: self.model,
+            LABEL_SERVED: self.served_model or self.model,
+        }
+
+    @property
+    def base_url(self) -> str:
+        host = "127.0.0.1" if self.bind in ("0.0.0.0", "", "::") else self.bind
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.host_port}"
+
+    # -- masking ---------------------------------------------------------
+    def _mask_text(self, text: str) -> str:
+        for secret in self.secret_values:
+            if secret and secret in text:
+                text = text.replace(secret, MASK)
+        return text
+
+    def masked_command(self) -> list[str] | None:
+        return None if self.command is None else [self._mask_text(a) for a in self.command]
+
+    def masked_environment(self) -> dict[str, str]:
+        return {k: (MASK if k in self.secret_env and v else self._mask_text(v)) for k, v in self.environment.items()}
+
+    # -- Docker SDK --------------------------------------------------------
+    def device_requests(self):
+        if not self.gpus:
+            return None
+        from docker.types import DeviceRequest
+
+        if self.gpus == "all":
+            return [DeviceRequest(count=-1, capabilities=[["gpu"]])]
+        return [DeviceRequest(device_ids=[str(i) for i in self.gpus], capabilities=[["gpu"]])]
+
+    def create_kwargs(self) -> dict[str, Any]:
+        kw: dict[str, Any] = {
+            "image": self.image,
+            "name": self.name,
+            "environment": dict(self.environment),
+            "labels": self.labels,
+            "ports": {f"{self.container_port}/tcp": (self.bind, self.host_port)},
+            "detach": True,
+        }
+        if self.command is not None:
+            kw["command"] = list(self.command)
+        if self.ipc_host:
+            kw["ipc_mode"] = "host"
+        if self.shm_size:
+            kw["shm_size"] = self.shm_size
+        if self.hf_cache:
+            kw["volumes"] = {self.hf_cache: {"bind": HF_CACHE_IN_CONTAINER, "mode": "rw"}}
+        requests = self.device_requests()
+        if requests:
+            kw["device_requests"] = requests
+        return kw
+
+    # -- what the operator sees --------------------------------------------
+    def _run_groups(self, masked: bool) -> list[list[str]]:
+        """``docker run`` as groups (an option with its value; last: image + command)."""
+        groups = [["docker", "run", "-d"], ["--name", self.name]]
+        if self.gpus == "all":
+            groups.append(["--gpus", "all"])
+        elif self.gpus:
+            # the CLI needs the inner quotes: --gpus '"device=0,1"'
+            groups.append(["--gpus", '"device=' + ",".join(str(i) for i in self.gpus) + '"'])
+        if self.ipc_host:
+            groups.append(["--ipc=host"])
+        if self.shm_size:
+            groups.append(["--shm-size", self.shm_size])
+        groups.append(["-p", f"{self._publish_host()}:{self.host_port}:{self.container_port}"])
+        if self.hf_cache:
+            groups.append(["-v", f"{self.hf_cache}:{HF_CACHE_IN_CONTAINER}"])
+        env = self.masked_environment() if masked else self.environment
+        groups += [["-e", f"{k}={v}"] for k, v in sorted(env.items())]
+        groups += [["--label", f"{k}={v}"] for k, v in self.labels.items()]
+        command = self.masked_command() if masked else self.command
+        groups.append([self.image, *(command or [])])
+        return groups
+
+    def docker_run_argv(self, masked: bool = True) -> list[str]:
+        return [a for g in self._run_groups(masked) for a in g]
+
+    def _publish_host(self) -> str:
+        return f"[{self.bind}]" if ":" in self.bind else self.bind
+
+    def docker_run(self, masked: bool = True) -> str:
+        """The equivalent shell command, one option per line, ready to paste."""
+        return " \\\n  ".join(" ".join(shlex.quote(a) for a in g) for g in self._run_groups(masked))
+
+    def compose(self, masked: bool = True) -> str:
+        """A docker compose file for the same container (YAML; strings JSON-quoted, which YAML accepts)."""
+        q = json.dumps
+        out = ["services:", f"  {self.profile or 'sglang'}:", f"    image: {q(self.image)}", f"    container_name: {q(self.name)}"]
+        command = self.masked_command() if masked else self.command
+        if command:
+            out.append("    command: [" + ", ".join(q(a) for a in command) + "]")
+        if self.ipc_host:
+            out.append('    ipc: "host"')
+        if self.shm_size:
+            out.append(f"    shm_size: {q(self.shm_size)}")
+        out += ["    ports:", f"      - {q(f'{self._publish_host()}:{self.host_port}:{self.container_port}')}"]
+        if self.hf_cache:
+            out += ["    volumes:", f"      - {q(f'{self.hf_cache}:{HF_CACHE_IN_CONTAINER}')}"]
+        env = self.masked_environment() if masked else self.environment
+        if env:
+            out.append("    environment:")
+            out += [f"      {q(k)}: {q(v)}" for k, v in sorted(env.items())]
+        out.append("    labels:")
+        out += [f"      {q(k)}: {q(v)}" for k, v in self.labels.items()]
+        if self.gpus:
+            out += ["    deploy:", "      resources:", "        reservations:", "          devices:", '            - driver: "nvidia"']
+            if self.gpus == "all":
+                out.append('              count: "all"')
+            else:
+                out.append("              device_ids: [" + ", ".join(q(str(i)) for i in self.gpus) + "]")
+            out.append('              capabilities: ["gpu"]')
+        return "\n".join(out) + "\n"
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-safe summary (secrets masked) for --json output and crash bundles."""
+        return {
+            "name": self.name,
+            "profile": self.profile,
+            "image": self.image,
+            "mode": self.mode,
+            "command": self.masked_command(),
+            "environment": self.masked_environment(),
+            "publish": f"{self.bind}:{self.host_port}->{self.container_port}/tcp",
+            "gpus": self.gpus,
+            "shm_size": self.shm_size,
+            "hf_cache": self.hf_cache,
+            "settings_hash": self.settings_hash,
+            "base_url": self.base_url,
+            "warnings": list(self.warnings),
+        }
