@@ -1,0 +1,1 @@
+"""Stand-in Docker images for tests and benchmarks (see ``images.py``)."""

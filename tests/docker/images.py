@@ -1,0 +1,203 @@
+"""Stand-in images for tests and benchmarks, built locally on a real Docker Engine.
+
+No registry is reachable, so nothing is pulled: the images are built from a
+debootstrapped Debian rootfs. Each ``ensure_*`` function is idempotent — it
+returns the image tag, building only when no image with that tag exists (or,
+for the two images built from files in this repo, when those files changed:
+the tag carries a content hash label that is compared).
+
+Usable from pytest (see ``tests/fixtures/docker_engine.py``) and from scripts::
+
+    from tests.docker.images import ensure_console_image
+    tag = ensure_console_image()      # builds base → stand-in sglang → console
+
+Images
+------
+``ensure_base_image()`` → ``gpt-oss-console-test/base:bookworm``
+    Debian bookworm minbase + python3 + openssh-server (no SSH host keys).
+``ensure_standin_sglang_image()`` → ``gpt-oss-console-test/sglang:standin``
+    base + a fake ``sglang`` package and a fake ``nvidia-smi`` (see
+    ``tests/docker/standin/``). ``python3 -m sglang.launch_server ARGS``:
+
+    * records its argv as one JSON line ``SGLANG_ARGV {...}`` on stdout and in
+      ``/tmp/sglang-argv.json``;
+    * logs real-format SGLang start-up lines (``[2026-… TP0] …``) for the
+      scenario in env ``FAKE_SGLANG_SCENARIO``: ``ok`` (default),
+      ``not_enough_memory``, ``cuda_oom``, ``bad_backend``, ``gated_repo``,
+      ``capture_fail``, ``crash_after_ready`` (exit 1 after
+      ``FAKE_SGLANG_CRASH_AFTER`` s, default 3), ``slow_start`` (each phase
+      waits ``FAKE_SGLANG_PHASE_DELAY`` s, default 2); ``FAKE_SGLANG_DELAY``
+      scales all phase delays in the other scenarios (default 0.2 s);
+    * serves HTTP on ``--host``/``--port``: ``/health`` (503 while starting,
+      200 when ready), ``/v1/models`` (``--served-model-name``), chat
+      completions and ``/metrics`` (the SGLang-shaped peer server from
+      ``tests/peers/sglang_shaped`` when present), honouring ``--api-key``;
+    * on SIGTERM logs SGLang-like shutdown lines and exits 0.
+
+    ``nvidia-smi`` reports the inventory in env ``FAKE_GPUS``, e.g.
+    ``H100-80GB:2``, ``L40S:1``, ``A100-80GB:1,RTX4090:1`` (unset or empty →
+    "no devices" and exit 6, like the real tool without GPUs).
+``ensure_console_image()`` → ``gpt-oss-console-test/console:latest``
+    The REAL ``docker/Dockerfile`` built with
+    ``--build-arg BASE_IMAGE=<stand-in sglang image>``, context = repo root.
+
+All tags start with ``gpt-oss-console-test``; ``remove_test_images()`` deletes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+STANDIN_DIR = HERE / "standin"
+
+PREFIX = "gpt-oss-console-test"
+BASE_TAG = f"{PREFIX}/base:bookworm"
+STANDIN_TAG = f"{PREFIX}/sglang:standin"
+CONSOLE_TAG = f"{PREFIX}/console:latest"
+HASH_LABEL = "org.gpt-oss-console.test.inputs"
+
+# Packages in the base: python3 for the entrypoint and fake sglang, sshd for the SSH tests.
+BASE_PACKAGES = ["python3", "openssh-server", "procps", "ca-certificates"]
+DEBOOTSTRAP_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gpt-oss-console-test" / "debootstrap"
+
+
+def _docker(*args: str, capture: bool = True, input: bytes | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", *args], capture_output=capture, input=input, check=check)
+
+
+def _image_label(tag: str, label: str) -> str | None:
+    """The label's value on an existing image, "" when it has none, None when the image is absent."""
+    proc = _docker("image", "inspect", "--format", f'{{{{index .Config.Labels "{label}"}}}}', tag, check=False)
+    if proc.returncode != 0:
+        return None
+    value = proc.stdout.decode().strip()
+    return "" if value == "<no value>" else value
+
+
+def image_exists(tag: str) -> bool:
+    return _docker("image", "inspect", tag, check=False).returncode == 0
+
+
+def _hash_paths(paths: list[Path], extra: str = "") -> str:
+    """Content hash of files under ``paths`` (skipping caches) — decides when to rebuild."""
+    digest = hashlib.sha256(extra.encode())
+    for root in paths:
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in files:
+            if "__pycache__" in path.parts or path.suffix == ".pyc":
+                continue
+            digest.update(str(path.relative_to(REPO)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def ensure_base_image(tag: str = BASE_TAG) -> str:
+    """Debian bookworm minbase + python3 + openssh-server, imported as ``tag``."""
+    if image_exists(tag):
+        return tag
+    DEBOOTSTRAP_CACHE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f"{PREFIX}-rootfs-") as tmp:
+        root = Path(tmp) / "rootfs"
+        subprocess.run(
+            [
+                "debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}",
+                f"--cache-dir={DEBOOTSTRAP_CACHE}", "bookworm", str(root),
+            ],
+            check=True, capture_output=True,
+        )
+        # The package's postinst generates host keys: an image must never carry them.
+        for key in (root / "etc/ssh").glob("ssh_host_*"):
+            key.unlink()
+        for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
+            shutil.rmtree(root / junk, ignore_errors=True)
+            (root / junk).mkdir(parents=True, exist_ok=True)
+        tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
+        subprocess.run(
+            ["docker", "import", "--change", 'CMD ["/bin/bash"]', "--change", "ENV LANG=C.UTF-8", "-", tag],
+            stdin=tar.stdout, check=True, capture_output=True,
+        )
+        tar.stdout.close()
+        if tar.wait() != 0:
+            raise RuntimeError("tar of the debootstrapped rootfs failed")
+    return tag
+
+
+def _build(context: Path, tag: str, inputs_hash: str, *, dockerfile: str = "Dockerfile",
+           build_args: dict[str, str] | None = None) -> None:
+    cmd = ["build", "-q", "-t", tag, "-f", str(context / dockerfile), "--label", f"{HASH_LABEL}={inputs_hash}"]
+    for k, v in (build_args or {}).items():
+        cmd += ["--build-arg", f"{k}={v}"]
+    env = dict(os.environ, DOCKER_BUILDKIT="0")  # the legacy builder: no buildx component needed
+    proc = subprocess.run(["docker", *cmd, str(context)], capture_output=True, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"docker build of {tag} failed:\n{proc.stdout.decode()}\n{proc.stderr.decode()}")
+
+
+def _copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if src.is_dir():
+        shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    else:
+        shutil.copy2(src, dst)
+
+
+STANDIN_INPUTS = [STANDIN_DIR, REPO / "tests/peers/sglang_shaped", REPO / "console/planner/catalog.py"]
+# What docker/Dockerfile copies from the repo; the image is rebuilt when any of it changes.
+CONSOLE_INPUTS = ["docker/Dockerfile", "docker/entrypoint.sh", "console/__init__.py", "console/settings",
+                  "console/planner", "console/image"]
+
+
+def ensure_standin_sglang_image(tag: str = STANDIN_TAG) -> str:
+    """The stand-in for lmsysorg/sglang: base + fake sglang + fake nvidia-smi (see module doc)."""
+    base = ensure_base_image()
+    inputs = [p for p in STANDIN_INPUTS if p.exists()]
+    digest = _hash_paths(inputs, extra=base)
+    if _image_label(tag, HASH_LABEL) == digest:
+        return tag
+    with tempfile.TemporaryDirectory(prefix=f"{PREFIX}-ctx-") as tmp:
+        ctx = Path(tmp)
+        _copy(STANDIN_DIR, ctx / "standin")
+        _copy(REPO / "console/planner/catalog.py", ctx / "gpu_catalog.py")
+        peer = REPO / "tests/peers/sglang_shaped"
+        if peer.exists():
+            _copy(peer, ctx / "sglang_shaped")
+        else:  # the fake falls back to its own minimal /health + /v1/models
+            (ctx / "sglang_shaped").mkdir()
+        _build(ctx, tag, digest, dockerfile="standin/Dockerfile", build_args={"BASE": base})
+    return tag
+
+
+def ensure_console_image(tag: str = CONSOLE_TAG, base_image: str | None = None) -> str:
+    """The real docker/Dockerfile on top of the stand-in SGLang image (or ``base_image``)."""
+    base = base_image or ensure_standin_sglang_image()
+    base_id = _docker("image", "inspect", "--format", "{{.Id}}", base).stdout.decode().strip()
+    digest = _hash_paths([REPO / p for p in CONSOLE_INPUTS], extra=base_id)
+    if _image_label(tag, HASH_LABEL) == digest:
+        return tag
+    with tempfile.TemporaryDirectory(prefix=f"{PREFIX}-ctx-") as tmp:
+        ctx = Path(tmp)  # a copy of the repo root holding only what the Dockerfile copies
+        for rel in CONSOLE_INPUTS:
+            _copy(REPO / rel, ctx / rel)
+        _build(ctx, tag, digest, dockerfile="docker/Dockerfile", build_args={"BASE_IMAGE": base})
+    return tag
+
+
+def remove_test_images() -> None:
+    """Delete every image this module built (tests leave them for reuse; call this to clean up)."""
+    for tag in (CONSOLE_TAG, STANDIN_TAG, BASE_TAG):
+        _docker("image", "rm", "-f", tag, check=False)
+
+
+if __name__ == "__main__":  # pragma: no cover - manual use: python -m tests.docker.images
+    import sys
+
+    which = sys.argv[1] if len(sys.argv) > 1 else "console"
+    fn = {"base": ensure_base_image}.get(which) or globals()[f"ensure_{which}_image"]
+    print(fn())

@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Fake ``nvidia-smi`` for the stand-in image: the inventory comes from env FAKE_GPUS.
+
+``FAKE_GPUS=H100-80GB:2`` or ``L40S:1,RTX-4090-24GB:1`` (names as the planner catalog
+knows them; memory and compute capability come from the catalog). Supports
+``--query-gpu=index,name,memory.total,compute_cap[,...] --format=csv[,noheader][,nounits]``
+and ``-L``; anything else prints a short table. No GPUs → "No devices were found", exit 6.
+"""
+
+from __future__ import annotations
+
+import sys
+
+sys.path.insert(0, "/opt/fake")
+
+
+def inventory(spec: str) -> list[dict]:
+    from gpu_catalog import lookup_gpu  # the planner's catalog, copied into the image
+
+    out: list[dict] = []
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, _, count = part.rpartition(":") if ":" in part else (part, "", "1")
+        g = lookup_gpu(name)
+        for _ in range(int(count or 1)):
+            out.append({"index": len(out), "name": g.nvml_names[0], "memory_mib": g.memory_total // 2**20,
+                        "compute_cap": f"{g.compute_capability[0]}.{g.compute_capability[1]}",
+                        "uuid": f"GPU-00000000-0000-0000-0000-{len(out):012d}"})
+    return out
+
+
+FIELDS = {"index": "index", "name": "name", "memory.total": "memory_mib", "compute_cap": "compute_cap",
+          "uuid": "uuid", "memory.used": None, "memory.free": "memory_mib", "driver_version": None}
+
+
+def main(argv: list[str]) -> int:
+    import os
+
+    try:
+        gpus = inventory(os.environ.get("FAKE_GPUS", ""))
+    except Exception as exc:  # unknown name: say so like a broken driver would
+        print(f"fake nvidia-smi: {exc}", file=sys.stderr)
+        return 9
+    if not gpus:
+        print("No devices were found")
+        return 6
+    query = next((a.split("=", 1)[1] for a in argv if a.startswith("--query-gpu=")), None)
+    fmt = next((a.split("=", 1)[1] for a in argv if a.startswith("--format=")), "")
+    if query:
+        cols = [c.strip() for c in query.split(",")]
+        units = "nounits" not in fmt
+        if "noheader" not in fmt:
+            print(", ".join(f"{c} [MiB]" if c.startswith("memory") and units else c for c in cols))
+        for g in gpus:
+            row = []
+            for c in cols:
+                if c not in FIELDS:
+                    print(f'Field "{c}" is not a valid field to query.', file=sys.stderr)
+                    return 2
+                key = FIELDS[c]
+                value = "580.00" if c == "driver_version" else (0 if key is None else g[key])
+                if c.startswith("memory") and units:
+                    value = f"{value} MiB"
+                row.append(str(value))
+            print(", ".join(row))
+        return 0
+    if "-L" in argv:
+        for g in gpus:
+            print(f"GPU {g['index']}: {g['name']} (UUID: {g['uuid']})")
+        return 0
+    print("+-----------------------------------------------------------------------------+")
+    print("| NVIDIA-SMI 580.00 (fake)     Driver Version: 580.00     CUDA Version: 13.0  |")
+    for g in gpus:
+        print(f"| {g['index']}  {g['name']:<40} {0:>6}MiB / {g['memory_mib']:>6}MiB |")
+    print("+-----------------------------------------------------------------------------+")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
