@@ -1,0 +1,264 @@
+"""Chat with the served model: streaming Markdown, reasoning, tool calls, inspector, transcripts."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Input, Static
+
+from console.chat import events as ev
+from console.ui import messages
+from console.ui.chat import adapter
+from console.ui.chat.inspector import InspectorScreen, TurnReplay
+from console.ui.chat.prompt import PathScreen
+from console.ui.chat.record import TurnRecord
+from console.ui.chat.settings import ChatSettings, ChatSettingsScreen, describe_error
+from console.ui.chat.widgets import AssistantMessage, UserMessage
+
+TITLE = "Chat"
+ORDER = 40
+KEY = "4"
+HELP = "Chat with the endpoint: streaming, reasoning, tool calls, inspector (i), transcripts"
+
+STOP_GRACE_S = 1.0  # after Esc, how long the session may take to wind down before its worker is cancelled
+
+
+class ChatPane(Vertical):
+    BINDINGS = [
+        Binding("escape", "stop", "Stop"),
+        Binding("f2", "settings", "Settings"),
+        Binding("f3", "inspect_last", "Inspect last"),
+        Binding("ctrl+l", "new_conversation", "New chat"),
+    ]
+
+    def __init__(self, *, settings: ChatSettings | None = None, session_factory: Callable[[ChatSettings], Any] | None = None,
+                 id: str | None = None) -> None:
+        super().__init__(id=id, classes="chat-pane")
+        if settings is None:
+            settings = ChatSettings(
+                base_url=os.environ.get("GPT_OSS_CONSOLE_BASE_URL", ""),
+                api_key=os.environ.get("GPT_OSS_CONSOLE_API_KEY") or None,
+                model=os.environ.get("GPT_OSS_CONSOLE_MODEL") or None,
+            )
+        self.settings = settings
+        self.session_factory = session_factory or adapter.make_session
+        self.session: Any | None = None
+        self.turns: list[AssistantMessage] = []
+        self._turn_running = False
+        self._stop_timer = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.settings.summary(), id="chat-endpoint", markup=False)
+        yield VerticalScroll(id="chat-log")
+        yield Input(placeholder="Message · Enter send · Esc stop · F2 settings · ↑ messages", id="chat-input")
+
+    def on_mount(self) -> None:
+        self.query_one("#chat-log", VerticalScroll).anchor()
+
+    # -- settings and endpoint -------------------------------------------------------------
+
+    def apply_settings(self, settings: ChatSettings, *, announce: bool = False) -> None:
+        endpoint_changed = (settings.base_url, settings.api_key) != (self.settings.base_url, self.settings.api_key)
+        self.settings = settings
+        self.query_one("#chat-endpoint", Static).update(settings.summary())
+        if self.session is not None:
+            if endpoint_changed or not adapter.update_session(self.session, settings):
+                self.session = None  # next turn builds one for the new endpoint
+        if announce and endpoint_changed:
+            self.post_message(messages.EndpointChanged(settings.base_url or None, settings.api_key, settings.model))
+
+    def on_endpoint_changed(self, message: messages.EndpointChanged) -> None:
+        if message.base_url is None:
+            return  # the server went away; keep the address so the operator sees the errors
+        self.apply_settings(
+            self.settings.with_(base_url=message.base_url, api_key=message.api_key,
+                                model=message.model or self.settings.model)
+        )
+
+    def action_settings(self) -> None:
+        def done(result: ChatSettings | None) -> None:
+            if result is not None:
+                self.apply_settings(result, announce=True)
+
+        self.app.push_screen(ChatSettingsScreen(self.settings, adapter.tool_names(self.settings)), done)
+
+    # -- turns -------------------------------------------------------------------------------
+
+    @on(Input.Submitted, "#chat-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if not text:
+            return
+        if self._turn_running:
+            self.notify("An answer is still streaming — Esc stops it.", severity="warning")
+            return
+        event.input.value = ""
+        self.send(text)
+
+    def send(self, text: str) -> None:
+        """Start a turn with this user message (what Enter in the input does)."""
+        self._turn_running = True
+        self._run_turn(text, None)
+
+    @work(exclusive=True, group="chat-turn")
+    async def _run_turn(self, text: str, replay: TurnReplay | None) -> None:
+        log = self.query_one("#chat-log", VerticalScroll)
+        message = AssistantMessage(TurnRecord(text))
+        self.turns.append(message)
+        await log.mount_all([UserMessage(text if replay is None else f"(replay) {text}"), message])
+        log.anchor()
+        try:
+            session = self._session()
+            events = session.run_turn(text) if replay is None else adapter.replay_turn(session, replay.messages)
+            async for event in events:
+                message.feed(event)
+        except asyncio.CancelledError:
+            if not message.finished:
+                message.feed(ev.TurnDone(cancelled=True))
+            raise
+        except Exception as exc:  # a failing turn is shown in the conversation, never raised
+            message.feed(ev.TurnError(describe_error(exc), getattr(exc, "hint", None) and None))
+            message.feed(ev.TurnDone())
+        finally:
+            self._turn_running = False
+            if self._stop_timer is not None:
+                self._stop_timer.stop()
+                self._stop_timer = None
+        if not message.finished:
+            message.feed(ev.TurnDone())
+
+    def _session(self) -> Any:
+        if not self.settings.base_url:
+            raise adapter.NoEndpoint()
+        if self.session is None:
+            self.session = self.session_factory(self.settings)
+        return self.session
+
+    def action_stop(self) -> None:
+        if not self._turn_running:
+            return
+        if self.session is not None:
+            self.session.cancel()
+        # A session that does not wind down in time has its worker cancelled.
+        self._stop_timer = self.set_timer(STOP_GRACE_S, self._force_stop)
+
+    def _force_stop(self) -> None:
+        self._stop_timer = None
+        if self._turn_running:
+            self.workers.cancel_group(self, "chat-turn")
+
+    def action_new_conversation(self) -> None:
+        if self._turn_running:
+            self.action_stop()
+        self.session = None
+        self.turns.clear()
+        self.query_one("#chat-log", VerticalScroll).remove_children()
+
+    # -- inspector -----------------------------------------------------------------------
+
+    def action_inspect_last(self) -> None:
+        if self.turns:
+            self.inspect(self.turns[-1])
+        else:
+            self.notify("Nothing to inspect yet.")
+
+    @on(AssistantMessage.InspectRequested)
+    def _inspect_requested(self, event: AssistantMessage.InspectRequested) -> None:
+        event.stop()
+        self.inspect(event.message)
+
+    def inspect(self, message: AssistantMessage) -> None:
+        def done(replay: TurnReplay | None) -> None:
+            if replay is None:
+                return
+            if self._turn_running:
+                self.notify("An answer is still streaming — Esc stops it first.", severity="warning")
+                return
+            self._turn_running = True
+            self._run_turn(message.record.user_text, replay)
+
+        self.app.push_screen(InspectorScreen(message.record, self._run_tool), done)
+
+    async def _run_tool(self, name: str, arguments: Any) -> tuple[str, float, str | None]:
+        return await adapter.run_tool(self.settings, name, arguments)
+
+    # -- keyboard: from the input to the messages ------------------------------------------
+
+    def on_key(self, event) -> None:
+        if event.key == "up" and self.query_one("#chat-input", Input).has_focus and self.turns:
+            event.stop()
+            self.turns[-1].focus()
+            self.turns[-1].scroll_visible()
+
+    # -- transcripts -----------------------------------------------------------------------
+
+    def _default_path(self, suffix: str) -> str:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        return str(adapter.transcripts_dir() / f"chat-{stamp}{suffix}")
+
+    def action_save_transcript(self, path: str | None = None) -> None:
+        if path is None:
+            self.app.push_screen(PathScreen("Save transcript (JSONL)", self._default_path(".jsonl")),
+                                 lambda p: p and self.action_save_transcript(p))
+            return
+        try:
+            written = adapter.save_transcript(self, Path(path).expanduser())
+        except Exception as exc:
+            self.notify(describe_error(exc), title="Transcript not saved", severity="error")
+            return
+        self.notify(f"Saved {written}", title="Transcript")
+
+    def action_export_markdown(self, path: str | None = None) -> None:
+        if path is None:
+            self.app.push_screen(PathScreen("Export Markdown", self._default_path(".md")),
+                                 lambda p: p and self.action_export_markdown(p))
+            return
+        try:
+            written = adapter.export_markdown(self, Path(path).expanduser())
+        except Exception as exc:
+            self.notify(describe_error(exc), title="Markdown not exported", severity="error")
+            return
+        self.notify(f"Exported {written}", title="Transcript")
+
+    def action_load_transcript(self, path: str | None = None) -> None:
+        if path is None:
+            self.app.push_screen(PathScreen("Load transcript (JSONL)", str(adapter.transcripts_dir()) + os.sep),
+                                 lambda p: p and self.action_load_transcript(p))
+            return
+        self._load(Path(path).expanduser())
+
+    @work(exclusive=True, group="chat-turn")
+    async def _load(self, path: Path) -> None:
+        try:
+            turns, session = adapter.load_transcript(path, self.settings)
+        except Exception as exc:
+            self.notify(describe_error(exc), title="Transcript not loaded", severity="error")
+            return
+        self.action_new_conversation()
+        self.session = session
+        log = self.query_one("#chat-log", VerticalScroll)
+        for user_text, events in turns:
+            message = AssistantMessage(TurnRecord(user_text))
+            self.turns.append(message)
+            await log.mount_all([UserMessage(user_text), message])
+            message.replay(events)
+        self.notify(f"Loaded {len(turns)} turn(s) from {path}", title="Transcript")
+
+    def palette_commands(self) -> Iterable[tuple[str, Callable[[], object], str]]:
+        yield ("Save transcript (JSONL)", self.action_save_transcript, "Reasoning, tool calls and raw exchanges")
+        yield ("Load transcript (JSONL)", self.action_load_transcript, "Show a saved conversation and continue it")
+        yield ("Export transcript as Markdown", self.action_export_markdown, "For bug reports and notes")
+
+    def quit_warning(self) -> str | None:
+        return "an answer is still streaming" if self._turn_running else None
+
+
+PANE = ChatPane
