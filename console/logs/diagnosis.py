@@ -1,0 +1,175 @@
+"""Recognise SGLang / Docker start-up failures in log lines and say what to change.
+
+Each rule has a literal *anchor* (found with ``str.find`` over whole batches, so scanning a
+flood costs almost nothing) and a regex that confirms the match on the one line. The fix
+names the console setting to change (the seed's env var names: MEM_FRACTION_STATIC,
+MAX_MODEL_LEN, ATTENTION_BACKEND, HF_TOKEN, PORT, ...).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    code: str  # stable identifier: "not_enough_memory", "cuda_oom", ...
+    title: str  # what went wrong, in plain words
+    fix: str  # what to change, naming the setting
+    line: str = ""  # the log line (message part) that proved it
+
+    def with_line(self, line: str) -> "Diagnosis":
+        return Diagnosis(self.code, self.title, self.fix, line[:500])
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    code: str
+    anchors: tuple[str, ...]
+    confirm: re.Pattern[str]
+    title: str
+    fix: str
+
+
+_RULES: tuple[_Rule, ...] = (
+    _Rule(
+        "not_enough_memory",
+        ("Not enough memory",),
+        re.compile(r"Not enough memory\. Please try to increase --mem-fraction-static"),
+        "No room left for the KV cache after loading the weights",
+        "Raise MEM_FRACTION_STATIC (e.g. to 0.90–0.95) so SGLang may use more of each GPU, or spread "
+        "the model over more GPUs (TENSOR_PARALLEL_SIZE), or free the GPUs other processes hold.",
+    ),
+    _Rule(
+        "cuda_graph_failed",
+        ("Capture cuda graph failed", "Capture CUDA graph failed"),
+        re.compile(r"Capture (?:cuda|CUDA) graph failed"),
+        "CUDA graph capture failed",
+        "Usually memory: lower MEM_FRACTION_STATIC (e.g. by 0.05) or MAX_RUNNING_REQUESTS so the "
+        "graphs fit; as a last resort add --disable-cuda-graph or a smaller --cuda-graph-max-bs "
+        "to the extra SGLang arguments.",
+    ),
+    _Rule(
+        "cuda_oom",
+        ("out of memory", "OutOfMemoryError"),
+        re.compile(r"CUDA out of memory|OutOfMemoryError|CUDA error: out of memory"),
+        "The GPU ran out of memory",
+        "Lower MEM_FRACTION_STATIC (leave room for activations and CUDA graphs, e.g. 0.85), lower "
+        "MAX_MODEL_LEN or MAX_RUNNING_REQUESTS or CHUNKED_PREFILL, or use more GPUs "
+        "(TENSOR_PARALLEL_SIZE). Check no other process holds GPU memory.",
+    ),
+    _Rule(
+        "port_in_use",
+        ("already in use", "port is already allocated"),
+        re.compile(r"[Aa]ddress already in use|errno 98|port is already allocated"),
+        "The server's port is already taken",
+        "Pick another PORT, or stop the process/container that holds it "
+        "(`ss -ltnp` shows who listens).",
+    ),
+    _Rule(
+        "attention_backend",
+        ("attention backend", "attention_backend"),
+        re.compile(r"requires one of .*attention[ _]backend|attention[ _]backend.*(?:not supported|must be one of)"),
+        "This attention backend does not support gpt-oss",
+        "Set ATTENTION_BACKEND to fa3 (Hopper), trtllm_mha (Blackwell) or triton (any GPU), or leave it "
+        "unset so the architecture's default is used. flashinfer is rejected for gpt-oss.",
+    ),
+    _Rule(
+        "hf_auth",
+        ("GatedRepoError", "401 Client Error", "Repository Not Found", "RepositoryNotFoundError", "Invalid user token", "Access to model"),
+        re.compile(
+            r"GatedRepoError|401 Client Error|Repository Not Found|RepositoryNotFoundError"
+            r"|Invalid user token|Access to model .* is restricted"
+        ),
+        "Hugging Face refused the model download (missing or wrong token, or no access)",
+        "Set HF_TOKEN to a token that has accepted the model's licence, check MODEL is spelled "
+        "exactly (openai/gpt-oss-20b or openai/gpt-oss-120b), or pre-fill the HF cache mount.",
+    ),
+    _Rule(
+        "health_check_failed",
+        ("Health check failed",),
+        re.compile(r"Health check failed"),
+        "The server stopped answering its health check",
+        "Look at the lines above for the cause (often a GPU error or OOM during serving); restart the "
+        "server. If it recurs under load, lower MAX_RUNNING_REQUESTS or MEM_FRACTION_STATIC.",
+    ),
+    _Rule(
+        "warmup_failed",
+        ("Initialization failed",),
+        re.compile(r"Initialization failed\.? ?warmup error"),
+        "The first (warm-up) request failed",
+        "The model loaded but could not answer: see the error after 'warmup error'. Often memory — "
+        "lower MEM_FRACTION_STATIC or MAX_MODEL_LEN — or a wrong ATTENTION_BACKEND.",
+    ),
+    _Rule(
+        "no_gpu_runtime",
+        ("could not select device driver",),
+        re.compile(r"could not select device driver"),
+        "Docker cannot give the container GPUs (no NVIDIA container runtime)",
+        "Install the NVIDIA Container Toolkit and restart Docker (`nvidia-ctk runtime configure`).",
+    ),
+    _Rule(
+        "no_cuda_gpu",
+        ("No CUDA GPUs are available", "Found no NVIDIA driver"),
+        re.compile(r"No CUDA GPUs are available|Found no NVIDIA driver"),
+        "The container sees no GPU",
+        "Check the GPU selection (GPUS setting), that the NVIDIA runtime is installed, and nvidia-smi on the host.",
+    ),
+    _Rule(
+        "killed",
+        ("Killed",),
+        re.compile(r"^\s*Killed\s*$|\bKilled process\b"),
+        "The process was killed (likely by the kernel's OOM killer: host RAM)",
+        "Give the container more host memory or shared memory (SHM size), or lower MAX_RUNNING_REQUESTS.",
+    ),
+)
+
+_HARMLESS = ("Can not initialize OpenAIServingResponses",)
+
+_TRACEBACK_FIX = (
+    "Read the traceback above for the failing call. Common causes: memory (MEM_FRACTION_STATIC, "
+    "MAX_MODEL_LEN), an unsupported ATTENTION_BACKEND, or an extra SGLang argument this version rejects."
+)
+
+
+class Diagnoser:
+    """Line → Diagnosis. Stateless; :class:`console.logs.sglang.LogScanner` adds context."""
+
+    ANCHORS: tuple[str, ...] = tuple(a for r in _RULES for a in r.anchors)
+
+    @staticmethod
+    def match_line(msg: str) -> Diagnosis | None:
+        """Diagnose one line (prefix may be present). Harmless known lines give ``None``."""
+        if msg[:1] in (" ", "\t"):  # a source line quoted in a traceback, not an event
+            return None
+        for h in _HARMLESS:
+            if h in msg:
+                return None
+        for rule in _RULES:
+            for a in rule.anchors:
+                if a in msg:
+                    if rule.confirm.search(msg):
+                        return Diagnosis(rule.code, rule.title, rule.fix, msg[:500])
+                    break
+        return None
+
+    @staticmethod
+    def from_exception(msg: str) -> Diagnosis:
+        """The last line of a Python traceback (``ValueError: ...``) as a diagnosis."""
+        return Diagnosis("exception", f"The server crashed: {msg[:200]}", _TRACEBACK_FIX, msg[:500])
+
+
+def diagnose_lines(lines: list[str]) -> list[Diagnosis]:
+    """All distinct diagnoses in a log (post-mortem, crash bundles, CLI). Order of first sight."""
+    from console.logs.sglang import Failure, LogScanner
+
+    seen: dict[str, Diagnosis] = {}
+    for ev in LogScanner().feed(lines):
+        if isinstance(ev, Failure) and ev.diagnosis.code not in seen:
+            seen[ev.diagnosis.code] = ev.diagnosis
+    out = list(seen.values())
+    # A specific cause beats the generic traceback it produced.
+    if len(out) > 1:
+        out = [d for d in out if d.code != "exception"] + [d for d in out if d.code == "exception"]
+    return out

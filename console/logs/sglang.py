@@ -1,0 +1,518 @@
+"""Parse SGLang server log lines into typed events (pure, no I/O, no Textual).
+
+SGLang's format is ``[%(asctime)s%(prefix)s] %(message)s`` where the prefix names the
+ranks (`` TP0``, `` DP1 TP3 EP3``); uvicorn adds ``INFO:     ...`` lines and tqdm bars
+arrive without a prefix. Formats drift between releases (``batch.`` vs ``batch,``, an
+``[iter]`` tag, ``accept len``, sliding-window token fields, a quantization string where
+``dtype=`` stood), so every field is parsed by name and every field is optional.
+
+Two entry points:
+
+* :func:`parse_line` — one line → one event or ``None`` (tests, post-mortem, CLI).
+* :class:`LogScanner` — batches of lines → events, fast enough for 500k-line floods: it
+  locates the few interesting lines of a batch with ``str.find`` over the joined text
+  (C speed) and, for the high-volume batch statistics, parses only the newest line of
+  each kind while counting the rest (the live panel shows the latest values).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+
+from console.logs.diagnosis import Diagnosis, Diagnoser
+
+
+class Phase(enum.IntEnum):
+    """Start-up phases in the order a healthy server passes them."""
+
+    PULLING = 0  # reported by the lifecycle (image pull), never by the log
+    STARTING = 1  # server_args printed / process up
+    LOADING_WEIGHTS = 2
+    WEIGHTS_LOADED = 3
+    KV_POOL = 4
+    # SGLang logs the capacity line after the graphs are captured (the scheduler prints it
+    # once its model worker is built), or right after the KV pool with graphs disabled.
+    CUDA_GRAPH = 5
+    CUDA_GRAPH_DONE = 6
+    CAPACITY_KNOWN = 7
+    HTTP_UP = 8
+    READY = 9
+
+    @property
+    def label(self) -> str:
+        return _PHASE_LABELS[self]
+
+
+_PHASE_LABELS = {
+    Phase.PULLING: "pulling image",
+    Phase.STARTING: "starting",
+    Phase.LOADING_WEIGHTS: "loading weights",
+    Phase.WEIGHTS_LOADED: "weights loaded",
+    Phase.KV_POOL: "KV pool allocated",
+    Phase.CAPACITY_KNOWN: "capacity known",
+    Phase.CUDA_GRAPH: "capturing CUDA graphs",
+    Phase.CUDA_GRAPH_DONE: "CUDA graphs captured",
+    Phase.HTTP_UP: "HTTP up (warming up)",
+    Phase.READY: "ready",
+}
+
+
+class Severity(enum.IntEnum):
+    INFO = 0
+    WARNING = 1
+    ERROR = 2
+
+
+# ── events ──────────────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True, slots=True)
+class LinePrefix:
+    time: str | None  # "2026-01-05 14:31:10" as logged (server-local clock)
+    ranks: dict[str, int]  # {"TP": 0, "DP": 1, ...}; empty for the main process
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseChange:
+    phase: Phase
+    time: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WeightLoadBegin:
+    avail_mem_gb: float | None
+    time: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WeightLoadProgress:
+    done: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class WeightsLoaded:
+    elapsed_s: float | None
+    model_type: str | None
+    dtype: str | None  # "torch.bfloat16" or, in newest builds, a quantization string
+    avail_mem_gb: float | None
+    mem_usage_gb: float | None
+    time: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KVPoolAllocated:
+    tokens: int | None
+    k_size_gb: float | None
+    v_size_gb: float | None
+    time: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SlidingWindowPool:
+    full_layer_tokens: int | None
+    swa_layer_tokens: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Capacity:
+    max_total_num_tokens: int | None
+    chunked_prefill_size: int | None
+    max_prefill_tokens: int | None
+    max_running_requests: int | None
+    context_len: int | None
+    available_gpu_mem_gb: float | None
+    time: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CudaGraphBegin:
+    avail_mem_gb: float | None
+    time: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CudaGraphEnd:
+    elapsed_s: float | None
+    mem_usage_gb: float | None
+    avail_mem_gb: float | None
+    time: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HttpUp:
+    url: str
+    port: int | None
+    time: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ready:
+    time: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchStats:
+    """One ``Prefill batch`` / ``Decode batch`` line; absent fields are ``None``."""
+
+    kind: str  # "prefill" | "decode"
+    time: str | None = None
+    ranks: dict[str, int] = field(default_factory=dict)
+    new_seq: int | None = None
+    new_token: int | None = None
+    cached_token: int | None = None
+    token: int | None = None  # decode: tokens held (full-attention pool in SWA mode)
+    token_usage: float | None = None  # full-attention pool in SWA mode
+    swa_token: int | None = None
+    swa_token_usage: float | None = None
+    running_req: int | None = None
+    queue_req: int | None = None
+    gen_throughput: float | None = None  # token/s
+    input_throughput: float | None = None
+    cuda_graph: bool | None = None
+    accept_len: float | None = None
+    iteration: str | None = None  # the optional "[iter]" tag, verbatim
+    extra: dict[str, str] = field(default_factory=dict)  # fields this parser does not know
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    diagnosis: Diagnosis
+    line: str
+
+
+Event = (
+    PhaseChange
+    | WeightLoadBegin
+    | WeightLoadProgress
+    | WeightsLoaded
+    | KVPoolAllocated
+    | SlidingWindowPool
+    | Capacity
+    | CudaGraphBegin
+    | CudaGraphEnd
+    | HttpUp
+    | Ready
+    | BatchStats
+    | Failure
+)
+
+# ── line anatomy ────────────────────────────────────────────────────────────────
+
+# Optional docker timestamp (``timestamps=1``), then SGLang's bracketed prefix.
+_PREFIX = re.compile(
+    r"^(?:\d{4}-\d\d-\d\dT[\d:.]+Z )?"
+    r"\[(?P<time>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:[.,]\d+)?(?P<ranks>(?: [A-Z]{2,3}\d+)*)\] ?"
+)
+_RANK = re.compile(r"([A-Z]{2,3})(\d+)")
+_DOCKER_TS = re.compile(r"^\d{4}-\d\d-\d\dT[\d:.]+Z ")
+
+
+def split_prefix(line: str) -> tuple[LinePrefix, str]:
+    """``[2026-01-05 14:31:10 DP1 TP3] msg`` → (prefix, "msg"); lines without one pass through."""
+    m = _PREFIX.match(line)
+    if not m:
+        m2 = _DOCKER_TS.match(line)
+        return LinePrefix(None, {}), line[m2.end():] if m2 else line
+    ranks = {k: int(v) for k, v in _RANK.findall(m.group("ranks"))} if m.group("ranks") else {}
+    return LinePrefix(m.group("time"), ranks), line[m.end():]
+
+
+_F = r"([-+]?\d+(?:\.\d+)?)"
+_AVAIL = re.compile(r"avail(?:able)?[ _]mem(?:ory)?=\s*" + _F)
+_ELAPSED = re.compile(r"elapsed=\s*" + _F)
+_TIME_ELAPSED = re.compile(r"Time elapsed:\s*" + _F)
+_MEM_USAGE = re.compile(r"mem usage=\s*" + _F)
+_TYPE = re.compile(r"type=([\w.]+)")
+# ``dtype=torch.bfloat16`` or the newest builds' quantization string in the same slot
+_DTYPE = re.compile(r"(?:dtype|quant(?:ization)?)=([^,]+?)(?:,|$)")
+_KV = re.compile(r"#tokens:\s*(\d+)(?:.*?K size:\s*" + _F + r")?(?:.*?V size:\s*" + _F + r")?")
+_SWA_POOL = re.compile(r"full_layer_tokens=(\d+)(?:.*?swa_layer_tokens=(\d+))?")
+_KEYVAL = re.compile(r"(\w+)=\s*([-\w.]+)")
+_UVICORN = re.compile(r"Uvicorn running on (\S+)")
+_PORT = re.compile(r":(\d+)/?$")
+_SHARDS = re.compile(r"Loading \w+ checkpoint shards:.*?\|\s*(\d+)/(\d+)")
+_BATCH = re.compile(r"(Prefill|Decode) batch(?:\s*\[(?P<iter>[^\]]*)\])?[.,]\s*")
+# ``#new-seq: 1``, ``token usage: 0.05``, ``gen throughput (token/s): 1350.83``, ``cuda graph: True``
+_FIELD = re.compile(r"\s*([#A-Za-z][^:,]*?):\s*([^,]*)")
+
+_INT_FIELDS = {
+    "#new-seq": "new_seq",
+    "#new-token": "new_token",
+    "#cached-token": "cached_token",
+    "#token": "token",
+    "#full token": "token",
+    "#swa token": "swa_token",
+    "#running-req": "running_req",
+    "#queue-req": "queue_req",
+}
+_FLOAT_FIELDS = {
+    "token usage": "token_usage",
+    "full token usage": "token_usage",
+    "swa token usage": "swa_token_usage",
+    "gen throughput (token/s)": "gen_throughput",
+    "input throughput (token/s)": "input_throughput",
+    "accept len": "accept_len",
+}
+
+
+def _f(m: re.Match[str] | None, group: int = 1) -> float | None:
+    if m is None or m.group(group) is None:
+        return None
+    return float(m.group(group))
+
+
+def _i(m: re.Match[str] | None, group: int = 1) -> int | None:
+    if m is None or m.group(group) is None:
+        return None
+    return int(m.group(group))
+
+
+def parse_batch_stats(msg: str, prefix: LinePrefix | None = None) -> BatchStats | None:
+    m = _BATCH.search(msg)
+    if not m:
+        return None
+    values: dict[str, object] = {}
+    extra: dict[str, str] = {}
+    for key, raw in _FIELD.findall(msg, m.end()):
+        key = key.strip()
+        raw = raw.strip()
+        if not raw:
+            continue
+        try:
+            if key in _INT_FIELDS:
+                values[_INT_FIELDS[key]] = int(float(raw))
+            elif key in _FLOAT_FIELDS:
+                values[_FLOAT_FIELDS[key]] = float(raw)
+            elif key == "cuda graph":
+                values["cuda_graph"] = raw == "True"
+            else:
+                extra[key] = raw
+        except ValueError:
+            extra[key] = raw
+    return BatchStats(
+        kind=m.group(1).lower(),
+        time=prefix.time if prefix else None,
+        ranks=prefix.ranks if prefix else {},
+        iteration=m.group("iter"),
+        extra=extra,
+        **values,  # type: ignore[arg-type]
+    )
+
+
+def _int_or_none(v: str | None) -> int | None:
+    try:
+        return int(v) if v is not None else None
+    except ValueError:
+        return None
+
+
+def parse_line(line: str) -> Event | None:
+    """One log line → the event it reports, or ``None`` for an uninteresting line.
+
+    Failures are reported as :class:`Failure` with the :class:`Diagnosis`; a traceback's
+    last exception line needs context, which :class:`LogScanner` keeps.
+    """
+    prefix, msg = split_prefix(line.rstrip("\r\n"))
+    t = prefix.time
+    if "batch" in msg and ("Decode" in msg or "Prefill" in msg):
+        stats = parse_batch_stats(msg, prefix)
+        if stats is not None:
+            return stats
+    if msg.startswith("Load weight begin"):
+        return WeightLoadBegin(_f(_AVAIL.search(msg)), t)
+    if msg.startswith("Load weight end"):
+        dt = _DTYPE.search(msg)
+        ty = _TYPE.search(msg)
+        return WeightsLoaded(
+            elapsed_s=_f(_ELAPSED.search(msg)),
+            model_type=ty.group(1) if ty else None,
+            dtype=dt.group(1).strip() if dt else None,
+            avail_mem_gb=_f(_AVAIL.search(msg)),
+            mem_usage_gb=_f(_MEM_USAGE.search(msg)),
+            time=t,
+        )
+    if "checkpoint shards" in msg:
+        m = _SHARDS.search(msg.rsplit("\r", 1)[-1] or msg)
+        if m:
+            return WeightLoadProgress(int(m.group(1)), int(m.group(2)))
+    if msg.startswith("KV Cache is allocated"):
+        m = _KV.search(msg)
+        return KVPoolAllocated(_i(m, 1), _f(m, 2), _f(m, 3), t)
+    if "sliding window memory pool" in msg:
+        m = _SWA_POOL.search(msg)
+        return SlidingWindowPool(_i(m, 1), _i(m, 2))
+    if "max_total_num_tokens=" in msg:
+        kv = dict(_KEYVAL.findall(msg))
+        return Capacity(
+            max_total_num_tokens=_int_or_none(kv.get("max_total_num_tokens")),
+            chunked_prefill_size=_int_or_none(kv.get("chunked_prefill_size")),
+            max_prefill_tokens=_int_or_none(kv.get("max_prefill_tokens")),
+            max_running_requests=_int_or_none(kv.get("max_running_requests")),
+            context_len=_int_or_none(kv.get("context_len")),
+            available_gpu_mem_gb=_f(_AVAIL.search(msg)),
+            time=t,
+        )
+    if msg.startswith("Capture cuda graph begin"):
+        return CudaGraphBegin(_f(_AVAIL.search(msg)), t)
+    if msg.startswith("Capture cuda graph end"):
+        return CudaGraphEnd(
+            _f(_TIME_ELAPSED.search(msg)) or _f(_ELAPSED.search(msg)),
+            _f(_MEM_USAGE.search(msg)),
+            _f(_AVAIL.search(msg)),
+            t,
+        )
+    if "Uvicorn running on" in msg:
+        url = _UVICORN.search(msg).group(1)  # type: ignore[union-attr]
+        port = _PORT.search(url)
+        return HttpUp(url, int(port.group(1)) if port else None, t)
+    if "fired up and ready to roll" in msg:
+        return Ready(t)
+    if msg.startswith("server_args=") or "Init torch distributed begin" in msg:
+        return PhaseChange(Phase.STARTING, t)
+    diag = Diagnoser.match_line(msg)
+    if diag is not None:
+        return Failure(diag, line)
+    return None
+
+
+def phase_of(event: Event) -> Phase | None:
+    """The start-up phase an event proves the server has reached."""
+    return _EVENT_PHASE.get(type(event)) if not isinstance(event, PhaseChange) else event.phase
+
+
+_EVENT_PHASE: dict[type, Phase] = {
+    WeightLoadBegin: Phase.LOADING_WEIGHTS,
+    WeightLoadProgress: Phase.LOADING_WEIGHTS,
+    WeightsLoaded: Phase.WEIGHTS_LOADED,
+    KVPoolAllocated: Phase.KV_POOL,
+    SlidingWindowPool: Phase.KV_POOL,
+    Capacity: Phase.CAPACITY_KNOWN,
+    CudaGraphBegin: Phase.CUDA_GRAPH,
+    CudaGraphEnd: Phase.CUDA_GRAPH_DONE,
+    HttpUp: Phase.HTTP_UP,
+    Ready: Phase.READY,
+}
+
+# ── severity (for highlighting; applied to visible lines and error jumps only) ──
+
+_HARMLESS = re.compile(r"Can not initialize OpenAIServingResponses")
+_ERROR = re.compile(
+    r"Traceback \(most recent call last\)|^\s*(?:\[[^\]]*\]\s*)?(?:[\w.]+\.)?\w*(?:Error|Exception|Interrupt)\b:?"
+    r"|\bERROR\b|\bCRITICAL\b|\bFATAL\b|[Ff]ailed\b|\bfailure\b|out of memory|Not enough memory"
+    r"|already in use|\bKilled\b|Segmentation fault|core dumped|\bexit code [1-9]|GatedRepoError"
+    r"|Repository Not Found|401 Client Error|requires one of .* attention backend|Health check failed"
+)
+_WARNING = re.compile(r"\bWARNING\b|\bWARN\b|Warning\b|\bwarn(?:ing)?:|[Dd]eprecat|\bretract")
+
+
+def severity(line: str) -> Severity:
+    """Error / warning / info for one line, by content (SGLang's format has no level)."""
+    if _ERROR.search(line):
+        if _HARMLESS.search(line):
+            return Severity.INFO
+        return Severity.ERROR
+    if _WARNING.search(line):
+        return Severity.WARNING
+    return Severity.INFO
+
+
+# ── batch scanner ───────────────────────────────────────────────────────────────
+
+# Substrings that mark a line worth parsing. Searched with str.find over a whole batch.
+_ANCHORS = (
+    "Load weight ",
+    "checkpoint shards",
+    "KV Cache is allocated",
+    "sliding window memory pool",
+    "max_total_num_tokens=",
+    "Capture cuda graph",
+    "Uvicorn running on",
+    "fired up and ready",
+    "server_args=",
+    "Init torch distributed begin",
+    "Traceback (most recent",
+) + Diagnoser.ANCHORS
+_STAT_ANCHORS = ("Prefill batch", "Decode batch")
+_EXC_LINE = re.compile(r"^(?:\[[^\]]*\]\s*)?((?:[A-Za-z_][\w]*\.)*[A-Za-z_]\w*(?:Error|Exception|Exit|Interrupt|Warning)?)(?::\s?(.*))?$")
+
+
+class LogScanner:
+    """Turns batches of raw lines into events. Keeps the context a traceback needs.
+
+    ``feed(lines)`` returns events in line order, except that batch statistics are
+    summarised: per batch only the newest prefill and newest decode line are parsed (their
+    counts are kept in ``stat_lines``). Everything that changes the phase or signals a
+    failure is reported for every occurrence.
+    """
+
+    def __init__(self) -> None:
+        self.stat_lines = {"prefill": 0, "decode": 0}
+        self._in_traceback = False
+
+    def feed(self, lines: list[str]) -> list[Event]:
+        if not lines:
+            return []
+        text = "\n".join(lines)
+        hits: set[int] = set()
+        find = text.find
+        for anchor in _ANCHORS:
+            i = find(anchor)
+            while i != -1:
+                hits.add(text.count("\n", 0, i))
+                # next occurrence after the end of this line
+                nl = find("\n", i)
+                i = -1 if nl == -1 else find(anchor, nl)
+        if self._in_traceback:
+            hits.add(0)
+        events: dict[int, Event] = {}
+        for idx in sorted(hits):
+            if idx not in events:
+                self._line_events(lines, idx, events)
+        for anchor in _STAT_ANCHORS:
+            n = text.count(anchor)
+            if not n:
+                continue
+            kind = "prefill" if anchor[0] == "P" else "decode"
+            self.stat_lines[kind] += n
+            i = text.rfind(anchor)
+            idx = text.count("\n", 0, i)
+            ev = parse_line(lines[idx])
+            if isinstance(ev, BatchStats):
+                events[idx] = ev
+        return [events[k] for k in sorted(events)]
+
+    def _line_events(self, lines: list[str], idx: int, out: dict[int, Event]) -> None:
+        line = lines[idx]
+        if "Traceback (most recent" in line:
+            # "Initialization failed. warmup error: Traceback ..." names its cause itself
+            diag = Diagnoser.match_line(split_prefix(line)[1])
+            if diag is not None:
+                out[idx] = Failure(diag, line)
+            self._in_traceback = True
+            self._exc_scan(lines, idx + 1, out)
+            return
+        if self._in_traceback and idx == 0:
+            self._exc_scan(lines, 0, out)
+            return
+        ev = parse_line(line)
+        if ev is not None:
+            out[idx] = ev
+
+    def _exc_scan(self, lines: list[str], start: int, out: dict[int, Event]) -> None:
+        """Find the exception line that ends a traceback: first unindented, non-chained line."""
+        for j in range(start, min(len(lines), start + 400)):
+            _, msg = split_prefix(lines[j])
+            if not msg or msg[0] in " \t" or msg.startswith(("Traceback", "During handling", "The above exception")):
+                continue
+            if msg.startswith(("^", "~")):
+                continue
+            self._in_traceback = False
+            diag = Diagnoser.match_line(msg) or Diagnoser.from_exception(msg)
+            out[j] = Failure(diag, lines[j])
+            return
+        if start + 400 < len(lines):
+            self._in_traceback = False  # not a traceback we understand; stop looking
