@@ -84,6 +84,7 @@ def build_spec(
     profile: str = "default",
     image_mode: str = "auto",
     allow_public: bool = False,
+    extra_env: dict[str, str] | None = None,
 ) -> LaunchSpec:
     """Build the spec, refusing unsafe publishing; ``values`` are resolved setting values."""
     secrets = secret_keys()
@@ -108,6 +109,8 @@ def build_spec(
         # The entrypoint-only settings still matter to SGLang's process (HF downloads).
         if values.get("hf_token"):
             environment["HF_TOKEN"] = str(values["hf_token"])
+    # Extra container env (NCCL_DEBUG, proxies…): not settings, passed as given.
+    environment.update(extra_env or {})
     hf_cache = values.get("hf_cache")
     hf_cache = os.path.expanduser(str(hf_cache)) if hf_cache and str(hf_cache).lower() != "none" else None
     shm = values.get("shm_size") or None

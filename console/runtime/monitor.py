@@ -76,29 +76,17 @@ def parse_docker_time(text: str) -> float | None:
         return None
 
 
-def stream_lines(client, container_id: str, since: float | None = None) -> Iterator[list[tuple[str, str]]]:
-    """Follow a container's log: batches of (docker timestamp, line), until it stops."""
-    kwargs: dict[str, Any] = {"stream": True, "follow": True, "timestamps": True}
-    if since is not None:
-        kwargs["since"] = since
-    pending = b""
-    for chunk in client.api.logs(container_id, **kwargs):
-        data = pending + chunk
-        cut = data.rfind(b"\n")
-        if cut < 0:
-            pending = data
-            continue
-        pending = data[cut + 1 :]
-        out = []
-        for raw in data[:cut].split(b"\n"):
-            text = raw.decode("utf-8", "replace")
-            ts, sep, line = text.partition(" ")
-            out.append((ts, line) if sep else ("", text))
-        yield out
-    if pending:
-        text = pending.decode("utf-8", "replace")
-        ts, sep, line = text.partition(" ")
-        yield [(ts, line) if sep else ("", text)]
+def split_timestamp(text: str) -> tuple[str, str]:
+    """``"2026-…Z line"`` (docker ``timestamps=1``) → (timestamp, line)."""
+    ts, sep, line = text.partition(" ")
+    return (ts, line) if sep and ts.endswith("Z") else ("", text)
+
+
+def open_reader(client, container_id: str, *, follow: bool, since: float | None = None, tail: int | str = "all"):
+    """The log parser's fast chunked reader, with docker timestamps to resume from."""
+    from console.logs.docker_reader import DockerLogReader
+
+    return DockerLogReader(container_id, client=client, follow=follow, since=since, tail=tail, timestamps=True)
 
 
 class Monitor:
@@ -139,6 +127,8 @@ class Monitor:
         self._lock = threading.RLock()
         self._last_ts: str = ""
         self._log_thread: threading.Thread | None = None
+        self._reader = None
+        self._since: float | None = None  # the container's start: earlier runs' lines are not ours
         self._log_done = threading.Event()
         self._log_failed: BaseException | None = None
         self._stop = threading.Event()
@@ -147,12 +137,15 @@ class Monitor:
 
     # -- log side -----------------------------------------------------------
     def _follow(self) -> None:
-        since = parse_docker_time(self._last_ts) if self._last_ts else None
+        since = parse_docker_time(self._last_ts) if self._last_ts else self._since
         try:
-            for batch in stream_lines(self.runtime.client, self.container_id, since):
+            self._reader = open_reader(self.runtime.client, self.container_id, follow=True, since=since)
+            for batch in self._reader:
                 if self._stop.is_set():
                     return
-                fresh = [(ts, line) for ts, line in batch if not self._last_ts or ts > self._last_ts]
+                pairs = [split_timestamp(t) for t in batch.lines]
+                # Resuming with ``since`` repeats the lines of the last second: drop what was seen.
+                fresh = [(ts, line) for ts, line in pairs if not self._last_ts or ts > self._last_ts]
                 if fresh:
                     self._ingest(fresh)
         except Exception as exc:
@@ -246,6 +239,9 @@ class Monitor:
 
     def stop(self) -> None:
         self._stop.set()
+        reader = self._reader
+        if reader is not None:
+            reader.close()
 
     def _check_container(self):
         """Inspect; returns attrs, or None while Docker is unreachable."""
@@ -271,6 +267,12 @@ class Monitor:
         attrs = self._check_container()
         if attrs is not None:
             self.name = (attrs.get("Name") or "").lstrip("/") or self.name
+            started = parse_docker_time((attrs.get("State") or {}).get("StartedAt", ""))
+            if started:
+                self._since = started - 1.0
+                if self.tracker.started_at > started:  # re-attaching: time runs from the real start
+                    self.tracker.started_at = started
+                    self.tracker.history[0].at = started
             self._start_follow()
         next_probe = 0.0
         while not self._stop.is_set():

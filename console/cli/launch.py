@@ -1,0 +1,172 @@
+"""``launch``: start SGLang in Docker from settings, then follow it until it is ready."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from console.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json_flag, emit
+from console.errors import ConsoleError
+
+HELP = "launch SGLang in Docker (settings from a profile, env and flags) and follow it until ready"
+ORDER = 20
+
+
+def register(parser) -> None:
+    from console.settings import add_arguments
+
+    parser.add_argument("--profile", "-p", metavar="NAME", help="start from this saved profile")
+    parser.add_argument(
+        "--image-mode",
+        choices=("auto", "project", "stock"),
+        default="auto",
+        help="project: the project's env-driven image; stock: an SGLang image (lmsysorg/sglang) run with "
+        "the argv the console builds; auto: stock for images named */sglang, else project",
+    )
+    parser.add_argument(
+        "--allow-public", action="store_true", help="publish on a non-local address even without an API key (warns)"
+    )
+    parser.add_argument("--env", "-e", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra environment variable for the container (repeatable; e.g. NCCL_DEBUG=INFO)")
+    parser.add_argument("--detach", "-d", action="store_true", help="return once the container has started")
+    parser.add_argument("--dry-run", action="store_true", help="print the equivalent docker run command and exit")
+    parser.add_argument("--compose", metavar="FILE", help="write a compose file for these settings and exit")
+    parser.add_argument("--save-profile", metavar="NAME", help="save these settings as a profile (secrets left out)")
+    parser.add_argument(
+        "--stall-after", type=float, default=180.0, metavar="S", help="warn when start-up makes no progress for S s"
+    )
+    parser.add_argument("--timeout", type=float, default=None, metavar="S", help="give up waiting for ready after S s")
+    add_json_flag(parser)
+    add_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def _say(text: str, as_json: bool) -> None:
+    if not as_json:
+        print(text, file=sys.stderr, flush=True)
+
+
+def resolve_from_args(args):
+    from console.runtime.service import resolve_values
+    from console.settings import cli_values
+
+    try:
+        cli = cli_values(args)
+    except OSError as exc:
+        raise ConsoleError(f"cannot read {exc.filename}: {exc.strerror}", "check the path given to --…-file",
+                           exit_code=EXIT_USAGE) from None
+    return resolve_values(profile=args.profile, cli=cli)
+
+
+def run(args) -> int:
+    from console.runtime import profiles
+    from console.runtime.build import build_spec
+
+    as_json = args.json
+    vals = resolve_from_args(args)
+    for note in vals.notes:
+        _say(f"note: {note}", as_json)
+    for p in vals.warnings:
+        _say(f"warning: {p.message}", as_json)
+    if vals.errors:
+        if as_json:
+            emit({"error": "invalid settings", "problems": [p.message for p in vals.errors]}, True)
+        else:
+            for p in vals.errors:
+                print(f"error: {p.message}", file=sys.stderr)
+        return EXIT_USAGE
+    profile = args.profile or args.save_profile or profiles.DEFAULT_PROFILE
+    extra_env = {}
+    for item in args.env:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConsoleError(f"--env {item!r} is not KEY=VALUE", exit_code=EXIT_USAGE)
+        extra_env[key] = value
+    spec = build_spec(vals.values, profile=profile, image_mode=args.image_mode, allow_public=args.allow_public,
+                      extra_env=extra_env)
+    for w in spec.warnings:
+        _say(f"warning: {w}", as_json)
+    if args.save_profile:
+        path = profiles.save(profiles.Profile(args.save_profile, vals.values))
+        _say(f"saved profile {args.save_profile} → {path}", as_json)
+    if args.compose:
+        with open(args.compose, "w", encoding="utf-8") as fh:
+            fh.write(spec.compose())
+        _say(f"wrote {args.compose}", as_json)
+    if args.dry_run or args.compose:
+        emit(spec.describe() | {"docker_run": spec.docker_run()}, as_json, lambda d: d["docker_run"])
+        return EXIT_OK
+    return launch_and_follow(spec, vals.values, args)
+
+
+def launch_and_follow(spec, values, args) -> int:
+    from console.runtime.lifecycle import Runtime
+    from console.runtime.monitor import Monitor
+
+    as_json = args.json
+    runtime = Runtime()
+    layers: dict[str, float] = {}
+
+    def on_pull(p) -> None:
+        now = time.monotonic()
+        if now - layers.get(p.layer, 0) > 1.0 or p.status.startswith(("Pull complete", "Already")):
+            layers[p.layer] = now
+            pct = f" {p.fraction:.0%}" if p.fraction is not None else ""
+            _say(f"  pull {p.layer}: {p.status}{pct}", as_json)
+
+    _say(f"launching {spec.name} ({spec.image}, {spec.mode} mode) on {spec.base_url}", as_json)
+    container = runtime.launch(spec, on_progress=on_pull)
+    if args.detach:
+        emit({"container": container.name, "id": container.id, "base_url": spec.base_url, "phase": "starting"},
+             as_json, lambda d: f"started {d['container']} ({d['id'][:12]}); follow it with: gpt-oss-console status")
+        return EXIT_OK
+
+    def on_update(snap) -> None:
+        if as_json:
+            return
+        if snap.docker_error:
+            _say(f"[{snap.elapsed_s:6.1f}s] Docker: {snap.docker_error}", False)
+            return
+        line = f"[{snap.elapsed_s:6.1f}s] {snap.phase.label}"
+        if snap.detail and snap.detail != snap.phase.label:
+            line += f" — {snap.detail}"
+        if snap.stalled_s is not None:
+            line += f"  (no progress for {snap.stalled_s:.0f}s: stalled?)"
+        _say(line, False)
+
+    monitor = Monitor(runtime, container.id, base_url=spec.base_url, api_key=spec.api_key,
+                      stall_after=args.stall_after, on_update=on_update, settings=spec.settings)
+    try:
+        snap = monitor.run(until_ready=True, timeout=args.timeout)
+    except KeyboardInterrupt:
+        monitor.stop()
+        _say(f"stopped following; {spec.name} keeps running (gpt-oss-console stop to end it)", as_json)
+        raise
+    finally:
+        monitor.stop()
+    result = snap.to_dict() | {"launch": spec.describe()}
+    if snap.phase.label == "ready":
+        emit(result, as_json, lambda d: f"ready in {d['time_to_ready_s']}s at {d['base_url']}")
+        return EXIT_OK
+    emit(result, as_json, _failure_text)
+    return EXIT_FAILED
+
+
+def _failure_text(d) -> str:
+    out = []
+    if d["phase"] == "exited":
+        what = f"the server exited (exit code {d['exit_code']}"
+        what += ", OOM-killed by the kernel)" if d["oom_killed"] else ")"
+        out.append(what)
+    else:
+        out.append(f"not ready: {d['phase']} after {d['elapsed_s']}s")
+    for diag in d["diagnoses"]:
+        out.append(f"  cause: {diag['title']}")
+        out.append(f"  fix:   {diag['fix']}")
+        if diag.get("line"):
+            out.append(f"  log:   {diag['line'][:200]}")
+    if not d["diagnoses"] and d["phase"] == "exited":
+        out.append("  no known failure in the log: see gpt-oss-console logs")
+    if d.get("crash_bundle"):
+        out.append(f"  crash bundle: {d['crash_bundle']}")
+    return "\n".join(out)
