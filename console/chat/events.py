@@ -87,6 +87,7 @@ class TurnError:
     message: str
     hint: str | None = None
     round: int = 0
+    status: int | None = None  # HTTP status when the server answered with an error
 
 
 @dataclass(frozen=True)

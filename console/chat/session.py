@@ -1,0 +1,660 @@
+"""A chat conversation with an OpenAI-compatible server, as a stream of typed events.
+
+``ChatSession.run_turn(text)`` sends the conversation, streams the answer (or not),
+runs the tool calls the model asks for through the ``ToolRegistry``, sends the
+results back, and repeats up to ``max_rounds`` tool rounds. It yields the events
+of ``console.chat.events`` in order; the UI and the smoke suite consume them.
+
+The wire is watched, not trusted: the OpenAI client is used for auth, URLs and
+error types, but stream lines are read and decoded here, so every raw chunk and
+whether ``data: [DONE]`` came are known exactly (the SDK hides both), and each
+round's exchange is kept for the inspector and transcripts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import copy
+import json
+import threading
+import time
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, AsyncIterator
+
+from console.chat.events import (
+    ChatEvent, ChunkReceived, ContentDelta, Finding, ReasoningDelta, RequestSent, ToolCallRequested,
+    ToolResult, TurnDone, TurnError, TurnStats,
+)
+from console.chat.inspect import RoundCheck, check_call, check_round
+from console.chat.tools import ToolRegistry, default_registry
+
+REASONING_EFFORTS = ("low", "medium", "high")
+
+
+@dataclass
+class ChatSettings:
+    base_url: str
+    api_key: str | None = None
+    model: str | None = None  # None: the first id /v1/models lists
+    stream: bool = True
+    reasoning_effort: str | None = "medium"  # low | medium | high | None (not sent)
+    system_prompt: str | None = None
+    tool_choice: Any = "auto"  # "auto" | "required" | "none" | a tool name | {"type": "function", ...}
+    tools: list[str] | None = None  # names offered; None = every tool in the registry; [] = none
+    parallel_tool_calls: bool | None = None  # None: not sent
+    max_rounds: int = 8  # tool rounds per turn (the depth limit)
+    max_tokens: int | None = None
+    temperature: float | None = None
+    include_usage: bool = True  # stream_options.include_usage
+    timeout_s: float = 120.0
+    extra_body: dict[str, Any] = field(default_factory=dict)
+
+    def public(self) -> dict[str, Any]:
+        """Settings without the API key (for transcripts and reports)."""
+        d = asdict(self)
+        d["api_key"] = "set" if self.api_key else None
+        return d
+
+
+def tool_choice_param(choice: Any) -> Any:
+    if choice in (None, "auto", "required", "none") or isinstance(choice, dict):
+        return choice
+    return {"type": "function", "function": {"name": str(choice)}}
+
+
+@dataclass
+class Exchange:
+    """One request and its response, exactly as they went over the wire."""
+
+    round: int
+    request: dict[str, Any]
+    streamed: bool
+    started: float
+    status: int | None = None
+    wire_request: bytes | None = None  # the body bytes httpx sent
+    chunks: list[Any] = field(default_factory=list)  # decoded stream chunks ("[DONE]" included) or [response]
+    done_seen: bool = False
+    error: str | None = None
+    broken: str | None = None  # the transport failed after the response began (mid-stream disconnect)
+    content: str = ""
+    reasoning: str = ""
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)  # {"id", "name", "arguments"}
+    finish_reason: str | None = None
+    usage: dict[str, Any] | None = None
+    first_token_at: float | None = None
+    first_content_at: float | None = None
+    ended: float | None = None
+    delta_chunks: int = 0  # chunks that carried text or calls (token estimate when usage is absent)
+
+
+@dataclass
+class TurnRecord:
+    user_text: str | None
+    events: list[Any] = field(default_factory=list)
+    exchanges: list[Exchange] = field(default_factory=list)
+    replay_of: int | None = None  # index of the turn this replays
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [e for e in self.events if isinstance(e, Finding)]
+
+    @property
+    def stats(self) -> TurnStats | None:
+        return next((e for e in reversed(self.events) if isinstance(e, TurnStats)), None)
+
+    @property
+    def error(self) -> TurnError | None:
+        return next((e for e in self.events if isinstance(e, TurnError)), None)
+
+    @property
+    def content(self) -> str:
+        return "".join(x.content for x in self.exchanges)
+
+
+_wire_slot: contextvars.ContextVar[Exchange | None] = contextvars.ContextVar("wire_slot", default=None)
+_END = object()
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class ChatSession:
+    """One conversation. Not safe for two turns at once; ``cancel()`` may come from any thread."""
+
+    def __init__(self, settings: ChatSettings, registry: ToolRegistry | None = None):
+        self.settings = settings
+        self.registry = registry if registry is not None else default_registry()
+        self.messages: list[dict[str, Any]] = []
+        self.turns: list[TurnRecord] = []
+        self._client: Any = None
+        self._cancel = threading.Event()
+        self._reader: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stream_options_ok = True
+        if settings.system_prompt:
+            self.messages.append({"role": "system", "content": settings.system_prompt})
+
+    # ------------------------------------------------------------------ public API
+
+    def set_system_prompt(self, text: str | None) -> None:
+        self.settings.system_prompt = text or None
+        self.messages = [m for m in self.messages if m.get("role") != "system"]
+        if text:
+            self.messages.insert(0, {"role": "system", "content": text})
+
+    def reset(self) -> None:
+        """Forget the conversation (keeps settings and tools)."""
+        self.messages = []
+        self.turns = []
+        self.set_system_prompt(self.settings.system_prompt)
+
+    def cancel(self) -> None:
+        """Stop the running turn: the stream is dropped and the turn ends with TurnDone(cancelled=True)."""
+        self._cancel.set()
+        task, loop = self._reader, self._loop
+        if task is not None and loop is not None:
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is loop:
+                task.cancel()
+            else:
+                loop.call_soon_threadsafe(task.cancel)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    async def resolve_model(self) -> str:
+        if not self.settings.model:
+            from console.server.client import AsyncServerClient
+
+            async with AsyncServerClient(self.settings.base_url, self.settings.api_key,
+                                         timeout=min(self.settings.timeout_s, 15)) as c:
+                ids = await c.model_ids()
+            if not ids:
+                from console.errors import ConsoleError
+
+                raise ConsoleError("/v1/models lists no models", "is the server still loading?")
+            self.settings.model = ids[0]
+        return self.settings.model
+
+    async def run_turn(self, user_text: str, **overrides: Any) -> AsyncIterator[ChatEvent]:
+        """Send ``user_text`` and stream the turn's events. ``overrides`` change settings for this turn only."""
+        self.messages.append({"role": "user", "content": user_text})
+        turn = TurnRecord(user_text)
+        self.turns.append(turn)
+        async for ev in self._turn(self.messages, turn, replace(self.settings, **overrides) if overrides else self.settings):
+            yield ev
+
+    async def replay_turn(self, messages: list[dict[str, Any]], *, adopt: bool = False,
+                          replay_of: int | None = None, **overrides: Any) -> AsyncIterator[ChatEvent]:
+        """Run a turn from an edited message list. ``adopt`` makes it the conversation's history."""
+        msgs = copy.deepcopy(messages)
+        turn = TurnRecord(_last_user(msgs), replay_of=replay_of)
+        self.turns.append(turn)
+        async for ev in self._turn(msgs, turn, replace(self.settings, **overrides) if overrides else self.settings):
+            yield ev
+        if adopt:
+            self.messages = msgs
+
+    async def replay_call(self, call_id: str, arguments: Any, *, adopt: bool = False) -> AsyncIterator[ChatEvent]:
+        """Re-run one tool call with edited arguments, then let the model continue from there."""
+        for i, m in enumerate(self.messages):
+            calls = m.get("tool_calls") or []
+            if m.get("role") == "assistant" and any(c.get("id") == call_id for c in calls):
+                break
+        else:
+            yield TurnError(f"no tool call with id {call_id!r} in this conversation")
+            yield TurnDone()
+            return
+        raw = arguments if isinstance(arguments, str) else json.dumps(arguments)
+        msgs = copy.deepcopy(self.messages[: i + 1])
+        call = next(c for c in msgs[i]["tool_calls"] if c.get("id") == call_id)
+        call["function"]["arguments"] = raw
+        # Keep the other calls' recorded results; recompute the edited one.
+        for m in self.messages[i + 1:]:
+            if m.get("role") != "tool":
+                break
+            if m.get("tool_call_id") != call_id:
+                msgs.append(copy.deepcopy(m))
+        name = call["function"]["name"]
+        check = check_call(name, raw, self.registry, 0, self._offered(self.settings))
+        turn = TurnRecord(_last_user(msgs), replay_of=len(self.turns) - 1)
+        self.turns.append(turn)
+        ev: ChatEvent = ToolCallRequested(0, call_id, name, raw, check.arguments, tuple(check.problems))
+        turn.events.append(ev)
+        yield ev
+        result = await self._execute(0, call_id, name, check.arguments, check.problems)
+        turn.events.append(result)
+        yield result
+        msgs.append({"role": "tool", "tool_call_id": call_id, "content": result.result})
+        async for ev in self._turn(msgs, turn, self.settings, first_round=1, fresh=False):
+            yield ev
+        if adopt:
+            self.messages = msgs
+
+    async def send_raw(self, request: dict[str, Any]) -> AsyncIterator[ChatEvent]:
+        """Send one (edited) request body as it stands: one round, no tool execution."""
+        turn = TurnRecord(_last_user(request.get("messages") or []), replay_of=len(self.turns) - 1)
+        self.turns.append(turn)
+        async for ev in self._turn(copy.deepcopy(request.get("messages") or []), turn, self.settings,
+                                   raw_request=copy.deepcopy(request)):
+            yield ev
+
+    # ------------------------------------------------------------------ the loop
+
+    def _offered(self, s: ChatSettings) -> set[str]:
+        return set(self.registry.names() if s.tools is None else [n for n in s.tools if n in self.registry])
+
+    def _params(self, s: ChatSettings, messages: list[dict[str, Any]], round: int) -> dict[str, Any]:
+        p: dict[str, Any] = {"model": s.model, "messages": messages}
+        tools = self.registry.schemas(s.tools)
+        if tools:
+            p["tools"] = tools
+            choice = s.tool_choice
+            if round > 0 and choice not in ("none", "auto", None):
+                choice = "auto"  # forcing a call every round would never end the loop
+            if choice is not None:
+                p["tool_choice"] = tool_choice_param(choice)
+            if s.parallel_tool_calls is not None:
+                p["parallel_tool_calls"] = s.parallel_tool_calls
+        if s.reasoning_effort:
+            p["reasoning_effort"] = s.reasoning_effort
+        if s.max_tokens:
+            p["max_tokens"] = s.max_tokens
+        if s.temperature is not None:
+            p["temperature"] = s.temperature
+        if s.stream:
+            p["stream"] = True
+            if s.include_usage and self._stream_options_ok:
+                p["stream_options"] = {"include_usage": True}
+        p.update(s.extra_body)
+        return p
+
+    async def _turn(self, messages: list[dict[str, Any]], turn: TurnRecord, s: ChatSettings, *,
+                    first_round: int = 0, fresh: bool = True, raw_request: dict[str, Any] | None = None,
+                    ) -> AsyncIterator[ChatEvent]:
+        self._cancel.clear()
+        self._loop = asyncio.get_running_loop()
+        t0 = time.monotonic()
+
+        def emit(ev: ChatEvent) -> ChatEvent:
+            turn.events.append(ev)
+            return ev
+
+        try:
+            if raw_request is None:
+                await self.resolve_model()
+                s = replace(s, model=self.settings.model) if not s.model else s
+        except Exception as e:
+            err = _error_event(e, s.base_url, 0)
+            yield emit(err)
+            yield emit(TurnDone())
+            return
+        offered = self._offered(s)
+        await self._openai()  # build the client (and import openai) before any timing starts
+        cancelled = False
+        rnd = first_round
+        while True:
+            params = raw_request if raw_request is not None else self._params(s, messages, rnd)
+            streamed = bool(params.get("stream"))
+            ex = Exchange(rnd, params, streamed, time.monotonic())
+            turn.exchanges.append(ex)
+            yield emit(RequestSent(rnd, params, ex.started))
+            try:
+                async for ev in (self._stream_round(ex, s) if streamed else self._whole_round(ex, s)):
+                    yield emit(ev)
+            except _Cancelled:
+                cancelled = True
+            ex.ended = time.monotonic()
+            if ex.error and not ex.chunks and not cancelled:
+                # The server refused the request: nothing to inspect.
+                yield emit(TurnError(ex.error, _hint_for(ex.status, ex.error, s), rnd, ex.status))
+                break
+            calls = []
+            for i, c in enumerate(ex.tool_calls):
+                chk = check_call(c["name"], c["arguments"], self.registry, rnd, offered)
+                calls.append((c, chk))
+                yield emit(ToolCallRequested(rnd, c["id"], c["name"], c["arguments"], chk.arguments, tuple(chk.problems)))
+                for f in chk.findings:
+                    yield emit(f)
+            rc = RoundCheck(streamed, ex.content, ex.reasoning, len(ex.tool_calls), ex.finish_reason,
+                            ex.delta_chunks if streamed else 1, ex.done_seen, ex.broken)
+            if not cancelled and not (ex.error and not ex.chunks):
+                for f in check_round(rc, rnd):
+                    yield emit(f)
+            if ex.error and not cancelled:
+                yield emit(TurnError(ex.error, None, rnd, ex.status))
+            # The assistant message goes into the history even when partial, so the conversation stays valid.
+            if raw_request is None and (ex.content or ex.tool_calls or not cancelled):
+                msg: dict[str, Any] = {"role": "assistant", "content": ex.content or (None if ex.tool_calls else "")}
+                if ex.tool_calls:
+                    msg["tool_calls"] = [{"id": c["id"], "type": "function",
+                                          "function": {"name": c["name"], "arguments": c["arguments"]}} for c in ex.tool_calls]
+                messages.append(msg)
+            if cancelled or ex.error or raw_request is not None or not ex.tool_calls:
+                break
+            results = await asyncio.gather(*(self._execute(rnd, c["id"], c["name"], chk.arguments, chk.problems)
+                                             for c, chk in calls))
+            for r in results:
+                yield emit(r)
+                messages.append({"role": "tool", "tool_call_id": r.call_id, "content": r.result})
+            if self._cancel.is_set():
+                cancelled = True
+                break
+            if rnd - first_round + 1 >= s.max_rounds:
+                yield emit(Finding("tool-depth-limit", f"stopped after {s.max_rounds} tool round(s): the model kept calling tools",
+                                   "turn", "warning", rnd))
+                break
+            rnd += 1
+        yield emit(self._stats(turn, t0, first_round))
+        yield emit(TurnDone(cancelled=cancelled))
+
+    async def _execute(self, rnd: int, call_id: str, name: str, args: Any, problems: Any) -> ToolResult:
+        if args is None:
+            err = "; ".join(problems) or "arguments are not a JSON object"
+            return ToolResult(rnd, call_id, name, json.dumps({"error": err}), 0.0, err)
+        out = await self.registry.execute(name, args)
+        return ToolResult(rnd, call_id, name, out.result, out.elapsed_s, out.error)
+
+    def _stats(self, turn: TurnRecord, t0: float, first_round: int) -> TurnStats:
+        exs = [e for e in turn.exchanges if e.round >= first_round]
+        first = exs[0] if exs else None
+        ttft_any = first.first_token_at - first.started if first and first.first_token_at else None
+        ttft_content = next((e.first_content_at - e.started for e in exs if e.first_content_at), None)
+        usages = [e.usage for e in exs if e.usage]
+        completion = sum(u.get("completion_tokens") or 0 for u in usages) if usages and len(usages) == len(exs) else None
+        prompt = (usages[-1].get("prompt_tokens") if usages else None)
+        cached_vals = [((u.get("prompt_tokens_details") or {}).get("cached_tokens")) for u in usages]
+        cached_vals = [c for c in cached_vals if c is not None]
+        cached = sum(cached_vals) if cached_vals else None
+        # Streamed: from the first token to the end; whole responses: the whole request.
+        gen_time = sum((e.ended or e.started) - (e.first_token_at if e.streamed else e.started)
+                       for e in exs if e.first_token_at)
+        tokens = completion if completion is not None else sum(e.delta_chunks for e in exs) or None
+        tps = tokens / gen_time if tokens and gen_time > 0 else None
+        last = exs[-1] if exs else None
+        return TurnStats(ttft_any, ttft_content, completion, prompt, cached, tps, time.monotonic() - t0,
+                         last.finish_reason if last else None, rounds=len(exs))
+
+    # ------------------------------------------------------------------ the wire
+
+    async def _openai(self) -> Any:
+        if self._client is None:
+            import httpx
+            import openai
+
+            async def on_request(request: httpx.Request) -> None:
+                ex = _wire_slot.get()
+                if ex is not None:
+                    ex.wire_request = request.content
+
+            from console.server.client import openai_base_url
+
+            http = httpx.AsyncClient(timeout=httpx.Timeout(self.settings.timeout_s, connect=10.0),
+                                     event_hooks={"request": [on_request]})
+            self._client = openai.AsyncOpenAI(base_url=openai_base_url(self.settings.base_url),
+                                              api_key=self.settings.api_key or "none", max_retries=0,
+                                              http_client=http)
+        return self._client
+
+    @staticmethod
+    def _split(params: dict[str, Any]) -> dict[str, Any]:
+        """create(...) kwargs that make the SDK send ``params`` as-is (extras go through extra_body)."""
+        rest = {k: v for k, v in params.items() if k not in ("model", "messages")}
+        return {"model": params.get("model"), "messages": params.get("messages", []), "extra_body": rest}
+
+    async def _whole_round(self, ex: Exchange, s: ChatSettings) -> AsyncIterator[ChatEvent]:
+        client = await self._openai()
+
+        async def call() -> tuple[int, str]:
+            _wire_slot.set(ex)
+            raw = await client.chat.completions.with_raw_response.create(**self._split(ex.request))
+            return raw.http_response.status_code, raw.http_response.text
+
+        task = asyncio.ensure_future(call())
+        self._reader = task
+        try:
+            status, text = await task
+        except asyncio.CancelledError:
+            if self._cancel.is_set():
+                raise _Cancelled() from None
+            raise
+        except Exception as e:
+            ex.status, ex.error = _describe(e, s.base_url)
+            return
+        finally:
+            self._reader = None
+        now = time.monotonic()
+        ex.status = status
+        try:
+            body = json.loads(text)
+        except ValueError:
+            ex.chunks.append(text)
+            ex.error = f"the response is not JSON: {text[:200]!r}"
+            yield ChunkReceived(ex.round, text, now)
+            return
+        ex.chunks.append(body)
+        yield ChunkReceived(ex.round, body, now)
+        if isinstance(body, dict) and body.get("error"):
+            ex.error = _error_text(body)
+            return
+        ex.usage = body.get("usage") if isinstance(body, dict) else None
+        choice = ((body.get("choices") or [{}]) if isinstance(body, dict) else [{}])[0] or {}
+        msg = choice.get("message") or {}
+        ex.finish_reason = choice.get("finish_reason")
+        ex.reasoning = msg.get("reasoning_content") or msg.get("reasoning") or ""
+        ex.content = msg.get("content") or ""
+        for i, tc in enumerate(msg.get("tool_calls") or []):
+            fn = tc.get("function") or {}
+            args = fn.get("arguments")
+            ex.tool_calls.append({"id": tc.get("id") or f"call_{ex.round}_{i}", "name": fn.get("name") or "",
+                                  "arguments": args if isinstance(args, str) else json.dumps(args)})
+        if ex.reasoning or ex.content or ex.tool_calls:
+            ex.first_token_at = now
+            ex.first_content_at = now if ex.content else None
+            ex.delta_chunks = 1
+        if ex.reasoning:
+            yield ReasoningDelta(ex.round, ex.reasoning)
+        if ex.content:
+            yield ContentDelta(ex.round, ex.content)
+
+    async def _stream_round(self, ex: Exchange, s: ChatSettings) -> AsyncIterator[ChatEvent]:
+        client = await self._openai()
+        queue: asyncio.Queue = asyncio.Queue()
+
+        async def reader() -> None:
+            _wire_slot.set(ex)
+            try:
+                async with client.chat.completions.with_streaming_response.create(**self._split(ex.request)) as resp:
+                    ex.status = resp.status_code
+                    async for line in resp.iter_lines():
+                        queue.put_nowait(line)
+            except asyncio.CancelledError:
+                queue.put_nowait(_Cancelled())
+                raise
+            except Exception as e:
+                queue.put_nowait(e)
+            finally:
+                queue.put_nowait(_END)
+
+        task = asyncio.ensure_future(reader())
+        self._reader = task
+        calls: dict[int, dict[str, Any]] = {}
+        content: list[str] = []
+        reasoning: list[str] = []
+        rnd = ex.round
+        try:
+            while True:
+                item = await queue.get()
+                batch = [item]
+                while not queue.empty():
+                    batch.append(queue.get_nowait())
+                for item in batch:
+                    if item is _END:
+                        return
+                    if isinstance(item, _Cancelled):
+                        raise item
+                    if isinstance(item, BaseException):
+                        if self._cancel.is_set():
+                            raise _Cancelled()
+                        status, err = _describe(item, s.base_url)
+                        if ex.status is not None and ex.status < 300:
+                            ex.broken = err  # the response had begun: the stream broke
+                        else:
+                            ex.status = status if status != 200 else ex.status
+                        if ex.status and ex.status >= 400 and "stream_options" in err and "stream_options" in ex.request:
+                            self._stream_options_ok = False  # later requests leave it out
+                        ex.error = err
+                        continue
+                    line: str = item
+                    if not line or line[0] == ":":
+                        continue
+                    if line.startswith("data:"):
+                        data = line[5:].lstrip()
+                    elif line.startswith(("event:", "id:", "retry:")):
+                        continue
+                    else:
+                        data = line
+                    now = time.monotonic()
+                    if data == "[DONE]":
+                        ex.done_seen = True
+                        ex.chunks.append("[DONE]")
+                        yield ChunkReceived(rnd, "[DONE]", now)
+                        continue
+                    try:
+                        obj = json.loads(data)
+                    except ValueError:
+                        ex.chunks.append(data)
+                        yield ChunkReceived(rnd, data, now)
+                        yield Finding("bad-chunk", f"a stream line is not JSON: {data[:120]!r}", "stream", "error", rnd)
+                        continue
+                    ex.chunks.append(obj)
+                    yield ChunkReceived(rnd, obj, now)
+                    if not isinstance(obj, dict):
+                        continue
+                    if obj.get("error"):
+                        ex.error = "error inside the stream: " + _error_text(obj)
+                        continue
+                    if obj.get("usage"):
+                        ex.usage = obj["usage"]
+                    for ch in obj.get("choices") or ():
+                        delta = ch.get("delta") or {}
+                        r = delta.get("reasoning_content") or delta.get("reasoning")
+                        if r:
+                            if ex.first_token_at is None:
+                                ex.first_token_at = now
+                            ex.delta_chunks += 1
+                            reasoning.append(r)
+                            yield ReasoningDelta(rnd, r)
+                        c = delta.get("content")
+                        if c:
+                            if ex.first_token_at is None:
+                                ex.first_token_at = now
+                            if ex.first_content_at is None:
+                                ex.first_content_at = now
+                            ex.delta_chunks += 1
+                            content.append(c)
+                            yield ContentDelta(rnd, c)
+                        for j, tc in enumerate(delta.get("tool_calls") or ()):
+                            if ex.first_token_at is None:
+                                ex.first_token_at = now
+                            ex.delta_chunks += 1
+                            idx = tc.get("index")
+                            if idx is None:  # some engines omit it: a new id starts a new call
+                                new = tc.get("id") and all(v["id"] != tc["id"] for v in calls.values())
+                                idx = len(calls) if new or not calls else max(calls)
+                            acc = calls.setdefault(idx, {"id": None, "name": "", "arguments": ""})
+                            if tc.get("id"):
+                                acc["id"] = acc["id"] or tc["id"]
+                            fn = tc.get("function") or {}
+                            if fn.get("name") and not acc["name"]:
+                                acc["name"] = fn["name"]
+                            a = fn.get("arguments")
+                            if a:
+                                acc["arguments"] += a if isinstance(a, str) else json.dumps(a)
+                        if ch.get("finish_reason"):
+                            ex.finish_reason = ch["finish_reason"]
+        finally:
+            if not task.done():
+                task.cancel()
+            self._reader = None
+            ex.content = "".join(content)
+            ex.reasoning = "".join(reasoning)
+            ex.tool_calls = [{"id": v["id"] or f"call_{rnd}_{k}", "name": v["name"], "arguments": v["arguments"]}
+                             for k, v in sorted(calls.items())]
+
+
+# ---------------------------------------------------------------------- errors in plain words
+
+
+def _last_user(messages: list[dict[str, Any]]) -> str | None:
+    for m in reversed(messages):
+        if m.get("role") == "user":
+            return m.get("content") if isinstance(m.get("content"), str) else json.dumps(m.get("content"))
+    return None
+
+
+def _error_text(body: Any) -> str:
+    """The server's own words from an error body, whatever its shape."""
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict):
+            return str(err.get("message") or err.get("detail") or err)
+        if isinstance(err, str):
+            return err
+        return str(body.get("message") or body.get("detail") or body)
+    return str(body)
+
+
+def _describe(exc: BaseException, base_url: str) -> tuple[int | None, str]:
+    """(HTTP status or None, message) for anything the request raised."""
+    import httpx
+    import openai
+
+    if isinstance(exc, openai.APIStatusError):
+        body = exc.body
+        if body is None:
+            try:
+                body = exc.response.json()
+            except Exception:
+                body = exc.response.text
+        return exc.status_code, f"HTTP {exc.status_code}: {_error_text(body)}"
+    if isinstance(exc, openai.APITimeoutError) or isinstance(exc, httpx.TimeoutException):
+        return None, f"no answer from {base_url} in time (timeout)"
+    if isinstance(exc, openai.APIConnectionError) and isinstance(exc.__cause__, httpx.HTTPError):
+        exc = exc.__cause__
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
+        return 200, f"the connection closed mid-answer ({type(exc).__name__}: {exc})"
+    if isinstance(exc, openai.APIConnectionError) or isinstance(exc, httpx.ConnectError):
+        cause = exc.__cause__ or exc
+        return None, f"no server at {base_url}: is it running / is the port published? ({cause})"
+    return None, f"{type(exc).__name__}: {exc}"
+
+
+def _hint_for(status: int | None, message: str, s: ChatSettings) -> str | None:
+    if status == 401:
+        return "check the API key" if s.api_key else "the server wants an API key: pass --api-key"
+    if status == 404:
+        return "check the base URL (it should reach /v1/chat/completions) and the model name"
+    if status in (400, 422):
+        return "the server rejected this request; see its words above"
+    if status == 503:
+        return "the server is still starting"
+    if status and status >= 500:
+        return "the server failed; its logs will say why"
+    return None
+
+
+def _error_event(exc: BaseException, base_url: str, rnd: int) -> TurnError:
+    from console.errors import ConsoleError
+
+    if isinstance(exc, ConsoleError):
+        return TurnError(exc.message, exc.hint, rnd)
+    status, msg = _describe(exc, base_url)
+    return TurnError(msg, None, rnd, status)

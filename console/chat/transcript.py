@@ -1,0 +1,202 @@
+"""Transcripts: a conversation with its reasoning, tool calls and raw exchanges.
+
+JSONL, one record a line, so a bug report can be read with ``jq`` or ``grep``:
+
+- ``{"kind": "session", "version": 1, "settings": {...}, "saved_at": ...}`` (no API key)
+- ``{"kind": "turn", "index": n, "user": "...", "replay_of": null}``
+- ``{"kind": "event", "turn": n, "type": "ContentDelta", "data": {...}}``: every event of
+  the turn; consecutive text deltas are merged, raw chunks kept one per line
+- ``{"kind": "exchange", "turn": n, "data": {...}}``: each request/response as sent and received
+- ``{"kind": "messages", "messages": [...]}``: the history, so a loaded session can go on.
+
+Files are written 0600: they can hold prompts and tool results people consider private.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+
+from console.chat import events as ev_mod
+from console.chat.events import (
+    ChunkReceived, ContentDelta, Finding, ReasoningDelta, RequestSent, ToolCallRequested, ToolResult, TurnError,
+    TurnStats,
+)
+from console.chat.session import ChatSession, ChatSettings, Exchange, TurnRecord
+from console.errors import ConsoleError
+
+VERSION = 1
+_EVENT_TYPES = {name: getattr(ev_mod, name) for name in ev_mod.__all__
+                if isinstance(getattr(ev_mod, name), type) and name != "ChatEvent"}
+
+
+def _merge_deltas(events: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for e in events:
+        if out and type(e) in (ContentDelta, ReasoningDelta) and type(out[-1]) is type(e) and out[-1].round == e.round:
+            out[-1] = type(e)(e.round, out[-1].text + e.text)
+        else:
+            out.append(e)
+    return out
+
+
+def _exchange_dict(ex: Exchange) -> dict[str, Any]:
+    d = asdict(ex)
+    wire = d.pop("wire_request")
+    d["wire_request_b64"] = base64.b64encode(wire).decode() if wire else None
+    return d
+
+
+def save_jsonl(session: ChatSession, path: str | os.PathLike) -> Path:
+    p = Path(path).expanduser()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        def w(obj: dict[str, Any]) -> None:
+            f.write(json.dumps(obj, ensure_ascii=False, default=str))
+            f.write("\n")
+
+        w({"kind": "session", "version": VERSION, "settings": session.settings.public(), "saved_at": time.time()})
+        for i, t in enumerate(session.turns):
+            w({"kind": "turn", "index": i, "user": t.user_text, "replay_of": t.replay_of})
+            for e in _merge_deltas(t.events):
+                w({"kind": "event", "turn": i, "type": type(e).__name__, "data": asdict(e)})
+            for ex in t.exchanges:
+                w({"kind": "exchange", "turn": i, "data": _exchange_dict(ex)})
+        w({"kind": "messages", "messages": session.messages})
+    return p
+
+
+def _event_from(type_name: str, data: dict[str, Any]) -> Any:
+    cls = _EVENT_TYPES.get(type_name)
+    if cls is None:
+        return None
+    names = {f.name for f in fields(cls)}
+    kwargs = {k: v for k, v in data.items() if k in names}
+    if "problems" in kwargs:
+        kwargs["problems"] = tuple(kwargs["problems"] or ())
+    return cls(**kwargs)
+
+
+def load_jsonl(path: str | os.PathLike, *, base_url: str | None = None, api_key: str | None = None,
+               registry: Any = None) -> ChatSession:
+    """Rebuild a session (history, turns, events, exchanges). The API key is never in the file."""
+    p = Path(path).expanduser()
+    try:
+        lines = p.read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise ConsoleError(f"cannot read transcript {p}: {e.strerror or e}", exit_code=4) from None
+    session: ChatSession | None = None
+    turns: dict[int, TurnRecord] = {}
+    messages: list[dict[str, Any]] | None = None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            raise ConsoleError(f"{p}:{n}: not a JSON line", "is this a gpt-oss-console transcript?", exit_code=2) from None
+        kind = rec.get("kind")
+        if kind == "session":
+            st = dict(rec.get("settings") or {})
+            st["api_key"] = api_key
+            if base_url:
+                st["base_url"] = base_url
+            known = {f.name for f in fields(ChatSettings)}
+            session = ChatSession(ChatSettings(**{k: v for k, v in st.items() if k in known}), registry)
+        elif kind == "turn":
+            turns[rec["index"]] = TurnRecord(rec.get("user"), replay_of=rec.get("replay_of"))
+        elif kind == "event" and rec.get("turn") in turns:
+            e = _event_from(rec.get("type", ""), rec.get("data") or {})
+            if e is not None:
+                turns[rec["turn"]].events.append(e)
+        elif kind == "exchange" and rec.get("turn") in turns:
+            d = dict(rec.get("data") or {})
+            b64 = d.pop("wire_request_b64", None)
+            known = {f.name for f in fields(Exchange)}
+            ex = Exchange(**{k: v for k, v in d.items() if k in known})
+            ex.wire_request = base64.b64decode(b64) if b64 else None
+            turns[rec["turn"]].exchanges.append(ex)
+        elif kind == "messages":
+            messages = rec.get("messages") or []
+    if session is None:
+        raise ConsoleError(f"{p}: no session header line", "is this a gpt-oss-console transcript?", exit_code=2)
+    session.turns = [turns[i] for i in sorted(turns)]
+    if messages is not None:
+        session.messages = messages
+    return session
+
+
+def _fence(text: str, lang: str = "") -> str:
+    ticks = "```"
+    while ticks in text:
+        ticks += "`"
+    return f"{ticks}{lang}\n{text}\n{ticks}"
+
+
+def _pretty(raw: str) -> str:
+    try:
+        return json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
+    except (ValueError, TypeError):
+        return raw
+
+
+def to_markdown(session: ChatSession) -> str:
+    s = session.settings
+    out = [f"# Chat transcript — {s.model or 'unknown model'}", "",
+           f"- endpoint: `{s.base_url}`", f"- reasoning effort: {s.reasoning_effort or 'default'}",
+           f"- streaming: {'on' if s.stream else 'off'}", f"- tool choice: `{json.dumps(s.tool_choice)}`"]
+    if s.system_prompt:
+        out += ["", "## System", "", s.system_prompt]
+    for i, t in enumerate(session.turns):
+        out += ["", f"## Turn {i + 1}" + (f" (replay of turn {t.replay_of + 1})" if t.replay_of is not None else ""), ""]
+        if t.user_text:
+            out += ["**You:**", "", t.user_text, ""]
+        for e in _merge_deltas(t.events):
+            if isinstance(e, ReasoningDelta) and e.text.strip():
+                out += ["<details><summary>Reasoning</summary>", "", e.text.strip(), "", "</details>", ""]
+            elif isinstance(e, ContentDelta):
+                out += ["**Assistant:**", "", e.text, ""]
+            elif isinstance(e, ToolCallRequested):
+                out += [f"**Tool call** `{e.name}` (`{e.call_id}`)", "", _fence(_pretty(e.arguments_raw), "json")]
+                out += [f"- problem: {p}" for p in e.problems]
+                out.append("")
+            elif isinstance(e, ToolResult):
+                tag = f" — error: {e.error}" if e.error else ""
+                out += [f"**Result** `{e.name}` in {e.elapsed_s * 1000:.1f} ms{tag}", "", _fence(_pretty(e.result), "json"), ""]
+            elif isinstance(e, Finding):
+                out += [f"> ⚠ **{e.code}** ({e.severity}, {e.where}): {e.message}", ""]
+            elif isinstance(e, TurnError):
+                out += [f"> ✖ **error**: {e.message}" + (f" — {e.hint}" if e.hint else ""), ""]
+            elif isinstance(e, TurnStats):
+                bits = [f"{e.elapsed_s:.2f} s", f"{e.rounds} round(s)"]
+                if e.ttft_any_s is not None:
+                    bits.append(f"TTFT {e.ttft_any_s * 1000:.0f} ms")
+                if e.ttft_content_s is not None:
+                    bits.append(f"first content {e.ttft_content_s * 1000:.0f} ms")
+                if e.completion_tokens is not None:
+                    bits.append(f"{e.completion_tokens} tokens")
+                if e.tokens_per_s:
+                    bits.append(f"{e.tokens_per_s:.1f} tok/s")
+                if e.cached_tokens is not None:
+                    bits.append(f"{e.cached_tokens} cached")
+                if e.finish_reason:
+                    bits.append(f"finish: {e.finish_reason}")
+                out += ["*" + " · ".join(bits) + "*", ""]
+            elif isinstance(e, (RequestSent, ChunkReceived)):
+                continue
+    return "\n".join(out).rstrip() + "\n"
+
+
+def export_markdown(session: ChatSession, path: str | os.PathLike) -> Path:
+    p = Path(path).expanduser()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(to_markdown(session))
+    return p
