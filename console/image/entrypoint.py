@@ -1,0 +1,258 @@
+"""The image's entrypoint: env → checked SGLang command line → ``exec``.
+
+Run by docker/entrypoint.sh as ``python3 -m console.image.entrypoint [ARGS]``.
+
+1. Read the settings (env, aliases, ``*_FILE`` secrets) from the one declaration.
+2. Detect GPUs with nvidia-smi; fill what the operator left unset (TP from the
+   planner, the attention backend SGLang would pick for the arch).
+3. Refuse impossible configs with one line per problem and a non-zero exit,
+   before SGLang starts; warn about legal-but-surprising ones with numbers.
+4. Start sshd if SSH_PUBLIC_KEY / PUBLIC_KEY (or, loudly, SSH_PASSWORD) is set.
+5. Print one summary (value and source of each setting, secrets masked) and
+   ``exec`` SGLang so it becomes PID 1 and ``docker stop``'s SIGTERM reaches it.
+
+Arguments starting with ``-`` are extra SGLang flags; any other first argument
+is run instead of SGLang (``docker run IMAGE bash``).
+Exit codes: 2 bad settings, 3 no usable GPU, 1 SSH set-up failed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from console import settings as S
+from console.image import gpus as gpu_detect
+from console.image.ssh import start_sshd, valid_public_key
+
+NAME = "gpt-oss-image"
+EXIT_SETTINGS = 2
+EXIT_NO_GPU = 3
+EXIT_SSH = 1
+
+# Settings the summary shows (container-level ones are the console's business).
+SUMMARY_SKIP_TARGETS = (S.CONTAINER,)
+
+
+class Refusal(Exception):
+    def __init__(self, lines: list[str], code: int):
+        super().__init__(lines[0] if lines else "")
+        self.lines = lines
+        self.code = code
+
+
+@dataclass
+class Prepared:
+    """Everything decided before exec: what tests and the console can inspect."""
+
+    argv: list[str]
+    resolution: S.Resolution
+    gpus: list[Any] | None
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)  # key → why auto chose it
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def _gpu_summary(gpus: list[Any]) -> str:
+    from collections import Counter
+
+    counts = Counter((g.name, g.memory_mib, g.compute_cap) for g in gpus)
+    parts = [f"{n}× {name} ({mem} MiB, sm{cc[0]}{cc[1]})" for (name, mem, cc), n in counts.items()]
+    return ", ".join(parts)
+
+
+def _plan(model: str, gpus: list[Any], values: dict[str, Any], prep: Prepared) -> None:
+    """Fill TP / attention backend from the planner and refuse what cannot fit."""
+    from console.planner import DOES_NOT_FIT, FITS_SHORTER, PlanError, gpu_from_nvml, plan
+
+    # Mixed cards: plan for the smallest, since every TP rank must hold its share.
+    smallest = min(gpus, key=lambda g: g.memory_mib)
+    if len({(g.name, g.memory_mib) for g in gpus}) > 1:
+        prep.warnings.append(f"mixed GPUs ({_gpu_summary(gpus)}): planning for the smallest, {smallest.name}")
+    spec = gpu_from_nvml(smallest.name, smallest.memory_total, smallest.compute_cap)
+    count = len(gpus)
+    res = prep.resolution
+    tp = values.get("tensor_parallel_size")
+    try:
+        p = plan(model, spec, count, tp=tp, context_length=values.get("max_model_len"),
+                 mem_fraction_static=values.get("mem_fraction_static"))
+    except PlanError as exc:
+        raise Refusal([f"{exc}"], EXIT_SETTINGS) from None
+    if tp is None:
+        res.set("tensor_parallel_size", p.tp, S.AUTO)
+        prep.reasons["tensor_parallel_size"] = p.tp_reason
+    where = f"{count}× {spec.name}" if count > 1 else f"one {spec.name}"
+    if p.verdict == DOES_NOT_FIT:
+        hint = _bigger_setup_hint(model, spec, count)
+        raise Refusal([f"{model} does not fit on {where} at TP={p.tp}: {p.reasons[0]}. {hint}"], EXIT_SETTINGS)
+    if values.get("attention_backend") is None:
+        res.set("attention_backend", p.attention_backend, S.AUTO)
+        prep.reasons["attention_backend"] = f"SGLang's choice for {spec.arch} ({spec.sm})"
+    pool = p.max_total_num_tokens
+    asked = values.get("max_model_len")
+    fraction = f"mem_fraction_static {p.mem_fraction_static}" + (
+        "" if p.mem_fraction_source == "given" else " (SGLang default)")
+    if p.verdict == FITS_SHORTER:
+        if asked:
+            prep.warnings.append(
+                f"MAX_MODEL_LEN={asked:,} is longer than the KV pool holds for one request: about {pool:,} "
+                f"tokens on {where} at TP={p.tp} with {fraction}. SGLang starts and caps requests at the "
+                f"pool; for the full length raise MEM_FRACTION_STATIC or add GPUs, or set "
+                f"MAX_MODEL_LEN={p.recommended_context_length}")
+        else:
+            prep.notes.append(
+                f"the model's {p.context_length:,}-token context is longer than the KV pool (about {pool:,} "
+                f"tokens on {where} at TP={p.tp} with {fraction}); SGLang caps requests at the pool")
+    else:
+        prep.notes.append(f"plan: KV pool about {pool:,} tokens on {where} at TP={p.tp} "
+                          f"({p.concurrency} request(s) of {p.context_length:,} tokens at once)")
+    prep.warnings.extend(p.warnings)
+
+
+def _bigger_setup_hint(model: str, spec: Any, count: int) -> str:
+    from console.planner import plan
+
+    for n in (2, 4, 8):
+        if n > count:
+            try:
+                if plan(model, spec, n, tp=n).fits:
+                    alt = " or use openai/gpt-oss-20b" if model.endswith("120b") else ""
+                    return f"Give the container {n}× {spec.name} (TENSOR_PARALLEL_SIZE={n}){alt}, or a larger GPU"
+            except Exception:
+                break
+    return "Use openai/gpt-oss-20b or a GPU with more memory" if model.endswith("120b") else \
+        "Use a GPU with more memory"
+
+
+def prepare(env: dict[str, str] | None = None, args: list[str] | None = None, *,
+            detect=gpu_detect.detect) -> Prepared:
+    """Decide the SGLang command line; raises Refusal. Pure apart from nvidia-smi."""
+    env = dict(os.environ if env is None else env)
+    res = S.resolve(env)
+    if args:
+        extra = list(res.values.get("extra_args") or []) + list(args)
+        res.set("extra_args", extra, S.CLI if not res.values.get("extra_args") else "env+cli")
+    prep = Prepared(argv=[], resolution=res, gpus=None)
+    prep.notes.extend(res.notes)
+    if res.errors:
+        raise Refusal([p.message for p in res.errors], EXIT_SETTINGS)
+
+    values = res.values
+    model = values["model"]
+    # Errors that need no GPU knowledge come first: a typo should not wait on the driver.
+    early = [p for p in S.validate(values) if p.is_error]
+    if early:
+        raise Refusal([p.message for p in early], EXIT_SETTINGS)
+    try:
+        gpus = detect()
+    except gpu_detect.GpuDetectError as exc:
+        raise Refusal([f"{exc}: run the container with --gpus all (NVIDIA Container Toolkit) and check "
+                       "nvidia-smi on the host"], EXIT_NO_GPU) from None
+    prep.gpus = gpus
+    problems = S.validate(values, gpus=[{"name": g.name, "compute_cap": g.compute_cap_text} for g in gpus]
+                          if gpus else None)
+    errors = [p.message for p in problems if p.is_error]
+    if errors:
+        raise Refusal(errors, EXIT_SETTINGS)
+    prep.warnings.extend(p.message for p in problems if not p.is_error)
+
+    if gpus is None:
+        prep.warnings.append("no nvidia-smi in this container: GPU auto-detection skipped; SGLang picks TP=1 "
+                             "and its own attention backend unless TENSOR_PARALLEL_SIZE / ATTENTION_BACKEND are set")
+    elif S.is_known_model(model):
+        _plan(model, gpus, values, prep)
+    elif values.get("tensor_parallel_size") is None:
+        prep.notes.append(f"{model} is not gpt-oss: TP left to SGLang (1) unless TENSOR_PARALLEL_SIZE is set")
+
+    if values.get("host") == "0.0.0.0" and not values.get("api_key"):
+        prep.warnings.append(
+            "no API key and SGLang listens on 0.0.0.0: anyone who can reach the published port can use the "
+            "model. Set API_KEY (or API_KEY_FILE), or publish on 127.0.0.1 only (-p 127.0.0.1:PORT:PORT)")
+    prep.argv = S.to_argv(values)
+    prep.env = _child_env(env, values)
+    return prep
+
+
+def _child_env(env: dict[str, str], values: dict[str, Any]) -> dict[str, str]:
+    """SGLang's environment: the HF token under the names huggingface_hub reads; no other secrets."""
+    out = {k: v for k, v in env.items()
+           if k not in ("API_KEY", "SSH_PASSWORD", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")}
+    token = values.get("hf_token")
+    if token:
+        out["HF_TOKEN"] = token
+        out["HUGGING_FACE_HUB_TOKEN"] = token
+    return out
+
+
+def summary_lines(prep: Prepared) -> list[str]:
+    res = prep.resolution
+    values = res.values
+    head = f"{NAME}: serving {values['model']}"
+    if prep.gpus:
+        head += f" on {_gpu_summary(prep.gpus)}"
+    lines = [head]
+    width = max(len(s.env) for s in S.SETTINGS)
+    for s in S.SETTINGS:
+        if s.target in SUMMARY_SKIP_TARGETS:
+            continue
+        value = values.get(s.key)
+        source = res.sources.get(s.key, S.DEFAULT)
+        if s.secret:
+            shown = S.mask_secret(value) if value else "(not set)"
+        elif s.kind == "args":
+            shown = " ".join(value) if value else "(none)"
+        elif value is None:
+            shown = "(not set)" if s.default_text() == "unset" else s.default_text()
+        elif s.key == "ssh_public_key":
+            first = str(value).split()
+            shown = f"{first[0]} …{first[2] if len(first) > 2 else ''}" if first else "(not set)"
+        else:
+            shown = str(value).lower() if isinstance(value, bool) else str(value)
+        origin = res.origins.get(s.key)
+        where = f"{source} {origin}" if origin and origin != s.env else source
+        why = prep.reasons.get(s.key)
+        lines.append(f"  {s.env:<{width}}  {shown:<28} [{where}{': ' + why if why else ''}]")
+    for note in prep.notes:
+        lines.append(f"{NAME}: note: {note}")
+    for warning in prep.warnings:
+        lines.append(f"{NAME}: WARNING: {warning}")
+    lines.append(f"{NAME}: exec {' '.join(S.redact_argv(prep.argv, values))}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and not argv[0].startswith("-"):
+        os.execvp(argv[0], argv)  # `docker run IMAGE bash`: run that instead
+    try:
+        prep = prepare(dict(os.environ), argv)
+    except Refusal as refusal:
+        for line in refusal.lines:
+            print(f"{NAME}: error: {line}", file=sys.stderr)
+        return refusal.code
+    values = prep.resolution.values
+    key, password = values.get("ssh_public_key"), values.get("ssh_password")
+    if key or password:
+        if key and not valid_public_key(key):
+            print(f"{NAME}: error: SSH_PUBLIC_KEY does not look like an OpenSSH public key (ssh-ed25519 AAAA…): "
+                  "paste the contents of your .pub file", file=sys.stderr)
+            return EXIT_SETTINGS
+        if password:
+            prep.warnings.insert(0, "SSH_PASSWORD is set: root can log in over SSH with a password. Anyone who "
+                                 "guesses it owns this container and its GPUs; use SSH_PUBLIC_KEY instead")
+        try:
+            prep.notes.extend(start_sshd(key, password))
+        except RuntimeError as exc:
+            print(f"{NAME}: error: {exc}", file=sys.stderr)
+            return EXIT_SSH
+    print("\n".join(summary_lines(prep)), flush=True)
+    sys.stderr.flush()
+    os.execvpe(prep.argv[0], prep.argv, prep.env)
+    return 0  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main())

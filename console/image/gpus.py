@@ -1,0 +1,67 @@
+"""GPUs as seen from inside the container, through ``nvidia-smi`` (stdlib only).
+
+NVML's Python bindings are not in SGLang's image and the entrypoint runs once,
+so one ``nvidia-smi --query-gpu`` call (≈25 ms) is the simplest reliable source.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+QUERY = ["nvidia-smi", "--query-gpu=index,name,memory.total,compute_cap", "--format=csv,noheader,nounits"]
+
+
+class GpuDetectError(RuntimeError):
+    """nvidia-smi exists but does not report usable GPUs (driver or runtime problem)."""
+
+
+@dataclass(frozen=True)
+class DetectedGpu:
+    index: int
+    name: str
+    memory_mib: int
+    compute_cap: tuple[int, int]
+
+    @property
+    def memory_total(self) -> int:
+        return self.memory_mib * 1024 * 1024
+
+    @property
+    def compute_cap_text(self) -> str:
+        return f"{self.compute_cap[0]}.{self.compute_cap[1]}"
+
+
+def parse_query(text: str) -> list[DetectedGpu]:
+    gpus: list[DetectedGpu] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) < 4:
+            raise GpuDetectError(f"unexpected nvidia-smi output: {line!r}")
+        index, name, mem, cap = parts[0], ", ".join(parts[1:-2]), parts[-2], parts[-1]
+        try:
+            major, _, minor = cap.partition(".")
+            gpus.append(DetectedGpu(int(index), name, int(float(mem)), (int(major), int(minor or 0))))
+        except ValueError:
+            raise GpuDetectError(f"unexpected nvidia-smi output: {line!r}") from None
+    return gpus
+
+
+def detect(timeout: float = 20.0) -> list[DetectedGpu] | None:
+    """The visible GPUs; None when there is no ``nvidia-smi`` (e.g. an AMD/ROCm base image)."""
+    if shutil.which("nvidia-smi") is None:
+        return None
+    try:
+        proc = subprocess.run(QUERY, capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise GpuDetectError(f"nvidia-smi failed: {exc}") from None
+    if proc.returncode != 0:
+        said = (proc.stdout.strip() or proc.stderr.strip() or f"exit {proc.returncode}").splitlines()[0]
+        raise GpuDetectError(f"nvidia-smi sees no usable GPU ({said})")
+    gpus = parse_query(proc.stdout)
+    if not gpus:
+        raise GpuDetectError("nvidia-smi lists no GPU")
+    return gpus
