@@ -30,6 +30,7 @@ from console.chat.inspect import RoundCheck, check_call, check_round
 from console.chat.tools import ToolRegistry, default_registry
 
 REASONING_EFFORTS = ("low", "medium", "high")
+TOOL_CHOICES = ("auto", "required", "none")
 
 
 @dataclass
@@ -49,6 +50,7 @@ class ChatSettings:
     include_usage: bool = True  # stream_options.include_usage
     timeout_s: float = 120.0
     extra_body: dict[str, Any] = field(default_factory=dict)
+    tools_file: str | None = None  # operator tools (JSON) added to the built-ins when no registry is given
 
     def public(self) -> dict[str, Any]:
         """Settings without the API key (for transcripts and reports)."""
@@ -125,7 +127,7 @@ class ChatSession:
 
     def __init__(self, settings: ChatSettings, registry: ToolRegistry | None = None):
         self.settings = settings
-        self.registry = registry if registry is not None else default_registry()
+        self.registry = registry if registry is not None else default_registry(tools_file=settings.tools_file)
         self.messages: list[dict[str, Any]] = []
         self.turns: list[TurnRecord] = []
         self._client: Any = None
@@ -137,6 +139,25 @@ class ChatSession:
             self.messages.append({"role": "system", "content": settings.system_prompt})
 
     # ------------------------------------------------------------------ public API
+
+    @property
+    def config(self) -> ChatSettings:
+        return self.settings
+
+    @config.setter
+    def config(self, settings: ChatSettings) -> None:
+        """New settings for later turns; the conversation is kept (tools reload if the file changed)."""
+        if settings.tools_file != self.settings.tools_file:
+            self.registry = default_registry(tools_file=settings.tools_file)
+        old_base, old_key = self.settings.base_url, self.settings.api_key
+        self.settings = settings
+        if (settings.base_url, settings.api_key) != (old_base, old_key) and self._client is not None:
+            client, self._client = self._client, None
+            try:
+                asyncio.get_running_loop().create_task(client.close())
+            except RuntimeError:
+                pass
+        self.set_system_prompt(settings.system_prompt)
 
     def set_system_prompt(self, text: str | None) -> None:
         self.settings.system_prompt = text or None
@@ -202,6 +223,10 @@ class ChatSession:
         if adopt:
             self.messages = msgs
 
+    def replay(self, messages: list[dict[str, Any]], **overrides: Any) -> AsyncIterator[ChatEvent]:
+        """Shorthand for ``replay_turn(messages)`` (the inspector's "replay turn")."""
+        return self.replay_turn(messages, replay_of=len(self.turns) - 1 if self.turns else None, **overrides)
+
     async def replay_call(self, call_id: str, arguments: Any, *, adopt: bool = False) -> AsyncIterator[ChatEvent]:
         """Re-run one tool call with edited arguments, then let the model continue from there."""
         for i, m in enumerate(self.messages):
@@ -252,7 +277,7 @@ class ChatSession:
         return set(self.registry.names() if s.tools is None else [n for n in s.tools if n in self.registry])
 
     def _params(self, s: ChatSettings, messages: list[dict[str, Any]], round: int) -> dict[str, Any]:
-        p: dict[str, Any] = {"model": s.model, "messages": messages}
+        p: dict[str, Any] = {"model": s.model, "messages": [dict(m) for m in messages]}  # a snapshot: history grows
         tools = self.registry.schemas(s.tools)
         if tools:
             p["tools"] = tools
@@ -658,3 +683,6 @@ def _error_event(exc: BaseException, base_url: str, rnd: int) -> TurnError:
         return TurnError(exc.message, exc.hint, rnd)
     status, msg = _describe(exc, base_url)
     return TurnError(msg, None, rnd, status)
+
+
+ChatConfig = ChatSettings  # the name the chat pane uses

@@ -36,12 +36,20 @@ _EVENT_TYPES = {name: getattr(ev_mod, name) for name in ev_mod.__all__
 
 
 def _merge_deltas(events: list[Any]) -> list[Any]:
+    """Join each stretch of text deltas (raw chunks may sit between them) into one event per kind."""
     out: list[Any] = []
+    last: dict[type, int] = {}  # delta kind -> its position in ``out`` within the current stretch
     for e in events:
-        if out and type(e) in (ContentDelta, ReasoningDelta) and type(out[-1]) is type(e) and out[-1].round == e.round:
-            out[-1] = type(e)(e.round, out[-1].text + e.text)
-        else:
-            out.append(e)
+        kind = type(e)
+        if kind in (ContentDelta, ReasoningDelta):
+            i = last.get(kind)
+            if i is not None and out[i].round == e.round:
+                out[i] = kind(e.round, out[i].text + e.text)
+                continue
+            last[kind] = len(out)
+        elif kind is not ChunkReceived:
+            last.clear()
+        out.append(e)
     return out
 
 
@@ -83,9 +91,22 @@ def _event_from(type_name: str, data: dict[str, Any]) -> Any:
     return cls(**kwargs)
 
 
-def load_jsonl(path: str | os.PathLike, *, base_url: str | None = None, api_key: str | None = None,
-               registry: Any = None) -> ChatSession:
-    """Rebuild a session (history, turns, events, exchanges). The API key is never in the file."""
+def load_jsonl(path: str | os.PathLike, session: ChatSession | None = None, *, base_url: str | None = None,
+               api_key: str | None = None, registry: Any = None) -> Any:
+    """Rebuild a conversation (history, turns, events, exchanges). The API key is never in the file.
+
+    Without ``session``: returns a new ChatSession built from the file's settings.
+    With ``session``: fills that session (its own settings and key are kept) and returns
+    its turns as ``[(user_text, events), ...]`` for a UI to redraw.
+    """
+    if session is not None:
+        loaded = load_jsonl(path, registry=session.registry, base_url=session.settings.base_url,
+                            api_key=session.settings.api_key)
+        session.turns = loaded.turns
+        session.messages = loaded.messages
+        if not session.settings.model:
+            session.settings.model = loaded.settings.model
+        return [(t.user_text or "", list(t.events)) for t in session.turns]
     p = Path(path).expanduser()
     try:
         lines = p.read_text(encoding="utf-8").splitlines()
