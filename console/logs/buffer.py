@@ -1,0 +1,150 @@
+"""A capped, filterable line buffer (the model behind the Logs pane; no Textual here).
+
+Lines are kept in a plain list; when it grows past ``cap`` plus some slack the oldest are
+dropped in one slice deletion, so appending stays amortised O(1) per line. Every line has
+an absolute number (``dropped + index``) that stays valid while the line is retained, so
+filters, error jumps and the view's cursor survive trimming.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from bisect import bisect_left
+from collections.abc import Callable
+
+from console.logs.sglang import Severity, severity
+
+DEFAULT_CAP = 100_000
+
+
+class FilterError(ValueError):
+    """A regex filter that does not compile; the message is for the operator."""
+
+
+class LineFilter:
+    """Substring (smart case: all-lowercase → case-insensitive) or regex match."""
+
+    def __init__(self, text: str, *, regex: bool = False) -> None:
+        self.text = text
+        self.regex = regex
+        ignore_case = text == text.lower()
+        if regex:
+            try:
+                self.pattern = re.compile(text, re.IGNORECASE if ignore_case else 0)
+            except re.error as exc:
+                raise FilterError(f"bad regex: {exc.msg} at position {exc.pos}") from exc
+        else:
+            self.pattern = re.compile(re.escape(text), re.IGNORECASE if ignore_case else 0)
+        self._ignore_case = ignore_case
+
+    def matcher(self) -> Callable[[str], bool]:
+        if not self.regex:
+            if self._ignore_case:
+                needle = self.text
+                return lambda line: needle in line.lower()
+            needle = self.text
+            return lambda line: needle in line
+        search = self.pattern.search
+        return lambda line: search(line) is not None
+
+    def spans(self, line: str) -> list[tuple[int, int]]:
+        """Where the filter matches in one line (for highlighting)."""
+        return [m.span() for m in self.pattern.finditer(line) if m.end() > m.start()][:64]
+
+    def describe(self) -> str:
+        return f"{'regex' if self.regex else 'text'} {self.text!r}"
+
+
+class LogBuffer:
+    def __init__(self, cap: int = DEFAULT_CAP) -> None:
+        self.cap = cap
+        self.lines: list[str] = []
+        self.dropped = 0  # lines evicted from the front since the start
+        self.total = 0  # lines ever appended
+        self.max_len = 0  # longest retained line (approximately: never shrinks)
+        self.filter: LineFilter | None = None
+        self.matches: list[int] = []  # absolute numbers of matching lines (filter active)
+        self._match = None
+
+    # ── content ──────────────────────────────────────────────────────────────
+    def append(self, lines: list[str]) -> None:
+        if not lines:
+            return
+        start = self.dropped + len(self.lines)
+        self.lines.extend(lines)
+        self.total += len(lines)
+        longest = max(map(len, lines))
+        if longest > self.max_len:
+            self.max_len = longest
+        if self._match is not None:
+            m = self._match
+            self.matches.extend(start + i for i, line in enumerate(lines) if m(line))
+        over = len(self.lines) - self.cap
+        if over > max(self.cap // 8, 1):
+            del self.lines[:over]
+            self.dropped += over
+            if self.matches and self.matches[0] < self.dropped:
+                del self.matches[: bisect_left(self.matches, self.dropped)]
+
+    def clear(self) -> None:
+        self.dropped += len(self.lines)
+        self.lines.clear()
+        self.matches.clear()
+        self.max_len = 0
+
+    def line(self, absolute: int) -> str | None:
+        i = absolute - self.dropped
+        return self.lines[i] if 0 <= i < len(self.lines) else None
+
+    # ── the view: all lines, or the filtered ones ─────────────────────────────
+    def __len__(self) -> int:
+        return len(self.matches) if self.filter is not None else len(self.lines)
+
+    def absolute(self, row: int) -> int:
+        """View row → absolute line number."""
+        return self.matches[row] if self.filter is not None else self.dropped + row
+
+    def row_of(self, absolute: int) -> int | None:
+        """Absolute line number → view row (None when filtered out or dropped)."""
+        if self.filter is None:
+            r = absolute - self.dropped
+            return r if 0 <= r < len(self.lines) else None
+        i = bisect_left(self.matches, absolute)
+        return i if i < len(self.matches) and self.matches[i] == absolute else None
+
+    def set_filter(self, text: str, *, regex: bool = False) -> None:
+        """Filter the view; empty text clears it. Raises FilterError for a bad regex."""
+        if not text:
+            self.filter, self._match, self.matches = None, None, []
+            return
+        flt = LineFilter(text, regex=regex)
+        m = flt.matcher()
+        base = self.dropped
+        self.matches = [base + i for i, line in enumerate(self.lines) if m(line)]
+        self.filter, self._match = flt, m
+
+    # ── navigation ───────────────────────────────────────────────────────────
+    def find_severity(self, from_row: int, *, forward: bool = True, at_least: Severity = Severity.ERROR) -> int | None:
+        """The view row of the next (previous) line at or above a severity, excluding from_row."""
+        n = len(self)
+        rows = range(from_row + 1, n) if forward else range(min(from_row, n) - 1, -1, -1)
+        absolute = self.absolute
+        lines, base = self.lines, self.dropped
+        for r in rows:
+            if severity(lines[absolute(r) - base]) >= at_least:
+                return r
+        return None
+
+    # ── export ───────────────────────────────────────────────────────────────
+    def save(self, path: str, *, view_only: bool = True) -> int:
+        """Write the view (or every retained line) to ``path``, mode 0600. Returns the line count."""
+        path = os.path.expanduser(path)
+        rows = [self.lines[a - self.dropped] for a in self.matches] if (view_only and self.filter) else self.lines
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # O_CREAT's mode does not apply to an existing file
+        with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as fh:
+            for line in rows:
+                fh.write(line)
+                fh.write("\n")
+        return len(rows)

@@ -1,0 +1,203 @@
+"""LogView: renders only the visible rows of a :class:`LogBuffer` (Textual line API).
+
+Ingest costs nothing per line here (the buffer is a list); each frame renders at most a
+screen of lines, each cut to the window before it becomes Rich text, so a 100 KB line
+costs the same as a short one. Long lines show a ``…+N`` marker at their display limit.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from console.logs.buffer import LogBuffer
+from console.logs.sglang import Severity, severity
+
+DISPLAY_MAX = 2000  # characters of one line shown (horizontal scroll reaches this far)
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_CTRL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SECRET = re.compile(
+    r"\b((?:admin_api_key|api_key|hf_token|API_KEY|HF_TOKEN|HUGGING_FACE_HUB_TOKEN|password)\s*=\s*['\"]?)"
+    r"(?!None\b)([^'\",\s)]{2})[^'\",\s)]*"
+)
+
+
+def display_text(line: str) -> str:
+    """What a terminal would show: last carriage-return segment, no escapes, secrets masked,
+    cut at DISPLAY_MAX with a ``…+N chars`` marker. Work is bounded by DISPLAY_MAX."""
+    if "\r" in line:
+        parts = [p for p in line.split("\r") if p]
+        line = parts[-1] if parts else ""
+    extra = len(line) - DISPLAY_MAX
+    if extra > 0:
+        line = line[:DISPLAY_MAX]
+    if "\x1b" in line:
+        line = _ANSI.sub("", line)
+    if "\t" in line:
+        line = line.expandtabs(4)
+    if _CTRL.search(line):
+        line = _CTRL.sub("·", line)
+    if "=" in line:
+        line = _SECRET.sub(r"\1\2…", line)
+    if extra > 0:
+        line = f"{line} …+{extra:,} chars"
+    return line
+
+
+class LogView(ScrollView, can_focus=True):
+    """Scrollable, follow-able view of a LogBuffer with severity and match highlighting."""
+
+    COMPONENT_CLASSES = {
+        "logview--error",
+        "logview--warning",
+        "logview--match",
+        "logview--cursor",
+    }
+    DEFAULT_CSS = """
+    LogView { background: $surface; }
+    LogView > .logview--error { color: $error; text-style: bold; }
+    LogView > .logview--warning { color: $warning; }
+    LogView > .logview--match { background: $accent 40%; }
+    LogView > .logview--cursor { background: $boost; text-style: reverse; }
+    """
+    BINDINGS = [
+        Binding("up,k", "scroll_up_line", "Up", show=False),
+        Binding("down,j", "scroll_down_line", "Down", show=False),
+        Binding("pageup", "page_up_rows", "Page up", show=False),
+        Binding("pagedown,space", "page_down_rows", "Page down", show=False),
+        Binding("home,g", "top", "Top", show=False),
+        Binding("end,G", "bottom", "Bottom/follow", show=False),
+        Binding("left,h", "scroll_left_cols", "Left", show=False),
+        Binding("right,l", "scroll_right_cols", "Right", show=False),
+    ]
+
+    follow: reactive[bool] = reactive(True)
+    cursor: reactive[int | None] = reactive(None)  # absolute line number of the marked line
+
+    def __init__(self, buffer: LogBuffer, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.buffer = buffer
+        self._cache: dict[tuple, Strip] = {}
+        self._styles: dict[Severity, Style] | None = None
+
+    # ── feeding ──────────────────────────────────────────────────────────────
+    def lines_changed(self) -> None:
+        """Call after the buffer changed: resize the virtual area, keep following."""
+        width = min(self.buffer.max_len, DISPLAY_MAX + 20) + 1
+        self.virtual_size = Size(width, len(self.buffer))
+        if len(self._cache) > 4096:
+            self._cache.clear()
+        if self.follow:
+            self.scroll_to(y=max(0, len(self.buffer) - self.scrollable_content_region.height), animate=False, immediate=False)
+        self.refresh()
+
+    def reset_render(self) -> None:
+        self._cache.clear()
+        self.lines_changed()
+
+    def on_resize(self) -> None:
+        self._cache.clear()
+
+    def watch_follow(self, follow: bool) -> None:
+        if follow:
+            self.lines_changed()
+
+    def watch_cursor(self) -> None:
+        self._cache.clear()
+        self.refresh()
+
+    # ── rendering ────────────────────────────────────────────────────────────
+    def _style_for(self, sev: Severity) -> Style:
+        if self._styles is None:
+            self._styles = {
+                Severity.ERROR: self.get_component_rich_style("logview--error"),
+                Severity.WARNING: self.get_component_rich_style("logview--warning"),
+                Severity.INFO: Style(),
+            }
+        return self._styles[sev]
+
+    def notify_style_update(self) -> None:
+        self._styles = None
+        self._cache.clear()
+        super().notify_style_update()
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        row = scroll_y + y
+        base = self.rich_style
+        if row >= len(self.buffer):
+            return Strip.blank(width, base)
+        absolute = self.buffer.absolute(row)
+        flt = self.buffer.filter
+        key = (absolute, scroll_x, width, id(flt), absolute == self.cursor)
+        strip = self._cache.get(key)
+        if strip is None:
+            strip = self._render(absolute, scroll_x, width, base)
+            self._cache[key] = strip
+        return strip.apply_offsets(scroll_x, row)
+
+    def _render(self, absolute: int, scroll_x: int, width: int, base: Style) -> Strip:
+        raw = self.buffer.line(absolute) or ""
+        text = display_text(raw)  # cut before styling: cost bounded by DISPLAY_MAX
+        style = base + self._style_for(severity(raw[:4096]))
+        rich = Text(text, style=style, no_wrap=True, end="")
+        flt = self.buffer.filter
+        if flt is not None:
+            match_style = self.get_component_rich_style("logview--match")
+            for start, end in flt.spans(text):
+                rich.stylize(match_style, start, end)
+        if absolute == self.cursor:
+            rich.stylize(self.get_component_rich_style("logview--cursor"))
+        segments = list(rich.render(self.app.console))
+        strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, base)
+        return strip
+
+    # ── movement (any move away from the bottom pauses following) ─────────────
+    def _rows(self) -> int:
+        return max(1, self.scrollable_content_region.height)
+
+    def action_scroll_up_line(self) -> None:
+        self.follow = False
+        self.scroll_relative(y=-1, animate=False)
+
+    def action_scroll_down_line(self) -> None:
+        self.scroll_relative(y=1, animate=False)
+
+    def action_page_up_rows(self) -> None:
+        self.follow = False
+        self.scroll_relative(y=-self._rows(), animate=False)
+
+    def action_page_down_rows(self) -> None:
+        self.scroll_relative(y=self._rows(), animate=False)
+
+    def action_top(self) -> None:
+        self.follow = False
+        self.scroll_to(y=0, animate=False)
+
+    def action_bottom(self) -> None:
+        self.follow = True
+        self.scroll_to(y=self.max_scroll_y, animate=False)
+
+    def action_scroll_left_cols(self) -> None:
+        self.scroll_relative(x=-8, animate=False)
+
+    def action_scroll_right_cols(self) -> None:
+        self.scroll_relative(x=8, animate=False)
+
+    def _on_mouse_scroll_up(self, event) -> None:  # wheel up pauses following, like `less +F`
+        self.follow = False
+
+    def show_row(self, row: int) -> None:
+        """Scroll so that view row ``row`` is visible (about a third from the top)."""
+        self.follow = False
+        top = max(0, row - self._rows() // 3)
+        self.scroll_to(y=top, animate=False)

@@ -1,0 +1,522 @@
+"""Logs: the server's log, live or from a file, with phases, capacity, stats and diagnoses.
+
+Entry points for other areas (the launch work drives this pane)::
+
+    pane = app.pane("logs")                     # a LogsPane
+    pane.follow_container(container_id)         # live; re-attach reads the whole log first
+    pane.follow_container(cid, tail=1000, since=unix_ts, client=docker_client)
+    pane.open_file("crash.log")                 # post-mortem reading of a saved log
+    pane.feed_lines(["..."])                    # push lines you already have
+    pane.set_prediction(max_total_num_tokens=1_050_000, context_len=131072)
+    pane.stop()                                 # stop following (the container keeps running)
+
+The pane posts (bubbling) ``LogsPane.PhaseReached(phase, time)``, ``LogsPane.Diagnosed(diagnosis)``
+and ``LogsPane.SourceEnded(source, error)``; ``pane.stats`` is the live
+:class:`console.logs.stats.LogStats`.
+
+Reading runs in a thread worker that hands lines to the pane through an inbox: at most one
+``LinesArrived`` message is pending at a time and it carries everything read since, so a
+flood arrives as a few large batches (k9s style) and the reader waits when the view lags
+(memory stays bounded).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Input, Static
+
+from console.logs.buffer import DEFAULT_CAP, FilterError, LogBuffer
+from console.logs.diagnosis import Diagnosis
+from console.logs.sglang import LogScanner, Phase
+from console.logs.stats import LogStats
+from console.ui.logs.view import LogView
+
+TITLE = "Logs"
+ORDER = 30
+KEY = "3"
+HELP = "Server log: follow/pause, filter (text or regex), next error, save; phases, capacity and diagnoses"
+
+HIGH_WATER = 200_000  # lines waiting for the view before the reader pauses
+
+
+class _Inbox:
+    """Lines read by the worker, not yet taken by the view."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.lines: list[str] = []
+        self.pending = False  # a LinesArrived for this inbox is queued
+        self.stopped = threading.Event()
+        self._cond = threading.Condition()
+
+    def put(self, lines: list[str]) -> bool:
+        """Add lines; True when the caller must post a LinesArrived (none is pending)."""
+        with self._cond:
+            while len(self.lines) > HIGH_WATER and not self.stopped.is_set():
+                self._cond.wait(0.1)
+            self.lines.extend(lines)
+            if self.pending:
+                return False
+            self.pending = True
+            return True
+
+    def take(self) -> list[str]:
+        with self._cond:
+            lines, self.lines = self.lines, []
+            self.pending = False
+            self._cond.notify_all()
+            return lines
+
+    def stop(self) -> None:
+        self.stopped.set()
+        with self._cond:
+            self._cond.notify_all()
+
+
+def _fmt_int(v: int | None) -> str:
+    return "—" if v is None else f"{v:,}"
+
+
+class LogsPane(Vertical):
+    BINDINGS = [
+        Binding("slash", "filter", "Filter"),
+        Binding("r", "toggle_regex", "Regex/text"),
+        Binding("n", "next_error", "Next error"),
+        Binding("N,p", "prev_error", "Prev error"),
+        Binding("f", "toggle_follow", "Follow/pause"),
+        Binding("s", "save", "Save"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
+
+    # ── messages ───────────────────────────────────────────────────────────
+    class LinesArrived(Message):
+        """Lines for the view: ``inbox`` from a reader worker, or ``lines`` directly."""
+
+        def __init__(self, inbox: _Inbox | None = None, lines: list[str] | None = None) -> None:
+            super().__init__()
+            self.inbox = inbox
+            self.lines = lines
+
+    class SourceEnded(Message):
+        """The followed container's log ended (it stopped), the file was read, or an error."""
+
+        def __init__(self, source: str, error: Exception | None = None) -> None:
+            super().__init__()
+            self.source = source
+            self.error = error
+
+    class PhaseReached(Message):
+        def __init__(self, phase: Phase, time: str | None) -> None:
+            super().__init__()
+            self.phase = phase
+            self.time = time
+
+    class Diagnosed(Message):
+        def __init__(self, diagnosis: Diagnosis) -> None:
+            super().__init__()
+            self.diagnosis = diagnosis
+
+    # ── set-up ─────────────────────────────────────────────────────────────
+    def __init__(self, *, cap: int = DEFAULT_CAP, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.buffer = LogBuffer(cap)
+        self.scanner = LogScanner()
+        self.stats = LogStats()
+        self.prediction: dict[str, int | float] = {}
+        self.source = ""  # "container 3f2a9c…" / "file crash.log" / ""
+        self.source_state = "no log source"  # following / ended / error …
+        self._inbox: _Inbox | None = None
+        self._reader: Any = None
+        self._regex = False
+        self._panel_dirty = True
+        self._input_mode = "filter"  # or "save"
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="logs-panel")
+        yield LogView(self.buffer, id="logs-view")
+        with Horizontal(id="logs-inputbar"):
+            yield Input(id="logs-input", placeholder="filter (Enter: apply, Esc: close)")
+            yield Static(id="logs-input-error")
+        yield Static(id="logs-status")
+
+    @property
+    def view(self) -> LogView:
+        return self.query_one("#logs-view", LogView)
+
+    def on_mount(self) -> None:
+        self.query_one("#logs-inputbar").display = False
+        self.set_interval(0.25, self._refresh_panel)
+        self._refresh_panel(force=True)
+        self.view.watch(self.view, "follow", lambda _: self._refresh_status(), init=False)
+
+    def on_focus(self) -> None:
+        self.view.focus()
+
+    # ── data sources ───────────────────────────────────────────────────────
+    def reset(self) -> None:
+        """Forget the current log (buffer, parser state, stats)."""
+        self.stop()
+        self.buffer.clear()
+        self.scanner = LogScanner()
+        self.stats = LogStats()
+        self._panel_dirty = True
+        if self.is_mounted:
+            self.view.reset_render()
+
+    def follow_container(
+        self,
+        container_id: str,
+        *,
+        client: Any = None,
+        tail: int | str = "all",
+        since: Any = None,
+        follow: bool = True,
+        clear: bool = True,
+    ) -> None:
+        """Show a container's log; with ``follow`` keep reading until it stops or :meth:`stop`."""
+        if clear:
+            self.reset()
+        else:
+            self.stop()
+        self.source = f"container {container_id[:12]}"
+        self.source_state = "following" if follow else "reading"
+        inbox = self._inbox = _Inbox(self.source)
+        self._read_container(inbox, container_id, client, tail, since, follow)
+        self._refresh_status()
+
+    def open_file(self, path: str, *, clear: bool = True) -> None:
+        """Show a saved log file (post-mortem). The last ``cap`` lines are kept."""
+        if clear:
+            self.reset()
+        else:
+            self.stop()
+        self.source = f"file {os.path.basename(path)}"
+        self.source_state = "reading"
+        inbox = self._inbox = _Inbox(self.source)
+        self._read_file(inbox, path)
+        self._refresh_status()
+
+    def feed_lines(self, lines: list[str]) -> None:
+        """Add lines synchronously (from the UI thread)."""
+        self._ingest(lines)
+
+    def stop(self) -> None:
+        """Stop reading the current source (never touches the container itself)."""
+        inbox, self._inbox = self._inbox, None
+        if inbox is not None:
+            inbox.stop()
+            if self.source_state in ("following", "reading"):
+                self.source_state = "stopped"
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close()
+
+    def set_prediction(self, **values: int | float | None) -> None:
+        """The planner's prediction to show next to the measured capacity
+        (keys: max_total_num_tokens, context_len, max_running_requests)."""
+        self.prediction = {k: v for k, v in values.items() if v is not None}
+        self._panel_dirty = True
+
+    def quit_warning(self) -> str | None:
+        return None  # following a log is safe to interrupt: the server keeps running
+
+    def on_unmount(self) -> None:
+        self.stop()
+
+    # ── workers ────────────────────────────────────────────────────────────
+    def _post_lines(self, inbox: _Inbox, lines: list[str]) -> None:
+        if inbox.put(lines):
+            self.post_message(self.LinesArrived(inbox))
+
+    @work(thread=True, group="logs-source", name="follow container log")
+    def _read_container(self, inbox: _Inbox, container_id: str, client: Any, tail: Any, since: Any, follow: bool) -> None:
+        from console.logs.docker_reader import DockerLogReader, LogReaderError
+
+        reader = DockerLogReader(container_id, client=client, follow=follow, tail=tail, since=since)
+        self._reader = reader
+        if inbox.stopped.is_set():
+            return
+        error: Exception | None = None
+        try:
+            for batch in reader:
+                if inbox.stopped.is_set():
+                    break
+                self._post_lines(inbox, batch.lines)
+        except LogReaderError as exc:
+            error = exc
+        finally:
+            reader.close()
+        if not inbox.stopped.is_set():
+            self.post_message(self.SourceEnded(inbox.source, error))
+
+    @work(thread=True, group="logs-source", name="read log file")
+    def _read_file(self, inbox: _Inbox, path: str) -> None:
+        from console.logs.docker_reader import read_file_batches
+
+        error: Exception | None = None
+        try:
+            for batch in read_file_batches(path, stop=inbox.stopped):
+                self._post_lines(inbox, batch.lines)
+        except OSError as exc:
+            error = exc
+        if not inbox.stopped.is_set():
+            self.post_message(self.SourceEnded(inbox.source, error))
+
+    # ── ingest ─────────────────────────────────────────────────────────────
+    @on(LinesArrived)
+    def _on_lines(self, message: LinesArrived) -> None:
+        message.stop()
+        if message.inbox is not None:
+            if message.inbox is not self._inbox:
+                return  # from a source that was replaced
+            lines = message.inbox.take()
+        else:
+            lines = message.lines or []
+        self._ingest(lines)
+
+    def _ingest(self, lines: list[str]) -> None:
+        if not lines:
+            return
+        self.buffer.append(lines)
+        events = self.scanner.feed(lines)
+        if events:
+            known = len(self.stats.diagnoses)
+            for phase in self.stats.apply(events):
+                self.post_message(self.PhaseReached(phase, self.stats.phase_times.get(phase)))
+            for diag in self.stats.diagnoses[known:]:
+                self.post_message(self.Diagnosed(diag))
+        self._panel_dirty = True
+        if self.is_mounted:
+            self.view.lines_changed()
+
+    @on(SourceEnded)
+    def _on_source_ended(self, message: SourceEnded) -> None:
+        if message.source != self.source:
+            return
+        if message.error is not None:
+            self.source_state = "error"
+            hint = getattr(message.error, "hint", None)
+            self.notify(f"{message.error.args[0] if message.error.args else message.error}" + (f"\n{hint}" if hint else ""),
+                        title="Logs", severity="error", timeout=10)
+        else:
+            self.source_state = "ended" if self.source.startswith("container") else "loaded"
+        self._inbox = None
+        self._panel_dirty = True
+
+    # ── actions ────────────────────────────────────────────────────────────
+    def _show_input(self, mode: str, value: str, placeholder: str) -> None:
+        self._input_mode = mode
+        bar = self.query_one("#logs-inputbar")
+        bar.display = True
+        inp = self.query_one("#logs-input", Input)
+        inp.placeholder = placeholder
+        inp.value = value
+        inp.cursor_position = len(value)
+        self.query_one("#logs-input-error", Static).update("")
+        inp.focus()
+
+    def _hide_input(self) -> None:
+        self.query_one("#logs-inputbar").display = False
+        self.view.focus()
+
+    def action_filter(self) -> None:
+        kind = "regex" if self._regex else "text"
+        current = self.buffer.filter.text if self.buffer.filter else ""
+        self._show_input("filter", current, f"filter ({kind}; ctrl+r: regex/text, Enter: done, Esc: close)")
+
+    def action_toggle_regex(self) -> None:
+        self._regex = not self._regex
+        text = self.buffer.filter.text if self.buffer.filter else ""
+        if self._input_mode == "filter" and self.query_one("#logs-inputbar").display:
+            text = self.query_one("#logs-input", Input).value
+        self._apply_filter(text)
+        self._refresh_status()
+
+    def action_clear_filter(self) -> None:
+        if self.query_one("#logs-inputbar").display:
+            self._hide_input()
+            return
+        self._apply_filter("")
+
+    def action_toggle_follow(self) -> None:
+        self.view.follow = not self.view.follow
+        if self.view.follow:
+            self.view.action_bottom()
+        self._refresh_status()
+
+    def _jump(self, forward: bool) -> None:
+        view, buf = self.view, self.buffer
+        if view.cursor is not None and (row := buf.row_of(view.cursor)) is not None:
+            start = row
+        elif forward:
+            start = int(view.scroll_offset.y) - 1  # the first visible line counts
+        else:
+            start = int(view.scroll_offset.y) + view.scrollable_content_region.height
+        found = buf.find_severity(start, forward=forward)
+        if found is None:
+            self.notify(f"No error {'below' if forward else 'above'}.", title="Logs", timeout=3)
+            return
+        view.cursor = buf.absolute(found)
+        view.show_row(found)
+        self._refresh_status()
+
+    def action_next_error(self) -> None:
+        self._jump(True)
+
+    def action_prev_error(self) -> None:
+        self._jump(False)
+
+    def action_save(self) -> None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        name = self.source.split(" ", 1)[-1].replace("/", "_") or "log"
+        default = os.path.join(os.getcwd(), f"gpt-oss-console-{name}-{stamp}.log")
+        self._show_input("save", default, "save to file (Enter: write, Esc: cancel)")
+
+    def _apply_filter(self, text: str) -> bool:
+        err = self.query_one("#logs-input-error", Static)
+        try:
+            self.buffer.set_filter(text, regex=self._regex)
+        except FilterError as exc:
+            err.update(Text(str(exc), style="bold red"))
+            return False
+        err.update("")
+        self.view.cursor = None
+        self.view.reset_render()
+        if not self.view.follow:
+            self.view.scroll_to(y=0, animate=False)
+        self._refresh_status()
+        return True
+
+    @on(Input.Changed, "#logs-input")
+    def _on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        if self._input_mode == "filter":
+            self._apply_filter(event.value)
+
+    @on(Input.Submitted, "#logs-input")
+    def _on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self._input_mode == "filter":
+            if self._apply_filter(event.value):
+                self._hide_input()
+            return
+        path = event.value.strip()
+        if not path:
+            return
+        try:
+            n = self.buffer.save(path)
+        except OSError as exc:
+            self.query_one("#logs-input-error", Static).update(Text(f"cannot write: {exc.strerror or exc}", style="bold red"))
+            return
+        what = "filtered lines" if self.buffer.filter else "lines"
+        self.notify(f"Saved {n:,} {what} to {path} (mode 0600)", title="Logs", timeout=5)
+        self._hide_input()
+
+    def key_ctrl_r(self) -> None:
+        self.action_toggle_regex()
+
+    # ── panel and status ───────────────────────────────────────────────────
+    def _refresh_panel(self, force: bool = False) -> None:
+        if not (self._panel_dirty or force) or not self.is_mounted:
+            return
+        self._panel_dirty = False
+        self.query_one("#logs-panel", Static).update(self._panel_text())
+        self._refresh_status()
+
+    def _panel_text(self) -> Text:
+        st = self.stats
+        t = Text(no_wrap=True, overflow="ellipsis")
+        phase = st.phase
+        t.append("Phase ", style="dim")
+        if phase is None:
+            t.append("—")
+        else:
+            style = "bold green" if phase is Phase.READY else "bold"
+            if st.diagnoses and phase is not Phase.READY:
+                style = "bold red"
+            t.append(phase.label, style=style)
+            if st.weight_progress and phase is Phase.LOADING_WEIGHTS:
+                d, n = st.weight_progress
+                t.append(f" {d}/{n} shards")
+            at = st.phase_times.get(phase)
+            if at:
+                t.append(f" at {at[11:]}", style="dim")
+        if st.http is not None:
+            t.append("  HTTP ", style="dim")
+            t.append(st.http.url)
+        t.append("\n")
+        cap = st.capacity
+        kv = cap.max_total_num_tokens if cap else (st.kv_pool.tokens if st.kv_pool else None)
+        t.append("KV ", style="dim")
+        t.append(f"{_fmt_int(kv)} tok")
+        pred = self.prediction.get("max_total_num_tokens")
+        if pred:
+            t.append(" plan ", style="dim")
+            t.append(f"{int(pred):,}")
+            if kv:
+                diff = (kv - pred) / pred * 100
+                t.append(f" ({diff:+.0f}%)", style="green" if diff >= -5 else "yellow")
+        if cap is not None:
+            t.append("  ctx ", style="dim")
+            t.append(_fmt_int(cap.context_len))
+            t.append("  max req ", style="dim")
+            t.append(_fmt_int(cap.max_running_requests))
+        if st.weights is not None and st.weights.mem_usage_gb is not None:
+            t.append("  weights ", style="dim")
+            t.append(f"{st.weights.mem_usage_gb:.1f} GB")
+            if st.weights.elapsed_s is not None:
+                t.append(f" in {st.weights.elapsed_s:.0f} s")
+        t.append("\n")
+        latest = st.latest
+        t.append("gen ", style="dim")
+        t.append("—" if st.throughput is None else f"{st.throughput:,.0f} tok/s")
+        if latest is not None:
+            usage = latest.token_usage
+            t.append("  usage ", style="dim")
+            t.append("—" if usage is None else f"{usage * 100:.0f}%")
+            if latest.swa_token_usage is not None:
+                t.append(f" (swa {latest.swa_token_usage * 100:.0f}%)")
+            t.append("  running ", style="dim")
+            t.append(_fmt_int(latest.running_req))
+            t.append("  queued ", style="dim")
+            t.append(_fmt_int(latest.queue_req))
+        if st.diagnoses:
+            for d in st.diagnoses[:2]:
+                t.append("\n✖ ", style="bold red")
+                t.append(d.title, style="bold red")
+                t.append(" → ", style="dim")
+                t.append(d.fix)
+            if len(st.diagnoses) > 2:
+                t.append(f"\n  +{len(st.diagnoses) - 2} more", style="red")
+        return t
+
+    def _refresh_status(self) -> None:
+        if not self.is_mounted:
+            return
+        buf = self.buffer
+        t = Text(no_wrap=True, overflow="ellipsis")
+        t.append(self.source or "no log source", style="bold")
+        t.append(f" {self.source_state}" if self.source else "", style="red" if self.source_state == "error" else "dim")
+        t.append(f"  {len(buf.lines):,} lines")
+        if buf.dropped:
+            t.append(f" (oldest {buf.dropped:,} dropped)", style="dim")
+        if buf.filter is not None:
+            t.append(f"  {buf.filter.describe()}: {len(buf.matches):,}", style="bold cyan")
+        else:
+            t.append(f"  filter: {'regex' if self._regex else 'text'}", style="dim")
+        t.append("  ")
+        t.append("FOLLOW" if self.view.follow else "PAUSED", style="reverse green" if self.view.follow else "reverse yellow")
+        self.query_one("#logs-status", Static).update(t)
+
+
+PANE = LogsPane
