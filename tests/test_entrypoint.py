@@ -1,0 +1,184 @@
+"""The image entrypoint without Docker: decisions, refusals, summary, env for SGLang, SSH options."""
+
+from __future__ import annotations
+
+import pytest
+
+from console.image import entrypoint as E
+from console.image import gpus as G
+from console.image.ssh import install_key, sshd_options, valid_public_key
+from tests.docker.readme_examples import API_KEY_IN_FILE, EXPECTED, examples
+
+CATALOG = {  # nvidia-smi's view of a few cards: name, MiB, compute capability
+    "H100-80GB": ("NVIDIA H100 80GB HBM3", 81559, (9, 0)),
+    "H200-141GB": ("NVIDIA H200", 143771, (9, 0)),
+    "A100-80GB": ("NVIDIA A100-SXM4-80GB", 81920, (8, 0)),
+    "L40S-48GB": ("NVIDIA L40S", 46068, (8, 9)),
+    "RTX-4090-24GB": ("NVIDIA GeForce RTX 4090", 24564, (8, 9)),
+    "B200-180GB": ("NVIDIA B200", 183359, (10, 0)),
+}
+
+
+def fake(spec: str):
+    """``"H100-80GB:2"`` → a detect() returning two H100s."""
+    gpus = []
+    for part in spec.split(","):
+        name, _, n = part.partition(":")
+        smi_name, mib, cc = CATALOG[name]
+        gpus += [G.DetectedGpu(len(gpus) + i, smi_name, mib, cc) for i in range(int(n or 1))]
+    return lambda: gpus
+
+
+def test_readme_has_every_seed_example():
+    assert [e.id for e in examples()] == list(EXPECTED)
+
+
+@pytest.mark.parametrize("example", examples(), ids=lambda e: e.id)
+def test_readme_example_argv(example, tmp_path):
+    env = dict(example.env)
+    if "API_KEY_FILE" in env:
+        (tmp_path / "api_key").write_text(API_KEY_IN_FILE + "\n")
+        env["API_KEY_FILE"] = str(tmp_path / "api_key")
+    prep = E.prepare(env, [], detect=fake(example.fake_gpus))
+    assert prep.argv == ["python3", "-m", "sglang.launch_server", *EXPECTED[example.id]]
+
+
+@pytest.mark.parametrize("env,gpus,fragment", [
+    ({"MODEL": "gpt-oss-70b"}, "H100-80GB:1", "unknown model 'gpt-oss-70b'"),
+    ({"MEM_FRACTION_STATIC": "1.5"}, "H100-80GB:1", "MEM_FRACTION_STATIC=1.5 is out of range: use 0 < x < 1"),
+    ({"TENSOR_PARALLEL_SIZE": "3"}, "H100-80GB:4", "TENSOR_PARALLEL_SIZE=3 is not valid for gpt-oss"),
+    ({"MODEL": "openai/gpt-oss-120b"}, "L40S-48GB:1", "openai/gpt-oss-120b does not fit on one L40S-48GB at TP=1"),
+    ({"ATTENTION_BACKEND": "flashinfer"}, "H100-80GB:1", "SGLang refuses flashinfer for gpt-oss"),
+    ({"ATTENTION_BACKEND": "nope"}, "H100-80GB:1", "unknown ATTENTION_BACKEND='nope'"),
+    ({"ATTENTION_BACKEND": "trtllm_mha"}, "H100-80GB:1", "trtllm_mha is Blackwell-only"),
+    ({"TENSOR_PARALLEL_SIZE": "2"}, "H100-80GB:1", "needs 2 GPUs but 1 are visible"),
+])
+def test_refusals_are_one_line(env, gpus, fragment):
+    with pytest.raises(E.Refusal) as info:
+        E.prepare(env, [], detect=fake(gpus))
+    assert info.value.code == E.EXIT_SETTINGS
+    assert len(info.value.lines) == 1 and fragment in info.value.lines[0]
+
+
+def test_120b_on_48gb_suggests_what_fits():
+    with pytest.raises(E.Refusal) as info:
+        E.prepare({"MODEL": "gpt-oss-120b"}, [], detect=fake("L40S-48GB:1"))
+    assert "Give the container 2× L40S-48GB (TENSOR_PARALLEL_SIZE=2) or use openai/gpt-oss-20b" in info.value.lines[0]
+
+
+def test_setting_errors_come_before_gpu_detection():
+    def broken():
+        raise AssertionError("nvidia-smi must not be asked about a typo")
+
+    with pytest.raises(E.Refusal):
+        E.prepare({"PORT": "x"}, [], detect=broken)
+
+
+def test_no_gpu_is_its_own_exit_code():
+    def none():
+        raise G.GpuDetectError("nvidia-smi sees no usable GPU (No devices were found)")
+
+    with pytest.raises(E.Refusal) as info:
+        E.prepare({}, [], detect=none)
+    assert info.value.code == E.EXIT_NO_GPU and "--gpus all" in info.value.lines[0]
+
+
+def test_no_nvidia_smi_leaves_auto_to_sglang():
+    prep = E.prepare({"MODEL": "gpt-oss-120b"}, [], detect=lambda: None)
+    assert "--tp" not in prep.argv and "--attention-backend" not in prep.argv
+    assert any("auto-detection skipped" in w for w in prep.warnings)
+
+
+def test_tp_auto_on_odd_gpu_counts_and_explicit_honoured():
+    prep = E.prepare({"MODEL": "gpt-oss-120b"}, [], detect=fake("H100-80GB:6"))
+    assert prep.argv[prep.argv.index("--tp") + 1] == "4"
+    assert prep.resolution.sources["tensor_parallel_size"] == "auto"
+    assert "6 is not a valid TP" in prep.reasons["tensor_parallel_size"]
+    assert any("2 of 6 GPUs unused" in w for w in prep.warnings)
+    prep = E.prepare({"MODEL": "gpt-oss-120b", "TENSOR_PARALLEL_SIZE": "1", "ATTENTION_BACKEND": "triton"}, [],
+                     detect=fake("H100-80GB:2"))
+    assert prep.argv[prep.argv.index("--tp") + 1] == "1"
+    assert prep.argv[prep.argv.index("--attention-backend") + 1] == "triton"
+    assert prep.resolution.sources["tensor_parallel_size"] == "env"
+
+
+def test_20b_on_many_gpus_stays_tp1_and_blackwell_gets_trtllm():
+    prep = E.prepare({"MODEL": "gpt-oss-20b"}, [], detect=fake("H100-80GB:4"))
+    assert prep.argv[prep.argv.index("--tp") + 1] == "1"
+    prep = E.prepare({"MODEL": "gpt-oss-120b"}, [], detect=fake("B200-180GB:1"))
+    assert prep.argv[prep.argv.index("--attention-backend") + 1] == "trtllm_mha"
+
+
+def test_long_context_is_passed_on_with_the_numbers():
+    prep = E.prepare({"MODEL": "gpt-oss-120b", "MAX_MODEL_LEN": "131072"}, [], detect=fake("H100-80GB:1"))
+    assert prep.argv[prep.argv.index("--context-length") + 1] == "131072"
+    warning = next(w for w in prep.warnings if w.startswith("MAX_MODEL_LEN=131,072"))
+    assert "about 67,771 tokens on one H100-80GB at TP=1" in warning and "MAX_MODEL_LEN=67584" in warning
+
+
+def test_summary_masks_secrets_and_names_sources(tmp_path):
+    (tmp_path / "hf").write_text("hf_SecretTokenValue1234567890abcd\n")
+    env = {"MODEL": "gpt-oss-120b", "API_KEY": "sk-supersecretvalue-0123f3a9", "HF_TOKEN_FILE": str(tmp_path / "hf"),
+           "DYN_TOOL_CALL_PARSER": "harmony"}
+    prep = E.prepare(env, [], detect=fake("H100-80GB:2"))
+    text = "\n".join(E.summary_lines(prep))
+    assert "sk-supersecretvalue-0123f3a9" not in text and "hf_SecretTokenValue1234567890abcd" not in text
+    assert "sk-…f3a9" in text and "hf_…abcd" in text
+    assert "[file HF_TOKEN_FILE]" in text and "[auto: largest valid TP" in text
+    assert "DYN_TOOL_CALL_PARSER=harmony normalised to gpt-oss" in text
+    assert "--api-key sk-…f3a9" in text
+    assert "no API key" not in text
+
+
+def test_warns_on_open_bind_without_key():
+    prep = E.prepare({}, [], detect=fake("H100-80GB:1"))
+    assert any("no API key and SGLang listens on 0.0.0.0" in w for w in prep.warnings)
+
+
+def test_child_env_carries_only_the_hf_token(tmp_path):
+    (tmp_path / "hf").write_text("hf_fromfile_0123456789\n")
+    env = {"HF_TOKEN_FILE": str(tmp_path / "hf"), "API_KEY": "sk-x", "SSH_PASSWORD": "pw", "PATH": "/bin"}
+    prep = E.prepare(env, [], detect=fake("H100-80GB:1"))
+    assert prep.env["HF_TOKEN"] == prep.env["HUGGING_FACE_HUB_TOKEN"] == "hf_fromfile_0123456789"
+    assert "API_KEY" not in prep.env and "SSH_PASSWORD" not in prep.env and prep.env["PATH"] == "/bin"
+
+
+def test_container_args_are_extra_flags():
+    prep = E.prepare({"EXTRA_ARGS": "--decode-log-interval 10"}, ["--log-level", "debug"], detect=fake("H100-80GB:1"))
+    assert prep.argv[-4:] == ["--decode-log-interval", "10", "--log-level", "debug"]
+    with pytest.raises(E.Refusal, match="EXTRA_ARGS sets --port"):
+        E.prepare({}, ["--port", "1"], detect=fake("H100-80GB:1"))
+
+
+def test_main_prints_one_error_line(capsys, monkeypatch):
+    monkeypatch.setattr(G, "detect", fake("H100-80GB:1"))
+    monkeypatch.setattr(E.gpu_detect, "detect", fake("H100-80GB:1"))
+    for key in list(__import__("os").environ):
+        if key in ("MODEL", "MEM_FRACTION_STATIC"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("MEM_FRACTION_STATIC", "1.5")
+    monkeypatch.setattr(E.os, "execvpe", lambda *a: pytest.fail("SGLang must not start"))
+    assert E.main([]) == E.EXIT_SETTINGS
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["gpt-oss-image: error: MEM_FRACTION_STATIC=1.5 is out of range: use 0 < x < 1"]
+
+
+def test_nvidia_smi_parsing():
+    out = "0, NVIDIA H100 80GB HBM3, 81559, 9.0\n1, NVIDIA GeForce RTX 4090, 24564, 8.9\n"
+    gpus = G.parse_query(out)
+    assert gpus[1] == G.DetectedGpu(1, "NVIDIA GeForce RTX 4090", 24564, (8, 9))
+    assert gpus[0].memory_total == 81559 * 2**20
+    with pytest.raises(G.GpuDetectError):
+        G.parse_query("garbage\n")
+
+
+def test_sshd_options_and_key_install(tmp_path):
+    key_only = " ".join(sshd_options(password=False))
+    assert "PasswordAuthentication=no" in key_only and "PermitRootLogin=prohibit-password" in key_only
+    assert "PasswordAuthentication=yes" in " ".join(sshd_options(password=True))
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG test@x"
+    auth = install_key(key, home=tmp_path)
+    install_key(key, home=tmp_path)  # idempotent
+    assert auth.read_text() == key + "\n"
+    assert oct(auth.stat().st_mode & 0o777) == "0o600" and oct(auth.parent.stat().st_mode & 0o777) == "0o700"
+    assert valid_public_key(key) and not valid_public_key("hello") and not valid_public_key("")
