@@ -68,12 +68,9 @@ class Profile:
 
 
 def _secret_names() -> set[str]:
-    try:
-        from console.settings import secret_names  # type: ignore[attr-defined]
+    from console.settings import SETTINGS
 
-        return set(secret_names())
-    except Exception:
-        return {"API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"}
+    return {s.key for s in SETTINGS if s.secret}
 
 
 def path_for(name: str) -> Path:

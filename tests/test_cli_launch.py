@@ -1,0 +1,234 @@
+"""The CLI twins on a real Docker Engine with the stand-in SGLang image.
+
+launch → phases in order → ready → status/logs → stop; scripted failures diagnosed with a crash
+bundle and the profile untouched; re-attach after the launching process is killed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from console.cli import main
+from tests.fixtures.docker_engine import free_port
+from tests.fixtures.docker_engine import test_name as unique_name
+
+pytestmark = pytest.mark.docker
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def xdg(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    for var in ("MODEL", "PORT", "API_KEY", "HF_TOKEN", "IMAGE", "GPUS"):
+        monkeypatch.delenv(var, raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def name(docker_client):
+    made = unique_name("launch")
+    yield made
+    try:
+        docker_client.containers.get(made).remove(force=True)
+    except Exception:
+        pass
+
+
+def launch_args(image, name, port, scenario="ok", *extra):
+    return ["launch", "--image", image, "--gpus", "none", "--hf-cache", "none", "--host-port", str(port),
+            "--container-name", name, "-e", f"FAKE_SGLANG_SCENARIO={scenario}", "-e", "FAKE_SGLANG_CRASH_AFTER=1",
+            *extra]
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+PHASES = ["created", "starting", "loading weights", "KV pool", "CUDA graphs", "ready"]
+
+
+def test_launch_follows_phases_in_order_to_ready_then_status_logs_stop(standin_sglang_image, xdg, name, capsys,
+                                                                         docker_client):
+    port = free_port()
+    code, out, err = run_cli(capsys, *launch_args(standin_sglang_image, name, port), "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["phase"] == "ready" and result["base_url"] == f"http://127.0.0.1:{port}"
+    seen = [h["phase"] for h in result["history"]] if "history" in result else None
+    # --json carries the launch description; the phase history is in status below
+    assert result["launch"]["publish"] == f"127.0.0.1:{port}->8000/tcp"
+    assert result["capacity"]["max_total_num_tokens"] > 0
+
+    code, out, _ = run_cli(capsys, "status", "--json")
+    assert code == 0
+    (row,) = [r for r in json.loads(out)["containers"] if r["name"] == name]
+    assert row["phase"] == "ready" and row["running"] and row["drift"] is None
+    assert row["time_to_ready_s"] is not None and row["time_to_ready_s"] > 0
+
+    code, out, _ = run_cli(capsys, "logs", name, "--grep", r"fired up|Uvicorn")
+    assert code == 0
+    assert "The server is fired up and ready to roll!" in out and "Uvicorn running on" in out
+    assert all(("fired up" in line or "Uvicorn" in line) for line in out.strip().splitlines())
+
+    code, out, _ = run_cli(capsys, "stop", name, "--timeout", "10", "--json")
+    assert code == 0
+    stopped = json.loads(out)
+    assert stopped["running"] is False and stopped["exit_code"] == 0  # graceful: SIGTERM reached SGLang
+    assert docker_client.containers.get(name).status == "exited"
+    code, out, _ = run_cli(capsys, "status", name, "--json")
+    assert code == 1 and json.loads(out)["containers"][0]["phase"] == "exited"
+    assert not list((xdg / "state").rglob("*.json"))  # a requested, clean stop is not a crash
+
+
+def test_phase_history_is_in_order(standin_sglang_image, xdg, name, capsys):
+    port = free_port()
+    code, _, err = run_cli(capsys, *launch_args(standin_sglang_image, name, port, "ok"))
+    assert code == 0, err
+    lines = [line for line in err.splitlines() if line.startswith("[")]
+    labels = [line.split("] ", 1)[1].split(" — ")[0] for line in lines]
+    order = [PHASES.index(x) for x in labels]
+    assert order == sorted(order) and labels[-1] == "ready"
+    assert {"starting", "loading weights", "KV pool", "CUDA graphs"} <= set(labels)
+
+
+SCENARIOS = {
+    "not_enough_memory": ("not_enough_memory", "MEM_FRACTION_STATIC"),
+    "cuda_oom": ("cuda_oom", "MEM_FRACTION_STATIC"),
+    "bad_backend": ("attention_backend", "ATTENTION_BACKEND"),
+    "gated_repo": ("hf_auth", "HF_TOKEN"),
+    "capture_fail": ("cuda_graph_failed", "MEM_FRACTION_STATIC"),
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_scripted_failures_are_diagnosed_with_a_bundle_and_nothing_lost(scenario, standin_sglang_image, xdg, name,
+                                                                         capsys):
+    from console.runtime import profiles
+
+    code, _, _ = run_cli(capsys, *launch_args(standin_sglang_image, name, free_port(), scenario),
+                         "--save-profile", "keep", "--dry-run")
+    assert code == 0
+    before = profiles.path_for("keep").read_bytes()
+    code, out, err = run_cli(capsys, *launch_args(standin_sglang_image, name, free_port(), scenario),
+                             "--profile", "keep", "--json")
+    assert code == 1, err
+    result = json.loads(out)
+    want_code, want_fix = SCENARIOS[scenario]
+    assert result["phase"] == "exited" and result["exit_code"] not in (0, None)
+    codes = [d["code"] for d in result["diagnoses"]]
+    assert codes[0] == want_code, result["diagnoses"]
+    assert want_fix in result["diagnoses"][0]["fix"]
+    bundle = Path(result["crash_bundle"])
+    assert stat.S_IMODE(bundle.stat().st_mode) == 0o600
+    doc = json.loads(bundle.read_text())
+    assert doc["exit_code"] == result["exit_code"] and doc["oom_killed"] is False
+    assert doc["log_tail"] and doc["diagnoses"][0]["code"] == want_code
+    assert doc["argv"][:3] == ["python3", "-m", "sglang.launch_server"] and "gpu" in doc
+    assert doc["phases"]["history"][-1]["phase"] == "exited"
+    assert profiles.path_for("keep").read_bytes() == before  # the profile is untouched
+
+
+def test_crash_after_ready_is_caught_by_status_with_a_bundle(standin_sglang_image, xdg, name, capsys):
+    code, _, err = run_cli(capsys, *launch_args(standin_sglang_image, name, free_port(), "crash_after_ready"))
+    assert code == 0, err  # it did become ready
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        code, out, _ = run_cli(capsys, "status", name, "--json")
+        row = json.loads(out)["containers"][0]
+        if row["phase"] == "exited":
+            break
+        time.sleep(0.5)
+    assert row["phase"] == "exited" and row["exit_code"] == 1 and code == 1
+    assert row["diagnoses"] and row["crash_bundle"]
+    doc = json.loads(Path(row["crash_bundle"]).read_text())
+    assert any("fired up and ready" in line for line in doc["log_tail"])
+
+
+def test_secrets_never_reach_output_or_bundle(standin_sglang_image, xdg, name, capsys, tmp_path):
+    key = "sk-secret-0123456789abcdef"
+    keyfile = tmp_path / "key"
+    keyfile.write_text(key)
+    code, out, err = run_cli(capsys, *launch_args(standin_sglang_image, name, free_port(), "not_enough_memory"),
+                             "--api-key-file", str(keyfile), "--json")
+    assert code == 1
+    assert key not in out and key not in err
+    doc = Path(json.loads(out)["crash_bundle"]).read_text()
+    assert key not in doc and "--api-key" in doc
+
+
+def test_port_in_use_is_refused_in_words_and_leaves_nothing_behind(standin_sglang_image, xdg, name, capsys,
+                                                                   docker_client):
+    import socket
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        code, _, err = run_cli(capsys, *launch_args(standin_sglang_image, name, port))
+    assert code == 3
+    assert f"port {port} is already in use" in err and "choose another port" in err
+    assert not docker_client.containers.list(all=True, filters={"name": name})
+
+
+def test_public_bind_without_key_is_refused(standin_sglang_image, xdg, name, capsys, docker_client):
+    code, _, err = run_cli(capsys, *launch_args(standin_sglang_image, name, free_port()), "--publish-address",
+                           "0.0.0.0")
+    assert code == 2 and "without an API key" in err and "--allow-public" in err
+    assert not docker_client.containers.list(all=True, filters={"name": name})
+    code, _, err = run_cli(capsys, *launch_args(standin_sglang_image, name, free_port()), "--publish-address",
+                           "0.0.0.0", "--allow-public", "--detach")
+    assert code == 0 and "warning: the API is published on 0.0.0.0 with no API key" in err
+
+
+def test_invalid_settings_stop_before_docker(xdg, capsys, name, docker_client):
+    code, _, err = run_cli(capsys, "launch", "--attention-backend", "flashinfer", "--gpus", "none",
+                           "--container-name", name)
+    assert code == 2 and "flashinfer" in err
+    assert not docker_client.containers.list(all=True, filters={"name": name})
+
+
+def test_reattach_after_the_console_is_killed(standin_sglang_image, xdg, name, capsys):
+    """Launch in a separate process, kill it mid start-up: the server lives on, status/logs pick it up."""
+    env = dict(os.environ, FAKE_UNUSED="1")
+    port = free_port()
+    argv = launch_args(standin_sglang_image, name, port, "slow_start") + ["-e", "FAKE_SGLANG_PHASE_DELAY=1"]
+    proc = subprocess.Popen([sys.executable, "-m", "console", *argv], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    buf = ""
+    while time.monotonic() < deadline and "loading weights" not in buf:
+        buf += proc.stderr.readline()
+    assert "loading weights" in buf, buf
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+
+    code, out, _ = run_cli(capsys, "status", name, "--json")
+    row = json.loads(out)["containers"][0]
+    assert row["running"] and row["phase"] in ("loading weights", "KV pool", "CUDA graphs", "ready")
+    first_id = row["id"]
+    code, out1, _ = run_cli(capsys, "logs", name)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        code, out, _ = run_cli(capsys, "status", name, "--json")
+        row = json.loads(out)["containers"][0]
+        if row["phase"] == "ready":
+            break
+        time.sleep(0.5)
+    assert row["id"] == first_id and row["phase"] == "ready"
+    code, out2, _ = run_cli(capsys, "logs", name)
+    assert len(out2.splitlines()) > len(out1.splitlines())  # the log went on without the console
+    assert out2.startswith(out1.splitlines()[0])
+    code, out, _ = run_cli(capsys, "restart", name, "--json", "--wait", "30")
+    assert code == 0 and json.loads(out)["phase"] == "ready"

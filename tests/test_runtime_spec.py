@@ -1,0 +1,129 @@
+"""Launch spec built from the settings declaration: argv, env, docker run preview, compose, publishing rules."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+
+from console.errors import ConsoleError
+from console.runtime.build import build_spec, parse_gpus, pick_mode
+from console.runtime.spec import LABEL_HASH, LABEL_OWNED, LABEL_PROFILE, MASK
+from console.runtime.service import resolve_values
+from console.settings import SETTINGS, sglang_args
+
+KEY = "sk-test-0123456789abcdef"
+TOKEN = "hf_abcdefghijklmnopqrstuvwx"
+
+
+def values(**cli):
+    base = {"image": "lmsysorg/sglang:latest", "gpus": "none", "hf_cache": "none"}
+    base.update(cli)
+    v = resolve_values(cli=base, env={})
+    assert not v.errors, v.errors
+    return v.values
+
+
+def test_stock_mode_runs_sglang_with_the_declarations_argv():
+    vals = values(model="gpt-oss-120b", tensor_parallel_size=2, mem_fraction_static=0.9)
+    spec = build_spec(vals, profile="big")
+    assert spec.mode == "stock"
+    assert spec.command[:3] == ["python3", "-m", "sglang.launch_server"]
+    assert spec.command[3:] == sglang_args(vals)
+    argv = spec.command
+    assert argv[argv.index("--model-path") + 1] == "openai/gpt-oss-120b"  # short name expanded
+    assert argv[argv.index("--tp") + 1] == "2"
+    assert argv[argv.index("--mem-fraction-static") + 1] == "0.9"
+    assert argv[argv.index("--host") + 1] == "0.0.0.0"
+
+
+def test_project_mode_passes_every_non_container_setting_as_env():
+    vals = values(image="gpt-oss-sglang:latest", max_model_len=32768, api_key=KEY)
+    spec = build_spec(vals)
+    assert spec.mode == "project" and spec.command is None
+    assert spec.environment["MAX_MODEL_LEN"] == "32768"
+    assert spec.environment["API_KEY"] == KEY
+    container_envs = {s.env for s in SETTINGS if s.target == "container"}
+    assert not container_envs & set(spec.environment)  # IMAGE, GPUS, ... are how it runs, not what it reads
+
+
+def test_docker_run_preview_masks_secrets_and_is_copyable():
+    vals = values(api_key=KEY, hf_token=TOKEN, publish_address="0.0.0.0", host_port=18080, gpus="0,1",
+                  hf_cache="/data/hf")
+    spec = build_spec(vals, profile="pub")
+    text = spec.docker_run()
+    assert KEY not in text and TOKEN not in text
+    argv = shlex.split(text.replace("\\\n", " "))
+    assert argv[:3] == ["docker", "run", "-d"]
+    assert "--ipc=host" in argv
+    assert argv[argv.index("-p") + 1] == "0.0.0.0:18080:8000"
+    assert argv[argv.index("--gpus") + 1] == '"device=0,1"'
+    assert argv[argv.index("-v") + 1] == "/data/hf:/root/.cache/huggingface"
+    assert argv[argv.index("--shm-size") + 1] == "32g"
+    # the api key in SGLang's argv is masked too, and the unmasked form keeps it
+    assert argv[argv.index("--api-key") + 1] == MASK
+    assert KEY in spec.docker_run(masked=False)
+    assert f"{LABEL_PROFILE}=pub" in argv
+
+
+def test_compose_export_matches_the_spec():
+    vals = values(api_key=KEY, gpus="all")
+    spec = build_spec(vals, profile="svc")
+    text = spec.compose()
+    assert KEY not in text
+    assert '"127.0.0.1:8000:8000"' in text
+    assert 'ipc: "host"' in text and 'count: "all"' in text and 'capabilities: ["gpu"]' in text
+    assert f'"{LABEL_OWNED}": "1"' in text
+
+
+def test_sdk_kwargs_publish_on_loopback_and_request_gpus_only_when_asked():
+    spec = build_spec(values(gpus="none"))
+    kw = spec.create_kwargs()
+    assert kw["ports"] == {"8000/tcp": ("127.0.0.1", 8000)}
+    assert kw["ipc_mode"] == "host" and "device_requests" not in kw
+    spec = build_spec(values(gpus="all"))
+    (req,) = spec.create_kwargs()["device_requests"]
+    assert req["Count"] == -1 and req["Capabilities"] == [["gpu"]]
+    spec = build_spec(values(gpus="1,3"))
+    (req,) = spec.create_kwargs()["device_requests"]
+    assert req["DeviceIDs"] == ["1", "3"]
+
+
+def test_public_bind_without_api_key_is_refused_unless_overridden():
+    vals = values(publish_address="0.0.0.0")
+    with pytest.raises(ConsoleError) as err:
+        build_spec(vals)
+    assert "without an API key" in err.value.message and "--allow-public" in err.value.hint
+    spec = build_spec(vals, allow_public=True)
+    assert spec.warnings and "anyone" in spec.warnings[0]
+    assert build_spec(values(publish_address="0.0.0.0", api_key=KEY)).warnings == []
+
+
+def test_settings_hash_ignores_secret_values_but_tracks_everything_else():
+    a = build_spec(values(api_key=KEY)).settings_hash
+    b = build_spec(values(api_key=KEY[::-1])).settings_hash
+    c = build_spec(values(api_key=KEY, mem_fraction_static=0.8)).settings_hash
+    assert a == b != c
+    assert build_spec(values()).labels[LABEL_HASH] != a  # set vs unset still counts
+
+
+def test_modes_and_gpu_parsing():
+    assert pick_mode("lmsysorg/sglang:v0.5.0rc2-cu126") == "stock"
+    assert pick_mode("gpt-oss-sglang:latest") == "project"
+    assert pick_mode("gpt-oss-sglang:latest", "stock") == "stock"
+    assert parse_gpus("all") == "all" and parse_gpus("none") is None and parse_gpus("0, 2") == [0, 2]
+    with pytest.raises(ConsoleError):
+        parse_gpus("first")
+
+
+def test_value_sources_layer_default_profile_planner_env_cli(tmp_path, monkeypatch):
+    from console.runtime import profiles
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    profiles.save(profiles.Profile("p", {"mem_fraction_static": 0.8, "max_model_len": 8192, "port": 9000}))
+    v = resolve_values(profile="p", planner={"mem_fraction_static": 0.93, "max_model_len": 65536},
+                       env={"MAX_MODEL_LEN": "16384"}, cli={"port": 9001})
+    assert v.sources["model"] == "default"
+    assert (v.values["mem_fraction_static"], v.sources["mem_fraction_static"]) == (0.93, "planner")
+    assert (v.values["max_model_len"], v.sources["max_model_len"]) == (16384, "env")
+    assert (v.values["port"], v.sources["port"]) == (9001, "cli")
