@@ -1,0 +1,96 @@
+"""Figures to show beside measured ones: SGLang's published numbers and the seed's claim.
+
+From ../shared/reference/sglang-gpt-oss.md §7. Neither is trusted: the bench
+screen puts the operator's own measurement next to both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+GUIDE = "SGLang 0.5.1 gpt-oss usage guide (awesome-sglang), in=1024 out=1024"
+BLOG = "LMSYS blog 2025-08-27, batch-1 decode"
+SEED = "seed README (claim)"
+
+
+@dataclass(frozen=True)
+class Figure:
+    source: str
+    model: str  # "gpt-oss-20b" | "gpt-oss-120b"
+    gpus: tuple[str, ...]  # catalog GPU names the figure applies to
+    concurrency: int
+    output_throughput: float | None = None  # tok/s (a range's midpoint for claims)
+    output_throughput_range: tuple[float, float] | None = None
+    ttft_ms: float | None = None
+    itl_ms: float | None = None
+    input_len: int | None = None
+    output_len: int | None = None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["gpus"] = list(self.gpus)
+        d["output_throughput_range"] = list(self.output_throughput_range) if self.output_throughput_range else None
+        return d
+
+
+HOPPER = ("H100-80GB", "H200-141GB")
+FIGURES: tuple[Figure, ...] = (
+    Figure(GUIDE, "gpt-oss-20b", HOPPER, 1, 304.6, None, 50.0, 3.29, 1024, 1024),
+    Figure(GUIDE, "gpt-oss-20b", HOPPER, 8, 1350.8, None, None, None, 1024, 1024),
+    Figure(GUIDE, "gpt-oss-120b", HOPPER, 1, 211.5, None, 70.0, 4.73, 1024, 1024),
+    Figure(GUIDE, "gpt-oss-120b", HOPPER, 8, 786.6, None, None, None, 1024, 1024),
+    Figure(BLOG, "gpt-oss-120b", ("H100-80GB",), 1, 318.5),
+    Figure(BLOG, "gpt-oss-120b", ("B200-180GB",), 1, 416.0),
+    Figure(SEED, "gpt-oss-120b", ("H100-80GB",), 1, 50.0, (45.0, 55.0)),
+)
+
+
+def model_key(model: str | None) -> str | None:
+    """"openai/gpt-oss-120b", "gpt-oss-120b-mxfp4" → "gpt-oss-120b"; other models → None."""
+    m = (model or "").lower()
+    if "120b" in m:
+        return "gpt-oss-120b"
+    if "20b" in m:
+        return "gpt-oss-20b"
+    return None
+
+
+def gpu_key(gpu: str | None) -> str | None:
+    """Any GPU spelling the planner's catalog knows → its catalog name."""
+    if not gpu:
+        return None
+    try:
+        from console.planner.catalog import lookup_gpu
+
+        return lookup_gpu(gpu).name
+    except Exception:  # unknown or ambiguous name: nothing to compare with
+        return None
+
+
+def figures_for(model: str | None, gpu: str | None) -> list[Figure]:
+    """Published figures and claims for this model on this GPU (all GPUs when ``gpu`` is None)."""
+    mk, gk = model_key(model), gpu_key(gpu)
+    return [f for f in FIGURES if (mk is None or f.model == mk) and (gk is None or gk in f.gpus)] if (mk or gk) else []
+
+
+def closest(figures: list[Figure], concurrency: int) -> Figure | None:
+    """The published (non-claim) figure measured at the concurrency nearest to ``concurrency``."""
+    real = [f for f in figures if f.source != SEED]
+    return min(real, key=lambda f: (abs(f.concurrency - concurrency), f.source)) if real else None
+
+
+def detect_gpu() -> str | None:
+    """The first GPU's name from NVML (or its recorded replay), None without one."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        try:
+            if pynvml.nvmlDeviceGetCount() < 1:
+                return None
+            name = pynvml.nvmlDeviceGetName(pynvml.nvmlDeviceGetHandleByIndex(0))
+            return name.decode() if isinstance(name, bytes) else name
+        finally:
+            pynvml.nvmlShutdown()
+    except Exception:  # no driver, no library: the bench still runs, without a GPU column
+        return None

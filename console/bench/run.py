@@ -1,0 +1,116 @@
+"""A whole benchmark: every concurrency level in turn, summaries, published figures, JSON result.
+
+``run_bench`` is blocking (it runs its own asyncio loop), so the CLI calls it
+directly and the TUI from a thread worker; progress comes through ``on_event``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Callable
+
+from console.bench import reference
+from console.bench.prompts import load_dataset, random_prompts
+from console.bench.runner import Progress, run_level
+from console.bench.schema import SCHEMA_ID
+from console.bench.stats import summarize
+from console.errors import ConsoleError
+
+
+@dataclass
+class BenchConfig:
+    base_url: str
+    api_key: str | None = None
+    model: str | None = None  # None: the first model the server lists
+    concurrency: list[int] = field(default_factory=lambda: [1, 4, 16, 64])
+    input_len: int = 1024
+    output_len: int = 1024
+    requests: int | None = None  # per level; None: max(4 × concurrency, 16)
+    dataset: str | None = None
+    seed: int = 0
+    price_per_hour: float | None = None
+    gpu: str | None = None  # None: detect through NVML
+    ignore_eos: bool = True
+
+    def requests_for(self, concurrency: int) -> int:
+        return self.requests or max(4 * concurrency, 16)
+
+
+@dataclass(frozen=True)
+class LevelStarted:
+    concurrency: int
+    requests: int
+
+
+@dataclass(frozen=True)
+class LevelDone:
+    summary: dict
+
+
+BenchEvent = LevelStarted | Progress | LevelDone
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def resolve_model(base_url: str, api_key: str | None) -> str:
+    from console.server.client import ServerClient
+
+    with ServerClient(base_url, api_key) as client:
+        ids = client.model_ids()
+    if not ids:
+        raise ConsoleError(f"{base_url} lists no models", "pass --model", exit_code=3)
+    return ids[0]
+
+
+def run_bench(cfg: BenchConfig, on_event: Callable[[BenchEvent], None] | None = None) -> dict:
+    """Run the benchmark and return the result dict (matching ``schema.RESULT_SCHEMA``)."""
+    from console.server.client import root_url
+
+    emit = on_event or (lambda e: None)
+    base = root_url(cfg.base_url)
+    model = cfg.model or resolve_model(base, cfg.api_key)
+    gpu = cfg.gpu or reference.detect_gpu()
+    figures = reference.figures_for(model, gpu)
+    started = _now()
+    levels = []
+    for conc in cfg.concurrency:
+        n = cfg.requests_for(conc)
+        # a fresh seed per level: no level re-sends prompts an earlier one put in the prefix cache
+        seed = cfg.seed + 1000 * conc
+        prompts = load_dataset(cfg.dataset, n, seed) if cfg.dataset else random_prompts(n, cfg.input_len, seed)
+        emit(LevelStarted(conc, n))
+        records, duration = asyncio.run(
+            run_level(base, model, prompts, conc, cfg.output_len, cfg.api_key, cfg.ignore_eos, emit)
+        )
+        summary = summarize(records, duration, conc, cfg.price_per_hour)
+        ref = reference.closest(figures, conc)
+        summary["published"] = ref.to_dict() if ref else None
+        levels.append(summary)
+        emit(LevelDone(summary))
+        if summary["completed"] == 0 and all(e["error"].startswith("ConnectError") for e in summary["errors"]):
+            raise ConsoleError(f"no server at {base}: every request failed to connect",
+                               "is it running / is the port published?", exit_code=3)
+    return {
+        "schema": SCHEMA_ID,
+        "started_at": started,
+        "finished_at": _now(),
+        "base_url": base,
+        "model": model,
+        "gpu": gpu,
+        "config": {
+            "concurrency": list(cfg.concurrency),
+            "input_len": cfg.input_len,
+            "output_len": cfg.output_len,
+            "requests": cfg.requests,  # None: 4 × concurrency (at least 16) per level
+            "seed": cfg.seed,
+            "dataset": cfg.dataset,
+            "price_per_hour": cfg.price_per_hour,
+        },
+        "levels": levels,
+        "reference": [f.to_dict() for f in figures],
+        "tool_load": None,
+    }

@@ -1,0 +1,237 @@
+"""Streaming requests at a fixed concurrency, timed the way ``sglang.bench_serving`` times them.
+
+Per request (all times from ``time.perf_counter()`` at send):
+* TTFT: send → first chunk with non-empty ``content`` (bench_serving's definition);
+* TTFT (any): send → first non-empty ``content`` *or* ``reasoning_content`` — with a
+  reasoning parser the answer's content comes only after the reasoning;
+* ITL: gaps between consecutive content chunks;
+* E2E latency: send → last chunk.
+Output tokens come from ``usage.completion_tokens`` (requested with
+``stream_options.include_usage``), else from the number of non-empty chunks.
+
+All requests are queued at once and N workers take them in turn, like
+bench_serving with ``--max-concurrency N`` and an infinite request rate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from console.bench.prompts import Prompt
+
+
+@dataclass
+class RequestRecord:
+    ok: bool = False
+    error: str | None = None
+    start: float = 0.0  # perf_counter at send
+    ttft: float | None = None  # seconds, to first content
+    ttft_any: float | None = None  # seconds, to first reasoning or content
+    itl: list[float] = field(default_factory=list)  # seconds between content chunks
+    latency: float | None = None  # E2E seconds
+    input_tokens: int = 0
+    output_tokens: int = 0
+    chunks: int = 0  # non-empty content/reasoning chunks
+    tool_calls: list[dict] = field(default_factory=list)
+    content: str = ""
+    reasoning: str = ""
+
+
+@dataclass
+class Progress:
+    concurrency: int
+    done: int
+    failed: int
+    total: int
+    elapsed_s: float
+    output_tokens: int
+
+
+def chat_url(base_url: str) -> str:
+    base = base_url.rstrip("/")
+    return base + ("/chat/completions" if base.endswith("/v1") else "/v1/chat/completions")
+
+
+def headers(api_key: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+
+async def stream_chat(client, url: str, body: dict, api_key: str | None = None) -> RequestRecord:
+    """Send one streaming chat request and time every chunk."""
+    import httpx
+
+    rec = RequestRecord()
+    rec.start = st = time.perf_counter()
+    sent: list[float] = []
+
+    async def trace(event: str, info: dict) -> None:
+        # The clock starts when the whole request has been handed to the socket, not when
+        # this task asked: opening a connection, or other streams' work interleaved between
+        # sending headers and body in a busy client loop, is not the server's latency.
+        if event == "http11.send_request_body.complete":
+            sent.append(time.perf_counter())
+
+    # While streaming, only note when each piece of the body arrived; decoding waits until
+    # the stream ends. With 64 streams in one loop, parsing JSON per chunk would make every
+    # later stream's timestamps late by the time spent on the others.
+    arrivals: list[tuple[float, bytes]] = []
+    try:
+        async with client.stream("POST", url, json=body, headers=headers(api_key),
+                                 extensions={"trace": trace}) as resp:
+            if sent:
+                rec.start = st = sent[-1]
+            if resp.status_code != 200:
+                text = (await resp.aread()).decode("utf-8", "replace")
+                rec.error = f"HTTP {resp.status_code}: {text[:200]}"
+                return rec
+            async for piece in resp.aiter_bytes():
+                arrivals.append((time.perf_counter(), piece))
+    except httpx.HTTPError as exc:
+        rec.error = f"{exc.__class__.__name__}: {exc}"[:200]
+        return rec
+    calls: dict[int, dict] = {}
+    usage = _decode_events(rec, st, arrivals, calls)
+    if rec.error:
+        return rec
+    rec.tool_calls = [calls[i] for i in sorted(calls)]
+    if usage:
+        rec.output_tokens = int(usage.get("completion_tokens") or 0)
+        rec.input_tokens = int(usage.get("prompt_tokens") or 0)
+    else:
+        rec.output_tokens = rec.chunks
+    if rec.latency is None:
+        rec.error = "stream ended without any chunk"
+        return rec
+    if rec.chunks == 0 and not rec.tool_calls:
+        rec.error = "no tokens in the answer"
+        return rec
+    rec.ok = True
+    return rec
+
+
+def _sse_events(arrivals: list[tuple[float, bytes]]):
+    """Yield ``(arrival_time, data)`` for each SSE ``data:`` line; a line split across
+    pieces gets the time its last piece arrived."""
+    buf = b""
+    for t, piece in arrivals:
+        buf += piece
+        *lines, buf = buf.split(b"\n")
+        for line in lines:
+            if line.startswith(b"data:"):
+                yield t, line[5:].strip().decode("utf-8", "replace")
+    if buf.startswith(b"data:"):
+        yield arrivals[-1][0], buf[5:].strip().decode("utf-8", "replace")
+
+
+def _decode_events(rec: RequestRecord, st: float, arrivals, calls: dict[int, dict]) -> dict | None:
+    """Fill ``rec`` from the timed stream; returns the usage block if the server sent one."""
+    usage = None
+    last_content: float | None = None
+    for now, data in _sse_events(arrivals):
+        if data == "[DONE]":
+            rec.latency = now - st
+            continue
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            rec.error = f"bad stream chunk: {data[:80]}"
+            return None
+        if "error" in chunk and not chunk.get("choices"):
+            rec.error = str(chunk["error"])[:200]
+            return None
+        rec.latency = now - st
+        if chunk.get("usage"):
+            usage = chunk["usage"]
+        for choice in chunk.get("choices") or []:
+            delta = choice.get("delta") or {}
+            content = delta.get("content")
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            if reasoning:
+                rec.reasoning += reasoning
+                rec.chunks += 1
+                if rec.ttft_any is None:
+                    rec.ttft_any = now - st
+            if content:
+                rec.content += content
+                rec.chunks += 1
+                if rec.ttft_any is None:
+                    rec.ttft_any = now - st
+                if rec.ttft is None:
+                    rec.ttft = now - st
+                else:
+                    rec.itl.append(now - last_content)
+                last_content = now
+            for tc in delta.get("tool_calls") or []:
+                if rec.ttft_any is None:
+                    rec.ttft_any = now - st
+                slot = calls.setdefault(tc.get("index", 0), {"name": "", "arguments": "", "id": None})
+                fn = tc.get("function") or {}
+                slot["id"] = tc.get("id") or slot["id"]
+                slot["name"] += fn.get("name") or ""
+                slot["arguments"] += fn.get("arguments") or ""
+    return usage
+
+
+def request_body(prompt: Prompt, model: str, output_len: int, ignore_eos: bool = True) -> dict:
+    body = {
+        "model": model,
+        "messages": prompt.messages,
+        "max_tokens": prompt.output_len or output_len,
+        "temperature": 0,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    if ignore_eos:  # SGLang and llama.cpp honour it: the output length is what was asked
+        body["ignore_eos"] = True
+    return body
+
+
+async def run_level(
+    base_url: str,
+    model: str,
+    prompts: list[Prompt],
+    concurrency: int,
+    output_len: int,
+    api_key: str | None = None,
+    ignore_eos: bool = True,
+    on_progress: Callable[[Progress], None] | None = None,
+    timeout_s: float = 600.0,
+) -> tuple[list[RequestRecord], float]:
+    """Run every prompt with at most ``concurrency`` in flight; returns (records, duration_s)."""
+    import httpx
+
+    url = chat_url(base_url)
+    queue: asyncio.Queue[tuple[int, Prompt]] = asyncio.Queue()
+    for item in enumerate(prompts):
+        queue.put_nowait(item)
+    records: list[RequestRecord | None] = [None] * len(prompts)
+    done = failed = out_tokens = 0
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    timeout = httpx.Timeout(timeout_s, connect=10.0)
+    async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
+        start = time.perf_counter()
+
+        async def worker() -> None:
+            nonlocal done, failed, out_tokens
+            while True:
+                try:
+                    i, prompt = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                rec = await stream_chat(client, url, request_body(prompt, model, output_len, ignore_eos), api_key)
+                if not rec.input_tokens:
+                    rec.input_tokens = prompt.input_len
+                records[i] = rec
+                done += 1
+                failed += not rec.ok
+                out_tokens += rec.output_tokens if rec.ok else 0
+                if on_progress:
+                    on_progress(Progress(concurrency, done, failed, len(prompts), time.perf_counter() - start, out_tokens))
+
+        await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(prompts))))))
+        duration = time.perf_counter() - start
+    return [r for r in records if r is not None], duration

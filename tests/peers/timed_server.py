@@ -1,0 +1,200 @@
+"""An OpenAI-compatible streaming server whose timing is known exactly.
+
+Every streamed answer sends its first token D1 ms after the request arrived and
+then one token every D2 ms. Token times are scheduled on an absolute clock
+(``t0 + D1 + k*D2``), so a late wake-up never shifts the tokens after it, and the
+server is a single asyncio loop in its own process: sixteen concurrent streams
+keep the same timing as one.
+
+Besides plain chat answers it can:
+* stream the first R tokens as ``reasoning_content`` (``--reasoning-tokens``),
+  so TTFT to content and TTFT to any token differ by exactly R*D2;
+* answer a request that offers ``tools`` with one streamed tool call (whole, as
+  SGLang sends them), and a request whose last message is a tool result with a
+  short content answer; ``--bad-tool-every K`` makes every K-th tool call carry
+  invalid JSON arguments, to test failure-rate reporting.
+
+Run: ``python tests/peers/timed_server.py --port 0 --ttft-ms 50 --itl-ms 10``;
+it prints ``LISTENING <port>`` once bound. Tests use :func:`timed_server`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+
+MODEL = "timed-model"
+
+
+class TimedServer:
+    def __init__(self, ttft_ms: float, itl_ms: float, reasoning_tokens: int = 0, bad_tool_every: int = 0,
+                 default_tokens: int = 16):
+        self.d1 = ttft_ms / 1000.0
+        self.d2 = itl_ms / 1000.0
+        self.reasoning_tokens = reasoning_tokens
+        self.bad_tool_every = bad_tool_every
+        self.default_tokens = default_tokens
+        self._ids = itertools.count(1)
+        self._tool_calls = itertools.count(1)
+
+    # -- HTTP/1.1, keep-alive, chunked responses -------------------------------------------
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, path, _ = lines[0].split(" ", 2)
+                headers = {k.strip().lower(): v.strip() for k, v in (ln.split(":", 1) for ln in lines[1:] if ":" in ln)}
+                body = await reader.readexactly(int(headers.get("content-length", "0") or 0))
+                t0 = time.perf_counter()  # the clock starts when the whole request is in
+                await self.route(method, path.split("?", 1)[0], body, writer, t0)
+                if headers.get("connection", "").lower() == "close":
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            with contextlib.suppress(Exception):
+                writer.close()
+
+    async def send_json(self, writer, status: int, obj) -> None:
+        data = json.dumps(obj).encode()
+        reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}.get(status, "OK")
+        writer.write(
+            f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {len(data)}\r\n\r\n".encode()
+            + data
+        )
+        await writer.drain()
+
+    async def route(self, method, path, body, writer, t0) -> None:
+        if method == "GET" and path == "/health":
+            return await self.send_json(writer, 200, {})
+        if method == "GET" and path == "/v1/models":
+            return await self.send_json(writer, 200, {"object": "list", "data": [{"id": MODEL, "object": "model"}]})
+        if method == "POST" and path == "/v1/chat/completions":
+            try:
+                req = json.loads(body or b"{}")
+            except ValueError:
+                return await self.send_json(writer, 400, {"error": {"message": "invalid JSON"}})
+            return await self.chat(req, writer, t0)
+        return await self.send_json(writer, 404, {"detail": "Not Found"})
+
+    # -- answers ---------------------------------------------------------------------------
+    def plan(self, req: dict) -> list[tuple[str, object]]:
+        """The tokens of the answer, each ("reasoning"|"content"|"tool", payload)."""
+        messages = req.get("messages") or []
+        last = messages[-1] if messages else {}
+        if req.get("tools") and last.get("role") != "tool":
+            tool = req["tools"][0]["function"]
+            n = next(self._tool_calls)
+            args = '{"location": "Tokyo"' if self.bad_tool_every and n % self.bad_tool_every == 0 else '{"location": "Tokyo"}'
+            return [("reasoning", "I should call the tool.")] + [("tool", {"name": tool["name"], "arguments": args})]
+        if last.get("role") == "tool":
+            return [("content", w) for w in ["The", " weather", " is", " sunny", "."]]
+        n = int(req.get("max_tokens") or req.get("max_completion_tokens") or self.default_tokens)
+        r = min(self.reasoning_tokens, n)
+        return [("reasoning", " think")] * r + [("content", f" tok{i}") for i in range(n - r)]
+
+    async def chat(self, req: dict, writer, t0: float) -> None:
+        rid = f"chatcmpl-{next(self._ids)}"
+        tokens = self.plan(req)
+        prompt_tokens = sum(len(str(m.get("content") or "").split()) for m in req.get("messages") or [])
+        base = {"id": rid, "object": "chat.completion.chunk", "created": int(time.time()), "model": MODEL}
+        if not req.get("stream"):
+            await asyncio.sleep(max(0.0, t0 + self.d1 + (len(tokens) - 1) * self.d2 - time.perf_counter()))
+            content = "".join(p for k, p in tokens if k == "content")
+            reasoning = "".join(p for k, p in tokens if k == "reasoning") or None
+            msg = {"role": "assistant", "content": content or None, "reasoning_content": reasoning}
+            calls = [p for k, p in tokens if k == "tool"]
+            if calls:
+                msg["tool_calls"] = [{"id": f"call_{i}", "type": "function", "function": c} for i, c in enumerate(calls)]
+            return await self.send_json(writer, 200, {
+                "id": rid, "object": "chat.completion", "model": MODEL,
+                "choices": [{"index": 0, "message": msg, "finish_reason": "tool_calls" if calls else "length"}],
+                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(tokens),
+                          "total_tokens": prompt_tokens + len(tokens)},
+            })
+
+        # x-timed-t0: when the request was in, on this host's monotonic clock (perf_counter is
+        # CLOCK_MONOTONIC on Linux, shared by processes), so a test can split client overhead
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
+                     b"x-timed-t0: %.6f\r\ntransfer-encoding: chunked\r\n\r\n" % t0)
+
+        async def event(obj) -> None:
+            data = ("data: " + (obj if isinstance(obj, str) else json.dumps(obj)) + "\n\n").encode()
+            writer.write(b"%x\r\n%s\r\n" % (len(data), data))
+            await writer.drain()
+
+        # the role chunk goes out at once with empty content, as real servers do
+        await event({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]})
+        for k, (kind, payload) in enumerate(tokens):
+            delay = t0 + self.d1 + k * self.d2 - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if kind == "tool":
+                delta = {"tool_calls": [{"index": 0, "id": f"call_{k}", "type": "function", "function": payload}]}
+            elif kind == "reasoning":
+                delta = {"reasoning_content": payload}
+            else:
+                delta = {"content": payload}
+            await event({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+        finish = "tool_calls" if tokens and tokens[-1][0] == "tool" else "length"
+        await event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
+        if (req.get("stream_options") or {}).get("include_usage"):
+            await event({**base, "choices": [], "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(tokens),
+                                                          "total_tokens": prompt_tokens + len(tokens)}})
+        await event("[DONE]")
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+
+
+async def serve(args) -> None:
+    app = TimedServer(args.ttft_ms, args.itl_ms, args.reasoning_tokens, args.bad_tool_every)
+    server = await asyncio.start_server(app.handle, args.host, args.port, backlog=256)
+    port = server.sockets[0].getsockname()[1]
+    print(f"LISTENING {port}", flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--ttft-ms", type=float, default=50.0, help="D1: delay before the first token")
+    p.add_argument("--itl-ms", type=float, default=10.0, help="D2: delay between tokens")
+    p.add_argument("--reasoning-tokens", type=int, default=0)
+    p.add_argument("--bad-tool-every", type=int, default=0)
+    args = p.parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(args))
+
+
+@contextlib.contextmanager
+def timed_server(ttft_ms: float = 50.0, itl_ms: float = 10.0, reasoning_tokens: int = 0, bad_tool_every: int = 0):
+    """Run the server in its own process; yields its base URL (``http://127.0.0.1:PORT``)."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--port", "0", "--ttft-ms", str(ttft_ms),
+           "--itl-ms", str(itl_ms), "--reasoning-tokens", str(reasoning_tokens), "--bad-tool-every", str(bad_tool_every)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        if not line.startswith("LISTENING"):
+            raise RuntimeError(f"timed server did not start: {line!r}")
+        yield f"http://127.0.0.1:{int(line.split()[1])}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+if __name__ == "__main__":
+    main()
