@@ -1,0 +1,229 @@
+"""``gpus``: the GPUs on this machine, live telemetry, and NVML recordings."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from console.cli.common import EXIT_OK, EXIT_USAGE, add_json_flag, emit
+
+HELP = "list GPUs with memory, utilisation, power and processes (--watch streams, --record saves NVML answers)"
+ORDER = 10
+
+GiB = 1024**3
+
+
+def register(parser) -> None:
+    add_json_flag(parser)
+    parser.add_argument("--watch", action="store_true", help="keep sampling and print each tick (JSON: one line per tick)")
+    parser.add_argument("--interval", type=float, default=1.0, metavar="S", help="seconds between samples (default 1)")
+    parser.add_argument("--count", type=int, default=None, metavar="N", help="stop after N samples (--watch, --record)")
+    parser.add_argument("--record", metavar="FILE", help="write real NVML answers to FILE (a recording for tests and replays)")
+    parser.add_argument("--replay", metavar="FILE", help="read a recording instead of NVML (also: GPT_OSS_CONSOLE_NVML_REPLAY)")
+    parser.set_defaults(func=run)
+
+
+# -- formatting --------------------------------------------------------------------------
+
+
+def _na(v, fmt="{}"):
+    return "n/a" if v is None else fmt.format(v)
+
+
+def _gib(v) -> str:
+    return "n/a" if v is None else f"{v / GiB:.1f}"
+
+
+def _mem(s, total) -> str:
+    total = s.memory_total or total
+    text = f"{_gib(s.memory_used)}/{_gib(total)} GiB"
+    if s.memory_reserved:
+        text += f" +{s.memory_reserved / GiB:.1f} rsv"
+    return text
+
+
+def _power(s, limit) -> str:
+    if s.power_w is None:
+        return "n/a"
+    return f"{s.power_w:.0f}/{limit:.0f} W" if limit else f"{s.power_w:.0f} W"
+
+
+def _sample_line(info, s) -> str:
+    if s is None:
+        return "no sample"
+    if s.lost:
+        return f"LOST — {s.error}"
+    bits = [
+        _mem(s, info.memory_total),
+        f"util {_na(s.util_gpu, '{}%')}",
+        f"mem-bw {_na(s.util_memory, '{}%')}",
+        _na(s.temperature, "{}°C"),
+        _power(s, info.power_limit_w),
+        f"SM {_na(s.sm_clock_mhz, '{} MHz')}",
+    ]
+    if s.fan_percent is not None:
+        bits.append(f"fan {s.fan_percent}%")
+    return "  ".join(bits)
+
+
+def _proc_lines(s) -> list[str]:
+    out = []
+    for p in s.processes if s is not None else ():
+        used = "n/a" if p.used_memory is None else f"{p.used_memory / GiB:.1f} GiB"
+        out.append(f"     pid {p.pid:<8} {used:>9}  {p.name or '(ended)'}")
+    return out
+
+
+def human_table(inv, snap, fit_lines=()) -> str:
+    if inv.error and not inv.gpus:
+        return inv.error
+    head = " · ".join(
+        x for x in (
+            inv.driver_version and f"driver {inv.driver_version}",
+            inv.cuda_version and f"CUDA {inv.cuda_version}",
+            inv.source != "nvml" and inv.source,
+        ) if x
+    )
+    lines = [head] if head else []
+    for g in inv.gpus:
+        s = snap.get(g.index) if snap else None
+        pcie = "" if g.pcie_gen is None else f" PCIe {g.pcie_gen}/{_na(g.pcie_gen_max)}"
+        cc = "" if g.compute_capability is None else f" sm{g.compute_capability[0]}{g.compute_capability[1]}"
+        lines.append(f"[{g.index}] {g.name}  {g.arch}{cc}{pcie}  {g.uuid or ''}".rstrip())
+        lines.append(f"    {_sample_line(g, s)}")
+        lines.extend(_proc_lines(s))
+    lines.extend(inv.warnings)
+    lines.extend(fit_lines)
+    return "\n".join(lines)
+
+
+def _fit(inv) -> list[dict]:
+    """What each model does on the detected GPUs (the planner's matrix)."""
+    from console.gpu import plan_gpus
+    from console.planner.fit import matrix
+
+    found = plan_gpus(inv)
+    if found is None:
+        return []
+    spec, count = found
+    return [
+        {
+            "model": p.model,
+            "verdict": p.verdict,
+            "tp": p.tp,
+            "max_context": p.max_context,
+            "max_total_num_tokens": p.max_total_num_tokens,
+            "gpu": p.gpu,
+            "gpu_count": count,
+        }
+        for p in matrix(spec, count)
+    ]
+
+
+def _fit_lines(rows) -> list[str]:
+    if not rows:
+        return []
+    out = [f"gpt-oss on {rows[0]['gpu_count']}× {rows[0]['gpu']} (see `plan` for details):"]
+    for r in rows:
+        verdict = r["verdict"].replace("-", " ")
+        extra = f"TP={r['tp']}, context up to {r['max_context']:,}" if r["max_context"] else ""
+        out.append(f"  {r['model']:<13} {verdict:<22} {extra}")
+    return out
+
+
+def _document(inv, snap) -> dict:
+    d = inv.to_dict()
+    for g in d["gpus"]:
+        s = snap.get(g["index"]) if snap else None
+        g["sample"] = s.to_dict() if s else None
+    return d
+
+
+# -- commands ------------------------------------------------------------------------
+
+
+def run(args) -> int:
+    from console.gpu import Sampler, open_backend
+
+    if args.interval <= 0 or (args.count is not None and args.count < 1):
+        print("error: --interval must be > 0 and --count ≥ 1", file=sys.stderr)
+        return EXIT_USAGE
+    backend = open_backend(args.replay)
+    if args.record:
+        return _record(args, backend)
+    sampler = Sampler(backend, interval=args.interval)
+    if args.watch:
+        return _watch(args, sampler)
+    inv = sampler.open()
+    try:
+        snap = sampler.tick() if inv.gpus else None
+    finally:
+        sampler.stop()
+    doc = _document(inv, snap)
+    doc["fit"] = _fit(inv)
+    emit(doc, args.json, lambda _: human_table(inv, snap, _fit_lines(doc["fit"])))
+    return EXIT_OK
+
+
+def _watch(args, sampler) -> int:
+    import queue
+
+    ticks: queue.Queue = queue.Queue()
+    inv = sampler.open()
+    if not inv.gpus:
+        emit({**inv.to_dict()}, args.json, lambda _: inv.error)
+        return EXIT_OK
+    if args.json:
+        print(json.dumps({"inventory": inv.to_dict()}), flush=True)
+    else:
+        print(human_table(inv, None).split("\n", 1)[0], flush=True)
+    unsubscribe = sampler.subscribe(ticks.put)
+    sampler.start()  # takes the first sample at once
+    shown = 0
+    try:
+        while args.count is None or shown < args.count:
+            snap = ticks.get()
+            shown += 1
+            if args.json:
+                print(json.dumps({"seq": snap.seq, "time": snap.time,
+                                  "samples": [s.to_dict() for s in snap.samples]}), flush=True)
+                continue
+            stamp = time.strftime("%H:%M:%S", time.localtime(snap.time))
+            for g in inv.gpus:
+                s = snap.get(g.index)
+                procs = f"  {len(s.processes)} proc" if s and s.processes else ""
+                print(f"{stamp} [{g.index}] {_sample_line(g, s)}{procs}", flush=True)
+    finally:
+        unsubscribe()
+        sampler.stop()
+    return EXIT_OK
+
+
+def _record(args, backend) -> int:
+    from console.gpu import Sampler
+    from console.gpu.replay import RecordingNvml
+
+    rec = RecordingNvml(backend)
+    sampler = Sampler(rec, interval=args.interval)
+    inv = sampler.open()
+    count = args.count or 5
+    try:
+        for i in range(count if inv.gpus else 0):
+            if i:
+                time.sleep(args.interval)
+            sampler.tick()
+    finally:
+        sampler.stop()
+    rec.write(args.record)
+    summary = {
+        "recorded": args.record,
+        "ticks": count if inv.gpus else 0,
+        "gpus": [g.name for g in inv.gpus],
+        "error": inv.error,
+    }
+    emit(summary, args.json, lambda d: (
+        f"wrote {d['recorded']}: {d['ticks']} tick(s) of {len(d['gpus'])} GPU(s)"
+        + (f" — {d['error']}" if d["error"] else "")
+    ))
+    return EXIT_OK

@@ -1,0 +1,122 @@
+"""``plan``: will gpt-oss fit, and with which SGLang settings? Works with no GPU present."""
+
+from __future__ import annotations
+
+from console.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, add_json_flag, emit
+from console.errors import ConsoleError
+
+HELP = "plan gpt-oss on a GPU set: TP, memory split, KV-pool tokens, max context, verdict"
+ORDER = 11
+
+GiB = 1024**3
+
+
+def register(parser) -> None:
+    parser.add_argument("--model", help="gpt-oss-20b or gpt-oss-120b (default: both)")
+    parser.add_argument("--gpu", help="catalog GPU name, e.g. H100-80GB, L40S, 'NVIDIA A100-SXM4-80GB' (default: the detected GPUs)")
+    parser.add_argument("--count", type=int, help="number of GPUs (default: detected, else 1)")
+    parser.add_argument("--tp", type=int, help="tensor-parallel size (default: chosen for you)")
+    parser.add_argument("--context-length", type=int, help="context to plan for (default 131072)")
+    parser.add_argument("--concurrency", type=int, help="concurrent requests at that context (default 1)")
+    parser.add_argument("--mem-fraction-static", type=float, help="SGLang's weights+KV share of GPU memory (default: SGLang's rule)")
+    parser.add_argument("--list-gpus", action="store_true", help="list the GPU catalog and exit")
+    parser.add_argument("--seed-table", action="store_true", help="print the seed README's examples re-planned (Markdown)")
+    add_json_flag(parser)
+    parser.set_defaults(func=run)
+
+
+def _kib(b: float) -> str:
+    return f"{b / 1024:.1f} KiB"
+
+
+def format_plan(p) -> str:
+    gpus = p.gpu if p.gpu_count == 1 else f"{p.gpu_count}× {p.gpu}"
+    cc = f"sm{p.compute_capability[0]}{p.compute_capability[1]}"
+    rows = [
+        f"{p.model} on {gpus} ({p.arch}, {cc}, {p.gpu_memory_total / GiB:.1f} GiB): {p.verdict_text.upper()}",
+        f"  TP              {p.tp}  ({p.tp_reason})",
+        f"  weights         {p.weight_bytes_per_gpu / GiB:.1f} GiB per GPU",
+        f"  mem fraction    {p.mem_fraction_static} ({'given' if p.mem_fraction_source == 'given' else 'SGLang default rule'})",
+    ]
+    if p.fits:
+        rows += [
+            f"  KV pool         {p.kv_pool_bytes_per_gpu / GiB:.1f} GiB per GPU = {p.max_total_num_tokens:,} tokens "
+            f"(SGLang logs max_total_num_tokens), {_kib(p.kv_bytes_per_token_per_gpu)}/token/GPU",
+            f"  max context     {p.max_context:,} tokens for one request",
+            f"  concurrency     {p.concurrency} at {p.context_length:,} tokens · "
+            f"{p.concurrency_at(8192)} at 8k · {p.concurrency_at(32768)} at 32k",
+        ]
+    rows.append(
+        f"  engine          attention {p.attention_backend} · MoE {p.moe_backend} · chunked prefill {p.chunked_prefill_size}"
+    )
+    rows += [f"  why             {r}" if i == 0 else f"                  {r}" for i, r in enumerate(p.reasons)]
+    rows += [f"  warning         {w}" for w in p.warnings]
+    if p.fits:
+        flags = " ".join(f"--{k} {v}" for k, v in p.launch_args.items())
+        rows.append(f"  launch with     {flags}")
+    return "\n".join(rows)
+
+
+def _detected():
+    """(GpuSpec, count) from NVML (or a replay), or None."""
+    from console.gpu import plan_gpus, read_inventory
+
+    inv = read_inventory()
+    return plan_gpus(inv), inv
+
+
+def run(args) -> int:
+    from console.planner import catalog
+    from console.planner.fit import PlanError, plan
+
+    if args.list_gpus:
+        rows = [
+            {"name": g.name, "memory_total": g.memory_total, "arch": g.arch,
+             "compute_capability": f"{g.compute_capability[0]}.{g.compute_capability[1]}",
+             "nvml_names": list(g.nvml_names)}
+            for g in catalog.GPUS
+        ]
+        emit({"gpus": rows}, args.json, lambda d: "\n".join(
+            f"{r['name']:<15} {r['memory_total'] / GiB:6.1f} GiB  {r['arch']:<21} sm{r['compute_capability'].replace('.', '')}"
+            for r in d["gpus"]))
+        return EXIT_OK
+    if args.seed_table:
+        from console.planner.seed import seed_rows, seed_table_markdown
+
+        emit({"rows": seed_rows()}, args.json, lambda _: seed_table_markdown())
+        return EXIT_OK
+
+    if args.count is not None and args.count < 1:
+        raise ConsoleError("--count must be at least 1", exit_code=EXIT_USAGE)
+    if args.gpu:
+        try:
+            gpu = catalog.lookup_gpu(args.gpu)
+        except catalog.UnknownName as exc:
+            raise ConsoleError(str(exc), "pass one of the names above with --gpu", exit_code=EXIT_USAGE) from None
+        count = args.count or 1
+    else:
+        found, inv = _detected()
+        if found is None:
+            reason = inv.error or "no GPU with a known memory size was detected"
+            raise ConsoleError(
+                f"no GPU to plan for: {reason}",
+                f"name one: --gpu NAME (known: {', '.join(catalog.gpu_names())})",
+                exit_code=EXIT_UNAVAILABLE,
+            )
+        gpu, detected = found
+        count = args.count or detected
+
+    try:
+        models = [catalog.lookup_model(args.model).name] if args.model else list(catalog.MODELS)
+        plans = [
+            plan(m, gpu, count, tp=args.tp, context_length=args.context_length,
+                 concurrency=args.concurrency, mem_fraction_static=args.mem_fraction_static)
+            for m in models
+        ]
+    except (PlanError, catalog.UnknownName) as exc:
+        raise ConsoleError(str(exc), exit_code=EXIT_USAGE) from None
+
+    doc = {"plans": [p.to_dict() for p in plans]}
+    emit(doc, args.json, lambda _: "\n\n".join(format_plan(p) for p in plans))
+    # One model asked: "no" when it does not fit. Both: "no" when neither does.
+    return EXIT_OK if any(p.fits for p in plans) else EXIT_FAILED

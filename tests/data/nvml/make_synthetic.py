@@ -1,0 +1,170 @@
+"""Writes the hand-made NVML recordings in this folder (run it after changing them).
+
+Values follow a real H100 80GB HBM3 (driver 580.159.04, see
+shared/reference/baselines.md): total 81559 MiB, ~503 MB driver-reserved memory
+reported apart from "used" by the v2 query, fan speed NotSupported, 700 W limit,
+PCIe gen 5. ``h100-real*.json`` files, when present, are real recordings made with
+``gpt-oss-console gpus --record`` and are not touched by this script.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+HERE = Path(__file__).parent
+MiB = 2**20
+H100_TOTAL = 81559 * MiB
+RESERVED = 503 * MiB
+NS = {"error": "NOT_SUPPORTED"}
+
+
+def h100_static(i: int) -> dict:
+    return {
+        "handle": None,
+        "name": "NVIDIA H100 80GB HBM3",
+        "uuid": f"GPU-5d3f6a2e-0c1b-4e8a-9f11-00000000000{i}",
+        "compute_capability": [9, 0],
+        "memory_total": H100_TOTAL,
+        "power_limit": 700000,
+        "pcie_gen": 5,
+        "pcie_gen_max": 5,
+    }
+
+
+def tick(used_mib: int, util: int, mem_util: int, temp: int, power_w: int, clock: int, procs=()) -> dict:
+    used = used_mib * MiB
+    return {
+        "memory": [H100_TOTAL, used, H100_TOTAL - used - RESERVED, RESERVED],
+        "utilization": [util, mem_util],
+        "temperature": temp,
+        "power_usage": power_w * 1000,
+        "sm_clock": clock,
+        "fan_speed": NS,
+        "processes": [[pid, mib * MiB] for pid, mib in procs],
+    }
+
+
+def base(source: str, devices: list, **extra) -> dict:
+    d = {
+        "format": "gpt-oss-console/nvml/1",
+        "source": source,
+        "init": None,
+        "driver_version": "580.159.04",
+        "cuda_version": 13000,
+        "nvml_version": "13.580.159.04",
+        "device_count": len(devices),
+        "devices": devices,
+    }
+    d.update(extra)
+    return d
+
+
+SERVE = [(4242, 8806)]  # an 8 GiB torch allocation moved v2 "used" by 8.6 GiB
+
+RECORDINGS = {
+    "h100.json": base(
+        "hand-made: one H100 80GB HBM3, idle then a python3 process allocates 8.6 GiB",
+        [{
+            "static": h100_static(0),
+            "ticks": [
+                tick(0, 0, 0, 31, 70, 345),
+                tick(0, 0, 0, 31, 71, 345),
+                tick(8806, 37, 12, 38, 212, 1980, SERVE),
+                tick(8806, 98, 41, 52, 486, 1980, SERVE),
+                tick(8806, 96, 40, 55, 503, 1980, SERVE),
+            ],
+        }],
+        process_names={"4242": "python3"},
+    ),
+    "2xh100.json": base(
+        "hand-made: two H100 80GB HBM3 serving gpt-oss-120b with TP=2 (sglang::scheduler per GPU)",
+        [
+            {
+                "static": h100_static(i),
+                "ticks": [
+                    tick(71234, 64 + 3 * k + i, 30 + k, 48 + k + i, 390 + 20 * k + 7 * i, 1980,
+                         [(9100 + i, 71234)])
+                    for k in range(5)
+                ],
+            }
+            for i in range(2)
+        ],
+        process_names={"9100": "sglang::scheduler_TP0", "9101": "sglang::scheduler_TP1"},
+    ),
+    "notsupported.json": base(
+        "hand-made: a card whose fan, power, PCIe and v2 memory queries answer NotSupported",
+        [{
+            "static": {
+                "handle": None,
+                "name": "NVIDIA L4",
+                "uuid": "GPU-0b9e8d1c-7a65-4f32-8e10-0000000000l4",
+                "compute_capability": [8, 9],
+                "memory_total": 23034 * MiB,
+                "power_limit": NS,
+                "pcie_gen": NS,
+                "pcie_gen_max": NS,
+            },
+            "ticks": [
+                {
+                    "memory": [23034 * MiB, 1200 * MiB + k * MiB, 21834 * MiB - k * MiB, None],
+                    "utilization": [5 * k, k],
+                    "temperature": 40 + k,
+                    "power_usage": NS,
+                    "sm_clock": 2040,
+                    "fan_speed": NS,
+                    "processes": [],
+                }
+                for k in range(3)
+            ],
+        }],
+    ),
+    "gpu-lost.json": base(
+        "hand-made: two H100s; GPU 1 falls off the bus after two ticks (GPU_IS_LOST)",
+        [
+            {"static": h100_static(0), "ticks": [tick(1000, 10, 2, 35, 120, 1980) for _ in range(5)]},
+            {
+                "static": h100_static(1),
+                "ticks": [tick(2000, 20, 4, 36, 130, 1980), tick(2000, 20, 4, 36, 130, 1980),
+                          tick(2000, 20, 4, 36, 130, 1980), {"error": "GPU_IS_LOST"}],
+            },
+        ],
+    ),
+    "handle-lost.json": base(
+        "hand-made: two H100s; GPU 1 cannot even be opened (handle answers GPU_IS_LOST)",
+        [
+            {"static": h100_static(0), "ticks": [tick(1000, 10, 2, 35, 120, 1980)]},
+            {"static": {**h100_static(1), "handle": {"error": "GPU_IS_LOST"}}, "ticks": []},
+        ],
+    ),
+    "process-vanishes.json": base(
+        "hand-made: pid 5001 is listed, then ends before its name is read, then is gone",
+        [{
+            "static": h100_static(0),
+            "ticks": [
+                tick(3000, 5, 1, 33, 110, 1980, [(4242, 3000)]),
+                {**tick(3500, 5, 1, 33, 110, 1980, [(4242, 3000), (5001, 500)]),
+                 "process_name": {"5001": {"error": "NOT_FOUND"}}},
+                tick(3000, 5, 1, 33, 110, 1980, [(4242, 3000)]),
+            ],
+        }],
+        process_names={"4242": "python3"},
+    ),
+    "no-driver.json": {
+        "format": "gpt-oss-console/nvml/1",
+        "source": "hand-made: no NVIDIA driver installed (libnvidia-ml.so.1 missing)",
+        "init": {"error": "LIBRARY_NOT_FOUND"},
+        "devices": [],
+    },
+    "driver-not-loaded.json": {
+        "format": "gpt-oss-console/nvml/1",
+        "source": "hand-made: driver installed but its kernel module is not loaded",
+        "init": {"error": "DRIVER_NOT_LOADED"},
+        "devices": [],
+    },
+}
+
+if __name__ == "__main__":
+    for name, data in RECORDINGS.items():
+        (HERE / name).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        print("wrote", HERE / name)
