@@ -1,0 +1,141 @@
+"""The Docker daemon going away while the console watches a server, and coming back.
+
+The real dockerd is shared and must never be stopped: the console talks to it through a small
+unix-socket proxy started here, and the test cuts and restores that proxy instead.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+
+from console.runtime.build import build_spec
+from console.runtime.lifecycle import Runtime
+from console.runtime.monitor import Monitor
+from console.runtime.phases import RunPhase
+from console.runtime.service import resolve_values
+from tests.fixtures.docker_engine import free_port
+from tests.fixtures.docker_engine import test_name as unique_name
+
+pytestmark = pytest.mark.docker
+UPSTREAM = "/var/run/docker.sock"
+
+
+class SocketProxy:
+    """Forwards a unix socket to dockerd's; ``stop()`` drops the listener and every live connection."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._conns: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._server: socket.socket | None = None
+
+    def start(self) -> None:
+        import os
+
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+        srv = socket.socket(socket.AF_UNIX)
+        srv.bind(self.path)
+        srv.listen(64)
+        self._server = srv
+        threading.Thread(target=self._accept, args=(srv,), daemon=True).start()
+
+    def _accept(self, srv: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = srv.accept()
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX)
+            upstream.connect(UPSTREAM)
+            with self._lock:
+                self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def stop(self) -> None:
+        import os
+
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            c.close()
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+
+
+def wait_until(cond, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_daemon_lost_then_back_while_a_server_starts(standin_sglang_image, docker_client, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    proxy = SocketProxy(str(tmp_path / "docker.sock"))
+    proxy.start()
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{proxy.path}")
+    name = unique_name("daemon")
+    vals = resolve_values(env={}, cli={"image": standin_sglang_image, "gpus": "none", "hf_cache": "none",
+                                       "host_port": free_port(), "container_name": name}).values
+    spec = build_spec(vals, profile="daemon", extra_env={"FAKE_SGLANG_SCENARIO": "slow_start",
+                                                          "FAKE_SGLANG_PHASE_DELAY": "1.5"})
+    runtime = Runtime()
+    container = runtime.launch(spec)
+    updates = []
+    monitor = Monitor(runtime, container.id, base_url=spec.base_url, on_update=updates.append)
+    result = {}
+    worker = threading.Thread(target=lambda: result.update(snap=monitor.run()), daemon=True)
+    try:
+        worker.start()
+        wait_until(lambda: monitor.tracker.phase >= RunPhase.STARTING, 20, "start-up")
+
+        proxy.stop()  # "the daemon stopped"
+        lost = wait_until(lambda: monitor.snapshot().docker_error, 10, "the monitor to notice")
+        assert "Docker" in lost or "daemon" in lost
+        assert any(u.docker_error for u in updates)
+        time.sleep(2.0)  # start-up goes on inside the container meanwhile
+
+        proxy.start()  # "the daemon is back"
+        wait_until(lambda: monitor.snapshot().docker_error is None, 10, "recovery")
+        wait_until(lambda: monitor.tracker.phase is RunPhase.READY, 30, "ready after recovery")
+        lines = list(monitor.lines)
+        # the log resumed where it stopped: every start-up line once, none lost
+        assert sum("Load weight begin" in line for line in lines) == 1
+        assert sum("fired up and ready" in line for line in lines) == 1
+        seen = monitor.tracker.seen()
+        assert seen == sorted(seen) and seen[-1] is RunPhase.READY
+    finally:
+        monitor.stop()
+        worker.join(5)
+        proxy.stop()
+        docker_client.containers.get(container.id).remove(force=True)

@@ -1,0 +1,106 @@
+"""Docker's failures as operators meet them, produced for real and turned into plain words with the fix."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from console.cli import main
+from tests.fixtures.docker_engine import free_port
+from tests.fixtures.docker_engine import test_name as unique_name
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def cli(*argv, env=None, user=None):
+    cmd = [sys.executable, "-m", "console", *argv]
+    if user:
+        cmd = ["setpriv", f"--reuid={user}", "--regid=nogroup", "--clear-groups", *cmd]
+    return subprocess.run(cmd, cwd=REPO, env=dict(os.environ, **(env or {})), capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_no_daemon_socket(tmp_path):
+    proc = cli("status", env={"DOCKER_HOST": f"unix://{tmp_path}/absent.sock"})
+    assert proc.returncode == 3
+    assert "Docker is not running here" in proc.stderr and "systemctl start docker" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_daemon_died_connection_refused(tmp_path):
+    path = tmp_path / "dead.sock"
+    dead = socket.socket(socket.AF_UNIX)
+    dead.bind(str(path))  # bound, never listening: exactly what a crashed daemon leaves behind
+    try:
+        proc = cli("status", "--json", env={"DOCKER_HOST": f"unix://{path}"})
+    finally:
+        dead.close()
+    assert proc.returncode == 3
+    err = json.loads(proc.stdout)
+    assert "not answering" in err["error"] and "reconnects" in err["hint"]
+
+
+@pytest.mark.docker
+def test_permission_denied_on_the_socket_says_docker_group(docker_client):
+    sock = Path("/var/run/docker.sock")
+    from tests.conftest import need
+
+    need(sock.exists() and os.geteuid() == 0 and (sock.stat().st_mode & 0o007) == 0,
+         "root, to run the CLI as an unprivileged user against a 0660 docker socket")
+    proc = cli("status", user="nobody", env={"DOCKER_HOST": "unix:///var/run/docker.sock", "HOME": "/tmp"})
+    assert proc.returncode == 3, proc.stderr
+    assert "permission denied on the Docker socket" in proc.stderr and "usermod -aG docker" in proc.stderr
+
+
+@pytest.fixture
+def xdg(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+
+
+@pytest.fixture
+def name(docker_client):
+    made = unique_name("err")
+    yield made
+    try:
+        docker_client.containers.get(made).remove(force=True)
+    except Exception:
+        pass
+
+
+@pytest.mark.docker
+def test_gpu_request_without_nvidia_runtime(standin_sglang_image, xdg, name, capsys, docker_client):
+    """This engine has no NVIDIA runtime: asking for GPUs fails at start, and the Created container is cleaned up."""
+    code = main(["launch", "--image", standin_sglang_image, "--gpus", "all", "--hf-cache", "none",
+                 "--host-port", str(free_port()), "--container-name", name])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "no NVIDIA container runtime" in err and "nvidia-container-toolkit" in err
+    assert not docker_client.containers.list(all=True, filters={"name": name})
+
+
+@pytest.mark.docker
+def test_missing_image_without_registry(xdg, name, capsys, docker_client):
+    code = main(["launch", "--image", "gpt-oss-console-test/absent:nope", "--gpus", "none", "--hf-cache", "none",
+                 "--host-port", str(free_port()), "--container-name", name, "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 4
+    assert out["error"].startswith("image not found and no registry reachable: build or load it")
+    assert "docker load" in out["hint"]
+    assert not docker_client.containers.list(all=True, filters={"name": name})
+
+
+@pytest.mark.docker
+def test_name_taken_by_a_foreign_container(standin_sglang_image, xdg, name, capsys, docker_client):
+    docker_client.containers.create(standin_sglang_image, ["true"], name=name)
+    code = main(["launch", "--image", standin_sglang_image, "--gpus", "none", "--hf-cache", "none",
+                 "--host-port", str(free_port()), "--container-name", name])
+    err = capsys.readouterr().err
+    assert code == 2 and "was not started by the console" in err
+    assert docker_client.containers.get(name)  # not ours: left alone
