@@ -26,14 +26,15 @@ class Device:
         self.index = index
         self.handle = handle
         self.info = info
-        self.calls = [(f, getattr(backend, f)) for f in SAMPLE_FIELDS]
+        # (position in SAMPLE_FIELDS, bound backend method)
+        self.calls = [(i, getattr(backend, f)) for i, f in enumerate(SAMPLE_FIELDS)]
         self.lost = handle is None
         self.error: str | None = None
         self.names: dict[int, str | None] = {}  # pid -> process name, read once per pid
 
     @property
     def fields(self) -> tuple[str, ...]:
-        return tuple(f for f, _ in self.calls)
+        return tuple(SAMPLE_FIELDS[i] for i, _ in self.calls)
 
 
 def _opt(backend, fn, *args):
@@ -116,10 +117,10 @@ def read_sample(backend, dev: Device, now: float) -> GpuSample:
         return GpuSample(dev.index, now, lost=True, error=dev.error)
     h = dev.handle
     err = backend.Error
-    values = {}
-    for name, call in dev.calls:
+    values = [None] * len(SAMPLE_FIELDS)
+    for i, call in dev.calls:
         try:
-            values[name] = call(h)
+            values[i] = call(h)
         except err as exc:
             kind = backend.kind(exc)
             if kind in LOST_KINDS:
@@ -127,12 +128,9 @@ def read_sample(backend, dev: Device, now: float) -> GpuSample:
                 dev.error = lost_message(kind)
                 return GpuSample(dev.index, now, lost=True, error=dev.error)
             if kind == "NOT_SUPPORTED" or kind == "FUNCTION_NOT_FOUND":
-                dev.calls = [c for c in dev.calls if c[0] != name]
+                dev.calls = [c for c in dev.calls if c[0] != i]
             # Anything else (a timeout, a busy driver) is n/a for this tick only.
-    mem = values.get("memory")
-    util = values.get("utilization")
-    power = values.get("power_usage")
-    procs = values.get("processes")
+    mem, util, temp, power, clock, fan, procs = values
     processes: tuple[GpuProcess, ...] = ()
     if procs:
         names = dev.names
@@ -148,18 +146,17 @@ def read_sample(backend, dev: Device, now: float) -> GpuSample:
         if len(names) > 4 * len(out) + 64:  # forget long-gone PIDs
             live = {p.pid for p in out}
             dev.names = {p: n for p, n in names.items() if p in live}
-    return GpuSample(
-        dev.index,
-        now,
-        memory_total=mem[0] if mem else None,
-        memory_used=mem[1] if mem else None,
-        memory_free=mem[2] if mem else None,
-        memory_reserved=mem[3] if mem else None,
-        util_gpu=util[0] if util else None,
-        util_memory=util[1] if util else None,
-        temperature=values.get("temperature"),
-        power_w=power / 1000 if power is not None else None,
-        sm_clock_mhz=values.get("sm_clock"),
-        fan_percent=values.get("fan_speed"),
-        processes=processes,
-    )
+    # Positional tuple construction: the fastest way to build the NamedTuple.
+    if mem is not None:
+        total, used, free, reserved = mem
+    else:
+        total = used = free = reserved = None
+    return _new(GpuSample, (
+        dev.index, now, total, used, free, reserved,
+        util[0] if util else None, util[1] if util else None,
+        temp, power / 1000 if power is not None else None, clock, fan,
+        processes, False, None,
+    ))
+
+
+_new = tuple.__new__
