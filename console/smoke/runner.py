@@ -1,0 +1,458 @@
+"""The conformance smoke suite: does chat and tool calling work on *this* server?
+
+``run_smoke(config)`` is an async iterator of ``CheckResult`` as each check finishes,
+so the TUI can fill a live table and the CLI can print lines as they come. Each
+check drives the chat core (``ChatSession``), so what the suite judges is exactly
+what the chat pane and its inspector see.
+
+Verdicts:
+- ``pass`` / ``fail``: the feature was exercised and worked / did not (reason says how).
+- ``unsupported``: the server refused the feature (an HTTP error on the request), in its own words.
+- ``skip``: not applicable (e.g. no reasoning expected from a non-gpt-oss model) or not run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+from console.chat import events as ev
+from console.chat.session import ChatSession, ChatSettings, TurnRecord
+from console.chat.tools import ToolRegistry, default_registry
+from console.errors import ConsoleError
+
+PASS, FAIL, UNSUPPORTED, SKIP = "pass", "fail", "unsupported", "skip"
+
+CHECKS: dict[str, str] = {
+    "models": "GET /v1/models lists the model",
+    "plain-chat": "a non-streamed answer with content",
+    "streaming": "a streamed answer: content deltas, [DONE], first token in time",
+    "tool-auto": "tool_choice auto: the model calls get_weather",
+    "tool-required": "tool_choice required: a call comes back",
+    "tool-named": "tool_choice names get_weather: that tool is called",
+    "parallel-calls": "two calls (one per city) in one response",
+    "multi-turn": "tool results go back, the model answers; a second user turn works",
+    "streaming-tool-call": "a tool call over a stream, assembled and valid",
+    "arguments-valid": "every tool call's arguments are JSON and match the schema",
+    "no-harmony-leak": "no Harmony markers in content, reasoning or arguments anywhere",
+    "reasoning": "reasoning_content present (gpt-oss)",
+    "soak": "N turns of tool rounds in one conversation",
+}
+
+WEATHER_PROMPT = "What is the weather in Paris right now? Use the get_weather tool."
+PARALLEL_PROMPT = ("What is the weather in Paris and in Tokyo? Call get_weather once for each city, "
+                   "both calls at once.")
+SOAK_CITIES = ("Paris", "Tokyo", "London", "Berlin", "Sydney", "Singapore", "New York", "San Francisco")
+
+
+@dataclass
+class SmokeConfig:
+    base_url: str
+    api_key: str | None = None
+    model: str | None = None
+    soak: int = 100
+    only: list[str] | None = None  # check names; None = all
+    max_ttft_s: float = 30.0  # streaming check fails when the first token takes longer
+    max_tokens: int | None = 2048
+    reasoning_effort: str | None = "low"
+    timeout_s: float = 120.0
+
+
+@dataclass
+class CheckResult:
+    name: str
+    status: str  # pass | fail | unsupported | skip
+    reason: str
+    latency_s: float
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status != FAIL
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ServerUnreachable(ConsoleError):
+    pass
+
+
+Progress = Callable[[str, int, int], Any]
+
+
+@dataclass
+class _Seen:
+    """Everything the checks saw, for the checks that judge the whole run."""
+
+    calls: list[tuple[str, ev.ToolCallRequested]] = field(default_factory=list)
+    leaks: list[tuple[str, ev.Finding]] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)  # checks whose answer carried reasoning
+    answered: list[str] = field(default_factory=list)  # checks that got any answer at all
+    streamed_tools_ok: bool | None = None
+
+
+class SmokeRunner:
+    def __init__(self, config: SmokeConfig, registry: ToolRegistry | None = None, progress: Progress | None = None):
+        self.config = config
+        self.registry = registry or default_registry()
+        self.progress = progress
+        self.model: str | None = config.model
+        self.unreachable: ConsoleError | None = None
+        self.results: list[CheckResult] = []
+        self._seen = _Seen()
+
+    def selected(self) -> list[str]:
+        only = self.config.only
+        if not only:
+            return list(CHECKS)
+        unknown = [n for n in only if n not in CHECKS]
+        if unknown:
+            raise ConsoleError(f"unknown check(s): {', '.join(unknown)}", f"checks: {', '.join(CHECKS)}", exit_code=2)
+        return [n for n in CHECKS if n in only]
+
+    async def run(self) -> AsyncIterator[CheckResult]:
+        names = self.selected()
+        if "models" not in names:
+            names = ["models", *names]  # the model id is needed by every other check
+        for name in names:
+            t0 = time.monotonic()
+            if self.unreachable is not None:
+                r = CheckResult(name, SKIP, "not run: the server is unreachable", 0.0)
+            else:
+                try:
+                    r = await getattr(self, "check_" + name.replace("-", "_"))()
+                except ServerUnreachable as e:
+                    self.unreachable = e
+                    r = CheckResult(name, FAIL, str(e.message), 0.0, {"hint": e.hint})
+                except ConsoleError as e:
+                    r = CheckResult(name, FAIL, e.message, 0.0, {"hint": e.hint})
+                r.latency_s = time.monotonic() - t0
+            self.results.append(r)
+            yield r
+
+    # ------------------------------------------------------------------ helpers
+
+    def _session(self, **kw: Any) -> ChatSession:
+        c = self.config
+        base = dict(base_url=c.base_url, api_key=c.api_key, model=self.model, reasoning_effort=c.reasoning_effort,
+                    max_tokens=c.max_tokens, timeout_s=c.timeout_s, tools=["get_weather"], max_rounds=0,
+                    stream=False)
+        base.update(kw)
+        return ChatSession(ChatSettings(**base), self.registry)
+
+    async def _turn(self, check: str, session: ChatSession, text: str, **overrides: Any) -> TurnRecord:
+        async for _ in session.run_turn(text, **overrides):
+            pass
+        turn = session.turns[-1]
+        self._record(check, turn)
+        return turn
+
+    def _record(self, check: str, turn: TurnRecord) -> None:
+        seen = self._seen
+        for e in turn.events:
+            if isinstance(e, ev.ToolCallRequested):
+                seen.calls.append((check, e))
+            elif isinstance(e, ev.Finding) and e.code == "harmony-leak":
+                seen.leaks.append((check, e))
+        if any(x.reasoning for x in turn.exchanges):
+            seen.reasoning.append(check)
+        if any(x.content or x.reasoning or x.tool_calls for x in turn.exchanges):
+            seen.answered.append(check)
+
+    @staticmethod
+    def _details(turn: TurnRecord) -> dict[str, Any]:
+        st = turn.stats
+        d: dict[str, Any] = {"findings": [f"{f.code}: {f.message}" for f in turn.findings]}
+        if st:
+            d.update(ttft_s=st.ttft_any_s, ttft_content_s=st.ttft_content_s, completion_tokens=st.completion_tokens,
+                     tokens_per_s=st.tokens_per_s, cached_tokens=st.cached_tokens, finish_reason=st.finish_reason)
+        if turn.exchanges:
+            d["request"] = turn.exchanges[0].request
+        return d
+
+    @staticmethod
+    def _refused(turn: TurnRecord, feature: bool) -> CheckResult | None:
+        """A request the server refused: unsupported for optional features, a failure otherwise."""
+        err = turn.error
+        if err is None:
+            return None
+        answered = any(x.chunks for x in turn.exchanges)
+        if feature and err.status and err.status >= 400 and not answered:
+            return CheckResult("", UNSUPPORTED, f"the server refused it: {err.message}", 0.0)
+        return CheckResult("", FAIL, err.message + (f" ({err.hint})" if err.hint else ""), 0.0)
+
+    @staticmethod
+    def _first_error(turn: TurnRecord, round: int | None = None) -> ev.Finding | None:
+        return next((f for f in turn.findings if f.severity == "error" and (round is None or f.round == round)), None)
+
+    def _calls(self, turn: TurnRecord, round: int = 0) -> list[ev.ToolCallRequested]:
+        return [e for e in turn.events if isinstance(e, ev.ToolCallRequested) and e.round == round]
+
+    def _result(self, name: str, turn: TurnRecord, status: str, reason: str) -> CheckResult:
+        return CheckResult(name, status, reason, 0.0, self._details(turn))
+
+    # ------------------------------------------------------------------ checks
+
+    async def check_models(self) -> CheckResult:
+        from console.server.client import AsyncServerClient
+
+        try:
+            async with AsyncServerClient(self.config.base_url, self.config.api_key, timeout=min(self.config.timeout_s, 15)) as c:
+                models = await c.models()
+        except ConsoleError as e:
+            if e.exit_code == 3 and "API key" not in e.message:
+                raise ServerUnreachable(e.message, e.hint, exit_code=3) from None
+            raise
+        ids = [m["id"] for m in models]
+        if not ids:
+            return CheckResult("models", FAIL, "/v1/models lists no models", 0.0)
+        if self.model and self.model not in ids:
+            return CheckResult("models", FAIL, f"model {self.model!r} is not served; the server lists: {', '.join(ids)}",
+                               0.0, {"models": ids})
+        self.model = self.model or ids[0]
+        import openai  # noqa: F401 - imported here so the next check's latency is the server's, not the import's
+
+        card = next(m for m in models if m["id"] == self.model)
+        ctx = card.get("max_model_len") or card.get("context_length")
+        extra = f", context {ctx}" if ctx else ""
+        return CheckResult("models", PASS, f"{len(ids)} model(s): {', '.join(ids)} — using {self.model}{extra}", 0.0,
+                           {"models": ids, "model": self.model, "max_model_len": ctx})
+
+    async def check_plain_chat(self) -> CheckResult:
+        s = self._session(tools=[])
+        turn = await self._turn("plain-chat", s, "Reply with one short sentence: what is 2+2?")
+        await s.aclose()
+        if (r := self._refused(turn, feature=False)):
+            return self._result("plain-chat", turn, r.status, r.reason)
+        if (f := self._first_error(turn)):
+            return self._result("plain-chat", turn, FAIL, f"{f.code}: {f.message}")
+        text = turn.content.strip()
+        return self._result("plain-chat", turn, PASS, f"answered {_quote(text)}")
+
+    async def check_streaming(self) -> CheckResult:
+        s = self._session(tools=[], stream=True)
+        turn = await self._turn("streaming", s, "Count from 1 to 10, separated by spaces.")
+        await s.aclose()
+        if (r := self._refused(turn, feature=False)):
+            return self._result("streaming", turn, r.status, r.reason)
+        if (f := self._first_error(turn)):
+            return self._result("streaming", turn, FAIL, f"{f.code}: {f.message}")
+        st = turn.stats
+        ex = turn.exchanges[0]
+        n = sum(1 for e in turn.events if isinstance(e, ev.ContentDelta))
+        if st.ttft_any_s is not None and st.ttft_any_s > self.config.max_ttft_s:
+            return self._result("streaming", turn, FAIL,
+                                f"slow first token: {st.ttft_any_s:.2f} s (limit {self.config.max_ttft_s:g} s)")
+        bits = [f"{n} content chunk(s)", f"first token {_ms(st.ttft_any_s)}"]
+        if st.tokens_per_s:
+            bits.append(f"{st.tokens_per_s:.0f} tok/s")
+        if not ex.usage:
+            bits.append("no usage in the stream")
+        return self._result("streaming", turn, PASS, ", ".join(bits))
+
+    async def _tool_check(self, name: str, prompt: str, *, choice: Any, stream: bool = False,
+                          want: int = 1) -> tuple[CheckResult, TurnRecord | None]:
+        s = self._session(tool_choice=choice, stream=stream, tools=["get_weather", "calculator", "get_time"],
+                          parallel_tool_calls=True if want > 1 else None)
+        turn = await self._turn(name, s, prompt)
+        await s.aclose()
+        if (r := self._refused(turn, feature=True)):
+            return self._result(name, turn, r.status, r.reason), turn
+        calls = self._calls(turn)
+        if (f := self._first_error(turn, 0)) and f.code not in ("schema-violation",):
+            return self._result(name, turn, FAIL, f"{f.code}: {f.message}"), turn
+        if not calls:
+            said = turn.content.strip()
+            return self._result(name, turn, FAIL, "no tool call" + (f"; answered in text instead: {_quote(said)}" if said else "")), turn
+        weather = [c for c in calls if c.name == "get_weather"]
+        if not weather:
+            return self._result(name, turn, FAIL, f"called {', '.join(c.name for c in calls)} instead of get_weather"), turn
+        bad = [c for c in weather if c.problems]
+        if bad:
+            return self._result(name, turn, FAIL, f"get_weather arguments {bad[0].arguments_raw!r}: {bad[0].problems[0]}"), turn
+        args = ", ".join(c.arguments_raw for c in weather)
+        return self._result(name, turn, PASS, f"{len(weather)} get_weather call(s): {args}"), turn
+
+    async def check_tool_auto(self) -> CheckResult:
+        return (await self._tool_check("tool-auto", WEATHER_PROMPT, choice="auto"))[0]
+
+    async def check_tool_required(self) -> CheckResult:
+        return (await self._tool_check("tool-required", WEATHER_PROMPT, choice="required"))[0]
+
+    async def check_tool_named(self) -> CheckResult:
+        return (await self._tool_check("tool-named", WEATHER_PROMPT, choice="get_weather"))[0]
+
+    async def check_streaming_tool_call(self) -> CheckResult:
+        r, turn = await self._tool_check("streaming-tool-call", WEATHER_PROMPT, choice="auto", stream=True)
+        self._seen.streamed_tools_ok = r.status == PASS
+        return r
+
+    async def check_parallel_calls(self) -> CheckResult:
+        s = self._session(tools=["get_weather"], parallel_tool_calls=True, max_rounds=2)
+        turn = await self._turn("parallel-calls", s, PARALLEL_PROMPT)
+        await s.aclose()
+        if (r := self._refused(turn, feature=True)):
+            return self._result("parallel-calls", turn, r.status, r.reason)
+        if (f := self._first_error(turn, 0)):
+            return self._result("parallel-calls", turn, FAIL, f"{f.code}: {f.message}")
+        first = self._calls(turn, 0)
+        every = [e for e in turn.events if isinstance(e, ev.ToolCallRequested)]
+        if len(first) >= 2:
+            ids = {c.call_id for c in first}
+            if len(ids) != len(first):
+                return self._result("parallel-calls", turn, FAIL, f"{len(first)} calls share call ids: {sorted(ids)}")
+            return self._result("parallel-calls", turn, PASS,
+                                f"{len(first)} calls in one response: {', '.join(c.arguments_raw for c in first)}")
+        if len(every) >= 2:
+            return self._result("parallel-calls", turn, UNSUPPORTED,
+                                f"the model made its {len(every)} calls one per response (sequential), never two at once")
+        if len(first) == 1:
+            return self._result("parallel-calls", turn, FAIL, f"one call only ({first[0].arguments_raw}) for two cities")
+        return self._result("parallel-calls", turn, FAIL, "no tool call" + (f"; answered {_quote(turn.content)}" if turn.content else ""))
+
+    async def check_multi_turn(self) -> CheckResult:
+        s = self._session(tools=["get_weather"], max_rounds=3)
+        turn = await self._turn("multi-turn", s, WEATHER_PROMPT)
+        if (r := self._refused(turn, feature=True)):
+            await s.aclose()
+            return self._result("multi-turn", turn, r.status, r.reason)
+        results = [e for e in turn.events if isinstance(e, ev.ToolResult)]
+        if not results:
+            await s.aclose()
+            return self._result("multi-turn", turn, FAIL, "no tool call, so no tool result to send back"
+                                + (f"; answered {_quote(turn.content)}" if turn.content else ""))
+        last = turn.exchanges[-1]
+        if (f := self._first_error(turn, last.round)):
+            await s.aclose()
+            return self._result("multi-turn", turn, FAIL, f"after the tool result: {f.code}: {f.message}")
+        if not last.content.strip():
+            await s.aclose()
+            return self._result("multi-turn", turn, FAIL,
+                                f"no answer after the tool result (finish_reason {last.finish_reason!r})")
+        uses = any(w in last.content.lower() for w in ("18", "cloud", "partly", "62"))
+        turn2 = await self._turn("multi-turn", s, "Thanks. And what about Tokyo?")
+        await s.aclose()
+        if turn2.error:
+            return self._result("multi-turn", turn2, FAIL, f"second user turn failed: {turn2.error.message}")
+        if (f := self._first_error(turn2)):
+            return self._result("multi-turn", turn2, FAIL, f"second user turn: {f.code}: {f.message}")
+        note = "uses the tool result" if uses else "does not quote the tool result"
+        return self._result("multi-turn", turn, PASS,
+                            f"answered after {len(results)} tool result(s) ({note}): {_quote(last.content)}; second turn ok")
+
+    async def check_arguments_valid(self) -> CheckResult:
+        calls = self._seen.calls
+        if not calls:
+            return CheckResult("arguments-valid", SKIP, "no tool calls came back in the checks that ran", 0.0)
+        bad = [(chk, c) for chk, c in calls if c.problems]
+        if bad:
+            chk, c = bad[0]
+            return CheckResult("arguments-valid", FAIL,
+                               f"{len(bad)} of {len(calls)} call(s) invalid; first in {chk}: {c.name} {c.arguments_raw!r}: {c.problems[0]}",
+                               0.0, {"invalid": [f"{k}: {c.name} {c.arguments_raw} — {'; '.join(c.problems)}" for k, c in bad]})
+        return CheckResult("arguments-valid", PASS, f"{len(calls)} call(s), all JSON objects matching their schema", 0.0)
+
+    async def check_no_harmony_leak(self) -> CheckResult:
+        if not self._seen.answered:
+            return CheckResult("no-harmony-leak", SKIP, "no answers to inspect", 0.0)
+        leaks = self._seen.leaks
+        if leaks:
+            chk, f = leaks[0]
+            return CheckResult("no-harmony-leak", FAIL, f"{len(leaks)} leak(s); first in {chk}: {f.message}", 0.0,
+                               {"leaks": [f"{k} {f.where}: {f.message}" for k, f in leaks]})
+        return CheckResult("no-harmony-leak", PASS, f"clean across {len(set(self._seen.answered))} check(s)", 0.0)
+
+    async def check_reasoning(self) -> CheckResult:
+        gpt_oss = "gpt-oss" in (self.model or "").lower()
+        seen = self._seen.reasoning
+        if not self._seen.answered:
+            s = self._session(tools=[])
+            await self._turn("reasoning", s, "Think briefly, then answer: is 17 a prime number?")
+            await s.aclose()
+        if seen:
+            return CheckResult("reasoning", PASS, f"reasoning_content in {len(set(seen))} check(s)", 0.0)
+        if not gpt_oss:
+            return CheckResult("reasoning", SKIP, f"{self.model} is not a gpt-oss model: no reasoning expected, none came", 0.0)
+        return CheckResult("reasoning", FAIL, "no reasoning_content in any answer: is --reasoning-parser gpt-oss set?", 0.0)
+
+    async def check_soak(self) -> CheckResult:
+        n = self.config.soak
+        if n <= 0:
+            return CheckResult("soak", SKIP, "soak turns set to 0", 0.0)
+        stream = self._seen.streamed_tools_ok is not False
+        s = self._session(tools=["get_weather"], max_rounds=2, stream=stream)
+        passed, first_fail, cached_turns, prompt_total, cached_total = 0, None, 0, 0, 0
+        reported = False
+        try:
+            for i in range(n):
+                city = SOAK_CITIES[i % len(SOAK_CITIES)]
+                turn = await self._turn("soak", s, f"What is the weather in {city}? Use get_weather.")
+                problem = self._soak_problem(turn)
+                st = turn.stats
+                if st and st.cached_tokens is not None:
+                    reported = True
+                    first_usage = turn.exchanges[0].usage or {}
+                    c = ((first_usage.get("prompt_tokens_details") or {}).get("cached_tokens")) or 0
+                    cached_turns += 1 if c > 0 else 0
+                    cached_total += c
+                    prompt_total += first_usage.get("prompt_tokens") or 0
+                if self.progress:
+                    self.progress("soak", i + 1, n)
+                if problem:
+                    first_fail = (i + 1, problem)
+                    break
+                passed += 1
+        finally:
+            await s.aclose()
+        details: dict[str, Any] = {"turns": n, "passed": passed, "streamed": stream}
+        cache = "the server does not report cached_tokens"
+        if reported:
+            ratio = cached_total / prompt_total if prompt_total else 0.0
+            cache = f"prefix cache hit on {cached_turns}/{passed + (1 if first_fail else 0)} turn(s), {ratio:.0%} of prompt tokens"
+            details.update(cached_turns=cached_turns, cached_tokens=cached_total, prompt_tokens=prompt_total)
+        mode = "streamed" if stream else "not streamed (streaming tool calls failed)"
+        if first_fail:
+            details["first_failing_turn"] = first_fail[0]
+            return CheckResult("soak", FAIL, f"turn {first_fail[0]} of {n} failed: {first_fail[1]} ({passed} passed, {mode}; {cache})",
+                               0.0, details)
+        return CheckResult("soak", PASS, f"{n}/{n} turns with a tool round, {mode}; {cache}", 0.0, details)
+
+    def _soak_problem(self, turn: TurnRecord) -> str | None:
+        if turn.error:
+            return turn.error.message
+        if (f := self._first_error(turn)):
+            return f"{f.code}: {f.message}"
+        calls = [e for e in turn.events if isinstance(e, ev.ToolCallRequested)]
+        if not calls:
+            return "no tool call" + (f"; answered {_quote(turn.content)}" if turn.content else "")
+        if not turn.exchanges[-1].content.strip():
+            return "no answer after the tool result"
+        return None
+
+
+async def run_smoke(config: SmokeConfig, progress: Progress | None = None,
+                    registry: ToolRegistry | None = None) -> AsyncIterator[CheckResult]:
+    """Results as each check finishes (see ``SmokeRunner`` for the whole-run state)."""
+    async for r in SmokeRunner(config, registry, progress).run():
+        yield r
+
+
+def summarize(results: list[CheckResult]) -> dict[str, int]:
+    out = {PASS: 0, FAIL: 0, UNSUPPORTED: 0, SKIP: 0}
+    for r in results:
+        out[r.status] = out.get(r.status, 0) + 1
+    return out
+
+
+def _quote(text: str, n: int = 80) -> str:
+    t = " ".join((text or "").split())
+    return repr(t if len(t) <= n else t[: n - 1] + "…")
+
+
+def _ms(v: float | None) -> str:
+    return "n/a" if v is None else f"{v * 1000:.0f} ms"
+
+
+OnResult = Callable[[CheckResult], Awaitable[None] | None]
