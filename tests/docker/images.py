@@ -46,6 +46,7 @@ All tags start with ``gpt-oss-console-test``; ``remove_test_images()`` deletes t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -102,6 +103,13 @@ def ensure_base_image(tag: str = BASE_TAG) -> str:
     """Debian bookworm minbase + python3 + openssh-server, imported as ``tag``."""
     if image_exists(tag):
         return tag
+    with _build_lock():
+        if image_exists(tag):
+            return tag
+        return _debootstrap_base(tag)
+
+
+def _debootstrap_base(tag: str) -> str:
     DEBOOTSTRAP_CACHE.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"{PREFIX}-rootfs-") as tmp:
         root = Path(tmp) / "rootfs"
@@ -129,8 +137,27 @@ def ensure_base_image(tag: str = BASE_TAG) -> str:
     return tag
 
 
+@contextlib.contextmanager
+def _build_lock():
+    """One build at a time on this machine (pytest sessions and benchmarks may overlap)."""
+    import fcntl
+
+    with open(os.path.join(tempfile.gettempdir(), f"{PREFIX}-build.lock"), "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _image_id(tag: str) -> str | None:
+    proc = _docker("image", "inspect", "--format", "{{.Id}}", tag, check=False)
+    return proc.stdout.decode().strip() if proc.returncode == 0 else None
+
+
 def _build(context: Path, tag: str, inputs_hash: str, *, dockerfile: str = "Dockerfile",
            build_args: dict[str, str] | None = None) -> None:
+    old = _image_id(tag)
     cmd = ["build", "-q", "-t", tag, "-f", str(context / dockerfile), "--label", f"{HASH_LABEL}={inputs_hash}"]
     for k, v in (build_args or {}).items():
         cmd += ["--build-arg", f"{k}={v}"]
@@ -138,6 +165,8 @@ def _build(context: Path, tag: str, inputs_hash: str, *, dockerfile: str = "Dock
     proc = subprocess.run(["docker", *cmd, str(context)], capture_output=True, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"docker build of {tag} failed:\n{proc.stdout.decode()}\n{proc.stderr.decode()}")
+    if old and old != _image_id(tag):
+        _docker("image", "rm", old, check=False)  # the stale build, unless a container still uses it
 
 
 def _copy(src: Path, dst: Path) -> None:
@@ -158,10 +187,12 @@ def ensure_standin_sglang_image(tag: str = STANDIN_TAG) -> str:
     """The stand-in for lmsysorg/sglang: base + fake sglang + fake nvidia-smi (see module doc)."""
     base = ensure_base_image()
     inputs = [p for p in STANDIN_INPUTS if p.exists()]
-    digest = _hash_paths(inputs, extra=base)
+    digest = _hash_paths(inputs, extra=_image_id(base) or base)
     if _image_label(tag, HASH_LABEL) == digest:
         return tag
-    with tempfile.TemporaryDirectory(prefix=f"{PREFIX}-ctx-") as tmp:
+    with _build_lock(), tempfile.TemporaryDirectory(prefix=f"{PREFIX}-ctx-") as tmp:
+        if _image_label(tag, HASH_LABEL) == digest:
+            return tag
         ctx = Path(tmp)
         _copy(STANDIN_DIR, ctx / "standin")
         _copy(REPO / "console/planner/catalog.py", ctx / "gpu_catalog.py")
@@ -181,7 +212,9 @@ def ensure_console_image(tag: str = CONSOLE_TAG, base_image: str | None = None) 
     digest = _hash_paths([REPO / p for p in CONSOLE_INPUTS], extra=base_id)
     if _image_label(tag, HASH_LABEL) == digest:
         return tag
-    with tempfile.TemporaryDirectory(prefix=f"{PREFIX}-ctx-") as tmp:
+    with _build_lock(), tempfile.TemporaryDirectory(prefix=f"{PREFIX}-ctx-") as tmp:
+        if _image_label(tag, HASH_LABEL) == digest:
+            return tag
         ctx = Path(tmp)  # a copy of the repo root holding only what the Dockerfile copies
         for rel in CONSOLE_INPUTS:
             _copy(REPO / rel, ctx / rel)
