@@ -44,22 +44,17 @@ def tool_names(settings: ChatSettings) -> list[str]:
         return default_registry().names()
 
 
-async def run_tool(settings: ChatSettings, name: str, arguments: Any) -> tuple[str, float, str | None]:
-    outcome = await _registry(settings).execute(name, arguments)
-    return outcome.result, outcome.elapsed_s, outcome.error
-
-
 def _core_settings(settings: ChatSettings):
-    from console.chat.session import ChatConfig
+    from console.chat.session import ChatSettings as CoreSettings
 
-    return ChatConfig(
+    return CoreSettings(
         base_url=settings.base_url,
         api_key=settings.api_key,
         model=settings.model,
-        system_prompt=settings.system_prompt or None,
-        reasoning_effort=settings.reasoning_effort,
-        tool_choice=settings.tool_choice,
         stream=settings.streaming,
+        reasoning_effort=settings.reasoning_effort,
+        system_prompt=settings.system_prompt or None,
+        tool_choice=settings.tool_choice,
         tools=(list(settings.tools) if settings.tools is not None else None) if settings.tools_enabled else [],
         tools_file=settings.tools_file,
     )
@@ -82,6 +77,10 @@ def update_session(session: Any, settings: ChatSettings) -> bool:
 
 def replay_turn(session: Any, messages: list[dict[str, Any]]) -> AsyncIterator[ev.ChatEvent]:
     return session.replay(messages)
+
+
+def replay_call(session: Any, call_id: str, arguments: Any) -> AsyncIterator[ev.ChatEvent]:
+    return session.replay_call(call_id, arguments)
 
 
 def save_transcript(pane: ChatPane, path: Path) -> Path:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -31,7 +30,13 @@ class TurnReplay:
     messages: list[dict[str, Any]]
 
 
-ToolRunner = Callable[[str, Any], Awaitable[tuple[str, float, str | None]]]  # -> result, elapsed, error
+@dataclass(frozen=True)
+class CallReplay:
+    """Run one tool call again with edited arguments and let the model continue from its result."""
+
+    call_id: str
+    name: str
+    arguments: Any
 
 
 def validate_messages(text: str) -> list[dict[str, Any]]:
@@ -60,17 +65,16 @@ def validate_arguments(text: str) -> Any:
     return value
 
 
-class InspectorScreen(Screen[TurnReplay | None]):
+class InspectorScreen(Screen[TurnReplay | CallReplay | None]):
     BINDINGS = [
         Binding("escape", "dismiss(None)", "Close"),
         Binding("ctrl+r", "replay_turn", "Replay turn"),
-        Binding("ctrl+t", "replay_call", "Run tool call"),
+        Binding("ctrl+t", "replay_call", "Replay call"),
     ]
 
-    def __init__(self, record: TurnRecord, run_tool: ToolRunner | None = None) -> None:
+    def __init__(self, record: TurnRecord) -> None:
         super().__init__(id="chat-inspector")
         self.record = record
-        self.run_tool = run_tool
 
     def compose(self) -> ComposeResult:
         rec = self.record
@@ -91,7 +95,7 @@ class InspectorScreen(Screen[TurnReplay | None]):
                 yield VerticalScroll(Static(self._calls_text(), markup=False, id="inspector-calls"))
             with TabPane("Replay", id="tab-replay"):
                 with Vertical(id="replay"):
-                    yield Label("Turn messages (JSON) — Ctrl+R sends the turn again with them")
+                    yield Label("Turn messages (JSON) · Ctrl+R sends the turn again with them")
                     yield TextArea(self._messages_text(), id="replay-messages")
                     with Horizontal(classes="row"):
                         yield Label("Tool call")
@@ -101,6 +105,7 @@ class InspectorScreen(Screen[TurnReplay | None]):
                         yield Select(options, value=0 if options else Select.NULL, id="replay-call",
                                      allow_blank=not options)
                     yield TextArea(self._call_args(0), id="replay-arguments")
+                    yield Label("Ctrl+T runs this call with the edited arguments; the model continues from its result")
                     yield Static("", id="replay-status", markup=False)
         yield Footer()
 
@@ -197,21 +202,5 @@ class InspectorScreen(Screen[TurnReplay | None]):
         except ValueError as exc:
             self._status(f"✖ {exc}", False)
             return
-        if self.run_tool is None:
-            self._status("✖ no tool runner available", False)
-            return
         call = self.record.tool_calls[int(select.value)]
-        self._status(f"… running {call.name}", True)
-        self._run_call(call.name, args)
-
-    @work(exclusive=True, group="replay-call")
-    async def _run_call(self, name: str, args: Any) -> None:
-        try:
-            result, elapsed, error = await self.run_tool(name, args)
-        except Exception as exc:  # a failing tool is a result to show
-            self._status(f"✖ {name} failed: {exc}", False)
-            return
-        if error:
-            self._status(f"✖ {name}: {error} ({elapsed * 1000:.1f} ms)", False)
-        else:
-            self._status(f"→ {name} ({elapsed * 1000:.1f} ms): {result}", True)
+        self.dismiss(CallReplay(call.call_id, call.name, args))

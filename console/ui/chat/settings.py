@@ -180,6 +180,6 @@ async def fetch_model_ids(base_url: str, api_key: str | None) -> list[str]:
 
 def describe_error(exc: BaseException) -> str:
     """A person-facing line for any failure (ConsoleError carries its own hint)."""
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     hint = getattr(exc, "hint", None)
-    text = str(exc) or type(exc).__name__
-    return f"{text} — {hint}" if hint else text
+    return f"{message} — {hint}" if hint else message

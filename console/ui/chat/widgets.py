@@ -24,6 +24,7 @@ from textual.widgets import Markdown, Static
 from console.chat import events as ev
 from console.ui.chat.format import arguments_text, finding_line, result_text, stats_line
 from console.ui.chat.record import ToolCallRecord, TurnRecord
+from console.ui.chat.stream import StreamingMarkdown
 
 FRAME_S = 1 / 30  # at most this many Markdown appends per second per message
 RENDER_SHARE = 0.08  # back off so appends take at most ~this share of the loop's time
@@ -49,8 +50,8 @@ class ReasoningBlock(Widget, can_focus=True):
     DEFAULT_CSS = """
     ReasoningBlock { height: auto; }
     ReasoningBlock > .reasoning-title { height: 1; }
-    ReasoningBlock > Markdown { display: none; }
-    ReasoningBlock.-expanded > Markdown { display: block; }
+    ReasoningBlock > StreamingMarkdown { display: none; }
+    ReasoningBlock.-expanded > StreamingMarkdown { display: block; }
     """
 
     def __init__(self, parts: list[str]) -> None:
@@ -66,7 +67,7 @@ class ReasoningBlock(Widget, can_focus=True):
 
     def compose(self) -> ComposeResult:
         yield Static(self._title(), classes="reasoning-title", markup=False)
-        yield Markdown(classes="reasoning-body")
+        yield StreamingMarkdown(classes="reasoning-body")
 
     def _title(self) -> Text:
         arrow = "▼" if self.expanded else "▶"
@@ -80,7 +81,7 @@ class ReasoningBlock(Widget, can_focus=True):
         if self.expanded and self._rendered < len(self.parts):
             pending = "".join(self.parts[self._rendered :])
             self._rendered = len(self.parts)
-            await self.query_one(Markdown).append(pending)
+            await self.query_one(StreamingMarkdown).append(pending)
 
     async def action_toggle(self) -> None:
         await self.set_expanded(not self.expanded)
@@ -88,9 +89,6 @@ class ReasoningBlock(Widget, can_focus=True):
     async def set_expanded(self, expanded: bool) -> None:
         self.expanded = expanded
         self.set_class(expanded, "-expanded")
-        if expanded and self._rendered == 0:
-            self._rendered = len(self.parts)
-            await self.query_one(Markdown).update(self.text)
         await self.flush()
 
     async def _on_click(self, event: events.Click) -> None:
@@ -157,7 +155,7 @@ class RoundView(Vertical):
         self.data = data
         self.reasoning = ReasoningBlock(data.reasoning)
         self.reasoning.display = False
-        self.markdown = Markdown(classes="content")
+        self.markdown = StreamingMarkdown(classes="content")
         self.markdown.display = False
         self.calls: dict[int, ToolCallView] = {}
         self._rendered = 0
@@ -215,6 +213,7 @@ class AssistantMessage(Vertical, can_focus=True):
         self.data: list[RoundData] = []
         self.views: list[RoundView] = []
         self.finished = False
+        self._finished_event = asyncio.Event()
         self.rendered = asyncio.Event()
         self._dirty = asyncio.Event()
         self._render_task: asyncio.Task | None = None
@@ -260,6 +259,7 @@ class AssistantMessage(Vertical, can_focus=True):
                 self._round(event.round)
             elif cls is ev.TurnDone:
                 self.finished = True
+                self._finished_event.set()
         if not self._dirty.is_set():
             self._dirty.set()
 
@@ -287,7 +287,12 @@ class AssistantMessage(Vertical, can_focus=True):
                 self.post_message(self.Rendered(self))
                 return
             if not done:
-                await asyncio.sleep(max(FRAME_S, cost * (1 - RENDER_SHARE) / RENDER_SHARE))
+                # Pace, but wake at once when the turn ends: the last text must not wait.
+                delay = max(FRAME_S, cost * (1 - RENDER_SHARE) / RENDER_SHARE)
+                try:
+                    await asyncio.wait_for(self._finished_event.wait(), delay)
+                except asyncio.TimeoutError:
+                    pass
 
     async def flush(self) -> None:
         record = self.record

@@ -17,10 +17,11 @@ from textual.widgets import Input, Static
 from console.chat import events as ev
 from console.ui import messages
 from console.ui.chat import adapter
-from console.ui.chat.inspector import InspectorScreen, TurnReplay
+from console.ui.chat.inspector import CallReplay, InspectorScreen, TurnReplay
 from console.ui.chat.prompt import PathScreen
 from console.ui.chat.record import TurnRecord
 from console.ui.chat.settings import ChatSettings, ChatSettingsScreen, describe_error
+from console.ui.chat.stream import PlainSegment, StreamingMarkdown
 from console.ui.chat.widgets import AssistantMessage, UserMessage
 
 TITLE = "Chat"
@@ -28,6 +29,7 @@ ORDER = 40
 KEY = "4"
 HELP = "Chat with the endpoint: streaming, reasoning, tool calls, inspector (i), transcripts"
 
+RENDER_VISIBLE_DELAY_S = 0.05
 STOP_GRACE_S = 1.0  # after Esc, how long the session may take to wind down before its worker is cancelled
 
 
@@ -61,7 +63,24 @@ class ChatPane(Vertical):
         yield Input(placeholder="Message · Enter send · Esc stop · F2 settings · ↑ messages", id="chat-input")
 
     def on_mount(self) -> None:
-        self.query_one("#chat-log", VerticalScroll).anchor()
+        log = self.query_one("#chat-log", VerticalScroll)
+        log.anchor()
+        self._render_timer = None
+        self.watch(log, "scroll_y", self._scrolled, init=False)
+
+    def _scrolled(self) -> None:
+        # Segments left as plain text while they streamed past are rendered once seen.
+        if self._render_timer is None:
+            self._render_timer = self.set_timer(RENDER_VISIBLE_DELAY_S, self._render_visible)
+
+    async def _render_visible(self) -> None:
+        self._render_timer = None
+        if not self.query(PlainSegment):
+            return
+        log = self.query_one("#chat-log", VerticalScroll)
+        top, bottom = log.region.y - log.size.height // 2, log.region.bottom + log.size.height // 2
+        for stream in log.query(StreamingMarkdown):
+            await stream.render_visible(top, bottom)
 
     # -- settings and endpoint -------------------------------------------------------------
 
@@ -109,15 +128,24 @@ class ChatPane(Vertical):
         self._run_turn(text, None)
 
     @work(exclusive=True, group="chat-turn")
-    async def _run_turn(self, text: str, replay: TurnReplay | None) -> None:
+    async def _run_turn(self, text: str, replay: TurnReplay | CallReplay | None) -> None:
         log = self.query_one("#chat-log", VerticalScroll)
         message = AssistantMessage(TurnRecord(text))
         self.turns.append(message)
-        await log.mount_all([UserMessage(text if replay is None else f"(replay) {text}"), message])
+        if isinstance(replay, CallReplay):
+            shown = f"(replay of {replay.name} {replay.call_id} with edited arguments)"
+        else:
+            shown = text if replay is None else f"(replay with edited messages) {text}"
+        await log.mount_all([UserMessage(shown), message])
         log.anchor()
         try:
             session = self._session()
-            events = session.run_turn(text) if replay is None else adapter.replay_turn(session, replay.messages)
+            if isinstance(replay, CallReplay):
+                events = adapter.replay_call(session, replay.call_id, replay.arguments)
+            elif isinstance(replay, TurnReplay):
+                events = adapter.replay_turn(session, replay.messages)
+            else:
+                events = session.run_turn(text)
             async for event in events:
                 message.feed(event)
         except asyncio.CancelledError:
@@ -125,7 +153,8 @@ class ChatPane(Vertical):
                 message.feed(ev.TurnDone(cancelled=True))
             raise
         except Exception as exc:  # a failing turn is shown in the conversation, never raised
-            message.feed(ev.TurnError(describe_error(exc), getattr(exc, "hint", None) and None))
+            text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+            message.feed(ev.TurnError(text, getattr(exc, "hint", None)))
             message.feed(ev.TurnDone())
         finally:
             self._turn_running = False
@@ -176,7 +205,7 @@ class ChatPane(Vertical):
         self.inspect(event.message)
 
     def inspect(self, message: AssistantMessage) -> None:
-        def done(replay: TurnReplay | None) -> None:
+        def done(replay: TurnReplay | CallReplay | None) -> None:
             if replay is None:
                 return
             if self._turn_running:
@@ -185,10 +214,7 @@ class ChatPane(Vertical):
             self._turn_running = True
             self._run_turn(message.record.user_text, replay)
 
-        self.app.push_screen(InspectorScreen(message.record, self._run_tool), done)
-
-    async def _run_tool(self, name: str, arguments: Any) -> tuple[str, float, str | None]:
-        return await adapter.run_tool(self.settings, name, arguments)
+        self.app.push_screen(InspectorScreen(message.record), done)
 
     # -- keyboard: from the input to the messages ------------------------------------------
 
