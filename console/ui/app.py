@@ -149,6 +149,8 @@ class ConsoleApp(App):
 
     def on_mount(self) -> None:
         self.call_after_refresh(self._mount_hidden_panes)
+        if self.areas:
+            self.call_after_refresh(self._focus_area, self.areas[0].name)
         for name, error in self.area_failures:
             self.notify(error, title=f"The {name} area could not load", severity="error", timeout=15)
         if not self.areas:

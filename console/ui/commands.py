@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-if TYPE_CHECKING:
-    from textual.widget import Widget
+from textual.widget import Widget
 
+if TYPE_CHECKING:
     from console.ui.app import ConsoleApp
 
 Command = tuple[str, Callable[[], Any], str]  # name, callback, help
@@ -33,6 +33,19 @@ def pane_bindings(pane_cls: type) -> list[Binding]:
     return list(found.values())
 
 
+def widget_bindings(root: Widget) -> list[tuple[Widget, Binding]]:
+    """Described bindings of a mounted pane and of its descendants' own classes
+    (e.g. Enter on the planner's matrix), each with the widget that runs it."""
+    found: list[tuple[Widget, Binding]] = []
+    seen: set[tuple[type, str]] = set()
+    for widget in [root, *root.query("*")]:
+        for binding in pane_bindings(type(widget)):
+            if (type(widget), binding.action) not in seen:
+                seen.add((type(widget), binding.action))
+                found.append((widget, binding))
+    return found
+
+
 class AreaCommands(Provider):
     def _commands(self) -> Iterator[Command]:
         app: ConsoleApp = self.app  # type: ignore[assignment]
@@ -45,10 +58,10 @@ class AreaCommands(Provider):
             pane = app.pane(area.name)
             if pane is None:
                 continue
-            for binding in pane_bindings(type(pane)):
+            for widget, binding in widget_bindings(pane):
                 yield (
                     f"{area.title}: {binding.description}",
-                    partial(self._run_pane_action, area.name, pane, binding.action),
+                    partial(self._run_pane_action, area.name, widget, binding.action),
                     f"key {binding.key_display or binding.key}",
                 )
             extra = getattr(pane, "palette_commands", None)

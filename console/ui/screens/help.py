@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from console.ui.commands import pane_bindings
+from console.ui.commands import pane_bindings, widget_bindings
 
 if TYPE_CHECKING:
     from console.ui.app import ConsoleApp
@@ -36,10 +36,9 @@ class HelpScreen(ModalScreen[None]):
             body.border_title = "Help — Esc closes"
             yield Static(self._global_keys(app), classes="help-section")
             for area in app.areas:
-                rows = [
-                    (app.get_key_display(b), b.description)
-                    for b in pane_bindings(area.pane)
-                ]
+                pane = app.pane(area.name)
+                bindings = [b for _, b in widget_bindings(pane)] if pane else pane_bindings(area.pane)
+                rows = [(app.get_key_display(b), b.description) for b in bindings]
                 title = Text(area.title, style="bold underline")
                 if area.help:
                     title.append(f"  {area.help}", style="not bold not underline dim")

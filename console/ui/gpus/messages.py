@@ -1,0 +1,29 @@
+"""Messages the GPUs area's background work posts to its pane."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+
+class GpusOpened(Message):
+    """NVML answered (or did not): the inventory, possibly with ``error`` set."""
+
+    def __init__(self, inventory) -> None:
+        super().__init__()
+        self.inventory = inventory
+
+
+class GpusSampled(Message):
+    """One sampler tick (``console.gpu.Snapshot``), posted from the sampling thread."""
+
+    def __init__(self, snapshot) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+
+
+class ContainersResolved(Message):
+    """PID → container name, from whatever ``GpusPane.container_lookup`` is set to."""
+
+    def __init__(self, containers: dict[int, str]) -> None:
+        super().__init__()
+        self.containers = containers

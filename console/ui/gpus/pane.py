@@ -1,0 +1,248 @@
+"""The GPUs pane: one row per GPU, history charts, processes, and the planner.
+
+NVML is never touched on the UI thread: a worker opens ``console.gpu.Sampler``
+(which imports pynvml), the sampler's thread calls back on every tick and the
+callback posts ``GpusSampled``; the pane only formats what arrives.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Label, Static
+
+from console.ui.gpus import format as fmt
+from console.ui.gpus.history import HistoryChart
+from console.ui.gpus.messages import ContainersResolved, GpusOpened, GpusSampled
+from console.ui.gpus.planner import PlannerPanel
+
+SAMPLE_INTERVAL = 1.0
+# Sized to fit 80 columns: VRAM and power in the header's unit, reserved memory
+# (NVML v2) apart from used, PCIe as current/max generation.
+GPU_COLUMNS = ("#", "Name", "Arch", "VRAM GiB", "Rsv", "Util", "Temp", "Power W", "SM MHz", "PCIe")
+
+
+def default_sampler():
+    from console.gpu import Sampler
+
+    return Sampler(interval=SAMPLE_INTERVAL)
+
+
+class GpusPane(VerticalScroll):
+    """Live GPUs and what they can serve."""
+
+    BINDINGS = [
+        Binding("r", "sample_now", "Sample now"),
+        Binding("p", "focus_planner", "Plan"),
+    ]
+
+    # Seams: tests pass a sampler fed by a recording and a fixed clock; the launch
+    # area may set ``container_lookup`` (PIDs → container names, called off the UI thread).
+    sampler_factory: Callable[[], object] = staticmethod(default_sampler)
+    container_lookup: Callable[[Iterable[int]], dict[int, str]] | None = None
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.sampler = None
+        self.inventory = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self._lost: set[int] = set()
+        self._pids: frozenset[int] = frozenset()
+        self._containers: dict[int, str] = {}
+        self._processes: list[tuple] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static("Looking for NVIDIA GPUs…", id="gpus-status")
+        table = DataTable(id="gpus-table", cursor_type="row", zebra_stripes=True)
+        for name in GPU_COLUMNS:
+            table.add_column(name, key=name)
+        yield table
+        yield Vertical(id="gpus-history")
+        yield Label("Plan: what this box can serve  (Enter: use)", classes="gpus-section")
+        yield PlannerPanel(id="gpus-plan")
+        yield Label("Processes on the GPUs: none", id="gpus-procs-title", classes="gpus-section")
+        procs = DataTable(id="gpus-procs", cursor_type="row", zebra_stripes=True)
+        procs.add_columns("GPU", "PID", "Process", "VRAM", "Container")
+        yield procs
+
+    def on_mount(self) -> None:
+        self.query_one("#gpus-table").display = False
+        self.query_one("#gpus-procs").display = False
+        self._open()
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        if self.sampler is not None:
+            self.sampler.stop()
+
+    # -- background work -------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="gpus-open")
+    def _open(self) -> None:
+        sampler = type(self).sampler_factory()
+        self.sampler = sampler
+        self._unsubscribe = sampler.subscribe(lambda snap: self.post_message(GpusSampled(snap)))
+        inventory = sampler.open()
+        self.post_message(GpusOpened(inventory))
+        sampler.start()  # first tick now, then one per interval on the sampler's thread
+
+    @work(thread=True, exclusive=True, group="gpus-containers")
+    def _resolve_containers(self, pids: frozenset[int]) -> None:
+        lookup = type(self).container_lookup
+        if lookup is None:
+            return
+        self.post_message(ContainersResolved(dict(lookup(pids))))
+
+    @work(thread=True, group="gpus-tick")
+    def action_sample_now(self) -> None:
+        if self.sampler is not None and self.inventory is not None and self.inventory.gpus:
+            self.sampler.tick()
+
+    def action_focus_planner(self) -> None:
+        self.query_one("#plan-matrix").focus()
+
+    # -- what arrives ------------------------------------------------------------
+
+    @on(GpusOpened)
+    def _opened(self, message: GpusOpened) -> None:
+        inv = message.inventory
+        self.inventory = inv
+        status = self.query_one("#gpus-status", Static)
+        if not inv.gpus:
+            text = Text(inv.error or "No NVIDIA GPU found", style="bold yellow")
+            text.append("\nThe console works on: plan for a catalog GPU below.", style="not bold")
+            status.update(text)
+            return
+        status.update(self._status_text(inv))
+        table = self.query_one("#gpus-table", DataTable)
+        table.display = True
+        history = self.query_one("#gpus-history", Vertical)
+        for info in inv.gpus:
+            table.add_row(
+                str(info.index), fmt.short_name(info.name), info.arch, *(["…"] * (len(GPU_COLUMNS) - 3)),
+                key=str(info.index),
+            )
+            history.mount(
+                Horizontal(
+                    Label(f"{info.index} VRAM", classes="hist-label"),
+                    HistoryChart(id=f"hist-mem-{info.index}"),
+                    Label("", id=f"hist-mem-now-{info.index}", classes="hist-now"),
+                    Label("util", classes="hist-label-util"),
+                    HistoryChart(id=f"hist-util-{info.index}"),
+                    Label("", id=f"hist-util-now-{info.index}", classes="hist-now"),
+                    classes="hist-row",
+                )
+            )
+        for warning in inv.warnings:
+            self.app.notify(warning, title="GPU", severity="warning", timeout=10)
+        from console.gpu import plan_gpus
+
+        detected = plan_gpus(inv)
+        if detected is not None:
+            spec, count = detected
+            indices = [g.index for g in inv.gpus if g.memory_total and g.name == spec.nvml_names[0]]
+            self.query_one(PlannerPanel).set_detected(spec, count, indices or [g.index for g in inv.gpus][:count])
+
+    def _status_text(self, inv) -> Text:
+        text = Text()
+        text.append(f"{len(inv.gpus)} GPU{'s' if len(inv.gpus) != 1 else ''}", style="bold")
+        text.append(f" · driver {inv.driver_version or fmt.NA} · CUDA {inv.cuda_version or fmt.NA}")
+        if inv.source.startswith("replay"):
+            text.append(" · recorded", style="dim")
+        return text
+
+    @on(GpusSampled)
+    def _sampled(self, message: GpusSampled) -> None:
+        if self.inventory is None or not self.inventory.gpus:
+            return
+        infos = {g.index: g for g in self.inventory.gpus}
+        table = self.query_one("#gpus-table", DataTable)
+        processes: list[tuple] = []
+        for s in message.snapshot.samples:
+            info = infos.get(s.index)
+            if info is None:
+                continue
+            key = str(s.index)
+            if s.lost:
+                self._mark_lost(table, s, info)
+                continue
+            self._lost.discard(s.index)
+            cells = {
+                "VRAM GiB": fmt.vram(s.memory_used, s.memory_total or info.memory_total),
+                "Rsv": fmt.gib(s.memory_reserved),
+                "Util": fmt.pct(s.util_gpu),
+                "Temp": fmt.temp(s.temperature),
+                "Power W": fmt.power(s.power_w, info.power_limit_w),
+                "SM MHz": fmt.mhz(s.sm_clock_mhz),
+                "PCIe": fmt.pcie(info.pcie_gen, info.pcie_gen_max),
+            }
+            for column, value in cells.items():
+                table.update_cell(key, column, value)
+            for p in s.processes:
+                processes.append((s.index, p.pid, p.name, p.used_memory))
+            self._update_history(s.index)
+        self._show_processes(processes)
+
+    def _mark_lost(self, table: DataTable, sample, info) -> None:
+        key = str(sample.index)
+        table.update_cell(key, "VRAM GiB", Text("lost", style="bold red"))
+        for column in GPU_COLUMNS[4:]:
+            table.update_cell(key, column, "-")
+        if sample.index not in self._lost:
+            self._lost.add(sample.index)
+            why = sample.error or "it stopped answering"
+            self.app.notify(f"GPU {sample.index} ({fmt.short_name(info.name)}): {why}. The other GPUs "
+                            "are still watched.", title="GPU lost", severity="error", timeout=15)
+
+    def _update_history(self, index: int) -> None:
+        if self.sampler is None:
+            return
+        history = self.sampler.history(index)
+        mem = [None if s.lost else (None if (f := s.memory_used_fraction) is None else f * 100) for s in history]
+        util = [None if s.lost else s.util_gpu for s in history]
+        try:
+            self.query_one(f"#hist-mem-{index}", HistoryChart).set_values(mem)
+            self.query_one(f"#hist-util-{index}", HistoryChart).set_values(util)
+            self.query_one(f"#hist-mem-now-{index}", Label).update(fmt.pct(mem[-1] if mem else None))
+            self.query_one(f"#hist-util-now-{index}", Label).update(fmt.pct(util[-1] if util else None))
+        except Exception:  # noqa: BLE001 - rows mount one frame after the inventory
+            pass
+
+    def _show_processes(self, processes: list[tuple]) -> None:
+        pids = frozenset(p[1] for p in processes)
+        if pids != self._pids:
+            self._pids = pids
+            if pids and type(self).container_lookup is not None:
+                self._resolve_containers(pids)
+        if processes == self._processes:
+            return
+        self._processes = processes
+        self._fill_processes()
+
+    @on(ContainersResolved)
+    def _containers_resolved(self, message: ContainersResolved) -> None:
+        self._containers = message.containers
+        self._fill_processes()
+
+    def _fill_processes(self) -> None:
+        table = self.query_one("#gpus-procs", DataTable)
+        table.display = bool(self._processes)
+        n = len(self._processes)
+        title = f"Processes on the GPUs: {n}" if n else "Processes on the GPUs: none"
+        self.query_one("#gpus-procs-title", Label).update(title)
+        row = table.cursor_row
+        table.clear()
+        for gpu, pid, name, used in self._processes:
+            table.add_row(
+                str(gpu), str(pid), name or Text("(exited)", style="dim"),
+                fmt.NA if used is None else f"{fmt.gib(used)} GiB",
+                self._containers.get(pid, ""),
+            )
+        if self._processes:
+            table.move_cursor(row=min(max(row, 0), len(self._processes) - 1))

@@ -1,0 +1,53 @@
+"""Drive the GPUs area from a recorded NVML session, deterministically.
+
+The sampler reads the recording named by ``GPT_OSS_CONSOLE_NVML_REPLAY`` (as the
+real program does) with a fixed clock and an interval so long that only the
+ticks a test asks for happen.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from console.gpu import Sampler
+from console.ui.app import ConsoleApp, discover_areas
+from console.ui.gpus.pane import GpusPane
+
+NVML_DATA = Path(__file__).parent / "data" / "nvml"
+FIXED_TIME = 1_764_000_000.0
+
+
+def use_recording(monkeypatch, name: str) -> None:
+    monkeypatch.setenv("GPT_OSS_CONSOLE_NVML_REPLAY", str(NVML_DATA / f"{name}.json"))
+    monkeypatch.setattr(
+        GpusPane, "sampler_factory", staticmethod(
+            lambda: Sampler(interval=3600, history_seconds=3600 * 600, clock=lambda: FIXED_TIME)
+        )
+    )
+
+
+def gpus_app() -> ConsoleApp:
+    """The shell with only the GPUs area, so other areas' tabs do not change these screens."""
+    areas, _ = discover_areas()
+    return ConsoleApp(areas=[a for a in areas if a.name == "gpus"])
+
+
+async def wait_opened(pilot, app: ConsoleApp) -> GpusPane:
+    pane = app.pane("gpus")
+    for _ in range(200):
+        if pane.inventory is not None and (not pane.inventory.gpus or pane.sampler.snapshot is not None):
+            break
+        await pilot.pause(0.02)
+    await pilot.pause()
+    assert pane.inventory is not None, "the GPUs pane never opened the sampler"
+    return pane
+
+
+async def settle(pilot, app: ConsoleApp, ticks: int = 0) -> GpusPane:
+    """Open, take ``ticks`` more samples, and let every message land."""
+    pane = await wait_opened(pilot, app)
+    for _ in range(ticks):
+        pane.sampler.tick()
+    await pilot.pause()
+    await pilot.pause()
+    return pane
