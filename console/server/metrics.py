@@ -59,15 +59,15 @@ HISTOGRAMS: dict[str, str] = {
 QUANTILES = (0.5, 0.9, 0.99)
 
 ENABLE_HINT = (
-    "start the server with --enable-metrics (in the console's image: set ENABLE_METRICS=1 "
-    "in the launch settings) and restart it"
+    "relaunch with metrics on: `gpt-oss-console launch --enable-metrics` (ENABLE_METRICS=1 in the "
+    "image's environment), or add --enable-metrics to SGLang's command line"
 )
 
 
 class MetricsDisabled(ConsoleError):
     """The server is up but has no /metrics: it was started without --enable-metrics."""
 
-    exit_code = 1
+    exit_code = 3  # something the command needs is not there
 
     def __init__(self, url: str):
         super().__init__(f"{url} answered 404: the server was started without --enable-metrics", ENABLE_HINT)

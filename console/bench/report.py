@@ -1,0 +1,82 @@
+"""Bench results as text: the table the CLI prints and the TUI shows."""
+
+from __future__ import annotations
+
+from console.bench.reference import SEED
+
+
+def _f(v, fmt: str = "{:.1f}", none: str = "—") -> str:
+    return none if v is None else fmt.format(v)
+
+
+def _dist(d: dict, keys=("p50", "p90", "p99"), fmt="{:.1f}") -> str:
+    return "/".join(_f(d.get(k), fmt) for k in keys)
+
+
+HEADER = f"{'conc':>4} {'ok':>5} {'fail':>4} {'out tok/s':>9} {'req/s':>6} {'TTFT ms p50/90/99':>20} " \
+         f"{'any':>6} {'ITL ms p50/99':>14} {'TPOT':>6} {'E2E s':>6} {'c~':>5} {'$/M out':>7}"
+
+
+def level_row(lv: dict) -> str:
+    return (
+        f"{lv['concurrency']:>4} {lv['completed']:>5} {lv['failed']:>4} {lv['output_throughput']:>9.1f} "
+        f"{lv['request_throughput']:>6.2f} {_dist(lv['ttft_ms'], fmt='{:.0f}'):>20} "
+        f"{_f(lv['ttft_any_ms']['p50'], '{:.0f}'):>6} {_dist(lv['itl_ms'], ('p50', 'p99')):>14} "
+        f"{_f(lv['tpot_ms']['p50']):>6} {_f(lv['e2e_ms']['p50'] and lv['e2e_ms']['p50'] / 1000, '{:.2f}'):>6} "
+        f"{lv['achieved_concurrency']:>5.1f} {_f(lv['cost_per_m_output_usd'], '{:.2f}'):>7}"
+    )
+
+
+def reference_lines(result: dict) -> list[str]:
+    """The published figures and the seed's claim, each beside what was measured."""
+    lines = []
+    by_conc = {lv["concurrency"]: lv for lv in result["levels"]}
+    for fig in result["reference"]:
+        lv = by_conc.get(fig["concurrency"])
+        measured = f"measured {lv['output_throughput']:.1f} tok/s" if lv else "not measured at this concurrency"
+        if lv and fig.get("output_throughput"):
+            measured += f" ({lv['output_throughput'] / fig['output_throughput']:.2f}×)"
+        rng = fig.get("output_throughput_range")
+        claimed = f"{rng[0]:.0f}–{rng[1]:.0f}" if rng else f"{fig['output_throughput']:.1f}"
+        extra = []
+        if fig.get("ttft_ms") is not None:
+            extra.append(f"TTFT {fig['ttft_ms']:.0f} ms")
+        if fig.get("itl_ms") is not None:
+            extra.append(f"ITL {fig['itl_ms']:.2f} ms")
+        kind = "claim" if fig["source"] == SEED else "published"
+        lines.append(
+            f"  {kind:9} c={fig['concurrency']:<2} {claimed:>9} tok/s {', '.join(extra):24} "
+            f"{fig['model']} on {'/'.join(fig['gpus'])} — {fig['source']}; {measured}"
+        )
+    return lines
+
+
+def format_result(result: dict) -> str:
+    cfg = result["config"]
+    src = f"dataset {cfg['dataset']}" if cfg["dataset"] else f"random prompts in≈{cfg['input_len']}"
+    out = [
+        f"bench: {result['model']} at {result['base_url']}  GPU: {result['gpu'] or 'not detected'}",
+        f"  {src} out={cfg['output_len']} (seed {cfg['seed']}); TTFT to first content, 'any' = first token of any kind",
+        HEADER,
+    ]
+    out += [level_row(lv) for lv in result["levels"]]
+    for lv in result["levels"]:
+        for err in lv["errors"]:
+            out.append(f"  c={lv['concurrency']}: {err['count']}× {err['error']}")
+    if result["reference"]:
+        out.append("reference figures for this GPU and model (published or claimed; yours are the measured ones):")
+        out += reference_lines(result)
+    elif result["gpu"] is None:
+        out.append("no GPU detected: pass --gpu H100 (etc.) to compare with published figures")
+    tl = result.get("tool_load")
+    if tl:
+        out.append(format_tool_load(tl))
+    return "\n".join(out)
+
+
+def format_tool_load(tl: dict) -> str:
+    line = (f"tool-call load: {tl['rounds']} rounds at concurrency {tl['concurrency']}: "
+            f"{tl['failed']} failed ({tl['failure_rate']:.1%})")
+    for name, n in tl["failures"].items():
+        line += f"\n  {n}× {name}: {tl['examples'].get(name, '')}"
+    return line

@@ -1,0 +1,82 @@
+"""``gpt-oss-console metrics``: SGLang's /metrics in plain words, once or every few seconds."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from console.cli.common import EXIT_OK, EXIT_USAGE, emit
+from console.errors import ConsoleError
+
+HELP = "serving metrics from /metrics: queue, KV usage, throughput, cache hits, TTFT/ITL/E2E quantiles"
+ORDER = 55
+
+
+def register(parser) -> None:
+    parser.add_argument("--base-url", default=os.environ.get("GPT_OSS_CONSOLE_BASE_URL", "http://127.0.0.1:8000"),
+                        help="server root or /v1 URL (env GPT_OSS_CONSOLE_BASE_URL)")
+    parser.add_argument("--interval", type=float, default=2.0, help="seconds between scrapes (default 2)")
+    parser.add_argument("--count", type=int, default=1,
+                        help="views to print (default 1; 0 = until Ctrl-C). Rates need two scrapes, "
+                             "so each view waits one interval")
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON (one object per view)")
+    parser.set_defaults(func=run)
+
+
+def _ms(v) -> str:
+    return "—" if v is None else f"{v * 1000:.0f}"
+
+
+def format_view(d: dict) -> str:
+    g, r = d["gauges"], d["rates"]
+
+    def pct(k):
+        return "—" if g.get(k) is None else f"{g[k]:.0%}"
+
+    lines = [
+        f"models {', '.join(d['models']) or '?'}  tp ranks {len(d['tp_ranks'])}  replicas {d['replicas']}",
+        f"requests running {g.get('running', 0):.0f}  queued {g.get('queued', 0):.0f}   "
+        f"KV usage {pct('token_usage')}  SWA usage {pct('swa_token_usage')}  "
+        f"cache hit {pct('cache_hit_rate')}  gen {g.get('gen_throughput', 0):.1f} tok/s",
+    ]
+    if d["interval_s"]:
+        lines.append(
+            f"last {d['interval_s']:.1f} s: prompt {r.get('prompt_tokens', 0):.1f} tok/s  "
+            f"generation {r.get('generation_tokens', 0):.1f} tok/s  cached {r.get('cached_tokens', 0):.1f} tok/s  "
+            f"requests {r.get('requests', 0):.2f}/s"
+        )
+    c = d["counters"]
+    lines.append(
+        f"totals: prompt {c.get('prompt_tokens', 0):.0f}  generation {c.get('generation_tokens', 0):.0f}  "
+        f"cached {c.get('cached_tokens', 0):.0f}  requests {c.get('requests', 0):.0f}  aborted {c.get('aborted', 0):.0f}"
+    )
+    for name, label in (("ttft", "TTFT"), ("itl", "ITL"), ("e2e", "E2E")):
+        lat = d["latency"].get(name)
+        if not lat:
+            continue
+        t = lat["total"]
+        text = f"{label:4} ms p50/p90/p99 {_ms(t['p50'])}/{_ms(t['p90'])}/{_ms(t['p99'])} (n={t['count']:.0f})"
+        iv = lat.get("interval")
+        if iv and iv["count"]:
+            text += f"   last interval {_ms(iv['p50'])}/{_ms(iv['p90'])}/{_ms(iv['p99'])} (n={iv['count']:.0f})"
+        lines.append(text)
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    from console.server.metrics import Scraper
+
+    if args.interval <= 0 or args.count < 0:
+        raise ConsoleError("--interval must be > 0 and --count ≥ 0", exit_code=EXIT_USAGE)
+    shown = 0
+    with Scraper(args.base_url) as scraper:
+        scraper.scrape()  # the baseline for rates
+        while args.count == 0 or shown < args.count:
+            time.sleep(args.interval)
+            view = scraper.scrape().to_dict()
+            emit(view, args.json, format_view)
+            shown += 1
+            if not args.json and (args.count == 0 or shown < args.count):
+                print(file=sys.stdout)
+    return EXIT_OK

@@ -1,0 +1,201 @@
+"""The benchmark: timing accuracy against a server with known delays, statistics, schema, CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import os
+import stat
+
+import jsonschema
+import pytest
+
+from console.bench import stats
+from console.bench.prompts import load_dataset, random_prompts
+from console.bench.run import BenchConfig, run_bench
+from console.bench.schema import RESULT_SCHEMA, validate
+from console.errors import ConsoleError
+from tests.peers.timed_server import timed_server
+
+D1, D2 = 300.0, 25.0  # ms: first token after D1, then one every D2 (realistic gpt-oss TTFT at c=16)
+OUT = 12
+
+
+def tolerance(truth_ms: float) -> float:
+    return max(1.0, 0.02 * truth_ms)
+
+
+def assert_close(measured: float, truth: float, what: str) -> None:
+    assert abs(measured - truth) <= tolerance(truth), f"{what}: measured {measured:.3f} ms, truth {truth:.3f} ms"
+
+
+@pytest.fixture(scope="module")
+def timed_url():
+    with timed_server(D1, D2) as url:
+        yield url
+
+
+@pytest.mark.parametrize("concurrency,requests", [(1, 8), (16, 32)])
+def test_ttft_and_itl_match_the_known_delays(timed_url, concurrency, requests):
+    result = run_bench(BenchConfig(timed_url, concurrency=[concurrency], input_len=32, output_len=OUT,
+                                   requests=requests, gpu="none"))
+    validate(result)
+    lv = result["levels"][0]
+    assert lv["completed"] == requests and lv["failed"] == 0
+    assert lv["total_output_tokens"] == requests * OUT
+    for stat in ("p50", "mean"):
+        assert_close(lv["ttft_ms"][stat], D1, f"TTFT {stat} at c={concurrency}")
+        assert_close(lv["ttft_any_ms"][stat], D1, f"TTFT(any) {stat} at c={concurrency}")
+        assert_close(lv["itl_ms"][stat], D2, f"ITL {stat} at c={concurrency}")
+        assert_close(lv["tpot_ms"][stat], D2, f"TPOT {stat} at c={concurrency}")
+        assert_close(lv["e2e_ms"][stat], D1 + (OUT - 1) * D2, f"E2E {stat} at c={concurrency}")
+    assert lv["itl_ms"]["n"] == requests * (OUT - 1)
+    # every level runs `concurrency` streams at once the whole time
+    assert lv["achieved_concurrency"] == pytest.approx(concurrency, rel=0.1)
+    e2e_s = (D1 + (OUT - 1) * D2) / 1000
+    assert lv["output_throughput"] == pytest.approx(concurrency * OUT / e2e_s, rel=0.1)
+
+
+def test_reasoning_first_separates_ttft_from_ttft_any():
+    with timed_server(200, 20, reasoning_tokens=4) as url:
+        lv = run_bench(BenchConfig(url, concurrency=[2], input_len=8, output_len=10, requests=4))["levels"][0]
+    assert_close(lv["ttft_any_ms"]["p50"], 200, "TTFT to the first reasoning token")
+    assert_close(lv["ttft_ms"]["p50"], 200 + 4 * 20, "TTFT to the first content token")
+    assert lv["itl_ms"]["n"] == 4 * 5  # gaps between the 6 content chunks only
+    # TPOT by bench_serving's definition: (E2E − TTFT) / (output tokens − 1), reasoning tokens counted
+    assert lv["tpot_ms"]["p50"] == pytest.approx(5 * 20 / 9, abs=1.0)
+
+
+def test_result_json_schema_rejects_broken_results(timed_url):
+    result = run_bench(BenchConfig(timed_url, concurrency=[1, 2], input_len=8, output_len=3, requests=2,
+                                   price_per_hour=4.0, gpu="H100"))
+    validate(result)
+    assert result["model"] == "timed-model" and result["config"]["concurrency"] == [1, 2]
+    assert [f["source"] for f in result["reference"]][-1].startswith("seed")
+    lv = result["levels"][0]
+    assert lv["cost_per_m_output_usd"] == pytest.approx(4.0 / (lv["output_throughput"] * 3600) * 1e6)
+    for breakage in (lambda r: r.pop("levels"), lambda r: r["levels"][0].update(failed=-1),
+                     lambda r: r["levels"][0]["ttft_ms"].pop("p99"), lambda r: r.update(schema="other")):
+        bad = copy.deepcopy(result)
+        breakage(bad)
+        with pytest.raises(jsonschema.ValidationError):
+            validate(bad)
+    jsonschema.Draft202012Validator.check_schema(RESULT_SCHEMA)
+
+
+def test_percentiles_and_cost():
+    assert stats.percentile([], 50) is None
+    assert stats.percentile([1, 2, 3, 4], 50) == 2.5  # linear between order statistics, like numpy
+    assert stats.percentile([10, 20, 30, 40, 50], 90) == pytest.approx(46.0)
+    assert stats.percentile(list(range(101)), 99) == pytest.approx(99.0)
+    # 1000 tok/s at $3.60/h → 3.6M tokens per $3.60 → $1 per million
+    assert stats.cost_per_million(1000.0, 3.60) == pytest.approx(1.0)
+    assert stats.cost_per_million(0.0, 3.60) is None and stats.cost_per_million(10.0, None) is None
+
+
+def test_random_prompts_are_seeded_and_sized():
+    a, b, c = random_prompts(4, 100, seed=1), random_prompts(4, 100, seed=1), random_prompts(4, 100, seed=2)
+    assert a == b and a != c
+    assert all(len(p.messages[0]["content"].split()) == 100 for p in a)
+    assert len({p.messages[0]["content"].split()[0] for p in a}) == 4  # no shared prefix between prompts
+
+
+def test_dataset_formats(tmp_path):
+    f = tmp_path / "d.jsonl"
+    f.write_text("\n".join([
+        json.dumps({"prompt": "one two three", "output_len": 7}),
+        json.dumps({"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "hi"}]}),
+        json.dumps({"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}]}),
+        "",
+    ]))
+    rows = load_dataset(f)
+    assert [r.output_len for r in rows] == [7, None, None]
+    assert rows[0].messages == [{"role": "user", "content": "one two three"}] and rows[0].input_len == 3
+    assert rows[2].messages == [{"role": "user", "content": "q"}]
+    assert len(load_dataset(f, count=7, seed=3)) == 7
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": 1}\n')
+    with pytest.raises(ConsoleError, match="needs 'prompt'"):
+        load_dataset(bad)
+    with pytest.raises(ConsoleError, match="cannot read"):
+        load_dataset(tmp_path / "missing.jsonl")
+
+
+def test_dataset_output_len_drives_max_tokens(timed_url, tmp_path):
+    f = tmp_path / "d.jsonl"
+    f.write_text(json.dumps({"prompt": "short one", "output_len": 5}) + "\n")
+    lv = run_bench(BenchConfig(timed_url, concurrency=[2], dataset=str(f), output_len=50, requests=4))["levels"][0]
+    assert lv["total_output_tokens"] == 4 * 5
+
+
+def test_tool_load_reports_the_failure_rate():
+    from console.bench.toolload import run_tool_load
+
+    with timed_server(5, 1, bad_tool_every=4) as url:
+        res = asyncio.run(run_tool_load(url, "timed-model", 8, 40))
+    assert res.rounds == 40 and res.failed == 10 and res.failure_rate == 0.25
+    assert res.failures == {"invalid-json-args": 10}
+    assert res.examples["invalid-json-args"].startswith('{"location"')
+
+
+def test_tool_load_against_the_sglang_shaped_server(sglang_shaped_server):
+    from console.bench.toolload import run_tool_load
+
+    res = asyncio.run(run_tool_load(sglang_shaped_server.base_url, sglang_shaped_server.model, 4, 8))
+    assert res.rounds == 8 and res.failed == 0, res.to_dict()
+
+
+def test_cli_exit_codes_and_json(tmp_path, capsys):
+    from console.cli import main
+
+    with timed_server(5, 1, bad_tool_every=4) as url:
+        out = tmp_path / "r.json"
+        assert main(["bench", "--base-url", url, "--concurrency", "1,2", "--requests", "3", "--input-len", "8",
+                     "--output-len", "4", "--json", str(out), "--quiet", "--price-per-hour", "2"]) == 0
+        text = capsys.readouterr().out
+        assert "out tok/s" in text and f"saved {out}" in text
+        validate(json.loads(out.read_text()))
+        assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+
+        assert main(["bench", "--base-url", url + "/v1", "--concurrency", "2", "--requests", "2", "--input-len", "4",
+                     "--output-len", "2", "--json", "--quiet"]) == 0
+        validate(json.loads(capsys.readouterr().out))
+
+        assert main(["bench", "--base-url", url, "--tool-load", "4", "--tool-rounds", "8"]) == 1  # 2 of 8 bad
+        assert "25.0%" in capsys.readouterr().out
+        assert main(["bench", "--base-url", url, "--tool-load", "4", "--tool-rounds", "8",
+                     "--max-failure-rate", "0.3"]) == 0
+        assert main(["bench", "--base-url", url, "--concurrency", "0"]) == 2
+    capsys.readouterr()
+    assert main(["bench", "--base-url", "http://127.0.0.1:9", "--concurrency", "1", "--quiet"]) == 3
+    assert main(["bench", "--base-url", "http://127.0.0.1:9", "--model", "m", "--concurrency", "1",
+                 "--requests", "1", "--quiet"]) == 3
+    assert "no server" in capsys.readouterr().err
+
+
+def test_failed_requests_exit_1(sglang_shaped_factory, capsys):
+    from console.cli import main
+
+    peer = sglang_shaped_factory(api_key="sekret")
+    rc = main(["bench", "--base-url", peer.base_url, "--model", peer.model, "--concurrency", "1",
+               "--requests", "2", "--input-len", "4", "--output-len", "4", "--quiet"])
+    assert rc == 1
+    out = capsys.readouterr().out
+    assert "2× HTTP 401" in out and "sekret" not in out
+
+
+@pytest.mark.peer
+def test_bench_against_llama_cpp(llama_server, tmp_path):
+    result = run_bench(BenchConfig(llama_server.base_url, concurrency=[1, 2], input_len=32, output_len=16,
+                                   requests=4, price_per_hour=1.0))
+    validate(result)
+    assert result["model"] == llama_server.model
+    for lv in result["levels"]:
+        assert lv["completed"] == 4 and lv["failed"] == 0, lv["errors"]
+        assert 0 < lv["ttft_ms"]["p50"] <= lv["e2e_ms"]["p50"] < 120_000
+        assert lv["ttft_any_ms"]["p50"] <= lv["ttft_ms"]["p50"]
+        assert lv["total_output_tokens"] > 0 and lv["output_throughput"] > 0
+        assert lv["itl_ms"]["n"] > 0 and 0 < lv["itl_ms"]["p50"] < 10_000
+        assert 0 < lv["achieved_concurrency"] <= lv["concurrency"] + 0.01
+        assert lv["cost_per_m_output_usd"] > 0
