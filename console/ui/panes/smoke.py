@@ -1,0 +1,43 @@
+"""Run the conformance smoke suite against the current endpoint, with a live results table."""
+
+from __future__ import annotations
+
+import os
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+
+from console.ui import messages
+from console.ui.chat.smoke_view import SmokeView
+
+TITLE = "Smoke"
+ORDER = 45
+KEY = "5"
+HELP = "Conformance smoke suite: chat, streaming, tool calls, Harmony leaks, soak — F5 runs it"
+
+
+class SmokePane(Vertical):
+    """The smoke view, following the endpoint the launch and chat areas announce."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, classes="smoke-pane")
+
+    def compose(self) -> ComposeResult:
+        yield SmokeView(
+            os.environ.get("GPT_OSS_CONSOLE_BASE_URL", ""),
+            os.environ.get("GPT_OSS_CONSOLE_API_KEY") or None,
+            os.environ.get("GPT_OSS_CONSOLE_MODEL") or None,
+            id="smoke-view",
+        )
+
+    def on_endpoint_changed(self, message: messages.EndpointChanged) -> None:
+        self.query_one(SmokeView).set_endpoint(message.base_url, message.api_key, message.model)
+
+    def action_run(self) -> None:
+        self.query_one(SmokeView).action_run()
+
+    def quit_warning(self) -> str | None:
+        return self.query_one(SmokeView).quit_warning()
+
+
+PANE = SmokePane
