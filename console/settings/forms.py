@@ -17,7 +17,11 @@ from .spec import GROUPS, SETTINGS, Setting
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, include_runtime: bool = True, grouped: bool = True) -> None:
-    """Add one flag per setting; unset flags stay absent from the namespace."""
+    """Add one flag per setting; unset flags stay absent from the namespace.
+
+    Build the parser with ``allow_abbrev=False``: otherwise ``--api-key VALUE`` would be
+    taken as an abbreviation of ``--api-key-file`` instead of being refused.
+    """
     groups: dict[str, Any] = {}
     for s in SETTINGS:
         if s.runtime and not include_runtime:

@@ -111,6 +111,10 @@ class Setting:
         if self.default is None:
             if self.auto:
                 return "auto"
+            if self.secret:
+                return "unset"
+            if self.kind == "args":
+                return "none"
             return "SGLang's default" if self.target == SGLANG else "unset"
         if isinstance(self.default, bool):
             return "true" if self.default else "false"
