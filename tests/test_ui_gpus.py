@@ -1,0 +1,266 @@
+"""The GPUs area through Pilot, fed by recorded NVML sessions (tests/data/nvml)."""
+
+from __future__ import annotations
+
+import threading
+
+from textual.widgets import DataTable, Input, Select, Static
+
+from console.ui import messages
+from console.ui.app import ConsoleApp, discover_areas
+from console.ui.gpus import format as fmt
+from console.ui.gpus.history import bars
+from console.ui.gpus.pane import GpusPane
+from console.ui.gpus.planner import plan_values
+from tests.gpus_helpers import gpus_app, settle, use_recording
+from tests.ui_helpers import screen_text
+
+
+def cell(table: DataTable, row: str, column: str) -> str:
+    return str(table.get_cell(row, column))
+
+
+def notes(app: ConsoleApp) -> list[str]:
+    return [f"{n.title}: {n.message}" for n in app._notifications]
+
+
+async def test_rows_show_the_recorded_values(monkeypatch) -> None:
+    use_recording(monkeypatch, "2xh100")
+    app = gpus_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await settle(pilot, app, ticks=4)
+        table = pane.query_one("#gpus-table", DataTable)
+        assert table.row_count == 2
+        assert cell(table, "0", "Name") == "H100 80GB HBM3"
+        assert cell(table, "0", "Arch") == "Hopper"
+        assert cell(table, "0", "PCIe") == "5/5"
+        assert cell(table, "0", "Rsv") == "0.5"  # 503 MiB driver-reserved, v2 query
+        assert cell(table, "0", "Power W").endswith("/700")
+        assert cell(table, "0", "Util").endswith("%")
+        status = str(pane.query_one("#gpus-status", Static).render())
+        assert "2 GPUs" in status and "580.159.04" in status and "CUDA 13.0" in status
+        # Five samples in the history of each GPU, drawn right-aligned.
+        assert len(pane.sampler.history(0)) == 5
+        assert "sglang::scheduler_TP0" in screen_text(app) or pane._processes[0][2] == "sglang::scheduler_TP0"
+        assert [p[:3] for p in pane._processes] == [(0, 9100, "sglang::scheduler_TP0"), (1, 9101, "sglang::scheduler_TP1")]
+
+
+async def test_not_supported_fields_read_na(monkeypatch) -> None:
+    use_recording(monkeypatch, "notsupported")
+    app = gpus_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await settle(pilot, app, ticks=1)
+        table = pane.query_one("#gpus-table", DataTable)
+        assert cell(table, "0", "Power W") == "n/a"
+        assert cell(table, "0", "PCIe") == "n/a"
+        assert cell(table, "0", "Rsv") == "n/a"  # v1 memory query: reserved unknown
+        assert "/" in cell(table, "0", "VRAM GiB")
+        assert app.is_running
+
+
+async def test_no_driver_says_why_and_the_planner_still_works(monkeypatch) -> None:
+    use_recording(monkeypatch, "no-driver")
+    app = gpus_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await settle(pilot, app)
+        text = screen_text(app)
+        assert "NVIDIA driver not found" in text
+        assert "plan for a catalog GPU" in text
+        assert not pane.query_one("#gpus-table").display
+        matrix = pane.query_one("#plan-matrix", DataTable)
+        assert matrix.row_count == 2
+        assert pane.query_one("#plan-gpu", Select).value == "H100-80GB"
+
+
+async def test_a_gpu_that_vanishes_is_reported_once_and_the_rest_goes_on(monkeypatch) -> None:
+    use_recording(monkeypatch, "gpu-lost")
+    app = gpus_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await settle(pilot, app, ticks=4)
+        table = pane.query_one("#gpus-table", DataTable)
+        assert cell(table, "1", "VRAM GiB") == "lost"
+        assert cell(table, "0", "VRAM GiB") != "lost"
+        lost = [n for n in notes(app) if n.startswith("GPU lost")]
+        assert len(lost) == 1 and "GPU 1" in lost[0]
+        before = len(pane.sampler.history(0))
+        pane.sampler.tick()
+        await pilot.pause()
+        assert len(pane.sampler.history(0)) == before + 1
+        assert len([n for n in notes(app) if n.startswith("GPU lost")]) == 1
+        assert app.is_running
+
+
+async def test_a_gpu_that_cannot_be_opened_is_a_warning(monkeypatch) -> None:
+    use_recording(monkeypatch, "handle-lost")
+    app = gpus_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await settle(pilot, app, ticks=1)
+        assert any("GPU 1" in n for n in notes(app)), notes(app)
+        assert cell(pane.query_one("#gpus-table", DataTable), "0", "Arch") == "Hopper"
+
+
+async def test_a_process_that_ends_between_calls_shows_as_exited(monkeypatch) -> None:
+    use_recording(monkeypatch, "process-vanishes")
+    app = gpus_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await settle(pilot, app, ticks=1)
+        procs = pane.query_one("#gpus-procs", DataTable)
+        assert procs.row_count == 2
+        assert str(procs.get_row_at(1)[2]) == "(exited)"
+        pane.sampler.tick()
+        await pilot.pause()
+        assert procs.row_count == 1
+        assert str(procs.get_row_at(0)[2]) == "python3"
+
+
+async def test_container_hook_fills_the_container_column(monkeypatch) -> None:
+    use_recording(monkeypatch, "2xh100")
+    asked: list[frozenset[int]] = []
+
+    def lookup(pids):
+        asked.append(frozenset(pids))
+        assert threading.current_thread() is not threading.main_thread()  # off the UI thread
+        return {9100: "gpt-oss-sglang", 9101: "gpt-oss-sglang"}
+
+    monkeypatch.setattr(GpusPane, "container_lookup", staticmethod(lookup))
+    app = gpus_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        pane = await settle(pilot, app, ticks=2)
+        for _ in range(50):
+            if pane._containers:
+                break
+            await pilot.pause(0.02)
+        await pilot.pause()
+        procs = pane.query_one("#gpus-procs", DataTable)
+        assert str(procs.get_row_at(0)[4]) == "gpt-oss-sglang"
+        assert asked == [frozenset({9100, 9101})]  # asked again only when the PIDs change
+
+
+async def test_enter_on_a_plan_posts_plan_chosen_with_launch_setting_names(monkeypatch) -> None:
+    use_recording(monkeypatch, "2xh100")
+    chosen: list[messages.PlanChosen] = []
+    app = gpus_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await settle(pilot, app, ticks=1)
+        monkeypatch.setattr(app, "_relay", lambda m: chosen.append(m))
+        await pilot.press("p")  # focus the matrix
+        await pilot.press("down")  # gpt-oss-120b
+        await pilot.press("enter")
+        await pilot.pause()
+        assert len(chosen) == 1
+        values = chosen[0].values
+        assert values == {
+            "model": "openai/gpt-oss-120b",
+            "tensor_parallel_size": 2,
+            "max_model_len": 131072,
+            "attention_backend": "fa3",
+            "chunked_prefill": 8192,
+        }
+        from console.settings.spec import SETTINGS
+
+        known = {s.key for s in SETTINGS}
+        assert set(values) <= known
+        assert any("carried to the launch form" in n or "chosen" in n for n in notes(app))
+
+
+async def test_20b_on_two_gpus_names_the_card_it_uses(monkeypatch) -> None:
+    use_recording(monkeypatch, "2xh100")
+    chosen: list[messages.PlanChosen] = []
+    app = gpus_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app, ticks=1)
+        monkeypatch.setattr(app, "_relay", lambda m: chosen.append(m))
+        await pilot.press("p", "enter")
+        await pilot.pause()
+        assert chosen[0].values["model"] == "openai/gpt-oss-20b"
+        assert chosen[0].values["tensor_parallel_size"] == 1
+        assert chosen[0].values["gpus"] == "0"
+
+
+async def test_a_plan_that_does_not_fit_is_not_carried(monkeypatch) -> None:
+    use_recording(monkeypatch, "no-driver")
+    chosen: list = []
+    app = gpus_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await settle(pilot, app)
+        monkeypatch.setattr(app, "_relay", lambda m: chosen.append(m))
+        pane.query_one("#plan-gpu", Select).value = "RTX-4090-24GB"
+        await pilot.pause()
+        matrix = pane.query_one("#plan-matrix", DataTable)
+        assert str(matrix.get_row("gpt-oss-120b")[1]) == "no fit"
+        await pilot.press("p", "down", "enter")
+        await pilot.pause()
+        assert chosen == []
+        assert any("does not fit" in n for n in notes(app))
+
+
+async def test_catalog_gpu_count_and_context_replan(monkeypatch) -> None:
+    use_recording(monkeypatch, "no-driver")
+    app = gpus_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await settle(pilot, app)
+        matrix = pane.query_one("#plan-matrix", DataTable)
+        assert str(matrix.get_row("gpt-oss-120b")[1]) == "shorter ctx"  # one H100, SGLang's default split
+        pane.query_one("#plan-count", Input).value = "2"
+        await pilot.pause()
+        row = matrix.get_row("gpt-oss-120b")
+        assert str(row[1]) == "fits" and row[2] == "2"
+        # Concurrency follows the chosen context: 32k holds 4× the requests of 128k.
+        at_128k = int(matrix.get_row("gpt-oss-20b")[4])
+        pane.query_one("#plan-context", Input).value = "32k"
+        await pilot.pause()
+        at_32k = int(matrix.get_row("gpt-oss-20b")[4])
+        assert at_32k == pane.query_one("#gpus-plan").plans[0].max_total_num_tokens // 32768
+        assert at_32k >= 4 * at_128k
+        pane.query_one("#plan-gpu", Select).value = "B200-180GB"
+        await pilot.pause()
+        assert matrix.get_row("gpt-oss-120b")[5] == "trtllm_mha"
+
+
+async def test_sampler_thread_stops_with_the_app(monkeypatch) -> None:
+    use_recording(monkeypatch, "2xh100")
+    app = gpus_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await settle(pilot, app)
+        sampler = pane.sampler
+        assert sampler.running
+    assert not sampler.running
+
+
+async def test_full_app_discovers_the_gpus_area_first(monkeypatch) -> None:
+    use_recording(monkeypatch, "h100")
+    areas, failures = discover_areas()
+    assert failures == []
+    assert areas[0].name == "gpus" and areas[0].key == "1" and areas[0].title == "GPUs"
+    app = ConsoleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        assert "GPUs" in screen_text(app).splitlines()[1]
+
+
+def test_formatting_never_fails_on_missing_values() -> None:
+    assert fmt.vram(None, None) == "n/a"
+    assert fmt.vram(1024**3, None) == "1.0/n/a"
+    assert fmt.power(None, 700.0) == "?/700"
+    assert fmt.pcie(4, None) == "4/?"
+    assert fmt.temp(None) == fmt.pct(None) == fmt.mhz(None) == "n/a"
+    assert fmt.short_name("NVIDIA GeForce RTX 4090") == "RTX 4090"
+    assert fmt.parse_tokens("32k") == 32768 and fmt.parse_tokens("131,072") == 131072
+    assert fmt.parse_tokens("x") is None and fmt.parse_tokens("0") is None
+
+
+def test_history_bars_are_absolute_and_right_aligned() -> None:
+    cells = bars([0, 50, 100, None], 6)
+    assert [c for c, _ in cells] == [" ", " ", " ", "▄", "█", "·"]
+    assert bars([45, 46], 2)[0][0] == bars([45, 46], 2)[1][0]  # no min/max stretching
+    assert len(bars(list(range(100)), 10)) == 10
+
+
+def test_plan_values_only_carry_what_the_plan_decided() -> None:
+    from console.planner import plan
+
+    p = plan("120b", "H100-80GB", 1, mem_fraction_static=0.95)
+    values = plan_values(p)
+    assert values["mem_fraction_static"] == 0.95
+    assert values["tensor_parallel_size"] == 1
+    assert "gpus" not in values
