@@ -171,3 +171,42 @@ def test_bad_recording_rejected(tmp_path):
         RecordedNvml.load(p)
     with pytest.raises(NvmlError):
         replay("h100.json").handle(7)
+
+
+# -- real recordings (made with `gpus --record` on the device machine's H100s) -------------
+
+
+def test_real_h100_recording_idle():
+    s = Sampler(replay("h100-real-idle.json"), clock=lambda: 1.0)
+    inv = s.open()
+    assert inv.driver_version == "580.159.04" and inv.cuda_version == "13.0"
+    (g,) = inv.gpus
+    assert (g.name, g.memory_total, g.compute_capability) == ("NVIDIA H100 80GB HBM3", 81559 * MiB, (9, 0))
+    assert catalog_name(inv) == ("H100-80GB", 1)
+    x = s.tick().samples[0]
+    # v2 query on a real idle H100: nothing used, 480 MiB reserved by the driver, no fan reading
+    assert (x.memory_used, x.memory_reserved, x.fan_percent) == (0, 480 * MiB, None)
+    assert x.memory_free == g.memory_total - x.memory_reserved
+
+
+def test_real_h100_recording_process_comes_and_goes():
+    """A CUDA context plus an 8 GiB allocation (tests/data/nvml/cuda_hold.py), then the process exits."""
+    s = Sampler(replay("h100-real-process.json"), clock=lambda: 1.0)
+    s.open()
+    xs = [s.tick().samples[0] for _ in range(10)]
+    (p,) = xs[0].processes
+    assert p.name == "python3" and p.used_memory == 9133096960  # 8 GiB + ~0.5 GiB context
+    assert all(x.processes for x in xs[:5]) and not any(x.processes for x in xs[5:])
+    assert xs[-1].memory_used == 0
+
+
+def test_real_two_h100_recording():
+    inv = read_inventory(replay("2xh100-real.json"))
+    assert [g.name for g in inv.gpus] == ["NVIDIA H100 80GB HBM3"] * 2
+    assert inv.gpus[0].uuid != inv.gpus[1].uuid
+    assert catalog_name(inv) == ("H100-80GB", 2)
+
+
+def catalog_name(inv):
+    spec, count = plan_gpus(inv)
+    return spec.name, count

@@ -68,8 +68,9 @@ FITS = "fits"
 FITS_SHORTER = "fits-shorter-context"
 DOES_NOT_FIT = "does-not-fit"
 
-# GPU memory SGLang cannot use: driver-reserved memory (≈0.5 GiB on an H100,
-# NVML v2 "reserved") plus the CUDA context and torch's allocator (≈0.5 GiB).
+# GPU memory SGLang cannot use: driver-reserved memory plus the CUDA context.
+# Measured on an H100 80GB (driver 580): NVML v2 reserved 480 MiB, a bare CUDA
+# context 527 MiB -> free at start = total - 0.98 GiB (tests/data/nvml/cuda_hold.py).
 RUNTIME_OVERHEAD = 1 * GiB
 # The MXFP4 MoE kernels pad the 2880-wide expert matrices to a multiple of 256.
 EXPERT_PAD = 3072 / 2880
