@@ -132,18 +132,20 @@ def test_dataset_output_len_drives_max_tokens(timed_url, tmp_path):
 def test_tool_load_reports_the_failure_rate():
     from console.bench.toolload import run_tool_load
 
-    with timed_server(5, 1, bad_tool_every=4) as url:
-        res = asyncio.run(run_tool_load(url, "timed-model", 8, 40))
+    with timed_server(5, 1, bad_tool_every=4) as url:  # every 4th tool call has broken JSON arguments
+        res = asyncio.run(run_tool_load(url, "timed-model", 8, 40, checks=("tool-auto",)))
     assert res.rounds == 40 and res.failed == 10 and res.failure_rate == 0.25
     assert res.failures == {"invalid-json-args": 10}
-    assert res.examples["invalid-json-args"].startswith('{"location"')
+    assert "not valid JSON" in res.examples["invalid-json-args"]
+    assert res.by_check == {"tool-auto": {"rounds": 40, "failed": 10}}
 
 
-def test_tool_load_against_the_sglang_shaped_server(sglang_shaped_server):
-    from console.bench.toolload import run_tool_load
+def test_tool_load_runs_the_smoke_suites_tool_rounds(sglang_shaped_server):
+    from console.bench.toolload import ROUNDS, run_tool_load
 
-    res = asyncio.run(run_tool_load(sglang_shaped_server.base_url, sglang_shaped_server.model, 4, 8))
-    assert res.rounds == 8 and res.failed == 0, res.to_dict()
+    res = asyncio.run(run_tool_load(sglang_shaped_server.base_url, sglang_shaped_server.model, 4, 9))
+    assert res.rounds == 9 and res.failed == 0, res.to_dict()
+    assert set(res.by_check) == set(ROUNDS) == {"tool-auto", "streaming-tool-call", "multi-turn"}
 
 
 def test_cli_exit_codes_and_json(tmp_path, capsys):
@@ -162,10 +164,13 @@ def test_cli_exit_codes_and_json(tmp_path, capsys):
                      "--output-len", "2", "--json", "--quiet"]) == 0
         validate(json.loads(capsys.readouterr().out))
 
-        assert main(["bench", "--base-url", url, "--tool-load", "4", "--tool-rounds", "8"]) == 1  # 2 of 8 bad
-        assert "25.0%" in capsys.readouterr().out
+        assert main(["bench", "--base-url", url, "--tool-load", "4", "--tool-rounds", "8"]) == 1
+        out = capsys.readouterr().out
+        assert "tool-call load: 8 rounds at concurrency 4" in out and "invalid-json-args" in out
         assert main(["bench", "--base-url", url, "--tool-load", "4", "--tool-rounds", "8",
-                     "--max-failure-rate", "0.3"]) == 0
+                     "--max-failure-rate", "0.9", "--json"]) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert data["rounds"] == 8 and 0 < data["failed"] < 8
         assert main(["bench", "--base-url", url, "--concurrency", "0"]) == 2
     capsys.readouterr()
     assert main(["bench", "--base-url", "http://127.0.0.1:9", "--concurrency", "1", "--quiet"]) == 3

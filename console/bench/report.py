@@ -77,6 +77,8 @@ def format_result(result: dict) -> str:
 def format_tool_load(tl: dict) -> str:
     line = (f"tool-call load: {tl['rounds']} rounds at concurrency {tl['concurrency']}: "
             f"{tl['failed']} failed ({tl['failure_rate']:.1%})")
+    for check, c in (tl.get("by_check") or {}).items():
+        line += f"\n  {check:20} {c['failed']}/{c['rounds']} failed"
     for name, n in tl["failures"].items():
-        line += f"\n  {n}× {name}: {tl['examples'].get(name, '')}"
+        line += f"\n  {n}× {name} — e.g. {tl['examples'].get(name, '')[:160]}"
     return line

@@ -1,126 +1,55 @@
 """Tool-call rounds under load: the failure rate when N conversations call tools at once.
 
-One round = the smoke suite's tool exchange: offer a ``get_weather`` tool, expect
-one streamed call with valid JSON arguments naming an offered tool, send the tool's
-result back, expect a content answer. With ``console.smoke`` providing its own
-rounds (``TOOL_ROUNDS``), those are used instead of the built-in one.
-Every failure is classified, so "3 % failed" comes with why.
+The rounds are the smoke suite's own tool checks (``console.smoke.runner``):
+``tool-auto`` (a call to get_weather with valid arguments), ``streaming-tool-call``
+(the same over a stream) and ``multi-turn`` (the tool result goes back, the model
+answers, a second user turn works). Each round is one check on a fresh
+``SmokeRunner``, so under load the judgement is exactly the smoke suite's; N of
+them run at once. Failures are grouped by the check's reason, so "3 % failed"
+comes with why.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
-from console.bench.runner import Progress, chat_url, stream_chat
+from console.bench.runner import Progress
 
-HARMONY_MARKERS = ("<|channel|>", "<|message|>", "<|call|>", "<|start|>", "<|end|>", "<|constrain|>",
-                   "<|return|>", "to=functions.")
-
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Get the current weather for a city",
-        "parameters": {
-            "type": "object",
-            "properties": {"location": {"type": "string", "description": "City name"}},
-            "required": ["location"],
-        },
-    },
-}
-
-
-@dataclass(frozen=True)
-class ToolRound:
-    name: str
-    messages: list[dict]
-    tools: list[dict]
-    result: str  # what the tool "returns"
-
-
-DEFAULT_ROUND = ToolRound(
-    "weather",
-    [{"role": "user", "content": "What is the weather in Tokyo right now? Use the tool."}],
-    [WEATHER_TOOL],
-    json.dumps({"location": "Tokyo", "temperature_c": 21, "condition": "sunny"}),
-)
-
-
-def tool_rounds() -> list[ToolRound]:
-    """The smoke suite's tool rounds when it exports them, else the built-in weather round."""
-    try:
-        from console.smoke import TOOL_ROUNDS  # type: ignore[attr-defined]
-
-        rounds = [r if isinstance(r, ToolRound) else ToolRound(**r) for r in TOOL_ROUNDS]
-        return rounds or [DEFAULT_ROUND]
-    except Exception:  # not there (yet) or another shape: keep the built-in round
-        return [DEFAULT_ROUND]
+ROUNDS = ("tool-auto", "streaming-tool-call", "multi-turn")
 
 
 @dataclass
 class RoundResult:
+    check: str
     ok: bool
-    failure: str | None = None  # a short class: "no-tool-call", "invalid-json-args", ...
-    detail: str = ""
-    elapsed_s: float = 0.0
+    status: str  # the smoke verdict: pass | fail | unsupported | skip
+    reason: str
+    elapsed_s: float
 
 
-def check_call(rec, rnd: ToolRound) -> tuple[str | None, str]:
-    """Classify the first response of a round: (failure class or None, detail)."""
-    if not rec.ok and not rec.tool_calls:
-        return "request-failed", rec.error or ""
-    for text in (rec.content, rec.reasoning):
-        for m in HARMONY_MARKERS:
-            if m in text:
-                return "harmony-leak", f"{m!r} in the answer"
-    if not rec.tool_calls:
-        return "no-tool-call", (rec.content or rec.reasoning)[:80]
-    offered = {t["function"]["name"] for t in rnd.tools}
-    call = rec.tool_calls[0]
-    if call["name"] not in offered:
-        return "unknown-tool", call["name"]
-    try:
-        args = json.loads(call["arguments"] or "{}")
-    except ValueError:
-        return "invalid-json-args", call["arguments"][:80]
-    if not isinstance(args, dict):
-        return "invalid-json-args", "arguments are not a JSON object"
-    schema = next(t["function"].get("parameters") for t in rnd.tools if t["function"]["name"] == call["name"])
-    missing = [k for k in (schema or {}).get("required", []) if k not in args]
-    if missing:
-        return "missing-args", ", ".join(missing)
-    return None, ""
+def failure_class(reason: str) -> str:
+    """A short, stable label for grouping: the reason up to its first colon or semicolon."""
+    head = reason.replace(";", ":").split(":", 1)[0].strip()
+    return head[:60] or "failed"
 
 
-async def one_round(client, url: str, model: str, rnd: ToolRound, api_key: str | None) -> RoundResult:
+async def one_round(config, check: str) -> RoundResult:
+    from console.errors import ConsoleError
+    from console.smoke.runner import FAIL, SmokeRunner
+
     t = time.perf_counter()
-    body = {"model": model, "messages": rnd.messages, "tools": rnd.tools, "stream": True, "temperature": 0,
-            "max_tokens": 512, "stream_options": {"include_usage": True}}
-    first = await stream_chat(client, url, body, api_key)
-    failure, detail = check_call(first, rnd)
-    if failure:
-        return RoundResult(False, failure, detail, time.perf_counter() - t)
-    call = first.tool_calls[0]
-    call_id = call["id"] or "call_0"
-    messages = rnd.messages + [
-        {"role": "assistant", "content": first.content or None,
-         "tool_calls": [{"id": call_id, "type": "function",
-                         "function": {"name": call["name"], "arguments": call["arguments"]}}]},
-        {"role": "tool", "tool_call_id": call_id, "content": rnd.result},
-    ]
-    second = await stream_chat(client, url, {**body, "messages": messages}, api_key)
-    if not second.ok:
-        return RoundResult(False, "request-failed", second.error or "", time.perf_counter() - t)
-    if any(m in second.content for m in HARMONY_MARKERS):
-        return RoundResult(False, "harmony-leak", "in the final answer", time.perf_counter() - t)
-    if not second.content.strip():
-        return RoundResult(False, "no-final-answer", "empty content after the tool result", time.perf_counter() - t)
-    return RoundResult(True, elapsed_s=time.perf_counter() - t)
+    runner = SmokeRunner(config)
+    try:
+        r = await getattr(runner, "check_" + check.replace("-", "_"))()
+    except ConsoleError as e:
+        return RoundResult(check, False, FAIL, e.message, time.perf_counter() - t)
+    except Exception as e:  # a round must never take the whole load test down
+        return RoundResult(check, False, FAIL, f"{type(e).__name__}: {e}", time.perf_counter() - t)
+    return RoundResult(check, r.status == "pass", r.status, r.reason, time.perf_counter() - t)
 
 
 @dataclass
@@ -129,8 +58,9 @@ class ToolLoadResult:
     rounds: int
     failed: int
     duration_s: float
-    failures: dict[str, int] = field(default_factory=dict)
-    examples: dict[str, str] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)  # failure class -> count
+    examples: dict[str, str] = field(default_factory=dict)  # failure class -> one full reason
+    by_check: dict[str, dict[str, int]] = field(default_factory=dict)  # check -> {"rounds", "failed"}
     p50_round_s: float | None = None
 
     @property
@@ -140,43 +70,46 @@ class ToolLoadResult:
     def to_dict(self) -> dict:
         return {"concurrency": self.concurrency, "rounds": self.rounds, "failed": self.failed,
                 "failure_rate": self.failure_rate, "duration_s": self.duration_s, "failures": self.failures,
-                "examples": self.examples, "p50_round_s": self.p50_round_s}
+                "examples": self.examples, "by_check": self.by_check, "p50_round_s": self.p50_round_s}
 
 
 async def run_tool_load(base_url: str, model: str, concurrency: int, rounds: int | None = None,
-                        api_key: str | None = None,
+                        api_key: str | None = None, checks: tuple[str, ...] = ROUNDS,
                         on_progress: Callable[[Progress], None] | None = None) -> ToolLoadResult:
-    """``rounds`` tool rounds (default 4 × concurrency), ``concurrency`` at a time."""
-    import httpx
-
+    """``rounds`` smoke tool rounds (default 4 × concurrency, cycling through ``checks``),
+    ``concurrency`` at a time. A failed round is a smoke "fail"; "unsupported" (the server
+    refused tool calling outright) counts as failed too: under load nothing may be refused."""
     from console.bench.stats import percentile
+    from console.smoke.runner import SmokeConfig
 
-    catalogue = tool_rounds()
+    config = SmokeConfig(base_url=base_url, api_key=api_key, model=model, timeout_s=300.0)
     total = rounds or 4 * concurrency
-    queue: asyncio.Queue[ToolRound] = asyncio.Queue()
+    queue: asyncio.Queue[str] = asyncio.Queue()
     for i in range(total):
-        queue.put_nowait(catalogue[i % len(catalogue)])
-    url = chat_url(base_url)
+        queue.put_nowait(checks[i % len(checks)])
     results: list[RoundResult] = []
     start = time.perf_counter()
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(300.0, connect=10.0)) as client:
 
-        async def worker() -> None:
-            while not queue.empty():
-                rnd = queue.get_nowait()
-                results.append(await one_round(client, url, model, rnd, api_key))
-                if on_progress:
-                    on_progress(Progress(concurrency, len(results), sum(not r.ok for r in results), total,
-                                         time.perf_counter() - start, 0))
+    async def worker() -> None:
+        while not queue.empty():
+            check = queue.get_nowait()
+            results.append(await one_round(config, check))
+            if on_progress:
+                on_progress(Progress(concurrency, len(results), sum(not r.ok for r in results), total,
+                                     time.perf_counter() - start, 0))
 
-        await asyncio.gather(*(worker() for _ in range(min(concurrency, total))))
+    await asyncio.gather(*(worker() for _ in range(min(concurrency, total))))
     failed = [r for r in results if not r.ok]
     examples: dict[str, str] = {}
     for r in failed:
-        examples.setdefault(r.failure or "unknown", r.detail)
+        examples.setdefault(failure_class(r.reason), f"{r.check}: {r.reason}")
+    by_check: dict[str, dict[str, int]] = {}
+    for r in results:
+        entry = by_check.setdefault(r.check, {"rounds": 0, "failed": 0})
+        entry["rounds"] += 1
+        entry["failed"] += not r.ok
     return ToolLoadResult(
         concurrency, len(results), len(failed), time.perf_counter() - start,
-        dict(Counter(r.failure or "unknown" for r in failed).most_common()), examples,
+        dict(Counter(failure_class(r.reason) for r in failed).most_common()), examples, by_check,
         percentile([r.elapsed_s for r in results], 50),
     )
