@@ -210,3 +210,13 @@ def test_real_two_h100_recording():
 def catalog_name(inv):
     spec, count = plan_gpus(inv)
     return spec.name, count
+
+
+def test_snapshot_document_for_crash_bundles(monkeypatch):
+    from console.gpu import snapshot
+
+    d = snapshot(replay("h100.json"))
+    assert d["gpus"][0]["sample"]["memory_reserved"] == 503 * MiB
+    json.dumps(d)
+    monkeypatch.setenv(REPLAY_ENV, str(DATA / "no-driver.json"))
+    assert snapshot()["error"].endswith("no GPUs to show")

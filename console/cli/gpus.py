@@ -132,14 +132,6 @@ def _fit_lines(rows) -> list[str]:
     return out
 
 
-def _document(inv, snap) -> dict:
-    d = inv.to_dict()
-    for g in d["gpus"]:
-        s = snap.get(g["index"]) if snap else None
-        g["sample"] = s.to_dict() if s else None
-    return d
-
-
 # -- commands ------------------------------------------------------------------------
 
 
@@ -160,7 +152,9 @@ def run(args) -> int:
         snap = sampler.tick() if inv.gpus else None
     finally:
         sampler.stop()
-    doc = _document(inv, snap)
+    from console.gpu import document
+
+    doc = document(inv, snap)
     doc["fit"] = _fit(inv)
     emit(doc, args.json, lambda _: human_table(inv, snap, _fit_lines(doc["fit"])))
     return EXIT_OK

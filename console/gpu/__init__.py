@@ -8,6 +8,8 @@ Public API::
         .interval (settable)    .inventory
     open_backend(replay=None)   # real NVML, or GPT_OSS_CONSOLE_NVML_REPLAY=<file.json>
     read_inventory(backend=None) -> Inventory          # one-shot, no thread
+    snapshot(backend=None) -> dict     # inventory + one sample per GPU, JSON-ready
+                                       # (what `gpus --json` prints; crash bundles use it)
     GpuInfo, GpuSample, GpuProcess, Snapshot, Inventory  (console.gpu.data)
     plan_gpus(inventory) -> (GpuSpec, count) | None    # for the planner
 """
@@ -31,6 +33,26 @@ def read_inventory(backend=None) -> Inventory:
         except Exception:
             pass
     return inv
+
+
+def document(inv: Inventory, snap: Snapshot | None) -> dict:
+    """Inventory as a dict, each GPU with its sample under ``"sample"``."""
+    d = inv.to_dict()
+    for g in d["gpus"]:
+        s = snap.get(g["index"]) if snap else None
+        g["sample"] = s.to_dict() if s else None
+    return d
+
+
+def snapshot(backend=None) -> dict:
+    """The GPUs right now, JSON-ready. Never raises for a missing driver."""
+    sampler = Sampler(backend)
+    inv = sampler.open()
+    try:
+        snap = sampler.tick() if inv.gpus else None
+    finally:
+        sampler.stop()
+    return document(inv, snap)
 
 
 def plan_gpus(inventory: Inventory):
