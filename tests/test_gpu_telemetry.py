@@ -106,6 +106,7 @@ def test_process_that_vanishes_between_calls():
     [
         ("no-driver.json", "NVIDIA driver not found (libnvidia-ml.so.1): no GPUs to show"),
         ("driver-not-loaded.json", "NVIDIA driver is not loaded"),
+        ("no-gpus.json", "the NVIDIA driver sees no GPU: no GPUs to show"),
     ],
 )
 def test_no_driver_is_a_reason_not_a_crash(name, words):

@@ -98,7 +98,13 @@ def open_inventory(backend) -> tuple[Inventory, list[Device]]:
         )
         devices.append(Device(i, h, info, backend))
         infos.append(info)
-    error = None if count else unavailable_message("NO_GPUS")
+    error = None
+    if not count:
+        error = unavailable_message("NO_GPUS")
+        try:
+            backend.shutdown()  # nothing to sample: release NVML now
+        except backend.Error:
+            pass
     inv = Inventory(
         gpus=tuple(infos),
         driver_version=driver,

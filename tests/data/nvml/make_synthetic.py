@@ -156,6 +156,7 @@ RECORDINGS = {
         "init": {"error": "LIBRARY_NOT_FOUND"},
         "devices": [],
     },
+    "no-gpus.json": base("hand-made: the driver is loaded but sees no GPU (all passed to VMs)", []),
     "driver-not-loaded.json": {
         "format": "gpt-oss-console/nvml/1",
         "source": "hand-made: driver installed but its kernel module is not loaded",
