@@ -66,6 +66,41 @@ def test_120b_on_48gb_suggests_what_fits():
     assert "Give the container 2× L40S-48GB (TENSOR_PARALLEL_SIZE=2) or use openai/gpt-oss-20b" in info.value.lines[0]
 
 
+@pytest.mark.parametrize("env,gpus,hint", [
+    ({"MODEL": "gpt-oss-120b", "MEM_FRACTION_STATIC": "0.5"}, "H100-80GB:1",
+     "Raise MEM_FRACTION_STATIC (SGLang's default here is 0.874) or leave it unset"),
+    ({"MODEL": "gpt-oss-120b", "TENSOR_PARALLEL_SIZE": "1"}, "L40S-48GB:2",
+     "Set TENSOR_PARALLEL_SIZE=2 (2 GPUs are visible) or leave it unset"),
+])
+def test_refusal_hint_names_the_smallest_fix(env, gpus, hint):
+    with pytest.raises(E.Refusal) as info:
+        E.prepare(env, [], detect=fake(gpus))
+    assert info.value.lines[0].endswith(hint)
+
+
+def test_cuda_visible_devices_narrows_the_gpus():
+    gpus = fake("H100-80GB:4")()
+    assert [g.index for g in G.visible(gpus, "2,0")] == [2, 0]
+    assert G.visible(gpus, None) == gpus and G.visible(gpus, "GPU-abc") == gpus
+    assert G.visible(gpus, "7") == []
+
+
+def test_image_modules_are_stdlib_only(tmp_path):
+    """The image has no third-party packages: import everything it carries in isolated mode."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    code = (f"import sys; sys.path.insert(0, {str(repo)!r}); "
+            "import console.settings, console.settings.docs, console.planner, console.image.entrypoint; "
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
+            "{'textual', 'docker', 'httpx', 'openai', 'pynvml', 'jsonschema', 'rich'}); print(bad)")
+    proc = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
 def test_setting_errors_come_before_gpu_detection():
     def broken():
         raise AssertionError("nvidia-smi must not be asked about a typo")

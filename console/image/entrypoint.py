@@ -86,7 +86,7 @@ def _plan(model: str, gpus: list[Any], values: dict[str, Any], prep: Prepared) -
         prep.reasons["tensor_parallel_size"] = p.tp_reason
     where = f"{count}× {spec.name}" if count > 1 else f"one {spec.name}"
     if p.verdict == DOES_NOT_FIT:
-        hint = _bigger_setup_hint(model, spec, count)
+        hint = _fix_hint(model, spec, count, p.tp, values)
         raise Refusal([f"{model} does not fit on {where} at TP={p.tp}: {p.reasons[0]}. {hint}"], EXIT_SETTINGS)
     if values.get("attention_backend") is None:
         res.set("attention_backend", p.attention_backend, S.AUTO)
@@ -112,19 +112,30 @@ def _plan(model: str, gpus: list[Any], values: dict[str, Any], prep: Prepared) -
     prep.warnings.extend(p.warnings)
 
 
-def _bigger_setup_hint(model: str, spec: Any, count: int) -> str:
+def _fix_hint(model: str, spec: Any, count: int, tp: int, values: dict[str, Any]) -> str:
+    """The smallest change that makes the plan fit, in words."""
     from console.planner import plan
+    from console.planner.fit import default_mem_fraction_static
 
+    fraction = values.get("mem_fraction_static")
+
+    def fits(n: int, t: int, f: float | None) -> bool:
+        try:
+            return plan(model, spec, n, tp=t, mem_fraction_static=f).fits
+        except Exception:
+            return False
+
+    for t in (1, 2, 4, 8):
+        if t <= count and t != tp and fits(count, t, fraction):
+            return f"Set TENSOR_PARALLEL_SIZE={t} ({count} GPUs are visible) or leave it unset"
+    if fraction is not None and fits(count, tp, None):
+        default = default_mem_fraction_static(spec.memory_total, tp)
+        return f"Raise MEM_FRACTION_STATIC (SGLang's default here is {default}) or leave it unset"
+    alt = " or use openai/gpt-oss-20b" if model.endswith("120b") else ""
     for n in (2, 4, 8):
-        if n > count:
-            try:
-                if plan(model, spec, n, tp=n).fits:
-                    alt = " or use openai/gpt-oss-20b" if model.endswith("120b") else ""
-                    return f"Give the container {n}× {spec.name} (TENSOR_PARALLEL_SIZE={n}){alt}, or a larger GPU"
-            except Exception:
-                break
-    return "Use openai/gpt-oss-20b or a GPU with more memory" if model.endswith("120b") else \
-        "Use a GPU with more memory"
+        if n > count and fits(n, n, fraction):
+            return f"Give the container {n}× {spec.name} (TENSOR_PARALLEL_SIZE={n}){alt}, or a larger GPU"
+    return f"Use a GPU with more memory{alt}"
 
 
 def prepare(env: dict[str, str] | None = None, args: list[str] | None = None, *,

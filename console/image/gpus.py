@@ -50,6 +50,18 @@ def parse_query(text: str) -> list[DetectedGpu]:
     return gpus
 
 
+def visible(gpus: list[DetectedGpu], cuda_visible_devices: str | None) -> list[DetectedGpu]:
+    """The GPUs CUDA will use: nvidia-smi lists every GPU the container got, but
+    ``CUDA_VISIBLE_DEVICES`` (indices) may narrow that down for SGLang."""
+    if cuda_visible_devices is None or cuda_visible_devices.strip() == "":
+        return gpus
+    wanted = [p.strip() for p in cuda_visible_devices.split(",") if p.strip()]
+    if not all(p.isdigit() for p in wanted):
+        return gpus  # UUIDs or MIG names: leave it to CUDA
+    by_index = {g.index: g for g in gpus}
+    return [by_index[int(p)] for p in wanted if int(p) in by_index]
+
+
 def detect(timeout: float = 20.0) -> list[DetectedGpu] | None:
     """The visible GPUs; None when there is no ``nvidia-smi`` (e.g. an AMD/ROCm base image)."""
     if shutil.which("nvidia-smi") is None:
@@ -61,7 +73,9 @@ def detect(timeout: float = 20.0) -> list[DetectedGpu] | None:
     if proc.returncode != 0:
         said = (proc.stdout.strip() or proc.stderr.strip() or f"exit {proc.returncode}").splitlines()[0]
         raise GpuDetectError(f"nvidia-smi sees no usable GPU ({said})")
-    gpus = parse_query(proc.stdout)
+    import os
+
+    gpus = visible(parse_query(proc.stdout), os.environ.get("CUDA_VISIBLE_DEVICES"))
     if not gpus:
-        raise GpuDetectError("nvidia-smi lists no GPU")
+        raise GpuDetectError("nvidia-smi lists no GPU (or none that CUDA_VISIBLE_DEVICES selects)")
     return gpus

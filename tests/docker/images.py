@@ -19,8 +19,9 @@ Images
     base + a fake ``sglang`` package and a fake ``nvidia-smi`` (see
     ``tests/docker/standin/``). ``python3 -m sglang.launch_server ARGS``:
 
-    * records its argv as one JSON line ``SGLANG_ARGV {...}`` on stdout and in
-      ``/tmp/sglang-argv.json``;
+    * records its argv as one JSON line ``SGLANG_ARGV {"argv": [...], "env": {...}}``
+      on stdout (the ``--api-key`` value shown as ``<redacted>``) and in full in
+      ``/tmp/sglang-argv.json`` (``FAKE_SGLANG_ARGV_FILE`` moves it);
     * logs real-format SGLang start-up lines (``[2026-… TP0] …``) for the
       scenario in env ``FAKE_SGLANG_SCENARIO``: ``ok`` (default),
       ``not_enough_memory``, ``cuda_oom``, ``bad_backend``, ``gated_repo``,
@@ -28,11 +29,16 @@ Images
       ``FAKE_SGLANG_CRASH_AFTER`` s, default 3), ``slow_start`` (each phase
       waits ``FAKE_SGLANG_PHASE_DELAY`` s, default 2); ``FAKE_SGLANG_DELAY``
       scales all phase delays in the other scenarios (default 0.2 s);
+      ``FAKE_SGLANG_STATS_INTERVAL`` s between Prefill/Decode stat lines once
+      ready (default 1); ``SCENARIOS`` below lists the names;
     * serves HTTP on ``--host``/``--port``: ``/health`` (503 while starting,
       200 when ready), ``/v1/models`` (``--served-model-name``), chat
       completions and ``/metrics`` (the SGLang-shaped peer server from
       ``tests/peers/sglang_shaped`` when present), honouring ``--api-key``;
     * on SIGTERM logs SGLang-like shutdown lines and exits 0.
+
+    It is stdlib-only and also runs without Docker:
+    ``PYTHONPATH=tests/docker/standin python -m sglang.launch_server --model-path …``.
 
     ``nvidia-smi`` reports the inventory in env ``FAKE_GPUS``, e.g.
     ``H100-80GB:2``, ``L40S:1``, ``A100-80GB:1,RTX4090:1`` (unset or empty →
@@ -63,6 +69,10 @@ BASE_TAG = f"{PREFIX}/base:bookworm"
 STANDIN_TAG = f"{PREFIX}/sglang:standin"
 CONSOLE_TAG = f"{PREFIX}/console:latest"
 HASH_LABEL = "org.gpt-oss-console.test.inputs"
+
+# FAKE_SGLANG_SCENARIO values the stand-in understands (kept in its own module).
+SCENARIOS = ("ok", "not_enough_memory", "cuda_oom", "bad_backend", "gated_repo", "capture_fail",
+             "crash_after_ready", "slow_start")
 
 # Packages in the base: python3 for the entrypoint and fake sglang, sshd for the SSH tests.
 BASE_PACKAGES = ["python3", "openssh-server", "procps", "ca-certificates"]

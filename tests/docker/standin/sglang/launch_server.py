@@ -20,7 +20,7 @@ import time
 SCENARIOS = ("ok", "not_enough_memory", "cuda_oom", "bad_backend", "gated_repo", "capture_fail",
              "crash_after_ready", "slow_start")
 GPT_OSS_BACKENDS = ("triton", "trtllm_mha", "fa3", "fa4", "aiter", "intel_amx", "intel_xpu", "ascend")
-ARGV_FILE = "/tmp/sglang-argv.json"
+ARGV_FILE = os.environ.get("FAKE_SGLANG_ARGV_FILE", "/tmp/sglang-argv.json")
 
 _lock = threading.Lock()
 
