@@ -199,7 +199,7 @@ def test_120b_on_one_h100():
     w = weights_per_gpu(EXPERT_PARAMS_120B, 36, 128, 1)
     expected = pool_tokens(81559, 0.874, w, 1, 36, 18)
     # (81559-1024) MiB x 0.874 = 70,387.6 MiB budget; minus 64.55 GiB weights = 4.19 GiB pool
-    # 4.19 GiB // 73,728 B = 61,000 cells x 36/32.4 = 67,771 tokens
+    # 4.19 GiB // 73,728 B = 60,994 cells x 36/32.4 = 67,771 tokens
     assert expected == 67771
     p = plan("gpt-oss-120b", "H100-80GB", 1)
     assert p.tp == 1 and p.mem_fraction_static == 0.874
@@ -291,3 +291,15 @@ def test_plan_to_dict_is_json():
 
 def matrix_models():
     return [p.model for p in fit.matrix("H100", 1)]
+
+
+def test_per_token_costs_in_the_plan_and_pool_without_swa():
+    p = plan("120b", "H100", 1)
+    # 18 full layers x 2048 B = 36 KiB per token; 18 sliding layers x 128 tokens x 2048 B = 4.5 MiB per request
+    assert p.kv_bytes_per_token_full_layers == 18 * 2048 == 36 * 1024
+    assert p.kv_bytes_sliding_per_request == 18 * 128 * 2048
+    q = plan("120b", "H100", 1, hybrid_swa_pool=False)
+    # every layer full: 4.19 GiB // (36 x 2048 B) = 60,994 tokens, no hybrid split
+    w = weights_per_gpu(EXPERT_PARAMS_120B, 36, 128, 1)
+    assert q.max_total_num_tokens == (int((81559 - 1024) * MiB * 0.874) - w) // (36 * 2048) == 60994
+    assert q.kv_bytes_per_token_per_gpu == 36 * 2048 and not q.hybrid_swa_pool

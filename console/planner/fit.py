@@ -28,7 +28,7 @@ Public API (used by the GPUs screen, ``plan`` CLI, image entrypoint and the
 launch helper)::
 
     plan(model, gpu, count=1, *, tp=None, context_length=None, concurrency=None,
-         mem_fraction_static=None) -> Plan
+         mem_fraction_static=None, hybrid_swa_pool=True) -> Plan
         model: "gpt-oss-120b" / "120b" / ModelSpec; gpu: catalog name or GpuSpec.
         tp=None picks one (choose_tp). Raises PlanError (a ValueError) on bad input.
     recommend(model, gpu, count=1) -> Plan        # largest TP that fits; 20b prefers TP=1
@@ -228,7 +228,10 @@ class Plan:
     tp_reason: str
     valid_tp: tuple[int, ...]
     weight_bytes_per_gpu: int
-    kv_bytes_per_token_per_gpu: float
+    kv_bytes_per_token_per_gpu: float  # pool cost per max_total_num_tokens token (SGLang's accounting)
+    kv_bytes_per_token_full_layers: int  # what a long context really costs per token: full layers only
+    kv_bytes_sliding_per_request: int  # sliding-window layers: one window per request, whatever its length
+    hybrid_swa_pool: bool
     mem_fraction_static: float
     mem_fraction_source: str  # "sglang-default" or "given"
     kv_pool_bytes_per_gpu: int
@@ -359,8 +362,13 @@ def plan(
     context_length: int | None = None,
     concurrency: int | None = None,
     mem_fraction_static: float | None = None,
+    hybrid_swa_pool: bool = True,
 ) -> Plan:
-    """Plan ``model`` on ``count`` × ``gpu``. Raises ``PlanError`` on bad input."""
+    """Plan ``model`` on ``count`` × ``gpu``. Raises ``PlanError`` on bad input.
+
+    ``hybrid_swa_pool=False`` plans for SGLang builds (or ``--disable-hybrid-swa-memory``)
+    that give sliding-window layers a slot for every token.
+    """
     try:
         m, g = _model(model), _gpu(gpu)
     except UnknownName as exc:
@@ -379,7 +387,7 @@ def plan(
         fraction, source = mem_fraction_static, "given"
     weights = weight_bytes_per_gpu(m, tp)
     pool = kv_pool_bytes(m, g, tp, fraction)
-    tokens = kv_pool_tokens(m, g, tp, fraction)
+    tokens = kv_pool_tokens(m, g, tp, fraction, hybrid_swa_pool=hybrid_swa_pool)
     ctx = context_length or m.max_context
     conc_wanted = concurrency or 1
     max_ctx = min(tokens, m.max_context)
@@ -423,7 +431,7 @@ def plan(
                 f"use --context-length {shorter} (or fewer concurrent requests)"
             )
     if verdict != FITS and source == "sglang-default" and tp == 1 and m.name == "gpt-oss-120b":
-        alt = kv_pool_tokens(m, g, tp, RECIPE_MEM_FRACTION)
+        alt = kv_pool_tokens(m, g, tp, RECIPE_MEM_FRACTION, hybrid_swa_pool=hybrid_swa_pool)
         if alt > tokens:
             reasons.append(
                 f"the gpt-oss recipe's --mem-fraction-static {RECIPE_MEM_FRACTION} would give "
@@ -467,7 +475,10 @@ def plan(
         tp_reason=tp_reason,
         valid_tp=tuple(valid_tp_sizes(m, count)),
         weight_bytes_per_gpu=weights,
-        kv_bytes_per_token_per_gpu=kv_bytes_per_token_per_gpu(m, tp),
+        kv_bytes_per_token_per_gpu=kv_bytes_per_token_per_gpu(m, tp, hybrid_swa_pool=hybrid_swa_pool),
+        kv_bytes_per_token_full_layers=kv_bytes_per_token_layer(m, tp) * m.full_layers,
+        kv_bytes_sliding_per_request=kv_bytes_per_token_layer(m, tp) * m.sliding_layers * m.sliding_window,
+        hybrid_swa_pool=hybrid_swa_pool,
         mem_fraction_static=fraction,
         mem_fraction_source=source,
         kv_pool_bytes_per_gpu=pool,
