@@ -118,3 +118,9 @@ def test_check_call_and_round():
     assert codes(streamed=True, content="hi", done_seen=False, finish_reason="stop") == ["no-done"]
     assert codes(streamed=False, calls=2, finish_reason="stop") == ["finish-reason-mismatch"]
     assert codes(streamed=False, finish_reason="stop") == ["empty-response"]
+
+
+def test_unparsed_call_in_content():
+    rc = RoundCheck(streamed=False, content="functions.get_weather:", finish_reason="stop")
+    assert [f.code for f in check_round(rc, 0, {"get_weather"})] == ["call-in-content"]
+    assert check_round(rc, 0, {"calculator"}) == []  # not an offered tool: just text

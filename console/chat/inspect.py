@@ -122,14 +122,27 @@ class RoundCheck:
     chunks: int = 0  # data chunks carrying choices
     done_seen: bool = False
     disconnected: str | None = None
+    completion_tokens: int | None = None  # from usage, when reported
     findings: list[Finding] = field(default_factory=list)
 
 
-def check_round(rc: RoundCheck, round: int = 0) -> list[Finding]:
+_CALL_IN_TEXT = re.compile(r"\bfunctions\.([A-Za-z_][\w-]*)")
+
+
+def check_round(rc: RoundCheck, round: int = 0, offered: set[str] | frozenset[str] = frozenset()) -> list[Finding]:
     out = leak_findings(rc.content, "content", round) + leak_findings(rc.reasoning, "reasoning", round)
+    if not rc.calls and offered and not any(f.code == "harmony-leak" for f in out):
+        # A call the engine's parser missed: "functions.get_weather:" left in the content.
+        m = next((m for m in _CALL_IN_TEXT.finditer(rc.content or "") if m.group(1) in offered), None)
+        if m:
+            out.append(Finding("call-in-content", f"the content holds an unparsed call to {m.group(1)}: "
+                               f"{_excerpt(rc.content, m.group(0))}", "content", "error", round))
     if rc.disconnected:
         out.append(Finding("stream-disconnected", f"mid-stream disconnect, no [DONE]: {rc.disconnected}", "stream", "error", round))
-    elif rc.streamed and not rc.done_seen:
+    nothing = not rc.content and not rc.reasoning and not rc.calls
+    if rc.disconnected:
+        pass
+    elif rc.streamed and not rc.done_seen and not (nothing and rc.chunks == 0):
         out.append(Finding("no-done", "the stream ended without data: [DONE]", "stream", "error", round))
     if rc.finish_reason == "tool_calls" and rc.calls == 0:
         out.append(Finding("tool-calls-missing", 'finish_reason is "tool_calls" but no tool calls came back',
@@ -137,13 +150,18 @@ def check_round(rc: RoundCheck, round: int = 0) -> list[Finding]:
     elif rc.calls and rc.finish_reason not in ("tool_calls", None) and not rc.disconnected:
         out.append(Finding("finish-reason-mismatch", f"{rc.calls} tool call(s) but finish_reason is {rc.finish_reason!r}",
                            "tool_calls", "warning", round))
-    nothing = not rc.content and not rc.reasoning and not rc.calls
     if nothing and not rc.disconnected and rc.finish_reason != "tool_calls":
+        why = f"finish_reason {rc.finish_reason!r}"
+        if rc.completion_tokens:
+            why += f", yet usage counts {rc.completion_tokens} completion token(s)"
         if rc.streamed:
-            what = "no chunks at all" if rc.chunks == 0 else f"{rc.chunks} chunk(s) with no content, reasoning or tool calls"
-            out.append(Finding("empty-stream", f"empty stream: {what}", "stream", "error", round))
+            if rc.chunks == 0:
+                what = "no chunks at all" + ("" if rc.done_seen else " and no [DONE]")
+            else:
+                what = f"{rc.chunks} chunk(s), none with content, reasoning or tool calls"
+            out.append(Finding("empty-stream", f"empty stream: {what} ({why})", "stream", "error", round))
         else:
-            out.append(Finding("empty-response", "the response has no content, reasoning or tool calls", "content", "error", round))
+            out.append(Finding("empty-response", f"no content, reasoning or tool calls ({why})", "content", "error", round))
     elif rc.reasoning and not rc.content and not rc.calls and not rc.disconnected and rc.finish_reason != "tool_calls":
         out.append(Finding("reasoning-only", "only reasoning came back: no content and no tool calls", "content", "error", round))
     return out

@@ -88,6 +88,7 @@ class Exchange:
     first_content_at: float | None = None
     ended: float | None = None
     delta_chunks: int = 0  # chunks that carried text or calls (token estimate when usage is absent)
+    chunk_count: int = 0  # data chunks with choices
 
 
 @dataclass
@@ -349,21 +350,26 @@ class ChatSession:
                 for f in chk.findings:
                     yield emit(f)
             rc = RoundCheck(streamed, ex.content, ex.reasoning, len(ex.tool_calls), ex.finish_reason,
-                            ex.delta_chunks if streamed else 1, ex.done_seen, ex.broken)
+                            ex.chunk_count if streamed else 1, ex.done_seen, ex.broken,
+                            (ex.usage or {}).get("completion_tokens"))
             if not cancelled and not (ex.error and not ex.chunks):
-                for f in check_round(rc, rnd):
+                for f in check_round(rc, rnd, offered):
                     yield emit(f)
             if ex.error and not cancelled:
                 yield emit(TurnError(ex.error, None, rnd, ex.status))
             # The assistant message goes into the history even when partial, so the conversation stays valid.
             if raw_request is None and (ex.content or ex.tool_calls or not cancelled):
-                msg: dict[str, Any] = {"role": "assistant", "content": ex.content or (None if ex.tool_calls else "")}
+                # content is always a string: OpenAI allows null beside tool_calls, but llama-cpp-python
+                # (and other pydantic-strict servers) reject a null content with HTTP 500.
+                msg: dict[str, Any] = {"role": "assistant", "content": ex.content}
                 if ex.tool_calls:
                     msg["tool_calls"] = [{"id": c["id"], "type": "function",
                                           "function": {"name": c["name"], "arguments": c["arguments"]}} for c in ex.tool_calls]
                 messages.append(msg)
             if cancelled or ex.error or raw_request is not None or not ex.tool_calls:
                 break
+            # Depth limit: calls are still answered (so the history stays valid), but not sent back.
+            at_limit = rnd - first_round >= s.max_rounds
             results = await asyncio.gather(*(self._execute(rnd, c["id"], c["name"], chk.arguments, chk.problems)
                                              for c, chk in calls))
             for r in results:
@@ -372,7 +378,7 @@ class ChatSession:
             if self._cancel.is_set():
                 cancelled = True
                 break
-            if rnd - first_round + 1 >= s.max_rounds:
+            if at_limit:
                 yield emit(Finding("tool-depth-limit", f"stopped after {s.max_rounds} tool round(s): the model kept calling tools",
                                    "turn", "warning", rnd))
                 break
@@ -568,6 +574,8 @@ class ChatSession:
                         continue
                     if obj.get("usage"):
                         ex.usage = obj["usage"]
+                    if obj.get("choices"):
+                        ex.chunk_count += 1
                     for ch in obj.get("choices") or ():
                         delta = ch.get("delta") or {}
                         r = delta.get("reasoning_content") or delta.get("reasoning")
@@ -630,7 +638,10 @@ def _error_text(body: Any) -> str:
     if isinstance(body, dict):
         err = body.get("error", body)
         if isinstance(err, dict):
-            return str(err.get("message") or err.get("detail") or err)
+            words = err.get("message") or err.get("detail")
+            if words:
+                return str(words)
+            return f"{err.get('type') or 'error'} (the server gave no message)"
         if isinstance(err, str):
             return err
         return str(body.get("message") or body.get("detail") or body)

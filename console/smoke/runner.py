@@ -40,7 +40,7 @@ CHECKS: dict[str, str] = {
     "soak": "N turns of tool rounds in one conversation",
 }
 
-WEATHER_PROMPT = "What is the weather in Paris right now? Use the get_weather tool."
+WEATHER_PROMPT = "What is the weather in Paris?"  # plain words: small models lose the thread with more
 PARALLEL_PROMPT = ("What is the weather in Paris and in Tokyo? Call get_weather once for each city, "
                    "both calls at once.")
 SOAK_CITIES = ("Paris", "Tokyo", "London", "Berlin", "Sydney", "Singapore", "New York", "San Francisco")
@@ -179,9 +179,11 @@ class SmokeRunner:
         if err is None:
             return None
         answered = any(x.chunks for x in turn.exchanges)
+        words = _short(err.message)
         if feature and err.status and err.status >= 400 and not answered:
-            return CheckResult("", UNSUPPORTED, f"the server refused it: {err.message}", 0.0)
-        return CheckResult("", FAIL, err.message + (f" ({err.hint})" if err.hint else ""), 0.0)
+            return CheckResult("", UNSUPPORTED, f"the server refused it: {words}", 0.0)
+        where = f" (in round {err.round + 1}, after tool results)" if err.round else ""
+        return CheckResult("", FAIL, words + where + (f" — {err.hint}" if err.hint else ""), 0.0)
 
     @staticmethod
     def _first_error(turn: TurnRecord, round: int | None = None) -> ev.Finding | None:
@@ -191,7 +193,10 @@ class SmokeRunner:
         return [e for e in turn.events if isinstance(e, ev.ToolCallRequested) and e.round == round]
 
     def _result(self, name: str, turn: TurnRecord, status: str, reason: str) -> CheckResult:
-        return CheckResult(name, status, reason, 0.0, self._details(turn))
+        details = self._details(turn)
+        if turn.error:
+            details["error"] = turn.error.message  # the server's full words; the reason is one line
+        return CheckResult(name, status, reason, 0.0, details)
 
     # ------------------------------------------------------------------ checks
 
@@ -388,7 +393,7 @@ class SmokeRunner:
         try:
             for i in range(n):
                 city = SOAK_CITIES[i % len(SOAK_CITIES)]
-                turn = await self._turn("soak", s, f"What is the weather in {city}? Use get_weather.")
+                turn = await self._turn("soak", s, f"What is the weather in {city}?")
                 problem = self._soak_problem(turn)
                 st = turn.stats
                 if st and st.cached_tokens is not None:
@@ -444,6 +449,12 @@ def summarize(results: list[CheckResult]) -> dict[str, int]:
     for r in results:
         out[r.status] = out.get(r.status, 0) + 1
     return out
+
+
+def _short(text: str, n: int = 240) -> str:
+    """One line of at most ``n`` characters (server errors can be tracebacks)."""
+    t = " ".join((text or "").split())
+    return t if len(t) <= n else t[: n - 1] + "…"
 
 
 def _quote(text: str, n: int = 80) -> str:
