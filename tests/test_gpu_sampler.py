@@ -90,3 +90,15 @@ def test_stop_is_prompt_with_a_long_interval():
 def test_bad_interval():
     with pytest.raises(ValueError):
         sampler(interval=0)
+
+
+def test_restart_after_stop():
+    s = sampler(interval=0.01)
+    s.start()
+    s.stop()
+    first = s.snapshot.seq
+    s.start()
+    try:
+        assert s.running and s.snapshot.seq > first
+    finally:
+        s.stop()

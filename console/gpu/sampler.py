@@ -74,6 +74,9 @@ class Sampler:
         With no GPU (``inventory.error``) no thread is started."""
         inv = self.open()
         if self._thread is None and self._devices:
+            if not self._opened:  # started again after stop(): NVML was shut down
+                self.backend.init()
+                self._opened = True
             self.tick()
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="gpu-sampler", daemon=True)
