@@ -143,3 +143,12 @@ def vram_by_container(samples: Iterable[Any], client=None, proc_root: str = "/pr
         groups.values(),
         key=lambda g: (g.container is None, not (g.container and g.container.owned), -g.total),
     )
+
+
+def container_names(pids: Iterable[int]) -> dict[int, str]:
+    """PID → container name (for the GPUs screen's process table); PIDs outside containers left out."""
+    out = {}
+    for pid, ref in map_pids(pids).items():
+        if ref is not None:
+            out[pid] = f"{ref.name} ({ref.profile or 'console'})" if ref.owned else ref.name
+    return out

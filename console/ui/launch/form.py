@@ -1,0 +1,179 @@
+"""The settings form: the declaration's form fields rendered group by group.
+
+Nothing here lists settings: widgets come from ``console.settings.form_fields()``.
+Each row shows the value's source (default/profile/planner/env/edited) and, under
+it, the validation problem for that setting; the focused field's help is shown
+in one line at the bottom, so the form fits 80×24.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Input, Label, Select, Static
+
+# Console-only choices that are not launch settings (how to run, not what to run).
+IMAGE_MODE = "image_mode"
+ALLOW_PUBLIC = "allow_public"
+SOURCE_WORDS = {"cli": "edited", "default": "default", "profile": "profile", "planner": "planner",
+                "env": "env", "alias": "env", "file": "file", "auto": "auto"}
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        import shlex
+
+        return shlex.join(str(v) for v in value)
+    return str(value)
+
+
+class SettingsForm(VerticalScroll):
+    """Inputs for every setting; posts :class:`SettingsForm.Edited` on each change."""
+
+    class Edited(Message):
+        def __init__(self, key: str, raw: Any) -> None:
+            super().__init__()
+            self.key = key
+            self.raw = raw
+
+    class FieldFocused(Message):
+        def __init__(self, key: str) -> None:
+            super().__init__()
+            self.key = key
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        from console.settings import form_fields
+
+        self.groups = form_fields()
+        self.fields = {f.key: f for fs in self.groups.values() for f in fs}
+        self._filling = False
+
+    def compose(self) -> ComposeResult:
+        for group, fields in self.groups.items():
+            yield Label(group, classes="launch-group")
+            for f in fields:
+                with Horizontal(classes="launch-row", id=f"row-{f.key}"):
+                    yield Label(f.label, classes="launch-label")
+                    yield self._widget(f)
+                    yield Static("", classes="launch-source", id=f"src-{f.key}")
+                yield Static("", classes="launch-problem", id=f"err-{f.key}")
+            if group == "Image & runtime":
+                with Horizontal(classes="launch-row"):
+                    yield Label("Image mode", classes="launch-label")
+                    yield Select([("auto", "auto"), ("project image (env)", "project"),
+                                  ("stock SGLang (argv)", "stock")], value="auto", allow_blank=False,
+                                 id=f"f-{IMAGE_MODE}", compact=True)
+                    yield Static("", classes="launch-source")
+                with Horizontal(classes="launch-row"):
+                    yield Label("Public bind", classes="launch-label")
+                    yield Select([("refuse without API key", False), ("allow, with a warning", True)], value=False,
+                                 allow_blank=False, id=f"f-{ALLOW_PUBLIC}", compact=True)
+                    yield Static("", classes="launch-source")
+
+    def _widget(self, f) -> Widget:
+        wid = f"f-{f.key}"
+        if f.kind == "bool":
+            # A select, not a checkbox: "on"/"off" reads the same in every terminal's colours.
+            return Select([("on", True), ("off", False)], value=bool(f.default), allow_blank=False, id=wid,
+                          compact=True)
+        if f.kind == "choice":
+            options = [(str(c), c) for c in f.choices]
+            return Select(options, prompt=f.placeholder or "auto", allow_blank=True, id=wid, compact=True)
+        placeholder = f.placeholder
+        if f.secret:
+            placeholder = "not set (stays out of profiles)"
+        restrict = {"int": r"-?\d*", "float": r"-?\d*\.?\d*"}.get(f.kind)
+        return Input(placeholder=placeholder, password=f.secret, restrict=restrict, id=wid, compact=True)
+
+    # -- values in and out ------------------------------------------------------
+    def fill(self, values: dict[str, Any], sources: dict[str, str], problems: dict[str, str]) -> None:
+        """Show ``values`` (without posting Edited) and each source and problem."""
+        self._filling = True
+        try:
+            for key, f in self.fields.items():
+                widget = self.query_one(f"#f-{key}")
+                value = values.get(key)
+                if isinstance(widget, Select) and f.kind == "bool":
+                    if widget.value != bool(value):
+                        widget.value = bool(value)
+                elif isinstance(widget, Select):
+                    target = value if value in f.choices else Select.NULL
+                    if widget.value != target:
+                        widget.value = target
+                elif isinstance(widget, Input):
+                    text = _text(value)
+                    if widget.value != text and not widget.has_focus:
+                        widget.value = text
+                self.set_source(key, sources.get(key, "default"))
+                self.set_problem(key, problems.get(key))
+        finally:
+            self.call_after_refresh(self._done_filling)
+
+    def _done_filling(self) -> None:
+        self._filling = False
+
+    def set_source(self, key: str, source: str) -> None:
+        word = SOURCE_WORDS.get(source, source)
+        style = {"edited": "bold", "planner": "cyan", "profile": "green", "env": "yellow"}.get(word, "dim")
+        self.query_one(f"#src-{key}", Static).update(Text(word, style=style))
+
+    def set_problem(self, key: str, message: str | None) -> None:
+        box = self.query_one(f"#err-{key}", Static)
+        box.update(Text(message or "", style="bold red" if message and not message.startswith("⚠") else "yellow"))
+        box.display = bool(message)
+
+    def options(self) -> dict[str, Any]:
+        mode = self.query_one(f"#f-{IMAGE_MODE}", Select).value
+        return {IMAGE_MODE: mode if isinstance(mode, str) else "auto",
+                ALLOW_PUBLIC: self.query_one(f"#f-{ALLOW_PUBLIC}", Select).value is True}
+
+    # -- events -------------------------------------------------------------------
+    def _key_of(self, widget: Widget) -> str | None:
+        wid = widget.id or ""
+        return wid[2:] if wid.startswith("f-") else None
+
+    @on(Input.Changed)
+    def _input_changed(self, event: Input.Changed) -> None:
+        key = self._key_of(event.input)
+        if key in self.fields and not self._filling:
+            self.post_message(self.Edited(key, event.value))
+
+    @on(Select.Changed)
+    def _select_changed(self, event: Select.Changed) -> None:
+        key = self._key_of(event.select)
+        if not self._filling and key:
+            value = event.value if event.value is not Select.NULL else None
+            self.post_message(self.Edited(key, value))
+
+    def on_descendant_focus(self, event) -> None:
+        key = self._key_of(event.widget)
+        if key:
+            self.post_message(self.FieldFocused(key))
+
+
+class HelpLine(Static):
+    """The focused setting's help, env var and allowed values."""
+
+    def show(self, field) -> None:
+        if field is None:
+            self.update("")
+            return
+        text = Text()
+        text.append(f"{field.label}", style="bold")
+        text.append(f"  env {field.env}", style="dim")
+        if field.allowed:
+            text.append(f"  [{field.allowed}]", style="dim")
+        text.append(f"  {field.help}")
+        self.update(text)
+
+
+__all__ = ["ALLOW_PUBLIC", "IMAGE_MODE", "HelpLine", "SettingsForm", "Vertical"]

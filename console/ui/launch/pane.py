@@ -1,0 +1,494 @@
+"""The Launch pane: settings form, profiles, docker run preview, launch/stop/restart, phases.
+
+Docker is only touched in thread workers; they post the messages below. The
+monitor worker keeps watching after "ready" (a crash or an unhealthy server is
+shown too) and survives the Docker daemon going away. On mount the pane
+re-attaches to a console container that is still running: closing the console
+never stops the server.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, Input, Select, Static
+
+from console.errors import ConsoleError
+from console.ui.launch.form import ALLOW_PUBLIC, IMAGE_MODE, HelpLine, SettingsForm
+from console.ui.launch.tracker import PhaseTracker
+from console.ui.messages import EndpointChanged, PlanChosen
+
+
+class Progress(Message):
+    def __init__(self, snap) -> None:
+        super().__init__()
+        self.snap = snap
+
+
+class Pulled(Message):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class Attached(Message):
+    """A container to watch: just launched, restarted, or found running at start."""
+
+    def __init__(self, container_id: str, name: str, base_url: str | None, api_key: str | None, model: str | None,
+                 drift: bool | None = None, profile: str = "") -> None:
+        super().__init__()
+        self.container_id = container_id
+        self.name = name
+        self.base_url = base_url
+        self.api_key = api_key
+        self.model = model
+        self.drift = drift
+        self.profile = profile
+
+
+class Failed(Message):
+    def __init__(self, error: ConsoleError, action: str) -> None:
+        super().__init__()
+        self.error = error
+        self.action = action
+
+
+class LaunchPane(Vertical):
+    """Configure and run SGLang."""
+
+    BINDINGS = [
+        Binding("f5", "launch", "Launch"),
+        Binding("f6", "stop", "Stop"),
+        Binding("f7", "restart", "Restart"),
+        Binding("ctrl+s", "save_profile", "Save profile"),
+        Binding("f8", "copy_docker_run", "Copy docker run"),
+        Binding("f9", "export_compose", "Export compose", show=False),
+    ]
+
+    def __init__(self, *, id: str | None = None, attach: bool = True, env: Mapping[str, str] | None = None,
+                 runtime_factory=None) -> None:
+        super().__init__(id=id)
+        self.attach = attach
+        self.env = os.environ if env is None else env
+        self.runtime_factory = runtime_factory
+        self.profile = "default"
+        self.planner: dict[str, Any] = {}
+        self.edits: dict[str, Any] = {}
+        self.vals = None
+        self.spec = None
+        self.spec_error: ConsoleError | None = None
+        self.snap = None
+        self.pull_text = ""
+        self.container_id: str | None = None
+        self.container_name: str | None = None
+        self.endpoint: tuple | None = None
+        self.announced = False
+        self.drift: bool | None = None
+        self.monitor = None
+
+    # -- layout -------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield PhaseTracker(id="launch-tracker")
+        with Horizontal(id="launch-body"):
+            yield SettingsForm(id="launch-form")
+            with Vertical(id="launch-side"):
+                yield Static("", id="launch-info")
+                with VerticalScroll(id="launch-preview-box"):
+                    yield Static("", id="launch-preview")
+        yield HelpLine("", id="launch-help")
+        with Horizontal(id="launch-actions"):
+            yield Select([], prompt="profile", allow_blank=True, id="launch-profiles", compact=True)
+            yield Input(value="default", placeholder="profile name", id="launch-profile-name", compact=True)
+            yield Button("Launch F5", id="launch-go", variant="success", compact=True)
+            yield Button("Stop F6", id="launch-stop", variant="error", compact=True)
+            yield Button("Restart F7", id="launch-restart", compact=True)
+            yield Button("Save ^S", id="launch-save", compact=True)
+
+    def on_mount(self) -> None:
+        self._refresh_profiles()
+        self.recompute()
+        self.query_one(PhaseTracker).show(None)
+        self._hook_gpus_pane()
+        if self.attach:
+            self._attach_worker()
+
+    def on_unmount(self) -> None:
+        if self.monitor is not None:
+            self.monitor.stop()
+
+    def _hook_gpus_pane(self) -> None:
+        # The GPUs screen asks this seam which container holds each GPU process.
+        try:
+            from console.runtime.vram import container_names
+            from console.ui.gpus.pane import GpusPane
+
+            if GpusPane.container_lookup is None:
+                GpusPane.container_lookup = container_names
+        except ImportError:
+            pass
+
+    def _runtime(self):
+        if self.runtime_factory is not None:
+            return self.runtime_factory()
+        from console.runtime.lifecycle import Runtime
+
+        return Runtime()
+
+    # -- values ---------------------------------------------------------------------
+    def recompute(self) -> None:
+        """Resolve form edits over env/planner/profile/defaults; show sources, problems, preview."""
+        from console.runtime.build import build_spec
+        from console.runtime.service import resolve_values
+
+        try:
+            self.vals = resolve_values(profile=self.profile if self._profile_exists() else None,
+                                       planner=self.planner, cli=self.edits, env=self.env)
+        except ConsoleError as exc:  # a broken profile file: say so, keep the form usable
+            self.notify(f"{exc.message}\n{exc.hint or ''}", title="Profile", severity="error", timeout=10)
+            self.profile = "default"
+            self.vals = resolve_values(planner=self.planner, cli=self.edits, env=self.env)
+        problems: dict[str, str] = {}
+        for p in self.vals.problems:
+            problems.setdefault(p.key, p.message if p.is_error else f"⚠ {p.message}")
+        form = self.query_one(SettingsForm)
+        form.fill(self.vals.values, self.vals.sources, problems)
+        options = form.options()
+        self.spec, self.spec_error = None, None
+        try:
+            self.spec = build_spec(self.vals.values, profile=self.profile, image_mode=options[IMAGE_MODE],
+                                   allow_public=options[ALLOW_PUBLIC])
+        except ConsoleError as exc:
+            self.spec_error = exc
+        self._show_preview()
+        self._show_info()
+
+    def _profile_exists(self) -> bool:
+        from console.runtime import profiles
+
+        try:
+            return profiles.path_for(self.profile).exists()
+        except ConsoleError:
+            return False
+
+    def _show_preview(self) -> None:
+        text = Text()
+        if self.spec_error is not None:
+            text.append(self.spec_error.message, style="bold red")
+            if self.spec_error.hint:
+                text.append(f"\n→ {self.spec_error.hint}", style="red")
+        elif self.vals is not None and self.vals.errors:
+            text.append(f"{len(self.vals.errors)} setting(s) to fix before launching", style="bold red")
+        if self.spec is not None:
+            if text:
+                text.append("\n\n")
+            for w in self.spec.warnings:
+                text.append(f"⚠ {w}\n", style="yellow")
+            text.append(self.spec.docker_run(), style="")
+        self.query_one("#launch-preview", Static).update(text)
+
+    def _show_info(self) -> None:
+        text = Text()
+        if self.container_name:
+            text.append(f"{self.container_name}", style="bold")
+            if self.endpoint and self.endpoint[0]:
+                text.append(f"  {self.endpoint[0]}")
+            if self.drift:
+                text.append(f"\n⚠ drift: running settings differ from profile {self.profile!r}", style="yellow")
+        snap = self.snap
+        if snap is not None:
+            for d in snap.diagnoses:
+                text.append(f"\n✗ {d.title}", style="bold red")
+                text.append(f"\n  fix: {d.fix}")
+            if snap.bundle:
+                text.append(f"\ncrash bundle: {snap.bundle}", style="dim")
+        if not text:
+            text.append("docker run preview (secrets masked) — F8 copies it", style="dim")
+        self.query_one("#launch-info", Static).update(text)
+
+    @on(SettingsForm.Edited)
+    def _edited(self, event: SettingsForm.Edited) -> None:
+        if event.key in (IMAGE_MODE, ALLOW_PUBLIC):
+            self.recompute()
+            return
+        from console.ui.launch.form import _text
+
+        current = self.vals.values.get(event.key) if self.vals is not None else None
+        if event.key not in self.edits and _text(event.raw) == _text(current):
+            return  # a widget echoing the value it was given, not an edit
+        self.edits[event.key] = event.raw
+        self.recompute()
+
+    @on(SettingsForm.FieldFocused)
+    def _focused(self, event: SettingsForm.FieldFocused) -> None:
+        self.query_one(HelpLine).show(self.query_one(SettingsForm).fields.get(event.key))
+
+    def on_plan_chosen(self, message: PlanChosen) -> None:
+        self.planner = dict(message.values)
+        for key in message.values:
+            self.edits.pop(key, None)  # the operator just chose these: let them show
+        self.recompute()
+        logs = self._logs_pane()
+        if logs is not None and "max_total_num_tokens" in message.values:
+            logs.set_prediction(max_total_num_tokens=message.values.get("max_total_num_tokens"),
+                                context_len=message.values.get("max_model_len"))
+
+    # -- profiles ---------------------------------------------------------------------
+    def _refresh_profiles(self) -> None:
+        from console.runtime import profiles
+
+        names = profiles.list_profiles()
+        select = self.query_one("#launch-profiles", Select)
+        select.set_options([(n, n) for n in names])
+        if self.profile in names:
+            select.value = self.profile
+
+    @on(Select.Changed, "#launch-profiles")
+    def _profile_chosen(self, event: Select.Changed) -> None:
+        event.stop()
+        if event.value is Select.NULL or event.value == self.profile:
+            return
+        self.profile = str(event.value)
+        self.query_one("#launch-profile-name", Input).value = self.profile
+        self.edits.clear()
+        self.planner.clear()
+        self.recompute()
+        self.notify(f"profile {self.profile} loaded")
+
+    def action_save_profile(self, keep_secrets: bool = False) -> None:
+        from console.runtime import profiles
+
+        name = self.query_one("#launch-profile-name", Input).value.strip() or "default"
+        if self.vals is None:
+            return
+        try:
+            path = profiles.save(profiles.Profile(name, dict(self.vals.values), keep_secrets=keep_secrets))
+        except ConsoleError as exc:
+            self.notify(f"{exc.message}\n{exc.hint or ''}", title="Profile not saved", severity="error")
+            return
+        self.profile = name
+        self.edits.clear()
+        self.planner.clear()
+        self._refresh_profiles()
+        self.recompute()
+        extra = " (with secrets, file is 0600)" if keep_secrets else " (secrets left out)"
+        self.notify(f"saved {path}{extra}", title="Profile")
+
+    def action_delete_profile(self) -> None:
+        from console.runtime import profiles
+
+        try:
+            profiles.delete(self.profile)
+        except ConsoleError as exc:
+            self.notify(exc.message, severity="error")
+            return
+        self.notify(f"profile {self.profile} deleted")
+        self.profile = "default"
+        self._refresh_profiles()
+        self.recompute()
+
+    # -- preview ------------------------------------------------------------------------
+    def action_copy_docker_run(self) -> None:
+        if self.spec is None:
+            self.notify("fix the settings first", severity="warning")
+            return
+        self.app.copy_to_clipboard(self.spec.docker_run())
+        self.notify("docker run command copied (secrets masked)")
+
+    def action_export_compose(self) -> None:
+        from console.runtime.profiles import config_dir
+
+        if self.spec is None:
+            self.notify("fix the settings first", severity="warning")
+            return
+        path = config_dir() / f"compose-{self.profile}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(self.spec.compose())
+        self.notify(f"compose file written: {path}")
+
+    # -- actions -------------------------------------------------------------------------
+    @on(Button.Pressed)
+    def _button(self, event: Button.Pressed) -> None:
+        action = {"launch-go": self.action_launch, "launch-stop": self.action_stop,
+                  "launch-restart": self.action_restart, "launch-save": self.action_save_profile}.get(event.button.id)
+        if action:
+            action()
+
+    def action_launch(self) -> None:
+        self.recompute()
+        if self.vals is not None and self.vals.errors:
+            self.notify("\n".join(p.message for p in self.vals.errors[:3]), title="Fix the settings first",
+                        severity="error")
+            return
+        if self.spec is None:
+            err = self.spec_error
+            self.notify(f"{err.message}\n{err.hint or ''}" if err else "no launch spec", title="Launch refused",
+                        severity="error", timeout=10)
+            return
+        if self.snap is not None and self.snap.phase.label not in ("exited",) and self.monitor is not None:
+            self.notify("a server is already running: stop or restart it", severity="warning")
+            return
+        self.snap = None
+        self.pull_text = ""
+        self.announced = False
+        self.query_one(PhaseTracker).show(None)
+        self._launch_worker(self.spec)
+
+    @work(thread=True, exclusive=True, group="launch")
+    def _launch_worker(self, spec) -> None:
+        runtime = self._runtime()
+
+        def on_pull(p) -> None:
+            pct = f" {p.fraction:.0%}" if p.fraction is not None else ""
+            self.post_message(Pulled(f"pull {p.layer}: {p.status}{pct}"))
+
+        try:
+            container = runtime.launch(spec, on_progress=on_pull)
+        except ConsoleError as exc:
+            self.post_message(Failed(exc, "launch"))
+            return
+        self.post_message(Attached(container.id, container.name, spec.base_url, spec.api_key,
+                                   spec.served_model or spec.model, None, spec.profile))
+        self._watch(runtime, container.id, spec.base_url, spec.api_key, dict(spec.settings))
+
+    @work(thread=True, exclusive=True, group="launch")
+    def _attach_worker(self) -> None:
+        from console.runtime import service
+        from console.runtime.lifecycle import api_key_of
+
+        try:
+            runtime = self._runtime()
+            running = runtime.owned(include_stopped=False)
+        except ConsoleError as exc:
+            self.post_message(Failed(exc, "re-attach"))
+            return
+        if not running:
+            return
+        info = next((i for i in running if i.profile == self.profile), running[0])
+        attrs = runtime.client.api.inspect_container(info.id)
+        self.post_message(Attached(info.id, info.name, info.base_url, api_key_of(attrs),
+                                   info.served_model or info.model, service.drift(info), info.profile))
+        self._watch(runtime, info.id, info.base_url, api_key_of(attrs), None)
+
+    def _watch(self, runtime, container_id: str, base_url, api_key, settings) -> None:
+        """Runs in the worker thread until the container exits or the pane goes away."""
+        from console.runtime.monitor import Monitor
+
+        monitor = Monitor(runtime, container_id, base_url=base_url, api_key=api_key, settings=settings,
+                          on_update=lambda snap: self.post_message(Progress(snap)))
+        self.monitor = monitor
+        try:
+            monitor.run()
+        except ConsoleError as exc:
+            self.post_message(Failed(exc, "watch"))
+
+    @on(Attached)
+    def _attached(self, message: Attached) -> None:
+        self.container_id = message.container_id
+        self.container_name = message.name
+        self.endpoint = (message.base_url, message.api_key, message.model)
+        self.drift = message.drift
+        if message.profile and message.profile != self.profile and self.attach:
+            self.profile = message.profile
+        logs = self._logs_pane()
+        if logs is not None:
+            logs.follow_container(message.container_id)
+        self._show_info()
+
+    @on(Pulled)
+    def _pulled(self, message: Pulled) -> None:
+        self.pull_text = message.text
+        self.query_one(PhaseTracker).show(self.snap, self.pull_text)
+
+    @on(Progress)
+    def _progress(self, message: Progress) -> None:
+        self.snap = snap = message.snap
+        self.query_one(PhaseTracker).show(snap, self.pull_text)
+        label = snap.phase.label
+        if label == "ready" and not self.announced and self.endpoint:
+            self.announced = True
+            base_url, api_key, model = self.endpoint
+            self.post_message(EndpointChanged(base_url, api_key, model))
+            self.notify(f"server ready at {base_url} in {snap.time_to_ready_s:.1f}s", title="Launch")
+        elif label in ("exited", "unhealthy") and self.announced:
+            self.announced = False
+            self.post_message(EndpointChanged(None))
+        if label == "exited":
+            self.monitor = None
+            if snap.diagnoses:
+                d = snap.diagnoses[0]
+                self.notify(f"{d.title}\nfix: {d.fix}", title="The server stopped", severity="error", timeout=15)
+        self._show_info()
+
+    @on(Failed)
+    def _failed(self, message: Failed) -> None:
+        err = message.error
+        self.notify(f"{err.message}\n{err.hint or ''}".strip(), title=f"{message.action.capitalize()} failed",
+                    severity="error", timeout=15)
+        info = self.query_one("#launch-info", Static)
+        info.update(Text(f"{message.action} failed: {err.message}\n→ {err.hint or ''}", style="bold red"))
+
+    def action_stop(self) -> None:
+        if not self.container_id:
+            self.notify("no server to stop", severity="warning")
+            return
+        if self.monitor is not None:
+            self.monitor.stopping = True
+        self._stop_worker(self.container_id)
+
+    @work(thread=True, group="launch-stop")
+    def _stop_worker(self, container_id: str) -> None:
+        try:
+            runtime = self._runtime()
+            runtime.stop(runtime.client.containers.get(container_id), timeout=30)
+        except ConsoleError as exc:
+            self.post_message(Failed(exc, "stop"))
+        except Exception as exc:  # removed meanwhile
+            from console.runtime.errors import explain
+
+            self.post_message(Failed(explain(exc), "stop"))
+
+    def action_restart(self) -> None:
+        if not self.container_id:
+            self.notify("no server to restart", severity="warning")
+            return
+        if self.monitor is not None:
+            self.monitor.stopping = True
+            self.monitor.stop()
+        self.announced = False
+        self._restart_worker(self.container_id)
+
+    @work(thread=True, exclusive=True, group="launch")
+    def _restart_worker(self, container_id: str) -> None:
+        from console.runtime.lifecycle import api_key_of
+
+        try:
+            runtime = self._runtime()
+            container = runtime.client.containers.get(container_id)
+            info = runtime.restart(container, timeout=30)
+        except Exception as exc:
+            from console.runtime.errors import explain
+
+            self.post_message(Failed(explain(exc), "restart"))
+            return
+        key = api_key_of(container.attrs)
+        self.post_message(Attached(info.id, info.name, info.base_url, key, info.served_model, None, info.profile))
+        self._watch(runtime, info.id, info.base_url, key, None)
+
+    def _logs_pane(self):
+        finder = getattr(self.app, "pane", None)
+        return finder("logs") if finder else None
+
+    def palette_commands(self):
+        yield ("Launch: save profile with secrets", lambda: self.action_save_profile(True),
+               "secrets go only into the 0600 profile file")
+        yield ("Launch: export compose file", self.action_export_compose, "write compose-<profile>.yaml")
+        yield ("Launch: delete profile", self.action_delete_profile, "delete the current profile file")

@@ -1,0 +1,181 @@
+"""The Launch pane: snapshots at 80×24 and 160×48, the form's sources and validation, and a real
+launch → phases → ready → stop driven with the keyboard through Pilot on the stand-in image."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from textual.app import App, ComposeResult
+
+from console.runtime.phases import RunPhase
+from console.ui.launch.pane import LaunchPane
+from console.ui.messages import EndpointChanged, PlanChosen
+from tests.fixtures.docker_engine import free_port
+from tests.fixtures.docker_engine import test_name as unique_name
+
+STYLES = Path(__file__).resolve().parents[1] / "styles"
+
+
+class LaunchApp(App):
+    CSS_PATH = [str(STYLES / "app.tcss"), str(STYLES / "launch.tcss")]
+
+    def __init__(self, env=None, attach=False):
+        super().__init__()
+        self.env = {} if env is None else env
+        self.attach = attach
+        self.endpoints: list[EndpointChanged] = []
+
+    def compose(self) -> ComposeResult:
+        yield LaunchPane(id="pane-launch", attach=self.attach, env=self.env)
+
+    def on_endpoint_changed(self, message: EndpointChanged) -> None:
+        self.endpoints.append(message)
+
+
+@pytest.fixture(autouse=True)
+def xdg(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    return tmp_path
+
+
+def test_snapshot_80x24(snap_compare):
+    assert snap_compare(LaunchApp(), terminal_size=(80, 24))
+
+
+def test_snapshot_160x48_with_a_plan_and_a_problem(snap_compare):
+    async def run_before(pilot):
+        pane = pilot.app.query_one(LaunchPane)
+        pane.post_message(PlanChosen({"model": "openai/gpt-oss-120b", "tensor_parallel_size": 2,
+                                      "max_model_len": 65536, "attention_backend": "fa3"}))
+        await pilot.pause()
+        pane.edits["mem_fraction_static"] = "1.5"
+        pane.recompute()
+        await pilot.pause()
+
+    assert snap_compare(LaunchApp(env={"PORT": "8001"}), terminal_size=(160, 48), run_before=run_before)
+
+
+async def test_sources_validation_and_preview_follow_the_form():
+    app = LaunchApp(env={"MAX_MODEL_LEN": "16384"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.query_one(LaunchPane)
+        await pilot.pause()
+        assert pane.vals.sources["max_model_len"] == "env"
+        pane.post_message(PlanChosen({"mem_fraction_static": 0.93, "max_model_len": 65536}))
+        await pilot.pause()
+        assert pane.vals.sources["mem_fraction_static"] == "planner"
+        assert pane.vals.values["max_model_len"] == 16384  # the env still wins over a recommendation
+        # type into a field with the keyboard: the value becomes an edit, validated inline
+        pane.query_one("#f-mem_fraction_static").focus()
+        await pilot.press("end", "ctrl+u", *"1.7")
+        await pilot.pause()
+        assert pane.vals.sources["mem_fraction_static"] == "cli"
+        assert any(p.key == "mem_fraction_static" for p in pane.vals.errors)
+        assert pane.query_one("#err-mem_fraction_static").display
+        assert "out of range" in str(pane.query_one("#err-mem_fraction_static").render())
+        await pilot.press("end", "ctrl+u", *"0.9")
+        await pilot.pause()
+        assert not pane.vals.errors and "--mem-fraction-static" not in pane.spec.docker_run()  # project image: env
+        assert "MEM_FRACTION_STATIC=0.9" in pane.spec.docker_run()
+        # publishing on 0.0.0.0 without a key is refused in the preview until overridden
+        pane.edits["publish_address"] = "0.0.0.0"
+        pane.recompute()
+        assert pane.spec is None and "without an API key" in pane.spec_error.message
+        await pilot.press("f5")
+        await pilot.pause()
+        assert pane.container_id is None  # nothing launched
+
+
+async def test_profiles_save_load_from_the_pane(xdg):
+    from console.runtime import profiles
+
+    app = LaunchApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.query_one(LaunchPane)
+        pane.edits.update(max_model_len="32768", api_key="sk-never-in-a-profile-0000")
+        pane.recompute()
+        name = pane.query_one("#launch-profile-name")
+        name.value = "mine"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        saved = profiles.load("mine")
+        assert saved.values["max_model_len"] == 32768 and "api_key" not in saved.values
+        assert pane.vals.sources["max_model_len"] == "profile"
+
+
+@pytest.mark.docker
+async def test_launch_phases_ready_stop_from_the_tui(standin_sglang_image, docker_client):
+    name = unique_name("tui")
+    port = free_port()
+    env = {"IMAGE": standin_sglang_image, "GPUS": "none", "HF_CACHE": "none", "CONTAINER_NAME": name}
+    app = LaunchApp(env=env)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            pane = app.query_one(LaunchPane)
+            pane.query_one("#f-image_mode").value = "stock"
+            pane.query_one("#f-host_port").focus()
+            await pilot.press(*str(port))
+            await pilot.pause()
+            assert pane.vals.sources["host_port"] == "cli" and pane.vals.sources["image"] == "env"
+            assert pane.spec.mode == "stock" and pane.spec.host_port == port
+            seen: list[RunPhase] = []
+            await pilot.press("f5")
+            for _ in range(300):
+                await asyncio.sleep(0.1)
+                if pane.snap is not None and (not seen or seen[-1] != pane.snap.phase):
+                    seen.append(pane.snap.phase)
+                if pane.snap is not None and pane.snap.phase is RunPhase.READY and app.endpoints:
+                    break
+            assert pane.snap.phase is RunPhase.READY, seen
+            assert seen == sorted(seen)
+            assert app.endpoints[-1].base_url == f"http://127.0.0.1:{port}"
+            history = [t.phase for t in pane.monitor.tracker.history]
+            assert history == sorted(history) and RunPhase.LOADING_WEIGHTS in history
+            assert RunPhase.KV_POOL in history and RunPhase.CUDA_GRAPHS in history
+            from tests.ui_helpers import screen_text
+
+            assert "ready at http://127.0.0.1" in screen_text(app)
+            await pilot.press("f6")
+            for _ in range(200):
+                await asyncio.sleep(0.1)
+                if pane.snap.phase is RunPhase.EXITED:
+                    break
+            assert pane.snap.phase is RunPhase.EXITED and pane.snap.exit_code == 0
+            assert pane.snap.bundle is None  # a requested stop is not a crash
+            assert app.endpoints[-1].base_url is None
+        # a new console finds the container (stopped now) without starting anything
+        assert docker_client.containers.get(name).status == "exited"
+    finally:
+        try:
+            docker_client.containers.get(name).remove(force=True)
+        except Exception:
+            pass
+
+
+@pytest.mark.docker
+async def test_a_new_console_reattaches_to_the_running_server(standin_sglang_image, docker_client, capsys):
+    from console.cli import main
+
+    name = unique_name("tui-reattach")
+    port = free_port()
+    try:
+        assert main(["launch", "--image", standin_sglang_image, "--gpus", "none", "--hf-cache", "none",
+                     "--host-port", str(port), "--container-name", name, "--detach"]) == 0
+        app = LaunchApp(attach=True)
+        async with app.run_test(size=(80, 24)) as pilot:
+            pane = app.query_one(LaunchPane)
+            for _ in range(200):
+                await asyncio.sleep(0.1)
+                if pane.snap is not None and pane.snap.phase is RunPhase.READY and app.endpoints:
+                    break
+            assert pane.container_name == name and pane.snap.phase is RunPhase.READY
+            assert app.endpoints[-1].base_url == f"http://127.0.0.1:{port}"
+        assert docker_client.containers.get(name).status == "running"  # closing the console left it running
+    finally:
+        try:
+            docker_client.containers.get(name).remove(force=True)
+        except Exception:
+            pass
