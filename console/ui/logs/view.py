@@ -86,7 +86,7 @@ class LogView(ScrollView, can_focus=True):
         super().__init__(**kwargs)
         self.buffer = buffer
         self._cache: dict[tuple, Strip] = {}
-        self._styles: dict[Severity, Style] | None = None
+        self._styles: dict[str, Style] | None = None
 
     # ── feeding ──────────────────────────────────────────────────────────────
     def lines_changed(self) -> None:
@@ -96,8 +96,14 @@ class LogView(ScrollView, can_focus=True):
         if len(self._cache) > 4096:
             self._cache.clear()
         if self.follow:
-            self.scroll_to(y=max(0, len(self.buffer) - self.scrollable_content_region.height), animate=False, immediate=False)
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            # The new virtual size takes effect at the next layout; stick to the end then too.
+            self.call_after_refresh(self._stick_to_end)
         self.refresh()
+
+    def _stick_to_end(self) -> None:
+        if self.follow:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     def reset_render(self) -> None:
         self._cache.clear()
@@ -105,6 +111,8 @@ class LogView(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._cache.clear()
+        if self.follow:
+            self.call_after_refresh(self._stick_to_end)
 
     def watch_follow(self, follow: bool) -> None:
         if follow:
@@ -115,14 +123,19 @@ class LogView(ScrollView, can_focus=True):
         self.refresh()
 
     # ── rendering ────────────────────────────────────────────────────────────
-    def _style_for(self, sev: Severity) -> Style:
+    def _frame_styles(self) -> dict[str, Style]:
         if self._styles is None:
+            base = self.rich_style
+            get = self.get_component_rich_style
             self._styles = {
-                Severity.ERROR: self.get_component_rich_style("logview--error"),
-                Severity.WARNING: self.get_component_rich_style("logview--warning"),
-                Severity.INFO: Style(),
+                "base": base,
+                "info": base,
+                "error": base + get("logview--error"),
+                "warning": base + get("logview--warning"),
+                "match": get("logview--match"),
+                "cursor": get("logview--cursor"),
             }
-        return self._styles[sev]
+        return self._styles
 
     def notify_style_update(self) -> None:
         self._styles = None
@@ -131,35 +144,40 @@ class LogView(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
-        width = self.scrollable_content_region.width
+        width = self.size.width
         row = scroll_y + y
-        base = self.rich_style
+        styles = self._frame_styles()
         if row >= len(self.buffer):
-            return Strip.blank(width, base)
+            return Strip.blank(width, styles["base"])
         absolute = self.buffer.absolute(row)
-        flt = self.buffer.filter
-        key = (absolute, scroll_x, width, id(flt), absolute == self.cursor)
+        key = (absolute, scroll_x, width, id(self.buffer.filter), absolute == self.cursor)
         strip = self._cache.get(key)
         if strip is None:
-            strip = self._render(absolute, scroll_x, width, base)
-            self._cache[key] = strip
-        return strip.apply_offsets(scroll_x, row)
+            strip = self._cache[key] = self._render(absolute, scroll_x, width, styles)
+        return strip
 
-    def _render(self, absolute: int, scroll_x: int, width: int, base: Style) -> Strip:
+    def _render(self, absolute: int, scroll_x: int, width: int, styles: dict[str, Style]) -> Strip:
         raw = self.buffer.line(absolute) or ""
         text = display_text(raw)  # cut before styling: cost bounded by DISPLAY_MAX
-        style = base + self._style_for(severity(raw[:4096]))
-        rich = Text(text, style=style, no_wrap=True, end="")
+        sev = severity(raw)
+        style = styles["error" if sev is Severity.ERROR else "warning" if sev is Severity.WARNING else "info"]
+        is_cursor = absolute == self.cursor
+        if is_cursor:
+            style = style + styles["cursor"]
         flt = self.buffer.filter
-        if flt is not None:
-            match_style = self.get_component_rich_style("logview--match")
-            for start, end in flt.spans(text):
-                rich.stylize(match_style, start, end)
-        if absolute == self.cursor:
-            rich.stylize(self.get_component_rich_style("logview--cursor"))
+        spans = flt.spans(text) if flt is not None else ()
+        if not spans and text.isascii():
+            # Fast path: one cell per character, so cropping is slicing.
+            visible = text[scroll_x : scroll_x + width]
+            segments = [Segment(visible, style)]
+            if len(visible) < width:
+                segments.append(Segment(" " * (width - len(visible)), style if is_cursor else styles["base"]))
+            return Strip(segments, width)
+        rich = Text(text, style=style, no_wrap=True, end="")
+        for start, end in spans:
+            rich.stylize(styles["match"], start, end)
         segments = list(rich.render(self.app.console))
-        strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, base)
-        return strip
+        return Strip(segments).crop_extend(scroll_x, scroll_x + width, styles["base"])
 
     # ── movement (any move away from the bottom pauses following) ─────────────
     def _rows(self) -> int:

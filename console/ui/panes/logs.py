@@ -47,6 +47,9 @@ KEY = "3"
 HELP = "Server log: follow/pause, filter (text or regex), next error, save; phases, capacity and diagnoses"
 
 HIGH_WATER = 200_000  # lines waiting for the view before the reader pauses
+VIEW_FPS = 12  # redraws per second while lines arrive at a readable pace
+FLOOD_FPS = 4  # ... and while they pour in faster than anyone reads (each frame costs the same)
+FLOOD_LINES = 5_000  # lines since the last redraw that make it a flood
 
 
 class _Inbox:
@@ -140,6 +143,9 @@ class LogsPane(Vertical):
         self._regex = False
         self._panel_dirty = True
         self._input_mode = "filter"  # or "save"
+        self._view_timer_pending = False
+        self._last_view_flush = 0.0
+        self._lines_since_flush = 0
 
     def compose(self) -> ComposeResult:
         yield Static(id="logs-panel")
@@ -155,7 +161,6 @@ class LogsPane(Vertical):
 
     def on_mount(self) -> None:
         self.query_one("#logs-inputbar").display = False
-        self.set_interval(0.25, self._refresh_panel)
         self._refresh_panel(force=True)
         self.view.watch(self.view, "follow", lambda _: self._refresh_status(), init=False)
 
@@ -226,6 +231,7 @@ class LogsPane(Vertical):
         (keys: max_total_num_tokens, context_len, max_running_requests)."""
         self.prediction = {k: v for k, v in values.items() if v is not None}
         self._panel_dirty = True
+        self._schedule_view()
 
     def quit_warning(self) -> str | None:
         return None  # following a log is safe to interrupt: the server keeps running
@@ -296,8 +302,27 @@ class LogsPane(Vertical):
             for diag in self.stats.diagnoses[known:]:
                 self.post_message(self.Diagnosed(diag))
         self._panel_dirty = True
-        if self.is_mounted:
-            self.view.lines_changed()
+        self._lines_since_flush += len(lines)
+        self._schedule_view()
+
+    def _schedule_view(self) -> None:
+        """Redraw view, panel and status together, at most VIEW_FPS (FLOOD_FPS) times a second."""
+        if not self.is_mounted or self._view_timer_pending:
+            return
+        fps = FLOOD_FPS if self._lines_since_flush > FLOOD_LINES else VIEW_FPS
+        wait = self._last_view_flush + 1 / fps - time.monotonic()
+        if wait <= 0:
+            self._flush_view()
+        else:
+            self._view_timer_pending = True
+            self.set_timer(wait, self._flush_view)
+
+    def _flush_view(self) -> None:
+        self._view_timer_pending = False
+        self._last_view_flush = time.monotonic()
+        self._lines_since_flush = 0
+        self.view.lines_changed()
+        self._refresh_panel()
 
     @on(SourceEnded)
     def _on_source_ended(self, message: SourceEnded) -> None:
@@ -312,6 +337,7 @@ class LogsPane(Vertical):
             self.source_state = "ended" if self.source.startswith("container") else "loaded"
         self._inbox = None
         self._panel_dirty = True
+        self._schedule_view()
 
     # ── actions ────────────────────────────────────────────────────────────
     def _show_input(self, mode: str, value: str, placeholder: str) -> None:
