@@ -82,3 +82,33 @@ def format_tool_load(tl: dict) -> str:
     for name, n in tl["failures"].items():
         line += f"\n  {n}× {name} — e.g. {tl['examples'].get(name, '')[:160]}"
     return line
+
+
+COMPACT_HEADER = f"{'conc':>4} {'ok/fail':>8} {'out tok/s':>9} {'TTFT p50/p99':>13} {'any':>5} " \
+                 f"{'ITL p50':>7} {'TPOT':>5} {'E2E s':>6} {'$/M':>6}"
+
+
+def compact_row(lv: dict) -> str:
+    """One level in 78 columns (the TUI at 80×24)."""
+    return (
+        f"{lv['concurrency']:>4} {str(lv['completed']) + '/' + str(lv['failed']):>8} {lv['output_throughput']:>9.1f} "
+        f"{_dist(lv['ttft_ms'], ('p50', 'p99'), '{:.0f}'):>13} {_f(lv['ttft_any_ms']['p50'], '{:.0f}'):>5} "
+        f"{_f(lv['itl_ms']['p50']):>7} {_f(lv['tpot_ms']['p50']):>5} "
+        f"{_f(lv['e2e_ms']['p50'] and lv['e2e_ms']['p50'] / 1000, '{:.2f}'):>6} "
+        f"{_f(lv['cost_per_m_output_usd'], '{:.2f}'):>6}"
+    )
+
+
+def compact_reference(result: dict) -> list[str]:
+    """Published figures and the seed's claim, one short line each, with measured/expected."""
+    lines = []
+    by_conc = {lv["concurrency"]: lv for lv in result["levels"]}
+    for fig in result["reference"]:
+        rng = fig.get("output_throughput_range")
+        claimed = f"{rng[0]:.0f}–{rng[1]:.0f}" if rng else f"{fig['output_throughput']:.0f}"
+        lv = by_conc.get(fig["concurrency"])
+        ratio = f"{lv['output_throughput'] / fig['output_throughput']:.2f}×" if lv else "—"
+        who = "seed claim" if fig["source"] == SEED else fig["source"].split(",")[0].split(" (")[0]
+        lines.append(f"  c={fig['concurrency']:<2} {claimed:>9} tok/s  you {ratio:>6}  "
+                     f"{fig['model'].replace('gpt-oss-', '')} {who}"[:78])
+    return lines

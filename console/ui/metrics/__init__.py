@@ -1,0 +1,1 @@
+"""The Metrics area: serving metrics and GPUs on one timeline, and the bench screen."""
