@@ -303,6 +303,13 @@ def parse_batch_stats(msg: str, prefix: LinePrefix | None = None) -> BatchStats 
     )
 
 
+def _float_or_none(v: str | None) -> float | None:
+    try:
+        return float(v) if v is not None else None
+    except ValueError:
+        return None
+
+
 def _int_or_none(v: str | None) -> int | None:
     try:
         return int(v) if v is not None else None
@@ -353,7 +360,7 @@ def parse_line(line: str) -> Event | None:
             max_prefill_tokens=_int_or_none(kv.get("max_prefill_tokens")),
             max_running_requests=_int_or_none(kv.get("max_running_requests")),
             context_len=_int_or_none(kv.get("context_len")),
-            available_gpu_mem_gb=_f(_AVAIL.search(msg)),
+            available_gpu_mem_gb=_float_or_none(kv.get("available_gpu_mem")),
             time=t,
         )
     if msg.startswith("Capture cuda graph begin"):
