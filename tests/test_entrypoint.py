@@ -217,3 +217,58 @@ def test_sshd_options_and_key_install(tmp_path):
     assert auth.read_text() == key + "\n"
     assert oct(auth.stat().st_mode & 0o777) == "0o600" and oct(auth.parent.stat().st_mode & 0o777) == "0o700"
     assert valid_public_key(key) and not valid_public_key("hello") and not valid_public_key("")
+
+
+def test_redactor_masks_secrets_split_across_reads():
+    from console.image.supervise import Redactor
+
+    secret = "sk-abcdefghijklmnopf3a9"
+    text = f"[TP0] server_args=ServerArgs(api_key='{secret}')\nnext {secret} line\nprogress 50%\r"
+    data = text.encode()
+    for step in (1, 3, 7, 64):
+        r = Redactor({secret: "sk-…f3a9"})
+        out = b""
+        for i in range(0, len(data), step):
+            out += r.feed(data[i:i + step])
+            out += r.partial()  # a pause after every read: still never a split secret
+        out += r.flush()
+        assert out.decode() == text.replace(secret, "sk-…f3a9"), step
+
+
+def test_redactor_emits_complete_lines_at_once():
+    from console.image.supervise import Redactor
+
+    r = Redactor({"sk-0123456789abcdef": "sk-…cdef"})
+    assert r.feed(b"The server is fired up and ready to roll!\npartial") == b"The server is fired up and ready to roll!\n"
+    assert r.partial() == b""  # "partial" is shorter than a secret could be
+    assert r.flush() == b"partial"
+
+
+def test_supervise_forwards_sigterm_and_masks(tmp_path, capfd):
+    import signal
+    import sys
+    import threading
+
+    from console.image import supervise
+
+    script = tmp_path / "child.py"
+    script.write_text(
+        "import signal, sys, time\n"
+        "def bye(*a):\n    print('shutting down with sk-supersecret-000099', flush=True); sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, bye)\n"
+        "print('api_key=sk-supersecret-000099 ready', flush=True)\n"
+        "time.sleep(30)\n")
+    old = {s: signal.getsignal(s) for s in supervise.FORWARDED}
+    try:
+        import os
+
+        threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGTERM)).start()
+        code = supervise.run([sys.executable, str(script)], dict(os.environ), ["sk-supersecret-000099"],
+                             lambda s: "sk-…0099")
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    out = capfd.readouterr().out
+    assert code == 0
+    assert "sk-supersecret-000099" not in out
+    assert "api_key=sk-…0099 ready" in out and "shutting down with sk-…0099" in out

@@ -73,7 +73,9 @@ def test_readme_example_produces_expected_argv(example, console_image, container
     c = containers.run(console_image, environment=env, volumes=volumes)
     logs = wait_for_log(c, "SGLANG_ARGV", timeout=30)
     assert _argv(c) == EXPECTED[example.id]
-    assert "gpt-oss-image: exec python3 -m sglang.launch_server --model-path" in logs
+    keyed = "API_KEY" in env or "API_KEY_FILE" in env
+    how = "run (masking the API key in SGLang's log)" if keyed else "exec"
+    assert f"gpt-oss-image: {how} python3 -m sglang.launch_server --model-path" in logs
     for secret in (API_KEY_IN_FILE, env.get("API_KEY")):
         if secret:
             assert secret not in logs
@@ -148,11 +150,18 @@ def test_secret_files_appear_nowhere_in_inspect_or_logs(console_image, container
 # -- lifecycle ------------------------------------------------------------------------
 
 
-def test_docker_stop_is_graceful_through_sglang(console_image, containers):
-    c = containers.run(console_image, environment={**FAST, "FAKE_GPUS": "H100-80GB:1"})
+@pytest.mark.parametrize("api_key", [None, "sk-stop-test-key-00000001"], ids=["exec", "supervised"])
+def test_docker_stop_is_graceful_through_sglang(api_key, console_image, containers):
+    env = {**FAST, "FAKE_GPUS": "H100-80GB:1", **({"API_KEY": api_key} if api_key else {})}
+    c = containers.run(console_image, environment=env)
     wait_for_log(c, READY, timeout=30)
     code, cmdline = c.exec_run(["cat", "/proc/1/cmdline"])
-    assert b"sglang.launch_server" in cmdline, "SGLang is not PID 1: the entrypoint did not exec"
+    if api_key:  # the entrypoint stays PID 1 to mask the key and forwards SIGTERM
+        assert b"console.image.entrypoint" in cmdline
+        code, out = c.exec_run(["pgrep", "-P", "1", "-f", "sglang.launch_server"])
+        assert code == 0, "SGLang is not a child of PID 1"
+    else:
+        assert b"sglang.launch_server" in cmdline, "SGLang is not PID 1: the entrypoint did not exec"
     code, out = c.exec_run(["python3", "/opt/gpt-oss-console/console/image/healthcheck.py"])
     assert code == 0
     t0 = time.monotonic()
@@ -163,6 +172,17 @@ def test_docker_stop_is_graceful_through_sglang(console_image, containers):
     assert elapsed < 10, f"stop took {elapsed:.1f}s: SIGTERM did not reach SGLang"
     logs = _logs(c)
     assert "INFO:     Application shutdown complete." in logs and "Finished server process" in logs
+    if api_key:
+        assert api_key not in logs and "api_key='sk-…0001'" in logs
+
+
+def test_supervised_exit_status_is_sglangs(console_image, containers):
+    c = containers.run(console_image, environment={**FAST, "FAKE_GPUS": "H100-80GB:1", "API_KEY": "sk-crash-0000000002",
+                                                   "FAKE_SGLANG_SCENARIO": "cuda_oom"})
+    assert c.wait(timeout=30)["StatusCode"] == 1
+    logs = _logs(c)
+    assert "torch.OutOfMemoryError: CUDA out of memory." in logs  # the last lines survive
+    assert "sk-crash-0000000002" not in logs
 
 
 def test_healthcheck_fails_while_starting(console_image, containers):

@@ -10,6 +10,9 @@ Run by docker/entrypoint.sh as ``python3 -m console.image.entrypoint [ARGS]``.
 4. Start sshd if SSH_PUBLIC_KEY / PUBLIC_KEY (or, loudly, SSH_PASSWORD) is set.
 5. Print one summary (value and source of each setting, secrets masked) and
    ``exec`` SGLang so it becomes PID 1 and ``docker stop``'s SIGTERM reaches it.
+   With an API key SGLang would print it (its start-up ``server_args`` line), so
+   then the entrypoint stays PID 1, masks it in SGLang's output and forwards
+   signals instead (:mod:`console.image.supervise`).
 
 Arguments starting with ``-`` are extra SGLang flags; any other first argument
 is run instead of SGLang (``docker run IMAGE bash``).
@@ -230,7 +233,8 @@ def summary_lines(prep: Prepared) -> list[str]:
         lines.append(f"{NAME}: note: {note}")
     for warning in prep.warnings:
         lines.append(f"{NAME}: WARNING: {warning}")
-    lines.append(f"{NAME}: exec {' '.join(S.redact_argv(prep.argv, values))}")
+    how = "run (masking the API key in SGLang's log)" if values.get("api_key") else "exec"
+    lines.append(f"{NAME}: {how} {' '.join(S.redact_argv(prep.argv, values))}")
     return lines
 
 
@@ -261,6 +265,11 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_SSH
     print("\n".join(summary_lines(prep)), flush=True)
     sys.stderr.flush()
+    if values.get("api_key"):
+        from console.image import supervise
+
+        secrets = [str(values[s.key]) for s in S.SETTINGS if s.secret and values.get(s.key)]
+        return supervise.run(prep.argv, prep.env, secrets, S.mask_secret)
     os.execvpe(prep.argv[0], prep.argv, prep.env)
     return 0  # not reached
 

@@ -20,8 +20,9 @@ Images
     ``tests/docker/standin/``). ``python3 -m sglang.launch_server ARGS``:
 
     * records its argv as one JSON line ``SGLANG_ARGV {"argv": [...], "env": {...}}``
-      on stdout (the ``--api-key`` value shown as ``<redacted>``) and in full in
-      ``/tmp/sglang-argv.json`` (``FAKE_SGLANG_ARGV_FILE`` moves it);
+      on stdout and in ``/tmp/sglang-argv.json`` (``FAKE_SGLANG_ARGV_FILE`` moves
+      it); like real SGLang it prints ``--api-key``'s value in its ``server_args``
+      line, so "no key in docker logs" tests exercise the entrypoint's masking;
     * logs real-format SGLang start-up lines (``[2026-… TP0] …``) for the
       scenario in env ``FAKE_SGLANG_SCENARIO``: ``ok`` (default),
       ``not_enough_memory``, ``cuda_oom``, ``bad_backend``, ``gated_repo``,

@@ -137,10 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     record = {"argv": argv, "env": {k: ("<set>" if v else "") for k, v in os.environ.items()
                                    if k in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")}}
-    # The log line masks the key (tests read the full argv from ARGV_FILE) so that
-    # "no secret in docker logs" checks test the entrypoint, not this stand-in.
-    shown = [("<redacted>" if i and argv[i - 1] == "--api-key" else a) for i, a in enumerate(argv)]
-    plain("SGLANG_ARGV " + json.dumps(dict(record, argv=shown)))
+    plain("SGLANG_ARGV " + json.dumps(record))
     try:
         with open(ARGV_FILE, "w") as fh:
             json.dump(record, fh)
@@ -180,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"server_args=ServerArgs(model_path='{name}', tokenizer_path='{name}', served_model_name='{served}', "
         f"host='{args.host}', port={args.port}, tp_size={tp}, context_length={args.context_length}, "
         f"mem_fraction_static={args.mem_fraction_static}, attention_backend={args.attention_backend!r}, "
-        f"api_key={'<redacted>' if args.api_key else None})")
+        f"api_key={args.api_key!r})")  # verbatim, as SGLang does (sglang#37457)
     time.sleep(delay)
     if scenario == "bad_backend":
         traceback_lines(f"AssertionError: GptOssForCausalLM requires one of ['triton', 'trtllm_mha', 'fa3', 'fa4'] "

@@ -1,0 +1,124 @@
+"""Run SGLang as a child and mask secrets in its output (used only when an API key is set).
+
+SGLang logs its whole ``ServerArgs`` at start, ``api_key`` included, verbatim
+(sgl-project/sglang#37457; the redaction PRs #18518/#19328/#37499 were not merged
+in the releases this image targets). ``exec`` would hand the container's stdout to
+SGLang and the key would land in ``docker logs``. So with a key the entrypoint
+stays PID 1 as a minimal init instead:
+
+* SGLang's stdout/stderr go through pipes; every secret is replaced by its mask
+  (``sk-…f3a9``) before it reaches the container's stdout/stderr. Complete lines
+  pass at once; a partial line (progress bars) after a short pause, keeping back
+  only as many bytes as could be the start of a split secret.
+* SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 are forwarded to SGLang,
+  so ``docker stop`` still takes SGLang's own shutdown path.
+* Orphans (e.g. sshd sessions) are reaped; the exit status is SGLang's
+  (128 + N when a signal N ended it).
+
+Stdlib only.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import threading
+from typing import Iterable
+
+FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
+PARTIAL_FLUSH_S = 0.25
+MAX_PARTIAL = 64 * 1024
+
+
+class Redactor:
+    """Byte-stream masking that never lets a secret through, even split across reads."""
+
+    def __init__(self, replacements: dict[str, str]):
+        pairs = [(s.encode(), r.encode()) for s, r in replacements.items() if s]
+        self._pairs = sorted(pairs, key=lambda p: -len(p[0]))
+        self._keep = max((len(s) for s, _ in self._pairs), default=1) - 1
+        self._buf = b""
+
+    def _mask(self, data: bytes) -> bytes:
+        for secret, shown in self._pairs:
+            data = data.replace(secret, shown)
+        return data
+
+    def feed(self, data: bytes) -> bytes:
+        """Masked output that is safe to emit now (complete lines)."""
+        self._buf = self._mask(self._buf + data)
+        cut = max(self._buf.rfind(b"\n"), self._buf.rfind(b"\r")) + 1
+        if len(self._buf) - cut > MAX_PARTIAL:
+            return self.partial()
+        out, self._buf = self._buf[:cut], self._buf[cut:]
+        return out
+
+    def partial(self) -> bytes:
+        """Emit a pending partial line except a tail that could begin a secret."""
+        cut = max(0, len(self._buf) - self._keep)
+        out, self._buf = self._buf[:cut], self._buf[cut:]
+        return out
+
+    def flush(self) -> bytes:
+        out, self._buf = self._mask(self._buf), b""
+        return out
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        try:
+            n = os.write(fd, data)
+        except BrokenPipeError:
+            return
+        data = data[n:]
+
+
+def _pump(src: int, dst: int, redactor: Redactor) -> None:
+    while True:
+        ready, _, _ = select.select([src], [], [], PARTIAL_FLUSH_S)
+        if not ready:
+            _write_all(dst, redactor.partial())
+            continue
+        chunk = os.read(src, 65536)
+        if not chunk:
+            break
+        _write_all(dst, redactor.feed(chunk))
+    _write_all(dst, redactor.flush())
+    os.close(src)
+
+
+def run(argv: list[str], env: dict[str, str], secrets: Iterable[str], mask) -> int:
+    """Run ``argv`` with masked output and forwarded signals; return its exit status."""
+    replacements = {s: mask(s) for s in secrets if s}
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def forward(signum, _frame):
+        try:
+            os.kill(proc.pid, signum)
+        except ProcessLookupError:
+            pass
+
+    for sig in FORWARDED:
+        signal.signal(sig, forward)
+    pumps = [
+        threading.Thread(target=_pump, args=(proc.stdout.fileno(), 1, Redactor(replacements)), daemon=True),
+        threading.Thread(target=_pump, args=(proc.stderr.fileno(), 2, Redactor(replacements)), daemon=True),
+    ]
+    for t in pumps:
+        t.start()
+    status = None
+    while status is None:
+        try:
+            pid, raw = os.wait()  # any child: reaps orphans re-parented to PID 1 too
+        except ChildProcessError:
+            break
+        if pid == proc.pid:
+            status = raw
+    for t in pumps:
+        t.join(timeout=5)  # a grandchild may still hold the pipe open: don't hang on it
+    if status is None:
+        return 1
+    code = os.waitstatus_to_exitcode(status)
+    return 128 - code if code < 0 else code
