@@ -349,8 +349,9 @@ class DockerLogReader:
             tails[st] = b""
         else:
             extra = None
-        text = self._decode(payload[:cut], tty)
-        lines = text.split("\n")
+        # Decode through the newline so a TTY's "\r\n" is seen whole, then drop it.
+        text = self._decode(payload[: cut + 1], tty)
+        lines = text[:-1].split("\n")
         if extra:
             lines.extend(extra)
         return lines
@@ -380,9 +381,9 @@ def read_file_batches(path: str, *, chunk_size: int = CHUNK, stop: threading.Eve
                     tail = b""
                 continue
             tail = data[cut + 1 :]
-            text = data[:cut].decode("utf-8", "replace")
+            text = data[: cut + 1].decode("utf-8", "replace")
             if "\r\n" in text:
                 text = text.replace("\r\n", "\n")
-            yield LogBatch(STDOUT, text.split("\n"))
+            yield LogBatch(STDOUT, text[:-1].split("\n"))
     if tail and not (stop and stop.is_set()):
         yield LogBatch(STDOUT, [tail.decode("utf-8", "replace")])
