@@ -29,9 +29,18 @@ REPO = Path(__file__).resolve().parents[1]
 def xdg(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    for var in ("MODEL", "PORT", "API_KEY", "HF_TOKEN", "IMAGE", "GPUS"):
-        monkeypatch.delenv(var, raising=False)
+    clear_setting_env(monkeypatch)
     return tmp_path
+
+
+def clear_setting_env(monkeypatch):
+    """The settings' env names are generic (HOST, PORT, CONTAINER_NAME…): the host's must not leak in."""
+    from console.settings import SETTINGS
+
+    for s in SETTINGS:
+        for var in (s.env, *s.aliases, s.file_env):
+            if var:
+                monkeypatch.delenv(var, raising=False)
 
 
 @pytest.fixture
@@ -232,3 +241,49 @@ def test_reattach_after_the_console_is_killed(standin_sglang_image, xdg, name, c
     assert out2.startswith(out1.splitlines()[0])
     code, out, _ = run_cli(capsys, "restart", name, "--json", "--wait", "30")
     assert code == 0 and json.loads(out)["phase"] == "ready"
+
+
+def test_drift_is_flagged_when_the_profile_changes_under_a_running_server(standin_sglang_image, xdg, name, capsys):
+    from console.runtime import profiles
+
+    args = launch_args(standin_sglang_image, name, free_port())
+    assert run_cli(capsys, *args, "--save-profile", "drift", "--dry-run")[0] == 0
+    assert run_cli(capsys, "launch", "--profile", "drift", "-e", "FAKE_SGLANG_SCENARIO=ok", "--detach")[0] == 0
+    code, out, _ = run_cli(capsys, "status", name, "--json")
+    row = json.loads(out)["containers"][0]
+    assert row["profile"] == "drift" and row["drift"] is False
+    prof = profiles.load("drift")
+    prof.values["mem_fraction_static"] = 0.8
+    profiles.save(prof)
+    code, out, _ = run_cli(capsys, "status", name)
+    assert "drift: running settings differ from profile 'drift'" in out
+
+
+def test_logs_follow_since_and_json(standin_sglang_image, xdg, name, capsys):
+    assert run_cli(capsys, *launch_args(standin_sglang_image, name, free_port()))[0] == 0
+    code, out, _ = run_cli(capsys, "logs", name, "--tail", "3", "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(rows) == 3 and all(set(r) == {"stream", "line"} for r in rows)
+    assert run_cli(capsys, "logs", name, "--since", "1h")[1].count("\n") > 5
+    code, out, _ = run_cli(capsys, "logs", name, "--since", str(time.time() + 3600))
+    assert code == 0 and out == ""
+    code, _, err = run_cli(capsys, "logs", name, "--grep", "([")
+    assert code == 2 and "invalid regular expression" in err
+    # -f keeps reading until the container stops
+    proc = subprocess.Popen([sys.executable, "-m", "console", "logs", "-f", name, "--grep", "shutdown|Shutting|SIGTERM|exit",
+                             "-i"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    assert proc.poll() is None  # still following
+    assert run_cli(capsys, "stop", name, "-t", "10")[0] == 0
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert out.strip(), "the shutdown lines arrived while following"
+
+
+def test_compose_export_and_dry_run(xdg, capsys, tmp_path):
+    target = tmp_path / "compose.yaml"
+    code, out, _ = run_cli(capsys, "launch", "--model", "gpt-oss-120b", "--gpus", "0,1", "--compose", str(target))
+    assert code == 0
+    text = target.read_text()
+    assert "openai/gpt-oss-120b" in text and 'device_ids: ["0", "1"]' in text
+    assert "docker run -d" in out

@@ -62,6 +62,9 @@ def test_permission_denied_on_the_socket_says_docker_group(docker_client):
 def xdg(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    from tests.test_cli_launch import clear_setting_env
+
+    clear_setting_env(monkeypatch)
 
 
 @pytest.fixture
