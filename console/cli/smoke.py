@@ -32,6 +32,7 @@ def register(parser) -> None:
     parser.add_argument("--max-ttft", type=float, default=30.0, metavar="S", help="streaming fails above this first-token time (default 30 s)")
     parser.add_argument("--max-tokens", type=int, default=2048, help="max_tokens per request (default 2048)")
     parser.add_argument("--reasoning-effort", choices=["low", "medium", "high"], default="low")
+    parser.add_argument("--temperature", type=float, default=None, help="sampling temperature (default: the server's)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for one request (default 120)")
     parser.set_defaults(func=run)
 
@@ -46,7 +47,8 @@ def run(args) -> int:
     only = [c.strip() for c in args.only.split(",") if c.strip()] if args.only else None
     config = SmokeConfig(base_url=args.base_url, api_key=args.api_key or os.environ.get(API_KEY_ENV) or None,
                          model=args.model, soak=args.soak, only=only, max_ttft_s=args.max_ttft,
-                         max_tokens=args.max_tokens, reasoning_effort=args.reasoning_effort, timeout_s=args.timeout)
+                         max_tokens=args.max_tokens, reasoning_effort=args.reasoning_effort,
+                         temperature=args.temperature, timeout_s=args.timeout)
     live = not args.json
 
     def progress(name: str, i: int, n: int) -> None:

@@ -56,6 +56,7 @@ class SmokeConfig:
     max_ttft_s: float = 30.0  # streaming check fails when the first token takes longer
     max_tokens: int | None = 2048
     reasoning_effort: str | None = "low"
+    temperature: float | None = None  # None: the server's default
     timeout_s: float = 120.0
 
 
@@ -99,7 +100,8 @@ class SmokeRunner:
         self.registry = registry or default_registry()
         self.progress = progress
         self.model: str | None = config.model
-        self.unreachable: ConsoleError | None = None
+        self.unreachable: ConsoleError | None = None  # set when the server cannot be reached (CLI exit 3)
+        self.blocked: str | None = None  # why the remaining checks were not run
         self.results: list[CheckResult] = []
         self._seen = _Seen()
 
@@ -118,17 +120,20 @@ class SmokeRunner:
             names = ["models", *names]  # the model id is needed by every other check
         for name in names:
             t0 = time.monotonic()
-            if self.unreachable is not None:
-                r = CheckResult(name, SKIP, "not run: the server is unreachable", 0.0)
+            if self.blocked is not None:
+                r = CheckResult(name, SKIP, f"not run: {self.blocked}", 0.0)
             else:
                 try:
                     r = await getattr(self, "check_" + name.replace("-", "_"))()
                 except ServerUnreachable as e:
                     self.unreachable = e
-                    r = CheckResult(name, FAIL, str(e.message), 0.0, {"hint": e.hint})
-                except ConsoleError as e:
+                    self.blocked = "the server is unreachable"
                     r = CheckResult(name, FAIL, e.message, 0.0, {"hint": e.hint})
+                except ConsoleError as e:
+                    r = CheckResult(name, FAIL, e.message + (f" — {e.hint}" if e.hint else ""), 0.0, {"hint": e.hint})
                 r.latency_s = time.monotonic() - t0
+                if name == "models" and r.status == FAIL and self.blocked is None:
+                    self.blocked = "the models check failed"
             self.results.append(r)
             yield r
 
@@ -138,6 +143,7 @@ class SmokeRunner:
         c = self.config
         base = dict(base_url=c.base_url, api_key=c.api_key, model=self.model, reasoning_effort=c.reasoning_effort,
                     max_tokens=c.max_tokens, timeout_s=c.timeout_s, tools=["get_weather"], max_rounds=0,
+                    temperature=c.temperature,
                     stream=False)
         base.update(kw)
         return ChatSession(ChatSettings(**base), self.registry)
@@ -182,6 +188,9 @@ class SmokeRunner:
         words = _short(err.message)
         if feature and err.status and err.status >= 400 and not answered:
             return CheckResult("", UNSUPPORTED, f"the server refused it: {words}", 0.0)
+        f = next((f for f in turn.findings if f.severity == "error"), None)
+        if f is not None:  # the inspector's finding names the problem more precisely than the exception
+            return CheckResult("", FAIL, f"{f.code}: {_short(f.message)}", 0.0)
         where = f" (in round {err.round + 1}, after tool results)" if err.round else ""
         return CheckResult("", FAIL, words + where + (f" — {err.hint}" if err.hint else ""), 0.0)
 
@@ -334,8 +343,12 @@ class SmokeRunner:
             return self._result("multi-turn", turn, FAIL, f"after the tool result: {f.code}: {f.message}")
         if not last.content.strip():
             await s.aclose()
-            return self._result("multi-turn", turn, FAIL,
-                                f"no answer after the tool result (finish_reason {last.finish_reason!r})")
+            if last.tool_calls:
+                again = ", ".join(sorted({c["name"] for c in last.tool_calls}))
+                why = f"the model kept calling tools ({again}) after {len(results)} result(s), up to the depth limit"
+            else:
+                why = f"an empty answer after the tool result (finish_reason {last.finish_reason!r})"
+            return self._result("multi-turn", turn, FAIL, why)
         uses = any(w in last.content.lower() for w in ("18", "cloud", "partly", "62"))
         turn2 = await self._turn("multi-turn", s, "Thanks. And what about Tokyo?")
         await s.aclose()
@@ -432,8 +445,11 @@ class SmokeRunner:
         calls = [e for e in turn.events if isinstance(e, ev.ToolCallRequested)]
         if not calls:
             return "no tool call" + (f"; answered {_quote(turn.content)}" if turn.content else "")
-        if not turn.exchanges[-1].content.strip():
-            return "no answer after the tool result"
+        last = turn.exchanges[-1]
+        if not last.content.strip():
+            if last.tool_calls:
+                return "the model kept calling tools after the results (depth limit reached)"
+            return f"an empty answer after the tool result (finish_reason {last.finish_reason!r})"
         return None
 
 

@@ -47,6 +47,7 @@ FAULTS = {
     "empty_stream": "a stream with no chunks at all, only [DONE]",
     "slow_first_token": "the first token comes after slow_first_token_s (default 3 s)",
     "reasoning_only": "only reasoning_content, never content (vLLM #24076 shape)",
+    "refuse_tool_choice": 'HTTP 400 for tool_choice "required" or a named tool (as older engines answered)',
 }
 
 MAX_MODEL_LEN = 131072
@@ -511,7 +512,12 @@ class _Handler(BaseHTTPRequestHandler):
         if not req.get("messages"):
             return self._send_json(400, {"object": "error", "message": "messages must not be empty", "type": "BadRequestError", "code": 400})
         srv.requests_seen.append(req)
-        self._chat(req, faults | set(srv.faults))
+        faults |= set(srv.faults)
+        choice = req.get("tool_choice")
+        if "refuse_tool_choice" in faults and req.get("tools") and (choice == "required" or isinstance(choice, dict)):
+            return self._send_json(400, {"object": "error", "type": "BadRequestError", "code": 400,
+                                         "message": f"tool_choice {json.dumps(choice)} is not supported; use \"auto\" or \"none\""})
+        self._chat(req, faults)
 
     def _server_info(self) -> dict[str, Any]:
         srv = self.server
