@@ -30,6 +30,7 @@ from typing import Iterable
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 PARTIAL_FLUSH_S = 0.25
 MAX_PARTIAL = 64 * 1024
+READ_SIZE = 64 * 1024  # a pipe's capacity: one read takes all that is there
 
 
 class Redactor:
@@ -47,18 +48,26 @@ class Redactor:
         return data
 
     def feed(self, data: bytes) -> bytes:
-        """Masked output that is safe to emit now (complete lines)."""
-        self._buf = self._mask(self._buf + data)
-        cut = max(self._buf.rfind(b"\n"), self._buf.rfind(b"\r")) + 1
-        if len(self._buf) - cut > MAX_PARTIAL:
-            return self.partial()
-        out, self._buf = self._buf[:cut], self._buf[cut:]
-        return out
+        """Masked output that is safe to emit now: the complete lines.
+
+        A secret never spans a line break, so complete lines are masked on their
+        own and only the trailing partial line is held back (unmasked) for later.
+        """
+        cut = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
+        if not cut:
+            self._buf += data
+            return self.partial() if len(self._buf) > MAX_PARTIAL else b""
+        lines = self._buf + data[:cut] if self._buf else data[:cut]
+        self._buf = data[cut:]
+        return self._mask(lines)
 
     def partial(self) -> bytes:
         """Emit a pending partial line except a tail that could begin a secret."""
-        cut = max(0, len(self._buf) - self._keep)
-        out, self._buf = self._buf[:cut], self._buf[cut:]
+        if not self._buf:
+            return b""
+        buf = self._mask(self._buf)
+        cut = max(0, len(buf) - self._keep)
+        out, self._buf = buf[:cut], buf[cut:]
         return out
 
     def flush(self) -> bytes:
@@ -76,12 +85,14 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _pump(src: int, dst: int, redactor: Redactor) -> None:
+    busy = False
     while True:
-        ready, _, _ = select.select([src], [], [], PARTIAL_FLUSH_S)
-        if not ready:
+        # Only wait with a timeout (to flush a partial line) when the pipe was drained.
+        if not busy and not select.select([src], [], [], PARTIAL_FLUSH_S)[0]:
             _write_all(dst, redactor.partial())
             continue
-        chunk = os.read(src, 65536)
+        chunk = os.read(src, READ_SIZE)
+        busy = len(chunk) == READ_SIZE
         if not chunk:
             break
         _write_all(dst, redactor.feed(chunk))
