@@ -165,9 +165,12 @@ def test_summary_masks_secrets_and_names_sources(tmp_path):
     assert "no API key" not in text
 
 
-def test_warns_on_open_bind_without_key():
+def test_warns_on_open_bind_without_key_and_on_loopback_bind():
     prep = E.prepare({}, [], detect=fake("H100-80GB:1"))
     assert any("no API key and SGLang listens on 0.0.0.0" in w for w in prep.warnings)
+    prep = E.prepare({"HOST": "127.0.0.1"}, [], detect=fake("H100-80GB:1"))
+    assert any("a published port (-p) cannot reach SGLang" in w for w in prep.warnings)
+    assert not any("no API key" in w for w in prep.warnings)
 
 
 def test_child_env_carries_only_the_hf_token(tmp_path):

@@ -181,6 +181,10 @@ def prepare(env: dict[str, str] | None = None, args: list[str] | None = None, *,
     elif values.get("tensor_parallel_size") is None:
         prep.notes.append(f"{model} is not gpt-oss: TP left to SGLang (1) unless TENSOR_PARALLEL_SIZE is set")
 
+    if values.get("host") in ("127.0.0.1", "localhost", "::1"):
+        prep.warnings.append(
+            f"HOST={values['host']} is the container's own loopback: a published port (-p) cannot reach SGLang. "
+            "Leave HOST unset (0.0.0.0) and publish on 127.0.0.1 instead to keep it local")
     if values.get("host") == "0.0.0.0" and not values.get("api_key"):
         prep.warnings.append(
             "no API key and SGLang listens on 0.0.0.0: anyone who can reach the published port can use the "
