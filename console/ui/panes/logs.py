@@ -146,6 +146,7 @@ class LogsPane(Vertical):
         self._view_timer_pending = False
         self._last_view_flush = 0.0
         self._lines_since_flush = 0
+        self._closing = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="logs-panel")
@@ -225,6 +226,7 @@ class LogsPane(Vertical):
         reader, self._reader = self._reader, None
         if reader is not None:
             reader.close()
+        self._refresh_status()
 
     def set_prediction(self, **values: int | float | None) -> None:
         """The planner's prediction to show next to the measured capacity
@@ -237,6 +239,7 @@ class LogsPane(Vertical):
         return None  # following a log is safe to interrupt: the server keeps running
 
     def on_unmount(self) -> None:
+        self._closing = True
         self.stop()
 
     # ── workers ────────────────────────────────────────────────────────────
@@ -307,7 +310,12 @@ class LogsPane(Vertical):
 
     def _schedule_view(self) -> None:
         """Redraw view, panel and status together, at most VIEW_FPS (FLOOD_FPS) times a second."""
-        if not self.is_mounted or self._view_timer_pending:
+        if not self.is_mounted:
+            return
+        if self._view_timer_pending:
+            if time.monotonic() - self._last_view_flush < 1.0:
+                return
+            self._flush_view()  # the loop was busy for a while: never let the view go stale
             return
         fps = FLOOD_FPS if self._lines_since_flush > FLOOD_LINES else VIEW_FPS
         wait = self._last_view_flush + 1 / fps - time.monotonic()
@@ -527,7 +535,7 @@ class LogsPane(Vertical):
         return t
 
     def _refresh_status(self) -> None:
-        if not self.is_mounted:
+        if not self.is_mounted or not self.is_attached or self._closing:
             return
         buf = self.buffer
         t = Text(no_wrap=True, overflow="ellipsis")

@@ -1,0 +1,277 @@
+"""Logs pane (Pilot, keyboard only): file and live container sources, filter, regex errors,
+error jumps, save, follow/pause, long lines, messages; snapshots at 80×24 and 160×48."""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from pathlib import Path
+
+import pytest
+from textual.app import App, ComposeResult
+
+from console.logs.sglang import Phase
+from console.ui.panes.logs import LogsPane
+from tests.ui_helpers import screen_text
+
+DATA = Path(__file__).parent / "data" / "logs"
+STYLES = Path(__file__).resolve().parents[1] / "styles"
+
+
+class LogsApp(App):
+    """Just the Logs pane (the full shell is tested elsewhere)."""
+
+    CSS_PATH = [str(STYLES / "app.tcss"), str(STYLES / "logs.tcss")]
+
+    def __init__(self, path: Path | None = None) -> None:
+        super().__init__()
+        self.path = path
+        self.phases: list[Phase] = []
+        self.diagnoses: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield LogsPane(id="pane-logs")
+
+    def on_mount(self) -> None:
+        pane = self.query_one(LogsPane)
+        pane.focus()
+        if self.path is not None:
+            pane.open_file(str(self.path))
+
+    def on_logs_pane_phase_reached(self, message: LogsPane.PhaseReached) -> None:
+        self.phases.append(message.phase)
+
+    def on_logs_pane_diagnosed(self, message: LogsPane.Diagnosed) -> None:
+        self.diagnoses.append(message.diagnosis.code)
+
+
+async def until(pilot, cond, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time:\n" + screen_text(pilot.app))
+        await pilot.pause(0.05)
+
+
+async def loaded(pilot) -> LogsPane:
+    pane = pilot.app.query_one(LogsPane)
+    await until(pilot, lambda: pane.source_state in ("loaded", "ended", "error"))
+    await pilot.pause(0.2)  # the throttled redraw
+    await pilot.pause()
+    return pane
+
+
+async def test_file_source_fills_panel_and_posts_phases() -> None:
+    app = LogsApp(DATA / "healthy_20b.log")
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = await loaded(pilot)
+        text = screen_text(app)
+        assert "ready" in text
+        assert "1,072,332 tok" in text and "ctx 131,072" in text
+        assert "gen 1,348 tok/s" in text and "running 8" in text and "queued 2" in text
+        assert "34 lines" in text and "FOLLOW" in text
+        # following: the last line is on screen
+        assert "POST /v1/chat/completions" in text
+        assert app.phases[-1] is Phase.READY and app.phases == sorted(app.phases)
+        assert app.diagnoses == []
+        assert pane.stats.phase is Phase.READY
+
+
+async def test_prediction_shown_next_to_capacity() -> None:
+    app = LogsApp(DATA / "healthy_20b.log")
+    async with app.run_test(size=(120, 30)) as pilot:
+        pane = await loaded(pilot)
+        pane.set_prediction(max_total_num_tokens=1_000_000)
+        await pilot.pause(0.2)
+        assert "plan 1,000,000 (+7%)" in screen_text(app)
+
+
+async def test_failure_diagnosis_in_panel_and_message() -> None:
+    app = LogsApp(DATA / "fail_not_enough_memory.log")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await loaded(pilot)
+        text = screen_text(app)
+        assert "No room left for the KV cache" in text and "MEM_FRACTION_STATIC" in text
+        assert app.diagnoses == ["not_enough_memory"]
+
+
+async def test_text_filter_and_clear() -> None:
+    app = LogsApp(DATA / "healthy_20b.log")
+    async with app.run_test(size=(120, 30)) as pilot:
+        pane = await loaded(pilot)
+        await pilot.press("slash")
+        await pilot.press(*"decode")
+        await pilot.pause(0.2)
+        assert len(pane.buffer) == 2
+        text = screen_text(app)
+        assert "Load weight" not in text and "Decode batch. #running-req: 8, #token: 9320" in text
+        assert "text 'decode': 2" in text
+        await pilot.press("enter")  # close the input, keep the filter
+        assert not pane.query_one("#logs-inputbar").display
+        assert len(pane.buffer) == 2
+        await pilot.press("escape")  # clear
+        await pilot.pause(0.2)
+        assert pane.buffer.filter is None and len(pane.buffer) == 34
+
+
+async def test_regex_filter_and_bad_regex_error_inline() -> None:
+    app = LogsApp(DATA / "healthy_20b.log")
+    async with app.run_test(size=(120, 30)) as pilot:
+        pane = await loaded(pilot)
+        await pilot.press("r")  # regex mode
+        await pilot.press("slash")
+        await pilot.press(*"(Decode|Prefill) batch")
+        await pilot.pause(0.2)
+        assert len(pane.buffer) == 4
+        await pilot.press("space", "(", "x")  # now unbalanced
+        await pilot.pause(0.2)
+        text = screen_text(app)
+        assert "bad regex: missing )" in text
+        assert pane.buffer.filter.text == "(Decode|Prefill) batch "  # the last good filter stays
+        await pilot.press("backspace", "backspace", "backspace")
+        await pilot.pause(0.2)
+        assert "bad regex" not in screen_text(app)
+
+
+async def test_jump_between_errors() -> None:
+    app = LogsApp(DATA / "fail_cuda_oom.log")
+    async with app.run_test(size=(120, 30)) as pilot:
+        pane = await loaded(pilot)
+        view = pane.view
+        await pilot.press("n")
+        assert "Traceback" in pane.buffer.line(view.cursor)
+        await pilot.press("n")
+        assert pane.buffer.line(view.cursor).startswith("torch.OutOfMemoryError")
+        await pilot.press("n")
+        assert "child failed" in pane.buffer.line(view.cursor)
+        await pilot.press("n")  # none below: stays
+        assert "child failed" in pane.buffer.line(view.cursor)
+        await pilot.press("p", "p")
+        assert "Traceback" in pane.buffer.line(view.cursor)
+        assert not view.follow  # jumping pauses following
+        assert "PAUSED" in screen_text(app)
+
+
+async def test_save_to_file_private(tmp_path) -> None:
+    app = LogsApp(DATA / "fail_port_in_use.log")
+    target = tmp_path / "saved.log"
+    async with app.run_test(size=(120, 30)) as pilot:
+        pane = await loaded(pilot)
+        await pilot.press("s")
+        inp = pane.query_one("#logs-input")
+        assert inp.value.endswith(".log") and "fail_port_in_use.log" in inp.value
+        inp.value = str(target)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert target.read_text() == (DATA / "fail_port_in_use.log").read_text()
+        assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+        # a path that cannot be written shows the reason inline
+        await pilot.press("s")
+        inp.value = str(tmp_path / "missing-dir" / "x.log")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "cannot write" in screen_text(app)
+
+
+async def test_follow_pause_and_long_lines() -> None:
+    app = LogsApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(LogsPane)
+        pane.feed_lines([f"line {i}" for i in range(500)] + ["L" * 100_000])
+        await pilot.pause(0.2)
+        text = screen_text(app)
+        assert "…+98,000 chars" not in text  # the marker sits at the display limit, far right
+        assert "LLLL" in text and "line 499" in text
+        await pilot.press("f")
+        assert not pane.view.follow and "PAUSED" in screen_text(app)
+        pane.feed_lines(["new line"])
+        await pilot.pause(0.2)
+        assert "new line" not in screen_text(app)
+        await pilot.press("f")
+        await pilot.pause(0.2)
+        assert pane.view.follow and "new line" in screen_text(app)
+        await pilot.press("home")
+        assert not pane.view.follow
+        await pilot.press("end")
+        assert pane.view.follow
+        # scrolled right to the end of the long line: the truncation marker shows
+        pane.view.follow = False
+        row = pane.buffer.row_of(pane.buffer.dropped + 500)
+        pane.view.show_row(row)
+        pane.view.scroll_to(x=pane.view.max_scroll_x, animate=False)
+        await pilot.pause(0.2)
+        assert "…+98,000 chars" in screen_text(app)
+
+
+async def test_lines_fed_beyond_cap_stay_bounded() -> None:
+    app = LogsApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(LogsPane)
+        for k in range(30):
+            pane.feed_lines([f"{k}-{i}" for i in range(10_000)])
+        await pilot.pause(0.5)
+        assert len(pane.buffer.lines) <= pane.buffer.cap * 9 // 8 + 10_000
+        assert "29-9999" in screen_text(app)
+        assert "dropped" in screen_text(app)
+
+
+@pytest.mark.docker
+async def test_follow_a_live_container(docker_client, base_image, containers) -> None:
+    c = containers.run(
+        base_image,
+        ["sh", "-c", "cat /logs/healthy_20b.log >&2; echo; sleep 1; echo 'late line'; sleep 60"],
+        volumes={str(DATA): {"bind": "/logs", "mode": "ro"}},
+    )
+    app = LogsApp()
+    async with app.run_test(size=(120, 30)) as pilot:
+        pane = app.query_one(LogsPane)
+        pane.follow_container(c.id, client=docker_client)
+        await until(pilot, lambda: pane.stats.phase is Phase.READY)
+        await until(pilot, lambda: "late line" in pane.buffer.lines)
+        assert app.phases[-1] is Phase.READY
+        assert pane.source_state == "following"
+        pane.stop()
+        await pilot.pause(0.3)
+        assert pane.source_state == "stopped"
+        assert "stopped" in screen_text(app)
+
+
+@pytest.mark.docker
+async def test_container_gone_is_shown(docker_client) -> None:
+    app = LogsApp()
+    async with app.run_test(size=(120, 30)) as pilot:
+        pane = app.query_one(LogsPane)
+        pane.follow_container("gpt-oss-console-test-does-not-exist", client=docker_client)
+        await until(pilot, lambda: pane.source_state == "error")
+        await pilot.pause(0.3)
+        assert "error" in screen_text(app)
+
+
+# ── snapshots (deterministic: a recorded log file, no clocks) ───────────────
+
+
+def _snap_app(name: str) -> LogsApp:
+    return LogsApp(DATA / name)
+
+
+async def _settle(pilot) -> None:
+    await loaded(pilot)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+def test_snapshot_healthy(snap_compare, size) -> None:
+    assert snap_compare(_snap_app("healthy_20b.log"), terminal_size=size, run_before=_settle)
+
+
+def test_snapshot_failure_80x24(snap_compare) -> None:
+    assert snap_compare(_snap_app("fail_capture_cuda_graph.log"), terminal_size=(80, 24), run_before=_settle)
+
+
+def test_snapshot_filtered_160x48(snap_compare) -> None:
+    async def run_before(pilot) -> None:
+        await loaded(pilot)
+        await pilot.press("slash", *"batch")
+        await pilot.pause(0.3)
+
+    assert snap_compare(_snap_app("healthy_120b_tp2_newer.log"), terminal_size=(160, 48), run_before=run_before)
