@@ -103,11 +103,17 @@ def launch_and_follow(spec, values, args) -> int:
     from console.runtime.lifecycle import Runtime
     from console.runtime.monitor import Monitor
 
+    from console.runtime.phases import PhaseTracker, RunPhase
+
     as_json = args.json
     runtime = Runtime()
     layers: dict[str, float] = {}
+    tracker = PhaseTracker(stall_after=args.stall_after)
 
     def on_pull(p) -> None:
+        if tracker.advance(RunPhase.PULLING, "pulling image"):
+            _say(f"[{tracker.elapsed:6.1f}s] pulling {spec.image}", as_json)
+        tracker.activity()
         now = time.monotonic()
         if now - layers.get(p.layer, 0) > 1.0 or p.status.startswith(("Pull complete", "Already")):
             layers[p.layer] = now
@@ -135,7 +141,7 @@ def launch_and_follow(spec, values, args) -> int:
         _say(line, False)
 
     monitor = Monitor(runtime, container.id, base_url=spec.base_url, api_key=spec.api_key,
-                      stall_after=args.stall_after, on_update=on_update, settings=spec.settings)
+                      stall_after=args.stall_after, on_update=on_update, settings=spec.settings, tracker=tracker)
     try:
         snap = monitor.run(until_ready=True, timeout=args.timeout)
     except KeyboardInterrupt:

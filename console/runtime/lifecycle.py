@@ -154,7 +154,8 @@ class Runtime:
             for event in self.client.api.pull(repo, tag=tag, stream=True, decode=True):
                 if "error" in event:
                     raise ConsoleError(event["error"])
-                if on_progress and event.get("id"):
+                # "Pulling from REPO" carries the tag as its id: not a layer.
+                if on_progress and event.get("id") and not event.get("status", "").startswith("Pulling from"):
                     detail = event.get("progressDetail") or {}
                     on_progress(
                         LayerProgress(

@@ -104,6 +104,7 @@ class Monitor:
         settings: dict[str, Any] | None = None,
         write_bundle: bool = True,
         started_at: float | None = None,
+        tracker: PhaseTracker | None = None,
     ):
         from console.logs.sglang import LogScanner
 
@@ -115,7 +116,8 @@ class Monitor:
         self.on_lines = on_lines
         self.settings = settings
         self.write_bundle = write_bundle
-        self.tracker = PhaseTracker(stall_after=stall_after, started_at=started_at or 0.0)
+        # A tracker from the launch carries the phases before the container existed (pulling).
+        self.tracker = tracker or PhaseTracker(stall_after=stall_after, started_at=started_at or 0.0)
         self.lines: deque[str] = deque(maxlen=keep_lines)
         self.diagnoses: list[Any] = []
         self.capacity = None
@@ -270,7 +272,7 @@ class Monitor:
             started = parse_docker_time((attrs.get("State") or {}).get("StartedAt", ""))
             if started:
                 self._since = started - 1.0
-                if self.tracker.started_at > started:  # re-attaching: time runs from the real start
+                if self.tracker.started_at > started + 1.0:  # re-attaching: time runs from the real start
                     self.tracker.started_at = started
                     self.tracker.history[0].at = started
             self._start_follow()

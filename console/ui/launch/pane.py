@@ -33,9 +33,10 @@ class Progress(Message):
 
 
 class Pulled(Message):
-    def __init__(self, text: str) -> None:
+    def __init__(self, progress, elapsed_s: float) -> None:
         super().__init__()
-        self.text = text
+        self.progress = progress  # console.runtime.lifecycle.LayerProgress
+        self.elapsed_s = elapsed_s
 
 
 class Attached(Message):
@@ -58,6 +59,18 @@ class Failed(Message):
         super().__init__()
         self.error = error
         self.action = action
+
+
+def _layer_line(p) -> Text:
+    """``a1b2c3d4e5f6 ██████░░░░  60% Downloading`` — one image layer's pull."""
+    width = 10
+    frac = 1.0 if p.status.startswith(("Pull complete", "Already exists", "Download complete")) else (p.fraction or 0)
+    filled = int(round(frac * width))
+    line = Text(f"{p.layer[:12]} ")
+    line.append("█" * filled, style="green")
+    line.append("░" * (width - filled), style="dim")
+    line.append(f" {frac:4.0%} {p.status}")
+    return line
 
 
 class LaunchPane(Vertical):
@@ -92,6 +105,7 @@ class LaunchPane(Vertical):
         self.announced = False
         self.drift: bool | None = None
         self.monitor = None
+        self.pull_layers: dict[str, Any] = {}  # image pull progress per layer
 
     # -- layout -------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -202,6 +216,10 @@ class LaunchPane(Vertical):
             if self.drift:
                 text.append(f"\n⚠ drift: running settings differ from profile {self.profile!r}", style="yellow")
         snap = self.snap
+        if self.pull_layers and (snap is None or snap.phase.label in ("created", "pulling")):
+            for p in list(self.pull_layers.values())[-6:]:
+                text.append("\n" if text else "")
+                text.append(_layer_line(p))
         if snap is not None:
             for d in snap.diagnoses:
                 text.append(f"\n✗ {d.title}", style="bold red")
@@ -338,17 +356,22 @@ class LaunchPane(Vertical):
             return
         self.snap = None
         self.pull_text = ""
+        self.pull_layers.clear()
         self.announced = False
         self.query_one(PhaseTracker).show(None)
         self._launch_worker(self.spec)
 
     @work(thread=True, exclusive=True, group="launch")
     def _launch_worker(self, spec) -> None:
+        from console.runtime.phases import PhaseTracker, RunPhase
+
         runtime = self._runtime()
+        tracker = PhaseTracker()
 
         def on_pull(p) -> None:
-            pct = f" {p.fraction:.0%}" if p.fraction is not None else ""
-            self.post_message(Pulled(f"pull {p.layer}: {p.status}{pct}"))
+            tracker.advance(RunPhase.PULLING, "pulling image")
+            tracker.activity()
+            self.post_message(Pulled(p, tracker.elapsed))
 
         try:
             container = runtime.launch(spec, on_progress=on_pull)
@@ -357,7 +380,7 @@ class LaunchPane(Vertical):
             return
         self.post_message(Attached(container.id, container.name, spec.base_url, spec.api_key,
                                    spec.served_model or spec.model, None, spec.profile))
-        self._watch(runtime, container.id, spec.base_url, spec.api_key, dict(spec.settings))
+        self._watch(runtime, container.id, spec.base_url, spec.api_key, dict(spec.settings), tracker)
 
     @work(thread=True, exclusive=True, group="launch")
     def _attach_worker(self) -> None:
@@ -378,12 +401,12 @@ class LaunchPane(Vertical):
                                    info.served_model or info.model, service.drift(info), info.profile))
         self._watch(runtime, info.id, info.base_url, api_key_of(attrs), None)
 
-    def _watch(self, runtime, container_id: str, base_url, api_key, settings) -> None:
+    def _watch(self, runtime, container_id: str, base_url, api_key, settings, tracker=None) -> None:
         """Runs in the worker thread until the container exits or the pane goes away."""
         from console.runtime.monitor import Monitor
 
         monitor = Monitor(runtime, container_id, base_url=base_url, api_key=api_key, settings=settings,
-                          on_update=lambda snap: self.post_message(Progress(snap)))
+                          on_update=lambda snap: self.post_message(Progress(snap)), tracker=tracker)
         self.monitor = monitor
         try:
             monitor.run()
@@ -405,8 +428,17 @@ class LaunchPane(Vertical):
 
     @on(Pulled)
     def _pulled(self, message: Pulled) -> None:
-        self.pull_text = message.text
-        self.query_one(PhaseTracker).show(self.snap, self.pull_text)
+        from console.runtime.monitor import Snapshot
+        from console.runtime.phases import RunPhase
+
+        p = message.progress
+        self.pull_layers[p.layer] = p
+        done = sum(1 for x in self.pull_layers.values() if x.status.startswith(("Pull complete", "Already exists")))
+        self.pull_text = f"{done}/{len(self.pull_layers)} layers"
+        pulling = Snapshot("", "", RunPhase.PULLING, "pulling image", message.elapsed_s, None, None, None, None,
+                           False)
+        self.query_one(PhaseTracker).show(self.snap or pulling, self.pull_text)
+        self._show_info()
 
     @on(Progress)
     def _progress(self, message: Progress) -> None:
