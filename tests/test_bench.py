@@ -44,12 +44,13 @@ def test_ttft_and_itl_match_the_known_delays(timed_url, concurrency, requests):
     lv = result["levels"][0]
     assert lv["completed"] == requests and lv["failed"] == 0
     assert lv["total_output_tokens"] == requests * OUT
-    for stat in ("p50", "mean"):
+    for stat in ("p50", "mean"):  # the bar: max(1 ms, 2 %)
         assert_close(lv["ttft_ms"][stat], D1, f"TTFT {stat} at c={concurrency}")
         assert_close(lv["ttft_any_ms"][stat], D1, f"TTFT(any) {stat} at c={concurrency}")
         assert_close(lv["itl_ms"][stat], D2, f"ITL {stat} at c={concurrency}")
-        assert_close(lv["tpot_ms"][stat], D2, f"TPOT {stat} at c={concurrency}")
-        assert_close(lv["e2e_ms"][stat], D1 + (OUT - 1) * D2, f"E2E {stat} at c={concurrency}")
+        # derived figures: right definition, looser bar (they add up the lateness of two timestamps)
+        assert lv["tpot_ms"][stat] == pytest.approx(D2, rel=0.05), f"TPOT {stat}"
+        assert lv["e2e_ms"][stat] == pytest.approx(D1 + (OUT - 1) * D2, rel=0.05), f"E2E {stat}"
     assert lv["itl_ms"]["n"] == requests * (OUT - 1)
     # every level runs `concurrency` streams at once the whole time
     assert lv["achieved_concurrency"] == pytest.approx(concurrency, rel=0.1)
@@ -192,7 +193,9 @@ def test_failed_requests_exit_1(sglang_shaped_factory, capsys):
 
 @pytest.mark.peer
 def test_bench_against_llama_cpp(llama_server, tmp_path):
-    result = run_bench(BenchConfig(llama_server.base_url, concurrency=[1, 2], input_len=32, output_len=16,
+    # Concurrency 1 only: llama-cpp-python's server interrupts a running stream when the next
+    # request arrives (--interrupt_requests defaults to true), so c>1 measures that, not the bench.
+    result = run_bench(BenchConfig(llama_server.base_url, concurrency=[1], input_len=32, output_len=16,
                                    requests=4, price_per_hour=1.0))
     validate(result)
     assert result["model"] == llama_server.model
@@ -203,4 +206,5 @@ def test_bench_against_llama_cpp(llama_server, tmp_path):
         assert lv["total_output_tokens"] > 0 and lv["output_throughput"] > 0
         assert lv["itl_ms"]["n"] > 0 and 0 < lv["itl_ms"]["p50"] < 10_000
         assert 0 < lv["achieved_concurrency"] <= lv["concurrency"] + 0.01
+        assert lv["itl_ms"]["n"] == 4 * 15  # one chunk per token: 16 tokens, 15 gaps per request
         assert lv["cost_per_m_output_usd"] > 0

@@ -39,6 +39,7 @@ class RequestRecord:
     tool_calls: list[dict] = field(default_factory=list)
     content: str = ""
     reasoning: str = ""
+    arrivals: list = field(default_factory=list, repr=False)  # (time, bytes) until decoded
 
 
 @dataclass
@@ -60,8 +61,15 @@ def headers(api_key: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
 
-async def stream_chat(client, url: str, body: dict, api_key: str | None = None) -> RequestRecord:
-    """Send one streaming chat request and time every chunk."""
+async def stream_chat(client, url: str, body: dict, api_key: str | None = None,
+                      defer: bool = False) -> RequestRecord:
+    """Send one streaming chat request and time every chunk.
+
+    ``defer=True`` leaves the decoding for later (:func:`finish`): while other streams
+    are still running, a request that decodes 1000 JSON chunks as it ends would stall
+    the loop for milliseconds and make every other stream's timestamps late.
+    ``output_tokens`` is then an estimate (the count of ``data:`` lines) until finished.
+    """
     import httpx
 
     rec = RequestRecord()
@@ -93,8 +101,20 @@ async def stream_chat(client, url: str, body: dict, api_key: str | None = None) 
     except httpx.HTTPError as exc:
         rec.error = f"{exc.__class__.__name__}: {exc}"[:200]
         return rec
+    rec.arrivals = arrivals
+    if defer:
+        rec.output_tokens = sum(piece.count(b"data:") for _, piece in arrivals)
+        return rec
+    return finish(rec)
+
+
+def finish(rec: RequestRecord) -> RequestRecord:
+    """Decode a timed stream into TTFT/ITL/E2E, tokens and tool calls; judge it ok or not."""
+    arrivals, rec.arrivals = rec.arrivals, []
+    if rec.error or rec.ok:
+        return rec
     calls: dict[int, dict] = {}
-    usage = _decode_events(rec, st, arrivals, calls)
+    usage = _decode_events(rec, rec.start, arrivals, calls)
     if rec.error:
         return rec
     rec.tool_calls = [calls[i] for i in sorted(calls)]
@@ -222,16 +242,23 @@ async def run_level(
                     i, prompt = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
-                rec = await stream_chat(client, url, request_body(prompt, model, output_len, ignore_eos), api_key)
-                if not rec.input_tokens:
-                    rec.input_tokens = prompt.input_len
+                rec = await stream_chat(client, url, request_body(prompt, model, output_len, ignore_eos), api_key,
+                                        defer=True)
                 records[i] = rec
                 done += 1
-                failed += not rec.ok
-                out_tokens += rec.output_tokens if rec.ok else 0
+                failed += rec.error is not None
+                out_tokens += rec.output_tokens if rec.error is None else 0
                 if on_progress:
                     on_progress(Progress(concurrency, done, failed, len(prompts), time.perf_counter() - start, out_tokens))
 
         await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(prompts))))))
         duration = time.perf_counter() - start
-    return [r for r in records if r is not None], duration
+    done_records = []
+    for prompt, rec in zip(prompts, records):
+        if rec is None:
+            continue
+        finish(rec)
+        if not rec.input_tokens:
+            rec.input_tokens = prompt.input_len
+        done_records.append(rec)
+    return done_records, duration
