@@ -275,3 +275,18 @@ def test_supervise_forwards_sigterm_and_masks(tmp_path, capfd):
     assert code == 0
     assert "sk-supersecret-000099" not in out
     assert "api_key=sk-…0099 ready" in out and "shutting down with sk-…0099" in out
+
+
+def test_local_gpt_oss_folder_is_planned_as_that_model():
+    prep = E.prepare({"MODEL": "/models/gpt-oss-120b"}, [], detect=fake("H100-80GB:2"))
+    assert prep.argv[prep.argv.index("--model-path") + 1] == "/models/gpt-oss-120b"
+    assert prep.argv[prep.argv.index("--tp") + 1] == "2"
+    assert any("taken to be openai/gpt-oss-120b" in w for w in prep.warnings)
+    with pytest.raises(E.Refusal, match="does not fit"):
+        E.prepare({"MODEL": "/models/gpt-oss-120b"}, [], detect=fake("L40S-48GB:1"))
+
+
+def test_other_models_pass_without_planning():
+    prep = E.prepare({"MODEL": "Qwen/Qwen3-8B"}, [], detect=fake("L40S-48GB:1"))
+    assert prep.argv[3:5] == ["--model-path", "Qwen/Qwen3-8B"]
+    assert "--tp" not in prep.argv and "--reasoning-parser" not in prep.argv

@@ -234,3 +234,22 @@ def test_docs_write_and_check(tmp_path, capsys):
     assert docs.main(["--check", str(readme)]) == 0
     text = readme.read_text()
     assert text.startswith("intro\n") and text.endswith("outro\n") and "`--context-length`" in text
+
+
+def test_gpt_oss_by_folder_or_mirror_name():
+    assert S.gpt_oss_variant("/models/gpt-oss-120b/") == "openai/gpt-oss-120b"
+    assert S.gpt_oss_variant("someorg/gpt-oss-20b") == "openai/gpt-oss-20b"
+    assert S.gpt_oss_variant("openai/gpt-oss-70b") is None and S.model_size("/m/gpt-oss-20b") == "20b"
+    res = S.resolve({"MODEL": "/models/gpt-oss-120b"})
+    problems = S.validate(res.values)
+    assert [p.level for p in problems] == ["warning"] and "taken to be openai/gpt-oss-120b" in problems[0].message
+    assert res.values["tool_call_parser"] == "gpt-oss"
+
+
+def test_parsers_default_off_for_other_models_unless_set():
+    res = S.resolve({"MODEL": "Qwen/Qwen3-8B"})
+    assert res.values["reasoning_parser"] == res.values["tool_call_parser"] == "none"
+    assert "--tool-call-parser" not in S.to_argv(res.values)
+    assert "DYN_TOOL_CALL_PARSER left off: the gpt-oss parser only fits gpt-oss models" in res.notes
+    res = S.resolve({"MODEL": "Qwen/Qwen3-8B", "DYN_TOOL_CALL_PARSER": "qwen25"})
+    assert res.values["tool_call_parser"] == "qwen25"

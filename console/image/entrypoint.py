@@ -176,8 +176,8 @@ def prepare(env: dict[str, str] | None = None, args: list[str] | None = None, *,
     if gpus is None:
         prep.warnings.append("no nvidia-smi in this container: GPU auto-detection skipped; SGLang picks TP=1 "
                              "and its own attention backend unless TENSOR_PARALLEL_SIZE / ATTENTION_BACKEND are set")
-    elif S.is_known_model(model):
-        _plan(model, gpus, values, prep)
+    elif S.gpt_oss_variant(model):
+        _plan(S.gpt_oss_variant(model), gpus, values, prep)
     elif values.get("tensor_parallel_size") is None:
         prep.notes.append(f"{model} is not gpt-oss: TP left to SGLang (1) unless TENSOR_PARALLEL_SIZE is set")
 

@@ -15,7 +15,7 @@ from .argv import LAUNCH, redact_argv, sglang_args, to_argv
 from .forms import FormField, add_arguments, cli_values, form_field, form_fields
 from .mask import mask_secret
 from .resolve import (
-    ALIAS, AUTO, CLI, DEFAULT, ENV, FILE, PROFILE, Problem, Resolution, is_known_model, model_size,
+    ALIAS, AUTO, CLI, DEFAULT, ENV, FILE, PROFILE, Problem, Resolution, gpt_oss_variant, is_known_model, model_size,
     parse_value, resolve,
 )
 from .spec import (
@@ -28,6 +28,6 @@ __all__ = [
     "ALIAS", "API", "AUTO", "BY_ENV", "BY_KEY", "CLI", "CONTAINER", "DEFAULT", "ENTRYPOINT", "ENV", "FILE",
     "GROUPS", "KNOWN_MODELS", "LAUNCH", "MEMORY", "MODEL", "PROFILE", "RUNTIME", "SETTINGS", "SGLANG", "TOOLS",
     "FormField", "Problem", "Resolution", "Setting", "add_arguments", "check_model", "cli_values", "form_field",
-    "form_fields", "get", "in_group", "is_known_model", "mask_secret", "model_size", "parse_value",
+    "form_fields", "get", "gpt_oss_variant", "in_group", "is_known_model", "mask_secret", "model_size", "parse_value",
     "redact_argv", "resolve", "sglang_args", "to_argv", "validate",
 ]

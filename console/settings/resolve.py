@@ -12,7 +12,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from .spec import BY_KEY, KNOWN_MODELS, SETTINGS, Setting
+from .spec import BY_KEY, KNOWN_MODELS, PARSER_OFF, SETTINGS, Setting
 
 # Sources, in the words the start-up summary uses.
 DEFAULT, PROFILE, ENV, ALIAS, FILE, CLI, AUTO = "default", "profile", "env", "alias", "file", "cli", "auto"
@@ -181,15 +181,34 @@ def resolve(
     for key, raw in (cli or {}).items():
         if key in BY_KEY and raw is not None:
             apply(BY_KEY[key], raw, CLI, BY_KEY[key].cli_flag)
+
+    # The parsers' default (gpt-oss) only makes sense for gpt-oss: another model gets
+    # none unless they were set on purpose.
+    if gpt_oss_variant(res.values.get("model")) is None:
+        for key in ("reasoning_parser", "tool_call_parser"):
+            if res.sources.get(key) == DEFAULT:
+                res.set(key, PARSER_OFF, DEFAULT)
+                res.notes.append(f"{BY_KEY[key].env} left off: the gpt-oss parser only fits gpt-oss models")
     return res
 
 
 def is_known_model(model: str | None) -> bool:
+    """One of the two published ids exactly."""
     return model in KNOWN_MODELS
 
 
-def model_size(model: str | None) -> str | None:
-    """``"20b"`` / ``"120b"`` for the known models, else None."""
+def gpt_oss_variant(model: str | None) -> str | None:
+    """The published id a MODEL stands for: the id itself, or a local folder / mirror
+    whose last path part is ``gpt-oss-20b`` / ``gpt-oss-120b`` (same checkpoint assumed)."""
+    if not model:
+        return None
     if model in KNOWN_MODELS:
-        return model.rsplit("-", 1)[1]
-    return None
+        return model
+    base = model.rstrip("/").rsplit("/", 1)[-1].lower()
+    return next((m for m in KNOWN_MODELS if m.endswith("/" + base)), None)
+
+
+def model_size(model: str | None) -> str | None:
+    """``"20b"`` / ``"120b"`` for gpt-oss (by id, folder or mirror name), else None."""
+    variant = gpt_oss_variant(model)
+    return variant.rsplit("-", 1)[1] if variant else None

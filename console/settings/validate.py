@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Mapping
 
-from .resolve import Problem, is_known_model
+from .resolve import Problem, gpt_oss_variant, is_known_model
 from .spec import BY_KEY, GPT_OSS_BACKENDS, KNOWN_MODELS, REFUSED_BACKENDS, SETTINGS, Setting
 
 _SHM = re.compile(r"^\d+(\.\d+)?[bkmgBKMG]?[bB]?$")
@@ -47,6 +47,10 @@ def check_model(model: str | None) -> Problem | None:
         return Problem("model", "MODEL is empty: set MODEL=openai/gpt-oss-20b or openai/gpt-oss-120b")
     if is_known_model(model):
         return None
+    variant = gpt_oss_variant(model)
+    if variant:
+        return Problem("model", f"MODEL={model} is taken to be {variant} (same architecture and MXFP4 "
+                       "checkpoint assumed) for the fit and TP checks", "warning")
     looks_like_gpt_oss = "gpt-oss" in model.lower() or "gpt_oss" in model.lower()
     looks_like_path = model.startswith(("/", "./", "~")) or re.fullmatch(r"[\w.-]+/[\w.-]+", model)
     if looks_like_gpt_oss and not model.startswith(("/", "./", "~")):
@@ -66,7 +70,7 @@ def validate(values: Mapping[str, Any], *, gpus: Iterable[Any] | None = None) ->
     model_problem = check_model(model)
     if model_problem:
         out.append(model_problem)
-    gpt_oss = model in KNOWN_MODELS
+    gpt_oss = gpt_oss_variant(model) is not None
     gpu_list = list(gpus) if gpus is not None else None
 
     for s in SETTINGS:
