@@ -124,13 +124,17 @@ def _debootstrap_base(tag: str) -> str:
     DEBOOTSTRAP_CACHE.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"{PREFIX}-rootfs-") as tmp:
         root = Path(tmp) / "rootfs"
-        subprocess.run(
+        proc = subprocess.run(
             [
                 "debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}",
                 f"--cache-dir={DEBOOTSTRAP_CACHE}", "bookworm", str(root),
             ],
-            check=True, capture_output=True,
+            capture_output=True, text=True,
         )
+        if proc.returncode != 0:
+            tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-15:])
+            raise RuntimeError(f"debootstrap of the test base image failed (needs root and Debian's "
+                               f"package mirror):\n{tail}")
         # The package's postinst generates host keys: an image must never carry them.
         for key in (root / "etc/ssh").glob("ssh_host_*"):
             key.unlink()
