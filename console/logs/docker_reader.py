@@ -24,6 +24,8 @@ from __future__ import annotations
 import socket
 import struct
 import threading
+import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -153,7 +155,49 @@ class DockerLogReader:
             if self.closed:
                 return
             raise engine_error(exc, self.container_id) from exc
-        yield from self._batches(read)
+        seen: deque[tuple[int, str]] = deque(maxlen=32)
+        try:
+            if not self.follow:
+                yield from self._batches(read)
+                return
+            for batch in self._batches(read):
+                seen.extend((batch.stream, line) for line in batch.lines[-32:])
+                yield batch
+        finally:
+            self._release()
+        if not self.closed:
+            yield from self._catch_up(list(seen))
+
+    def _catch_up(self, seen: list[tuple[int, str]]) -> Iterator[LogBatch]:
+        """A followed log can end (container stopped) before the Engine has stored the last
+        output — often a crash's final lines. Re-read the tail and yield what follows the
+        lines already seen."""
+        time.sleep(0.25)  # let the log copier finish
+        try:
+            tail = DockerLogReader(self.container_id, client=self._client, tail=64)
+            got = [(b.stream, line) for b in tail for line in b.lines]
+        except LogReaderError:
+            return
+        if not seen:
+            extra = got
+        else:
+            extra = []
+            m = len(seen)
+            for i in range(len(got), 0, -1):  # where in the tail our last seen line sits
+                k = min(m, i)
+                if got[i - k : i] == seen[m - k :]:
+                    extra = got[i:]
+                    break
+        for stream, line in extra:
+            yield LogBatch(stream, [line])
+
+    def _release(self) -> None:
+        sock, self._sock = self._sock, None
+        if sock is not None and self._response is None:
+            try:
+                sock.close()
+            except OSError:
+                pass
 
     # ── internals ───────────────────────────────────────────────────────────
     def _api(self) -> Any:
