@@ -85,6 +85,15 @@ def test_readme_example_produces_expected_argv(example, console_image, container
         assert "WARNING: no API key and SGLang listens on 0.0.0.0" in logs
 
 
+def test_long_context_is_passed_on_with_a_warning(console_image, containers):
+    c = containers.run(console_image, environment={**FAST, "FAKE_GPUS": "H100-80GB:1", "MODEL": "gpt-oss-120b",
+                                                   "MAX_MODEL_LEN": "131072"})
+    logs = wait_for_log(c, READY, timeout=30)
+    argv = _argv(c)
+    assert argv[argv.index("--context-length") + 1] == "131072"
+    assert "WARNING: MAX_MODEL_LEN=131,072 is longer than the KV pool holds for one request: about 67,771 tokens" in logs
+
+
 # -- refusals -------------------------------------------------------------------------
 
 
