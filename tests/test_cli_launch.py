@@ -287,3 +287,11 @@ def test_compose_export_and_dry_run(xdg, capsys, tmp_path):
     text = target.read_text()
     assert "openai/gpt-oss-120b" in text and 'device_ids: ["0", "1"]' in text
     assert "docker run -d" in out
+
+
+def test_stall_is_reported_while_start_up_makes_no_progress(standin_sglang_image, xdg, name, capsys):
+    args = launch_args(standin_sglang_image, name, free_port(), "slow_start")
+    code, _, err = run_cli(capsys, *args, "-e", "FAKE_SGLANG_PHASE_DELAY=3", "--stall-after", "1.5")
+    assert code == 0, err
+    assert "no progress for" in err and "stalled?" in err
+    assert err.strip().splitlines()[-1].startswith("[")  # still followed to the end

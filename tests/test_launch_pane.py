@@ -179,3 +179,56 @@ async def test_a_new_console_reattaches_to_the_running_server(standin_sglang_ima
             docker_client.containers.get(name).remove(force=True)
         except Exception:
             pass
+
+
+@pytest.mark.docker
+async def test_in_the_full_app_launch_feeds_the_logs_pane(standin_sglang_image, docker_client, monkeypatch):
+    """The real shell: key 2 opens Launch, F5 launches, the Logs area follows the same container."""
+    from console.settings import SETTINGS
+    from console.ui.app import ConsoleApp
+
+    for s in SETTINGS:
+        for var in (s.env, *s.aliases, s.file_env):
+            if var:
+                monkeypatch.delenv(var, raising=False)
+    name = unique_name("app")
+    port = free_port()
+    for var, value in {"IMAGE": standin_sglang_image, "GPUS": "none", "HF_CACHE": "none", "CONTAINER_NAME": name,
+                       "HOST_PORT": str(port)}.items():
+        monkeypatch.setenv(var, value)
+    app = ConsoleApp()
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause(0.5)
+            await pilot.press("2")
+            await pilot.pause(0.3)
+            assert app.current_area == "launch"
+            pane = app.pane("launch")
+            assert pane.vals.sources["image"] == "env"
+            pane.query_one("#f-image_mode").value = "stock"
+            await pilot.pause()
+            await pilot.press("f5")
+            for _ in range(300):
+                await asyncio.sleep(0.1)
+                if pane.snap is not None and pane.snap.phase is RunPhase.READY:
+                    break
+            assert pane.snap.phase is RunPhase.READY
+            logs = app.pane("logs")
+            assert logs.source == f"container {pane.container_id[:12]}"
+            for _ in range(50):
+                await asyncio.sleep(0.1)
+                if any("fired up and ready" in (logs.buffer.line(i) or "") for i in range(len(logs.buffer))):
+                    break
+            else:
+                raise AssertionError("the Logs pane never showed the ready line")
+            await pilot.press("f6")
+            for _ in range(100):
+                await asyncio.sleep(0.1)
+                if pane.snap.phase is RunPhase.EXITED:
+                    break
+            assert pane.snap.phase is RunPhase.EXITED
+    finally:
+        try:
+            docker_client.containers.get(name).remove(force=True)
+        except Exception:
+            pass

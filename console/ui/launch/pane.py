@@ -130,8 +130,17 @@ class LaunchPane(Vertical):
         self.recompute()
         self.query_one(PhaseTracker).show(None)
         self._hook_gpus_pane()
+        self.set_interval(1.0, self._tick)
         if self.attach:
             self._attach_worker()
+
+    def _tick(self) -> None:
+        """Keep the elapsed time and the stall warning live between phase changes."""
+        monitor = self.monitor
+        if monitor is None or self.snap is None or self.snap.phase.label in ("ready", "exited"):
+            return
+        self.snap = monitor.snapshot()
+        self.query_one(PhaseTracker).show(self.snap, self.pull_text)
 
     def on_unmount(self) -> None:
         if self.monitor is not None:
@@ -351,9 +360,11 @@ class LaunchPane(Vertical):
             self.notify(f"{err.message}\n{err.hint or ''}" if err else "no launch spec", title="Launch refused",
                         severity="error", timeout=10)
             return
-        if self.snap is not None and self.snap.phase.label not in ("exited",) and self.monitor is not None:
-            self.notify("a server is already running: stop or restart it", severity="warning")
-            return
+        if self.monitor is not None:
+            # Watch the new server instead; the one being watched keeps running (Docker refuses a
+            # second container under the same name, in words).
+            self.monitor.stop()
+            self.monitor = None
         self.snap = None
         self.pull_text = ""
         self.pull_layers.clear()
@@ -395,7 +406,9 @@ class LaunchPane(Vertical):
             return
         if not running:
             return
-        info = next((i for i in running if i.profile == self.profile), running[0])
+        wanted = self.spec.name if self.spec is not None else None
+        info = next((i for i in running if i.name == wanted), None) or next(
+            (i for i in running if i.profile == self.profile), running[0])
         attrs = runtime.client.api.inspect_container(info.id)
         self.post_message(Attached(info.id, info.name, info.base_url, api_key_of(attrs),
                                    info.served_model or info.model, service.drift(info), info.profile))
@@ -442,6 +455,8 @@ class LaunchPane(Vertical):
 
     @on(Progress)
     def _progress(self, message: Progress) -> None:
+        if self.container_id and message.snap.container_id != self.container_id:
+            return  # a late word from a container this pane no longer watches
         self.snap = snap = message.snap
         self.query_one(PhaseTracker).show(snap, self.pull_text)
         label = snap.phase.label
