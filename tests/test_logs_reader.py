@@ -85,6 +85,14 @@ def test_tail_and_since(docker_client, printed) -> None:
     assert collect(DockerLogReader(printed.id, client=docker_client, since=0))[STDOUT] == EXPECTED_OUT
 
 
+def test_timestamps_prefix_each_line_once(docker_client, printed) -> None:
+    """A 100 KB line arrives in 16 KiB frames that each carry a timestamp: keep only the first."""
+    got = collect(DockerLogReader(printed.id, client=docker_client, timestamps=True, chunk_size=5000))
+    stamps, lines = zip(*(line.split(" ", 1) for line in got[STDOUT]))
+    assert list(lines) == EXPECTED_OUT
+    assert all(s.endswith("Z") and s[:4].isdigit() for s in stamps)
+
+
 def test_tty_container_has_no_frame_headers(docker_client, base_image, containers) -> None:
     c = containers.run(base_image, ["sh", "-c", "echo one; echo two >&2; printf 'three'"], tty=True)
     c.wait(timeout=60)

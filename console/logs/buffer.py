@@ -88,10 +88,10 @@ class LogBuffer:
                 del self.matches[: bisect_left(self.matches, self.dropped)]
 
     def clear(self) -> None:
-        self.dropped += len(self.lines)
+        """Start over (a new source): numbering restarts, the filter stays."""
         self.lines.clear()
         self.matches.clear()
-        self.max_len = 0
+        self.dropped = self.total = self.max_len = 0
 
     def line(self, absolute: int) -> str | None:
         i = absolute - self.dropped

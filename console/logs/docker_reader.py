@@ -174,7 +174,10 @@ class DockerLogReader:
         lines already seen."""
         time.sleep(0.25)  # let the log copier finish
         try:
-            tail = DockerLogReader(self.container_id, client=self._client, tail=64)
+            tail = DockerLogReader(
+                self.container_id, client=self._client, tail=64,
+                timestamps=self.timestamps, stdout=self.stdout, stderr=self.stderr,
+            )
             got = [(b.stream, line) for b in tail for line in b.lines]
         except LogReaderError:
             return
@@ -330,6 +333,10 @@ class DockerLogReader:
         pending = b""  # an incomplete frame header/payload from the previous chunk
         unpack = _HEADER.unpack_from
         closed = self._closed.is_set
+        # With timestamps, every frame starts with one, including the 16 KiB pieces of a
+        # long line: keep only the first piece's (state per stream: did the last frame end a line?)
+        stamped = self.timestamps and not tty
+        line_ended = {STDOUT: True, STDERR: True}
         while True:
             try:
                 data = read()
@@ -359,7 +366,14 @@ class DockerLogReader:
                             runs.append((cur, b"".join(parts)))
                             parts = []
                         cur = st
-                    parts.append(buf[pos + 8 : end])
+                    payload = buf[pos + 8 : end]
+                    if stamped:
+                        if not line_ended.get(st, True):
+                            sp = payload.find(b" ", 0, 48)
+                            if sp > 0 and payload[sp - 1 : sp] == b"Z":
+                                payload = payload[sp + 1 :]
+                        line_ended[st] = payload.endswith(b"\n")
+                    parts.append(payload)
                     pos = end
                 if parts:
                     runs.append((cur, b"".join(parts)))

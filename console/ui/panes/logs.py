@@ -177,6 +177,7 @@ class LogsPane(Vertical):
         self.stats = LogStats()
         self._panel_dirty = True
         if self.is_mounted:
+            self.view.cursor = None
             self.view.reset_render()
 
     def follow_container(
