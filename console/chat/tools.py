@@ -19,6 +19,7 @@ import math
 import operator
 import os
 import shlex
+import subprocess
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -98,7 +99,7 @@ class ToolRegistry:
         try:
             out = tool.handler(arguments)
             if asyncio.iscoroutine(out) or isinstance(out, Awaitable):
-                out = await asyncio.wait_for(out, tool.timeout_s)
+                out = await asyncio.wait_for(out, tool.timeout_s + 1.0)  # a command tool times out itself first
             return ToolOutcome(str(out), None, time.monotonic() - t0)
         except asyncio.TimeoutError:
             err = f"{name} timed out after {tool.timeout_s:g} s"
@@ -331,24 +332,22 @@ def load_tools_file(path: str | os.PathLike) -> list[Tool]:
 
 
 def _command_handler(name: str, argv: list[str], timeout: float) -> Handler:
-    async def run(args: dict[str, Any]) -> str:
-        payload = json.dumps(args)
+    # subprocess.run in a worker thread: it kills the child on timeout, and leaves no asyncio
+    # subprocess transport behind to be finalised after its event loop has closed.
+    def run_blocking(payload: str) -> str:
         env = dict(os.environ, TOOL_NAME=name, TOOL_ARGUMENTS=payload)
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE, env=env)
+            proc = subprocess.run(argv, input=payload.encode(), capture_output=True, env=env, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise ToolFailed(f"{name}: command timed out after {timeout:g} s") from None
         except OSError as e:
             raise ToolFailed(f"cannot run {argv[0]!r}: {e.strerror or e}") from None
-        try:
-            out, err = await asyncio.wait_for(proc.communicate(payload.encode()), timeout)
-        except asyncio.TimeoutError:
-            proc.kill()
-            await proc.wait()
-            raise ToolFailed(f"{name}: command timed out after {timeout:g} s") from None
         if proc.returncode != 0:
-            msg = err.decode(errors="replace").strip()[-500:] or out.decode(errors="replace").strip()[-500:]
-            raise ToolFailed(f"{name}: command exited with {proc.returncode}: {msg}")
-        return out.decode(errors="replace").strip()
+            err = proc.stderr.decode(errors="replace").strip()[-500:] or proc.stdout.decode(errors="replace").strip()[-500:]
+            raise ToolFailed(f"{name}: command exited with {proc.returncode}: {err}")
+        return proc.stdout.decode(errors="replace").strip()
+
+    async def run(args: dict[str, Any]) -> str:
+        return await asyncio.to_thread(run_blocking, json.dumps(args))
 
     return run
