@@ -123,8 +123,11 @@ SCENARIOS = {
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 def test_scripted_failures_are_diagnosed_with_a_bundle_and_nothing_lost(scenario, standin_sglang_image, xdg, name,
-                                                                         capsys):
+                                                                         capsys, monkeypatch):
     from console.runtime import profiles
+
+    # the bundle's GPU snapshot comes from NVML; here a recorded H100 answers for it
+    monkeypatch.setenv("GPT_OSS_CONSOLE_NVML_REPLAY", str(REPO / "tests/data/nvml/h100-real-process.json"))
 
     code, _, _ = run_cli(capsys, *launch_args(standin_sglang_image, name, free_port(), scenario),
                          "--save-profile", "keep", "--dry-run")
@@ -144,7 +147,8 @@ def test_scripted_failures_are_diagnosed_with_a_bundle_and_nothing_lost(scenario
     doc = json.loads(bundle.read_text())
     assert doc["exit_code"] == result["exit_code"] and doc["oom_killed"] is False
     assert doc["log_tail"] and doc["diagnoses"][0]["code"] == want_code
-    assert doc["argv"][:3] == ["python3", "-m", "sglang.launch_server"] and "gpu" in doc
+    assert doc["argv"][:3] == ["python3", "-m", "sglang.launch_server"]
+    assert "H100" in doc["gpu"]["gpus"][0]["name"] and doc["gpu"]["gpus"][0]["sample"]["memory_total"]
     assert doc["phases"]["history"][-1]["phase"] == "exited"
     assert profiles.path_for("keep").read_bytes() == before  # the profile is untouched
 
@@ -295,3 +299,18 @@ def test_stall_is_reported_while_start_up_makes_no_progress(standin_sglang_image
     assert code == 0, err
     assert "no progress for" in err and "stalled?" in err
     assert err.strip().splitlines()[-1].startswith("[")  # still followed to the end
+
+
+def test_project_image_is_driven_by_env(console_image, xdg, name, capsys, docker_client):
+    """The project's image (docker/Dockerfile on the stand-in): settings travel as env, its entrypoint builds argv."""
+    code, out, err = run_cli(capsys, "launch", "--image", console_image, "--image-mode", "project", "--gpus", "none",
+                             "--hf-cache", "none", "--host-port", str(free_port()), "--container-name", name,
+                             "--max-model-len", "8192", "--served-model-name", "gpt-oss", "-e", "FAKE_GPUS=H100-80GB:1",
+                             "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["launch"]["mode"] == "project" and result["launch"]["command"] is None
+    assert result["launch"]["environment"]["MAX_MODEL_LEN"] == "8192"
+    logs = docker_client.containers.get(name).logs().decode()
+    argv_line = next(line for line in logs.splitlines() if "SGLANG_ARGV" in line)
+    assert "--context-length" in argv_line and "8192" in argv_line and "gpt-oss" in argv_line
