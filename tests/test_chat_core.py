@@ -138,7 +138,7 @@ async def test_depth_limit(sglang_shaped_server):
     s = ChatSession(ChatSettings(sglang_shaped_server.base_url + "/fault/unknown_tool", max_rounds=2))
     events = await collect(s.run_turn("What is the weather in Paris?"))
     await s.aclose()
-    assert len(of(events, ev.RequestSent)) == 2
+    assert len(of(events, ev.RequestSent)) == 3  # the first request, then two tool rounds
     assert of(events, ev.Finding)[-1].code == "tool-depth-limit"
     # History still valid: every call answered.
     ids = {c["id"] for m in s.messages for c in m.get("tool_calls") or []}
@@ -234,3 +234,35 @@ async def test_config_swap_keeps_history(sglang_shaped_server):
     req = of(events, ev.RequestSent)[0].request
     assert req["reasoning_effort"] == "low" and req["messages"][0]["content"] == "sys"
     assert [m["content"] for m in req["messages"] if m["role"] == "user"] == ["one", "two"]
+
+
+async def test_server_that_ignores_stream_true():
+    """A server answering stream=True with one JSON body: the answer is still read, and flagged."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    body = json.dumps({"id": "x", "object": "chat.completion", "choices": [
+        {"index": 0, "message": {"role": "assistant", "content": "whole"}, "finish_reason": "stop"}]}).encode()
+
+    class H(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        s = ChatSession(ChatSettings(f"http://127.0.0.1:{srv.server_address[1]}", model="m", tools=[]))
+        events = await collect(s.run_turn("hi"))
+        await s.aclose()
+    finally:
+        srv.shutdown()
+    assert "".join(e.text for e in of(events, ev.ContentDelta)) == "whole"
+    assert [f.code for f in of(events, ev.Finding)] == ["not-streamed", "no-done"]

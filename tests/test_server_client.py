@@ -91,3 +91,26 @@ async def test_async_client(sglang_shaped_server):
         assert (await c.health()).ready
         assert await c.model_ids() == ["openai/gpt-oss-20b"]
         assert (await c.server_info())["context_length"] == 131072
+
+
+def test_wait_ready(sglang_shaped_factory):
+    peer = sglang_shaped_factory(startup_delay_s=0.5)
+    with ServerClient(peer.base_url) as c:
+        t0 = time.monotonic()
+        assert c.wait_ready(timeout_s=5, interval_s=0.1) == ["openai/gpt-oss-20b"]
+        assert time.monotonic() - t0 >= 0.3
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with ServerClient(f"http://127.0.0.1:{port}") as c:
+        with pytest.raises(ConsoleError, match="not ready within 0.3 s .last: no server at"):
+            c.wait_ready(timeout_s=0.3, interval_s=0.1)
+
+
+async def test_async_wait_ready_api_key(sglang_shaped_factory):
+    peer = sglang_shaped_factory(api_key="k")
+    async with AsyncServerClient(peer.base_url) as c:
+        with pytest.raises(ConsoleError, match="API key"):
+            await c.wait_ready(timeout_s=2, interval_s=0.1)
+    async with AsyncServerClient(peer.base_url, api_key="k") as c:
+        assert await c.wait_ready(timeout_s=2, interval_s=0.1) == ["openai/gpt-oss-20b"]

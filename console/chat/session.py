@@ -577,7 +577,13 @@ class ChatSession:
                     if obj.get("choices"):
                         ex.chunk_count += 1
                     for ch in obj.get("choices") or ():
-                        delta = ch.get("delta") or {}
+                        delta = ch.get("delta")
+                        if delta is None and isinstance(ch.get("message"), dict):
+                            # Asked to stream, the server sent one whole response instead.
+                            delta = ch["message"]
+                            yield Finding("not-streamed", "stream requested, but the server answered with one "
+                                          "whole chat.completion body", "stream", "warning", rnd)
+                        delta = delta or {}
                         r = delta.get("reasoning_content") or delta.get("reasoning")
                         if r:
                             if ex.first_token_at is None:

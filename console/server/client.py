@@ -150,6 +150,30 @@ class ServerClient:
         check_response(r, "metrics", api_key=self.api_key)
         return r.text
 
+    def wait_ready(self, timeout_s: float = 600.0, interval_s: float = 1.0) -> list[str]:
+        """Poll until /health is 200 *and* /v1/models answers; return the model ids.
+
+        One 200 from /health is not enough: older SGLang builds answer 200 while loading.
+        Connection refused counts as "not yet" until the deadline.
+        """
+        import time
+
+        deadline = time.monotonic() + timeout_s
+        last: Exception | None = None
+        while True:
+            try:
+                if self.health().ready:
+                    return self.model_ids()
+            except ConsoleError as e:
+                if "API key" in e.message:
+                    raise
+                last = e
+            if time.monotonic() >= deadline:
+                why = f" (last: {last.message})" if isinstance(last, ConsoleError) else ""
+                raise ConsoleError(f"{self.base_url} was not ready within {timeout_s:g} s{why}",
+                                   "check the server's logs", exit_code=EXIT_UNAVAILABLE)
+            time.sleep(interval_s)
+
 
 class AsyncServerClient:
     """The same routes for asyncio code (the TUI's async workers, the smoke suite)."""
@@ -207,3 +231,24 @@ class AsyncServerClient:
         r = await self._get("/metrics")
         check_response(r, "metrics", api_key=self.api_key)
         return r.text
+
+    async def wait_ready(self, timeout_s: float = 600.0, interval_s: float = 1.0) -> list[str]:
+        """Async twin of ``ServerClient.wait_ready``."""
+        import asyncio
+        import time
+
+        deadline = time.monotonic() + timeout_s
+        last: Exception | None = None
+        while True:
+            try:
+                if (await self.health()).ready:
+                    return await self.model_ids()
+            except ConsoleError as e:
+                if "API key" in e.message:
+                    raise
+                last = e
+            if time.monotonic() >= deadline:
+                why = f" (last: {last.message})" if isinstance(last, ConsoleError) else ""
+                raise ConsoleError(f"{self.base_url} was not ready within {timeout_s:g} s{why}",
+                                   "check the server's logs", exit_code=EXIT_UNAVAILABLE)
+            await asyncio.sleep(interval_s)
