@@ -77,10 +77,12 @@ async def stream_chat(client, url: str, body: dict, api_key: str | None = None,
     sent: list[float] = []
 
     async def trace(event: str, info: dict) -> None:
-        # The clock starts when the whole request has been handed to the socket, not when
-        # this task asked: opening a connection, or other streams' work interleaved between
-        # sending headers and body in a busy client loop, is not the server's latency.
-        if event == "http11.send_request_body.complete":
+        # The clock starts when the request's last bytes are handed to the socket, not when
+        # this task asked: opening a connection, or other streams' work run between writing
+        # the headers and the body in a busy loop, is not the server's latency. "started" is
+        # right before that write with no await in between; "complete" comes only after the
+        # task yields (anyio checkpoints after each write), which can be milliseconds later.
+        if event == "http11.send_request_body.started":
             sent.append(time.perf_counter())
 
     # While streaming, only note when each piece of the body arrived; decoding waits until

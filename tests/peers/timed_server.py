@@ -23,14 +23,60 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import heapq
 import itertools
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
 
 MODEL = "timed-model"
+
+
+class Clock:
+    """Wakes coroutines at exact moments without spinning.
+
+    ``asyncio.sleep`` wakes up to 1 ms late (epoll's timeout is whole ms) — that would
+    be the server's error, not the bench's. One thread sleeps on a condition variable
+    (µs-precise timed waits) until the earliest due time and then hands the moment to
+    the loop through ``call_soon_threadsafe``, which wakes it at once.
+    """
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.heap: list[tuple[float, int, asyncio.Future]] = []
+        self.cv = threading.Condition()
+        self.seq = itertools.count()
+        threading.Thread(target=self._run, name="timed-clock", daemon=True).start()
+
+    async def until(self, target: float) -> None:
+        if target <= time.perf_counter():
+            return
+        fut = self.loop.create_future()
+        with self.cv:
+            heapq.heappush(self.heap, (target, next(self.seq), fut))
+            self.cv.notify()
+        await fut
+
+    def _run(self) -> None:
+        while True:
+            with self.cv:
+                while not self.heap:
+                    self.cv.wait()
+                target, _, fut = self.heap[0]
+                delay = target - time.perf_counter()
+                if delay > 0:
+                    self.cv.wait(delay)
+                    continue
+                heapq.heappop(self.heap)
+            self.loop.call_soon_threadsafe(_wake, fut)
+
+
+def _wake(fut: asyncio.Future) -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 class TimedServer:
@@ -41,6 +87,7 @@ class TimedServer:
         self.reasoning_tokens = reasoning_tokens
         self.bad_tool_every = bad_tool_every
         self.default_tokens = default_tokens
+        self.clock: Clock | None = None  # made on the serving loop
         self._ids = itertools.count(1)
         self._tool_calls = itertools.count(1)
 
@@ -107,7 +154,7 @@ class TimedServer:
         prompt_tokens = sum(len(str(m.get("content") or "").split()) for m in req.get("messages") or [])
         base = {"id": rid, "object": "chat.completion.chunk", "created": int(time.time()), "model": MODEL}
         if not req.get("stream"):
-            await asyncio.sleep(max(0.0, t0 + self.d1 + (len(tokens) - 1) * self.d2 - time.perf_counter()))
+            await self.clock.until(t0 + self.d1 + (len(tokens) - 1) * self.d2)
             content = "".join(p for k, p in tokens if k == "content")
             reasoning = "".join(p for k, p in tokens if k == "reasoning") or None
             msg = {"role": "assistant", "content": content or None, "reasoning_content": reasoning}
@@ -134,9 +181,7 @@ class TimedServer:
         # the role chunk goes out at once with empty content, as real servers do
         await event({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]})
         for k, (kind, payload) in enumerate(tokens):
-            delay = t0 + self.d1 + k * self.d2 - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            await self.clock.until(t0 + self.d1 + k * self.d2)
             if kind == "tool":
                 delta = {"tool_calls": [{"index": 0, "id": f"call_{k}", "type": "function", "function": payload}]}
             elif kind == "reasoning":
@@ -156,6 +201,7 @@ class TimedServer:
 
 async def serve(args) -> None:
     app = TimedServer(args.ttft_ms, args.itl_ms, args.reasoning_tokens, args.bad_tool_every)
+    app.clock = Clock()
     server = await asyncio.start_server(app.handle, args.host, args.port, backlog=256)
     port = server.sockets[0].getsockname()[1]
     print(f"LISTENING {port}", flush=True)
