@@ -250,6 +250,12 @@ class Monitor:
         try:
             attrs = self.runtime.client.api.inspect_container(self.container_id)
         except Exception as exc:
+            if type(exc).__name__ == "NotFound":  # removed under us (docker rm, stop --remove)
+                with self._lock:
+                    self.tracker.exited(None, detail="the container was removed")
+                self._emit(force=True)
+                self._stop.set()
+                return None
             err = explain(exc)
             if isinstance(err, DockerUnavailable):
                 if self.docker_error is None:
