@@ -80,4 +80,6 @@ def test_a_container_removed_under_the_monitor_ends_it_in_words(containers, stan
     c.remove(force=True)
     worker.join(15)
     snap = result["snap"]
-    assert snap.phase is RunPhase.EXITED and snap.detail == "the container was removed"
+    # docker rm -f kills then removes: the monitor sees one or the other, never hangs or raises
+    assert snap.phase is RunPhase.EXITED
+    assert snap.detail == "the container was removed" or snap.exit_code == 137
