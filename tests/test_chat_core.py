@@ -266,3 +266,19 @@ async def test_server_that_ignores_stream_true():
         srv.shutdown()
     assert "".join(e.text for e in of(events, ev.ContentDelta)) == "whole"
     assert [f.code for f in of(events, ev.Finding)] == ["not-streamed", "no-done"]
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_rejected_optional_params_are_dropped_and_resent(sglang_shaped_server, stream):
+    s = ChatSession(ChatSettings(sglang_shaped_server.base_url + "/fault/reject_extras", stream=stream, tools=[]))
+    events = await collect(s.run_turn("hello"))
+    warned = [f for f in of(events, ev.Finding) if f.code == "param-rejected"]
+    expected = ["reasoning_effort", "stream_options"] if stream else ["reasoning_effort"]
+    assert sorted(s.dropped_params) == expected and len(warned) == len(expected)
+    assert "Unrecognized request argument supplied" in warned[0].message
+    assert not of(events, ev.TurnError) and "".join(e.text for e in of(events, ev.ContentDelta)) == "You said: hello"
+    assert events[-2].ttft_any_s is not None and events[-2].rounds == 1
+    # Later turns leave them out from the start.
+    events = await collect(s.run_turn("again"))
+    await s.aclose()
+    assert len(of(events, ev.RequestSent)) == 1 and not of(events, ev.Finding)

@@ -135,7 +135,8 @@ class ChatSession:
         self._cancel = threading.Event()
         self._reader: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._stream_options_ok = True
+        # Optional parameters a server refused (HTTP 400/422 naming them): left out from then on.
+        self.dropped_params: set[str] = set()
         if settings.system_prompt:
             self.messages.append({"role": "system", "content": settings.system_prompt})
 
@@ -297,8 +298,10 @@ class ChatSession:
             p["temperature"] = s.temperature
         if s.stream:
             p["stream"] = True
-            if s.include_usage and self._stream_options_ok:
+            if s.include_usage:
                 p["stream_options"] = {"include_usage": True}
+        for k in self.dropped_params:
+            p.pop(k, None)
         p.update(s.extra_body)
         return p
 
@@ -338,6 +341,14 @@ class ChatSession:
             except _Cancelled:
                 cancelled = True
             ex.ended = time.monotonic()
+            refused = _refused_optional(ex) if raw_request is None and not cancelled else None
+            if refused:
+                # An optional extra (stream_options, reasoning_effort, ...) the server does not know:
+                # say so, leave it out from now on, and send the round again.
+                self.dropped_params.add(refused)
+                yield emit(Finding("param-rejected", f"the server rejected {refused} ({_one_line(ex.error)}); "
+                                   f"sent again without it", "request", "warning", rnd))
+                continue
             if ex.error and not ex.chunks and not cancelled:
                 # The server refused the request: nothing to inspect.
                 yield emit(TurnError(ex.error, _hint_for(ex.status, ex.error, s), rnd, ex.status))
@@ -395,6 +406,7 @@ class ChatSession:
 
     def _stats(self, turn: TurnRecord, t0: float, first_round: int) -> TurnStats:
         exs = [e for e in turn.exchanges if e.round >= first_round]
+        exs = [e for e in exs if e.chunks or not e.error] or exs  # refused-and-resent requests don't count
         first = exs[0] if exs else None
         ttft_any = first.first_token_at - first.started if first and first.first_token_at else None
         ttft_content = next((e.first_content_at - e.started for e in exs if e.first_content_at), None)
@@ -539,8 +551,6 @@ class ChatSession:
                             ex.broken = err  # the response had begun: the stream broke
                         else:
                             ex.status = status if status != 200 else ex.status
-                        if ex.status and ex.status >= 400 and "stream_options" in err and "stream_options" in ex.request:
-                            self._stream_options_ok = False  # later requests leave it out
                         ex.error = err
                         continue
                     line: str = item
@@ -630,6 +640,21 @@ class ChatSession:
 
 
 # ---------------------------------------------------------------------- errors in plain words
+
+
+OPTIONAL_PARAMS = ("stream_options", "reasoning_effort", "parallel_tool_calls")
+
+
+def _refused_optional(ex: Exchange) -> str | None:
+    """The optional parameter a 400/422 names, when the request carried it."""
+    if not ex.error or ex.chunks or ex.status not in (400, 422):
+        return None
+    return next((k for k in OPTIONAL_PARAMS if k in ex.request and k in ex.error), None)
+
+
+def _one_line(text: str | None, n: int = 160) -> str:
+    t = " ".join((text or "").split())
+    return t if len(t) <= n else t[: n - 1] + "…"
 
 
 def _last_user(messages: list[dict[str, Any]]) -> str | None:

@@ -48,6 +48,7 @@ FAULTS = {
     "slow_first_token": "the first token comes after slow_first_token_s (default 3 s)",
     "reasoning_only": "only reasoning_content, never content (vLLM #24076 shape)",
     "refuse_tool_choice": 'HTTP 400 for tool_choice "required" or a named tool (as older engines answered)',
+    "reject_extras": "HTTP 400 for reasoning_effort / stream_options, like a strict OpenAI-compatible server",
 }
 
 MAX_MODEL_LEN = 131072
@@ -513,6 +514,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_json(400, {"object": "error", "message": "messages must not be empty", "type": "BadRequestError", "code": 400})
         srv.requests_seen.append(req)
         faults |= set(srv.faults)
+        extra = next((k for k in ("reasoning_effort", "stream_options") if k in req), None)
+        if "reject_extras" in faults and extra:
+            return self._send_json(400, {"error": {"message": f"Unrecognized request argument supplied: {extra}",
+                                                   "type": "invalid_request_error", "param": extra, "code": None}})
         choice = req.get("tool_choice")
         if "refuse_tool_choice" in faults and req.get("tools") and (choice == "required" or isinstance(choice, dict)):
             return self._send_json(400, {"object": "error", "type": "BadRequestError", "code": 400,
