@@ -265,3 +265,21 @@ async def test_bench_screen_runs_and_shows_results(quiet_pane):
             await pilot.press("escape")
             await pilot.pause()
             assert not isinstance(app.screen, BenchScreen)
+
+
+async def test_gpu_rows_come_from_the_sampler(quiet_pane, monkeypatch):
+    from console.gpu import Sampler
+
+    nvml = Path(__file__).parent / "data" / "nvml" / "2xh100.json"
+    monkeypatch.setenv("GPT_OSS_CONSOLE_NVML_REPLAY", str(nvml))
+    monkeypatch.setattr(MetricsPane, "sampler_factory",
+                        staticmethod(lambda: Sampler(interval=3600, clock=lambda: NOW - 1)))
+    app = metrics_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.pane("metrics")
+        await _wait(pilot, lambda: pane.timeline.latest("gpu1.vram") is not None, "a GPU sample")
+        pane.query_one("#metrics-chart").redraw(force=True)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "GPU0 VRAM" in text and "GPU1 util" in text
+        assert pane.timeline.spec("gpu0.vram").hi == pytest.approx(79.6, abs=0.5)  # the card's size is the scale
