@@ -260,7 +260,7 @@ class ChatSession:
         turn.events.append(result)
         yield result
         msgs.append({"role": "tool", "tool_call_id": call_id, "content": result.result})
-        async for ev in self._turn(msgs, turn, self.settings, first_round=1, fresh=False):
+        async for ev in self._turn(msgs, turn, self.settings, first_round=1):
             yield ev
         if adopt:
             self.messages = msgs
@@ -306,7 +306,7 @@ class ChatSession:
         return p
 
     async def _turn(self, messages: list[dict[str, Any]], turn: TurnRecord, s: ChatSettings, *,
-                    first_round: int = 0, fresh: bool = True, raw_request: dict[str, Any] | None = None,
+                    first_round: int = 0, raw_request: dict[str, Any] | None = None,
                     ) -> AsyncIterator[ChatEvent]:
         self._cancel.clear()
         self._loop = asyncio.get_running_loop()

@@ -84,7 +84,7 @@ def _prompt_tokens(body: dict[str, Any]) -> list[str]:
 class PrefixCache:
     """Longest shared prefix with any earlier prompt, like a radix cache reports."""
 
-    def __init__(self, capacity: int = 256):
+    def __init__(self, capacity: int = 64):
         self._prompts: list[list[str]] = []
         self._cap = capacity
         self._lock = threading.Lock()
