@@ -85,8 +85,9 @@ def plain_turn(answer: str = ANSWER, reasoning: str = REASONING) -> list:
     for word in reasoning.split(" "):
         out += [chunk(0, {"reasoning_content": word + " "}, n), ev.ReasoningDelta(0, word + " ")]
         n += 1
-    for piece in answer.split(" "):
-        piece = piece + " " if piece is not answer.split(" ")[-1] else piece
+    words = answer.split(" ")
+    for i, piece in enumerate(words):
+        piece = piece + " " if i < len(words) - 1 else piece
         out += [chunk(0, {"content": piece}, n), ev.ContentDelta(0, piece)]
         n += 1
     out += [chunk(0, {}, n, finish="stop"), stats(), ev.TurnDone()]
@@ -152,10 +153,14 @@ class ChatTestApp(App):
         self.session = session
         self._settings = settings
         self._factory = factory or (lambda s: self.session)
+        self.endpoint_changes: list = []
 
     def compose(self) -> ComposeResult:
         yield ChatPane(settings=self._settings, session_factory=self._factory, id="pane-chat")
         yield Footer()
+
+    def on_endpoint_changed(self, message) -> None:
+        self.endpoint_changes.append(message)
 
     @property
     def pane(self) -> ChatPane:

@@ -157,7 +157,7 @@ class StreamingMarkdown(Vertical):
         closed = self.splitter.feed(text)
         if not closed:
             self.tail_text += text
-            await self._tail().append(text)
+            await (await self._tail()).append(text)
             return
         rows, cols = self._viewport()
         budget = int(rows * KEEP_SCREENS)
@@ -184,13 +184,13 @@ class StreamingMarkdown(Vertical):
             await self._close(seg, visible)
         if self.splitter.buf:
             self.tail_text = self.splitter.buf
-            await self._tail().append(self.splitter.buf)
+            await (await self._tail()).append(self.splitter.buf)
         await self._shed(budget, cols)
 
-    def _tail(self) -> Markdown:
+    async def _tail(self) -> Markdown:
         if self.tail is None:
             self.tail = Markdown()
-            self.mount(self.tail)
+            await self.mount(self.tail)
         return self.tail
 
     async def _shed(self, budget: int, cols: int) -> None:

@@ -28,6 +28,7 @@ from console.ui.chat.stream import StreamingMarkdown
 
 FRAME_S = 1 / 30  # at most this many Markdown appends per second per message
 RENDER_SHARE = 0.08  # back off so appends take at most ~this share of the loop's time
+MAX_PAUSE_S = 0.4  # ...but show new text at least this often (a flush's wall time includes waits)
 
 
 class UserMessage(Static):
@@ -278,7 +279,13 @@ class AssistantMessage(Vertical, can_focus=True):
             self._dirty.clear()
             t0 = time.perf_counter()
             done = self.finished
-            await self.flush()
+            try:
+                await self.flush()
+            except Exception as exc:  # noqa: BLE001 - a rendering bug must not freeze the message
+                self.log.error(f"chat render failed: {exc!r}")
+                self.app.notify(f"Rendering this message failed: {exc!r}", severity="error")
+                self.rendered.set()
+                return
             cost = time.perf_counter() - t0
             self.render_time_s += cost
             self.renders += 1
@@ -288,7 +295,7 @@ class AssistantMessage(Vertical, can_focus=True):
                 return
             if not done:
                 # Pace, but wake at once when the turn ends: the last text must not wait.
-                delay = max(FRAME_S, cost * (1 - RENDER_SHARE) / RENDER_SHARE)
+                delay = min(MAX_PAUSE_S, max(FRAME_S, cost * (1 - RENDER_SHARE) / RENDER_SHARE))
                 try:
                     await asyncio.wait_for(self._finished_event.wait(), delay)
                 except asyncio.TimeoutError:

@@ -39,6 +39,8 @@ class ChatPane(Vertical):
         Binding("f2", "settings", "Settings"),
         Binding("f3", "inspect_last", "Inspect last"),
         Binding("ctrl+l", "new_conversation", "New chat"),
+        Binding("pageup", "scroll_log(-1)", "Page up", show=False),
+        Binding("pagedown", "scroll_log(1)", "Page down", show=False),
     ]
 
     def __init__(self, *, settings: ChatSettings | None = None, session_factory: Callable[[ChatSettings], Any] | None = None,
@@ -59,7 +61,9 @@ class ChatPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(self.settings.summary(), id="chat-endpoint", markup=False)
-        yield VerticalScroll(id="chat-log")
+        log = VerticalScroll(id="chat-log")
+        log.can_focus = False  # focus goes to the input and the messages; PageUp/PageDown scroll
+        yield log
         yield Input(placeholder="Message · Enter send · Esc stop · F2 settings · ↑ messages", id="chat-input")
 
     def on_mount(self) -> None:
@@ -217,6 +221,13 @@ class ChatPane(Vertical):
         self.app.push_screen(InspectorScreen(message.record), done)
 
     # -- keyboard: from the input to the messages ------------------------------------------
+
+    def action_scroll_log(self, pages: int) -> None:
+        log = self.query_one("#chat-log", VerticalScroll)
+        if pages < 0:
+            log.scroll_page_up(animate=False)
+        else:
+            log.scroll_page_down(animate=False)
 
     def on_key(self, event) -> None:
         if event.key == "up" and self.query_one("#chat-input", Input).has_focus and self.turns:
