@@ -240,7 +240,7 @@ async def test_bench_screen_runs_and_shows_results(quiet_pane):
 
     from console.ui.metrics.bench_screen import BenchScreen
 
-    with timed_server(20, 2, reasoning_tokens=2) as url:
+    with timed_server(50, 5, reasoning_tokens=2) as url:
         app = metrics_app()
         async with app.run_test(size=(80, 24)) as pilot:
             pane = app.pane("metrics")
@@ -254,6 +254,7 @@ async def test_bench_screen_runs_and_shows_results(quiet_pane):
                                ("price", "2.5")):
                 screen.query_one(f"#bench-{fid}").value = value
             await pilot.press("ctrl+r")
+            assert screen.running and not screen.query(".bench-field").first().display  # form folded away
             await _wait(pilot, lambda: screen.result is not None or not screen.running, "the bench", 60)
             await pilot.pause()
             assert screen.result is not None, screen.query_one("#bench-status").render()

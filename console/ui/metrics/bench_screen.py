@@ -13,6 +13,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, ProgressBar, Static
 
 from console.ui.metrics.messages import BenchFinished, BenchUpdate
+from console.ui.metrics.timeline_view import TimelineView
+
+LIVE_ROWS = ("srv.running", "srv.queued", "srv.kv", "srv.gen_tps", "srv.ttft_p50", "gpu0.vram", "gpu0.util")
 
 FIELDS = (
     # id, label, default, placeholder
@@ -60,6 +63,9 @@ class BenchScreen(Screen):
             yield ProgressBar(id="bench-progress", show_eta=False)
             yield Static("", id="bench-status")
             yield Static("", id="bench-results")
+            if self.timeline is not None:
+                # what the server does under the load, live: the queue, KV, throughput, VRAM
+                yield TimelineView(self.timeline, only=LIVE_ROWS, span=60.0, id="bench-timeline")
         yield Footer()
 
     def _target_text(self) -> Text:
@@ -125,6 +131,7 @@ class BenchScreen(Screen):
         self.result = None
         self.query_one("#bench-results", Static).update("")
         self.query_one("#bench-progress").display = True
+        self._show_form(False)  # room for the live rows while it runs
         self.query_one("#bench-status", Static).update("starting…")
         if self.timeline is not None:
             self.timeline.add_event("bench", f"bench started (c={','.join(map(str, cfg.concurrency))})",
@@ -178,6 +185,7 @@ class BenchScreen(Screen):
 
         self.running = False
         self.query_one("#bench-progress").display = False
+        self._show_form(True)
         status = self.query_one("#bench-status", Static)
         if message.result is None:
             status.update(Text(f"{message.error}" + (f" — {message.hint}" if message.hint else ""), style="bold red"))
@@ -197,6 +205,11 @@ class BenchScreen(Screen):
         if self.timeline is not None:
             best = max((lv["output_throughput"] for lv in r["levels"]), default=0)
             self.timeline.add_event("bench", f"bench done: best {best:.0f} out tok/s", source="bench")
+
+    def _show_form(self, show: bool) -> None:
+        for w in self.query(".bench-field"):
+            w.display = show
+        self.query_one("#bench-hint").display = show
 
     def action_save(self) -> None:
         import json

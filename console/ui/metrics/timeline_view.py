@@ -21,11 +21,13 @@ class TimelineView(Static):
 
     DEFAULT_CSS = "TimelineView { height: auto; }"
 
-    def __init__(self, timeline: Timeline, clock: Callable[[], float] = time.time, **kw) -> None:
+    def __init__(self, timeline: Timeline, clock: Callable[[], float] = time.time,
+                 only: tuple[str, ...] | None = None, span: float = SPANS[1], **kw) -> None:
         super().__init__("", **kw)
         self.timeline = timeline
         self.clock = clock
-        self.span = SPANS[1]
+        self.only = only  # series names to draw (None: all, by priority)
+        self.span = span
         self.max_rows = 12  # the pane sets this from its height
         self._drawn: tuple | None = None
 
@@ -44,6 +46,8 @@ class TimelineView(Static):
         an SWA row that never left zero is not worth a line.
         """
         names = set(self.timeline.names())
+        if self.only is not None:
+            names &= set(self.only)
         gpus = sorted({int(n[3:].split(".")[0]) for n in names if n.startswith("gpu")})
         vram = [f"gpu{i}.vram" for i in gpus if f"gpu{i}.vram" in names]
         util = [f"gpu{i}.util" for i in gpus if f"gpu{i}.util" in names]
