@@ -21,6 +21,7 @@ Usage::
 
 from __future__ import annotations
 
+import queue
 import socket
 import struct
 import threading
@@ -39,6 +40,7 @@ TTY = 0  # a TTY container: one combined stream
 
 CHUNK = 1 << 20
 MAX_LINE = 1 << 20  # a line longer than this is emitted in pieces (never held unbounded)
+PREFETCH_CHUNKS = 16  # chunks read ahead of the demultiplexer (≤ 16 MiB)
 
 _HEADER = struct.Struct(">BxxxL")
 
@@ -110,6 +112,7 @@ class DockerLogReader:
         stdout: bool = True,
         stderr: bool = True,
         chunk_size: int = CHUNK,
+        prefetch: bool = True,
     ) -> None:
         self.container_id = container_id
         self._client = client
@@ -122,7 +125,9 @@ class DockerLogReader:
         self.chunk_size = chunk_size
         self.tty: bool | None = None
         self.bytes_read = 0
+        self.prefetch = prefetch
         self._closed = threading.Event()
+        self._abandoned = threading.Event()  # iteration over: the pump thread may go
         self._response: Any = None
         self._sock: Any = None
 
@@ -134,7 +139,7 @@ class DockerLogReader:
         if sock is not None:
             try:  # wakes a recv() blocked in another thread at once
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
+            except (OSError, AttributeError):
                 pass
         if resp is not None:
             try:
@@ -155,6 +160,8 @@ class DockerLogReader:
             if self.closed:
                 return
             raise engine_error(exc, self.container_id) from exc
+        if self.prefetch:
+            read = self._prefetch(read)
         seen: deque[tuple[int, str]] = deque(maxlen=32)
         try:
             if not self.follow:
@@ -194,12 +201,73 @@ class DockerLogReader:
         for stream, line in extra:
             yield LogBatch(stream, [line])
 
+    def _prefetch(self, read):
+        """Read the socket in its own thread so dockerd never waits on our processing.
+
+        The Engine writes into a socket buffer of a few hundred KiB; while this thread
+        demultiplexes a chunk (or the UI holds the GIL) the buffer would fill and the
+        daemon stall. The pump spends its time in recv() with the GIL released and queues
+        at most PREFETCH_CHUNKS chunks (bounded memory). get() merges what is queued.
+        """
+        q: queue.Queue = queue.Queue(maxsize=PREFETCH_CHUNKS)
+        abandoned = self._abandoned
+
+        def pump() -> None:
+            while True:
+                try:
+                    item: Any = read()
+                except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+                    item = exc
+                while True:
+                    try:
+                        q.put(item, timeout=0.2)
+                        break
+                    except queue.Full:
+                        if abandoned.is_set():
+                            return
+                if not isinstance(item, bytes) or not item:
+                    return
+
+        threading.Thread(target=pump, name=f"docker-logs-{self.container_id[:12]}", daemon=True).start()
+        held: list[Any] = []
+
+        def get() -> bytes:
+            item = held.pop() if held else q.get()
+            if not isinstance(item, bytes):
+                raise item
+            if not item:
+                return item
+            parts = [item]
+            size = len(item)
+            while size < self.chunk_size:
+                try:
+                    more = q.get_nowait()
+                except queue.Empty:
+                    break
+                if not isinstance(more, bytes) or not more:
+                    held.append(more)  # EOF or an error: after this data
+                    break
+                parts.append(more)
+                size += len(more)
+            return parts[0] if len(parts) == 1 else b"".join(parts)
+
+        return get
+
     def _release(self) -> None:
+        self._abandoned.set()
         sock, self._sock = self._sock, None
-        if sock is not None and self._response is None:
-            try:
+        resp, self._response = self._response, None
+        if sock is not None:
+            try:  # shutdown also wakes a pump thread blocked in recv()
+                sock.shutdown(socket.SHUT_RDWR)
+            except (OSError, AttributeError):
+                pass
+            if resp is None:
                 sock.close()
-            except OSError:
+        if resp is not None:
+            try:
+                resp.close()
+            except Exception:  # noqa: BLE001 - best effort
                 pass
 
     # ── internals ───────────────────────────────────────────────────────────
@@ -292,11 +360,14 @@ class DockerLogReader:
         size = self.chunk_size
         recv = sock.recv
         first = [body] if body else []
+        # Not following: wait for whole chunks (dockerd writes frame by frame; a thousand
+        # small reads cost more than the demultiplexing). Following: whatever is there now.
+        flags = 0 if self.follow else socket.MSG_WAITALL
 
         def read() -> bytes:
             if first:
                 return first.pop()
-            return recv(size)
+            return recv(size, flags)
 
         return read
 
@@ -309,7 +380,8 @@ class DockerLogReader:
         raw = resp.raw
         fp = getattr(raw, "_fp", None)  # http.client.HTTPResponse under urllib3
         try:
-            self._sock = api._get_raw_response_socket(resp) if fp is not None else None
+            sock = api._get_raw_response_socket(resp) if fp is not None else None
+            self._sock = getattr(sock, "_sock", sock)  # SocketIO wraps the socket
         except Exception:  # noqa: BLE001 - only used to interrupt a blocked read
             self._sock = None
         src = fp if fp is not None and hasattr(fp, "read1") else raw

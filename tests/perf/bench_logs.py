@@ -89,6 +89,8 @@ def child(mode: str, cid: str) -> dict:
     client = docker.from_env()
     client.ping()
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
+    cpu0 = cpu.ru_utime + cpu.ru_stime
     n = 0
     if mode == "reader":
         from console.logs.docker_reader import DockerLogReader
@@ -119,12 +121,16 @@ def child(mode: str, cid: str) -> dict:
                 self.call_after_refresh(self.start)
 
             def start(self) -> None:
+                ru = resource.getrusage(resource.RUSAGE_SELF)
+                result["cpu0"] = ru.ru_utime + ru.ru_stime
                 result["t0"] = time.perf_counter()
                 self.query_one(LogsPane).follow_container(cid, client=client, follow=False)
 
             def on_logs_pane_source_ended(self, message: LogsPane.SourceEnded) -> None:
                 pane = self.query_one(LogsPane)
                 result["t1"] = time.perf_counter()
+                ru = resource.getrusage(resource.RUSAGE_SELF)
+                result["cpu1"] = ru.ru_utime + ru.ru_stime
                 result["n"] = pane.buffer.total
                 result["kept"] = len(pane.buffer.lines)
                 result["error"] = str(message.error) if message.error else None
@@ -133,12 +139,16 @@ def child(mode: str, cid: str) -> dict:
         Bench().run(headless=True, size=(160, 48))
         dt = result["t1"] - result["t0"]
         n = result["n"]
+        cpu0 = result["cpu1"] - result["cpu0"]  # measured inside the app: the window only
         if result.get("error"):
             raise SystemExit(result["error"])
     else:
         raise SystemExit(f"unknown mode {mode}")
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"mode": mode, "lines": n, "seconds": dt, "peak_rss_mib": rss1 / 1024, "rss_growth_mib": (rss1 - rss0) / 1024}
+    if mode != "pane":
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        cpu0 = ru.ru_utime + ru.ru_stime - cpu0
+    return {"mode": mode, "lines": n, "seconds": dt, "cpu_s": cpu0, "peak_rss_mib": rss1 / 1024, "rss_growth_mib": (rss1 - rss0) / 1024}
 
 
 def run_child(mode: str, cid: str) -> dict:

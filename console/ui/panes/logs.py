@@ -50,6 +50,7 @@ HIGH_WATER = 200_000  # lines waiting for the view before the reader pauses
 VIEW_FPS = 12  # redraws per second while lines arrive at a readable pace
 FLOOD_FPS = 4  # ... and while they pour in faster than anyone reads (each frame costs the same)
 FLOOD_LINES = 5_000  # lines since the last redraw that make it a flood
+INGEST_HZ = 30  # times a second the view takes what the reader has queued
 
 
 class _Inbox:
@@ -147,6 +148,7 @@ class LogsPane(Vertical):
         self._last_view_flush = 0.0
         self._lines_since_flush = 0
         self._closing = False
+        self._last_take = 0.0
 
     def compose(self) -> ComposeResult:
         yield Static(id="logs-panel")
@@ -286,13 +288,25 @@ class LogsPane(Vertical):
     @on(LinesArrived)
     def _on_lines(self, message: LinesArrived) -> None:
         message.stop()
-        if message.inbox is not None:
-            if message.inbox is not self._inbox:
-                return  # from a source that was replaced
-            lines = message.inbox.take()
+        inbox = message.inbox
+        if inbox is None:
+            self._ingest(message.lines or [])
+            return
+        if inbox is not self._inbox:
+            return  # from a source that was replaced
+        # Take at most INGEST_HZ times a second: the inbox stays "pending" meanwhile, so the
+        # reader posts no more messages and a flood arrives in a few large batches.
+        wait = self._last_take + 1 / INGEST_HZ - time.monotonic()
+        if wait > 0:
+            self.set_timer(wait, lambda: self._take(inbox))
         else:
-            lines = message.lines or []
-        self._ingest(lines)
+            self._take(inbox)
+
+    def _take(self, inbox: _Inbox) -> None:
+        if inbox is not self._inbox:
+            return  # replaced or stopped (a source that ended was drained then)
+        self._last_take = time.monotonic()
+        self._ingest(inbox.take())
 
     def _ingest(self, lines: list[str]) -> None:
         if not lines:
@@ -335,8 +349,9 @@ class LogsPane(Vertical):
 
     @on(SourceEnded)
     def _on_source_ended(self, message: SourceEnded) -> None:
-        if message.source != self.source:
+        if message.source != self.source or self._inbox is None:
             return
+        self._ingest(self._inbox.take())  # lines whose take was deferred
         if message.error is not None:
             self.source_state = "error"
             hint = getattr(message.error, "hint", None)
