@@ -41,11 +41,17 @@ def xdg(tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_snapshot_80x24(snap_compare):
+@pytest.fixture
+def fixed_home(monkeypatch):
+    # the HF cache default (~/.cache/huggingface) appears expanded in the docker run preview
+    monkeypatch.setenv("HOME", "/home/operator")
+
+
+def test_snapshot_80x24(snap_compare, fixed_home):
     assert snap_compare(LaunchApp(), terminal_size=(80, 24))
 
 
-def test_snapshot_160x48_with_a_plan_and_a_problem(snap_compare):
+def test_snapshot_160x48_with_a_plan_and_a_problem(snap_compare, fixed_home):
     async def run_before(pilot):
         pane = pilot.app.query_one(LaunchPane)
         pane.post_message(PlanChosen({"model": "openai/gpt-oss-120b", "tensor_parallel_size": 2,

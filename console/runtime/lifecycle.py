@@ -174,6 +174,7 @@ class Runtime:
         """Pull if needed, create and start; returns the started container."""
         self._clear_name(spec.name)
         self.ensure_image(spec.image, on_progress)
+        _prepare_hf_cache(spec.hf_cache)
         try:
             container = self.client.containers.create(**spec.create_kwargs())
         except Exception as exc:
@@ -298,6 +299,19 @@ class Runtime:
             if deadline is not None and time.monotonic() > deadline:
                 return info_from_attrs(container.attrs)
             time.sleep(0.2)
+
+
+def _prepare_hf_cache(path: str | None) -> None:
+    """Create the HF cache folder as the operator, not as root by dockerd (local daemons only)."""
+    import os
+
+    host = os.environ.get("DOCKER_HOST", "")
+    if not path or (host and not host.startswith("unix://")):
+        return
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError:
+        pass  # dockerd will create it; the mount still works
 
 
 def _split_image(image: str) -> tuple[str, str]:

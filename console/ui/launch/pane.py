@@ -16,7 +16,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, ScrollableContainer, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input, Select, Static
 
@@ -114,7 +114,7 @@ class LaunchPane(Vertical):
             yield SettingsForm(id="launch-form")
             with Vertical(id="launch-side"):
                 yield Static("", id="launch-info")
-                with VerticalScroll(id="launch-preview-box"):
+                with ScrollableContainer(id="launch-preview-box"):
                     yield Static("", id="launch-preview")
         yield HelpLine("", id="launch-help")
         with Horizontal(id="launch-actions"):
@@ -214,6 +214,7 @@ class LaunchPane(Vertical):
             for w in self.spec.warnings:
                 text.append(f"⚠ {w}\n", style="yellow")
             text.append(self.spec.docker_run(), style="")
+        text.no_wrap = True  # one option per line, scrolled sideways rather than broken mid-word
         self.query_one("#launch-preview", Static).update(text)
 
     def _show_info(self) -> None:
@@ -236,7 +237,7 @@ class LaunchPane(Vertical):
             if snap.bundle:
                 text.append(f"\ncrash bundle: {snap.bundle}", style="dim")
         if not text:
-            text.append("docker run preview (secrets masked) — F8 copies it", style="dim")
+            text.append("docker run (F8: copy)", style="dim")
         self.query_one("#launch-info", Static).update(text)
 
     @on(SettingsForm.Edited)
