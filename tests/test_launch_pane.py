@@ -144,6 +144,26 @@ async def test_launch_phases_ready_stop_from_the_tui(standin_sglang_image, docke
             from tests.ui_helpers import screen_text
 
             assert "ready at http://127.0.0.1" in screen_text(app)
+            # F7 restarts: the phases start over (not the old run's "ready") and reach ready again
+            first_ready = pane.snap.time_to_ready_s
+            await pilot.press("f7")
+            restarted: list[RunPhase] = []
+            for _ in range(300):
+                await asyncio.sleep(0.1)
+                if pane.snap is not None and (not restarted or restarted[-1] != pane.snap.phase):
+                    restarted.append(pane.snap.phase)
+                if len(restarted) > 1 and pane.snap.phase is RunPhase.READY:
+                    break
+            assert restarted[-1] is RunPhase.READY and RunPhase.LOADING_WEIGHTS in restarted, restarted
+            assert first_ready is not None
+            # F9 exports the compose file next to the profiles, private
+            await pilot.press("f9")
+            await pilot.pause()
+            from console.runtime.profiles import config_dir
+
+            compose = config_dir() / "compose-default.yaml"
+            assert compose.is_file() and (compose.stat().st_mode & 0o777) == 0o600
+            assert f"127.0.0.1:{port}:8000" in compose.read_text()
             await pilot.press("f6")
             for _ in range(200):
                 await asyncio.sleep(0.1)

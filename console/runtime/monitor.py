@@ -277,7 +277,7 @@ class Monitor:
             self.name = (attrs.get("Name") or "").lstrip("/") or self.name
             started = parse_docker_time((attrs.get("State") or {}).get("StartedAt", ""))
             if started:
-                self._since = started - 1.0
+                self._since = started - 0.001  # only this run: a restart keeps the old run's lines
                 if self.tracker.started_at > started + 1.0:  # re-attaching: time runs from the real start
                     self.tracker.started_at = started
                     self.tracker.history[0].at = started

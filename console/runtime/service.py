@@ -110,7 +110,7 @@ def replay(runtime: Runtime, info: ContainerInfo, *, probe: bool = True) -> Phas
     scanner = LogScanner()
     if info.status not in ("created",):
         try:
-            reader = open_reader(runtime.client, info.id, follow=False, since=(started - 1.0) if started else None)
+            reader = open_reader(runtime.client, info.id, follow=False, since=(started - 0.001) if started else None)
             for batch in reader:
                 pairs = [split_timestamp(t) for t in batch.lines]
                 at = parse_docker_time(pairs[-1][0]) if pairs else None
