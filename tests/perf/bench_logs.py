@@ -29,7 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-NAME = "gpt-oss-console-test-bench-logs"
+NAME = f"gpt-oss-console-test-bench-logs-{os.getpid()}"  # unique: benchmarks may run side by side
 
 # Runs inside the container (python3 of the base image). Lines are ~140 chars, like a busy
 # SGLang server's decode/prefill/access lines; every 50th goes to stderr.
@@ -64,10 +64,6 @@ def make_container(lines: int) -> str:
 
     image = ensure_base_image()
     client = docker.from_env()
-    try:
-        client.containers.get(NAME).remove(force=True)
-    except docker.errors.NotFound:
-        pass
     c = client.containers.run(image, ["python3", "-c", GENERATOR, str(lines)], name=NAME, detach=True,
                               labels={"org.gpt-oss-console.test": "bench_logs"})
     rc = c.wait(timeout=600)

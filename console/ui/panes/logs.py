@@ -61,6 +61,7 @@ class _Inbox:
         self.lines: list[str] = []
         self.pending = False  # a LinesArrived for this inbox is queued
         self.stopped = threading.Event()
+        self.reader: Any = None  # the DockerLogReader feeding it, once the worker made one
         self._cond = threading.Condition()
 
     def put(self, lines: list[str]) -> bool:
@@ -140,7 +141,6 @@ class LogsPane(Vertical):
         self.source = ""  # "container 3f2a9c…" / "file crash.log" / ""
         self.source_state = "no log source"  # following / ended / error …
         self._inbox: _Inbox | None = None
-        self._reader: Any = None
         self._regex = False
         self._panel_dirty = True
         self._input_mode = "filter"  # or "save"
@@ -224,11 +224,10 @@ class LogsPane(Vertical):
         inbox, self._inbox = self._inbox, None
         if inbox is not None:
             inbox.stop()
+            if inbox.reader is not None:
+                inbox.reader.close()
             if self.source_state in ("following", "reading"):
                 self.source_state = "stopped"
-        reader, self._reader = self._reader, None
-        if reader is not None:
-            reader.close()
         self._refresh_status()
 
     def set_prediction(self, **values: int | float | None) -> None:
@@ -255,7 +254,7 @@ class LogsPane(Vertical):
         from console.logs.docker_reader import DockerLogReader, LogReaderError
 
         reader = DockerLogReader(container_id, client=client, follow=follow, tail=tail, since=since)
-        self._reader = reader
+        inbox.reader = reader  # stop() closes it from the UI thread
         if inbox.stopped.is_set():
             return
         error: Exception | None = None
