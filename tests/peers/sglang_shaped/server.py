@@ -81,10 +81,22 @@ def _prompt_tokens(body: dict[str, Any]) -> list[str]:
     return toks
 
 
+def _common_prefix(a: list[str], b: list[str]) -> int:
+    """Length of the shared prefix, by binary search on slice equality (C-speed compares)."""
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
 class PrefixCache:
     """Longest shared prefix with any earlier prompt, like a radix cache reports."""
 
-    def __init__(self, capacity: int = 64):
+    def __init__(self, capacity: int = 16):  # recent prompts only: enough for one conversation at a time
         self._prompts: list[list[str]] = []
         self._cap = capacity
         self._lock = threading.Lock()
@@ -93,12 +105,7 @@ class PrefixCache:
         with self._lock:
             best = 0
             for p in self._prompts:
-                n = 0
-                for a, b in zip(p, toks):
-                    if a != b:
-                        break
-                    n += 1
-                best = max(best, n)
+                best = max(best, _common_prefix(p, toks))
             self._prompts.append(toks)
             del self._prompts[: -self._cap]
             return best
