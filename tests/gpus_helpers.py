@@ -35,7 +35,8 @@ def gpus_app() -> ConsoleApp:
 async def wait_opened(pilot, app: ConsoleApp) -> GpusPane:
     pane = app.pane("gpus")
     for _ in range(200):
-        if pane.inventory is not None and (not pane.inventory.gpus or pane.sampler.snapshot is not None):
+        opened = pane.inventory is not None and (not pane.inventory.gpus or pane.sampler.snapshot is not None)
+        if opened and pane.query("#gpus-plan"):
             break
         await pilot.pause(0.02)
     await pilot.pause()

@@ -221,30 +221,59 @@ async def test_failed_worker_is_a_notification_not_a_crash() -> None:
         assert active(app) == "tab-beta"
 
 
-def test_broken_pane_is_reported_not_fatal(tmp_path, monkeypatch) -> None:
+@pytest.fixture
+def extra_panes(tmp_path, monkeypatch):
     import console.ui.panes as pkg
 
-    (tmp_path / "zz_broken.py").write_text("raise ImportError('half-written pane')\n")
+    (tmp_path / "zz_broken.py").write_text(
+        'TITLE = "Broken"\nORDER = 98\nKEY = "8"\nraise ImportError("half-written pane")\nPANE = None\n'
+    )
+    (tmp_path / "zz_syntax.py").write_text("TITLE = (\n")
+    (tmp_path / "zz_helper.py").write_text("X = 1\n")  # no PANE: not an area
     (tmp_path / "zz_fine.py").write_text(
         textwrap.dedent(
             """
+            \"\"\"A fine area.\"\"\"
             from textual.widgets import Static
-            TITLE, ORDER, KEY = "Fine", 99, "9"
+            TITLE = "Fine"
+            ORDER = 99
+            KEY = "9"  # read without importing
             class PANE(Static):
                 pass
             """
         )
     )
     monkeypatch.setattr(pkg, "__path__", [*pkg.__path__, str(tmp_path)])
-    try:
-        areas, failures = discover_areas()
-        names = [a.name for a in areas]
-        assert "zz_fine" in names and "zz_broken" not in names
-        assert failures == [("zz_broken", "ImportError: half-written pane")]
-        assert [a.order for a in areas] == sorted(a.order for a in areas)
-    finally:
-        sys.modules.pop("console.ui.panes.zz_fine", None)
-        sys.modules.pop("console.ui.panes.zz_broken", None)
+    yield
+    for name in ("zz_fine", "zz_broken", "zz_syntax", "zz_helper"):
+        sys.modules.pop(f"console.ui.panes.{name}", None)
+
+
+def test_discovery_reads_areas_without_importing_them(extra_panes) -> None:
+    areas, failures = discover_areas()
+    names = [a.name for a in areas]
+    assert "zz_fine" in names and "zz_broken" in names and "zz_helper" not in names
+    assert [f[0] for f in failures] == ["zz_syntax"] and "SyntaxError" in failures[0][1]
+    assert [a.order for a in areas] == sorted(a.order for a in areas)
+    fine = next(a for a in areas if a.name == "zz_fine")
+    assert (fine.title, fine.key, fine.help) == ("Fine", "9", "A fine area.")
+    assert "console.ui.panes.zz_fine" not in sys.modules  # read, not imported
+    assert fine.load().__name__ == "PANE"
+
+
+async def test_an_area_that_fails_to_import_is_a_message_not_a_crash(extra_panes) -> None:
+    areas, _ = discover_areas()
+    keep = [a for a in areas if a.name in ("zz_broken", "zz_fine")]
+    app = ConsoleApp(areas=[AREAS[0], *keep])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("8")
+        await pilot.pause()
+        assert "could not load" in screen_text(app) and "half-written pane" in screen_text(app)
+        assert any("half-written pane" in str(n.message) for n in app._notifications)
+        await pilot.press("9")
+        await pilot.pause()
+        assert app.pane("zz_fine") is not None
 
 
 async def test_broken_pane_failure_shows_as_notification() -> None:

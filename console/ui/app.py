@@ -18,11 +18,12 @@ every pane module cheap to import; heavy libraries load inside workers.
 
 from __future__ import annotations
 
+import ast
 import copy
 import importlib
 import os
-import pkgutil
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Iterable
@@ -64,39 +65,104 @@ class Area:
     order: int
     key: str | None
     help: str
-    pane: type[Widget]
+    pane: type[Widget] | None = None  # None: the module is imported on first use
+
+    def load(self) -> type[Widget]:
+        """The pane's widget class (imports its module the first time)."""
+        if self.pane is not None:
+            return self.pane
+        return importlib.import_module(f"console.ui.panes.{self.name}").PANE
+
+
+_META = ("TITLE", "ORDER", "KEY", "HELP")
+_CONST = re.compile(r"^(TITLE|ORDER|KEY|HELP)\s*=\s*(.+?)\s*(?:#.*)?$", re.M)
+_PANE = re.compile(r"^(PANE\s*=|class PANE\b|from .* import .*\bPANE\b)", re.M)
+_DOC = re.compile(r'\A\s*[rRuU]?(?:"""|\'\'\')\s*(.*?)\s*(?:"""|\'\'\')?\s*$', re.M)
+
+
+def _declared(path: Path) -> tuple[dict, bool, str]:
+    """Read a pane module's constants without importing it: (constants, defines PANE, summary).
+
+    Importing every area's widgets before the first frame is what made start-up
+    slow; only the first tab's module is imported then, the rest after it.
+    Only plain one-line literals are read; anything else makes the caller import.
+    """
+    text = path.read_text(encoding="utf-8")
+    meta: dict = {}
+    for name, value in _CONST.findall(text):
+        try:
+            meta[name] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            return {}, True, ""
+    doc = _DOC.match(text)
+    return meta, bool(_PANE.search(text)), doc.group(1) if doc else ""
+
+
+def _area_from_module(name: str) -> Area | None:
+    mod: ModuleType = importlib.import_module(f"console.ui.panes.{name}")
+    if not hasattr(mod, "PANE"):
+        return None
+    return Area(
+        name=name,
+        title=getattr(mod, "TITLE", name.title()),
+        order=getattr(mod, "ORDER", 100),
+        key=getattr(mod, "KEY", None),
+        help=getattr(mod, "HELP", "") or (mod.__doc__ or "").strip().split("\n")[0],
+        pane=mod.PANE,
+    )
+
+
+def _pane_modules(paths) -> list[tuple[str, Path]]:
+    """(module name, file) of each pane module: ``x.py`` or ``x/__init__.py``
+    (a directory listing; pkgutil costs more to import than this takes)."""
+    found: dict[str, Path] = {}
+    for base in map(Path, paths):
+        if not base.is_dir():
+            continue
+        for entry in sorted(base.iterdir()):
+            name = entry.stem if entry.suffix == ".py" else entry.name
+            if name.startswith("_") or name in found or not name.isidentifier():
+                continue
+            if entry.suffix == ".py" and entry.is_file():
+                found[name] = entry
+            elif entry.is_dir() and (entry / "__init__.py").is_file():
+                found[name] = entry / "__init__.py"
+    return list(found.items())
 
 
 def discover_areas() -> tuple[list[Area], list[tuple[str, str]]]:
-    """Import every pane module; return the areas in tab order and the failures.
+    """Find every pane module; return the areas in tab order and the failures.
 
-    A pane that fails to import is reported, not fatal: one broken area must
-    not take the whole console down.
+    Modules are read, not imported (see ``_declared``); one whose constants are
+    not plain literals is imported. A pane that fails is reported, not fatal:
+    one broken area must not take the whole console down.
     """
     import console.ui.panes as pkg
 
     areas: list[Area] = []
     failures: list[tuple[str, str]] = []
-    for info in pkgutil.iter_modules(pkg.__path__):
-        if info.name.startswith("_"):
-            continue
+    for name, path in _pane_modules(pkg.__path__):
         try:
-            mod: ModuleType = importlib.import_module(f"console.ui.panes.{info.name}")
-        except Exception as exc:  # noqa: BLE001 - any import error of a pane is reported the same way
-            failures.append((info.name, f"{type(exc).__name__}: {exc}"))
+            meta, has_pane, doc = _declared(path) if path.is_file() else ({}, True, "")
+            if not has_pane:
+                continue
+            if "TITLE" in meta and "ORDER" in meta and all(
+                isinstance(meta.get(k, ""), t) for k, t in (("TITLE", str), ("ORDER", int), ("HELP", str))
+            ):
+                area = Area(
+                    name=name,
+                    title=meta["TITLE"],
+                    order=meta["ORDER"],
+                    key=meta.get("KEY"),
+                    help=meta.get("HELP") or doc.strip().split("\n")[0],
+                )
+            else:
+                area = _area_from_module(name)
+        except Exception as exc:  # noqa: BLE001 - any failure of a pane is reported the same way
+            failures.append((name, f"{type(exc).__name__}: {exc}"))
             continue
-        if not hasattr(mod, "PANE"):
-            continue
-        areas.append(
-            Area(
-                name=info.name,
-                title=getattr(mod, "TITLE", info.name.title()),
-                order=getattr(mod, "ORDER", 100),
-                key=getattr(mod, "KEY", None),
-                help=getattr(mod, "HELP", "") or (mod.__doc__ or "").strip().split("\n")[0],
-                pane=mod.PANE,
-            )
-        )
+        if area is not None:
+            areas.append(area)
     areas.sort(key=lambda a: (a.order, a.name))
     return areas, failures
 
@@ -120,10 +186,25 @@ class ConsoleApp(App):
         else:
             self.area_failures = []
         self.areas = areas
-        for area in areas:
-            if area.key:
-                self.bind(area.key, f"show_area('{area.name}')", description=area.title, show=False)
+        taken: dict[str, str] = {}
+        for i, area in enumerate(areas):
+            if not area.key:
+                continue
+            if area.key in taken:  # two areas claim one key: the first in tab order keeps it
+                self.area_failures.append(
+                    (area.name, f"key {area.key} is already {taken[area.key]}'s; use the palette (ctrl+p)")
+                )
+                areas[i] = replace(area, key=None)
+                continue
+            taken[area.key] = area.title
+            self.bind(area.key, f"show_area('{area.name}')", description=area.title, show=False)
         self.theme = LIGHT if os.environ.get(THEME_ENV, "").lower() == "light" else DARK
+        # Stylesheets of the areas that are not visible at start are read after
+        # the first frame (parsing and matching every pane's rules up front cost
+        # more than the rest of start-up). CSS_PATH still lists them all.
+        hidden = {a.name for a in self.areas[1:]}
+        self._deferred_css = [p for p in self.css_path if Path(p).stem in hidden]
+        self.css_path = [p for p in self.css_path if Path(p).stem not in hidden]
 
     # -- layout ---------------------------------------------------------------
 
@@ -136,23 +217,56 @@ class ConsoleApp(App):
                     # Only the first tab is visible at start; the others mount
                     # after the first frame so the console paints sooner.
                     if i == 0:
-                        yield area.pane(id=f"pane-{area.name}")
+                        yield self._make_pane(area)
         yield Footer()
 
+    def _load_deferred_css(self) -> None:
+        from textual.css.stylesheet import StylesheetError
+
+        for path in self._deferred_css:
+            try:
+                self.stylesheet.read(path)
+                self.stylesheet.parse()
+            except StylesheetError as exc:
+                self.stylesheet.source.pop((str(Path(path).absolute()), ""), None)
+                self.stylesheet.parse()
+                self.notify(str(exc), title=f"{Path(path).name} has errors", severity="error", timeout=15)
+        if self._deferred_css:
+            self._deferred_css = []
+            self.stylesheet.update(self)
+
     async def _mount_hidden_panes(self) -> None:
+        if self._exit or not self.is_running:
+            return
+        self._load_deferred_css()
         for area in self.areas[1:]:
             if self._exit or not self.is_running:
                 return
             tab = self.query_one(f"#tab-{area.name}", TabPane)
             if tab.is_attached and not tab.children:
-                await tab.mount(area.pane(id=f"pane-{area.name}"))
+                await tab.mount(self._make_pane(area))
+
+    def _make_pane(self, area: Area) -> Widget:
+        """The area's widget; a module that fails to import becomes a message in its tab."""
+        from textual.widgets import Static
+
+        try:
+            return area.load()(id=f"pane-{area.name}")
+        except Exception as exc:  # noqa: BLE001 - a broken area is shown, never fatal
+            self.log.error(f"area {area.name} failed", repr(exc))
+            self.call_later(
+                self.notify, f"{type(exc).__name__}: {exc}", title=f"The {area.title} area could not load",
+                severity="error", timeout=15,
+            )
+            return Static(f"The {area.title} area could not load: {type(exc).__name__}: {exc}",
+                          id=f"broken-{area.name}", classes="area-broken")
 
     def on_mount(self) -> None:
         self.call_after_refresh(self._mount_hidden_panes)
         if self.areas:
             self.call_after_refresh(self._focus_area, self.areas[0].name)
         for name, error in self.area_failures:
-            self.notify(error, title=f"The {name} area could not load", severity="error", timeout=15)
+            self.notify(error, title=f"The {name} area", severity="error", timeout=15)
         if not self.areas:
             self.notify("No areas were found in console.ui.panes.", severity="error")
 

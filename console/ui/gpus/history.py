@@ -1,4 +1,4 @@
-"""A one-line history chart on a fixed 0–100 % scale.
+"""One-line history charts on a fixed 0–100 % scale.
 
 Textual's ``Sparkline`` scales between the minimum and maximum of its data, so
 45–47 % utilisation would fill the whole height; operators reading VRAM and
@@ -39,29 +39,47 @@ def _style(level: float | None) -> str:
     return "green"
 
 
-class HistoryChart(Widget):
-    """Percent values, one column per sample, newest at the right edge."""
+def _chart(text: Text, values: Sequence[float | None], width: int) -> None:
+    for block, level in bars(values, width):
+        text.append(block, _style(level))
+
+
+def _pct(v: float | None) -> str:
+    return " n/a" if v is None else f"{v:3.0f}%"
+
+
+class GpuHistory(Widget):
+    """One GPU's line: ``0 VRAM ▂▃▅▇ 87%  util ▁▁▅▆ 76%``, one column per sample,
+    newest at the right (one widget per GPU keeps the first frame cheap)."""
 
     DEFAULT_CSS = """
-    HistoryChart {
+    GpuHistory {
         height: 1;
         width: 1fr;
-        background: $boost;
     }
     """
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes)
-        self.values: tuple[float | None, ...] = ()
+    def __init__(self, index: int, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.index = index
+        self.memory: tuple[float | None, ...] = ()
+        self.util: tuple[float | None, ...] = ()
 
-    def set_values(self, values: Sequence[float | None]) -> None:
-        values = tuple(values)
-        if values != self.values:
-            self.values = values
+    def set_values(self, memory: Sequence[float | None], util: Sequence[float | None]) -> None:
+        memory, util = tuple(memory), tuple(util)
+        if (memory, util) != (self.memory, self.util):
+            self.memory, self.util = memory, util
             self.refresh()
 
     def render(self) -> Text:
+        label = f"{self.index} VRAM "
+        fixed = len(label) + 5 + len("  util ") + 5
+        chart = max(0, (self.size.width - fixed) // 2)
         text = Text(no_wrap=True, overflow="crop")
-        for block, level in bars(self.values, self.size.width):
-            text.append(block, _style(level))
+        text.append(label, "dim")
+        _chart(text, self.memory, chart)
+        text.append(_pct(self.memory[-1] if self.memory else None))
+        text.append("  util ", "dim")
+        _chart(text, self.util, chart)
+        text.append(_pct(self.util[-1] if self.util else None))
         return text

@@ -7,19 +7,23 @@ callback posts ``GpusSampled``; the pane only formats what arrives.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Label, Static
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Label, Static
 
 from console.ui.gpus import format as fmt
-from console.ui.gpus.history import HistoryChart
+from console.ui.gpus.history import GpuHistory
 from console.ui.gpus.messages import ContainersResolved, GpusOpened, GpusSampled
-from console.ui.gpus.planner import PlannerPanel
+
+if TYPE_CHECKING:
+    from textual.widgets import DataTable
+
+# DataTable and the planner load after the first frame (start-up is benchmarked).
 
 SAMPLE_INTERVAL = 1.0
 # Sized to fit 80 columns: VRAM and power in the header's unit, reserved memory
@@ -55,25 +59,42 @@ class GpusPane(VerticalScroll):
         self._pids: frozenset[int] = frozenset()
         self._containers: dict[int, str] = {}
         self._processes: list[tuple] = []
+        self._detected = None  # (GpuSpec, count, indices) for the planner
 
     def compose(self) -> ComposeResult:
         yield Static("Looking for NVIDIA GPUs…", id="gpus-status")
-        table = DataTable(id="gpus-table", cursor_type="row", zebra_stripes=True)
-        for name in GPU_COLUMNS:
-            table.add_column(name, key=name)
-        yield table
         yield Vertical(id="gpus-history")
-        yield Label("Plan: what this box can serve  (Enter: use)", classes="gpus-section")
-        yield PlannerPanel(id="gpus-plan")
-        yield Label("Processes on the GPUs: none", id="gpus-procs-title", classes="gpus-section")
-        procs = DataTable(id="gpus-procs", cursor_type="row", zebra_stripes=True)
-        procs.add_columns("GPU", "PID", "Process", "VRAM", "Container")
-        yield procs
 
     def on_mount(self) -> None:
-        self.query_one("#gpus-table").display = False
-        self.query_one("#gpus-procs").display = False
+        # Everything but the status line comes after the console's first frame
+        # (start-up is benchmarked: tests/perf/bench_startup.py); the GPU table
+        # appears when NVML has answered.
+        self.call_after_refresh(self._mount_rest)
+
+    def _alive(self) -> bool:
+        return self.is_attached and not self.app._exit
+
+    async def _mount_rest(self) -> None:
+        from textual.widgets import DataTable
+
+        from console.ui.gpus.planner import PlannerPanel
+
+        if not self._alive():
+            return
         self._open()
+        procs = DataTable(id="gpus-procs", cursor_type="row", zebra_stripes=True)
+        procs.add_columns("GPU", "PID", "Process", "VRAM", "Container")
+        procs.display = False
+        planner = PlannerPanel(id="gpus-plan")
+        await self.mount_all([
+            Label("Plan: what this box can serve  (Enter: use)", classes="gpus-section"),
+            planner,
+            Label("Processes on the GPUs: none", id="gpus-procs-title", classes="gpus-section"),
+            procs,
+        ])
+        if self._detected is not None:
+            planner.set_detected(*self._detected)
+        self._fill_processes()
 
     def on_unmount(self) -> None:
         if self._unsubscribe is not None:
@@ -110,7 +131,9 @@ class GpusPane(VerticalScroll):
     # -- what arrives ------------------------------------------------------------
 
     @on(GpusOpened)
-    def _opened(self, message: GpusOpened) -> None:
+    async def _opened(self, message: GpusOpened) -> None:
+        if not self._alive():
+            return  # the app is quitting before NVML answered
         inv = message.inventory
         self.inventory = inv
         status = self.query_one("#gpus-status", Static)
@@ -120,25 +143,27 @@ class GpusPane(VerticalScroll):
             status.update(text)
             return
         status.update(self._status_text(inv))
-        table = self.query_one("#gpus-table", DataTable)
-        table.display = True
+        from textual.widgets import DataTable
+
+        table = DataTable(id="gpus-table", cursor_type="row", zebra_stripes=True)
+        for name in GPU_COLUMNS:
+            table.add_column(name, key=name)
         history = self.query_one("#gpus-history", Vertical)
+        rows = []
         for info in inv.gpus:
             table.add_row(
                 str(info.index), fmt.short_name(info.name), info.arch, *(["…"] * (len(GPU_COLUMNS) - 3)),
                 key=str(info.index),
             )
-            history.mount(
-                Horizontal(
-                    Label(f"{info.index} VRAM", classes="hist-label"),
-                    HistoryChart(id=f"hist-mem-{info.index}"),
-                    Label("", id=f"hist-mem-now-{info.index}", classes="hist-now"),
-                    Label("util", classes="hist-label-util"),
-                    HistoryChart(id=f"hist-util-{info.index}"),
-                    Label("", id=f"hist-util-now-{info.index}", classes="hist-now"),
-                    classes="hist-row",
-                )
-            )
+            rows.append(GpuHistory(info.index, id=f"hist-{info.index}"))
+        if not self._alive():
+            return
+        await self.mount(table, before=history)
+        await history.mount_all(rows)
+        if self.app.focused is None or self.app.focused is self:
+            table.focus()
+        for info in inv.gpus:
+            self._update_history(info.index)
         for warning in inv.warnings:
             self.app.notify(warning, title="GPU", severity="warning", timeout=10)
         from console.gpu import plan_gpus
@@ -147,7 +172,10 @@ class GpusPane(VerticalScroll):
         if detected is not None:
             spec, count = detected
             indices = [g.index for g in inv.gpus if g.memory_total and g.name == spec.nvml_names[0]]
-            self.query_one(PlannerPanel).set_detected(spec, count, indices or [g.index for g in inv.gpus][:count])
+            self._detected = (spec, count, indices or [g.index for g in inv.gpus][:count])
+            planners = self.query("#gpus-plan")
+            if planners:
+                planners.first().set_detected(*self._detected)
 
     def _status_text(self, inv) -> Text:
         text = Text()
@@ -162,7 +190,10 @@ class GpusPane(VerticalScroll):
         if self.inventory is None or not self.inventory.gpus:
             return
         infos = {g.index: g for g in self.inventory.gpus}
-        table = self.query_one("#gpus-table", DataTable)
+        tables = self.query("#gpus-table")
+        if not tables:
+            return  # the sampler's first tick can beat the table's mount; the next one lands
+        table = tables.first()
         processes: list[tuple] = []
         for s in message.snapshot.samples:
             info = infos.get(s.index)
@@ -183,7 +214,7 @@ class GpusPane(VerticalScroll):
                 "PCIe": fmt.pcie(info.pcie_gen, info.pcie_gen_max),
             }
             for column, value in cells.items():
-                table.update_cell(key, column, value)
+                table.update_cell(key, column, value, update_width=True)
             for p in s.processes:
                 processes.append((s.index, p.pid, p.name, p.used_memory))
             self._update_history(s.index)
@@ -206,13 +237,9 @@ class GpusPane(VerticalScroll):
         history = self.sampler.history(index)
         mem = [None if s.lost else (None if (f := s.memory_used_fraction) is None else f * 100) for s in history]
         util = [None if s.lost else s.util_gpu for s in history]
-        try:
-            self.query_one(f"#hist-mem-{index}", HistoryChart).set_values(mem)
-            self.query_one(f"#hist-util-{index}", HistoryChart).set_values(util)
-            self.query_one(f"#hist-mem-now-{index}", Label).update(fmt.pct(mem[-1] if mem else None))
-            self.query_one(f"#hist-util-now-{index}", Label).update(fmt.pct(util[-1] if util else None))
-        except Exception:  # noqa: BLE001 - rows mount one frame after the inventory
-            pass
+        rows = self.query(f"#hist-{index}")
+        if rows:
+            rows.first(GpuHistory).set_values(mem, util)
 
     def _show_processes(self, processes: list[tuple]) -> None:
         pids = frozenset(p[1] for p in processes)
@@ -231,7 +258,10 @@ class GpusPane(VerticalScroll):
         self._fill_processes()
 
     def _fill_processes(self) -> None:
-        table = self.query_one("#gpus-procs", DataTable)
+        tables = self.query("#gpus-procs")
+        if not tables:
+            return  # mounted one frame later; filled then
+        table = tables.first()
         table.display = bool(self._processes)
         n = len(self._processes)
         title = f"Processes on the GPUs: {n}" if n else "Processes on the GPUs: none"

@@ -27,6 +27,13 @@ def _table(rows: list[tuple[str, str]]) -> Table:
     return table
 
 
+def _class_bindings(area) -> list:
+    try:
+        return pane_bindings(area.load())
+    except Exception:  # noqa: BLE001 - a broken area has no keys to list
+        return []
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,f1,question_mark,q", "dismiss", "Close")]
 
@@ -37,7 +44,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(self._global_keys(app), classes="help-section")
             for area in app.areas:
                 pane = app.pane(area.name)
-                bindings = [b for _, b in widget_bindings(pane)] if pane else pane_bindings(area.pane)
+                bindings = [b for _, b in widget_bindings(pane)] if pane else _class_bindings(area)
                 rows = [(app.get_key_display(b), b.description) for b in bindings]
                 title = Text(area.title, style="bold underline")
                 if area.help:

@@ -1,0 +1,131 @@
+"""The real installed program in a real terminal: tmux at 80×24, read with capture-pane.
+
+NVML answers come from a recording (two H100s serving 120b), so the screen is
+the same on any machine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import need
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORDING = ROOT / "tests" / "data" / "nvml" / "2xh100.json"
+
+pytestmark = pytest.mark.tmux
+
+
+def program() -> list[str]:
+    script = Path(sys.executable).parent / "gpt-oss-console"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "console"]
+
+
+class Tmux:
+    def __init__(self) -> None:
+        self.socket = f"gpt-oss-console-test-{uuid.uuid4().hex[:8]}"
+        self.session = "console"
+
+    def run(self, *args: str, check: bool = True) -> str:
+        out = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20)
+        if check and out.returncode != 0:
+            raise AssertionError(f"tmux {' '.join(args)} failed: {out.stderr}")
+        return out.stdout
+
+    def start(self, command: list[str], env: dict[str, str]) -> None:
+        exports = " ".join(f"{k}={v}" for k, v in env.items())
+        line = f"cd {ROOT} && env {exports} {' '.join(command)}"
+        self.run("-f", "/dev/null", "new-session", "-d", "-s", self.session, "-x", "80", "-y", "24", "sh", "-c", line)
+        self.run("set-option", "-t", self.session, "remain-on-exit", "on")
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", self.session)
+
+    def keys(self, *keys: str) -> None:
+        self.run("send-keys", "-t", self.session, *keys)
+
+    def pane(self, fmt: str) -> str:
+        return self.run("display-message", "-p", "-t", self.session, fmt).strip()
+
+    def wait_for(self, predicate, what: str, timeout: float = 60.0) -> str:
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if predicate(screen):
+                return screen
+            if self.pane("#{pane_dead}") == "1":
+                break
+            time.sleep(0.2)
+        raise AssertionError(f"timed out waiting for {what}; screen was:\n{screen}")
+
+    def kill(self) -> None:
+        self.run("kill-server", check=False)
+
+
+@pytest.fixture
+def tmux():
+    need(shutil.which("tmux") is not None, "tmux (apt-get install tmux)")
+    t = Tmux()
+    yield t
+    t.kill()
+
+
+def test_console_in_tmux(tmux: Tmux) -> None:
+    from console.ui.app import discover_areas
+
+    areas, _ = discover_areas()
+    env = {"GPT_OSS_CONSOLE_NVML_REPLAY": str(RECORDING), "TERM": "xterm-256color", "COLORTERM": "truecolor"}
+    tmux.start(program(), env)
+
+    screen = tmux.wait_for(
+        lambda s: s.count("H100 80GB HBM3") >= 2 and "/700" in s and "Quit" in s.splitlines()[-1],
+        "the GPU rows and the footer",
+    )
+    lines = screen.splitlines()
+    assert len(lines) == 24 and max(len(line) for line in lines) <= 80
+    assert "gpt-oss-console" in lines[0]
+    gpu_rows = [line for line in lines if "H100 80GB HBM3" in line]
+    assert gpu_rows[0].split()[0] == "0" and gpu_rows[1].split()[0] == "1"
+    assert all("Hopper" in row and "/79.6" in row and "5/5" in row for row in gpu_rows)
+    assert "This box: 2× H100-80GB" in screen
+    footer = lines[-1]
+    for key in ("Help", "Quit", "palette"):
+        assert key in footer, footer
+
+    # Another area (digit key), then back to GPUs.
+    other = next((a for a in areas if a.name != "gpus" and a.key), None)
+    if other is not None:
+        tmux.keys(other.key)
+        tmux.wait_for(lambda s: "H100 80GB HBM3" not in s, f"the {other.title} area")
+        tmux.keys("1")
+        tmux.wait_for(lambda s: "H100 80GB HBM3" in s, "the GPUs area again")
+
+    # Help opens with F1 and lists the GPUs keys; Escape closes it.
+    tmux.keys("F1")
+    screen = tmux.wait_for(lambda s: "Help" in s and "Sample now" in s, "the help screen")
+    assert "go to an area" in screen
+    tmux.keys("Escape")
+    tmux.wait_for(lambda s: "Esc closes" not in s, "the help screen to close")
+
+    # The command palette finds the areas.
+    tmux.keys("C-p")
+    tmux.wait_for(lambda s: "Go to GPUs" in s or "Search" in s, "the command palette")
+    tmux.keys("Escape")
+    tmux.wait_for(lambda s: "Go to GPUs" not in s, "the palette to close")
+
+    # Quit: nothing is running, so no question; the program exits cleanly.
+    tmux.keys("q")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and tmux.pane("#{pane_dead}") != "1":
+        time.sleep(0.2)
+    assert tmux.pane("#{pane_dead}") == "1", tmux.screen()
+    assert tmux.pane("#{pane_dead_status}") == "0"
