@@ -124,3 +124,8 @@ def test_unparsed_call_in_content():
     rc = RoundCheck(streamed=False, content="functions.get_weather:", finish_reason="stop")
     assert [f.code for f in check_round(rc, 0, {"get_weather"})] == ["call-in-content"]
     assert check_round(rc, 0, {"calculator"}) == []  # not an offered tool: just text
+
+
+def test_leak_in_tool_name():
+    found = check_call("get_weather<|channel|>commentary", "{}", default_registry())
+    assert {f.code for f in found.findings} == {"unknown-tool", "harmony-leak"}

@@ -105,6 +105,7 @@ def check_call(name: str, arguments_raw: str, registry: Any, round: int = 0,
             problems.append(p)
             findings.append(Finding("schema-violation", f"{name}: {p}", where, "error", round))
     findings += leak_findings(raw, where, round)
+    findings += leak_findings(name, f"name:{name}", round)  # e.g. "get_weather<|channel|>commentary"
     if any(f.code == "harmony-leak" for f in findings):
         problems.append("Harmony markers in the arguments")
     return CallCheck(args if isinstance(args, dict) else None, problems, findings)
