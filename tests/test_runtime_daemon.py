@@ -139,3 +139,42 @@ def test_daemon_lost_then_back_while_a_server_starts(standin_sglang_image, docke
         worker.join(5)
         proxy.stop()
         docker_client.containers.get(container.id).remove(force=True)
+
+
+async def test_the_launch_pane_waits_for_docker_then_reattaches(standin_sglang_image, docker_client, tmp_path,
+                                                                 monkeypatch):
+    """The console starts while the daemon is away: it says so, and re-attaches once Docker answers."""
+    import asyncio
+
+    from console.runtime.phases import RunPhase
+    from console.ui.launch.pane import LaunchPane
+    from tests.test_launch_pane import LaunchApp
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    name = unique_name("daemon-tui")
+    vals = resolve_values(env={}, cli={"image": standin_sglang_image, "gpus": "none", "hf_cache": "none",
+                                       "host_port": free_port(), "container_name": name}).values
+    spec = build_spec(vals, profile="daemon-tui")
+    Runtime().launch(spec)  # straight to dockerd: the server is up before the console starts
+    proxy = SocketProxy(str(tmp_path / "docker.sock"))
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{proxy.path}")  # nothing listens there yet
+    app = LaunchApp(attach=True, env={"CONTAINER_NAME": name})
+    notes = []
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.notify = lambda message, **kw: notes.append(message)  # noqa: E731
+            pane = app.query_one(LaunchPane)
+            await asyncio.sleep(1.0)
+            assert pane.container_id is None
+            assert "Docker is not running here" in str(pane.query_one("#launch-info").render())
+            proxy.start()
+            for _ in range(150):
+                await asyncio.sleep(0.1)
+                if pane.snap is not None and pane.snap.phase is RunPhase.READY:
+                    break
+            assert pane.container_name == name and pane.snap.phase is RunPhase.READY
+            assert app.endpoints and app.endpoints[-1].base_url == spec.base_url
+    finally:
+        proxy.stop()
+        docker_client.containers.get(name).remove(force=True)

@@ -73,6 +73,10 @@ def _layer_line(p) -> Text:
     return line
 
 
+class Recovered(Message):
+    """Docker answers again after the pane said it did not."""
+
+
 class LaunchPane(Vertical):
     """Configure and run SGLang."""
 
@@ -399,12 +403,32 @@ class LaunchPane(Vertical):
         from console.runtime import service
         from console.runtime.lifecycle import api_key_of
 
-        try:
-            runtime = self._runtime()
-            running = runtime.owned(include_stopped=False)
-        except ConsoleError as exc:
-            self.post_message(Failed(exc, "re-attach"))
-            return
+        import time
+
+        from textual.worker import get_current_worker
+
+        from console.runtime.errors import DockerUnavailable
+
+        told = False
+        while True:
+            try:
+                runtime = self._runtime()
+                running = runtime.owned(include_stopped=False)
+                break
+            except DockerUnavailable as exc:
+                # Say it once, then look again quietly: the daemon may be starting.
+                if not told:
+                    self.post_message(Failed(exc, "re-attach"))
+                    told = True
+                for _ in range(50):
+                    if get_current_worker().is_cancelled or not self.is_attached:
+                        return
+                    time.sleep(0.1)
+            except ConsoleError as exc:
+                self.post_message(Failed(exc, "re-attach"))
+                return
+        if told:
+            self.post_message(Recovered())
         if not running:
             return
         wanted = self.spec.name if self.spec is not None else None
@@ -474,6 +498,11 @@ class LaunchPane(Vertical):
             if snap.diagnoses:
                 d = snap.diagnoses[0]
                 self.notify(f"{d.title}\nfix: {d.fix}", title="The server stopped", severity="error", timeout=15)
+        self._show_info()
+
+    @on(Recovered)
+    def _recovered(self, message: Recovered) -> None:
+        self.notify("Docker answers again", title="Docker")
         self._show_info()
 
     @on(Failed)
