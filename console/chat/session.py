@@ -310,6 +310,7 @@ class ChatSession:
                     ) -> AsyncIterator[ChatEvent]:
         self._cancel.clear()
         self._loop = asyncio.get_running_loop()
+        await self._openai()  # build the client (and import openai) before any timing starts
         t0 = time.monotonic()
 
         def emit(ev: ChatEvent) -> ChatEvent:
@@ -326,7 +327,6 @@ class ChatSession:
             yield emit(TurnDone())
             return
         offered = self._offered(s)
-        await self._openai()  # build the client (and import openai) before any timing starts
         cancelled = False
         rnd = first_round
         while True:

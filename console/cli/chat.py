@@ -1,0 +1,160 @@
+"""``chat``: one turn (or a transcript's continuation) from the shell, the chat pane's headless twin.
+
+Prints reasoning, the answer as it streams, each tool call with its result, the
+inspector's findings and the turn's stats; ``--json`` prints every event as a JSON
+line instead (raw chunks included), for scripts and bug reports.
+
+Exit codes: 0 the turn completed cleanly, 1 the inspector flagged an error or the
+turn failed, 3 the server is unreachable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from dataclasses import asdict
+
+from console.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, add_json_flag
+
+HELP = "send one chat turn (tools, reasoning, inspector findings) to an OpenAI-compatible server"
+ORDER = 41
+API_KEY_ENV = "GPT_OSS_CONSOLE_API_KEY"
+
+
+def register(parser) -> None:
+    parser.add_argument("prompt", help="the user message ('-' reads it from stdin)")
+    parser.add_argument("--base-url", required=True, help="server URL, e.g. http://127.0.0.1:8000")
+    parser.add_argument("--api-key", default=None, help=f"API key (or ${API_KEY_ENV})")
+    parser.add_argument("--model", default=None, help="model id (default: the first /v1/models lists)")
+    parser.add_argument("--system", default=None, help="system prompt")
+    parser.add_argument("--effort", choices=["low", "medium", "high"], default="medium", help="reasoning effort")
+    parser.add_argument("--no-stream", action="store_true", help="ask for one whole response")
+    parser.add_argument("--tool-choice", default="auto", metavar="auto|required|none|NAME")
+    parser.add_argument("--tools", default=None, metavar="NAME,...", help="offer only these tools ('' for none)")
+    parser.add_argument("--tools-file", default=None, help="operator tools (OpenAI tools JSON with result/command)")
+    parser.add_argument("--max-rounds", type=int, default=8, help="tool rounds per turn (default 8)")
+    parser.add_argument("--max-tokens", type=int, default=None)
+    parser.add_argument("--resume", metavar="JSONL", help="continue a saved transcript")
+    parser.add_argument("--save", metavar="JSONL", help="save the transcript (with raw exchanges) here")
+    parser.add_argument("--markdown", metavar="FILE", help="export the conversation as Markdown")
+    add_json_flag(parser)
+    parser.set_defaults(func=run)
+
+
+def _event_json(e) -> str:
+    return json.dumps({"type": type(e).__name__, **asdict(e)}, ensure_ascii=False, default=str)
+
+
+def run(args) -> int:
+    from console.chat import events as ev
+    from console.chat import transcript
+    from console.chat.session import ChatSession, ChatSettings
+    from console.errors import ConsoleError
+
+    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    if not prompt.strip():
+        raise ConsoleError("empty prompt", exit_code=EXIT_USAGE)
+    tools = None if args.tools is None else [t.strip() for t in args.tools.split(",") if t.strip()]
+    settings = ChatSettings(base_url=args.base_url, api_key=args.api_key or os.environ.get(API_KEY_ENV) or None,
+                            model=args.model, stream=not args.no_stream, reasoning_effort=args.effort,
+                            system_prompt=args.system, tool_choice=args.tool_choice, tools=tools,
+                            max_rounds=args.max_rounds, max_tokens=args.max_tokens, tools_file=args.tools_file)
+    session = ChatSession(settings)
+    if tools:
+        unknown = [t for t in tools if t not in session.registry]
+        if unknown:
+            raise ConsoleError(f"unknown tool(s): {', '.join(unknown)}", f"tools: {', '.join(session.registry.names())}",
+                               exit_code=EXIT_USAGE)
+    if args.resume:
+        transcript.load_jsonl(args.resume, session)
+
+    state = {"mode": None, "nl": True}
+
+    class _Out:
+        """stdout that remembers whether the last thing written ended a line."""
+
+        def write(self, text: str) -> None:
+            if text:
+                sys.stdout.write(text)
+                state["nl"] = text.endswith("\n")
+
+        def flush(self) -> None:
+            sys.stdout.flush()
+
+    out = _Out()
+
+    def section(mode: str, title: str) -> None:
+        if state["mode"] != mode:
+            if not state["nl"]:
+                out.write("\n")
+            out.write(f"── {title} ──\n")
+            state["mode"] = mode
+
+    async def go() -> tuple[list, int]:
+        bad, code = [], EXIT_OK
+        try:
+            async for e in session.run_turn(prompt):
+                if args.json:
+                    out.write(_event_json(e) + "\n")
+                elif isinstance(e, ev.ReasoningDelta):
+                    section("reasoning", "reasoning")
+                    out.write(e.text)
+                elif isinstance(e, ev.ContentDelta):
+                    section("content", "answer")
+                    out.write(e.text)
+                elif isinstance(e, ev.ToolCallRequested):
+                    section("tool", "tool call")
+                    args_txt = json.dumps(e.arguments, ensure_ascii=False) if e.arguments is not None else e.arguments_raw
+                    out.write(f"→ {e.name}({args_txt})  [{e.call_id}]\n")
+                    for p in e.problems:
+                        out.write(f"  ! {p}\n")
+                elif isinstance(e, ev.ToolResult):
+                    section("tool", "tool call")
+                    out.write(f"← {e.name}: {e.result}  ({e.elapsed_s * 1000:.1f} ms)\n")
+                elif isinstance(e, ev.Finding):
+                    section("finding", "inspector")
+                    out.write(f"{'✖' if e.severity == 'error' else '⚠'} {e.code} [{e.where}]: {e.message}\n")
+                elif isinstance(e, ev.TurnError):
+                    section("error", "error")
+                    out.write(f"✖ {e.message}\n" + (f"  → {e.hint}\n" if e.hint else ""))
+                elif isinstance(e, ev.TurnStats):
+                    section("stats", "stats")
+                    out.write(_stats_line(e) + "\n")
+                out.flush()
+                if isinstance(e, ev.TurnError):
+                    code = EXIT_UNAVAILABLE if e.status is None and "no server at" in e.message else EXIT_FAILED
+                elif isinstance(e, ev.Finding) and e.severity == "error":
+                    bad.append(e)
+        finally:
+            await session.aclose()
+        return bad, code
+
+    bad, code = asyncio.run(go())
+    if args.save:
+        transcript.save_jsonl(session, args.save)
+    if args.markdown:
+        transcript.export_markdown(session, args.markdown)
+    if code == EXIT_OK and bad:
+        code = EXIT_FAILED
+    return code
+
+
+def _stats_line(e) -> str:
+    bits = [f"{e.elapsed_s:.2f} s", f"{e.rounds} round(s)"]
+    if e.ttft_any_s is not None:
+        bits.append(f"first token {e.ttft_any_s * 1000:.0f} ms")
+    if e.ttft_content_s is not None:
+        bits.append(f"first content {e.ttft_content_s * 1000:.0f} ms")
+    if e.completion_tokens is not None:
+        bits.append(f"{e.completion_tokens} tokens")
+    if e.tokens_per_s:
+        bits.append(f"{e.tokens_per_s:.1f} tok/s")
+    if e.prompt_tokens is not None:
+        bits.append(f"prompt {e.prompt_tokens}")
+    if e.cached_tokens is not None:
+        bits.append(f"cached {e.cached_tokens}")
+    if e.finish_reason:
+        bits.append(f"finish {e.finish_reason}")
+    return " · ".join(bits)
