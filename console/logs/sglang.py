@@ -417,6 +417,15 @@ _ERROR = re.compile(
 _WARNING = re.compile(r"WARN|Warning|warning:|eprecat|retract")
 
 
+def may_contain(text: str, at_least: Severity) -> bool:
+    """Cheap pre-check over many joined lines: False means no line reaches ``at_least``."""
+    if at_least <= Severity.INFO:
+        return True
+    if _ERROR.search(text):
+        return True
+    return at_least <= Severity.WARNING and _WARNING.search(text) is not None
+
+
 def severity(line: str) -> Severity:
     """Error / warning / info for one line, by content (SGLang's format has no level)."""
     if len(line) > 4096:
