@@ -118,7 +118,7 @@ def write_bundle(
         "started_at": state.get("StartedAt"),
         "finished_at": state.get("FinishedAt"),
         "phases": phases,
-        "diagnoses": [_diag(d) for d in (diagnoses or [])],
+        "diagnoses": [diagnosis_dict(d) for d in (diagnoses or [])],
         "argv": masked_argv(list(cfg.get("Entrypoint") or []) + cmd, secret_values),
         "environment": env,
         "settings": {k: (_mask(str(v)) if k in secret_keys and v else v) for k, v in (settings or {}).items()},
@@ -137,7 +137,7 @@ def _is_secret_key(key: str) -> bool:
     return key in BY_KEY and BY_KEY[key].secret
 
 
-def _diag(d: Any) -> dict[str, Any]:
+def diagnosis_dict(d: Any) -> dict[str, Any]:
     if isinstance(d, dict):
         return d
     return {k: getattr(d, k, None) for k in ("code", "title", "fix", "line")}

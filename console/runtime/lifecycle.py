@@ -7,7 +7,6 @@ could not start (no GPU runtime, port taken) is removed, not left "Created".
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -289,16 +288,6 @@ class Runtime:
             container.remove(force=force)
         except Exception as exc:
             raise explain(exc) from exc
-
-    def wait_exit(self, container, timeout: float | None = None) -> ContainerInfo:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            container.reload()
-            if container.status not in ("running", "restarting", "created"):
-                return info_from_attrs(container.attrs)
-            if deadline is not None and time.monotonic() > deadline:
-                return info_from_attrs(container.attrs)
-            time.sleep(0.2)
 
 
 def _prepare_hf_cache(path: str | None) -> None:

@@ -16,7 +16,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from console.errors import ConsoleError
 from console.runtime.errors import DockerUnavailable, explain
@@ -44,7 +44,7 @@ class Snapshot:
     base_url: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        from console.runtime.bundle import _diag
+        from console.runtime.bundle import diagnosis_dict
 
         return {
             "container_id": self.container_id,
@@ -57,7 +57,7 @@ class Snapshot:
             "docker_error": self.docker_error,
             "exit_code": self.exit_code,
             "oom_killed": self.oom_killed,
-            "diagnoses": [_diag(d) for d in self.diagnoses],
+            "diagnoses": [diagnosis_dict(d) for d in self.diagnoses],
             "capacity": None if self.capacity is None else dataclasses.asdict(self.capacity),
             "crash_bundle": self.bundle,
             "base_url": self.base_url,

@@ -160,7 +160,7 @@ def status(runtime: Runtime, *, write_bundles: bool = True) -> list[dict[str, An
 
             lines = _tail(runtime, info.id)
             diagnoses = diagnose_lines(lines)
-            row["diagnoses"] = [B._diag(d) for d in diagnoses]
+            row["diagnoses"] = [B.diagnosis_dict(d) for d in diagnoses]
             path = B.bundle_path(info.name, info.id, info.finished_at)
             if write_bundles and not path.exists():  # it died while no console watched it
                 attrs = runtime.client.api.inspect_container(info.id)
