@@ -222,12 +222,18 @@ async def test_in_the_full_app_launch_feeds_the_logs_pane(standin_sglang_image, 
     for var, value in {"IMAGE": standin_sglang_image, "GPUS": "none", "HF_CACHE": "none", "CONTAINER_NAME": name,
                        "HOST_PORT": str(port)}.items():
         monkeypatch.setenv(var, value)
+    from console.runtime.vram import container_names
+    from console.ui.gpus.pane import GpusPane
+
+    monkeypatch.setattr(GpusPane, "container_lookup", None)  # restored after the test
     app = ConsoleApp()
     try:
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.pause(0.5)
             await pilot.press("2")
             await pilot.pause(0.3)
+            # the GPUs screen now names the container behind each GPU process
+            assert GpusPane.container_lookup is container_names
             assert app.current_area == "launch"
             pane = app.pane("launch")
             assert pane.vals.sources["image"] == "env"

@@ -151,7 +151,11 @@ class LaunchPane(Vertical):
             self.monitor.stop()
 
     def _hook_gpus_pane(self) -> None:
-        # The GPUs screen asks this seam which container holds each GPU process.
+        # The GPUs screen asks this seam which container holds each GPU process (only in the
+        # console itself, not in an app that mounts this pane alone).
+        area = getattr(self.app, "area", None)
+        if area is None or area("gpus") is None:
+            return
         try:
             from console.runtime.vram import container_names
             from console.ui.gpus.pane import GpusPane
