@@ -180,14 +180,13 @@ class DockerLogReader:
         output — often a crash's final lines. Re-read the tail and yield what follows the
         lines already seen."""
         time.sleep(0.25)  # let the log copier finish
-        try:
-            tail = DockerLogReader(
-                self.container_id, client=self._client, tail=64,
-                timestamps=self.timestamps, stdout=self.stdout, stderr=self.stderr,
-            )
-            got = [(b.stream, line) for b in tail for line in b.lines]
-        except LogReaderError:
-            return
+        # Errors propagate: a stream that ended because the daemon died or the container
+        # was removed must say so, not look like a clean stop.
+        tail = DockerLogReader(
+            self.container_id, client=self._client, tail=64,
+            timestamps=self.timestamps, stdout=self.stdout, stderr=self.stderr,
+        )
+        got = [(b.stream, line) for b in tail for line in b.lines]
         if not seen:
             extra = got
         else:
