@@ -130,6 +130,31 @@ def test_follow_ends_when_the_container_stops(docker_client, base_image, contain
     assert got[STDOUT] == ["a", "b", "c"]
 
 
+def test_container_removed_while_followed_is_reported(docker_client, base_image, containers) -> None:
+    c = containers.run(base_image, ["sh", "-c", "echo up; sleep 120"])
+    reader = DockerLogReader(c.id, client=docker_client, follow=True)
+    got: list[str] = []
+    errors: list[Exception] = []
+
+    def run() -> None:
+        try:
+            for batch in reader:
+                got.extend(batch.lines)
+        except Exception as exc:  # noqa: BLE001 - the test inspects it
+            errors.append(exc)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    deadline = time.monotonic() + 30
+    while not got and time.monotonic() < deadline:
+        time.sleep(0.05)
+    c.remove(force=True)
+    t.join(20)
+    assert not t.is_alive()
+    assert got == ["up"]
+    assert len(errors) == 1 and isinstance(errors[0], ContainerGone)
+
+
 def test_missing_container_is_a_clear_error(docker_client) -> None:
     with pytest.raises(ContainerGone) as info:
         collect(DockerLogReader("gpt-oss-console-test-no-such-container", client=docker_client))
