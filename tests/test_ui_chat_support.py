@@ -167,7 +167,7 @@ class ChatTestApp(App):
         return self.query_one(ChatPane)
 
 
-async def send_and_wait(pilot, pane: ChatPane, text: str):
+async def send_and_wait(pilot, pane: ChatPane, text: str, timeout: float = 20):
     """Type a message, press Enter, wait until its answer is fully rendered."""
     pane.query_one("#chat-input").focus()
     await pilot.press(*text) if len(text) < 40 else None
@@ -178,6 +178,6 @@ async def send_and_wait(pilot, pane: ChatPane, text: str):
     while not pane.turns:
         await pilot.pause()
     message = pane.turns[-1]
-    await asyncio.wait_for(message.wait_rendered(), 10)
+    await asyncio.wait_for(message.wait_rendered(), timeout)
     await pilot.pause()
     return message

@@ -57,6 +57,7 @@ def _core_settings(settings: ChatSettings):
         tool_choice=settings.tool_choice,
         tools=(list(settings.tools) if settings.tools is not None else None) if settings.tools_enabled else [],
         tools_file=settings.tools_file,
+        max_tokens=settings.max_tokens,
     )
 
 

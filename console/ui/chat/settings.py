@@ -31,6 +31,7 @@ class ChatSettings:
     tools_enabled: bool = True
     tools: tuple[str, ...] | None = None  # names offered; None = every known tool
     tools_file: str | None = None
+    max_tokens: int | None = None  # None: the server's default
 
     def with_(self, **changes) -> ChatSettings:
         return replace(self, **changes)
@@ -105,6 +106,9 @@ class ChatSettingsScreen(ModalScreen[ChatSettings | None]):
                 value = s.tool_choice if s.tool_choice in {v for _, v in choices} else "auto"
                 yield Select(choices, value=value, allow_blank=False, id="tool-choice")
             with Horizontal(classes="row"):
+                yield Label("Max tokens")
+                yield Input(str(s.max_tokens or ""), placeholder="server default", type="integer", id="max-tokens")
+            with Horizontal(classes="row"):
                 yield Label("Streaming")
                 yield Switch(s.streaming, id="streaming")
                 yield Label("Tools")
@@ -162,6 +166,7 @@ class ChatSettingsScreen(ModalScreen[ChatSettings | None]):
                 tools_enabled=form("#tools-enabled", Switch).value,
                 tools=None if set(chosen) == set(self.tool_names) else tuple(chosen),
                 tools_file=form("#tools-file", Input).value.strip() or None,
+                max_tokens=int(form("#max-tokens", Input).value) if form("#max-tokens", Input).value.strip() else None,
             )
         )
 

@@ -167,6 +167,14 @@ class ChatPane(Vertical):
                 self._stop_timer = None
         if not message.finished:
             message.feed(ev.TurnDone())
+        self._learn_model()
+
+    def _learn_model(self) -> None:
+        """Show the model the session resolved from /v1/models when none was chosen."""
+        model = getattr(getattr(self.session, "settings", None), "model", None)
+        if model and not self.settings.model:
+            self.settings = self.settings.with_(model=model)
+            self.query_one("#chat-endpoint", Static).update(self.settings.summary())
 
     def _session(self) -> Any:
         if not self.settings.base_url:
