@@ -314,3 +314,16 @@ def test_project_image_is_driven_by_env(console_image, xdg, name, capsys, docker
     logs = docker_client.containers.get(name).logs().decode()
     argv_line = next(line for line in logs.splitlines() if "SGLANG_ARGV" in line)
     assert "--context-length" in argv_line and "8192" in argv_line and "gpt-oss" in argv_line
+
+
+def test_replace_applies_new_settings_to_a_running_server(standin_sglang_image, xdg, name, capsys, docker_client):
+    port = free_port()
+    assert run_cli(capsys, *launch_args(standin_sglang_image, name, port), "--detach")[0] == 0
+    first = docker_client.containers.get(name).id
+    code, _, err = run_cli(capsys, *launch_args(standin_sglang_image, name, port), "--detach")
+    assert code == 2 and "already running" in err and "--replace" in err
+    code, out, err = run_cli(capsys, *launch_args(standin_sglang_image, name, port), "--max-model-len", "4096",
+                             "--replace", "--json")
+    assert code == 0, err
+    c = docker_client.containers.get(name)
+    assert c.id != first and "4096" in c.attrs["Config"]["Cmd"]

@@ -28,6 +28,8 @@ def register(parser) -> None:
     )
     parser.add_argument("--env", "-e", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment variable for the container (repeatable; e.g. NCCL_DEBUG=INFO)")
+    parser.add_argument("--replace", action="store_true",
+                        help="stop and remove a running console container of the same name first (applies new settings)")
     parser.add_argument("--detach", "-d", action="store_true", help="return once the container has started")
     parser.add_argument("--dry-run", action="store_true", help="print the equivalent docker run command and exit")
     parser.add_argument("--compose", metavar="FILE", help="write a compose file for these settings and exit")
@@ -121,7 +123,7 @@ def launch_and_follow(spec, values, args) -> int:
             _say(f"  pull {p.layer}: {p.status}{pct}", as_json)
 
     _say(f"launching {spec.name} ({spec.image}, {spec.mode} mode) on {spec.base_url}", as_json)
-    container = runtime.launch(spec, on_progress=on_pull)
+    container = runtime.launch(spec, on_progress=on_pull, replace=args.replace)
     if args.detach:
         emit({"container": container.name, "id": container.id, "base_url": spec.base_url, "phase": "starting"},
              as_json, lambda d: f"started {d['container']} ({d['id'][:12]}); follow it with: gpt-oss-console status")

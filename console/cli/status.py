@@ -28,7 +28,8 @@ def _human(rows) -> str:
             bits.append(f"exit code {r['exit_code']}" + (" (OOM-killed)" if r["oom_killed"] else ""))
         out.append("  " + ", ".join(bits))
         if r.get("drift"):
-            out.append(f"  drift: running settings differ from profile {r['profile']!r} (restart to apply it)")
+            out.append(f"  drift: running settings differ from profile {r['profile']!r}"
+                       f" (launch --profile {r['profile']} --replace applies it)")
         for d in r.get("diagnoses") or []:
             out.append(f"  cause: {d['title']}\n  fix:   {d['fix']}")
         if r.get("crash_bundle"):

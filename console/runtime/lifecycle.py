@@ -169,9 +169,14 @@ class Runtime:
         return True
 
     # -- containers -------------------------------------------------------
-    def launch(self, spec: LaunchSpec, on_progress: Callable[[LayerProgress], None] | None = None):
-        """Pull if needed, create and start; returns the started container."""
-        self._clear_name(spec.name)
+    def launch(self, spec: LaunchSpec, on_progress: Callable[[LayerProgress], None] | None = None, *,
+               replace: bool = False, stop_timeout: int = 30):
+        """Pull if needed, create and start; returns the started container.
+
+        ``replace``: a running console container of the same name is stopped and removed first
+        (how new settings are applied: ``docker restart`` keeps the old ones).
+        """
+        self._clear_name(spec.name, replace=replace, stop_timeout=stop_timeout)
         self.ensure_image(spec.image, on_progress)
         _prepare_hf_cache(spec.hf_cache)
         try:
@@ -190,7 +195,7 @@ class Runtime:
         container.reload()
         return container
 
-    def _clear_name(self, name: str) -> None:
+    def _clear_name(self, name: str, *, replace: bool = False, stop_timeout: int = 30) -> None:
         """Remove a stopped container of ours holding ``name``; refuse if it runs or is not ours."""
         import docker.errors
 
@@ -201,10 +206,13 @@ class Runtime:
         except Exception as exc:
             raise explain(exc) from exc
         labels = existing.labels or {}
-        if existing.status == "running":
+        if labels.get(S.LABEL_OWNED) == "1" and existing.status == "running" and replace:
+            existing.stop(timeout=stop_timeout)
+        elif existing.status == "running":
             raise ConsoleError(
                 f"container {name} is already running",
-                "stop it first (gpt-oss-console stop), or restart it (gpt-oss-console restart)",
+                "launch --replace stops it and starts one with the new settings; "
+                "gpt-oss-console stop ends it; restart keeps its current settings",
                 exit_code=EXIT_USAGE,
             )
         if labels.get(S.LABEL_OWNED) != "1":
