@@ -20,6 +20,7 @@ DATA = Path(__file__).parent / "data" / "logs"
         ("fail_port_in_use.log", "port_in_use", "PORT"),
         ("fail_bad_backend.log", "attention_backend", "ATTENTION_BACKEND"),
         ("fail_gated_repo.log", "hf_auth", "HF_TOKEN"),
+        ("fail_repo_not_found.log", "hf_auth", "MODEL"),
         ("fail_health_check.log", "health_check_failed", "MAX_RUNNING_REQUESTS"),
         ("fail_warmup.log", "warmup_failed", "MEM_FRACTION_STATIC"),
     ],
