@@ -204,6 +204,27 @@ async def test_follow_pause_and_long_lines() -> None:
         assert "…+98,000 chars" in screen_text(app)
 
 
+def test_display_text_masks_secrets_and_terminal_noise() -> None:
+    from console.ui.logs.view import DISPLAY_MAX, display_text
+
+    shown = display_text("[t] server_args=ServerArgs(api_key='sk-very-secret', hf_token='hf_abcdefgh', admin_api_key=None)")
+    assert "very-secret" not in shown and "abcdefgh" not in shown
+    assert "api_key='sk…'" in shown and "hf_token='hf…'" in shown and "admin_api_key=None" in shown
+    assert display_text("Capturing 1/24\rCapturing 24/24\r") == "Capturing 24/24"
+    assert display_text("\x1b[31mred\x1b[0m\tx\x07") == "red x·"
+    long = display_text("a" * (DISPLAY_MAX + 5000))
+    assert long.endswith(" …+5,000 chars") and len(long) < DISPLAY_MAX + 20
+
+
+async def test_secrets_never_painted() -> None:
+    app = LogsApp()
+    async with app.run_test(size=(160, 24)) as pilot:
+        app.query_one(LogsPane).feed_lines(["[2026-01-05 14:30:58] server_args=ServerArgs(port=8000, api_key='sk-live-0123456789')"])
+        await pilot.pause(0.2)
+        text = screen_text(app)
+        assert "api_key='sk…'" in text and "0123456789" not in text
+
+
 async def test_lines_fed_beyond_cap_stay_bounded() -> None:
     app = LogsApp()
     async with app.run_test(size=(80, 24)) as pilot:
