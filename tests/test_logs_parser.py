@@ -262,6 +262,14 @@ def test_traceback_split_across_batches() -> None:
     assert [f.diagnosis.code for f in failures] == ["attention_backend"]
 
 
+def test_traceback_cut_short_does_not_diagnose_the_next_line() -> None:
+    scanner = LogScanner()
+    scanner.feed(["[2026-01-05 16:00:00 TP0] Scheduler hit an exception: Traceback (most recent call last):"])
+    decode = "[2026-01-05 16:00:01 TP0] Decode batch. #running-req: 1, #token: 9, token usage: 0.00, cuda graph: True, gen throughput (token/s): 1.00, #queue-req: 0,"
+    events = scanner.feed([decode] * 3)
+    assert [type(e).__name__ for e in events] == ["BatchStats"]
+
+
 def test_generic_traceback_names_last_exception() -> None:
     lines = [
         "[2026-01-05 16:00:00 TP0] Scheduler hit an exception: Traceback (most recent call last):",

@@ -9,10 +9,11 @@ arrive without a prefix. Formats drift between releases (``batch.`` vs ``batch,`
 Two entry points:
 
 * :func:`parse_line` — one line → one event or ``None`` (tests, post-mortem, CLI).
-* :class:`LogScanner` — batches of lines → events, fast enough for 500k-line floods: it
-  locates the few interesting lines of a batch with ``str.find`` over the joined text
-  (C speed) and, for the high-volume batch statistics, parses only the newest line of
-  each kind while counting the rest (the live panel shows the latest values).
+* :class:`LogScanner` — batches of lines → events, fast enough for 500k-line floods: a
+  batch made only of flood lines (batch statistics, access lines) is recognised with
+  three ``str.count`` passes over its joined text (C speed); otherwise the non-flood lines
+  are picked out and searched for anchors. Of the statistics only the newest prefill and
+  decode line of a batch are parsed (the live panel shows the latest values).
 """
 
 from __future__ import annotations
@@ -439,7 +440,7 @@ def severity(line: str) -> Severity:
 
 # ── batch scanner ───────────────────────────────────────────────────────────────
 
-# Substrings that mark a line worth parsing. Searched with str.find over a whole batch.
+# Substrings that mark a line worth parsing (checked on the non-flood lines only).
 _ANCHORS = (
     "Load weight ",
     "checkpoint shards",
@@ -458,7 +459,8 @@ _ANCHORS = (
 _FLOOD = ("Decode batch", "Prefill batch") + tuple(f"INFO:     {d}" for d in "0123456789[")
 # One of these occurs exactly once in each flood line (access lines: ``"POST /x HTTP/1.1" 200``).
 _FLOOD_MARKS = ("] Decode batch", "] Prefill batch", " HTTP/1.")
-_EXC_LINE = re.compile(r"^(?:\[[^\]]*\]\s*)?((?:[A-Za-z_][\w]*\.)*[A-Za-z_]\w*(?:Error|Exception|Exit|Interrupt|Warning)?)(?::\s?(.*))?$")
+# "ValueError: …", "torch.OutOfMemoryError: …", "KeyboardInterrupt"
+_EXCEPTION_LINE = re.compile(r"[A-Za-z_][\w.]*(?::|$)")
 _STAT_SCAN_LIMIT = 4096  # lines searched backwards for the newest batch-statistics line
 
 
@@ -470,8 +472,9 @@ class LogScanner:
     live panel shows the latest values). Everything that changes the phase or signals a
     failure is reported for every occurrence.
 
-    Cost: one ``find`` + ``startswith`` per line for flood lines; the anchor search runs
-    only on the rest (start-up lines, errors, tracebacks), which are few in a busy log.
+    Cost: a few C-level passes per batch when every line is a flood line; otherwise one
+    ``find`` + ``startswith`` per line, and the anchor search only on the rest (start-up
+    lines, errors, tracebacks), which are few in a busy log.
     """
 
     def __init__(self) -> None:
@@ -538,6 +541,8 @@ class LogScanner:
             if msg.startswith(("^", "~")):
                 continue
             self._in_traceback = False
+            if not _EXCEPTION_LINE.match(msg):
+                return  # the traceback ended without the usual "SomeError: message" line
             diag = Diagnoser.match_line(msg) or Diagnoser.from_exception(msg)
             out[j] = Failure(diag, lines[j])
             return
