@@ -167,7 +167,26 @@ def test_engine_down_is_a_clear_error(tmp_path) -> None:
     client = docker.DockerClient(base_url=f"unix://{tmp_path}/no-docker.sock", version="1.41")
     with pytest.raises(EngineUnavailable) as info:
         collect(DockerLogReader("whatever", client=client))
+    assert info.value.message == "Docker Engine not found: there is no daemon socket."
     assert info.value.hint and "daemon" in info.value.hint
+
+
+def test_dead_daemon_socket_is_a_clear_error(tmp_path) -> None:
+    """The socket file exists but nothing listens (the daemon died)."""
+    import socket
+
+    import docker
+
+    path = tmp_path / "dead.sock"
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(str(path))  # bound, never listening: connect() is refused
+    try:
+        client = docker.DockerClient(base_url=f"unix://{path}", version="1.41")
+        with pytest.raises(EngineUnavailable) as info:
+            collect(DockerLogReader("whatever", client=client))
+        assert "not answering" in info.value.message
+    finally:
+        s.close()
 
 
 def test_file_batches_handle_long_and_partial_lines(tmp_path) -> None:

@@ -87,9 +87,19 @@ def engine_error(exc: BaseException, container_id: str = "") -> LogReaderError:
             "Permission denied on the Docker socket.",
             "Add your user to the 'docker' group (then log in again), or run with sudo.",
         )
+    if isinstance(exc, FileNotFoundError) or "No such file or directory" in text:
+        return EngineUnavailable(
+            "Docker Engine not found: there is no daemon socket.",
+            "Start the daemon (`sudo systemctl start docker`) or point DOCKER_HOST at it.",
+        )
+    if isinstance(exc, ConnectionRefusedError) or "Connection refused" in text:
+        return EngineUnavailable(
+            "The Docker daemon is not answering (connection refused).",
+            "Is the daemon running? (`systemctl status docker`). Follow the log again once it is back.",
+        )
     return EngineUnavailable(
-        f"Docker Engine unavailable: {text[:200] or name}",
-        "Is the daemon running? (`systemctl status docker`). Logs resume when it is back.",
+        f"Lost the Docker Engine while reading logs: {text[:200] or name}",
+        "Is the daemon running? (`systemctl status docker`). Follow the log again once it is back.",
     )
 
 
