@@ -18,6 +18,8 @@ FIXED_TIME = 1_764_000_000.0
 
 
 def use_recording(monkeypatch, name: str) -> None:
+    # No container lookup (the launch area installs Docker's when it mounts).
+    monkeypatch.setattr(GpusPane, "container_lookup", None)
     monkeypatch.setenv("GPT_OSS_CONSOLE_NVML_REPLAY", str(NVML_DATA / f"{name}.json"))
     monkeypatch.setattr(
         GpusPane, "sampler_factory", staticmethod(

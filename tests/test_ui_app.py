@@ -284,6 +284,19 @@ async def test_broken_pane_failure_shows_as_notification() -> None:
         assert any("nope" in str(n.message) for n in app._notifications)
 
 
+async def test_two_areas_claiming_one_key_do_not_fight() -> None:
+    areas = [*AREAS, Area("gamma", "Gamma", 40, "3", "", Beta)]
+    app = ConsoleApp(areas=areas)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.area("gamma").key is None  # Beta (earlier in tab order) keeps 3
+        await pilot.press("3")
+        await pilot.pause()
+        assert active(app) == "tab-beta"
+        await _palette_run(pilot, app, "Go to Gamma")
+        assert active(app) == "tab-gamma"
+
+
 def test_styles_are_found_in_the_source_checkout() -> None:
     from console.ui.app import _css_paths, _styles_dir
 

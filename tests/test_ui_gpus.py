@@ -251,7 +251,7 @@ def test_formatting_never_fails_on_missing_values() -> None:
 
 def test_history_bars_are_absolute_and_right_aligned() -> None:
     cells = bars([0, 50, 100, None], 6)
-    assert [c for c, _ in cells] == [" ", " ", " ", "▄", "█", "·"]
+    assert [c for c, _ in cells] == [" ", " ", "▁", "▄", "█", "·"]
     assert bars([45, 46], 2)[0][0] == bars([45, 46], 2)[1][0]  # no min/max stretching
     assert len(bars(list(range(100)), 10)) == 10
 

@@ -190,10 +190,11 @@ class ConsoleApp(App):
         for i, area in enumerate(areas):
             if not area.key:
                 continue
-            if area.key in taken:  # two areas claim one key: the first in tab order keeps it
-                self.area_failures.append(
-                    (area.name, f"key {area.key} is already {taken[area.key]}'s; use the palette (ctrl+p)")
-                )
+            if area.key in taken:
+                # Two areas claim one key: the first in tab order keeps it, the
+                # other is reached by tab, mouse or palette (a developer's slip,
+                # not the operator's business, so logged rather than shown).
+                self.log.warning(f"area {area.name}: key {area.key} is already {taken[area.key]}'s")
                 areas[i] = replace(area, key=None)
                 continue
             taken[area.key] = area.title

@@ -24,7 +24,8 @@ def bars(values: Sequence[float | None], width: int) -> list[tuple[str, float | 
             cells.append(("·", None))
             continue
         level = max(0.0, min(100.0, v))
-        idx = 0 if level <= 0 else max(1, round(level / 100 * (len(BLOCKS) - 1)))
+        # Zero still draws the lowest bar: blank means "no sample yet".
+        idx = max(1, round(level / 100 * (len(BLOCKS) - 1)))
         cells.append((BLOCKS[idx], level))
     return cells
 

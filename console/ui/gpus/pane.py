@@ -243,10 +243,11 @@ class GpusPane(VerticalScroll):
 
     def _show_processes(self, processes: list[tuple]) -> None:
         pids = frozenset(p[1] for p in processes)
-        if pids != self._pids:
+        # Ask again when the PIDs change, or when the lookup appeared after they
+        # were first seen (the launch area installs it after the first frame).
+        if pids and type(self).container_lookup is not None and pids != self._pids:
             self._pids = pids
-            if pids and type(self).container_lookup is not None:
-                self._resolve_containers(pids)
+            self._resolve_containers(pids)
         if processes == self._processes:
             return
         self._processes = processes
