@@ -153,6 +153,20 @@ async def test_jump_between_errors() -> None:
         assert "PAUSED" in screen_text(app)
 
 
+async def test_copy_marked_line_masked() -> None:
+    app = LogsApp(DATA / "fail_cuda_oom.log")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("n", "n", "y")
+        assert app.clipboard.startswith("torch.OutOfMemoryError: CUDA out of memory")
+        pane = app.query_one(LogsPane)
+        pane.feed_lines(["server_args=ServerArgs(api_key='sk-0123456789')"])
+        pane.view.cursor = None
+        await pilot.pause(0.2)
+        await pilot.press("y")
+        assert app.clipboard == "server_args=ServerArgs(api_key='sk…')"
+
+
 async def test_save_to_file_private(tmp_path) -> None:
     app = LogsApp(DATA / "fail_port_in_use.log")
     target = tmp_path / "saved.log"

@@ -100,6 +100,7 @@ class LogsPane(Vertical):
         Binding("N,p", "prev_error", "Prev error"),
         Binding("f", "toggle_follow", "Follow/pause"),
         Binding("s", "save", "Save"),
+        Binding("y", "copy_line", "Copy line"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 
@@ -424,6 +425,22 @@ class LogsPane(Vertical):
 
     def action_prev_error(self) -> None:
         self._jump(False)
+
+    def action_copy_line(self) -> None:
+        """Copy the marked line (after n/p), else the last visible one, secrets masked (OSC 52)."""
+        from console.ui.logs.view import display_text
+
+        view, buf = self.view, self.buffer
+        absolute = view.cursor
+        if absolute is None or buf.line(absolute) is None:
+            row = min(len(buf), int(view.scroll_offset.y) + view.scrollable_content_region.height) - 1
+            if row < 0:
+                self.notify("Nothing to copy.", title="Logs", timeout=3)
+                return
+            absolute = buf.absolute(row)
+        text = display_text(buf.line(absolute) or "")
+        self.app.copy_to_clipboard(text)
+        self.notify(f"Copied: {text[:60]}{'…' if len(text) > 60 else ''}", title="Logs", timeout=3)
 
     def action_save(self) -> None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
