@@ -156,6 +156,18 @@ async def test_launch_phases_ready_stop_from_the_tui(standin_sglang_image, docke
                     break
             assert restarted[-1] is RunPhase.READY and RunPhase.LOADING_WEIGHTS in restarted, restarted
             assert first_ready is not None
+            # F5 again: the name is taken, said in words; Shift+F5 replaces it with the form's settings
+            first_id = pane.container_id
+            await pilot.press("f5")
+            await asyncio.sleep(1.0)
+            assert "already running" in str(pane.query_one("#launch-info").render())
+            assert pane.monitor is not None and pane.container_id == first_id  # still watching it
+            await pilot.press("shift+f5")
+            for _ in range(300):
+                await asyncio.sleep(0.1)
+                if pane.container_id != first_id and pane.snap is not None and pane.snap.phase is RunPhase.READY:
+                    break
+            assert pane.container_id != first_id and pane.snap.phase is RunPhase.READY
             # F9 exports the compose file next to the profiles, private
             await pilot.press("f9")
             await pilot.pause()

@@ -211,7 +211,7 @@ class Runtime:
         elif existing.status == "running":
             raise ConsoleError(
                 f"container {name} is already running",
-                "launch --replace stops it and starts one with the new settings; "
+                "launch --replace (Shift+F5 in the console) stops it and starts one with the new settings; "
                 "gpt-oss-console stop ends it; restart keeps its current settings",
                 exit_code=EXIT_USAGE,
             )

@@ -82,6 +82,7 @@ class LaunchPane(Vertical):
 
     BINDINGS = [
         Binding("f5", "launch", "Launch"),
+        Binding("shift+f5", "launch(True)", "Replace running", show=False),
         Binding("f6", "stop", "Stop"),
         Binding("f7", "restart", "Restart"),
         Binding("ctrl+s", "save_profile", "Save profile"),
@@ -358,7 +359,8 @@ class LaunchPane(Vertical):
         if action:
             action()
 
-    def action_launch(self) -> None:
+    def action_launch(self, replace: bool = False) -> None:
+        """Launch with the form's settings; ``replace`` stops a running container of that name first."""
         self.recompute()
         if self.vals is not None and self.vals.errors:
             self.notify("\n".join(p.message for p in self.vals.errors[:3]), title="Fix the settings first",
@@ -369,20 +371,12 @@ class LaunchPane(Vertical):
             self.notify(f"{err.message}\n{err.hint or ''}" if err else "no launch spec", title="Launch refused",
                         severity="error", timeout=10)
             return
-        if self.monitor is not None:
-            # Watch the new server instead; the one being watched keeps running (Docker refuses a
-            # second container under the same name, in words).
-            self.monitor.stop()
-            self.monitor = None
-        self.snap = None
         self.pull_text = ""
         self.pull_layers.clear()
-        self.announced = False
-        self.query_one(PhaseTracker).show(None)
-        self._launch_worker(self.spec)
+        self._launch_worker(self.spec, replace)
 
     @work(thread=True, exclusive=True, group="launch")
-    def _launch_worker(self, spec) -> None:
+    def _launch_worker(self, spec, replace: bool = False) -> None:
         from console.runtime.phases import PhaseTracker, RunPhase
 
         runtime = self._runtime()
@@ -393,11 +387,18 @@ class LaunchPane(Vertical):
             tracker.activity()
             self.post_message(Pulled(p, tracker.elapsed))
 
+        watched = self.monitor
+        if replace and watched is not None:
+            watched.stopping = True  # its exit is asked for: no crash bundle
         try:
-            container = runtime.launch(spec, on_progress=on_pull)
+            container = runtime.launch(spec, on_progress=on_pull, replace=replace)
         except ConsoleError as exc:
+            if watched is not None:
+                watched.stopping = False
             self.post_message(Failed(exc, "launch"))
-            return
+            return  # the server being watched (if any) is still watched
+        if watched is not None:
+            watched.stop()  # watch the new server instead; the other one keeps running
         self.post_message(Attached(container.id, container.name, spec.base_url, spec.api_key,
                                    spec.served_model or spec.model, None, spec.profile))
         self._watch(runtime, container.id, spec.base_url, spec.api_key, dict(spec.settings), tracker)
@@ -457,6 +458,9 @@ class LaunchPane(Vertical):
 
     @on(Attached)
     def _attached(self, message: Attached) -> None:
+        if message.container_id != self.container_id:
+            self.snap = None  # a different server: its own phases from here
+        self.announced = False
         self.container_id = message.container_id
         self.container_name = message.name
         self.endpoint = (message.base_url, message.api_key, message.model)
@@ -479,7 +483,7 @@ class LaunchPane(Vertical):
         self.pull_text = f"{done}/{len(self.pull_layers)} layers"
         pulling = Snapshot("", "", RunPhase.PULLING, "pulling image", message.elapsed_s, None, None, None, None,
                            False)
-        self.query_one(PhaseTracker).show(self.snap or pulling, self.pull_text)
+        self.query_one(PhaseTracker).show(pulling, self.pull_text)
         self._show_info()
 
     @on(Progress)
@@ -498,7 +502,8 @@ class LaunchPane(Vertical):
             self.announced = False
             self.post_message(EndpointChanged(None))
         if label == "exited":
-            self.monitor = None
+            if self.monitor is not None and self.monitor.container_id == snap.container_id:
+                self.monitor = None
             if snap.diagnoses:
                 d = snap.diagnoses[0]
                 self.notify(f"{d.title}\nfix: {d.fix}", title="The server stopped", severity="error", timeout=15)
@@ -571,5 +576,7 @@ class LaunchPane(Vertical):
     def palette_commands(self):
         yield ("Launch: save profile with secrets", lambda: self.action_save_profile(True),
                "secrets go only into the 0600 profile file")
+        yield ("Launch: replace the running server", lambda: self.action_launch(True),
+               "stop the running container of this name and launch with the form's settings")
         yield ("Launch: export compose file", self.action_export_compose, "write compose-<profile>.yaml")
         yield ("Launch: delete profile", self.action_delete_profile, "delete the current profile file")
