@@ -80,7 +80,7 @@ fi
 # --- the llama.cpp inference peer (cached build) ----------------------------------
 if [ -f tests/peers/setup_llama.sh ]; then
     say "llama.cpp peer"
-    bash tests/peers/setup_llama.sh
+    PYTHON="$PY" bash tests/peers/setup_llama.sh >/dev/null
 fi
 
 # --- Docker Engine -------------------------------------------------------------

@@ -264,3 +264,18 @@ def test_plan_values_only_carry_what_the_plan_decided() -> None:
     assert values["mem_fraction_static"] == 0.95
     assert values["tensor_parallel_size"] == 1
     assert "gpus" not in values
+
+
+async def test_typing_in_an_input_never_triggers_app_keys(monkeypatch) -> None:
+    use_recording(monkeypatch, "no-driver")
+    app = gpus_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await settle(pilot, app)
+        context = pane.query_one("#plan-context", Input)
+        context.value = ""
+        context.focus()
+        await pilot.pause()
+        await pilot.press("q", "1", "question_mark", "r", "p")
+        await pilot.pause()
+        assert context.value == "q1?rp"
+        assert not app._exit and type(app.screen).__name__ == "Screen"

@@ -47,3 +47,13 @@ def test_help_screen(snap_compare, monkeypatch) -> None:
         await pilot.pause()
 
     assert snap_compare(gpus_app(), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_light_theme(snap_compare, monkeypatch) -> None:
+    use_recording(monkeypatch, "2xh100")
+    monkeypatch.setenv("GPT_OSS_CONSOLE_THEME", "light")
+
+    async def run_before(pilot) -> None:
+        await settle(pilot, pilot.app, ticks=4)
+
+    assert snap_compare(gpus_app(), terminal_size=(80, 24), run_before=run_before)
