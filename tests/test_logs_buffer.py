@@ -75,3 +75,20 @@ def test_save_is_private_and_writes_the_view(tmp_path) -> None:
     assert buf.save(str(tmp_path / "f.log")) == 2
     assert (tmp_path / "f.log").read_text() == "a1\na2\n"
     assert stat.S_IMODE(os.stat(tmp_path / "f.log").st_mode) == 0o600
+
+
+def test_severity_filter_alone_and_with_text() -> None:
+    from console.logs.sglang import Severity
+
+    buf = LogBuffer()
+    quiet = "[2026-01-05 14:31:43 TP0] Decode batch. #running-req: 8, #token: 9000, token usage: 0.05"
+    buf.append([quiet] * 3000 + ["RuntimeError: boom", "WARNING: low disk"] + [quiet] * 3000)
+    buf.set_filter("", min_severity=Severity.WARNING)
+    assert [buf.line(a) for a in buf.matches] == ["RuntimeError: boom", "WARNING: low disk"]
+    assert buf.filter.describe() == "errors+warnings"
+    buf.set_filter("", min_severity=Severity.ERROR)
+    assert len(buf) == 1
+    buf.set_filter("disk", min_severity=Severity.WARNING)
+    assert [buf.line(a) for a in buf.matches] == ["WARNING: low disk"]
+    buf.append(["Traceback (most recent call last):", "disk WARNING again"])
+    assert [buf.line(a) for a in buf.matches] == ["WARNING: low disk", "disk WARNING again"]

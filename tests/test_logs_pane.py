@@ -134,6 +134,25 @@ async def test_regex_filter_and_bad_regex_error_inline() -> None:
         assert "bad regex" not in screen_text(app)
 
 
+async def test_errors_only_view_combines_with_text_filter() -> None:
+    app = LogsApp(DATA / "fail_health_check.log")
+    async with app.run_test(size=(120, 30)) as pilot:
+        pane = await loaded(pilot)
+        await pilot.press("e")
+        await pilot.pause(0.2)
+        shown = [pane.buffer.line(pane.buffer.absolute(r)) for r in range(len(pane.buffer))]
+        assert any("Health check failed" in line for line in shown)
+        assert any(line.startswith("RuntimeError: CUDA error") for line in shown)
+        assert not any("Decode batch" in line for line in shown)
+        assert "errors+warnings" in screen_text(app)
+        await pilot.press("slash", *"cuda")
+        await pilot.pause(0.2)
+        assert len(pane.buffer) == 1  # only the RuntimeError line is both
+        await pilot.press("enter", "e")
+        await pilot.pause(0.2)
+        assert pane.buffer.filter.min_severity is None and len(pane.buffer) > 2
+
+
 async def test_jump_between_errors() -> None:
     app = LogsApp(DATA / "fail_cuda_oom.log")
     async with app.run_test(size=(120, 30)) as pilot:

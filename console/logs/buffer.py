@@ -24,11 +24,13 @@ class FilterError(ValueError):
 
 
 class LineFilter:
-    """Substring (smart case: all-lowercase → case-insensitive) or regex match."""
+    """Substring (smart case: all-lowercase → case-insensitive) or regex match, optionally
+    only lines at or above a severity (``min_severity``); ``text`` may then be empty."""
 
-    def __init__(self, text: str, *, regex: bool = False) -> None:
+    def __init__(self, text: str, *, regex: bool = False, min_severity: Severity | None = None) -> None:
         self.text = text
         self.regex = regex
+        self.min_severity = min_severity
         ignore_case = text == text.lower()
         if regex:
             try:
@@ -39,22 +41,45 @@ class LineFilter:
             self.pattern = re.compile(re.escape(text), re.IGNORECASE if ignore_case else 0)
         self._ignore_case = ignore_case
 
-    def matcher(self) -> Callable[[str], bool]:
+    def matcher(self) -> Callable[[str], bool] | None:
+        """The text part as a predicate (None: no text part)."""
+        if not self.text:
+            return None
         if not self.regex:
-            if self._ignore_case:
-                needle = self.text
-                return lambda line: needle in line.lower()
             needle = self.text
+            if self._ignore_case:
+                return lambda line: needle in line.lower()
             return lambda line: needle in line
         search = self.pattern.search
         return lambda line: search(line) is not None
 
+    def select(self, lines: list[str]) -> list[int]:
+        """Indices of the matching lines."""
+        m = self.matcher()
+        sev = self.min_severity
+        if sev is None:
+            return [i for i, line in enumerate(lines) if m(line)] if m else list(range(len(lines)))
+        out: list[int] = []
+        for b in range(0, len(lines), _BLOCK):  # quiet blocks cost one regex pass
+            block = lines[b : b + _BLOCK]
+            if not may_contain("\n".join(line[:4096] for line in block), sev):
+                continue
+            out.extend(b + i for i, line in enumerate(block) if severity(line) >= sev and (m is None or m(line)))
+        return out
+
     def spans(self, line: str) -> list[tuple[int, int]]:
         """Where the filter matches in one line (for highlighting)."""
+        if not self.text:
+            return []
         return [m.span() for m in self.pattern.finditer(line) if m.end() > m.start()][:64]
 
     def describe(self) -> str:
-        return f"{'regex' if self.regex else 'text'} {self.text!r}"
+        parts = []
+        if self.min_severity is not None:
+            parts.append("errors only" if self.min_severity >= Severity.ERROR else "errors+warnings")
+        if self.text:
+            parts.append(f"{'regex' if self.regex else 'text'} {self.text!r}")
+        return " & ".join(parts)
 
 
 class LogBuffer:
@@ -66,7 +91,6 @@ class LogBuffer:
         self.max_len = 0  # longest retained line (approximately: never shrinks)
         self.filter: LineFilter | None = None
         self.matches: list[int] = []  # absolute numbers of matching lines (filter active)
-        self._match = None
 
     # ── content ──────────────────────────────────────────────────────────────
     def append(self, lines: list[str]) -> None:
@@ -78,9 +102,8 @@ class LogBuffer:
         longest = max(map(len, lines))
         if longest > self.max_len:
             self.max_len = longest
-        if self._match is not None:
-            m = self._match
-            self.matches.extend(start + i for i, line in enumerate(lines) if m(line))
+        if self.filter is not None:
+            self.matches.extend(start + i for i in self.filter.select(lines))
         over = len(self.lines) - self.cap
         if over > max(self.cap // 8, 1):
             del self.lines[:over]
@@ -114,16 +137,16 @@ class LogBuffer:
         i = bisect_left(self.matches, absolute)
         return i if i < len(self.matches) and self.matches[i] == absolute else None
 
-    def set_filter(self, text: str, *, regex: bool = False) -> None:
-        """Filter the view; empty text clears it. Raises FilterError for a bad regex."""
-        if not text:
-            self.filter, self._match, self.matches = None, None, []
+    def set_filter(self, text: str, *, regex: bool = False, min_severity: Severity | None = None) -> None:
+        """Filter the view (text/regex and/or a minimum severity); nothing given clears it.
+        Raises FilterError for a bad regex (the previous filter stays)."""
+        if not text and min_severity is None:
+            self.filter, self.matches = None, []
             return
-        flt = LineFilter(text, regex=regex)
-        m = flt.matcher()
+        flt = LineFilter(text, regex=regex, min_severity=min_severity)
         base = self.dropped
-        self.matches = [base + i for i, line in enumerate(self.lines) if m(line)]
-        self.filter, self._match = flt, m
+        self.matches = [base + i for i in flt.select(self.lines)]
+        self.filter = flt
 
     # ── navigation ───────────────────────────────────────────────────────────
     def find_severity(self, from_row: int, *, forward: bool = True, at_least: Severity = Severity.ERROR) -> int | None:

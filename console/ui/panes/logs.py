@@ -37,14 +37,14 @@ from textual.widgets import Input, Static
 
 from console.logs.buffer import DEFAULT_CAP, FilterError, LogBuffer
 from console.logs.diagnosis import Diagnosis
-from console.logs.sglang import LogScanner, Phase
+from console.logs.sglang import LogScanner, Phase, Severity
 from console.logs.stats import LogStats
 from console.ui.logs.view import LogView
 
 TITLE = "Logs"
 ORDER = 30
 KEY = "3"
-HELP = "Server log: follow/pause, filter (text or regex), next error, save; phases, capacity and diagnoses"
+HELP = "Server log: follow/pause, filter (text or regex), errors only, next error, save; phases, capacity and diagnoses"
 
 HIGH_WATER = 200_000  # lines waiting for the view before the reader pauses
 VIEW_FPS = 12  # redraws per second while lines arrive at a readable pace
@@ -98,6 +98,7 @@ class LogsPane(Vertical):
         Binding("r", "toggle_regex", "Regex/text"),
         Binding("n", "next_error", "Next error"),
         Binding("N,p", "prev_error", "Prev error"),
+        Binding("e", "problems_only", "Errors only"),
         Binding("f", "toggle_follow", "Follow/pause"),
         Binding("s", "save", "Save"),
         Binding("y", "copy_line", "Copy line"),
@@ -143,6 +144,7 @@ class LogsPane(Vertical):
         self.source_state = "no log source"  # following / ended / error …
         self._inbox: _Inbox | None = None
         self._regex = False
+        self._min_severity: Severity | None = None  # "e": errors+warnings only
         self._panel_dirty = True
         self._input_mode = "filter"  # or "save"
         self._view_timer_pending = False
@@ -396,7 +398,12 @@ class LogsPane(Vertical):
         if self.query_one("#logs-inputbar").display:
             self._hide_input()
             return
+        self._min_severity = None
         self._apply_filter("")
+
+    def action_problems_only(self) -> None:
+        self._min_severity = None if self._min_severity is not None else Severity.WARNING
+        self._apply_filter(self.buffer.filter.text if self.buffer.filter else "")
 
     def action_toggle_follow(self) -> None:
         self.view.follow = not self.view.follow
@@ -451,7 +458,7 @@ class LogsPane(Vertical):
     def _apply_filter(self, text: str) -> bool:
         err = self.query_one("#logs-input-error", Static)
         try:
-            self.buffer.set_filter(text, regex=self._regex)
+            self.buffer.set_filter(text, regex=self._regex, min_severity=self._min_severity)
         except FilterError as exc:
             err.update(Text(str(exc), style="bold red"))
             return False
