@@ -297,6 +297,41 @@ async def test_two_areas_claiming_one_key_do_not_fight() -> None:
         assert active(app) == "tab-gamma"
 
 
+def test_styles_are_found_inside_an_installed_wheel(tmp_path, monkeypatch) -> None:
+    import console
+    from console.ui.app import _styles_dir
+
+    # The wheel ships styles/ as console/styles (force-include in pyproject).
+    (tmp_path / "console" / "styles").mkdir(parents=True)
+    (tmp_path / "console" / "styles" / "app.tcss").write_text("")
+    monkeypatch.setattr(console, "__file__", str(tmp_path / "console" / "__init__.py"))
+    assert _styles_dir() == tmp_path / "console" / "styles"
+
+
+async def test_deferred_stylesheets_are_loaded_once_the_areas_mount(monkeypatch) -> None:
+    from pathlib import Path
+
+    from console.ui.app import _css_paths, discover_areas
+
+    monkeypatch.setenv("GPT_OSS_CONSOLE_NVML_REPLAY", str(Path(__file__).parent / "data/nvml/no-driver.json"))
+    # The real GPUs area first, stand-ins named like the other areas' stylesheets.
+    gpus = next(a for a in discover_areas()[0] if a.name == "gpus")
+    others = [Area(Path(p).stem, Path(p).stem.title(), 20 + i, None, "", Beta)
+              for i, p in enumerate(_css_paths()) if Path(p).stem not in ("app", "gpus")]
+    areas = [gpus, *others]
+    app = ConsoleApp(areas=areas)
+    names = {Path(p).stem for p in app.css_path}
+    assert "app" in names and areas[0].name in names
+    assert not names & {a.name for a in areas[1:]}  # read after the first frame
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(50):
+            if all(app.pane(a.name) for a in others):
+                break
+            await pilot.pause(0.05)
+        loaded = {Path(path).name for path, _ in app.stylesheet.source if path.endswith(".tcss")}
+        assert loaded == {Path(p).name for p in _css_paths()}
+
+
 def test_styles_are_found_in_the_source_checkout() -> None:
     from console.ui.app import _css_paths, _styles_dir
 

@@ -167,6 +167,8 @@ def main() -> int:
             f"{name:8s} median first frame {paint * 1000:7.1f} ms  exit {wall * 1000:7.1f} ms  "
             f"cpu {cpu * 1000:7.1f} ms  peak {rss / 1024:6.1f} MiB  (n={len(rows)})"
         )
+    paired = statistics.median(c[0] / b[0] for b, c in zip(results["bare"], results["console"]))
+    print(f"median of paired ratios (each console run / the bare run before it): {paired:.2f}")
     if args.importtime:
         importtime(env)
     print(f"RATIO startup {med['console'] / med['bare']:.2f} goal <= {GOAL}")
