@@ -33,6 +33,7 @@ class BenchConfig:
     price_per_hour: float | None = None
     gpu: str | None = None  # None: detect through NVML
     ignore_eos: bool = True
+    warmup: int = 1  # short requests before the first level, not counted (bench_serving does one)
 
     def requests_for(self, concurrency: int) -> int:
         return self.requests or max(4 * concurrency, 16)
@@ -66,6 +67,30 @@ def resolve_model(base_url: str, api_key: str | None) -> str:
     return ids[0]
 
 
+async def warm_up(base_url: str, model: str, api_key: str | None, n: int = 1) -> None:
+    """Short requests first (a cold server's first answer can include compilation and cache
+    set-up), and a clear answer when every request of the run would fail the same way."""
+    import httpx
+
+    from console.bench.prompts import random_prompts
+    from console.bench.runner import chat_url, request_body, stream_chat
+
+    async with httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=10.0)) as client:
+        for prompt in random_prompts(n, 16, seed=-1):
+            rec = await stream_chat(client, chat_url(base_url), request_body(prompt, model, 8), api_key)
+            if rec.ok:
+                continue
+            err = rec.error or "no answer"
+            if err.startswith(("ConnectError", "ConnectTimeout")):
+                raise ConsoleError(f"no server at {base_url}: {err}", "is it running / is the port published?",
+                                   exit_code=3)
+            if err.startswith("HTTP 401"):
+                raise ConsoleError("the server wants an API key" if not api_key else "the server rejected the API key",
+                                   "pass --api-key (or set GPT_OSS_CONSOLE_API_KEY)", exit_code=3)
+            raise ConsoleError(f"the warm-up request failed: {err}",
+                               f"check --model ({model}) and the server's logs", exit_code=1)
+
+
 def run_bench(cfg: BenchConfig, on_event: Callable[[BenchEvent], None] | None = None) -> dict:
     """Run the benchmark and return the result dict (matching ``schema.RESULT_SCHEMA``)."""
     from console.server.client import root_url
@@ -76,6 +101,8 @@ def run_bench(cfg: BenchConfig, on_event: Callable[[BenchEvent], None] | None = 
     gpu = cfg.gpu or reference.detect_gpu()
     figures = reference.figures_for(model, gpu)
     started = _now()
+    if cfg.warmup > 0:
+        asyncio.run(warm_up(base, model, cfg.api_key, cfg.warmup))
     levels = []
     for conc in cfg.concurrency:
         n = cfg.requests_for(conc)

@@ -81,12 +81,14 @@ def _wake(fut: asyncio.Future) -> None:
 
 class TimedServer:
     def __init__(self, ttft_ms: float, itl_ms: float, reasoning_tokens: int = 0, bad_tool_every: int = 0,
-                 default_tokens: int = 16):
+                 default_tokens: int = 16, fail_every: int = 0):
         self.d1 = ttft_ms / 1000.0
         self.d2 = itl_ms / 1000.0
         self.reasoning_tokens = reasoning_tokens
         self.bad_tool_every = bad_tool_every
         self.default_tokens = default_tokens
+        self.fail_every = fail_every
+        self._chats = itertools.count(1)
         self.clock: Clock | None = None  # made on the serving loop
         self._ids = itertools.count(1)
         self._tool_calls = itertools.count(1)
@@ -180,8 +182,12 @@ class TimedServer:
 
         # the role chunk goes out at once with empty content, as real servers do
         await event({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]})
+        broken = self.fail_every and next(self._chats) % self.fail_every == 0
         for k, (kind, payload) in enumerate(tokens):
             await self.clock.until(t0 + self.d1 + k * self.d2)
+            if broken and k == 1:  # --fail-every: drop the connection mid-answer
+                writer.transport.abort()
+                raise ConnectionResetError("fault: fail_every")
             if kind == "tool":
                 delta = {"tool_calls": [{"index": 0, "id": f"call_{k}", "type": "function", "function": payload}]}
             elif kind == "reasoning":
@@ -200,7 +206,12 @@ class TimedServer:
 
 
 async def serve(args) -> None:
-    app = TimedServer(args.ttft_ms, args.itl_ms, args.reasoning_tokens, args.bad_tool_every)
+    with contextlib.suppress(OSError):
+        # Ahead of other processes when it may (root): on a busy machine the delays it
+        # promises stay the delays it keeps. Without the right, it runs at normal priority.
+        os.nice(-10)
+    app = TimedServer(args.ttft_ms, args.itl_ms, args.reasoning_tokens, args.bad_tool_every,
+                      fail_every=args.fail_every)
     app.clock = Clock()
     server = await asyncio.start_server(app.handle, args.host, args.port, backlog=256)
     port = server.sockets[0].getsockname()[1]
@@ -217,16 +228,19 @@ def main(argv=None) -> None:
     p.add_argument("--itl-ms", type=float, default=10.0, help="D2: delay between tokens")
     p.add_argument("--reasoning-tokens", type=int, default=0)
     p.add_argument("--bad-tool-every", type=int, default=0)
+    p.add_argument("--fail-every", type=int, default=0, help="every K-th chat answer breaks off mid-stream")
     args = p.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args))
 
 
 @contextlib.contextmanager
-def timed_server(ttft_ms: float = 50.0, itl_ms: float = 10.0, reasoning_tokens: int = 0, bad_tool_every: int = 0):
+def timed_server(ttft_ms: float = 50.0, itl_ms: float = 10.0, reasoning_tokens: int = 0, bad_tool_every: int = 0,
+                 fail_every: int = 0):
     """Run the server in its own process; yields its base URL (``http://127.0.0.1:PORT``)."""
     cmd = [sys.executable, os.path.abspath(__file__), "--port", "0", "--ttft-ms", str(ttft_ms),
-           "--itl-ms", str(itl_ms), "--reasoning-tokens", str(reasoning_tokens), "--bad-tool-every", str(bad_tool_every)]
+           "--itl-ms", str(itl_ms), "--reasoning-tokens", str(reasoning_tokens), "--bad-tool-every", str(bad_tool_every),
+           "--fail-every", str(fail_every)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
