@@ -136,3 +136,16 @@ def test_unknown_fault_rejected(sglang_shaped_server):
     r = httpx.post(sglang_shaped_server.base_url + "/v1/chat/completions", headers={"X-Fault": "bogus"},
                    json={"model": "m", "messages": [{"role": "user", "content": "x"}]})
     assert r.status_code == 400 and "unknown fault" in r.json()["message"]
+
+
+def test_native_generate(sglang_shaped_server):
+    base = sglang_shaped_server.base_url
+    r = httpx.post(base + "/generate", json={"text": "Hello there", "sampling_params": {"max_new_tokens": 5}}).json()
+    assert r["text"] == "w0 w1 w2 w3 w4 " and r["meta_info"]["completion_tokens"] == 5
+    assert r["meta_info"]["finish_reason"] == {"type": "length", "length": 5}
+    with httpx.stream("POST", base + "/generate", json={"text": "Hello there", "stream": True,
+                                                        "sampling_params": {"max_new_tokens": 3}}) as resp:
+        chunks = sse(resp)
+    assert chunks[-1] == "[DONE]" and [c["text"] for c in chunks[:-1]] == ["w0 ", "w0 w1 ", "w0 w1 w2 "]
+    assert chunks[-2]["meta_info"]["cached_tokens"] >= 2  # same prompt as above: prefix cache hit
+    assert httpx.post(base + "/generate", json={}).status_code == 400

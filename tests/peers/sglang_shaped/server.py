@@ -480,7 +480,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send_json(404, {"detail": "Not Found"})
             return self._send_text(200, srv.metrics.render(), "text/plain; version=0.0.4; charset=utf-8")
         api = {"/v1/models", "/v1/chat/completions", "/server_info", "/get_server_info", "/model_info",
-               "/get_model_info", "/flush_cache"}
+               "/get_model_info", "/flush_cache", "/generate"}
         if path not in api and not path.startswith("/v1/models/"):
             return self._send_json(404, {"detail": "Not Found"})
         if not self._authorized():
@@ -503,6 +503,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_text(200, "Cache flushed.\nPlease check backend logs for more details. (When there are running or waiting requests, the operation will not be performed.)\n")
         if method != "POST":
             return self._send_json(405, {"detail": "Method Not Allowed"})
+        if path == "/generate":
+            return self._generate(body)
         try:
             req = json.loads(body or b"{}")
             if not isinstance(req, dict):
@@ -540,6 +542,56 @@ class _Handler(BaseHTTPRequestHandler):
             "max_total_num_tokens": srv.metrics.max_total_tokens, "version": "0.5.4-shaped",
             "internal_states": [{"last_gen_throughput": srv.metrics.last_throughput}],
         }
+
+    # -- native API
+
+    def _generate(self, body: bytes) -> None:
+        """SGLang's /generate: raw text in, text out; ``stream`` sends cumulative text per chunk."""
+        srv = self.server
+        try:
+            req = json.loads(body or b"{}")
+        except ValueError as e:
+            return self._send_json(400, {"error": {"message": f"Invalid request body: {e}"}})
+        text = req.get("text")
+        if text is None and req.get("input_ids") is None:
+            return self._send_json(400, {"error": {"message": "Either text or input_ids should be provided."}})
+        prompt = text if isinstance(text, str) else " ".join(map(str, req.get("input_ids") or []))
+        sp = req.get("sampling_params") or {}
+        n = int(sp.get("max_new_tokens") or 16)
+        out_toks = [f"w{i % 1000} " for i in range(n)]
+        ptoks = tokenize(prompt)
+        cached = srv.cache.lookup_and_insert(ptoks)
+        rid = f"{srv.next_id():032x}"
+
+        def meta(k: int, done: bool) -> dict[str, Any]:
+            m: dict[str, Any] = {"id": rid, "prompt_tokens": len(ptoks), "completion_tokens": k, "cached_tokens": cached,
+                                 "finish_reason": {"type": "length", "length": k} if done else None}
+            return m
+
+        with srv.metrics.lock:
+            srv.metrics.requests += 1
+            srv.metrics.prompt_tokens += len(ptoks)
+            srv.metrics.generation_tokens += n
+            srv.metrics.cached_tokens += cached
+        if srv.first_token_delay_s:
+            time.sleep(srv.first_token_delay_s)
+        if not req.get("stream"):
+            return self._send_json(200, {"text": "".join(out_toks), "meta_info": meta(n, True)})
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            acc = ""
+            for i, tok in enumerate(out_toks):
+                if i and srv.token_interval_s:
+                    time.sleep(srv.token_interval_s)
+                acc += tok
+                self._chunk(b"data: " + json.dumps({"text": acc, "meta_info": meta(i + 1, i + 1 == n)}).encode() + b"\n\n")
+            self._chunk(b"data: [DONE]\n\n")
+            self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
 
     # -- chat
 
