@@ -127,3 +127,10 @@ def test_unparsed_call_in_content():
 def test_leak_in_tool_name():
     found = check_call("get_weather<|channel|>commentary", "{}", default_registry())
     assert {f.code for f in found.findings} == {"unknown-tool", "harmony-leak"}
+
+
+def test_reasoning_only_says_why():
+    cut = check_round(RoundCheck(streamed=True, reasoning="thinking…", done_seen=True, finish_reason="length"))
+    assert [f.code for f in cut] == ["reasoning-only"] and "max_tokens ran out during reasoning" in cut[0].message
+    stop = check_round(RoundCheck(streamed=True, reasoning="thinking…", done_seen=True, finish_reason="stop"))
+    assert "finish_reason 'stop'" in stop[0].message

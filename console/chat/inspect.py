@@ -164,5 +164,8 @@ def check_round(rc: RoundCheck, round: int = 0, offered: set[str] | frozenset[st
         else:
             out.append(Finding("empty-response", f"no content, reasoning or tool calls ({why})", "content", "error", round))
     elif rc.reasoning and not rc.content and not rc.calls and not rc.disconnected and rc.finish_reason != "tool_calls":
-        out.append(Finding("reasoning-only", "only reasoning came back: no content and no tool calls", "content", "error", round))
+        why = ("max_tokens ran out during reasoning" if rc.finish_reason == "length"
+               else f"finish_reason {rc.finish_reason!r}")
+        out.append(Finding("reasoning-only", f"only reasoning came back: no content and no tool calls ({why})",
+                           "content", "error", round))
     return out
