@@ -193,7 +193,7 @@ class DockerLogReader:
         # Errors propagate: a stream that ended because the daemon died or the container
         # was removed must say so, not look like a clean stop.
         tail = DockerLogReader(
-            self.container_id, client=self._client, tail=64,
+            self.container_id, client=self._client, tail=64, since=self.since,
             timestamps=self.timestamps, stdout=self.stdout, stderr=self.stderr,
         )
         got = [(b.stream, line) for b in tail for line in b.lines]
