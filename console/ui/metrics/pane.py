@@ -26,7 +26,7 @@ from console.ui.messages import EndpointChanged
 from console.ui.metrics.messages import GpuTick, MetricsProblem, MetricsScraped
 from console.ui.metrics.timeline_view import SPANS, TimelineView
 
-SCRAPE_INTERVAL = 2.0
+SCRAPE_INTERVALS = (1.0, 2.0, 5.0, 10.0)  # i cycles through them
 URL_ENV = "GPT_OSS_CONSOLE_BASE_URL"
 
 
@@ -57,6 +57,7 @@ class MetricsPane(VerticalScroll):
         Binding("b", "bench", "Bench"),
         Binding("u", "edit_url", "Server URL"),
         Binding("r", "scrape_now", "Scrape now"),
+        Binding("i", "interval", "Interval"),
         Binding("left_square_bracket", "zoom(-1)", "Shorter", key_display="["),
         Binding("right_square_bracket", "zoom(1)", "Longer", key_display="]"),
     ]
@@ -78,6 +79,7 @@ class MetricsPane(VerticalScroll):
         self._unsubscribe = None
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self.interval = SCRAPE_INTERVALS[1]
 
     def compose(self) -> ComposeResult:
         yield Static("", id="metrics-status")
@@ -136,7 +138,7 @@ class MetricsPane(VerticalScroll):
         scraper = Scraper(base_url)
         try:
             while not worker.is_cancelled and not self._stop.is_set():
-                wait = SCRAPE_INTERVAL
+                wait = self.interval
                 try:
                     view = scraper.scrape()
                     self.timeline.ingest_metrics(view)
@@ -222,6 +224,12 @@ class MetricsPane(VerticalScroll):
     def action_scrape_now(self) -> None:
         self._wake.set()
 
+    def action_interval(self) -> None:
+        i = SCRAPE_INTERVALS.index(self.interval) if self.interval in SCRAPE_INTERVALS else 0
+        self.interval = SCRAPE_INTERVALS[(i + 1) % len(SCRAPE_INTERVALS)]
+        self._wake.set()  # the loop takes the new interval from its next wait on
+        self._show_status()
+
     def action_zoom(self, step: int) -> None:
         chart = self.query_one(TimelineView)
         i = SPANS.index(chart.span) if chart.span in SPANS else 1
@@ -246,9 +254,11 @@ class MetricsPane(VerticalScroll):
             else:
                 snap = self.last_view.snapshot
                 text.append(f"  {', '.join(snap.models) or '?'}", style="cyan")
-                if len(snap.tp_ranks) > 1 or snap.replicas > 1:
-                    text.append(f"  tp {len(snap.tp_ranks)}×{snap.replicas}")
-        text.append(f"   window {span_label(chart.span)} ([ ])  b bench", style="dim")
+                if len(snap.tp_ranks) > 1:
+                    text.append(f"  TP{len(snap.tp_ranks) // max(1, snap.replicas)}")
+                if snap.replicas > 1:
+                    text.append(f"  {snap.replicas} replicas")
+        text.append(f"   every {self.interval:g}s · last {span_label(chart.span)}", style="dim")
         self.query_one("#metrics-status", Static).update(text)
 
     def _show_latest(self) -> None:
