@@ -198,7 +198,8 @@ class DockerLogReader:
         )
         got = [(b.stream, line) for b in tail for line in b.lines]
         if not seen:
-            extra = got
+            limit = int(self.tail) if str(self.tail).isdigit() else None
+            extra = got if limit is None else got[len(got) - min(limit, len(got)) :]
         else:
             extra = []
             m = len(seen)
