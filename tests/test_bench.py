@@ -100,6 +100,23 @@ def test_result_json_schema_rejects_broken_results(timed_url):
     jsonschema.Draft202012Validator.check_schema(RESULT_SCHEMA)
 
 
+def test_server_metrics_beside_the_client_numbers(sglang_shaped_server, timed_url):
+    from console.bench.report import format_result
+
+    result = run_bench(BenchConfig(sglang_shaped_server.base_url, concurrency=[2], input_len=16, output_len=8,
+                                   requests=6, gpu="H100"))
+    validate(result)
+    sv = result["levels"][0]["server"]
+    assert sv["requests"] == 6  # the level's requests, not the warm-up
+    assert sv["generation_tokens"] > 0 and sv["ttft_p50_ms"] is not None and sv["e2e_p50_ms"] is not None
+    assert "server's own /metrics over each level" in format_result(result)
+
+    no_metrics = run_bench(BenchConfig(timed_url, concurrency=[1], input_len=4, output_len=2, requests=1))
+    validate(no_metrics)
+    assert no_metrics["levels"][0]["server"] is None
+    assert "server /metrics: not available" in format_result(no_metrics)
+
+
 def test_percentiles_and_cost():
     assert stats.percentile([], 50) is None
     assert stats.percentile([1, 2, 3, 4], 50) == 2.5  # linear between order statistics, like numpy

@@ -63,6 +63,7 @@ def format_result(result: dict) -> str:
     for lv in result["levels"]:
         for err in lv["errors"]:
             out.append(f"  c={lv['concurrency']}: {err['count']}× {err['error']}")
+    out += server_lines(result)
     if result["reference"]:
         out.append("reference figures for this GPU and model (published or claimed; yours are the measured ones):")
         out += reference_lines(result)
@@ -112,3 +113,21 @@ def compact_reference(result: dict) -> list[str]:
         lines.append(f"  c={fig['concurrency']:<2} {claimed:>9} tok/s  you {ratio:>6}  "
                      f"{fig['model'].replace('gpt-oss-', '')} {who}"[:78])
     return lines
+
+
+def server_lines(result: dict) -> list[str]:
+    """The server's own /metrics over each level beside the client's medians."""
+    rows = [lv for lv in result["levels"] if lv.get("server")]
+    if not rows:
+        return ["server /metrics: not available (server without --enable-metrics?)"] if result["levels"] else []
+    out = ["server's own /metrics over each level (p50; client − server = network + client):"]
+    for lv in rows:
+        sv = lv["server"]
+        hit = sv.get("cache_hit_rate")
+        out.append(
+            f"  c={lv['concurrency']:<3} TTFT {_f(sv['ttft_p50_ms'], '{:.0f}')} ms (client {_f(lv['ttft_ms']['p50'], '{:.0f}')})"
+            f"  ITL {_f(sv['itl_p50_ms'])} ms (client {_f(lv['itl_ms']['p50'])})"
+            f"  E2E {_f(sv['e2e_p50_ms'] and sv['e2e_p50_ms'] / 1000, '{:.2f}')} s"
+            f"  reqs {_f(sv['requests'], '{:.0f}')}  cache hit {_f(hit and hit * 100, '{:.0f}')}%"
+        )
+    return out

@@ -67,6 +67,45 @@ def resolve_model(base_url: str, api_key: str | None) -> str:
     return ids[0]
 
 
+def _server_snapshot(base_url: str):
+    """The server's /metrics now, or None (metrics off or unreachable: the bench goes on)."""
+    from console.server.metrics import fetch_text, parse
+
+    try:
+        return parse(fetch_text(base_url, timeout=5.0))
+    except Exception:  # a missing /metrics must never fail a benchmark
+        return None
+
+
+def _server_view(before, after) -> dict | None:
+    """What the server itself saw during the level (SGLang's histograms over the interval),
+    to set beside the client's numbers: the difference is network, queueing and the client."""
+    if before is None or after is None:
+        return None
+    from console.server.metrics import view
+
+    v = view(after, before)
+
+    def p50_ms(name: str):
+        lat = v.latency.get(name, {}).get("interval")
+        return lat["p50"] * 1000 if lat and lat.get("count") and lat.get("p50") is not None else None
+
+    def delta(name: str):
+        a, b = before.counters.get(name), after.counters.get(name)
+        return b - a if a is not None and b is not None and b >= a else None
+
+    return {
+        "ttft_p50_ms": p50_ms("ttft"),
+        "itl_p50_ms": p50_ms("itl"),
+        "e2e_p50_ms": p50_ms("e2e"),
+        "requests": delta("requests"),
+        "prompt_tokens": delta("prompt_tokens"),
+        "generation_tokens": delta("generation_tokens"),
+        "cached_tokens": delta("cached_tokens"),
+        "cache_hit_rate": after.gauges.get("cache_hit_rate"),
+    }
+
+
 async def warm_up(base_url: str, model: str, api_key: str | None, n: int = 1) -> None:
     """Short requests first (a cold server's first answer can include compilation and cache
     set-up), and a clear answer when every request of the run would fail the same way."""
@@ -110,10 +149,12 @@ def run_bench(cfg: BenchConfig, on_event: Callable[[BenchEvent], None] | None = 
         seed = cfg.seed + 1000 * conc
         prompts = load_dataset(cfg.dataset, n, seed) if cfg.dataset else random_prompts(n, cfg.input_len, seed)
         emit(LevelStarted(conc, n))
+        before = _server_snapshot(base)
         records, duration = asyncio.run(
             run_level(base, model, prompts, conc, cfg.output_len, cfg.api_key, cfg.ignore_eos, emit)
         )
         summary = summarize(records, duration, conc, cfg.price_per_hour)
+        summary["server"] = _server_view(before, _server_snapshot(base))
         ref = reference.closest(figures, conc)
         summary["published"] = ref.to_dict() if ref else None
         levels.append(summary)

@@ -18,7 +18,7 @@ _LEVEL = {
         "concurrency", "duration_s", "requests", "completed", "failed", "failure_rate",
         "total_input_tokens", "total_output_tokens", "request_throughput", "input_throughput",
         "output_throughput", "total_token_throughput", "achieved_concurrency",
-        "ttft_ms", "ttft_any_ms", "itl_ms", "tpot_ms", "e2e_ms", "cost_per_m_output_usd", "errors",
+        "ttft_ms", "ttft_any_ms", "itl_ms", "tpot_ms", "e2e_ms", "cost_per_m_output_usd", "errors", "server",
     ],
     "properties": {
         "concurrency": {"type": "integer", "minimum": 1},
@@ -36,6 +36,13 @@ _LEVEL = {
         "cost_per_m_output_usd": {"type": ["number", "null"], "minimum": 0},
         "errors": {"type": "array", "items": {"type": "object", "required": ["error", "count"]}},
         "published": {"type": ["object", "null"]},
+        "server": {  # SGLang's own /metrics over the level; null when the server has none
+            "type": ["object", "null"],
+            "required": ["ttft_p50_ms", "itl_p50_ms", "e2e_p50_ms", "requests", "generation_tokens"],
+            "properties": {k: _NUM for k in ("ttft_p50_ms", "itl_p50_ms", "e2e_p50_ms", "requests",
+                                             "prompt_tokens", "generation_tokens", "cached_tokens",
+                                             "cache_hit_rate")},
+        },
     },
 }
 _FIGURE = {
