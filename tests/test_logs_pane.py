@@ -270,6 +270,15 @@ async def test_lines_fed_beyond_cap_stay_bounded() -> None:
         assert "dropped" in screen_text(app)
 
 
+async def test_missing_file_is_reported() -> None:
+    app = LogsApp(DATA / "no-such.log")
+    async with app.run_test(size=(120, 30)) as pilot:
+        pane = await loaded(pilot)
+        assert pane.source_state == "error"
+        await pilot.pause(0.1)
+        assert "No such file or directory" in screen_text(app)
+
+
 @pytest.mark.docker
 async def test_follow_a_live_container(docker_client, base_image, containers) -> None:
     c = containers.run(

@@ -142,6 +142,7 @@ class LogsPane(Vertical):
         self.prediction: dict[str, int | float] = {}
         self.source = ""  # "container 3f2a9c…" / "file crash.log" / ""
         self.source_state = "no log source"  # following / ended / error …
+        self.source_error = ""  # what went wrong, when source_state is "error"
         self._inbox: _Inbox | None = None
         self._regex = False
         self._min_severity: Severity | None = None  # "e": errors+warnings only
@@ -168,6 +169,7 @@ class LogsPane(Vertical):
     def on_mount(self) -> None:
         self.query_one("#logs-inputbar").display = False
         self._refresh_panel(force=True)
+        self.view.lines_changed()  # lines fed before mounting
         self.view.watch(self.view, "follow", lambda _: self._refresh_status(), init=False)
 
     def on_focus(self) -> None:
@@ -200,6 +202,7 @@ class LogsPane(Vertical):
             self.reset()
         else:
             self.stop()
+        self.source_error = ""
         self.source = f"container {container_id[:12]}"
         self.source_state = "following" if follow else "reading"
         inbox = self._inbox = _Inbox(self.source)
@@ -212,6 +215,7 @@ class LogsPane(Vertical):
             self.reset()
         else:
             self.stop()
+        self.source_error = ""
         self.source = f"file {os.path.basename(path)}"
         self.source_state = "reading"
         inbox = self._inbox = _Inbox(self.source)
@@ -356,9 +360,11 @@ class LogsPane(Vertical):
         self._ingest(self._inbox.take())  # lines whose take was deferred
         if message.error is not None:
             self.source_state = "error"
-            hint = getattr(message.error, "hint", None)
-            self.notify(f"{message.error.args[0] if message.error.args else message.error}" + (f"\n{hint}" if hint else ""),
-                        title="Logs", severity="error", timeout=10)
+            err = message.error
+            text = getattr(err, "message", None) or (f"{err.strerror}: {err.filename}" if isinstance(err, OSError) else str(err))
+            hint = getattr(err, "hint", None)
+            self.source_error = text
+            self.notify(text + (f"\n{hint}" if hint else ""), title="Logs", severity="error", timeout=10)
         else:
             self.source_state = "ended" if self.source.startswith("container") else "loaded"
         self._inbox = None
@@ -579,7 +585,10 @@ class LogsPane(Vertical):
         buf = self.buffer
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append(self.source or "no log source", style="bold")
-        t.append(f" {self.source_state}" if self.source else "", style="red" if self.source_state == "error" else "dim")
+        if self.source_state == "error":
+            t.append(f" error: {self.source_error}", style="bold red")
+        elif self.source:
+            t.append(f" {self.source_state}", style="dim")
         t.append(f"  {len(buf.lines):,} lines")
         if buf.dropped:
             t.append(f" (oldest {buf.dropped:,} dropped)", style="dim")
