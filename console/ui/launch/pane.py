@@ -569,6 +569,12 @@ class LaunchPane(Vertical):
         self.post_message(Attached(info.id, info.name, info.base_url, key, info.served_model, None, info.profile))
         self._watch(runtime, info.id, info.base_url, key, None)
 
+    def quit_warning(self) -> str | None:
+        """Quitting never stops a server; it would only cut an image pull short."""
+        pulling = self.pull_layers and not all(
+            p.status.startswith(("Pull complete", "Already exists")) for p in self.pull_layers.values())
+        return "an image pull is in progress and would be cancelled" if pulling else None
+
     def _logs_pane(self):
         finder = getattr(self.app, "pane", None)
         return finder("logs") if finder else None
