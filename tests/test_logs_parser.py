@@ -223,6 +223,16 @@ def test_newer_format_stats() -> None:
     assert stats.last_decode.token == 5600
 
 
+def test_capacity_is_a_milestone_in_either_order() -> None:
+    kv = KVPoolAllocated(10, 1.0, 1.0)
+    cap = Capacity(10, 8192, 16384, 8, 4096, None)
+    for order in ([kv, cap, CudaGraphBegin(1.0)], [kv, CudaGraphBegin(1.0), cap]):
+        stats = LogStats()
+        reached = stats.apply(order)
+        assert set(reached) == {Phase.KV_POOL, Phase.CUDA_GRAPH, Phase.CAPACITY_KNOWN}
+        assert stats.phase is Phase.CUDA_GRAPH  # what is happening now
+
+
 def test_phases_never_go_back() -> None:
     stats = LogStats()
     stats.apply([Ready("t")])

@@ -24,7 +24,7 @@ from console.logs.sglang import (
 
 @dataclass
 class LogStats:
-    phase: Phase | None = None  # furthest phase reached (phases never go back)
+    phase: Phase | None = None  # furthest step reached (never goes back; CAPACITY_KNOWN is a milestone)
     phase_times: dict[Phase, str | None] = field(default_factory=dict)
     weights: WeightsLoaded | None = None
     weight_progress: tuple[int, int] | None = None
@@ -44,7 +44,13 @@ class LogStats:
         reached: list[Phase] = []
         for ev in events:
             ph = phase_of(ev)
-            if ph is not None and (self.phase is None or ph > self.phase):
+            if ph is Phase.CAPACITY_KNOWN:
+                # A milestone, not a step: SGLang logs capacity after the CUDA graphs (or
+                # right after the KV pool when graphs are off); other builds before them.
+                if ph not in self.phase_times:
+                    self.phase_times[ph] = getattr(ev, "time", None)
+                    reached.append(ph)
+            elif ph is not None and (self.phase is None or ph > self.phase):
                 self.phase = ph
                 self.phase_times[ph] = getattr(ev, "time", None)
                 reached.append(ph)
