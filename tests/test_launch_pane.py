@@ -144,6 +144,8 @@ async def test_launch_phases_ready_stop_from_the_tui(standin_sglang_image, docke
             from tests.ui_helpers import screen_text
 
             assert "ready at http://127.0.0.1" in screen_text(app)
+            tokens = pane.snap.capacity.max_total_num_tokens  # as SGLang logged it
+            assert tokens > 0 and f"KV pool {tokens:,} tokens" in str(pane.query_one("#launch-info").render())
             # F7 restarts: the phases start over (not the old run's "ready") and reach ready again
             first_ready = pane.snap.time_to_ready_s
             await pilot.press("f7")

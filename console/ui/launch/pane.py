@@ -239,6 +239,14 @@ class LaunchPane(Vertical):
             for p in list(self.pull_layers.values())[-6:]:
                 text.append("\n" if text else "")
                 text.append(_layer_line(p))
+        if snap is not None and snap.capacity is not None and snap.capacity.max_total_num_tokens:
+            cap = snap.capacity
+            text.append("\n" if text else "")
+            text.append(f"KV pool {cap.max_total_num_tokens:,} tokens", style="cyan")
+            if cap.context_len:
+                text.append(f" · context {cap.context_len:,}")
+            if cap.max_running_requests:
+                text.append(f" · ≤{cap.max_running_requests} requests")
         if snap is not None:
             for d in snap.diagnoses:
                 text.append(f"\n✗ {d.title}", style="bold red")
