@@ -26,10 +26,10 @@ def _wait(cond, seconds: float = 30.0) -> bool:
 def test_owned_container_start_and_exit_become_events(docker_client, base_image, containers):
     tl = Timeline()
     stop = threading.Event()
-    t = threading.Thread(target=follow, args=(tl, stop, docker_client), daemon=True)
+    # `since` = now: the daemon replays from there, so the stream may open after the start
+    t = threading.Thread(target=follow, args=(tl, stop, docker_client, time.time() - 1), daemon=True)
     t.start()
     try:
-        time.sleep(0.5)  # the event stream is open before the container starts
         stranger = containers.run(base_image, ["sh", "-c", "exit 0"])  # not ours: no label, no mark
         c = containers.run(base_image, ["sh", "-c", "sleep 0.5; exit 3"], labels={LABEL_OWNED: "1"})
         assert _wait(lambda: any(e.kind == "exit" for e in tl.events())), tl.events()

@@ -7,6 +7,7 @@ is not a Docker event: the launch area's ``EndpointChanged`` supplies it.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from console.timeline.timeline import Timeline
@@ -33,10 +34,16 @@ def event_from_docker(raw: dict[str, Any]) -> tuple[str, str, str, float] | None
     return kind, name, detail, t
 
 
-def follow(timeline: Timeline, stop: threading.Event, client=None) -> None:
-    """Feed ``timeline`` until ``stop`` is set (run in a thread). Reconnects after daemon loss."""
+def follow(timeline: Timeline, stop: threading.Event, client=None, since: float | None = None) -> None:
+    """Feed ``timeline`` until ``stop`` is set (run in a thread). Reconnects after daemon loss.
+
+    Events are asked for from ``since`` (default: now) and, after a reconnect, from the
+    last one seen: the daemon replays what happened meanwhile, so nothing falls in the gap.
+    """
     from console.runtime.spec import LABEL_OWNED
 
+    since = time.time() if since is None else since
+    last: float | None = None  # time of the last event put on the timeline
     while not stop.is_set():
         stream = None
         try:
@@ -44,13 +51,18 @@ def follow(timeline: Timeline, stop: threading.Event, client=None) -> None:
                 from console.runtime.engine import connect
 
                 client = connect(timeout=5.0)
-            stream = client.events(decode=True, filters={"type": "container", "label": [LABEL_OWNED]})
+            stream = client.events(decode=True, since=int(since),
+                                   filters={"type": "container", "label": [LABEL_OWNED]})
             watcher = threading.Thread(target=lambda: (stop.wait(), stream.close()), daemon=True)
             watcher.start()
             for raw in stream:
                 ev = event_from_docker(raw)
                 if ev:
                     kind, name, detail, t = ev
+                    if t and (t < since or (last is not None and t <= last)):
+                        continue  # `since` is whole seconds: a replay repeats what we have
+                    last = t or last
+                    since = max(since, t or since)
                     timeline.ingest_container(kind, name, detail, t or None)
         except Exception:  # no daemon / daemon lost: try again shortly, the chart goes on without it
             client = None
