@@ -56,7 +56,7 @@ class MetricsPane(VerticalScroll):
     BINDINGS = [
         Binding("b", "bench", "Bench"),
         Binding("u", "edit_url", "Server URL"),
-        Binding("r", "scrape_now", "Scrape now"),
+        Binding("r", "scrape_now", "Scrape now", show=False),
         Binding("i", "interval", "Interval"),
         Binding("left_square_bracket", "zoom(-1)", "Shorter", key_display="["),
         Binding("right_square_bracket", "zoom(1)", "Longer", key_display="]"),
