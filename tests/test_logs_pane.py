@@ -221,6 +221,7 @@ async def test_follow_pause_and_long_lines() -> None:
         pane.feed_lines(["new line"])
         await pilot.pause(0.2)
         assert "new line" not in screen_text(app)
+        assert "+1 new" in screen_text(app)
         await pilot.press("f")
         await pilot.pause(0.2)
         assert pane.view.follow and "new line" in screen_text(app)

@@ -153,6 +153,7 @@ class LogsPane(Vertical):
         self._lines_since_flush = 0
         self._closing = False
         self._last_take = 0.0
+        self._unseen = 0  # lines that arrived while paused
 
     def compose(self) -> ComposeResult:
         yield Static(id="logs-panel")
@@ -327,6 +328,8 @@ class LogsPane(Vertical):
                 self.post_message(self.Diagnosed(diag))
         self._panel_dirty = True
         self._lines_since_flush += len(lines)
+        if self.is_mounted and not self.view.follow:
+            self._unseen += len(lines)
         self._schedule_view()
 
     def _schedule_view(self) -> None:
@@ -597,7 +600,13 @@ class LogsPane(Vertical):
         else:
             t.append(f"  filter: {'regex' if self._regex else 'text'}", style="dim")
         t.append("  ")
-        t.append("FOLLOW" if self.view.follow else "PAUSED", style="reverse green" if self.view.follow else "reverse yellow")
+        if self.view.follow:
+            self._unseen = 0
+            t.append("FOLLOW", style="reverse green")
+        else:
+            t.append("PAUSED", style="reverse yellow")
+            if self._unseen:
+                t.append(f" +{self._unseen:,} new (f: follow)", style="yellow")
         self.query_one("#logs-status", Static).update(t)
 
 
