@@ -153,6 +153,8 @@ class LogView(ScrollView, can_focus=True):
         key = (absolute, scroll_x, width, id(self.buffer.filter), absolute == self.cursor)
         strip = self._cache.get(key)
         if strip is None:
+            if len(self._cache) > 8192:  # scrolling around adds keys; keep it bounded
+                self._cache.clear()
             strip = self._cache[key] = self._render(absolute, scroll_x, width, styles)
         return strip
 
