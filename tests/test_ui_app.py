@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 from textual import work
-from textual.widgets import Input, Static, TabbedContent
+from textual.widgets import Input, Static
 from textual.worker import WorkerState
 
 from console.ui import messages
@@ -74,7 +74,7 @@ def make_app() -> ConsoleApp:
 
 
 def active(app: ConsoleApp) -> str:
-    return app.query_one("#areas", TabbedContent).active
+    return f"tab-{app.current_area}"
 
 
 async def test_tabs_follow_discovery_order_and_digit_keys() -> None:
@@ -349,3 +349,16 @@ def test_app_import_does_not_pull_heavy_libraries(name) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", f"{name} is imported at start-up"
+
+
+async def test_tab_bar_shows_the_current_area_and_switches_on_click() -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        bar = screen_text(app).splitlines()[1]
+        assert bar.split() == ["1", "Alpha", "2", "Launch", "3", "Beta"]
+        x = bar.index("2 Launch")
+        await pilot.click("#area-tabs", offset=(x + 1, 0))
+        await pilot.pause()
+        assert active(app) == "tab-launch"
+        assert app.query_one("#area-tabs").current == "launch"

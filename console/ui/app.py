@@ -31,7 +31,10 @@ from typing import Iterable
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widget import Widget
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.containers import Container
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widgets import ContentSwitcher, Footer, Header
 from textual.worker import WorkerFailed
 
 import console
@@ -167,6 +170,36 @@ def discover_areas() -> tuple[list[Area], list[tuple[str, str]]]:
     return areas, failures
 
 
+class AreaTabs(Widget):
+    """The tab bar: one line, one label per area (with its key), the current one
+    highlighted; a click switches. Lighter than Tabs/TabbedContent, whose widgets
+    per tab were a good part of the first frame's cost."""
+
+    DEFAULT_CSS = """
+    AreaTabs {
+        height: 1;
+        background: $panel;
+        link-style: none;
+        link-style-hover: bold;
+        link-background-hover: $boost;
+    }
+    """
+    current: reactive[str] = reactive("")
+
+    def __init__(self, areas: list[Area], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.areas = areas
+
+    def render(self) -> Content:
+        parts: list[Content | tuple[str, str]] = []
+        for area in self.areas:
+            label = f" {area.key} {area.title} " if area.key else f" {area.title} "
+            style = "bold reverse" if area.name == self.current else "dim"
+            parts.append(Content.from_markup(f"[{style} @click=app.show_area({area.name!r})]$label[/]", label=label))
+            parts.append(" ")
+        return Content.assemble(*parts)
+
+
 class ConsoleApp(App):
     TITLE = "gpt-oss-console"
     SUB_TITLE = f"v{console.__version__}"
@@ -211,10 +244,11 @@ class ConsoleApp(App):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with TabbedContent(id="areas"):
+        yield AreaTabs(self.areas, id="area-tabs")
+        first = f"tab-{self.areas[0].name}" if self.areas else None
+        with ContentSwitcher(id="areas", initial=first):
             for i, area in enumerate(self.areas):
-                label = f"{area.key} {area.title}" if area.key else area.title
-                with TabPane(label, id=f"tab-{area.name}"):
+                with Container(id=f"tab-{area.name}", classes="area"):
                     # Only the first tab is visible at start; the others mount
                     # after the first frame so the console paints sooner.
                     if i == 0:
@@ -243,7 +277,7 @@ class ConsoleApp(App):
         for area in self.areas[1:]:
             if self._exit or not self.is_running:
                 return
-            tab = self.query_one(f"#tab-{area.name}", TabPane)
+            tab = self.query_one(f"#tab-{area.name}", Container)
             if tab.is_attached and not tab.children:
                 await tab.mount(self._make_pane(area))
 
@@ -263,6 +297,8 @@ class ConsoleApp(App):
                           id=f"broken-{area.name}", classes="area-broken")
 
     def on_mount(self) -> None:
+        if self.areas:
+            self.query_one(AreaTabs).current = self.areas[0].name
         self.call_after_refresh(self._mount_hidden_panes)
         if self.areas:
             self.call_after_refresh(self._focus_area, self.areas[0].name)
@@ -286,13 +322,14 @@ class ConsoleApp(App):
 
     @property
     def current_area(self) -> str | None:
-        active = self.query_one("#areas", TabbedContent).active
+        active = self.query_one("#areas", ContentSwitcher).current
         return active.removeprefix("tab-") if active else None
 
     def action_show_area(self, name: str) -> None:
         if self.area(name) is None:
             return
-        self.query_one("#areas", TabbedContent).active = f"tab-{name}"
+        self.query_one("#areas", ContentSwitcher).current = f"tab-{name}"
+        self.query_one(AreaTabs).current = name
         self.call_after_refresh(self._focus_area, name)
 
     def _focus_area(self, name: str) -> None:
