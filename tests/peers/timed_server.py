@@ -88,6 +88,7 @@ class TimedServer:
         self.bad_tool_every = bad_tool_every
         self.default_tokens = default_tokens
         self.fail_every = fail_every
+        self.lateness: list[float] = []  # seconds each token went out after its due time
         self._chats = itertools.count(1)
         self.clock: Clock | None = None  # made on the serving loop
         self._ids = itertools.count(1)
@@ -124,6 +125,11 @@ class TimedServer:
     async def route(self, method, path, body, writer, t0) -> None:
         if method == "GET" and path == "/health":
             return await self.send_json(writer, 200, {})
+        if method == "GET" and path == "/timed/stats":  # how late the server itself was; resets
+            late, self.lateness = sorted(self.lateness), []
+            pick = (lambda q: late[min(len(late) - 1, int(q * len(late)))] * 1000) if late else (lambda q: None)
+            return await self.send_json(writer, 200, {"n": len(late), "p50_ms": pick(0.5), "p99_ms": pick(0.99),
+                                                      "max_ms": late[-1] * 1000 if late else None})
         if method == "GET" and path == "/v1/models":
             return await self.send_json(writer, 200, {"object": "list", "data": [{"id": MODEL, "object": "model"}]})
         if method == "POST" and path == "/v1/chat/completions":
@@ -184,7 +190,9 @@ class TimedServer:
         await event({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]})
         broken = self.fail_every and next(self._chats) % self.fail_every == 0
         for k, (kind, payload) in enumerate(tokens):
-            await self.clock.until(t0 + self.d1 + k * self.d2)
+            due = t0 + self.d1 + k * self.d2
+            await self.clock.until(due)
+            self.lateness.append(time.perf_counter() - due)
             if broken and k == 1:  # --fail-every: drop the connection mid-answer
                 writer.transport.abort()
                 raise ConnectionResetError("fault: fail_every")
