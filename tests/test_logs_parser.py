@@ -244,9 +244,11 @@ def test_scanner_flood_parses_only_newest_stats() -> None:
     decode = "[2026-01-05 14:31:{s:02d} TP0] Decode batch. #running-req: {r}, #token: 9000, token usage: 0.05, cuda graph: True, gen throughput (token/s): {g}.00, #queue-req: 0,"
     access = '[2026-01-05 14:31:00] INFO:     172.17.0.1:40000 - "POST /v1/chat/completions HTTP/1.1" 200 OK'
     lines = [decode.format(s=i % 60, r=i % 9, g=1000 + i) if i % 7 else access for i in range(10_000)]
-    events = LogScanner().feed(lines)
+    scanner = LogScanner()
+    events = scanner.feed(lines)
     assert len(events) == 1 and isinstance(events[0], BatchStats)
     assert events[0].gen_throughput == 1000 + 9999
+    assert scanner.counts == {"lines": 10_000, "decode": 10_000 - 1429, "prefill": 0, "access": 1429}
 
 
 def test_scanner_finds_rare_lines_inside_a_flood() -> None:

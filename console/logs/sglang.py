@@ -479,12 +479,20 @@ class LogScanner:
 
     def __init__(self) -> None:
         self._in_traceback = False
+        # lines seen, and how many were decode / prefill statistics or HTTP access lines
+        self.counts = {"lines": 0, "decode": 0, "prefill": 0, "access": 0}
 
     def feed(self, lines: list[str]) -> list[Event]:
         if not lines:
             return []
         text = "\n".join(lines)
-        if sum(map(text.count, _FLOOD_MARKS)) == len(lines):
+        dec, pre, acc = map(text.count, _FLOOD_MARKS)
+        counts = self.counts
+        counts["lines"] += len(lines)
+        counts["decode"] += dec
+        counts["prefill"] += pre
+        counts["access"] += acc
+        if dec + pre + acc == len(lines):
             candidates = []  # every line is a flood line (the common case under load)
         else:
             flood = _FLOOD
