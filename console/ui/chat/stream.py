@@ -13,12 +13,12 @@ turned into widgets at all.
 from __future__ import annotations
 
 from rich.text import Text
-from textual.containers import Vertical
+from textual.containers import ScrollableContainer, Vertical
 from textual.widgets import Markdown, Static
 
 SEGMENT_CHARS = 1200  # close a segment at the first block boundary after this many chars
 FORCE_CHARS = 6000  # no boundary for this long (one huge paragraph or fence): cut at a line/space
-KEEP_SCREENS = 2.0  # keep rendered (or render) what lies within this many viewports of the bottom
+KEEP_SCREENS = 1.5  # keep rendered (or render) what lies within this many viewports of the bottom
 
 
 class BlockSplitter:
@@ -116,9 +116,9 @@ class StreamingMarkdown(Vertical):
         self.tail_text = ""
         self.chars = 0
 
-    def _scroller(self):
+    def _scroller(self) -> ScrollableContainer | None:
         for node in self.ancestors:
-            if getattr(node, "is_scrollable", False) and node.size.height:
+            if isinstance(node, ScrollableContainer) and node.size.height:
                 return node
         return None
 

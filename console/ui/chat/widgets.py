@@ -26,9 +26,9 @@ from console.ui.chat.format import arguments_text, finding_line, result_text, st
 from console.ui.chat.record import ToolCallRecord, TurnRecord
 from console.ui.chat.stream import StreamingMarkdown
 
-FRAME_S = 1 / 30  # at most this many Markdown appends per second per message
-RENDER_SHARE = 0.08  # back off so appends take at most ~this share of the loop's time
-MAX_PAUSE_S = 0.4  # ...but show new text at least this often (a flush's wall time includes waits)
+FRAME_S = 1 / 20  # at most this many renders per second per message
+FAST_CHARS = 1500  # more new text than this per frame: nobody reads it live, render less often
+MAX_FRAME_S = 0.3
 
 
 class UserMessage(Static):
@@ -217,6 +217,7 @@ class AssistantMessage(Vertical, can_focus=True):
         self._finished_event = asyncio.Event()
         self.rendered = asyncio.Event()
         self._dirty = asyncio.Event()
+        self._fed_chars = 0  # text fed since the last render (paces rendering)
         self._render_task: asyncio.Task | None = None
         self._shown_findings = 0
         self._shown_error = False
@@ -250,8 +251,10 @@ class AssistantMessage(Vertical, can_focus=True):
         cls = type(event)
         if cls is ev.ContentDelta:
             self._round(event.round).content.append(event.text)
+            self._fed_chars += len(event.text)
         elif cls is ev.ReasoningDelta:
             self._round(event.round).reasoning.append(event.text)
+            self._fed_chars += len(event.text)
         else:
             self.record.add(event)
             if cls is ev.ChunkReceived:
@@ -273,7 +276,7 @@ class AssistantMessage(Vertical, can_focus=True):
 
     async def _render_loop(self) -> None:
         """Flush pending deltas at most once per frame; when a flush is slow, wait longer
-        so that rendering takes about RENDER_SHARE of the time and the stream keeps flowing."""
+        (less often under a flood of text) so the stream keeps flowing."""
         while True:
             await self._dirty.wait()
             self._dirty.clear()
@@ -295,7 +298,10 @@ class AssistantMessage(Vertical, can_focus=True):
                 return
             if not done:
                 # Pace, but wake at once when the turn ends: the last text must not wait.
-                delay = min(MAX_PAUSE_S, max(FRAME_S, cost * (1 - RENDER_SHARE) / RENDER_SHARE))
+                # Each render re-lays-out the conversation: under a flood of text, render
+                # less often (up to MAX_FRAME_S) so the stream itself keeps the CPU.
+                delay = min(MAX_FRAME_S, FRAME_S * max(1.0, self._fed_chars / FAST_CHARS))
+                self._fed_chars = 0
                 try:
                     await asyncio.wait_for(self._finished_event.wait(), delay)
                 except asyncio.TimeoutError:

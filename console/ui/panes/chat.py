@@ -30,6 +30,7 @@ KEY = "4"
 HELP = "Chat with the endpoint: streaming, reasoning, tool calls, inspector (i), transcripts"
 
 RENDER_VISIBLE_DELAY_S = 0.05
+YIELD_EVERY_S = 0.002
 STOP_GRACE_S = 1.0  # after Esc, how long the session may take to wind down before its worker is cancelled
 
 
@@ -150,8 +151,14 @@ class ChatPane(Vertical):
                 events = adapter.replay_turn(session, replay.messages)
             else:
                 events = session.run_turn(text)
+            # A fast local stream can keep this loop busy without ever waiting: yield once
+            # per frame so the message renders while it streams, not only at the end.
+            next_yield = time.monotonic() + YIELD_EVERY_S
             async for event in events:
                 message.feed(event)
+                if time.monotonic() >= next_yield:
+                    await asyncio.sleep(0)
+                    next_yield = time.monotonic() + YIELD_EVERY_S
         except asyncio.CancelledError:
             if not message.finished:
                 message.feed(ev.TurnDone(cancelled=True))
