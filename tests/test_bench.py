@@ -117,6 +117,26 @@ def test_server_metrics_beside_the_client_numbers(sglang_shaped_server, timed_ur
     assert "server /metrics: not available" in format_result(no_metrics)
 
 
+def test_client_processes_share_one_level(timed_url):
+    from console.bench.processes import auto_workers
+    from console.bench.run import LevelDone
+    from console.bench.runner import Progress
+
+    seen = []
+    result = run_bench(BenchConfig(timed_url, concurrency=[4], input_len=16, output_len=6, requests=12, workers=2),
+                       seen.append)
+    validate(result)
+    lv = result["levels"][0]
+    assert lv["completed"] == 12 and lv["failed"] == 0 and lv["total_output_tokens"] == 12 * 6
+    assert lv["itl_ms"]["n"] == 12 * 5
+    # the shared clock: every TTFT is the server's D1 within a loose bound, even across processes
+    assert abs(lv["ttft_ms"]["p50"] - D1) < 0.1 * D1
+    assert lv["achieved_concurrency"] == pytest.approx(4, rel=0.3)
+    progress = [e for e in seen if isinstance(e, Progress)]
+    assert progress and progress[-1].done == 12 and isinstance(seen[-1], LevelDone)
+    assert auto_workers(64, cpus=32) == 4 and auto_workers(64, cpus=2) == 1 and auto_workers(4, cpus=64) == 1
+
+
 def test_percentiles_and_cost():
     assert stats.percentile([], 50) is None
     assert stats.percentile([1, 2, 3, 4], 50) == 2.5  # linear between order statistics, like numpy

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from console.bench import reference
+from console.bench.processes import auto_workers, run_level_processes
 from console.bench.prompts import load_dataset, random_prompts
 from console.bench.runner import Progress, run_level
 from console.bench.schema import SCHEMA_ID
@@ -34,6 +35,7 @@ class BenchConfig:
     gpu: str | None = None  # None: detect through NVML
     ignore_eos: bool = True
     warmup: int = 1  # short requests before the first level, not counted (bench_serving does one)
+    workers: int | None = None  # client processes per level; None: one per 16 streams, ≤ half the CPUs
 
     def requests_for(self, concurrency: int) -> int:
         return self.requests or max(4 * concurrency, 16)
@@ -150,9 +152,14 @@ def run_bench(cfg: BenchConfig, on_event: Callable[[BenchEvent], None] | None = 
         prompts = load_dataset(cfg.dataset, n, seed) if cfg.dataset else random_prompts(n, cfg.input_len, seed)
         emit(LevelStarted(conc, n))
         before = _server_snapshot(base)
-        records, duration = asyncio.run(
-            run_level(base, model, prompts, conc, cfg.output_len, cfg.api_key, cfg.ignore_eos, emit)
-        )
+        workers = cfg.workers or auto_workers(conc)
+        if workers > 1:
+            records, duration = run_level_processes(base, model, prompts, conc, cfg.output_len, workers,
+                                                    cfg.api_key, cfg.ignore_eos, emit)
+        else:
+            records, duration = asyncio.run(
+                run_level(base, model, prompts, conc, cfg.output_len, cfg.api_key, cfg.ignore_eos, emit)
+            )
         summary = summarize(records, duration, conc, cfg.price_per_hour)
         summary["server"] = _server_view(before, _server_snapshot(base))
         ref = reference.closest(figures, conc)

@@ -40,6 +40,9 @@ def register(parser) -> None:
     parser.add_argument("--price-per-hour", type=float, metavar="USD", help="hourly price of the box → $/M output tokens")
     parser.add_argument("--gpu", help="GPU to compare with (default: detected through NVML), e.g. H100, H200")
     parser.add_argument("--no-ignore-eos", action="store_true", help="let the model stop early (default: ignore_eos)")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="client processes per level (default: one per 16 streams, at most half the CPUs) — "
+                             "one Python process cannot timestamp thousands of chunks/s on time")
     parser.add_argument("--tool-load", type=int, metavar="N",
                         help="instead of the latency bench: run tool-call rounds N at a time, report the failure rate")
     parser.add_argument("--tool-rounds", type=int, metavar="M", help="tool rounds in all (default 4 × N)")
@@ -94,8 +97,10 @@ def run(args) -> int:
         base_url=args.base_url, api_key=args.api_key, model=args.model,
         concurrency=_int_list(args.concurrency), input_len=args.input_len, output_len=args.output_len,
         requests=args.requests, dataset=args.dataset, seed=args.seed, price_per_hour=args.price_per_hour,
-        gpu=args.gpu, ignore_eos=not args.no_ignore_eos,
+        gpu=args.gpu, ignore_eos=not args.no_ignore_eos, workers=args.workers,
     )
+    if args.workers is not None and args.workers < 1:
+        raise ConsoleError("--workers must be ≥ 1", exit_code=EXIT_USAGE)
     result = run_bench(cfg, _progress_printer(args.quiet))
     validate(result)
     if args.json == "-":
