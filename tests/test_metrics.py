@@ -180,3 +180,12 @@ def test_cli_metrics_json_and_disabled(sglang_shaped_factory, capsys):
     assert main(["metrics", "--base-url", off.base_url, "--interval", "0.05"]) == 3
     err = capsys.readouterr().err
     assert "without --enable-metrics" in err and "ENABLE_METRICS" in err
+
+
+def test_cli_shows_ranks_apart(tmp_path, capsys):
+    from console.cli.metrics import format_view
+
+    text = format_view(M.view(M.parse(PAGE)).to_dict())
+    assert "KV usage per tp rank: 0:5%  1:6%" in text
+    assert "requests running 8  queued 3" in text and "SWA usage 12%" in text
+    assert "TTFT ms p50/p90/p99 75/194/438 (n=100)" in text

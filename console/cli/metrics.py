@@ -40,6 +40,9 @@ def format_view(d: dict) -> str:
         f"KV usage {pct('token_usage')}  SWA usage {pct('swa_token_usage')}  "
         f"cache hit {pct('cache_hit_rate')}  gen {g.get('gen_throughput', 0):.1f} tok/s",
     ]
+    ranks = d["per_rank"].get("token_usage") or {}
+    if len(ranks) > 1:  # TP ranks should agree; a rank apart from the others is worth seeing
+        lines.append("KV usage per tp rank: " + "  ".join(f"{r}:{v:.0%}" for r, v in ranks.items()))
     if d["interval_s"]:
         lines.append(
             f"last {d['interval_s']:.1f} s: prompt {r.get('prompt_tokens', 0):.1f} tok/s  "
