@@ -1,8 +1,7 @@
 """Drive the GPUs area from a recorded NVML session, deterministically.
 
 The sampler reads the recording named by ``GPT_OSS_CONSOLE_NVML_REPLAY`` (as the
-real program does) with a fixed clock and an interval so long that only the
-ticks a test asks for happen.
+real program does) with a fixed clock, and ticks only when a test asks.
 """
 
 from __future__ import annotations
@@ -17,15 +16,21 @@ NVML_DATA = Path(__file__).parent / "data" / "nvml"
 FIXED_TIME = 1_764_000_000.0
 
 
+class ManualSampler(Sampler):
+    """The real sampler at its real interval, minus the thread: it ticks when told."""
+
+    def start(self):
+        inventory = self.open()
+        if inventory.gpus:
+            self.tick()
+        return inventory
+
+
 def use_recording(monkeypatch, name: str) -> None:
     # No container lookup (the launch area installs Docker's when it mounts).
     monkeypatch.setattr(GpusPane, "container_lookup", None)
     monkeypatch.setenv("GPT_OSS_CONSOLE_NVML_REPLAY", str(NVML_DATA / f"{name}.json"))
-    monkeypatch.setattr(
-        GpusPane, "sampler_factory", staticmethod(
-            lambda: Sampler(interval=3600, history_seconds=3600 * 600, clock=lambda: FIXED_TIME)
-        )
-    )
+    monkeypatch.setattr(GpusPane, "sampler_factory", staticmethod(lambda: ManualSampler(clock=lambda: FIXED_TIME)))
 
 
 def gpus_app() -> ConsoleApp:

@@ -218,7 +218,10 @@ async def test_catalog_gpu_count_and_context_replan(monkeypatch) -> None:
 
 
 async def test_sampler_thread_stops_with_the_app(monkeypatch) -> None:
+    from console.gpu import Sampler
+
     use_recording(monkeypatch, "2xh100")
+    monkeypatch.setattr(GpusPane, "sampler_factory", staticmethod(lambda: Sampler(interval=3600)))
     app = gpus_app()
     async with app.run_test(size=(80, 24)) as pilot:
         pane = await settle(pilot, app)
@@ -279,3 +282,25 @@ async def test_typing_in_an_input_never_triggers_app_keys(monkeypatch) -> None:
         await pilot.pause()
         assert context.value == "q1?rp"
         assert not app._exit and type(app.screen).__name__ == "Screen"
+
+
+async def test_detail_line_follows_the_highlighted_gpu_and_interval_keys(monkeypatch) -> None:
+    use_recording(monkeypatch, "2xh100")
+    app = gpus_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        pane = await settle(pilot, app, ticks=1)
+        detail = lambda: str(pane.query_one("#gpus-detail", Static).render())  # noqa: E731
+        assert detail().startswith("GPU 0 · sm90 · free") and "GPU-5d3f6a2e-0c1b-4e8a-9f11-000000000000" in detail()
+        assert "fan n/a" in detail()  # NotSupported on H100
+        pane.query_one("#gpus-table", DataTable).focus()
+        await pilot.press("down")
+        await pilot.pause()
+        assert detail().startswith("GPU 1 ") and detail().endswith("000000000001")
+        assert "every 1 s" in str(pane.query_one("#gpus-status", Static).render())
+        await pilot.press("minus")
+        await pilot.pause()
+        assert pane.sampler.interval == 2.0
+        assert "every 2 s" in str(pane.query_one("#gpus-status", Static).render())
+        await pilot.press("plus", "plus", "plus")
+        await pilot.pause()
+        assert pane.sampler.interval == 0.5

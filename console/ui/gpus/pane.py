@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 # DataTable and the planner load after the first frame (start-up is benchmarked).
 
 SAMPLE_INTERVAL = 1.0
+INTERVALS = (0.5, 1.0, 2.0, 5.0)  # what + and - step through
 # Sized to fit 80 columns: VRAM and power in the header's unit, reserved memory
 # (NVML v2) apart from used, PCIe as current/max generation.
 GPU_COLUMNS = ("#", "Name", "Arch", "VRAM GiB", "Rsv", "Util", "Temp", "Power W", "SM MHz", "PCIe")
@@ -43,6 +44,8 @@ class GpusPane(VerticalScroll):
     BINDINGS = [
         Binding("r", "sample_now", "Sample now"),
         Binding("p", "focus_planner", "Plan"),
+        Binding("plus,equals_sign", "interval(-1)", "Sample faster", key_display="+", show=False),
+        Binding("minus", "interval(1)", "Sample slower", key_display="-", show=False),
     ]
 
     # Seams: tests pass a sampler fed by a recording and a fixed clock; the launch
@@ -60,10 +63,12 @@ class GpusPane(VerticalScroll):
         self._containers: dict[int, str] = {}
         self._processes: list[tuple] = []
         self._detected = None  # (GpuSpec, count, indices) for the planner
+        self._detail_index: int | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("Looking for NVIDIA GPUs…", id="gpus-status")
         yield Vertical(id="gpus-history")
+        yield Static("", id="gpus-detail")
 
     def on_mount(self) -> None:
         # Everything but the status line comes after the console's first frame
@@ -125,6 +130,16 @@ class GpusPane(VerticalScroll):
         if self.sampler is not None and self.inventory is not None and self.inventory.gpus:
             self.sampler.tick()
 
+    def action_interval(self, step: int) -> None:
+        if self.sampler is None or self.inventory is None or not self.inventory.gpus:
+            return
+        now = self.sampler.interval
+        i = min(range(len(INTERVALS)), key=lambda k: abs(INTERVALS[k] - now))
+        new = INTERVALS[max(0, min(len(INTERVALS) - 1, i + step))]
+        if new != now:
+            self.sampler.interval = new
+        self.query_one("#gpus-status", Static).update(self._status_text(self.inventory))
+
     def action_focus_planner(self) -> None:
         self.query_one("#plan-matrix").focus()
 
@@ -181,9 +196,37 @@ class GpusPane(VerticalScroll):
         text = Text()
         text.append(f"{len(inv.gpus)} GPU{'s' if len(inv.gpus) != 1 else ''}", style="bold")
         text.append(f" · driver {inv.driver_version or fmt.NA} · CUDA {inv.cuda_version or fmt.NA}")
+        if self.sampler is not None:
+            text.append(f" · every {self.sampler.interval:g} s", style="dim")
         if inv.source.startswith("replay"):
             text.append(" · recorded", style="dim")
         return text
+
+    def _show_detail(self, index: int | None) -> None:
+        """UUID, compute capability and what the table has no room for, for one GPU."""
+        detail = self.query_one("#gpus-detail", Static)
+        infos = {g.index: g for g in self.inventory.gpus} if self.inventory else {}
+        info = infos.get(index) if index is not None else None
+        if info is None or self.sampler is None:
+            detail.update("")
+            return
+        snap = self.sampler.snapshot
+        s = snap.get(index) if snap is not None else None
+        cc = f"sm{info.compute_capability[0]}{info.compute_capability[1]}" if info.compute_capability else fmt.NA
+        # One line; the UUID goes last so a narrow terminal crops only it.
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f"GPU {index}", style="bold")
+        text.append(f" · {cc}")
+        if s is not None and not s.lost:
+            text.append(f" · free {fmt.gib(s.memory_free)} GiB · mem-bw {fmt.pct(s.util_memory)}")
+            text.append(f" · fan {fmt.pct(s.fan_percent)}")
+        text.append(f" · {info.uuid or 'UUID n/a'}")
+        detail.update(text)
+
+    def on_data_table_row_highlighted(self, event) -> None:
+        if getattr(event.data_table, "id", None) == "gpus-table" and event.row_key is not None:
+            self._detail_index = int(event.row_key.value)
+            self._show_detail(self._detail_index)
 
     @on(GpusSampled)
     def _sampled(self, message: GpusSampled) -> None:
@@ -219,6 +262,9 @@ class GpusPane(VerticalScroll):
                 processes.append((s.index, p.pid, p.name, p.used_memory))
             self._update_history(s.index)
         self._show_processes(processes)
+        if self._detail_index is None and infos:
+            self._detail_index = min(infos)
+        self._show_detail(self._detail_index)
 
     def _mark_lost(self, table: DataTable, sample, info) -> None:
         key = str(sample.index)
