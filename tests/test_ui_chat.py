@@ -9,10 +9,10 @@ from textual.widgets import Log, Markdown, TabbedContent, TextArea
 
 from console.chat import events as ev
 from console.ui import messages
-from console.ui.chat.inspector import CallReplay, InspectorScreen, TurnReplay, validate_messages
+from console.ui.chat.inspector import CallReplay, InspectorScreen, validate_messages
 from console.ui.chat.settings import ChatSettings, ChatSettingsScreen, mask
-from console.ui.chat.stream import PlainSegment, StreamingMarkdown
-from console.ui.chat.widgets import AssistantMessage, ReasoningBlock, ToolCallView
+from console.ui.chat.stream import FORCE_CHARS, SEGMENT_CHARS, BlockSplitter, PlainSegment, StreamingMarkdown
+from console.ui.chat.widgets import ReasoningBlock, ToolCallView
 from tests.test_ui_chat_support import (
     ANSWER, REASONING, ChatTestApp, ScriptedSession, error_turn, fault_turn, plain_turn, send_and_wait, tool_turn,
 )
@@ -328,3 +328,47 @@ async def test_long_stream_renders_only_what_can_be_seen_and_the_rest_on_scroll(
         await pilot.pause()
         text = screen_text(app)
         assert "Part 0" in text and "## Part 0" not in text
+
+
+def _split_all(pieces: list[str]) -> tuple[list[str], str]:
+    splitter = BlockSplitter()
+    closed: list[str] = []
+    for piece in pieces:
+        closed += splitter.feed(piece)
+    return closed, splitter.buf
+
+
+def test_splitter_cuts_at_blank_lines_and_loses_nothing():
+    para = ("lorem ipsum " * 30).strip() + "\n\n"
+    text = "".join(f"## H{i}\n\n{para}" for i in range(20))
+    pieces = [text[i : i + 7] for i in range(0, len(text), 7)]  # token-sized, cutting anywhere
+    closed, rest = _split_all(pieces)
+    assert "".join(closed) + rest == text
+    assert len(closed) >= 3
+    assert all(seg.endswith("\n\n") and len(seg) >= SEGMENT_CHARS for seg in closed)
+
+
+def test_splitter_never_cuts_inside_a_code_fence_below_the_force_limit():
+    code = "```python\n" + "".join(f"x{i} = {i}\n\n" for i in range(300)) + "```\n\n"
+    assert len(code) < FORCE_CHARS
+    closed, rest = _split_all(["intro\n\n", code, "after\n\n"])
+    joined = closed + [rest]
+    owner = [seg for seg in joined if "x0 = 0" in seg][0]
+    assert "x299 = 299" in owner and owner.count("```") == 2
+
+
+def test_splitter_closes_and_reopens_a_huge_fence():
+    code = "~~~\n" + "".join(f"line {i}\n" for i in range(3000)) + "~~~\n"
+    closed, rest = _split_all([code[i : i + 50] for i in range(0, len(code), 50)])
+    assert closed
+    for seg in closed:
+        assert seg.startswith("~~~") and seg.rstrip().endswith("~~~"), seg[:20] + "…" + seg[-20:]
+    body = "".join(closed) + rest
+    assert all(f"line {i}\n" in body for i in range(3000))
+
+
+def test_splitter_cuts_an_endless_line_at_a_space():
+    words = "".join(f"w{i} " for i in range(5000))
+    closed, rest = _split_all([words[i : i + 9] for i in range(0, len(words), 9)])
+    assert closed and all(len(seg) <= FORCE_CHARS + 10 for seg in closed)
+    assert "".join(s.rstrip("\n") for s in closed) + rest == words

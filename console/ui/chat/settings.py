@@ -6,7 +6,7 @@ opens (and again with Ctrl+R after the URL or key changed).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -60,12 +60,6 @@ def mask(secret: str | None) -> str:
         return ""
     return "****" if len(secret) < 12 else f"{secret[:3]}…{secret[-2:]}"
 
-
-@dataclass
-class ToolChoices:
-    """What the settings screen offers as tools (names from the chat core's registry)."""
-
-    names: list[str] = field(default_factory=list)
 
 
 class ChatSettingsScreen(ModalScreen[ChatSettings | None]):

@@ -1,10 +1,10 @@
 """Conversation widgets: user and assistant messages, reasoning blocks, tool calls.
 
-An assistant message is fed chat events synchronously (``feed``) and renders on its
-own pace: text deltas are only appended to lists, and a render task joins them and
-appends them to the Markdown widget at most once per frame, backing off further when
-an append is slow (see ``_render_loop``). That keeps a fast stream's consumer from
-waiting on Markdown parsing, which is what limits token-by-token writing.
+An assistant message is fed chat events synchronously (``feed``: only lists and
+records change) and renders at its own pace: a render task joins the pending deltas
+and appends them to a ``StreamingMarkdown`` at most once per frame, less often when
+text floods in (see ``_render_loop``). A fast stream's consumer never waits on
+Markdown parsing, which is what limits token-by-token writing.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Markdown, Static
+from textual.widgets import Static
 
 from console.chat import events as ev
 from console.ui.chat.format import arguments_text, finding_line, result_text, stats_line
