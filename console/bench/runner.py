@@ -1,6 +1,7 @@
 """Streaming requests at a fixed concurrency, timed the way ``sglang.bench_serving`` times them.
 
-Per request (all times from ``time.perf_counter()`` at send):
+Per request (``time.perf_counter()`` from the moment the request body is written to
+the socket — not from when the task asked, which a busy loop can delay):
 * TTFT: send → first chunk with non-empty ``content`` (bench_serving's definition);
 * TTFT (any): send → first non-empty ``content`` *or* ``reasoning_content`` — with a
   reasoning parser the answer's content comes only after the reasoning;

@@ -25,14 +25,6 @@ class MetricsProblem(Message):
         self.disabled = disabled
 
 
-class GpuTick(Message):
-    """One GPU sampler tick (``console.gpu.Snapshot``)."""
-
-    def __init__(self, snapshot: Any) -> None:
-        super().__init__()
-        self.snapshot = snapshot
-
-
 class BenchUpdate(Message):
     """Progress of a bench run: ``LevelStarted``, ``Progress`` or ``LevelDone`` from console.bench."""
 

@@ -23,7 +23,7 @@ from textual.worker import get_current_worker
 from console.timeline.chart import MARKS, format_value, span_label
 from console.timeline.timeline import Timeline
 from console.ui.messages import EndpointChanged
-from console.ui.metrics.messages import GpuTick, MetricsProblem, MetricsScraped
+from console.ui.metrics.messages import MetricsProblem, MetricsScraped
 from console.ui.metrics.timeline_view import SPANS, TimelineView
 
 SCRAPE_INTERVALS = (1.0, 2.0, 5.0, 10.0)  # i cycles through them
