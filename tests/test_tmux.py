@@ -6,7 +6,6 @@ the same on any machine.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys

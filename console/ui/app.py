@@ -26,7 +26,6 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
-from typing import Iterable
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
