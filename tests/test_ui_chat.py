@@ -10,7 +10,8 @@ from textual.widgets import Log, Markdown, TabbedContent, TextArea
 from console.chat import events as ev
 from console.ui import messages
 from console.ui.chat.inspector import CallReplay, InspectorScreen, validate_messages
-from console.ui.chat.settings import ChatSettings, ChatSettingsScreen, mask
+from console.ui.chat.settings import ChatSettings, mask
+from console.ui.chat.settings_screen import ChatSettingsScreen
 from console.ui.chat.stream import FORCE_CHARS, SEGMENT_CHARS, BlockSplitter, PlainSegment, StreamingMarkdown
 from console.ui.chat.widgets import ReasoningBlock, ToolCallView
 from tests.test_ui_chat_support import (

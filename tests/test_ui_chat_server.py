@@ -12,7 +12,8 @@ from textual.widgets import DataTable, Footer, Log, Select
 
 from console.ui.chat import adapter
 from console.ui.chat.inspector import InspectorScreen
-from console.ui.chat.settings import ChatSettings, ChatSettingsScreen
+from console.ui.chat.settings import ChatSettings
+from console.ui.chat.settings_screen import ChatSettingsScreen
 from console.ui.chat.smoke_view import SmokeView
 from console.ui.chat.widgets import ReasoningBlock, ToolCallView
 from console.ui.panes.smoke import SmokePane

@@ -7,7 +7,9 @@ chunk, then usage and ``[DONE]``. In the same run, alternating:
 
 (a) the raw openai client (AsyncOpenAI) consumes the stream and touches every delta;
 (b) the chat pane, mounted in a headless Textual app, sends the turn through the real
-    ChatSession and renders it; timed from Enter to "everything on screen".
+    ChatSession and renders it; timed from Enter to "everything on screen";
+(c) for reference, the ChatSession alone with no UI (the core reads SSE itself, without
+    the SDK's pydantic models, so it is faster than (a); pane − core is the UI's cost).
 
 Prints tok/s for each, then ``RATIO chat_render <pane/raw> goal <= 1.10`` and
 ``RATE chat_pane_tok_s <x> goal >= 5000`` (medians over REPEATS runs).
@@ -162,6 +164,19 @@ async def raw_client(base_url: str) -> tuple[float, int]:
     return elapsed, tokens
 
 
+async def session_only(base_url: str) -> float:
+    """The chat core alone, no UI: separates the pane's rendering cost from the core's parsing."""
+    from console.chat.session import ChatSession, ChatSettings
+
+    session = ChatSession(ChatSettings(base_url=base_url, api_key="bench", model=MODEL, tools=[]))
+    t0 = time.perf_counter()
+    async for _ in session.run_turn("go"):
+        pass
+    elapsed = time.perf_counter() - t0
+    await session.aclose()
+    return elapsed
+
+
 async def chat_pane(base_url: str, repeats: int, size: tuple[int, int]) -> list[tuple[float, int, object]]:
     from textual.app import App
 
@@ -216,11 +231,12 @@ def main() -> int:
     try:
         asyncio.run(raw_client(base_url))  # warm-up: imports, connection set-up
         asyncio.run(chat_pane(base_url, 1, (cols, rows)))
-        raw_times, pane_times = [], []
+        raw_times, pane_times, core_times = [], [], []
         raw_tokens = pane_tokens = 0
         for _ in range(args.repeats):  # alternate, so drift on a shared machine hits both alike
             t, raw_tokens = asyncio.run(raw_client(base_url))
             raw_times.append(t)
+            core_times.append(asyncio.run(session_only(base_url)))
             (t, pane_tokens, message), = asyncio.run(chat_pane(base_url, 1, (cols, rows)))
             pane_times.append(t)
             renders, render_s = message.renders, message.render_time_s
@@ -234,6 +250,8 @@ def main() -> int:
     print(f"raw openai client : {raw_t:.3f} s  {raw_tokens / raw_t:,.0f} tok/s  runs {', '.join(f'{t:.3f}' for t in raw_times)}")
     print(f"chat pane         : {pane_t:.3f} s  {pane_tokens / pane_t:,.0f} tok/s  runs {', '.join(f'{t:.3f}' for t in pane_times)}"
           f"  (last run: {renders} renders, {render_s:.3f} s rendering)")
+    core_t = statistics.median(core_times)
+    print(f"chat core, no UI  : {core_t:.3f} s  {raw_tokens / core_t:,.0f} tok/s  (the pane's own cost is pane - core)")
     print(f"pairwise pane/raw : {', '.join(f'{r:.2f}' for r in ratios)}")
     print(f"RATIO chat_render {statistics.median(ratios):.3f} goal <= 1.10")
     print(f"RATE chat_pane_tok_s {pane_tokens / pane_t:.0f} goal >= 5000")

@@ -12,13 +12,25 @@ turned into widgets at all.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.containers import ScrollableContainer, Vertical
-from textual.widgets import Markdown, Static
+from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from textual.widgets import Markdown
 
 SEGMENT_CHARS = 1200  # close a segment at the first block boundary after this many chars
 FORCE_CHARS = 6000  # no boundary for this long (one huge paragraph or fence): cut at a line/space
 KEEP_SCREENS = 1.5  # keep rendered (or render) what lies within this many viewports of the bottom
+
+
+def _markdown(text: str | None = None) -> Markdown:
+    # Textual's Markdown pulls in markdown-it and Pygments: load them on the first answer.
+    from textual.widgets import Markdown
+
+    return Markdown(text)
 
 
 class BlockSplitter:
@@ -139,7 +151,7 @@ class StreamingMarkdown(Vertical):
     async def _close(self, text: str, visible: bool) -> None:
         """Add one closed segment after the others: rendered if it can be seen, else plain."""
         if visible:
-            widget = Markdown(text)
+            widget = _markdown(text)
             await self.mount(widget, before=self.tail)
         else:
             widget = self._last_plain()
@@ -189,7 +201,7 @@ class StreamingMarkdown(Vertical):
 
     async def _tail(self) -> Markdown:
         if self.tail is None:
-            self.tail = Markdown()
+            self.tail = _markdown()
             await self.mount(self.tail)
         return self.tail
 
@@ -207,7 +219,7 @@ class StreamingMarkdown(Vertical):
             text, widget = self.segments[i]
             below += estimate_rows(text, cols)
             if below > 2 * budget:
-                if not isinstance(widget, Markdown):
+                if isinstance(widget, PlainSegment):
                     break  # everything above is plain already
                 shed.append(i)
         for i in reversed(shed):
@@ -230,7 +242,7 @@ class StreamingMarkdown(Vertical):
             if not (region.height and region.y < bottom and region.bottom > top):
                 continue
             entries = [entry for entry in self.segments if entry[1] is plain]
-            widgets = [Markdown(text) for text, _ in entries]
+            widgets = [_markdown(text) for text, _ in entries]
             await self.mount_all(widgets, before=plain)
             await plain.remove()
             for entry, widget in zip(entries, widgets):

@@ -17,12 +17,13 @@ from textual.widgets import Input, Static
 from console.chat import events as ev
 from console.ui import messages
 from console.ui.chat import adapter
-from console.ui.chat.inspector import CallReplay, InspectorScreen, TurnReplay
 from console.ui.chat.prompt import PathScreen
 from console.ui.chat.record import TurnRecord
-from console.ui.chat.settings import ChatSettings, ChatSettingsScreen, describe_error
+from console.ui.chat.settings import ChatSettings, describe_error
 from console.ui.chat.stream import PlainSegment, StreamingMarkdown
 from console.ui.chat.widgets import AssistantMessage, UserMessage
+
+# The inspector and settings screens (TextArea, Select...) load when first opened.
 
 TITLE = "Chat"
 ORDER = 40
@@ -108,6 +109,8 @@ class ChatPane(Vertical):
         )
 
     def action_settings(self) -> None:
+        from console.ui.chat.settings_screen import ChatSettingsScreen
+
         def done(result: ChatSettings | None) -> None:
             if result is not None:
                 self.apply_settings(result, announce=True)
@@ -133,7 +136,9 @@ class ChatPane(Vertical):
         self._run_turn(text, None)
 
     @work(exclusive=True, group="chat-turn")
-    async def _run_turn(self, text: str, replay: TurnReplay | CallReplay | None) -> None:
+    async def _run_turn(self, text: str, replay: Any | None) -> None:
+        from console.ui.chat.inspector import CallReplay, TurnReplay
+
         log = self.query_one("#chat-log", VerticalScroll)
         message = AssistantMessage(TurnRecord(text))
         self.turns.append(message)
@@ -224,7 +229,9 @@ class ChatPane(Vertical):
         self.inspect(event.message)
 
     def inspect(self, message: AssistantMessage) -> None:
-        def done(replay: TurnReplay | CallReplay | None) -> None:
+        from console.ui.chat.inspector import InspectorScreen
+
+        def done(replay: Any | None) -> None:
             if replay is None:
                 return
             if self._turn_running:
