@@ -127,6 +127,7 @@ def test_client_processes_share_one_level(timed_url):
                        seen.append)
     validate(result)
     lv = result["levels"][0]
+    assert lv["client_processes"] == 2
     assert lv["completed"] == 12 and lv["failed"] == 0 and lv["total_output_tokens"] == 12 * 6
     assert lv["itl_ms"]["n"] == 12 * 5
     # the shared clock: every TTFT is the server's D1 within a loose bound, even across processes

@@ -162,6 +162,7 @@ def run_bench(cfg: BenchConfig, on_event: Callable[[BenchEvent], None] | None = 
             )
         summary = summarize(records, duration, conc, cfg.price_per_hour)
         summary["server"] = _server_view(before, _server_snapshot(base))
+        summary["client_processes"] = workers
         ref = reference.closest(figures, conc)
         summary["published"] = ref.to_dict() if ref else None
         levels.append(summary)

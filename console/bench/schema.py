@@ -36,6 +36,7 @@ _LEVEL = {
         "cost_per_m_output_usd": {"type": ["number", "null"], "minimum": 0},
         "errors": {"type": "array", "items": {"type": "object", "required": ["error", "count"]}},
         "published": {"type": ["object", "null"]},
+        "client_processes": {"type": "integer", "minimum": 1},
         "server": {  # SGLang's own /metrics over the level; null when the server has none
             "type": ["object", "null"],
             "required": ["ttft_p50_ms", "itl_p50_ms", "e2e_p50_ms", "requests", "generation_tokens"],
