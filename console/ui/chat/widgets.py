@@ -332,7 +332,8 @@ class AssistantMessage(Vertical, can_focus=True):
             text = Text()
             for i, finding in enumerate(record.findings):
                 style = "bold red" if finding.severity == "error" else "yellow"
-                text.append(("\n" if i else "") + finding_line(finding), style)
+                where = f" (round {finding.round + 1})" if len(record.rounds) > 1 else ""
+                text.append(("\n" if i else "") + finding_line(finding) + where, style)
             findings = self.query_one(".findings", Static)
             findings.update(text)
             findings.display = True

@@ -36,6 +36,9 @@ class SmokePane(Vertical):
     def action_run(self) -> None:
         self.query_one(SmokeView).action_run()
 
+    def palette_commands(self):
+        yield ("Run the smoke suite", self.action_run, "Against the endpoint in the bar (F5)")
+
     def quit_warning(self) -> str | None:
         return self.query_one(SmokeView).quit_warning()
 
