@@ -32,7 +32,8 @@ def test_owned_container_start_and_exit_become_events(docker_client, base_image,
     try:
         stranger = containers.run(base_image, ["sh", "-c", "exit 0"])  # not ours: no label, no mark
         c = containers.run(base_image, ["sh", "-c", "sleep 0.5; exit 3"], labels={LABEL_OWNED: "1"})
-        assert _wait(lambda: any(e.kind == "exit" for e in tl.events())), tl.events()
+        # other sessions' owned containers may come and go meanwhile: wait for this one's exit
+        assert _wait(lambda: any(e.kind == "exit" and e.source == c.name for e in tl.events())), tl.events()
     finally:
         stop.set()
         t.join(10)
@@ -40,7 +41,63 @@ def test_owned_container_start_and_exit_become_events(docker_client, base_image,
     kinds = [(e.kind, e.source) for e in tl.events()]
     assert ("start", c.name) in kinds and ("exit", c.name) in kinds
     assert all(src != stranger.name for _, src in kinds)
-    exit_ev = next(e for e in tl.events() if e.kind == "exit")
+    exit_ev = next(e for e in tl.events() if e.kind == "exit" and e.source == c.name)
     assert exit_ev.text == f"{c.name} exited (exit code 3)"
-    start_ev = next(e for e in tl.events() if e.kind == "start")
+    start_ev = next(e for e in tl.events() if e.kind == "start" and e.source == c.name)
     assert abs(start_ev.t - time.time()) < 60 and start_ev.t <= exit_ev.t
+
+
+@pytest.fixture
+def launched(standin_sglang_image, docker_client, tmp_path, monkeypatch):
+    """A server started the way operators start one (`launch`) on the stand-in SGLang image."""
+    from console.cli import main
+    from console.settings import SETTINGS
+    from tests.fixtures.docker_engine import free_port
+    from tests.fixtures.docker_engine import test_name as unique_name
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    for s in SETTINGS:  # the settings' env names are generic (PORT, HOST…): the host's must not leak in
+        for var in (s.env, *s.aliases, s.file_env):
+            if var:
+                monkeypatch.delenv(var, raising=False)
+    name, port = unique_name("metrics"), free_port()
+    tl, stop = Timeline(), threading.Event()
+    follower = threading.Thread(target=follow, args=(tl, stop, docker_client, time.time() - 1), daemon=True)
+    follower.start()
+    try:
+        code = main(["launch", "--image", standin_sglang_image, "--gpus", "none", "--hf-cache", "none",
+                     "--host-port", str(port), "--container-name", name, "--json"])
+        assert code == 0
+        yield name, f"http://127.0.0.1:{port}", tl
+    finally:
+        stop.set()
+        try:
+            docker_client.containers.get(name).remove(force=True)
+        except Exception:
+            pass
+
+
+def test_bench_and_metrics_against_a_launched_container(launched, capsys):
+    import json
+
+    from console.bench.schema import validate
+    from console.cli import main
+
+    name, url, tl = launched
+    capsys.readouterr()
+    assert main(["bench", "--base-url", url, "--concurrency", "1,2", "--requests", "4", "--input-len", "16",
+                 "--output-len", "8", "--json", "--quiet"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    validate(result)
+    assert [lv["completed"] for lv in result["levels"]] == [4, 4]
+    assert result["levels"][1]["server"]["requests"] == 4  # the container's own /metrics saw the level
+
+    assert main(["metrics", "--base-url", url, "--interval", "0.2", "--json"]) == 0
+    view = json.loads(capsys.readouterr().out)
+    assert view["counters"]["requests"] >= 9 and view["latency"]["e2e"]["total"]["count"] >= 9
+
+    assert main(["stop", name, "--timeout", "10"]) == 0
+    assert _wait(lambda: any(e.kind == "exit" and e.source == name for e in tl.events()))
+    kinds = [e.kind for e in tl.events() if e.source == name]
+    assert kinds[0] == "start" and "exit" in kinds
