@@ -98,15 +98,16 @@ class PlainSegment(Static):
         super().__init__(markup=False, classes="plain-segment")
         self.texts = texts
         self.size_chars = sum(map(len, texts))
-        self._show()
+        self.show()
 
-    def _show(self) -> None:
+    def show(self) -> None:
         self.update(Text("".join(self.texts).strip("\n")))
 
-    def add(self, text: str) -> None:
+    def add(self, text: str, *, show: bool = True) -> None:
         self.texts.append(text)
         self.size_chars += len(text)
-        self._show()
+        if show:
+            self.show()
 
 
 PLAIN_CHARS = 8000
@@ -148,19 +149,36 @@ class StreamingMarkdown(Vertical):
                 return plain
         return None
 
-    async def _close(self, text: str, visible: bool) -> None:
-        """Add one closed segment after the others: rendered if it can be seen, else plain."""
-        if visible:
-            widget = _markdown(text)
-            await self.mount(widget, before=self.tail)
-        else:
-            widget = self._last_plain()
-            if widget is None:
-                widget = PlainSegment([text])
-                await self.mount(widget, before=self.tail)
+    async def _close_all(self, closed: list[str], placement: list[bool]) -> None:
+        """Add closed segments after the others: rendered if they can be seen, else plain.
+
+        All new widgets mount in one go and each plain widget is drawn once (a flood of
+        text closes dozens of segments per render).
+        """
+        new: list = []
+        touched: list[PlainSegment] = []
+        plain = self._last_plain()
+        for text, visible in zip(closed, placement):
+            if visible:
+                widget = _markdown(text)
+                new.append(widget)
+                plain = None
             else:
-                widget.add(text)
-        self.segments.append([text, widget])
+                if plain is None or plain.size_chars >= PLAIN_CHARS:
+                    plain = PlainSegment([])
+                    new.append(plain)
+                plain.add(text, show=False)
+                if plain not in touched:
+                    touched.append(plain)
+                widget = plain
+            self.segments.append([text, widget])
+        for widget in touched:
+            widget.show()
+        if new:
+            if self.tail is not None and self.tail.parent is self:
+                await self.mount_all(new, before=self.tail)
+            else:
+                await self.mount_all(new)
 
     async def append(self, text: str) -> None:
         if not text:
@@ -188,12 +206,11 @@ class StreamingMarkdown(Vertical):
         if tail is not None and placement[0] and first.startswith(done_text):
             await tail.append(first[len(done_text) :])
             self.segments.append([first, tail])
+            await self._close_all(closed[1:], placement[1:])
         else:
             if tail is not None:
                 await tail.remove()
-            await self._close(first, placement[0])
-        for seg, visible in zip(closed[1:], placement[1:]):
-            await self._close(seg, visible)
+            await self._close_all(closed, placement)
         if self.splitter.buf:
             self.tail_text = self.splitter.buf
             await (await self._tail()).append(self.splitter.buf)
