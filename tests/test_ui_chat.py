@@ -286,6 +286,12 @@ async def test_endpoint_changed_from_the_launch_area_is_followed():
         assert pane.settings.base_url == "http://127.0.0.1:8000"
         assert pane.settings.model == "openai/gpt-oss-120b"
         assert "key-123456789012" not in str(pane.query_one("#chat-endpoint").render())
+        # A conversation carries over to a new server; its model is asked for afresh.
+        await send_and_wait(pilot, pane, "hi")
+        session = pane.session
+        pane.on_endpoint_changed(messages.EndpointChanged("http://10.1.1.1:30000", None, None))
+        assert pane.session is session and pane.settings.model is None
+        assert session.config.base_url == "http://10.1.1.1:30000"
 
 
 async def test_keyboard_moves_from_input_to_messages():

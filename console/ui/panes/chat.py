@@ -94,19 +94,19 @@ class ChatPane(Vertical):
         endpoint_changed = (settings.base_url, settings.api_key) != (self.settings.base_url, self.settings.api_key)
         self.settings = settings
         self.query_one("#chat-endpoint", Static).update(settings.summary())
-        if self.session is not None:
-            if endpoint_changed or not adapter.update_session(self.session, settings):
-                self.session = None  # next turn builds one for the new endpoint
+        # The conversation carries over (to a new endpoint too); Ctrl+L starts afresh.
+        if self.session is not None and not adapter.update_session(self.session, settings):
+            self.session = None
         if announce and endpoint_changed:
             self.post_message(messages.EndpointChanged(settings.base_url or None, settings.api_key, settings.model))
 
     def on_endpoint_changed(self, message: messages.EndpointChanged) -> None:
         if message.base_url is None:
             return  # the server went away; keep the address so the operator sees the errors
-        self.apply_settings(
-            self.settings.with_(base_url=message.base_url, api_key=message.api_key,
-                                model=message.model or self.settings.model)
-        )
+        same_server = message.base_url == self.settings.base_url
+        # Another server may serve another model: without a name, ask its /v1/models.
+        model = message.model or (self.settings.model if same_server else None)
+        self.apply_settings(self.settings.with_(base_url=message.base_url, api_key=message.api_key, model=model))
 
     def action_settings(self) -> None:
         from console.ui.chat.settings_screen import ChatSettingsScreen
