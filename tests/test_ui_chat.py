@@ -310,6 +310,8 @@ async def test_keyboard_moves_from_input_to_messages():
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, InspectorScreen)
+        await pilot.press("escape")
+        assert app.focused is app.pane.query_one("#chat-input")
 
 
 async def test_long_stream_renders_only_what_can_be_seen_and_the_rest_on_scroll():

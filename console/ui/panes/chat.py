@@ -197,6 +197,7 @@ class ChatPane(Vertical):
 
     def action_stop(self) -> None:
         if not self._turn_running:
+            self.query_one("#chat-input", Input).focus()  # Esc on a message: back to typing
             return
         if self.session is not None:
             self.session.cancel()
