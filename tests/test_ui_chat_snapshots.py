@@ -114,3 +114,37 @@ def test_inspector_stream_tab(snap_compare, size):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_smoke_results_with_a_failure_selected(snap_compare, size):
+    from console.smoke.runner import CheckResult
+    from console.ui.chat.smoke_view import SmokeView
+    from tests.test_ui_chat_server import SmokeApp
+
+    results = [
+        CheckResult("models", "pass", "1 model(s): openai/gpt-oss-20b", 0.012),
+        CheckResult("plain-chat", "pass", "answered in 41 tokens", 0.184),
+        CheckResult("streaming", "fail", "the stream ended without data: [DONE]", 0.231,
+                    {"findings": ["no-done: the stream ended without data: [DONE]"], "ttft_s": 0.021,
+                     "finish_reason": "stop", "request": {"model": "openai/gpt-oss-20b", "stream": True}}),
+        CheckResult("tool-auto", "pass", "get_weather called with {\"location\": \"Paris\"}", 0.402),
+        CheckResult("tool-required", "unsupported", "the server refused it: tool_choice required", 0.050,
+                    {"hint": "llama.cpp answers this mode with an error"}),
+    ]
+
+    async def run_before(pilot):
+        view = pilot.app.query_one(SmokeView)
+        for widget in view.query("Input"):
+            widget.cursor_blink = False
+        view.set_endpoint("http://127.0.0.1:8000", None, "openai/gpt-oss-20b")
+        for result in results:
+            view.show_result(result)
+        table = view.query_one("#smoke-table")
+        table.focus()
+        table.move_cursor(row=2, scroll=False)
+        await pilot.pause()
+        table.scroll_home(animate=False)
+        await pilot.pause()
+
+    assert snap_compare(SmokeApp(), terminal_size=size, run_before=run_before)

@@ -58,9 +58,12 @@ def details_text(name: str, description: str, result: Any | None) -> Text:
         text.append(f"⚠ {finding}\n", "yellow")
     request = details.pop("request", None)
     for key, value in details.items():
-        if value is not None:
-            text.append(f"{key}: ", "dim")
-            text.append(f"{value}\n")
+        if value is None:
+            continue
+        if key.endswith("_s") and isinstance(value, (int, float)):
+            key, value = key[:-2], f"{value * 1000:.0f} ms"
+        text.append(f"{key.replace('_', ' ')}: ", "dim")
+        text.append(f"{value}\n")
     if request is not None:
         text.append("request sent:\n", "dim")
         text.append(json.dumps(request, indent=2, ensure_ascii=False)[:4000])
@@ -182,7 +185,6 @@ class SmokeView(Vertical):
         from console.smoke.runner import SmokeConfig, SmokeRunner
 
         names = list(self._catalogue())
-        table = self.query_one(DataTable)
 
         def progress(check: str, done: int, total: int) -> None:
             self._summary(self._summary_counts(f"{check}: {done}/{total}"))
@@ -198,12 +200,7 @@ class SmokeView(Vertical):
             runner = SmokeRunner(SmokeConfig(base_url=url, api_key=key, model=model, soak=soak), progress=progress)
             mark_next(0)
             async for result in runner.run():
-                self.results[result.name] = result
-                if result.name in table.rows:
-                    table.update_cell(result.name, "status", status_cell(result.status))
-                    table.update_cell(result.name, "latency", latency_cell(result.latency_s))
-                    table.update_cell(result.name, "reason", Text(result.reason))
-                self._show_details()
+                self.show_result(result)
                 mark_next(names.index(result.name) + 1 if result.name in names else 0)
         except Exception as exc:  # the suite failing to start is shown, not raised
             self._summary(Text(f"✖ {describe_error(exc)}", "bold red"))
@@ -217,6 +214,16 @@ class SmokeView(Vertical):
             for name in names:
                 if name not in self.results:
                     self._set_status(name, "pending")
+
+    def show_result(self, result: Any) -> None:
+        """One check's verdict into its row (and the details, if it is the highlighted one)."""
+        self.results[result.name] = result
+        table = self.query_one(DataTable)
+        if result.name in table.rows:
+            table.update_cell(result.name, "status", status_cell(result.status))
+            table.update_cell(result.name, "latency", latency_cell(result.latency_s))
+            table.update_cell(result.name, "reason", Text(result.reason))
+        self._show_details()
 
     # -- details ---------------------------------------------------------------------------
 
