@@ -183,6 +183,17 @@ class Monitor:
         if changed:
             self._emit(force=True)
 
+    def _read_exited_log(self) -> None:
+        """The follow stream saw nothing (a container killed within milliseconds of starting,
+        or a loaded machine where the stream lagged): read the stored log of this run once."""
+        try:
+            reader = open_reader(self.runtime.client, self.container_id, follow=False, since=self._since)
+            pairs = [split_timestamp(t) for batch in reader for t in batch.lines]
+        except Exception:
+            return  # the bundle is still written, with what we have
+        if pairs and not self.lines:
+            self._ingest(pairs)
+
     def _start_follow(self) -> None:
         self._log_done.clear()
         self._log_failed = None
@@ -307,6 +318,8 @@ class Monitor:
     def _finish(self, attrs: dict[str, Any]) -> Snapshot:
         # Let the log thread deliver the last lines (the stream ends when the container does).
         self._log_done.wait(3.0)
+        if not self.lines:
+            self._read_exited_log()
         state = attrs.get("State") or {}
         with self._lock:
             if not self.diagnoses:
