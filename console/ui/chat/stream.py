@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 SEGMENT_CHARS = 1200  # close a segment at the first block boundary after this many chars
 FORCE_CHARS = 6000  # no boundary for this long (one huge paragraph or fence): cut at a line/space
-KEEP_SCREENS = 1.5  # keep rendered (or render) what lies within this many viewports of the bottom
+KEEP_SCREENS = 1.0  # render (or keep rendered) what lies within this many viewports of the bottom
 
 
 def _markdown(text: str | None = None) -> Markdown:

@@ -283,7 +283,9 @@ class AssistantMessage(Vertical, can_focus=True):
             t0 = time.perf_counter()
             done = self.finished
             try:
-                await self.flush()
+                # One layout and paint for everything this render changes, not one per mount.
+                with self.app.batch_update():
+                    await self.flush()
             except Exception as exc:  # noqa: BLE001 - a rendering bug must not freeze the message
                 self.log.error(f"chat render failed: {exc!r}")
                 self.app.notify(f"Rendering this message failed: {exc!r}", severity="error")
