@@ -34,7 +34,7 @@ def xdg(tmp_path, monkeypatch):
 
 
 def clear_setting_env(monkeypatch):
-    """The settings' env names are generic (HOST, PORT, CONTAINER_NAME…): the host's must not leak in."""
+    """The settings' env names are the seed's generic ones (HOST, PORT, MODEL…): the host's must not leak in."""
     from console.settings import SETTINGS
 
     for s in SETTINGS:

@@ -116,7 +116,7 @@ async def test_profiles_save_load_from_the_pane(xdg):
 async def test_launch_phases_ready_stop_from_the_tui(standin_sglang_image, docker_client):
     name = unique_name("tui")
     port = free_port()
-    env = {"IMAGE": standin_sglang_image, "GPUS": "none", "HF_CACHE": "none", "CONTAINER_NAME": name}
+    env = {"GPT_OSS_IMAGE": standin_sglang_image, "GPT_OSS_GPUS": "none", "GPT_OSS_HF_CACHE": "none", "GPT_OSS_CONTAINER_NAME": name}
     app = LaunchApp(env=env)
     try:
         async with app.run_test(size=(80, 24)) as pilot:
@@ -233,8 +233,8 @@ async def test_in_the_full_app_launch_feeds_the_logs_pane(standin_sglang_image, 
                 monkeypatch.delenv(var, raising=False)
     name = unique_name("app")
     port = free_port()
-    for var, value in {"IMAGE": standin_sglang_image, "GPUS": "none", "HF_CACHE": "none", "CONTAINER_NAME": name,
-                       "HOST_PORT": str(port)}.items():
+    for var, value in {"GPT_OSS_IMAGE": standin_sglang_image, "GPT_OSS_GPUS": "none", "GPT_OSS_HF_CACHE": "none", "GPT_OSS_CONTAINER_NAME": name,
+                       "GPT_OSS_HOST_PORT": str(port)}.items():
         monkeypatch.setenv(var, value)
     from console.runtime.vram import container_names
     from console.ui.gpus.pane import GpusPane

@@ -69,8 +69,8 @@ def test_killing_the_console_never_stops_the_server(standin_sglang_image, docker
            if k not in {n for s in SETTINGS for n in (s.env, *s.aliases, s.file_env) if n}}
     name = unique_name("tui-kill")
     env.update(TERM="xterm-256color", XDG_CONFIG_HOME=str(tmp_path / "cfg"), XDG_STATE_HOME=str(tmp_path / "state"),
-               IMAGE=standin_sglang_image, GPUS="none", HF_CACHE="none", CONTAINER_NAME=name,
-               HOST_PORT=str(free_port()))
+               GPT_OSS_IMAGE=standin_sglang_image, GPT_OSS_GPUS="none", GPT_OSS_HF_CACHE="none", GPT_OSS_CONTAINER_NAME=name,
+               GPT_OSS_HOST_PORT=str(free_port()))
     # the stand-in image is an SGLang image: named */sglang, so auto mode runs it stock (argv from the console)
     tui = Tui(env)
     try:

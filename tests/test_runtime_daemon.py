@@ -159,7 +159,7 @@ async def test_the_launch_pane_waits_for_docker_then_reattaches(standin_sglang_i
     Runtime().launch(spec)  # straight to dockerd: the server is up before the console starts
     proxy = SocketProxy(str(tmp_path / "docker.sock"))
     monkeypatch.setenv("DOCKER_HOST", f"unix://{proxy.path}")  # nothing listens there yet
-    app = LaunchApp(attach=True, env={"CONTAINER_NAME": name})
+    app = LaunchApp(attach=True, env={"GPT_OSS_CONTAINER_NAME": name})
     notes = []
     try:
         async with app.run_test(size=(80, 24)) as pilot:

@@ -184,8 +184,8 @@ async def test_the_launch_pane_pulls_then_starts_the_server(standin_layers, dock
     registry = Registry("gpt-oss-console-test/pulled-sglang", "standin", layers, config)
     image = f"127.0.0.1:{registry.port}/gpt-oss-console-test/pulled-sglang:standin"
     name = unique_name("pull")
-    env = {"IMAGE": image, "GPUS": "none", "HF_CACHE": "none", "CONTAINER_NAME": name,
-           "HOST_PORT": str(free_port())}
+    env = {"GPT_OSS_IMAGE": image, "GPT_OSS_GPUS": "none", "GPT_OSS_HF_CACHE": "none", "GPT_OSS_CONTAINER_NAME": name,
+           "GPT_OSS_HOST_PORT": str(free_port())}
     app = LaunchApp(env=env)
     screens = []
     try:

@@ -122,8 +122,8 @@ def _errors(env, gpus=None):
     ({"DYN_TOOL_CALL_PARSER": "hermes"}, "not a gpt-oss parser"),
     ({"EXTRA_ARGS": "--tp 2", "TENSOR_PARALLEL_SIZE": "2"}, "EXTRA_ARGS sets --tp, which TENSOR_PARALLEL_SIZE"),
     ({"EXTRA_ARGS": "--port=9"}, "EXTRA_ARGS sets --port"),
-    ({"SHM_SIZE": "lots"}, "SHM_SIZE='lots' is not a size"),
-    ({"GPUS": "first"}, "GPUS='first' is not understood"),
+    ({"GPT_OSS_SHM_SIZE": "lots"}, "GPT_OSS_SHM_SIZE='lots' is not a size"),
+    ({"GPT_OSS_GPUS": "first"}, "GPT_OSS_GPUS='first' is not understood"),
 ])
 def test_validation_errors(env, fragment):
     errors = _errors(env)
@@ -147,11 +147,11 @@ def test_other_models_pass_with_a_warning():
 
 
 def test_warnings_for_exposure_and_password():
-    res = S.resolve({"PUBLISH_ADDRESS": "0.0.0.0", "SSH_PASSWORD": "hunter2hunter2"})
+    res = S.resolve({"GPT_OSS_PUBLISH_ADDRESS": "0.0.0.0", "SSH_PASSWORD": "hunter2hunter2"})
     warnings = [p.message for p in S.validate(res.values) if not p.is_error]
     assert any("exposes the API" in w for w in warnings)
     assert any("SSH_PASSWORD" in w for w in warnings)
-    res = S.resolve({"PUBLISH_ADDRESS": "0.0.0.0", "API_KEY": "sk-0123456789abcdef"})
+    res = S.resolve({"GPT_OSS_PUBLISH_ADDRESS": "0.0.0.0", "API_KEY": "sk-0123456789abcdef"})
     assert not any("exposes" in p.message for p in S.validate(res.values))
 
 

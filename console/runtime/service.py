@@ -38,14 +38,10 @@ class Values:
 
 
 def check(values: Mapping[str, Any]) -> list[Any]:
-    """The declaration's validation, plus the console's own reading of GPUS=none."""
+    """The declaration's validation (GPUS=none, no GPU request, is part of it)."""
     from console.settings import validate
 
-    problems = validate(values)
-    # "none" means: request no GPU (CPU-only hosts, tests); the image's entrypoint never sees it.
-    if str(values.get("gpus") or "").strip().lower() == "none":
-        problems = [p for p in problems if p.key != "gpus"]
-    return problems
+    return validate(values)
 
 
 def resolve_values(

@@ -244,33 +244,33 @@ SETTINGS: tuple[Setting, ...] = (
         "Use SSH_PUBLIC_KEY instead.",
     ),
     Setting(
-        "image", "IMAGE", "str", RUNTIME, default=DEFAULT_IMAGE, target=CONTAINER,
+        "image", "GPT_OSS_IMAGE", "str", RUNTIME, default=DEFAULT_IMAGE, target=CONTAINER,
         help="Docker image the console runs (built from docker/Dockerfile).",
     ),
     Setting(
-        "gpus", "GPUS", "str", RUNTIME, default="all", target=CONTAINER, label="GPUs",
-        help="GPUs given to the container: `all` or device indices such as `0,1`.",
+        "gpus", "GPT_OSS_GPUS", "str", RUNTIME, default="all", target=CONTAINER, label="GPUs",
+        help="GPUs given to the container: `all`, `none` (no GPU request) or device indices such as `0,1`.",
     ),
     Setting(
-        "shm_size", "SHM_SIZE", "str", RUNTIME, default="32g", target=CONTAINER, label="Shared memory",
+        "shm_size", "GPT_OSS_SHM_SIZE", "str", RUNTIME, default="32g", target=CONTAINER, label="Shared memory",
         help="/dev/shm size (NCCL needs it for TP > 1); a number with b, k, m or g.",
     ),
     Setting(
-        "hf_cache", "HF_CACHE", "str", RUNTIME, default="~/.cache/huggingface", target=CONTAINER,
+        "hf_cache", "GPT_OSS_HF_CACHE", "str", RUNTIME, default="~/.cache/huggingface", target=CONTAINER,
         label="HF cache (host)",
         help="Host folder mounted at /root/.cache/huggingface so weights download once.",
     ),
     Setting(
-        "host_port", "HOST_PORT", "int", RUNTIME, minimum=1, maximum=65535, target=CONTAINER,
+        "host_port", "GPT_OSS_HOST_PORT", "int", RUNTIME, minimum=1, maximum=65535, target=CONTAINER,
         help="Host port the API is published on (default: the same as PORT).",
     ),
     Setting(
-        "publish_address", "PUBLISH_ADDRESS", "str", RUNTIME, default="127.0.0.1", target=CONTAINER,
+        "publish_address", "GPT_OSS_PUBLISH_ADDRESS", "str", RUNTIME, default="127.0.0.1", target=CONTAINER,
         help="Host address the port is published on. 127.0.0.1 keeps it local (reach it over an SSH "
         "tunnel); 0.0.0.0 exposes it, so set an API key.",
     ),
     Setting(
-        "container_name", "CONTAINER_NAME", "str", RUNTIME, default="gpt-oss-sglang", target=CONTAINER,
+        "container_name", "GPT_OSS_CONTAINER_NAME", "str", RUNTIME, default="gpt-oss-sglang", target=CONTAINER,
         help="Name of the container the console creates and manages.",
     ),
 )

@@ -15,7 +15,7 @@ from .resolve import Problem, gpt_oss_variant, is_known_model
 from .spec import BY_KEY, GPT_OSS_BACKENDS, KNOWN_MODELS, REFUSED_BACKENDS, SETTINGS, Setting
 
 _SHM = re.compile(r"^\d+(\.\d+)?[bkmgBKMG]?[bB]?$")
-_GPUS = re.compile(r"^(all|\d+(,\d+)*)$")
+_GPUS = re.compile(r"^(all|none|\d+(,\d+)*)$", re.IGNORECASE)  # none: no GPU request (CPU-only hosts, tests)
 
 
 def _field(gpu: Any, name: str) -> Any:
@@ -126,10 +126,10 @@ def validate(values: Mapping[str, Any], *, gpus: Iterable[Any] | None = None) ->
 
     shm = values.get("shm_size")
     if shm and not _SHM.match(str(shm)):
-        out.append(Problem("shm_size", f"SHM_SIZE={shm!r} is not a size: use a number with b, k, m or g (e.g. 32g)"))
+        out.append(Problem("shm_size", f"{BY_KEY['shm_size'].env}={shm!r} is not a size: use a number with b, k, m or g (e.g. 32g)"))
     gpus_sel = values.get("gpus")
     if gpus_sel and not _GPUS.match(str(gpus_sel).replace(" ", "")):
-        out.append(Problem("gpus", f"GPUS={gpus_sel!r} is not understood: use all or device indices like 0,1"))
+        out.append(Problem("gpus", f"{BY_KEY['gpus'].env}={gpus_sel!r} is not understood: use all, none or device indices like 0,1"))
 
     extra = values.get("extra_args") or []
     given = {a.split("=", 1)[0] for a in extra if a.startswith("--")}
@@ -144,7 +144,7 @@ def validate(values: Mapping[str, Any], *, gpus: Iterable[Any] | None = None) ->
 
     if not values.get("api_key"):
         if values.get("publish_address") == "0.0.0.0":
-            out.append(Problem("api_key", "PUBLISH_ADDRESS=0.0.0.0 exposes the API to the network without an "
+            out.append(Problem("api_key", f"{BY_KEY['publish_address'].env}=0.0.0.0 exposes the API to the network without an "
                                "API key: set API_KEY (or API_KEY_FILE), or publish on 127.0.0.1", "warning"))
     if values.get("ssh_password"):
         out.append(Problem("ssh_password", "SSH_PASSWORD enables root password login over SSH: use "
