@@ -10,7 +10,6 @@ turn failed, 3 the server is unreachable.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -131,6 +130,7 @@ def run(args) -> int:
             await session.aclose()
         return bad, code
 
+    import asyncio  # here, not at import: every command pays for module-level imports
     bad, code = asyncio.run(go())
     if args.save:
         transcript.save_jsonl(session, args.save)

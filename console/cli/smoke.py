@@ -6,7 +6,6 @@ Exit codes: 0 every check passed (or was unsupported/skipped), 1 a check failed,
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 
@@ -18,7 +17,7 @@ API_KEY_ENV = "GPT_OSS_CONSOLE_API_KEY"
 
 
 def register(parser) -> None:
-    from console.smoke.runner import CHECKS
+    from console.smoke.checks import CHECKS
 
     parser.add_argument("--base-url", required=True, help="server URL, e.g. http://127.0.0.1:8000 (with or without /v1)")
     parser.add_argument("--api-key", default=None,
@@ -68,6 +67,7 @@ def run(args) -> int:
 
     if live:
         print(f"smoke: {config.base_url}" + (f" model {config.model}" if config.model else ""), flush=True)
+    import asyncio  # here, not at import: every command pays for module-level imports
     results = asyncio.run(go())
     if runner.unreachable is not None:
         code = EXIT_UNAVAILABLE

@@ -21,24 +21,10 @@ from console.chat import events as ev
 from console.chat.session import ChatSession, ChatSettings, TurnRecord
 from console.chat.tools import ToolRegistry, default_registry
 from console.errors import ConsoleError
+from console.smoke.checks import CHECKS  # re-exported: report and UI read it from here
 
 PASS, FAIL, UNSUPPORTED, SKIP = "pass", "fail", "unsupported", "skip"
 
-CHECKS: dict[str, str] = {
-    "models": "GET /v1/models lists the model",
-    "plain-chat": "a non-streamed answer with content",
-    "streaming": "a streamed answer: content deltas, [DONE], first token in time",
-    "tool-auto": "tool_choice auto: the model calls get_weather",
-    "tool-required": "tool_choice required: a call comes back",
-    "tool-named": "tool_choice names get_weather: that tool is called",
-    "parallel-calls": "two calls (one per city) in one response",
-    "multi-turn": "tool results go back, the model answers; a second user turn works",
-    "streaming-tool-call": "a tool call over a stream, assembled and valid",
-    "arguments-valid": "every tool call's arguments are JSON and match the schema",
-    "no-harmony-leak": "no Harmony markers in content, reasoning or arguments anywhere",
-    "reasoning": "reasoning_content present (gpt-oss)",
-    "soak": "N turns of tool rounds in one conversation",
-}
 
 WEATHER_PROMPT = "What is the weather in Paris?"  # plain words: small models lose the thread with more
 PARALLEL_PROMPT = ("What is the weather in Paris and in Tokyo? Call get_weather once for each city, "
