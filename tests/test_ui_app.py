@@ -362,3 +362,24 @@ async def test_tab_bar_shows_the_current_area_and_switches_on_click() -> None:
         await pilot.pause()
         assert active(app) == "tab-launch"
         assert app.query_one("#area-tabs").current == "launch"
+
+
+class Typing(Input):
+    """An area whose only widget is a text field: digits are text there."""
+
+
+async def test_alt_digit_switches_areas_while_a_text_field_has_focus() -> None:
+    areas = [Area("alpha", "Alpha", 10, "1", "", Alpha), Area("typing", "Typing", 20, "2", "", Typing)]
+    app = ConsoleApp(areas=areas)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        field = app.pane("typing")
+        field.focus()
+        await pilot.press("1", "2")
+        await pilot.pause()
+        assert field.value == "12" and app.current_area == "typing"  # plain digits are typed
+        await pilot.press("alt+1")
+        await pilot.pause()
+        assert app.current_area == "alpha"
+        assert field.value == "12"

@@ -209,6 +209,8 @@ class ConsoleApp(App):
         Binding("ctrl+t", "toggle_theme", "Theme"),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        # alt+KEY jumps to an area even while a text field (the chat input) has focus and eats digits.
+        *(Binding(f"alt+{k}", f"area_key('{k}')", show=False, priority=True) for k in "123456789"),
     ]
 
     def __init__(self, *, areas: list[Area] | None = None) -> None:
@@ -294,6 +296,11 @@ class ConsoleApp(App):
             )
             return Static(f"The {area.title} area could not load: {type(exc).__name__}: {exc}",
                           id=f"broken-{area.name}", classes="area-broken")
+
+    def action_area_key(self, key: str) -> None:
+        area = next((a for a in self.areas if a.key == key), None)
+        if area is not None:
+            self.action_show_area(area.name)
 
     def on_mount(self) -> None:
         if self.areas:
