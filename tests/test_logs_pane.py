@@ -62,6 +62,14 @@ async def loaded(pilot) -> LogsPane:
     return pane
 
 
+async def test_empty_pane_says_it_has_no_source() -> None:
+    app = LogsApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Phase —" in text and "no log source" in text and "0 lines" in text
+
+
 async def test_file_source_fills_panel_and_posts_phases() -> None:
     app = LogsApp(DATA / "healthy_20b.log")
     async with app.run_test(size=(100, 30)) as pilot:

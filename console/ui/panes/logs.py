@@ -169,7 +169,8 @@ class LogsPane(Vertical):
 
     def on_mount(self) -> None:
         self.query_one("#logs-inputbar").display = False
-        self._refresh_panel(force=True)
+        # is_mounted turns true only after this handler: draw panel and status once it has.
+        self.call_after_refresh(self._refresh_panel, True)
         self.view.lines_changed()  # lines fed before mounting
         self.view.watch(self.view, "follow", lambda _: self._refresh_status(), init=False)
 
