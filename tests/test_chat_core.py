@@ -49,6 +49,8 @@ async def test_parallel_tool_round_then_answer(sglang_shaped_server, stream):
     stats = events[-2]
     assert stats.rounds == 2 and stats.finish_reason == "stop"
     assert stats.completion_tokens and stats.prompt_tokens and stats.ttft_any_s is not None
+    # Both first-token times run from the turn's first request; content only came in round 2.
+    assert 0 < stats.ttft_any_s <= stats.ttft_content_s
     assert stats.cached_tokens and stats.cached_tokens > 0  # round 2 shares round 1's prefix
     assert s.messages[-1]["role"] == "assistant" and "sunny" in s.messages[-1]["content"]
 

@@ -409,7 +409,9 @@ class ChatSession:
         exs = [e for e in exs if e.chunks or not e.error] or exs  # refused-and-resent requests don't count
         first = exs[0] if exs else None
         ttft_any = first.first_token_at - first.started if first and first.first_token_at else None
-        ttft_content = next((e.first_content_at - e.started for e in exs if e.first_content_at), None)
+        # Both from the turn's first request: in a tool turn the content comes rounds later, and
+        # timing it from its own round made 'first content' read earlier than 'first token'.
+        ttft_content = next((e.first_content_at - first.started for e in exs if e.first_content_at), None)
         usages = [e.usage for e in exs if e.usage]
         completion = sum(u.get("completion_tokens") or 0 for u in usages) if usages and len(usages) == len(exs) else None
         prompt = (usages[-1].get("prompt_tokens") if usages else None)
