@@ -81,6 +81,25 @@ class TurnStats:
     finish_reason: str | None
     rounds: int = 1
 
+    def summary(self) -> str:
+        """One line for transcripts and the CLI: "1.20 s · 2 round(s) · first token 35 ms · …"."""
+        bits = [f"{self.elapsed_s:.2f} s", f"{self.rounds} round(s)"]
+        if self.ttft_any_s is not None:
+            bits.append(f"first token {self.ttft_any_s * 1000:.0f} ms")
+        if self.ttft_content_s is not None:
+            bits.append(f"first content {self.ttft_content_s * 1000:.0f} ms")
+        if self.completion_tokens is not None:
+            bits.append(f"{self.completion_tokens} tokens")
+        if self.tokens_per_s:
+            bits.append(f"{self.tokens_per_s:.1f} tok/s")
+        if self.prompt_tokens is not None:
+            bits.append(f"prompt {self.prompt_tokens}")
+        if self.cached_tokens is not None:
+            bits.append(f"cached {self.cached_tokens}")
+        if self.finish_reason:
+            bits.append(f"finish {self.finish_reason}")
+        return " · ".join(bits)
+
 
 @dataclass(frozen=True)
 class TurnError:

@@ -195,20 +195,7 @@ def to_markdown(session: ChatSession) -> str:
             elif isinstance(e, TurnError):
                 out += [f"> ✖ **error**: {e.message}" + (f" — {e.hint}" if e.hint else ""), ""]
             elif isinstance(e, TurnStats):
-                bits = [f"{e.elapsed_s:.2f} s", f"{e.rounds} round(s)"]
-                if e.ttft_any_s is not None:
-                    bits.append(f"TTFT {e.ttft_any_s * 1000:.0f} ms")
-                if e.ttft_content_s is not None:
-                    bits.append(f"first content {e.ttft_content_s * 1000:.0f} ms")
-                if e.completion_tokens is not None:
-                    bits.append(f"{e.completion_tokens} tokens")
-                if e.tokens_per_s:
-                    bits.append(f"{e.tokens_per_s:.1f} tok/s")
-                if e.cached_tokens is not None:
-                    bits.append(f"{e.cached_tokens} cached")
-                if e.finish_reason:
-                    bits.append(f"finish: {e.finish_reason}")
-                out += ["*" + " · ".join(bits) + "*", ""]
+                out += [f"*{e.summary()}*", ""]
             elif isinstance(e, (RequestSent, ChunkReceived)):
                 continue
     return "\n".join(out).rstrip() + "\n"

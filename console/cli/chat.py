@@ -120,7 +120,7 @@ def run(args) -> int:
                     out.write(f"✖ {e.message}\n" + (f"  → {e.hint}\n" if e.hint else ""))
                 elif isinstance(e, ev.TurnStats):
                     section("stats", "stats")
-                    out.write(_stats_line(e) + "\n")
+                    out.write(e.summary() + "\n")
                 out.flush()
                 if isinstance(e, ev.TurnError):
                     code = EXIT_UNAVAILABLE if e.status is None and "no server at" in e.message else EXIT_FAILED
@@ -141,20 +141,3 @@ def run(args) -> int:
     return code
 
 
-def _stats_line(e) -> str:
-    bits = [f"{e.elapsed_s:.2f} s", f"{e.rounds} round(s)"]
-    if e.ttft_any_s is not None:
-        bits.append(f"first token {e.ttft_any_s * 1000:.0f} ms")
-    if e.ttft_content_s is not None:
-        bits.append(f"first content {e.ttft_content_s * 1000:.0f} ms")
-    if e.completion_tokens is not None:
-        bits.append(f"{e.completion_tokens} tokens")
-    if e.tokens_per_s:
-        bits.append(f"{e.tokens_per_s:.1f} tok/s")
-    if e.prompt_tokens is not None:
-        bits.append(f"prompt {e.prompt_tokens}")
-    if e.cached_tokens is not None:
-        bits.append(f"cached {e.cached_tokens}")
-    if e.finish_reason:
-        bits.append(f"finish {e.finish_reason}")
-    return " · ".join(bits)
