@@ -139,5 +139,3 @@ def run(args) -> int:
     if code == EXIT_OK and bad:
         code = EXIT_FAILED
     return code
-
-
