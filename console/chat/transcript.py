@@ -29,6 +29,7 @@ from console.chat.events import (
 )
 from console.chat.session import ChatSession, ChatSettings, Exchange, TurnRecord
 from console.errors import ConsoleError
+from console.private_file import write_private
 
 VERSION = 1
 _EVENT_TYPES = {name: getattr(ev_mod, name) for name in ev_mod.__all__
@@ -61,23 +62,17 @@ def _exchange_dict(ex: Exchange) -> dict[str, Any]:
 
 
 def save_jsonl(session: ChatSession, path: str | os.PathLike) -> Path:
-    p = Path(path).expanduser()
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        def w(obj: dict[str, Any]) -> None:
-            f.write(json.dumps(obj, ensure_ascii=False, default=str))
-            f.write("\n")
-
-        w({"kind": "session", "version": VERSION, "settings": session.settings.public(), "saved_at": time.time()})
+    def records():
+        yield {"kind": "session", "version": VERSION, "settings": session.settings.public(), "saved_at": time.time()}
         for i, t in enumerate(session.turns):
-            w({"kind": "turn", "index": i, "user": t.user_text, "replay_of": t.replay_of})
+            yield {"kind": "turn", "index": i, "user": t.user_text, "replay_of": t.replay_of}
             for e in _merge_deltas(t.events):
-                w({"kind": "event", "turn": i, "type": type(e).__name__, "data": asdict(e)})
+                yield {"kind": "event", "turn": i, "type": type(e).__name__, "data": asdict(e)}
             for ex in t.exchanges:
-                w({"kind": "exchange", "turn": i, "data": _exchange_dict(ex)})
-        w({"kind": "messages", "messages": session.messages})
-    return p
+                yield {"kind": "exchange", "turn": i, "data": _exchange_dict(ex)}
+        yield {"kind": "messages", "messages": session.messages}
+
+    return write_private(path, (json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records()))
 
 
 def _event_from(type_name: str, data: dict[str, Any]) -> Any:
@@ -202,9 +197,4 @@ def to_markdown(session: ChatSession) -> str:
 
 
 def export_markdown(session: ChatSession, path: str | os.PathLike) -> Path:
-    p = Path(path).expanduser()
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(to_markdown(session))
-    return p
+    return write_private(path, to_markdown(session))

@@ -76,10 +76,9 @@ def _progress_printer(quiet: bool):
 
 def _write_json(path: str, data: dict) -> None:
     # results can name the server; keep them private to the user like other console files
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=2)
-        fh.write("\n")
+    from console.private_file import write_private
+
+    write_private(path, json.dumps(data, indent=2) + "\n")
 
 
 def run(args) -> int:

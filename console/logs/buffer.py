@@ -172,10 +172,7 @@ class LogBuffer:
         """Write the view (or every retained line) to ``path``, mode 0600. Returns the line count."""
         path = os.path.expanduser(path)
         rows = [self.lines[a - self.dropped] for a in self.matches] if (view_only and self.filter) else self.lines
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)  # O_CREAT's mode does not apply to an existing file
-        with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as fh:
-            for line in rows:
-                fh.write(line)
-                fh.write("\n")
+        from console.private_file import write_private
+
+        write_private(path, (line + "\n" for line in rows))
         return len(rows)

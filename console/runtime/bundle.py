@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterable
+
+from console.private_file import write_private
 
 DEFAULT_LINES = 300
 
@@ -127,7 +128,7 @@ def write_bundle(
         "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     path = bundle_path(name, attrs.get("Id", ""), state.get("FinishedAt") or "")
-    _write_private(path, json.dumps(doc, indent=2, default=str).encode())
+    write_private(path, json.dumps(doc, indent=2, default=str), own_dir=True)
     return path
 
 
@@ -141,23 +142,6 @@ def diagnosis_dict(d: Any) -> dict[str, Any]:
     if isinstance(d, dict):
         return d
     return {k: getattr(d, k, None) for k in ("code", "title", "fix", "line")}
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path.parent, 0o700)
-    fd, tmp = tempfile.mkstemp(prefix=".bundle.", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def list_bundles() -> list[Path]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import time
 import tomllib
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from console.errors import ConsoleError
+from console.private_file import write_private
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 DEFAULT_PROFILE = "default"
@@ -38,12 +38,6 @@ def config_dir() -> Path:
 
 def profiles_dir() -> Path:
     return config_dir() / "profiles"
-
-
-def _ensure_dir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path, 0o700)  # mkdir's mode is masked by umask and ignored for existing dirs
-    return path
 
 
 def check_name(name: str) -> str:
@@ -128,24 +122,6 @@ def _dump(profile: Profile, secrets: Iterable[str]) -> bytes:
     return tomli_w.dumps(doc).encode("utf-8")
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    _ensure_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def save(profile: Profile, secrets: Iterable[str] | None = None) -> Path:
     """Write ``profile``; an existing file that does not parse is kept aside, not lost."""
     path = path_for(profile.name)
@@ -155,7 +131,7 @@ def save(profile: Profile, secrets: Iterable[str] | None = None) -> Path:
         except (tomllib.TOMLDecodeError, UnicodeDecodeError):
             aside = path.with_name(f"{path.name}.invalid-{int(time.time())}")
             os.replace(path, aside)
-    _atomic_write(path, _dump(profile, _secret_names() if secrets is None else secrets))
+    write_private(path, _dump(profile, _secret_names() if secrets is None else secrets), own_dir=True, fsync=True)
     profile.saved_at = time.time()
     return path
 

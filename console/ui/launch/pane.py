@@ -353,10 +353,9 @@ class LaunchPane(Vertical):
             self.notify("fix the settings first", severity="warning")
             return
         path = config_dir() / f"compose-{self.profile}.yaml"
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(self.spec.compose())
+        from console.private_file import write_private
+
+        write_private(path, self.spec.compose(), own_dir=True)
         self.notify(f"compose file written: {path}")
 
     # -- actions -------------------------------------------------------------------------

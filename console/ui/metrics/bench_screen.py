@@ -213,17 +213,16 @@ class BenchScreen(Screen):
 
     def action_save(self) -> None:
         import json
-        import os
         import time as _t
 
         if self.result is None:
             self.notify("Nothing to save yet.", severity="warning")
             return
         path = f"bench-{_t.strftime('%Y%m%d-%H%M%S')}.json"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(self.result, fh, indent=2)
-        self.notify(f"saved {os.path.abspath(path)}")
+        from console.private_file import write_private
+
+        saved = write_private(path, json.dumps(self.result, indent=2) + "\n")
+        self.notify(f"saved {saved.resolve()}")
 
     def action_close(self) -> None:
         if self.running:
