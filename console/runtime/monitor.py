@@ -42,6 +42,7 @@ class Snapshot:
     stats: Any = None
     bundle: str | None = None
     base_url: str | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)  # phases seen, seconds from start
 
     def to_dict(self) -> dict[str, Any]:
         from console.runtime.bundle import diagnosis_dict
@@ -61,6 +62,7 @@ class Snapshot:
             "capacity": None if self.capacity is None else dataclasses.asdict(self.capacity),
             "crash_bundle": self.bundle,
             "base_url": self.base_url,
+            "history": self.history,
         }
 
 
@@ -238,6 +240,7 @@ class Monitor:
                 capacity=self.capacity,
                 stats=self.stats,
                 bundle=self.bundle,
+                history=t.to_dict()["history"],
                 base_url=self.base_url,
             )
 
