@@ -74,7 +74,7 @@ async def stream_chat(client, url: str, body: dict, api_key: str | None = None,
     import httpx
 
     rec = RequestRecord()
-    rec.start = st = time.perf_counter()
+    rec.start = time.perf_counter()
     sent: list[float] = []
 
     async def trace(event: str, info: dict) -> None:
@@ -94,7 +94,7 @@ async def stream_chat(client, url: str, body: dict, api_key: str | None = None,
         async with client.stream("POST", url, json=body, headers=headers(api_key),
                                  extensions={"trace": trace}) as resp:
             if sent:
-                rec.start = st = sent[-1]
+                rec.start = sent[-1]
             if resp.status_code != 200:
                 text = (await resp.aread()).decode("utf-8", "replace")
                 rec.error = f"HTTP {resp.status_code}: {text[:200]}"

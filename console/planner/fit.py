@@ -49,7 +49,6 @@ launch helper)::
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 from console.planner.catalog import (

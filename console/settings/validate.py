@@ -12,7 +12,7 @@ import re
 from typing import Any, Iterable, Mapping
 
 from .resolve import Problem, gpt_oss_variant, is_known_model
-from .spec import BY_KEY, GPT_OSS_BACKENDS, KNOWN_MODELS, REFUSED_BACKENDS, SETTINGS, Setting
+from .spec import BY_KEY, GPT_OSS_BACKENDS, REFUSED_BACKENDS, SETTINGS, Setting
 
 _SHM = re.compile(r"^\d+(\.\d+)?[bkmgBKMG]?[bB]?$")
 _GPUS = re.compile(r"^(all|none|\d+(,\d+)*)$", re.IGNORECASE)  # none: no GPU request (CPU-only hosts, tests)

@@ -710,7 +710,6 @@ class _Handler(BaseHTTPRequestHandler):
         created = int(time.time())
         model = srv.served_model_name
         include_usage = bool((req.get("stream_options") or {}).get("include_usage"))
-        continuous_usage = bool((req.get("stream_options") or {}).get("continuous_usage_stats"))
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
         self.send_header("Cache-Control", "no-cache")
