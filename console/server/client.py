@@ -59,6 +59,10 @@ def _connect_error(url: str, exc: Exception) -> ConsoleError:
                         f"connection failed: {exc}", exit_code=EXIT_UNAVAILABLE)
 
 
+class AuthRejected(ConsoleError):
+    """401: waiting or retrying cannot help, unlike a server that is still starting."""
+
+
 def check_response(resp: Any, what: str, *, api_key: str | None) -> None:
     """Raise a ConsoleError for non-2xx answers, worded for people."""
     code = resp.status_code
@@ -67,8 +71,8 @@ def check_response(resp: Any, what: str, *, api_key: str | None) -> None:
     url = str(resp.request.url)
     if code == 401:
         if api_key:
-            raise ConsoleError(f"the server rejected the API key ({what})", "check --api-key", exit_code=EXIT_UNAVAILABLE)
-        raise ConsoleError(f"the server wants an API key: pass --api-key ({what})", None, exit_code=EXIT_UNAVAILABLE)
+            raise AuthRejected(f"the server rejected the API key ({what})", "check --api-key", exit_code=EXIT_UNAVAILABLE)
+        raise AuthRejected(f"the server wants an API key: pass --api-key ({what})", None, exit_code=EXIT_UNAVAILABLE)
     if code == 503:
         raise ConsoleError(f"the server at {root_url(url)} is still starting ({what} answered 503)",
                            "wait for 'ready' in the logs, or for /health to answer 200", exit_code=EXIT_UNAVAILABLE)
@@ -164,9 +168,9 @@ class ServerClient:
             try:
                 if self.health().ready:
                     return self.model_ids()
+            except AuthRejected:
+                raise
             except ConsoleError as e:
-                if "API key" in e.message:
-                    raise
                 last = e
             if time.monotonic() >= deadline:
                 why = f" (last: {last.message})" if isinstance(last, ConsoleError) else ""
@@ -243,9 +247,9 @@ class AsyncServerClient:
             try:
                 if (await self.health()).ready:
                     return await self.model_ids()
+            except AuthRejected:
+                raise
             except ConsoleError as e:
-                if "API key" in e.message:
-                    raise
                 last = e
             if time.monotonic() >= deadline:
                 why = f" (last: {last.message})" if isinstance(last, ConsoleError) else ""
