@@ -277,6 +277,19 @@ async def test_settings_screen_applies_and_announces_the_endpoint():
         assert len(changed) == 1 and changed[0].base_url == "http://10.0.0.5:30000"
 
 
+async def test_settings_screen_by_keyboard_alone():
+    """What an operator over SSH does: F2, type the URL, Tab, type the key, Ctrl+S."""
+    app = ChatTestApp(ScriptedSession(), settings=ChatSettings())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f2")
+        await pilot.pause()
+        await pilot.press(*"http://127.0.0.1:9")
+        await pilot.press("tab", *"k-123")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert (app.pane.settings.base_url, app.pane.settings.api_key) == ("http://127.0.0.1:9", "k-123")
+
+
 async def test_endpoint_changed_from_the_launch_area_is_followed():
     app = ChatTestApp(ScriptedSession(), settings=ChatSettings())
     async with app.run_test(size=(100, 30)) as pilot:

@@ -19,6 +19,8 @@ from console.ui.chat.settings import CHOICES, EFFORTS, ChatSettings, describe_er
 class ChatSettingsScreen(ModalScreen[ChatSettings | None]):
     """Endpoint, model, system prompt, effort, tool choice, streaming and tools."""
 
+    # The scrolling form is focusable and would take focus first; typing must land in the URL.
+    AUTO_FOCUS = "#base-url"
     BINDINGS = [
         Binding("escape", "dismiss(None)", "Cancel"),
         Binding("ctrl+s", "save", "Apply"),
