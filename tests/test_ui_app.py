@@ -368,7 +368,7 @@ class Typing(Input):
     """An area whose only widget is a text field: digits are text there."""
 
 
-async def test_alt_digit_switches_areas_while_a_text_field_has_focus() -> None:
+async def test_areas_switch_by_keyboard_while_a_text_field_has_focus() -> None:
     areas = [Area("alpha", "Alpha", 10, "1", "", Alpha), Area("typing", "Typing", 20, "2", "", Typing)]
     app = ConsoleApp(areas=areas)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -382,4 +382,13 @@ async def test_alt_digit_switches_areas_while_a_text_field_has_focus() -> None:
         await pilot.press("alt+1")
         await pilot.pause()
         assert app.current_area == "alpha"
-        assert field.value == "12"
+        await pilot.press("ctrl+pagedown")
+        await pilot.pause()
+        assert app.current_area == "typing"
+        app.pane("typing").focus()
+        await pilot.press("ctrl+pagedown")  # wraps around, from inside the field
+        await pilot.pause()
+        assert app.current_area == "alpha" and field.value == "12"
+        await pilot.press("ctrl+pageup")
+        await pilot.pause()
+        assert app.current_area == "typing"

@@ -209,7 +209,11 @@ class ConsoleApp(App):
         Binding("ctrl+t", "toggle_theme", "Theme"),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
-        # alt+KEY jumps to an area even while a text field (the chat input) has focus and eats digits.
+        # Digits are text inside a text field (the chat input). ctrl+PgUp/PgDn reach every area from
+        # anywhere (xterm, tmux and most terminals send them); alt+digit works where the terminal
+        # reports it as such (kitty's keyboard protocol; Textual reads a bare ESC+digit as ¡, ™, …).
+        Binding("ctrl+pagedown", "cycle_area(1)", "Next area", show=False, priority=True),
+        Binding("ctrl+pageup", "cycle_area(-1)", "Previous area", show=False, priority=True),
         *(Binding(f"alt+{k}", f"area_key('{k}')", show=False, priority=True) for k in "123456789"),
     ]
 
@@ -296,6 +300,12 @@ class ConsoleApp(App):
             )
             return Static(f"The {area.title} area could not load: {type(exc).__name__}: {exc}",
                           id=f"broken-{area.name}", classes="area-broken")
+
+    def action_cycle_area(self, step: int) -> None:
+        names = [a.name for a in self.areas]
+        if names:
+            here = names.index(self.current_area) if self.current_area in names else 0
+            self.action_show_area(names[(here + step) % len(names)])
 
     def action_area_key(self, key: str) -> None:
         area = next((a for a in self.areas if a.key == key), None)

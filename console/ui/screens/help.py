@@ -61,6 +61,6 @@ class HelpScreen(ModalScreen[None]):
             ("tab shift+tab", "move focus"),
         ]
         if digits:
-            rows.append(("digits", "go to an area: " + ", ".join(digits) + " (alt+digit inside a text field)"))
+            rows.append(("digits", "go to an area: " + ", ".join(digits) + "; ctrl+PgUp/PgDn from anywhere"))
         rows.append(("q ctrl+q", "quit (asks first if something is running)"))
         return _table(rows)
