@@ -13,7 +13,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -87,6 +87,7 @@ class LogView(ScrollView, can_focus=True):
         self.buffer = buffer
         self._cache: dict[tuple, Strip] = {}
         self._styles: dict[str, Style] | None = None
+        self._frame: tuple[int, int, int] | None = None  # scroll x, y and width while a frame renders
 
     # ── feeding ──────────────────────────────────────────────────────────────
     def lines_changed(self) -> None:
@@ -142,9 +143,22 @@ class LogView(ScrollView, can_focus=True):
         self._cache.clear()
         super().notify_style_update()
 
-    def render_line(self, y: int) -> Strip:
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Scroll offset and size are reactive lookups: read them once per frame, not per row.
         scroll_x, scroll_y = self.scroll_offset
-        width = self.size.width
+        self._frame = (scroll_x, scroll_y, self.size.width)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
+
+    def render_line(self, y: int) -> Strip:
+        frame = self._frame
+        if frame is None:
+            scroll_x, scroll_y = self.scroll_offset
+            width = self.size.width
+        else:
+            scroll_x, scroll_y, width = frame
         row = scroll_y + y
         styles = self._frame_styles()
         if row >= len(self.buffer):

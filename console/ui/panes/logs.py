@@ -48,7 +48,9 @@ HELP = "Server log: follow/pause, filter (text or regex), errors only, next erro
 
 HIGH_WATER = 200_000  # lines waiting for the view before the reader pauses
 VIEW_FPS = 12  # redraws per second while lines arrive at a readable pace
-FLOOD_FPS = 4  # ... and while they pour in faster than anyone reads (each frame costs the same)
+# ... and while they pour in faster than anyone reads: a backlog being caught up (reading a
+# long log from the start), where every frame costs a whole screen (~25 ms) and none is read.
+FLOOD_FPS = 2
 FLOOD_LINES = 5_000  # lines since the last redraw that make it a flood
 INGEST_HZ = 30  # times a second the view takes what the reader has queued
 
@@ -154,6 +156,11 @@ class LogsPane(Vertical):
         self._closing = False
         self._last_take = 0.0
         self._unseen = 0  # lines that arrived while paused
+        # What panel and status show now: an unchanged text is not drawn again, and the panel
+        # asks for a layout only when its height (line count) changes — during a flood each
+        # avoided layout is a whole-screen repaint saved.
+        self._panel_shown: Text | None = None
+        self._status_shown: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="logs-panel")
@@ -513,7 +520,11 @@ class LogsPane(Vertical):
         if not (self._panel_dirty or force) or not self.is_mounted:
             return
         self._panel_dirty = False
-        self.query_one("#logs-panel", Static).update(self._panel_text())
+        text, old = self._panel_text(), self._panel_shown
+        if old is None or text.plain != old.plain or text.spans != old.spans:
+            layout = old is None or text.plain.count("\n") != old.plain.count("\n")
+            self._panel_shown = text
+            self.query_one("#logs-panel", Static).update(text, layout=layout)
         self._refresh_status()
 
     def _panel_text(self) -> Text:
@@ -608,7 +619,10 @@ class LogsPane(Vertical):
             t.append("PAUSED", style="reverse yellow")
             if self._unseen:
                 t.append(f" +{self._unseen:,} new (f: follow)", style="yellow")
-        self.query_one("#logs-status", Static).update(t)
+        old = self._status_shown
+        if old is None or t.plain != old.plain or t.spans != old.spans:
+            self._status_shown = t
+            self.query_one("#logs-status", Static).update(t, layout=False)  # always one row
 
 
 PANE = LogsPane
