@@ -40,6 +40,8 @@ TTY = 0  # a TTY container: one combined stream
 
 CHUNK = 1 << 20
 MAX_LINE = 1 << 20  # a line longer than this is emitted in pieces (never held unbounded)
+POLL_S = 0.0005  # raw socket: how long frames trickling in may pile up before one recv takes them
+SMALL_READ = 1 << 16  # a recv this small means frames are trickling in (see _open_raw)
 PREFETCH_CHUNKS = 16  # chunks read ahead of the demultiplexer (≤ 16 MiB)
 
 _HEADER = struct.Struct(">BxxxL")
@@ -370,14 +372,34 @@ class DockerLogReader:
         size = self.chunk_size
         recv = sock.recv
         first = [body] if body else []
-        # Not following: wait for whole chunks (dockerd writes frame by frame; a thousand
-        # small reads cost more than the demultiplexing). Following: whatever is there now.
-        flags = 0 if self.follow else socket.MSG_WAITALL
+        dontwait = socket.MSG_DONTWAIT
 
+        # dockerd writes (and flushes) one frame per line, and every write wakes a reader
+        # blocked in recv() — even one waiting with MSG_WAITALL: ~150k wake-ups and a second
+        # of system time per 500k lines, CPU the daemon needs on a small box. So block only
+        # for the first bytes; while they trickle in, let them pile up for POLL_S at a time
+        # and take them in one call. A quiet followed log still costs nothing (the blocking
+        # recv) and a live line is late by at most POLL_S.
         def read() -> bytes:
             if first:
                 return first.pop()
-            return recv(size, flags)
+            data = recv(size)
+            if not data or len(data) >= SMALL_READ:
+                return data
+            parts, n = [data], len(data)
+            while n < size:
+                time.sleep(POLL_S)
+                try:
+                    more = recv(size - n, dontwait)
+                except BlockingIOError:
+                    break  # nothing new: hand over what came
+                except OSError:
+                    break  # closed or reset: the next read reports it
+                if not more:
+                    break  # EOF: the next read returns b""
+                parts.append(more)
+                n += len(more)
+            return parts[0] if len(parts) == 1 else b"".join(parts)
 
         return read
 
