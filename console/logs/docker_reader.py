@@ -41,6 +41,7 @@ TTY = 0  # a TTY container: one combined stream
 CHUNK = 1 << 20
 MAX_LINE = 1 << 20  # a line longer than this is emitted in pieces (never held unbounded)
 POLL_S = 0.0005  # raw socket: how long frames trickling in may pile up before one recv takes them
+MAX_PILE_S = 0.01  # ... and how long one read may go on gathering them (a live line's worst delay)
 SMALL_READ = 1 << 16  # a recv this small means frames are trickling in (see _open_raw)
 PREFETCH_CHUNKS = 16  # chunks read ahead of the demultiplexer (≤ 16 MiB)
 
@@ -379,7 +380,7 @@ class DockerLogReader:
         # of system time per 500k lines, CPU the daemon needs on a small box. So block only
         # for the first bytes; while they trickle in, let them pile up for POLL_S at a time
         # and take them in one call. A quiet followed log still costs nothing (the blocking
-        # recv) and a live line is late by at most POLL_S.
+        # recv) and a live line is late by at most MAX_PILE_S.
         def read() -> bytes:
             if first:
                 return first.pop()
@@ -387,7 +388,8 @@ class DockerLogReader:
             if not data or len(data) >= SMALL_READ:
                 return data
             parts, n = [data], len(data)
-            while n < size:
+            deadline = time.monotonic() + MAX_PILE_S  # a steady trickle must not wait for a full chunk
+            while n < size and time.monotonic() < deadline:
                 time.sleep(POLL_S)
                 try:
                     more = recv(size - n, dontwait)
