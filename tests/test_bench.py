@@ -274,3 +274,18 @@ def test_bench_against_llama_cpp(llama_server, tmp_path):
         assert 0 < lv["achieved_concurrency"] <= lv["concurrency"] + 0.01
         assert lv["itl_ms"]["n"] == 4 * 15  # one chunk per token: 16 tokens, 15 gaps per request
         assert lv["cost_per_m_output_usd"] > 0
+
+
+def test_detected_gpu_comes_through_the_nvml_seam(monkeypatch):
+    """A replayed recording counts as the host's GPU, like everywhere else in the console."""
+    from pathlib import Path
+
+    from console.bench import reference
+
+    data = Path(__file__).parent / "data" / "nvml"
+    monkeypatch.setenv("GPT_OSS_CONSOLE_NVML_REPLAY", str(data / "h100.json"))
+    gpu = reference.detect_gpu()
+    assert gpu == "NVIDIA H100 80GB HBM3"
+    assert {f.model for f in reference.figures_for("openai/gpt-oss-20b", gpu)} == {"gpt-oss-20b"}
+    monkeypatch.setenv("GPT_OSS_CONSOLE_NVML_REPLAY", str(data / "no-driver.json"))
+    assert reference.detect_gpu() is None

@@ -80,17 +80,12 @@ def closest(figures: list[Figure], concurrency: int) -> Figure | None:
 
 
 def detect_gpu() -> str | None:
-    """The first GPU's name from NVML (or its recorded replay), None without one."""
-    try:
-        import pynvml
+    """The first GPU's name through the console's NVML seam (so a replayed recording counts),
+    None without a driver or GPU: the bench still runs, without a GPU column."""
+    from console.gpu import read_inventory
 
-        pynvml.nvmlInit()
-        try:
-            if pynvml.nvmlDeviceGetCount() < 1:
-                return None
-            name = pynvml.nvmlDeviceGetName(pynvml.nvmlDeviceGetHandleByIndex(0))
-            return name.decode() if isinstance(name, bytes) else name
-        finally:
-            pynvml.nvmlShutdown()
-    except Exception:  # no driver, no library: the bench still runs, without a GPU column
+    try:
+        inv = read_inventory()
+    except Exception:  # the seam reports a missing driver in inv.error; anything else is no GPU too
         return None
+    return inv.gpus[0].name if inv.gpus else None

@@ -195,7 +195,8 @@ class BenchScreen(Screen):
         r = self.result = message.result
         lines = [COMPACT_HEADER, *[compact_row(lv) for lv in r["levels"]]]
         if r["reference"]:
-            lines.append(f"Reference for {r['gpu']} (published/claimed; 'you' = measured ÷ figure):")
+            lines.append(f"Reference for {r['gpu'] or 'any GPU (none detected)'} (published/claimed; "
+                         "'you' = measured ÷ figure):")
             lines += compact_reference(r)
         else:
             lines.append("No GPU detected here: published figures are shown for H100/H200/B200 hosts.")
