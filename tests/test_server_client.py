@@ -114,3 +114,20 @@ async def test_async_wait_ready_api_key(sglang_shaped_factory):
             await c.wait_ready(timeout_s=2, interval_s=0.1)
     async with AsyncServerClient(peer.base_url, api_key="k") as c:
         assert await c.wait_ready(timeout_s=2, interval_s=0.1) == ["openai/gpt-oss-20b"]
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:185575", "ftp://host:21", "http://:8000"])
+def test_unreachable_urls_are_bad_input_in_words(url):
+    with pytest.raises(ConsoleError, match="not a usable server URL") as err:
+        ServerClient(url)
+    assert err.value.exit_code == 2 and "http://127.0.0.1:8000" in err.value.hint
+
+
+@pytest.mark.parametrize("command", [["smoke", "--only", "models"], ["metrics"], ["bench"], ["chat", "hi"]])
+def test_every_command_refuses_a_bad_url_without_a_traceback(command, capsys):
+    from console.cli import main
+
+    code = main([command[0], "--base-url", "http://127.0.0.1:185575", *command[1:]])
+    out, err = capsys.readouterr()
+    assert code == 2, (out, err)
+    assert "not a usable server URL" in err and "Traceback" not in err + out

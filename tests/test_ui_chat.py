@@ -290,6 +290,20 @@ async def test_settings_screen_by_keyboard_alone():
         assert (app.pane.settings.base_url, app.pane.settings.api_key) == ("http://127.0.0.1:9", "k-123")
 
 
+async def test_settings_screen_keeps_a_bad_url_and_says_why():
+    app = ChatTestApp(ScriptedSession(), settings=ChatSettings())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f2")
+        await pilot.pause()
+        await pilot.press(*"http://127.0.0.1:185575", "ctrl+s")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ChatSettingsScreen)  # still open, the typed URL still there
+        assert screen.query_one("#base-url").value == "http://127.0.0.1:185575"
+        assert "not a usable server URL" in str(screen.query_one("#models-status").render())
+        assert app.pane.settings.base_url != "http://127.0.0.1:185575"
+
+
 async def test_endpoint_changed_from_the_launch_area_is_followed():
     app = ChatTestApp(ScriptedSession(), settings=ChatSettings())
     async with app.run_test(size=(100, 30)) as pilot:

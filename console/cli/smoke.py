@@ -43,6 +43,9 @@ def run(args) -> int:
 
     if args.soak < 0:
         raise ConsoleError("--soak must be 0 or more", exit_code=EXIT_USAGE)
+    from console.server.client import root_url
+
+    root_url(args.base_url)  # a URL no request can reach is bad input (exit 2), not a failed check
     only = [c.strip() for c in args.only.split(",") if c.strip()] if args.only else None
     config = SmokeConfig(base_url=args.base_url, api_key=args.api_key or os.environ.get(API_KEY_ENV) or None,
                          model=args.model, soak=args.soak, only=only, max_ttft_s=args.max_ttft,

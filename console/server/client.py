@@ -28,12 +28,27 @@ class Health:
 
 
 def root_url(base_url: str) -> str:
-    """``http://h:p/v1/`` → ``http://h:p``: SGLang's own routes live at the root."""
+    """``http://h:p/v1/`` → ``http://h:p``: SGLang's own routes live at the root.
+
+    Every client path goes through here, so a URL no request could reach (no host, a port
+    outside 1–65535, another scheme) is refused once, in words, instead of surfacing as a
+    socket error from deep inside the HTTP stack.
+    """
+    from urllib.parse import urlsplit
+
     url = base_url.strip().rstrip("/")
     if "://" not in url:
         url = "http://" + url
     if url.endswith("/v1"):
         url = url[:-3]
+    hint = "use a URL like http://127.0.0.1:8000"
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError outside 0–65535
+    except ValueError as exc:
+        raise ConsoleError(f"not a usable server URL: {base_url!r} ({exc})", hint, exit_code=2) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
+        raise ConsoleError(f"not a usable server URL: {base_url!r}", hint, exit_code=2)
     return url
 
 

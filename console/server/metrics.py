@@ -273,10 +273,9 @@ def view(current: MetricsSnapshot, previous: MetricsSnapshot | None = None) -> M
 
 def metrics_url(base_url: str) -> str:
     """``/metrics`` sits at the server root, not under ``/v1``."""
-    base = base_url.rstrip("/")
-    if base.endswith("/v1"):
-        base = base[: -len("/v1")]
-    return base + "/metrics"
+    from console.server.client import root_url
+
+    return root_url(base_url) + "/metrics"
 
 
 def fetch_text(base_url: str, timeout: float = 5.0, client=None) -> str:

@@ -101,6 +101,17 @@ class ChatSettingsScreen(ModalScreen[ChatSettings | None]):
 
     def action_save(self) -> None:
         form = self.query_one
+        url = form("#base-url", Input).value.strip()
+        if url:
+            from console.errors import ConsoleError
+            from console.server.client import root_url
+
+            try:
+                root_url(url)
+            except ConsoleError as exc:  # keep the screen open: nothing typed is lost
+                form("#models-status", Static).update(f"✖ {exc.message} — {exc.hint}")
+                form("#base-url", Input).focus()
+                return
         model = form("#model", Select).value
         effort = form("#effort", Select).value
         chosen = list(form("#tools", SelectionList).selected)
