@@ -116,6 +116,16 @@ async def test_async_wait_ready_api_key(sglang_shaped_factory):
         assert await c.wait_ready(timeout_s=2, interval_s=0.1) == ["openai/gpt-oss-20b"]
 
 
+async def test_async_wait_ready_times_out_with_the_last_error():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    async with AsyncServerClient(f"http://127.0.0.1:{port}") as c:
+        with pytest.raises(ConsoleError, match="not ready within 0.3 s .last: no server at") as e:
+            await c.wait_ready(timeout_s=0.3, interval_s=0.1)
+    assert e.value.exit_code == 3
+
+
 @pytest.mark.parametrize("url", ["http://127.0.0.1:185575", "ftp://host:21", "http://:8000"])
 def test_unreachable_urls_are_bad_input_in_words(url):
     with pytest.raises(ConsoleError, match="not a usable server URL") as err:

@@ -112,6 +112,13 @@ def _models_from(body: Any) -> list[dict[str, Any]]:
     return [m for m in data if isinstance(m, dict) and "id" in m]
 
 
+def _not_ready(base_url: str, timeout_s: float, last: ConsoleError | None) -> ConsoleError:
+    """The one error both ``wait_ready`` loops end with (sync and async cannot share the loop itself)."""
+    why = f" (last: {last.message})" if last is not None else ""
+    return ConsoleError(f"{base_url} was not ready within {timeout_s:g} s{why}",
+                        "check the server's logs", exit_code=EXIT_UNAVAILABLE)
+
+
 class ServerClient:
     """Blocking client: ``health()``, ``models()``, ``server_info()``, ``model_info()``, ``metrics_text()``."""
 
@@ -178,7 +185,7 @@ class ServerClient:
         import time
 
         deadline = time.monotonic() + timeout_s
-        last: Exception | None = None
+        last: ConsoleError | None = None
         while True:
             try:
                 if self.health().ready:
@@ -188,9 +195,7 @@ class ServerClient:
             except ConsoleError as e:
                 last = e
             if time.monotonic() >= deadline:
-                why = f" (last: {last.message})" if isinstance(last, ConsoleError) else ""
-                raise ConsoleError(f"{self.base_url} was not ready within {timeout_s:g} s{why}",
-                                   "check the server's logs", exit_code=EXIT_UNAVAILABLE)
+                raise _not_ready(self.base_url, timeout_s, last)
             time.sleep(interval_s)
 
 
@@ -257,7 +262,7 @@ class AsyncServerClient:
         import time
 
         deadline = time.monotonic() + timeout_s
-        last: Exception | None = None
+        last: ConsoleError | None = None
         while True:
             try:
                 if (await self.health()).ready:
@@ -267,7 +272,5 @@ class AsyncServerClient:
             except ConsoleError as e:
                 last = e
             if time.monotonic() >= deadline:
-                why = f" (last: {last.message})" if isinstance(last, ConsoleError) else ""
-                raise ConsoleError(f"{self.base_url} was not ready within {timeout_s:g} s{why}",
-                                   "check the server's logs", exit_code=EXIT_UNAVAILABLE)
+                raise _not_ready(self.base_url, timeout_s, last)
             await asyncio.sleep(interval_s)
