@@ -103,6 +103,24 @@ def test_gpus_record_then_replay(capsys, monkeypatch, tmp_path):
 
 def test_gpus_bad_interval(capsys):
     assert main(["gpus", "--interval", "0"]) == 2
+    assert "--interval must be > 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content", [None, "{not json", '{"format": "something else"}'])
+def test_gpus_unreadable_replay_is_said_in_words(capsys, tmp_path, content):
+    target = tmp_path / "rec.json"
+    if content is not None:
+        target.write_text(content)
+    rc, out, err = cli(capsys, "gpus", "--json", "--replay", str(target))
+    doc = json.loads(out)
+    assert rc == 0 and doc["gpus"] == [] and "Traceback" not in err
+    assert doc["error"].startswith("cannot read the NVML recording (") and str(target) in doc["error"]
+
+
+def test_plan_with_unreadable_replay_says_why(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("GPT_OSS_CONSOLE_NVML_REPLAY", str(tmp_path / "missing.json"))
+    rc, _, err = cli(capsys, "plan")
+    assert rc == 3 and "no GPU to plan for: cannot read the NVML recording" in err and "Traceback" not in err
 
 
 # -- plan ------------------------------------------------------------------------------

@@ -37,8 +37,8 @@ LOST_KINDS = frozenset({"GPU_IS_LOST", "RESET_REQUIRED", "GPU_NOT_FOUND", "INVAL
 class NvmlError(Exception):
     """An NVML failure in backends that are not pynvml (replay), by kind."""
 
-    def __init__(self, kind: str):
-        super().__init__(kind)
+    def __init__(self, kind: str, detail: str = ""):
+        super().__init__(detail or kind)
         self.kind = kind
 
 
@@ -51,6 +51,7 @@ def unavailable_message(kind: str, detail: str = "") -> str:
         "LIB_RM_VERSION_MISMATCH": "NVIDIA driver and library versions differ (reboot after a driver update)",
         "PYNVML_MISSING": "nvidia-ml-py is not installed (pip install nvidia-ml-py)",
         "NO_GPUS": "the NVIDIA driver sees no GPU",
+        "REPLAY_UNREADABLE": f"cannot read the NVML recording ({detail})",
     }.get(kind, f"NVML failed: {detail or kind}")
     return f"{words}: no GPUs to show"
 
@@ -175,17 +176,22 @@ def _text(v) -> str:
     return v.decode(errors="replace") if isinstance(v, bytes) else str(v)
 
 
-class _Missing:
-    """Stands in for NVML when nvidia-ml-py itself is not installed."""
+class _Unavailable:
+    """Stands in for a backend that cannot start (nvidia-ml-py not installed, a
+    recording that cannot be read): ``init()`` fails with ``kind``, so every
+    reader shows it in words like any other missing driver."""
 
-    source = "nvml"
     Error = NvmlError
+
+    def __init__(self, kind: str, detail: str = "", source: str = "nvml") -> None:
+        self._error = (kind, detail)
+        self.source = source
 
     def kind(self, exc: BaseException) -> str:
         return getattr(exc, "kind", "UNKNOWN")
 
     def init(self) -> None:
-        raise NvmlError("PYNVML_MISSING")
+        raise NvmlError(*self._error)
 
     def shutdown(self) -> None:
         pass
@@ -198,8 +204,12 @@ def open_backend(replay: str | None = None):
     if path:
         from console.gpu.replay import RecordedNvml
 
-        return RecordedNvml.load(path)
+        try:
+            return RecordedNvml.load(path)
+        except (OSError, ValueError) as exc:  # missing file, bad JSON, not a recording
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            return _Unavailable("REPLAY_UNREADABLE", f"{path}: {why}", source=f"replay:{path}")
     try:
         return RealNvml()
     except ImportError:
-        return _Missing()
+        return _Unavailable("PYNVML_MISSING")
