@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 
 from console.cli.common import EXIT_OK, EXIT_USAGE, add_json_flag, emit
+from console.errors import ConsoleError
 
 HELP = "list GPUs with memory, utilisation, power and processes (--watch streams, --record saves NVML answers)"
 ORDER = 10
@@ -139,8 +139,7 @@ def run(args) -> int:
     from console.gpu import Sampler, open_backend
 
     if args.interval <= 0 or (args.count is not None and args.count < 1):
-        print("error: --interval must be > 0 and --count ≥ 1", file=sys.stderr)
-        return EXIT_USAGE
+        raise ConsoleError("--interval must be > 0 and --count ≥ 1", exit_code=EXIT_USAGE)
     backend = open_backend(args.replay)
     if args.record:
         return _record(args, backend)
