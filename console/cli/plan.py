@@ -58,7 +58,8 @@ def format_plan(p) -> str:
 
 
 def _detected():
-    """(GpuSpec, count) from NVML (or a replay), or None."""
+    """((GpuSpec, count) or None, Inventory) from NVML (or a replay): the
+    inventory says why when nothing can be planned for."""
     from console.gpu import plan_gpus, read_inventory
 
     inv = read_inventory()
