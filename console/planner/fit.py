@@ -332,13 +332,11 @@ def choose_tp(model, gpu, count: int, requested: int | None = None) -> tuple[int
     if m.name == "gpt-oss-20b":
         for t in valid:
             if _pool_ok(m, g, t):
-                if t == 1 and count > 1:
+                if t == 1:  # count > 1 here: one GPU was answered above
                     return 1, (
                         "20b fits on one GPU: TP=1 avoids all-reduce traffic; "
                         f"use the other {count - 1} GPU(s) for more replicas (--dp)"
                     )
-                if t == 1:
-                    return 1, "20b fits on one GPU"
                 return t, f"20b needs TP={t}: its weights do not fit a smaller split"
         return largest, f"largest valid TP ≤ {count} GPUs{odd}"
     for t in reversed(valid):
