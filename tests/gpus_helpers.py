@@ -6,6 +6,7 @@ real program does) with a fixed clock, and ticks only when a test asks.
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from console.gpu import Sampler
@@ -59,3 +60,13 @@ async def settle(pilot, app: ConsoleApp, ticks: int = 0) -> GpusPane:
     await pilot.pause()
     await pilot.pause()
     return pane
+
+
+@asynccontextmanager
+async def gpus_open(monkeypatch, recording: str, *, ticks: int = 0, size: tuple[int, int] = (80, 24)):
+    """The GPUs-only shell on ``recording``, opened and settled: yields (pilot, app, pane).
+    Tests that patch the pane after ``use_recording`` set it up by hand instead."""
+    use_recording(monkeypatch, recording)
+    app = gpus_app()
+    async with app.run_test(size=size) as pilot:
+        yield pilot, app, await settle(pilot, app, ticks=ticks)

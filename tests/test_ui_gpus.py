@@ -12,7 +12,7 @@ from console.ui.gpus import format as fmt
 from console.ui.gpus.history import bars
 from console.ui.gpus.pane import GpusPane
 from console.ui.gpus.planner import plan_values
-from tests.gpus_helpers import gpus_app, settle, use_recording
+from tests.gpus_helpers import gpus_app, gpus_open, settle, use_recording
 from tests.ui_helpers import screen_text
 
 
@@ -25,10 +25,7 @@ def notes(app: ConsoleApp) -> list[str]:
 
 
 async def test_rows_show_the_recorded_values(monkeypatch) -> None:
-    use_recording(monkeypatch, "2xh100")
-    app = gpus_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        pane = await settle(pilot, app, ticks=4)
+    async with gpus_open(monkeypatch, "2xh100", ticks=4) as (pilot, app, pane):
         table = pane.query_one("#gpus-table", DataTable)
         assert table.row_count == 2
         assert cell(table, "0", "Name") == "H100 80GB HBM3"
@@ -46,10 +43,7 @@ async def test_rows_show_the_recorded_values(monkeypatch) -> None:
 
 
 async def test_not_supported_fields_read_na(monkeypatch) -> None:
-    use_recording(monkeypatch, "notsupported")
-    app = gpus_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        pane = await settle(pilot, app, ticks=1)
+    async with gpus_open(monkeypatch, "notsupported", ticks=1) as (pilot, app, pane):
         table = pane.query_one("#gpus-table", DataTable)
         assert cell(table, "0", "Power W") == "n/a"
         assert cell(table, "0", "PCIe") == "n/a"
@@ -59,10 +53,7 @@ async def test_not_supported_fields_read_na(monkeypatch) -> None:
 
 
 async def test_no_driver_says_why_and_the_planner_still_works(monkeypatch) -> None:
-    use_recording(monkeypatch, "no-driver")
-    app = gpus_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        pane = await settle(pilot, app)
+    async with gpus_open(monkeypatch, "no-driver") as (pilot, app, pane):
         text = screen_text(app)
         assert "NVIDIA driver not found" in text
         assert "plan for a catalog GPU" in text
@@ -73,10 +64,7 @@ async def test_no_driver_says_why_and_the_planner_still_works(monkeypatch) -> No
 
 
 async def test_a_gpu_that_vanishes_is_reported_once_and_the_rest_goes_on(monkeypatch) -> None:
-    use_recording(monkeypatch, "gpu-lost")
-    app = gpus_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        pane = await settle(pilot, app, ticks=4)
+    async with gpus_open(monkeypatch, "gpu-lost", ticks=4) as (pilot, app, pane):
         table = pane.query_one("#gpus-table", DataTable)
         assert cell(table, "1", "VRAM GiB") == "lost"
         assert cell(table, "0", "VRAM GiB") != "lost"
@@ -91,19 +79,13 @@ async def test_a_gpu_that_vanishes_is_reported_once_and_the_rest_goes_on(monkeyp
 
 
 async def test_a_gpu_that_cannot_be_opened_is_a_warning(monkeypatch) -> None:
-    use_recording(monkeypatch, "handle-lost")
-    app = gpus_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        pane = await settle(pilot, app, ticks=1)
+    async with gpus_open(monkeypatch, "handle-lost", ticks=1) as (pilot, app, pane):
         assert any("GPU 1" in n for n in notes(app)), notes(app)
         assert cell(pane.query_one("#gpus-table", DataTable), "0", "Arch") == "Hopper"
 
 
 async def test_a_process_that_ends_between_calls_shows_as_exited(monkeypatch) -> None:
-    use_recording(monkeypatch, "process-vanishes")
-    app = gpus_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        pane = await settle(pilot, app, ticks=1)
+    async with gpus_open(monkeypatch, "process-vanishes", ticks=1) as (pilot, app, pane):
         procs = pane.query_one("#gpus-procs", DataTable)
         assert procs.row_count == 2
         assert str(procs.get_row_at(1)[2]) == "(exited)"
@@ -137,11 +119,8 @@ async def test_container_hook_fills_the_container_column(monkeypatch) -> None:
 
 
 async def test_enter_on_a_plan_posts_plan_chosen_with_launch_setting_names(monkeypatch) -> None:
-    use_recording(monkeypatch, "2xh100")
     chosen: list[messages.PlanChosen] = []
-    app = gpus_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        pane = await settle(pilot, app, ticks=1)
+    async with gpus_open(monkeypatch, "2xh100", ticks=1) as (pilot, app, pane):
         monkeypatch.setattr(app, "_relay", lambda m: chosen.append(m))
         await pilot.press("p")  # focus the matrix
         await pilot.press("down")  # gpt-oss-120b
@@ -164,11 +143,8 @@ async def test_enter_on_a_plan_posts_plan_chosen_with_launch_setting_names(monke
 
 
 async def test_20b_on_two_gpus_names_the_card_it_uses(monkeypatch) -> None:
-    use_recording(monkeypatch, "2xh100")
     chosen: list[messages.PlanChosen] = []
-    app = gpus_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, app, ticks=1)
+    async with gpus_open(monkeypatch, "2xh100", ticks=1) as (pilot, app, pane):
         monkeypatch.setattr(app, "_relay", lambda m: chosen.append(m))
         await pilot.press("p", "enter")
         await pilot.pause()
@@ -178,11 +154,8 @@ async def test_20b_on_two_gpus_names_the_card_it_uses(monkeypatch) -> None:
 
 
 async def test_a_plan_that_does_not_fit_is_not_carried(monkeypatch) -> None:
-    use_recording(monkeypatch, "no-driver")
     chosen: list = []
-    app = gpus_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        pane = await settle(pilot, app)
+    async with gpus_open(monkeypatch, "no-driver") as (pilot, app, pane):
         monkeypatch.setattr(app, "_relay", lambda m: chosen.append(m))
         pane.query_one("#plan-gpu", Select).value = "RTX-4090-24GB"
         await pilot.pause()
@@ -195,10 +168,7 @@ async def test_a_plan_that_does_not_fit_is_not_carried(monkeypatch) -> None:
 
 
 async def test_catalog_gpu_count_and_context_replan(monkeypatch) -> None:
-    use_recording(monkeypatch, "no-driver")
-    app = gpus_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        pane = await settle(pilot, app)
+    async with gpus_open(monkeypatch, "no-driver") as (pilot, app, pane):
         matrix = pane.query_one("#plan-matrix", DataTable)
         assert str(matrix.get_row("gpt-oss-120b")[1]) == "shorter ctx"  # one H100, SGLang's default split
         pane.query_one("#plan-count", Input).value = "2"
@@ -270,10 +240,7 @@ def test_plan_values_only_carry_what_the_plan_decided() -> None:
 
 
 async def test_typing_in_an_input_never_triggers_app_keys(monkeypatch) -> None:
-    use_recording(monkeypatch, "no-driver")
-    app = gpus_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        pane = await settle(pilot, app)
+    async with gpus_open(monkeypatch, "no-driver") as (pilot, app, pane):
         context = pane.query_one("#plan-context", Input)
         context.value = ""
         context.focus()
@@ -285,10 +252,7 @@ async def test_typing_in_an_input_never_triggers_app_keys(monkeypatch) -> None:
 
 
 async def test_detail_line_follows_the_highlighted_gpu_and_interval_keys(monkeypatch) -> None:
-    use_recording(monkeypatch, "2xh100")
-    app = gpus_app()
-    async with app.run_test(size=(160, 48)) as pilot:
-        pane = await settle(pilot, app, ticks=1)
+    async with gpus_open(monkeypatch, "2xh100", ticks=1, size=(160, 48)) as (pilot, app, pane):
         detail = lambda: str(pane.query_one("#gpus-detail", Static).render())  # noqa: E731
         assert detail().startswith("GPU 0 · sm90 · free") and "GPU-5d3f6a2e-0c1b-4e8a-9f11-000000000000" in detail()
         assert "fan n/a" in detail()  # NotSupported on H100
