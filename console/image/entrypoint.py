@@ -117,25 +117,25 @@ def _plan(model: str, gpus: list[Any], values: dict[str, Any], prep: Prepared) -
 
 def _fix_hint(model: str, spec: Any, count: int, tp: int, values: dict[str, Any]) -> str:
     """The smallest change that makes the plan fit, in words."""
-    from console.planner import plan
-    from console.planner.fit import default_mem_fraction_static
+    from console.planner import PlanError, plan
+    from console.planner.fit import TP_CHOICES, default_mem_fraction_static, valid_tp_sizes
 
     fraction = values.get("mem_fraction_static")
 
     def fits(n: int, t: int, f: float | None) -> bool:
         try:
             return plan(model, spec, n, tp=t, mem_fraction_static=f).fits
-        except Exception:
+        except PlanError:  # an input the planner refuses: not a way to fit
             return False
 
-    for t in (1, 2, 4, 8):
-        if t <= count and t != tp and fits(count, t, fraction):
+    for t in valid_tp_sizes(model, count):
+        if t != tp and fits(count, t, fraction):
             return f"Set TENSOR_PARALLEL_SIZE={t} ({count} GPUs are visible) or leave it unset"
     if fraction is not None and fits(count, tp, None):
         default = default_mem_fraction_static(spec.memory_total, tp)
         return f"Raise MEM_FRACTION_STATIC (SGLang's default here is {default}) or leave it unset"
     alt = " or use openai/gpt-oss-20b" if model.endswith("120b") else ""
-    for n in (2, 4, 8):
+    for n in TP_CHOICES:
         if n > count and fits(n, n, fraction):
             return f"Give the container {n}× {spec.name} (TENSOR_PARALLEL_SIZE={n}){alt}, or a larger GPU"
     return f"Use a GPU with more memory{alt}"
