@@ -24,8 +24,11 @@ def test_seed_rows_pinned():
         for r in seed_rows()
     ]
     assert got == EXPECTED_ROWS
-    # concurrency is pool // context: 1,164,390 // 8,192 = 142, // 32,768 = 35
-    assert 1164390 // 8192 == 142 and 1164390 // 32768 == 35
+    # concurrency is pool // context (1,164,390 // 8,192 = 142, // 32,768 = 35): checked on
+    # every computed row, not just on the pinned numbers
+    for r in seed_rows():
+        pool = r["max_total_num_tokens"]
+        assert (r["concurrency_8k"], r["concurrency_32k"]) == (pool // 8192, pool // 32768), r["gpus"]
     assert len(SEED_ROWS) == 6
 
 
