@@ -225,6 +225,12 @@ def test_cli_exit_codes_and_json(tmp_path, capsys):
                      "--max-failure-rate", "0.9", "--json"]) == 0
         data = json.loads(capsys.readouterr().out)
         assert data["rounds"] == 8 and 0 < data["failed"] < 8
+        saved = tmp_path / "t.json"
+        assert main(["bench", "--base-url", url, "--tool-load", "4", "--tool-rounds", "8",
+                     "--max-failure-rate", "0.9", "--json", str(saved)]) == 0
+        assert f"saved {saved}" in capsys.readouterr().out
+        assert json.loads(saved.read_text())["rounds"] == 8
+        assert stat.S_IMODE(os.stat(saved).st_mode) == 0o600
         assert main(["bench", "--base-url", url, "--concurrency", "0"]) == 2
     capsys.readouterr()
     assert main(["bench", "--base-url", "http://127.0.0.1:9", "--concurrency", "1", "--quiet"]) == 3

@@ -81,14 +81,25 @@ def _write_json(path: str, data: dict) -> None:
     write_private(path, json.dumps(data, indent=2) + "\n")
 
 
-def run(args) -> int:
-    from console.bench.report import format_result, format_tool_load
+def _output(json_arg: str | None, data: dict, fmt) -> None:
+    """--json alone: JSON on stdout; --json FILE: the text, and the JSON saved privately; else the text."""
+    if json_arg == "-":
+        json.dump(data, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return
+    print(fmt(data))
+    if json_arg:
+        _write_json(json_arg, data)
+        print(f"saved {json_arg}")
 
+
+def run(args) -> int:
     if args.input_len < 1 or args.output_len < 1 or (args.requests is not None and args.requests < 1):
         raise ConsoleError("--input-len, --output-len and --requests must be ≥ 1", exit_code=EXIT_USAGE)
     if args.tool_load is not None:
-        return _run_tool_load(args, format_tool_load)
+        return _run_tool_load(args)
 
+    from console.bench.report import format_result
     from console.bench.run import BenchConfig, run_bench
     from console.bench.schema import validate
 
@@ -102,21 +113,15 @@ def run(args) -> int:
         raise ConsoleError("--workers must be ≥ 1", exit_code=EXIT_USAGE)
     result = run_bench(cfg, _progress_printer(args.quiet))
     validate(result)
-    if args.json == "-":
-        json.dump(result, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        print(format_result(result))
-        if args.json:
-            _write_json(args.json, result)
-            print(f"saved {args.json}")
+    _output(args.json, result, format_result)
     worst = max((lv["failure_rate"] for lv in result["levels"]), default=0.0)
     return EXIT_FAILED if worst > args.max_failure_rate else EXIT_OK
 
 
-def _run_tool_load(args, format_tool_load) -> int:
+def _run_tool_load(args) -> int:
     import asyncio
 
+    from console.bench.report import format_tool_load
     from console.bench.run import resolve_model
     from console.bench.toolload import run_tool_load
     from console.server.client import root_url
@@ -128,11 +133,5 @@ def _run_tool_load(args, format_tool_load) -> int:
     model = args.model or served
     res = asyncio.run(run_tool_load(base, model, args.tool_load, args.tool_rounds, args.api_key))
     data = {"model": model, "base_url": base, **res.to_dict()}
-    if args.json == "-":
-        json.dump(data, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        print(format_tool_load(data))
-        if args.json:
-            _write_json(args.json, data)
+    _output(args.json, data, format_tool_load)
     return EXIT_FAILED if res.failure_rate > args.max_failure_rate else EXIT_OK
