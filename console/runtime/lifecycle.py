@@ -276,16 +276,16 @@ class Runtime:
 
     def stop(self, container, timeout: int = 30) -> ContainerInfo:
         """SIGTERM, then SIGKILL after ``timeout`` seconds (Docker's stop semantics)."""
-        try:
-            container.stop(timeout=timeout)
-            container.reload()
-        except Exception as exc:
-            raise explain(exc) from exc
-        return info_from_attrs(container.attrs)
+        return self._act(container, "stop", timeout=timeout)
 
     def restart(self, container, timeout: int = 30) -> ContainerInfo:
+        return self._act(container, "restart", timeout=timeout)
+
+    @staticmethod
+    def _act(container, verb: str, **kwargs) -> ContainerInfo:
+        """Run ``container.<verb>(**kwargs)`` and return the container's state afterwards."""
         try:
-            container.restart(timeout=timeout)
+            getattr(container, verb)(**kwargs)
             container.reload()
         except Exception as exc:
             raise explain(exc) from exc
