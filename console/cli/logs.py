@@ -7,6 +7,7 @@ import re
 import sys
 import time
 
+from console.cli._target import add_container_argument, find_container
 from console.cli.common import EXIT_OK, EXIT_USAGE
 from console.errors import ConsoleError
 
@@ -17,7 +18,7 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def register(parser) -> None:
-    parser.add_argument("container", nargs="?", help="name, id prefix or profile (default: the only one)")
+    add_container_argument(parser)
     parser.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
     parser.add_argument("--since", metavar="WHEN", help="only lines since 10m / 2h / 30s ago, or a unix time")
     parser.add_argument("--tail", "-n", metavar="N", default="all", help="only the last N lines (default all)")
@@ -49,7 +50,6 @@ def parse_since(text: str | None) -> float | None:
 
 def run(args) -> int:
     from console.logs.docker_reader import DockerLogReader
-    from console.runtime.lifecycle import Runtime
 
     tail = args.tail
     if tail != "all" and not str(tail).isdigit():
@@ -60,8 +60,7 @@ def run(args) -> int:
             pattern = re.compile(args.grep, re.IGNORECASE if args.ignore_case else 0)
         except re.error as exc:
             raise ConsoleError(f"--grep: invalid regular expression: {exc}", exit_code=EXIT_USAGE) from None
-    runtime = Runtime()
-    container = runtime.get(args.container)
+    runtime, container = find_container(args)
     reader = DockerLogReader(container.id, client=runtime.client, follow=args.follow,
                              since=parse_since(args.since), tail=tail)
     seen: list[str] = []

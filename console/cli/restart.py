@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from console.cli._target import add_container_argument, add_stop_timeout, find_container
 from console.cli.common import EXIT_FAILED, EXIT_OK, add_json_flag, emit
 
 HELP = "restart the SGLang container and follow it until ready (--detach: do not wait)"
@@ -11,8 +12,8 @@ ORDER = 24
 
 
 def register(parser) -> None:
-    parser.add_argument("container", nargs="?", help="name, id prefix or profile (default: the only one)")
-    parser.add_argument("--timeout", "-t", type=int, default=30, metavar="S", help="seconds before SIGKILL on stop")
+    add_container_argument(parser)
+    add_stop_timeout(parser)
     parser.add_argument("--detach", "-d", action="store_true", help="return once restarted")
     parser.add_argument("--wait", type=float, default=None, metavar="S", help="give up waiting for ready after S s")
     add_json_flag(parser)
@@ -21,11 +22,10 @@ def register(parser) -> None:
 
 def run(args) -> int:
     from console.cli.launch import _failure_text
-    from console.runtime.lifecycle import Runtime, api_key_of
+    from console.runtime.lifecycle import api_key_of
     from console.runtime.monitor import Monitor
 
-    runtime = Runtime()
-    container = runtime.get(args.container)
+    runtime, container = find_container(args)
     if not args.json:
         print(f"restarting {container.name}…", file=sys.stderr, flush=True)
     info = runtime.restart(container, timeout=args.timeout)

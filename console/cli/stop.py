@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from console.cli._target import add_container_argument, add_stop_timeout, find_container
 from console.cli.common import EXIT_OK, add_json_flag, emit
 
 HELP = "stop the SGLang container (graceful, then killed after --timeout); --remove deletes it"
@@ -11,18 +12,15 @@ ORDER = 23
 
 
 def register(parser) -> None:
-    parser.add_argument("container", nargs="?", help="name, id prefix or profile (default: the only one)")
-    parser.add_argument("--timeout", "-t", type=int, default=30, metavar="S", help="seconds before SIGKILL (30)")
+    add_container_argument(parser)
+    add_stop_timeout(parser)
     parser.add_argument("--remove", "--rm", action="store_true", help="remove the container after stopping it")
     add_json_flag(parser)
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from console.runtime.lifecycle import Runtime
-
-    runtime = Runtime()
-    container = runtime.get(args.container)
+    runtime, container = find_container(args)
     if not args.json:
         print(f"stopping {container.name} (up to {args.timeout}s before it is killed)…", file=sys.stderr, flush=True)
     info = runtime.stop(container, timeout=args.timeout)
