@@ -19,7 +19,7 @@ import pytest
 
 from console.cli import main
 from tests.fixtures.docker_engine import free_port
-from tests.fixtures.docker_engine import test_name as unique_name
+from tests.runtime_helpers import container_name, isolate_state
 
 pytestmark = pytest.mark.docker
 REPO = Path(__file__).resolve().parents[1]
@@ -27,30 +27,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def xdg(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    clear_setting_env(monkeypatch)
+    isolate_state(tmp_path, monkeypatch)
     return tmp_path
-
-
-def clear_setting_env(monkeypatch):
-    """The settings' env names are the seed's generic ones (HOST, PORT, MODEL…): the host's must not leak in."""
-    from console.settings import SETTINGS
-
-    for s in SETTINGS:
-        for var in (s.env, *s.aliases, s.file_env):
-            if var:
-                monkeypatch.delenv(var, raising=False)
 
 
 @pytest.fixture
 def name(docker_client):
-    made = unique_name("launch")
-    yield made
-    try:
-        docker_client.containers.get(made).remove(force=True)
-    except Exception:
-        pass
+    yield from container_name(docker_client, "launch")
 
 
 def launch_args(image, name, port, scenario="ok", *extra):

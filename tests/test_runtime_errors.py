@@ -13,7 +13,7 @@ import pytest
 
 from console.cli import main
 from tests.fixtures.docker_engine import free_port
-from tests.fixtures.docker_engine import test_name as unique_name
+from tests.runtime_helpers import container_name, isolate_state
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -60,21 +60,12 @@ def test_permission_denied_on_the_socket_says_docker_group(docker_client):
 
 @pytest.fixture
 def xdg(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    from tests.test_cli_launch import clear_setting_env
-
-    clear_setting_env(monkeypatch)
+    isolate_state(tmp_path, monkeypatch)
 
 
 @pytest.fixture
 def name(docker_client):
-    made = unique_name("err")
-    yield made
-    try:
-        docker_client.containers.get(made).remove(force=True)
-    except Exception:
-        pass
+    yield from container_name(docker_client, "err")
 
 
 @pytest.mark.docker
