@@ -13,18 +13,77 @@ def _dist(d: dict, keys=("p50", "p90", "p99"), fmt="{:.1f}") -> str:
     return "/".join(_f(d.get(k), fmt) for k in keys)
 
 
-HEADER = f"{'conc':>4} {'ok':>5} {'fail':>4} {'out tok/s':>9} {'req/s':>6} {'TTFT ms p50/90/99':>20} " \
-         f"{'any':>6} {'ITL ms p50/99':>14} {'TPOT':>6} {'E2E s':>6} {'c~':>5} {'$/M out':>7}"
+def _e2e_s(lv: dict) -> str:
+    p50 = lv["e2e_ms"]["p50"]
+    return _f(p50 and p50 / 1000, "{:.2f}")
+
+
+def _any(lv: dict) -> str:
+    return _f(lv["ttft_any_ms"]["p50"], "{:.0f}")
+
+
+def _cost(lv: dict) -> str:
+    return _f(lv["cost_per_m_output_usd"], "{:.2f}")
+
+
+# Both tables as (title, width, cell): every cell right-aligned, one space apart.
+_FULL = (
+    ("conc", 4, lambda lv: str(lv["concurrency"])),
+    ("ok", 5, lambda lv: str(lv["completed"])),
+    ("fail", 4, lambda lv: str(lv["failed"])),
+    ("out tok/s", 9, lambda lv: f"{lv['output_throughput']:.1f}"),
+    ("req/s", 6, lambda lv: f"{lv['request_throughput']:.2f}"),
+    ("TTFT ms p50/90/99", 20, lambda lv: _dist(lv["ttft_ms"], fmt="{:.0f}")),
+    ("any", 6, _any),
+    ("ITL ms p50/99", 14, lambda lv: _dist(lv["itl_ms"], ("p50", "p99"))),
+    ("TPOT", 6, lambda lv: _f(lv["tpot_ms"]["p50"])),
+    ("E2E s", 6, _e2e_s),
+    ("c~", 5, lambda lv: f"{lv['achieved_concurrency']:.1f}"),
+    ("$/M out", 7, _cost),
+)
+# One level in 78 columns (the TUI at 80×24).
+_COMPACT = (
+    ("conc", 4, lambda lv: str(lv["concurrency"])),
+    ("ok/fail", 8, lambda lv: f"{lv['completed']}/{lv['failed']}"),
+    ("out tok/s", 9, lambda lv: f"{lv['output_throughput']:.1f}"),
+    ("TTFT p50/p99", 13, lambda lv: _dist(lv["ttft_ms"], ("p50", "p99"), "{:.0f}")),
+    ("any", 5, _any),
+    ("ITL p50", 7, lambda lv: _f(lv["itl_ms"]["p50"])),
+    ("TPOT", 5, lambda lv: _f(lv["tpot_ms"]["p50"])),
+    ("E2E s", 6, _e2e_s),
+    ("$/M", 6, _cost),
+)
+
+
+def _header(cols) -> str:
+    return " ".join(f"{title:>{width}}" for title, width, _ in cols)
+
+
+def _row(cols, lv: dict) -> str:
+    return " ".join(f"{cell(lv):>{width}}" for _, width, cell in cols)
+
+
+HEADER = _header(_FULL)
+COMPACT_HEADER = _header(_COMPACT)
 
 
 def level_row(lv: dict) -> str:
-    return (
-        f"{lv['concurrency']:>4} {lv['completed']:>5} {lv['failed']:>4} {lv['output_throughput']:>9.1f} "
-        f"{lv['request_throughput']:>6.2f} {_dist(lv['ttft_ms'], fmt='{:.0f}'):>20} "
-        f"{_f(lv['ttft_any_ms']['p50'], '{:.0f}'):>6} {_dist(lv['itl_ms'], ('p50', 'p99')):>14} "
-        f"{_f(lv['tpot_ms']['p50']):>6} {_f(lv['e2e_ms']['p50'] and lv['e2e_ms']['p50'] / 1000, '{:.2f}'):>6} "
-        f"{lv['achieved_concurrency']:>5.1f} {_f(lv['cost_per_m_output_usd'], '{:.2f}'):>7}"
-    )
+    return _row(_FULL, lv)
+
+
+def compact_row(lv: dict) -> str:
+    """One level in 78 columns (the TUI at 80×24)."""
+    return _row(_COMPACT, lv)
+
+
+def _claimed(fig: dict, fmt: str) -> str:
+    rng = fig.get("output_throughput_range")
+    return f"{rng[0]:.0f}–{rng[1]:.0f}" if rng else fmt.format(fig["output_throughput"])
+
+
+def _ratio(lv: dict | None, fig: dict) -> float | None:
+    """Measured over published throughput, where both exist."""
+    return lv["output_throughput"] / fig["output_throughput"] if lv and fig.get("output_throughput") else None
 
 
 def reference_lines(result: dict) -> list[str]:
@@ -34,10 +93,9 @@ def reference_lines(result: dict) -> list[str]:
     for fig in result["reference"]:
         lv = by_conc.get(fig["concurrency"])
         measured = f"measured {lv['output_throughput']:.1f} tok/s" if lv else "not measured at this concurrency"
-        if lv and fig.get("output_throughput"):
-            measured += f" ({lv['output_throughput'] / fig['output_throughput']:.2f}×)"
-        rng = fig.get("output_throughput_range")
-        claimed = f"{rng[0]:.0f}–{rng[1]:.0f}" if rng else f"{fig['output_throughput']:.1f}"
+        if _ratio(lv, fig) is not None:
+            measured += f" ({_ratio(lv, fig):.2f}×)"
+        claimed = _claimed(fig, "{:.1f}")
         extra = []
         if fig.get("ttft_ms") is not None:
             extra.append(f"TTFT {fig['ttft_ms']:.0f} ms")
@@ -85,30 +143,14 @@ def format_tool_load(tl: dict) -> str:
     return line
 
 
-COMPACT_HEADER = f"{'conc':>4} {'ok/fail':>8} {'out tok/s':>9} {'TTFT p50/p99':>13} {'any':>5} " \
-                 f"{'ITL p50':>7} {'TPOT':>5} {'E2E s':>6} {'$/M':>6}"
-
-
-def compact_row(lv: dict) -> str:
-    """One level in 78 columns (the TUI at 80×24)."""
-    return (
-        f"{lv['concurrency']:>4} {str(lv['completed']) + '/' + str(lv['failed']):>8} {lv['output_throughput']:>9.1f} "
-        f"{_dist(lv['ttft_ms'], ('p50', 'p99'), '{:.0f}'):>13} {_f(lv['ttft_any_ms']['p50'], '{:.0f}'):>5} "
-        f"{_f(lv['itl_ms']['p50']):>7} {_f(lv['tpot_ms']['p50']):>5} "
-        f"{_f(lv['e2e_ms']['p50'] and lv['e2e_ms']['p50'] / 1000, '{:.2f}'):>6} "
-        f"{_f(lv['cost_per_m_output_usd'], '{:.2f}'):>6}"
-    )
-
-
 def compact_reference(result: dict) -> list[str]:
     """Published figures and the seed's claim, one short line each, with measured/expected."""
     lines = []
     by_conc = {lv["concurrency"]: lv for lv in result["levels"]}
     for fig in result["reference"]:
-        rng = fig.get("output_throughput_range")
-        claimed = f"{rng[0]:.0f}–{rng[1]:.0f}" if rng else f"{fig['output_throughput']:.0f}"
+        claimed = _claimed(fig, "{:.0f}")
         lv = by_conc.get(fig["concurrency"])
-        ratio = f"{lv['output_throughput'] / fig['output_throughput']:.2f}×" if lv else "—"
+        ratio = _f(_ratio(lv, fig), "{:.2f}×")
         who = "seed claim" if fig["source"] == SEED else fig["source"].split(",")[0].split(" (")[0]
         lines.append(f"  c={fig['concurrency']:<2} {claimed:>9} tok/s  you {ratio:>6}  "
                      f"{fig['model'].replace('gpt-oss-', '')} {who}"[:78])
