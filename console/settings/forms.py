@@ -13,6 +13,7 @@ import argparse
 from dataclasses import dataclass
 from typing import Any
 
+from .resolve import read_secret_file
 from .spec import GROUPS, SETTINGS, Setting
 
 
@@ -56,8 +57,7 @@ def cli_values(args: argparse.Namespace) -> dict[str, Any]:
             out[s.key] = ns[s.key]
         file_key = f"{s.key}__file"
         if s.secret and file_key in ns:
-            with open(ns[file_key], encoding="utf-8") as fh:
-                out[s.key] = fh.read().strip()
+            out[s.key] = read_secret_file(ns[file_key])
     return out
 
 

@@ -113,7 +113,7 @@ def parse_value(setting: Setting, raw: Any) -> tuple[Any, str | None]:
     return value, note
 
 
-def _read_secret_file(path: str) -> str:
+def read_secret_file(path: str) -> str:
     with open(path, encoding="utf-8") as fh:
         # Files usually end with a newline; only surrounding whitespace is stripped.
         return fh.read().strip()
@@ -165,7 +165,7 @@ def resolve(
                 res.set(s.key, None, FILE, s.file_env)
                 continue
             try:
-                value = _read_secret_file(path)
+                value = read_secret_file(path)
             except OSError as exc:
                 res.problems.append(Problem(
                     s.key, f"{s.file_env}={path} cannot be read ({exc.strerror or exc}): mount the file "
