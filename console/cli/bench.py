@@ -6,7 +6,7 @@ import json
 import os
 import sys
 
-from console.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from console.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, emit
 from console.errors import ConsoleError
 
 HELP = "benchmark a running server: TTFT, ITL, TPOT, throughput per concurrency, cost, tool-call load"
@@ -83,12 +83,8 @@ def _write_json(path: str, data: dict) -> None:
 
 def _output(json_arg: str | None, data: dict, fmt) -> None:
     """--json alone: JSON on stdout; --json FILE: the text, and the JSON saved privately; else the text."""
-    if json_arg == "-":
-        json.dump(data, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-        return
-    print(fmt(data))
-    if json_arg:
+    emit(data, json_arg == "-", fmt)
+    if json_arg and json_arg != "-":
         _write_json(json_arg, data)
         print(f"saved {json_arg}")
 
