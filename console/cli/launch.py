@@ -129,30 +129,36 @@ def launch_and_follow(spec, values, args) -> int:
              as_json, lambda d: f"started {d['container']} ({d['id'][:12]}); follow it with: gpt-oss-console status")
         return EXIT_OK
 
-    def on_update(snap) -> None:
-        if as_json:
-            return
-        if snap.docker_error:
-            _say(f"[{snap.elapsed_s:6.1f}s] Docker: {snap.docker_error}", False)
-            return
-        line = f"[{snap.elapsed_s:6.1f}s] {snap.phase.label}"
-        if snap.detail and snap.detail != snap.phase.label:
-            line += f" — {snap.detail}"
-        if snap.stalled_s is not None:
-            line += f"  (no progress for {snap.stalled_s:.0f}s: stalled?)"
-        _say(line, False)
-
     monitor = Monitor(runtime, container.id, base_url=spec.base_url, api_key=spec.api_key,
-                      stall_after=args.stall_after, on_update=on_update, settings=spec.settings, tracker=tracker)
+                      stall_after=args.stall_after, on_update=None if as_json else print_progress,
+                      settings=spec.settings, tracker=tracker)
+    return follow_until_ready(monitor, spec.name, as_json, timeout=args.timeout, extra={"launch": spec.describe()})
+
+
+def print_progress(snap) -> None:
+    """One stderr line per change of phase, detail, stall or Docker reachability."""
+    if snap.docker_error:
+        _say(f"[{snap.elapsed_s:6.1f}s] Docker: {snap.docker_error}", False)
+        return
+    line = f"[{snap.elapsed_s:6.1f}s] {snap.phase.label}"
+    if snap.detail and snap.detail != snap.phase.label:
+        line += f" — {snap.detail}"
+    if snap.stalled_s is not None:
+        line += f"  (no progress for {snap.stalled_s:.0f}s: stalled?)"
+    _say(line, False)
+
+
+def follow_until_ready(monitor, name: str, as_json: bool, *, timeout: float | None, extra: dict | None = None) -> int:
+    """Run ``monitor`` until ready (exit 0) or exited/timed out (exit 1, with the diagnosis); shared with restart."""
     try:
-        snap = monitor.run(until_ready=True, timeout=args.timeout)
+        snap = monitor.run(until_ready=True, timeout=timeout)
     except KeyboardInterrupt:
         monitor.stop()
-        _say(f"stopped following; {spec.name} keeps running (gpt-oss-console stop to end it)", as_json)
+        _say(f"stopped following; {name} keeps running (gpt-oss-console stop to end it)", as_json)
         raise
     finally:
         monitor.stop()
-    result = snap.to_dict() | {"launch": spec.describe()}
+    result = snap.to_dict() | (extra or {})
     if snap.phase.label == "ready":
         emit(result, as_json, lambda d: f"ready in {d['time_to_ready_s']}s at {d['base_url']}")
         return EXIT_OK
