@@ -179,6 +179,12 @@ def test_child_env_carries_only_the_hf_token(tmp_path):
     prep = E.prepare(env, [], detect=fake("H100-80GB:1"))
     assert prep.env["HF_TOKEN"] == prep.env["HUGGING_FACE_HUB_TOKEN"] == "hf_fromfile_0123456789"
     assert "API_KEY" not in prep.env and "SSH_PASSWORD" not in prep.env and prep.env["PATH"] == "/bin"
+    from console.settings import SETTINGS
+
+    # No secret but the HF token reaches SGLang, whichever declared name it came under.
+    names = {n for s in SETTINGS if s.secret and s.key != "hf_token" for n in (s.env, *s.aliases)}
+    prep = E.prepare({**env, **{n: "secret-value-0123456789" for n in names}}, [], detect=fake("H100-80GB:1"))
+    assert not names & set(prep.env)
 
 
 def test_container_args_are_extra_flags():

@@ -196,8 +196,10 @@ def prepare(env: dict[str, str] | None = None, args: list[str] | None = None, *,
 
 def _child_env(env: dict[str, str], values: dict[str, Any]) -> dict[str, str]:
     """SGLang's environment: the HF token under the names huggingface_hub reads; no other secrets."""
-    out = {k: v for k, v in env.items()
-           if k not in ("API_KEY", "SSH_PASSWORD", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")}
+    # Every name a secret can arrive under, from the declaration: a secret added there
+    # cannot leak into SGLang's environment by being missed here.
+    secret_names = {n for s in S.SETTINGS if s.secret for n in (s.env, *s.aliases)}
+    out = {k: v for k, v in env.items() if k not in secret_names}
     token = values.get("hf_token")
     if token:
         out["HF_TOKEN"] = token
