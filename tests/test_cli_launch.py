@@ -277,6 +277,9 @@ def test_compose_export_and_dry_run(xdg, capsys, tmp_path):
     text = target.read_text()
     assert "openai/gpt-oss-120b" in text and 'device_ids: ["0", "1"]' in text
     assert "docker run -d" in out
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    code, _, err = run_cli(capsys, "launch", "--compose", str(tmp_path / "missing" / "compose.yaml"))
+    assert code == 2 and "cannot write" in err and "Traceback" not in err
 
 
 def test_stall_is_reported_while_start_up_makes_no_progress(standin_sglang_image, xdg, name, capsys):

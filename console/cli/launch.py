@@ -92,8 +92,13 @@ def run(args) -> int:
         path = profiles.save(profiles.Profile(args.save_profile, vals.values))
         _say(f"saved profile {args.save_profile} → {path}", as_json)
     if args.compose:
-        with open(args.compose, "w", encoding="utf-8") as fh:
-            fh.write(spec.compose())
+        from console.private_file import write_private
+
+        try:  # 0600 like the TUI's export: it names the server, its ports and folders
+            write_private(args.compose, spec.compose())
+        except OSError as exc:
+            raise ConsoleError(f"cannot write {args.compose}: {exc.strerror or exc}",
+                               "check that the folder exists and is writable", exit_code=EXIT_USAGE) from None
         _say(f"wrote {args.compose}", as_json)
     if args.dry_run or args.compose:
         emit(spec.describe() | {"docker_run": spec.docker_run()}, as_json, lambda d: d["docker_run"])
