@@ -408,3 +408,30 @@ def test_splitter_cuts_an_endless_line_at_a_space():
     closed, rest = _split_all([words[i : i + 9] for i in range(0, len(words), 9)])
     assert closed and all(len(seg) <= FORCE_CHARS + 10 for seg in closed)
     assert "".join(s.rstrip("\n") for s in closed) + rest == words
+
+
+async def test_typing_the_first_message_imports_the_client_off_the_ui_thread(monkeypatch):
+    import sys
+
+    from console.ui.panes.chat import ChatPane
+
+    started: list = []
+    real = ChatPane.run_worker
+
+    def spy(self, work, *args, **kwargs):
+        worker = real(self, work, *args, **kwargs)
+        if kwargs.get("group") == "chat-warm":
+            started.append((worker, kwargs.get("thread")))
+        return worker
+
+    monkeypatch.setattr(ChatPane, "run_worker", spy)
+    app = ChatTestApp(ScriptedSession())
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.pane.query_one("#chat-input").focus()
+        await pilot.press("h", "i")
+        await pilot.pause()
+        assert len(started) == 1  # once, however many keys are typed
+        worker, thread = started[0]
+        assert thread is True  # the import runs beside the UI loop, not on it
+        await worker.wait()
+        assert "openai" in sys.modules and "httpx" in sys.modules

@@ -60,6 +60,7 @@ class ChatPane(Vertical):
         self.turns: list[AssistantMessage] = []
         self._turn_running = False
         self._stop_timer = None
+        self._client_warming = False
 
     def compose(self) -> ComposeResult:
         yield Static(self.settings.summary(), id="chat-endpoint", markup=False)
@@ -129,6 +130,20 @@ class ChatPane(Vertical):
             return
         event.input.value = ""
         self.send(text)
+
+    @on(Input.Changed, "#chat-input")
+    def _typing(self, event: Input.Changed) -> None:
+        # The first turn imports openai and httpx (most of a second) inside the turn's
+        # coroutine, i.e. on the UI loop: the screen froze as Enter was pressed. Import
+        # them on a thread while the operator types the first message instead.
+        if event.value and not self._client_warming:
+            self._client_warming = True
+            self._import_client()
+
+    @work(thread=True, group="chat-warm")
+    def _import_client(self) -> None:
+        import httpx  # noqa: F401
+        import openai  # noqa: F401
 
     def send(self, text: str) -> None:
         """Start a turn with this user message (what Enter in the input does)."""
