@@ -296,3 +296,19 @@ def test_other_models_pass_without_planning():
     prep = E.prepare({"MODEL": "Qwen/Qwen3-8B"}, [], detect=fake("L40S-48GB:1"))
     assert prep.argv[3:5] == ["--model-path", "Qwen/Qwen3-8B"]
     assert "--tp" not in prep.argv and "--reasoning-parser" not in prep.argv
+
+
+def test_ssh_password_is_warned_once():
+    prep = E.prepare({"SSH_PASSWORD": "hunter2-but-longer", "API_KEY": "sk-0123456789abcdef"}, [],
+                     detect=fake("H100-80GB:1"))
+    lines = [line for line in E.summary_lines(prep) if "SSH_PASSWORD is set: root can log in" in line]
+    assert len(lines) == 1 and lines[0].startswith(f"{E.NAME}: WARNING: ")
+
+
+def test_bad_ssh_key_is_refused_before_gpu_detection():
+    def detect():
+        raise AssertionError("a settings typo must not wait on the driver")
+
+    with pytest.raises(E.Refusal, match="SSH_PUBLIC_KEY does not look like an OpenSSH public key") as info:
+        E.prepare({"SSH_PUBLIC_KEY": "hello"}, [], detect=detect)
+    assert info.value.code == E.EXIT_SETTINGS

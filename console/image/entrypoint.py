@@ -157,9 +157,13 @@ def prepare(env: dict[str, str] | None = None, args: list[str] | None = None, *,
     values = res.values
     model = values["model"]
     # Errors that need no GPU knowledge come first: a typo should not wait on the driver.
-    early = [p for p in S.validate(values) if p.is_error]
+    early = [p.message for p in S.validate(values) if p.is_error]
+    key = values.get("ssh_public_key")
+    if key and not valid_public_key(key):
+        early.append("SSH_PUBLIC_KEY does not look like an OpenSSH public key (ssh-ed25519 AAAA…): "
+                     "paste the contents of your .pub file")
     if early:
-        raise Refusal([p.message for p in early], EXIT_SETTINGS)
+        raise Refusal(early, EXIT_SETTINGS)
     try:
         gpus = detect()
     except gpu_detect.GpuDetectError as exc:
@@ -257,13 +261,6 @@ def main(argv: list[str] | None = None) -> int:
     values = prep.resolution.values
     key, password = values.get("ssh_public_key"), values.get("ssh_password")
     if key or password:
-        if key and not valid_public_key(key):
-            print(f"{NAME}: error: SSH_PUBLIC_KEY does not look like an OpenSSH public key (ssh-ed25519 AAAA…): "
-                  "paste the contents of your .pub file", file=sys.stderr)
-            return EXIT_SETTINGS
-        if password:
-            prep.warnings.insert(0, "SSH_PASSWORD is set: root can log in over SSH with a password. Anyone who "
-                                 "guesses it owns this container and its GPUs; use SSH_PUBLIC_KEY instead")
         try:
             prep.notes.extend(start_sshd(key, password))
         except RuntimeError as exc:

@@ -147,7 +147,8 @@ def validate(values: Mapping[str, Any], *, gpus: Iterable[Any] | None = None) ->
             out.append(Problem("api_key", f"{BY_KEY['publish_address'].env}=0.0.0.0 exposes the API to the network without an "
                                "API key: set API_KEY (or API_KEY_FILE), or publish on 127.0.0.1", "warning"))
     if values.get("ssh_password"):
-        out.append(Problem("ssh_password", "SSH_PASSWORD enables root password login over SSH: use "
-                           "SSH_PUBLIC_KEY instead", "warning"))
+        out.append(Problem("ssh_password", "SSH_PASSWORD is set: root can log in over SSH with a password. "
+                           "Anyone who guesses it owns this container and its GPUs; use SSH_PUBLIC_KEY instead",
+                           "warning"))
     out.sort(key=lambda p: not p.is_error)
     return out
