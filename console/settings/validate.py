@@ -136,8 +136,7 @@ def validate(values: Mapping[str, Any], *, gpus: Iterable[Any] | None = None) ->
     for s in SETTINGS:
         if s.flag and values.get(s.key) not in (None, False) and s.flag in given:
             out.append(Problem("extra_args", f"EXTRA_ARGS sets {s.flag}, which {s.env} already sets: set it once"))
-    for alias in ("--tp-size", "--model"):
-        canonical = {"--tp-size": "tensor_parallel_size", "--model": "model"}[alias]
+    for alias, canonical in (("--tp-size", "tensor_parallel_size"), ("--model", "model")):
         if alias in given and values.get(canonical) is not None:
             out.append(Problem("extra_args", f"EXTRA_ARGS sets {alias}, which {BY_KEY[canonical].env} "
                                "already sets: set it once"))
