@@ -17,6 +17,7 @@ from console.bench.prompts import load_dataset, random_prompts
 from console.bench.runner import Progress, run_level
 from console.bench.schema import SCHEMA_ID
 from console.bench.stats import summarize
+from console.cli.common import EXIT_FAILED, EXIT_UNAVAILABLE
 from console.errors import ConsoleError
 
 
@@ -65,7 +66,7 @@ def resolve_model(base_url: str, api_key: str | None) -> str:
     with ServerClient(base_url, api_key) as client:
         ids = client.model_ids()
     if not ids:
-        raise ConsoleError(f"{base_url} lists no models", "pass --model", exit_code=3)
+        raise ConsoleError(f"{base_url} lists no models", "pass --model", exit_code=EXIT_UNAVAILABLE)
     return ids[0]
 
 
@@ -124,12 +125,12 @@ async def warm_up(base_url: str, model: str, api_key: str | None, n: int = 1) ->
             err = rec.error or "no answer"
             if err.startswith(("ConnectError", "ConnectTimeout")):
                 raise ConsoleError(f"no server at {base_url}: {err}", "is it running / is the port published?",
-                                   exit_code=3)
+                                   exit_code=EXIT_UNAVAILABLE)
             if err.startswith("HTTP 401"):
                 raise ConsoleError("the server wants an API key" if not api_key else "the server rejected the API key",
-                                   "pass --api-key (or set GPT_OSS_CONSOLE_API_KEY)", exit_code=3)
+                                   "pass --api-key (or set GPT_OSS_CONSOLE_API_KEY)", exit_code=EXIT_UNAVAILABLE)
             raise ConsoleError(f"the warm-up request failed: {err}",
-                               f"check --model ({model}) and the server's logs", exit_code=1)
+                               f"check --model ({model}) and the server's logs", exit_code=EXIT_FAILED)
 
 
 def run_bench(cfg: BenchConfig, on_event: Callable[[BenchEvent], None] | None = None) -> dict:
@@ -169,7 +170,7 @@ def run_bench(cfg: BenchConfig, on_event: Callable[[BenchEvent], None] | None = 
         emit(LevelDone(summary))
         if summary["completed"] == 0 and all(e["error"].startswith("ConnectError") for e in summary["errors"]):
             raise ConsoleError(f"no server at {base}: every request failed to connect",
-                               "is it running / is the port published?", exit_code=3)
+                               "is it running / is the port published?", exit_code=EXIT_UNAVAILABLE)
     return {
         "schema": SCHEMA_ID,
         "started_at": started,

@@ -20,6 +20,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 from console.chat import events as ev
 from console.chat.session import ChatSession, ChatSettings, TurnRecord
 from console.chat.tools import ToolRegistry, default_registry
+from console.cli.common import EXIT_UNAVAILABLE, EXIT_USAGE
 from console.errors import ConsoleError
 from console.smoke.checks import CHECKS  # re-exported: report and UI read it from here
 
@@ -97,7 +98,7 @@ class SmokeRunner:
             return list(CHECKS)
         unknown = [n for n in only if n not in CHECKS]
         if unknown:
-            raise ConsoleError(f"unknown check(s): {', '.join(unknown)}", f"checks: {', '.join(CHECKS)}", exit_code=2)
+            raise ConsoleError(f"unknown check(s): {', '.join(unknown)}", f"checks: {', '.join(CHECKS)}", exit_code=EXIT_USAGE)
         return [n for n in CHECKS if n in only]
 
     async def run(self) -> AsyncIterator[CheckResult]:
@@ -202,8 +203,8 @@ class SmokeRunner:
             async with AsyncServerClient(self.config.base_url, self.config.api_key, timeout=min(self.config.timeout_s, 15)) as c:
                 models = await c.models()
         except ConsoleError as e:
-            if e.exit_code == 3 and "API key" not in e.message:
-                raise ServerUnreachable(e.message, e.hint, exit_code=3) from None
+            if e.exit_code == EXIT_UNAVAILABLE and "API key" not in e.message:
+                raise ServerUnreachable(e.message, e.hint, exit_code=EXIT_UNAVAILABLE) from None
             raise
         ids = [m["id"] for m in models]
         if not ids:
