@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .spec import PARSER_OFF, SETTINGS, SGLANG
+from .mask import mask_secret
+from .spec import BY_KEY, PARSER_OFF, SETTINGS, SGLANG
 
 LAUNCH = ["python3", "-m", "sglang.launch_server"]
 
@@ -37,9 +38,7 @@ def to_argv(values: Mapping[str, Any]) -> list[str]:
 
 def redact_argv(argv: list[str], values: Mapping[str, Any] | None = None) -> list[str]:
     """A copy of argv safe to print: the value after --api-key (and any secret value) masked."""
-    from .mask import mask_secret
-
-    secrets = {str(v) for k, v in (values or {}).items() if v and _is_secret(k)}
+    secrets = {str(v) for k, v in (values or {}).items() if v and k in BY_KEY and BY_KEY[k].secret}
     out: list[str] = []
     hide_next = False
     for arg in argv:
@@ -57,9 +56,3 @@ def redact_argv(argv: list[str], values: Mapping[str, Any] | None = None) -> lis
         else:
             out.append(arg)
     return out
-
-
-def _is_secret(key: str) -> bool:
-    from .spec import BY_KEY
-
-    return key in BY_KEY and BY_KEY[key].secret
