@@ -224,7 +224,19 @@ async def test_smoke_view_fills_the_table_and_shows_details_of_a_failure(sglang_
         assert "failures" in str(view.query_one("#smoke-summary").render())
 
 
-async def test_smoke_view_against_an_unreachable_server():
+async def test_smoke_view_against_an_unreachable_server(monkeypatch):
+    import threading
+
+    from console.ui.chat import adapter
+
+    imported_on: list[threading.Thread] = []
+    real = adapter.import_client_libraries
+
+    def spy(*extra: str) -> None:
+        imported_on.append(threading.current_thread())
+        real(*extra)
+
+    monkeypatch.setattr(adapter, "import_client_libraries", spy)
     app = SmokeApp()
     async with app.run_test(size=(80, 24)) as pilot:
         view = app.query_one(SmokeView)
@@ -236,6 +248,8 @@ async def test_smoke_view_against_an_unreachable_server():
                 break
         assert view.results["models"].status == "fail"
         assert all(r.status in ("fail", "skip") for r in view.results.values())
+        # the runner and openai load beside the UI loop, not on it
+        assert imported_on and threading.main_thread() not in imported_on
 
 
 async def test_llama_cpp_quirks_are_shown_without_crashing(llama_server):

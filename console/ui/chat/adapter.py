@@ -61,6 +61,15 @@ def _core_settings(settings: ChatSettings):
     )
 
 
+def import_client_libraries(*extra: str) -> None:
+    """Import what talking to the server needs (openai + httpx: most of a second, more on a
+    busy box). Call it on a thread: imported by a coroutine, it freezes the UI loop."""
+    import importlib
+
+    for name in ("httpx", "openai", *extra):
+        importlib.import_module(name)
+
+
 def make_session(settings: ChatSettings):
     from console.chat.session import ChatSession
 

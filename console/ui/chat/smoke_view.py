@@ -7,6 +7,7 @@ The highlighted row's details (hint, findings, timings, the request sent) show b
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -182,6 +183,11 @@ class SmokeView(Vertical):
 
     @work(exclusive=True, group="smoke")
     async def _run(self, url: str, key: str | None, model: str | None, soak: int) -> None:
+        from console.ui.chat import adapter
+
+        # The runner and the client libraries it needs load on a thread: imported here, on
+        # the UI loop, they froze the screen for most of a second as the suite started.
+        await asyncio.to_thread(adapter.import_client_libraries, "console.smoke.runner")
         from console.smoke.runner import SmokeConfig, SmokeRunner
 
         names = list(self._catalogue())

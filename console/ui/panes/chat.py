@@ -142,8 +142,7 @@ class ChatPane(Vertical):
 
     @work(thread=True, group="chat-warm")
     def _import_client(self) -> None:
-        import httpx  # noqa: F401
-        import openai  # noqa: F401
+        adapter.import_client_libraries()
 
     def send(self, text: str) -> None:
         """Start a turn with this user message (what Enter in the input does)."""
