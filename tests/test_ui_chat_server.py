@@ -158,7 +158,19 @@ async def test_model_picker_lists_the_served_models(sglang_shaped_factory):
         assert app.pane.settings.model == "openai/gpt-oss-120b"
 
 
-async def test_transcript_save_load_and_markdown_export(sglang_shaped_server, tmp_path):
+async def test_transcript_save_load_and_markdown_export(sglang_shaped_server, tmp_path, monkeypatch):
+    import threading
+
+    from console.ui.chat import adapter
+
+    loaded_on: list[threading.Thread] = []
+    real_load = adapter.load_transcript
+
+    def spy(*args):
+        loaded_on.append(threading.current_thread())
+        return real_load(*args)
+
+    monkeypatch.setattr(adapter, "load_transcript", spy)
     app = real_app(sglang_shaped_server.base_url)
     path = tmp_path / "chat.jsonl"
     md = tmp_path / "chat.md"
@@ -182,6 +194,7 @@ async def test_transcript_save_load_and_markdown_export(sglang_shaped_server, tm
                 break
         message = app.pane.turns[-1]
         assert message.query_one(ToolCallView).call.name == "get_weather"
+        assert loaded_on and threading.main_thread() not in loaded_on  # read off the UI loop
         assert "Here is what the tools returned" in message.content_text
         # The loaded conversation continues on the same session.
         more = await send_and_wait(pilot, app.pane, "thanks")

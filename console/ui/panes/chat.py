@@ -312,7 +312,9 @@ class ChatPane(Vertical):
     @work(exclusive=True, group="chat-turn")
     async def _load(self, path: Path) -> None:
         try:
-            turns, session = adapter.load_transcript(path, self.settings)
+            # Reading and parsing a long transcript (and the session's first import) is
+            # kept off the UI loop.
+            turns, session = await asyncio.to_thread(adapter.load_transcript, path, self.settings)
         except Exception as exc:
             self.notify(describe_error(exc), title="Transcript not loaded", severity="error")
             return
