@@ -8,3 +8,13 @@
 - ``inspect``: Harmony-leak and tool-call checks that become ``Finding`` events.
 - ``transcript``: JSONL save/load and Markdown export.
 """
+
+
+def import_client_libraries(*extra: str) -> None:
+    """Import what talking to a server needs (openai + httpx: most of a second, more on a busy
+    box). Run it on a thread (``asyncio.to_thread``): imported inside a coroutine it stalls the
+    event loop, and with it any UI that shares the loop."""
+    import importlib
+
+    for name in ("httpx", "openai", *extra):
+        importlib.import_module(name)

@@ -22,6 +22,7 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, AsyncIterator
 
+from console.chat import import_client_libraries
 from console.chat.events import (
     ChatEvent, ChunkReceived, ContentDelta, Finding, ReasoningDelta, RequestSent, ToolCallRequested,
     ToolResult, TurnDone, TurnError, TurnStats,
@@ -431,6 +432,8 @@ class ChatSession:
 
     async def _openai(self) -> Any:
         if self._client is None:
+            # openai takes ~0.5 s to import: on a thread, so a UI sharing this loop keeps drawing.
+            await asyncio.to_thread(import_client_libraries)
             import httpx
             import openai
 

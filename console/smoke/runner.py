@@ -13,11 +13,12 @@ Verdicts:
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, AsyncIterator, Awaitable, Callable
 
-from console.chat import events as ev
+from console.chat import events as ev, import_client_libraries
 from console.chat.session import ChatSession, ChatSettings, TurnRecord
 from console.chat.tools import ToolRegistry, default_registry
 from console.cli.common import EXIT_UNAVAILABLE, EXIT_USAGE
@@ -197,13 +198,13 @@ class SmokeRunner:
     # ------------------------------------------------------------------ checks
 
     async def check_models(self) -> CheckResult:
-        from console.server.client import AsyncServerClient
+        from console.server.client import AsyncServerClient, AuthRejected
 
         try:
             async with AsyncServerClient(self.config.base_url, self.config.api_key, timeout=min(self.config.timeout_s, 15)) as c:
                 models = await c.models()
         except ConsoleError as e:
-            if e.exit_code == EXIT_UNAVAILABLE and "API key" not in e.message:
+            if e.exit_code == EXIT_UNAVAILABLE and not isinstance(e, AuthRejected):
                 raise ServerUnreachable(e.message, e.hint, exit_code=EXIT_UNAVAILABLE) from None
             raise
         ids = [m["id"] for m in models]
@@ -213,7 +214,8 @@ class SmokeRunner:
             return CheckResult("models", FAIL, f"model {self.model!r} is not served; the server lists: {', '.join(ids)}",
                                0.0, {"models": ids})
         self.model = self.model or ids[0]
-        import openai  # noqa: F401 - imported here so the next check's latency is the server's, not the import's
+        # imported now, on a thread, so the next check's latency is the server's, not the import's
+        await asyncio.to_thread(import_client_libraries)
 
         card = next(m for m in models if m["id"] == self.model)
         ctx = card.get("max_model_len") or card.get("context_length")

@@ -62,12 +62,10 @@ def _core_settings(settings: ChatSettings):
 
 
 def import_client_libraries(*extra: str) -> None:
-    """Import what talking to the server needs (openai + httpx: most of a second, more on a
-    busy box). Call it on a thread: imported by a coroutine, it freezes the UI loop."""
-    import importlib
+    """Warm the client imports on a thread while the operator types (see the core's helper)."""
+    from console.chat import import_client_libraries as core_import
 
-    for name in ("httpx", "openai", *extra):
-        importlib.import_module(name)
+    core_import(*extra)
 
 
 def make_session(settings: ChatSettings):
