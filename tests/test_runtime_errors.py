@@ -21,7 +21,10 @@ REPO = Path(__file__).resolve().parents[1]
 def cli(*argv, env=None, user=None):
     cmd = [sys.executable, "-m", "console", *argv]
     if user:
-        cmd = ["setpriv", f"--reuid={user}", "--regid=nogroup", "--clear-groups", *cmd]
+        # dac_read_search lets the user read the checkout and venv wherever the clone lies (a
+        # mktemp -d folder is 0700); it grants no write, so connecting to the 0660 socket still fails.
+        cmd = ["setpriv", f"--reuid={user}", "--regid=nogroup", "--clear-groups",
+               "--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search", *cmd]
     return subprocess.run(cmd, cwd=REPO, env=dict(os.environ, **(env or {})), capture_output=True, text=True,
                           timeout=60)
 
