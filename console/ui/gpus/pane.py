@@ -176,7 +176,7 @@ class GpusPane(VerticalScroll):
         await self.mount(table, before=history)
         await history.mount_all(rows)
         if self.app.focused is None or self.app.focused is self:
-            table.focus()
+            table.focus(scroll_visible=False)  # it is at the top; a scroll now would use a half-done layout
         for info in inv.gpus:
             self._update_history(info.index)
         for warning in inv.warnings:
