@@ -13,6 +13,8 @@ import pytest
 pytest_plugins = [
     "tests.fixtures.docker_engine",
     "tests.fixtures.peers",
+    "tests.fixtures.jitter",
+    "tests.fixtures.snapshot_text",
 ]
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

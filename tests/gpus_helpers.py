@@ -6,6 +6,7 @@ real program does) with a fixed clock, and ticks only when a test asks.
 
 from __future__ import annotations
 
+import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -40,15 +41,27 @@ def gpus_app() -> ConsoleApp:
     return ConsoleApp(areas=[a for a in areas if a.name == "gpus"])
 
 
-async def wait_opened(pilot, app: ConsoleApp) -> GpusPane:
+async def wait_opened(pilot, app: ConsoleApp, timeout: float = 30.0) -> GpusPane:
+    """Until NVML has answered and the table, first sample and planner are all in
+    place; a slow machine waits longer, and one that never gets there fails here
+    rather than in a snapshot of a half-built screen."""
     pane = app.pane("gpus")
-    for _ in range(200):
-        opened = pane.inventory is not None and (not pane.inventory.gpus or pane.sampler.snapshot is not None)
-        if opened and pane.query("#gpus-plan"):
-            break
+    deadline = time.monotonic() + timeout
+
+    def ready() -> bool:
+        inv = pane.inventory
+        if inv is None or not pane.query("#gpus-plan"):
+            return False
+        if not inv.gpus:
+            return True
+        planner = pane.query_one("#gpus-plan")
+        return (pane.sampler.snapshot is not None and bool(pane.query("#gpus-table"))
+                and (pane._detected is None or planner.detected is not None))
+
+    while not ready():
+        assert time.monotonic() < deadline, f"the GPUs pane was not ready after {timeout:g} s"
         await pilot.pause(0.02)
     await pilot.pause()
-    assert pane.inventory is not None, "the GPUs pane never opened the sampler"
     return pane
 
 
