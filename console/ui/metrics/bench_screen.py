@@ -1,8 +1,14 @@
-"""The bench screen: settings, live progress per level, results beside the published figures."""
+"""The bench screen: the CLI bench's options as fields, live progress, results beside the published figures.
+
+The fields come from ``console.bench.options`` (the declaration ``gpt-oss-console bench``
+registers its flags from), so defaults and messages match the CLI's. A filled-in
+"Tool-call load" runs the tool-call rounds instead of the latency bench, as ``--tool-load`` does.
+"""
 
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -10,29 +16,49 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, ProgressBar, Static
+from textual.validation import ValidationResult, Validator
+from textual.widgets import Checkbox, Footer, Input, Label, ProgressBar, Static
 
+from console.bench.options import OPTIONS, Option, OptionError, read_field
 from console.ui.metrics.messages import BenchFinished, BenchUpdate
 from console.ui.metrics.timeline_view import TimelineView
 
 LIVE_ROWS = ("srv.running", "srv.queued", "srv.kv", "srv.gen_tps", "srv.ttft_p50", "gpu0.vram", "gpu0.util")
-
-FIELDS = (
-    # id, label, default, placeholder
-    ("concurrency", "Concurrency", "1,4,16,64", "1,4,16,64"),
-    ("input-len", "Input tokens", "1024", "1024"),
-    ("output-len", "Output tokens", "1024", "1024"),
-    ("requests", "Requests/level", "", "auto: 4×conc"),
-    ("price", "Price $/hour", "", "for $/M tokens"),
-)
+WIDE = {"model", "dataset"}  # free text that is often long: the field takes the rest of the row
+SHORT_IDS = {"price_per_hour": "price"}  # the field's id from before the options were shared
+HINT = "Enter or Ctrl+R runs (a Tool-call load runs tool rounds instead); Esc closes."
 
 
 class Cancelled(Exception):
     pass
 
 
+class Reads(Validator):
+    """A field is valid when its option reads it: the same check, and message, as the CLI's flag."""
+
+    def __init__(self, option: Option) -> None:
+        super().__init__()
+        self.option = option
+
+    def validate(self, value: str) -> ValidationResult:
+        try:
+            read_field(self.option, value)
+        except OptionError as e:
+            return self.failure(_said(e))
+        return self.success()
+
+
+def field_id(option: Option) -> str:
+    """The widget id of an option's field: ``bench-input-len`` etc."""
+    return "bench-" + SHORT_IDS.get(option.dest, option.field_id)
+
+
+def _said(e) -> str:
+    return e.message + (f" — {e.hint}" if e.hint else "")
+
+
 class BenchScreen(Screen):
-    """Runs ``console.bench.run_bench`` in a thread; every event comes back as a message."""
+    """Runs ``console.bench.run_bench`` (or the tool-call load) in a thread; every event comes back as a message."""
 
     BINDINGS = [
         Binding("ctrl+r", "run", "Run"),
@@ -49,17 +75,25 @@ class BenchScreen(Screen):
         self.timeline = timeline
         self.result: dict | None = None
         self.running = False
+        self.max_failure_rate = 0.0  # of the run shown
         self._cancel = threading.Event()
         self._levels: list[str] = []
+        self._tool = False  # the run shown is a tool-call load
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="bench-body"):
             yield Static(self._target_text(), id="bench-target")
-            for fid, label, default, placeholder in FIELDS:
+            for o in OPTIONS:
                 with Horizontal(classes="bench-field"):
-                    yield Label(label, classes="bench-label")
-                    yield Input(default, placeholder=placeholder, id=f"bench-{fid}")
-            yield Static("Enter or Ctrl+R runs; Esc cancels a run or closes.", id="bench-hint")
+                    yield Label(o.label, classes="bench-label")
+                    if o.switch:
+                        yield Checkbox(o.help, id=field_id(o))
+                        continue
+                    value = (self.model or "") if o.dest == "model" else o.default
+                    yield Input(value, placeholder=o.placeholder, id=field_id(o),
+                                validators=[Reads(o)], validate_on=("blur", "submitted"),
+                                classes="-wide" if o.dest in WIDE else "")
+            yield Static(HINT, id="bench-hint")
             yield ProgressBar(id="bench-progress", show_eta=False)
             yield Static("", id="bench-status")
             yield Static("", id="bench-results")
@@ -71,44 +105,47 @@ class BenchScreen(Screen):
     def _target_text(self) -> Text:
         if not self.base_url:
             return Text("No server yet: launch one (or set its URL in the Metrics area with u).", style="bold yellow")
-        return Text.assemble(("Bench ", "bold"), self.base_url, f"  model {self.model or '(first listed)'}")
+        return Text.assemble(("Bench ", "bold"), self.base_url)
 
     def on_mount(self) -> None:
         self.query_one("#bench-progress").display = False
         self.query_one("#bench-concurrency", Input).focus()
 
     # -- settings -------------------------------------------------------------------------
-    def config(self):
-        from console.bench.run import BenchConfig
-        from console.cli.bench import _int_list
+    def _status(self, text: str, style: str = "") -> None:
+        self.query_one("#bench-status", Static).update(Text(text, style=style))
 
-        def val(fid: str) -> str:
-            return self.query_one(f"#bench-{fid}", Input).value.strip()
-
-        def num(fid: str, cast, what: str):
-            text = val(fid)
-            if not text:
-                return None
+    def read_form(self) -> dict[str, Any]:
+        """Every field read by its option; the first bad one raises its ``OptionError``,
+        with every bad field marked."""
+        values: dict[str, Any] = {}
+        first: tuple[Input, OptionError] | None = None
+        for o in OPTIONS:
+            if o.switch:
+                values[o.dest] = self.query_one("#" + field_id(o), Checkbox).value
+                continue
+            box = self.query_one("#" + field_id(o), Input)
             try:
-                v = cast(text)
-            except ValueError:
-                raise ValueError(f"{what}: {text!r} is not a number") from None
-            if v <= 0:
-                raise ValueError(f"{what} must be > 0")
-            return v
+                values[o.dest] = read_field(o, box.value)
+                box.set_class(False, "-invalid")
+            except OptionError as e:
+                box.set_class(True, "-invalid")
+                first = first or (box, e)
+        if first:
+            first[0].focus()
+            raise first[1]
+        return values
 
-        from console.errors import ConsoleError
-
-        try:
-            conc = _int_list(val("concurrency") or "1")
-        except ConsoleError as e:
-            raise ValueError(e.message) from None
-        return BenchConfig(
-            base_url=self.base_url or "", api_key=self.api_key, model=self.model, concurrency=conc,
-            input_len=num("input-len", int, "Input tokens") or 1024,
-            output_len=num("output-len", int, "Output tokens") or 1024,
-            requests=num("requests", int, "Requests/level"), price_per_hour=num("price", float, "Price"),
-        )
+    @on(Input.Blurred)
+    def _left_field(self, event: Input.Blurred) -> None:
+        # say what is wrong as the field is left, not only when Run refuses
+        result = event.validation_result
+        if self.running or result is None:
+            return
+        if not result.is_valid:
+            self._status(result.failure_descriptions[0], "bold red")
+        elif not self.query(".bench-field Input.-invalid"):
+            self._status("")
 
     @on(Input.Submitted)
     def _submitted(self) -> None:
@@ -121,35 +158,50 @@ class BenchScreen(Screen):
             self.notify("No server to bench: launch one first.", severity="warning")
             return
         try:
-            cfg = self.config()
-        except ValueError as e:
-            self.notify(str(e), severity="error")
+            values = self.read_form()
+        except OptionError as e:
+            self._status(_said(e), "bold red")
             return
         self.running = True
         self._cancel.clear()
         self._levels = []
         self.result = None
+        self._tool = values["tool_load"] is not None
+        self.max_failure_rate = values["max_failure_rate"]
         self.query_one("#bench-results", Static).update("")
         self.query_one("#bench-progress").display = True
         self._show_form(False)  # room for the live rows while it runs
-        self.query_one("#bench-status", Static).update("starting…")
+        self._status("starting…")
+        if self._tool:
+            what = f"tool-call load {values['tool_load']}"
+            self._run_tool_load(values)
+        else:
+            what = f"c={','.join(map(str, values['concurrency']))}"
+            self._run(self._config(values))
         if self.timeline is not None:
-            self.timeline.add_event("bench", f"bench started (c={','.join(map(str, cfg.concurrency))})",
-                                    source="bench")
-        self._run(cfg)
+            self.timeline.add_event("bench", f"bench started ({what})", source="bench")
 
-    @work(thread=True, exclusive=True, group="bench")
-    def _run(self, cfg) -> None:
-        from console.bench.run import run_bench
+    def _config(self, v: dict[str, Any]):
+        from console.bench.run import BenchConfig
+
+        return BenchConfig(
+            base_url=self.base_url or "", api_key=self.api_key, model=v["model"], concurrency=v["concurrency"],
+            input_len=v["input_len"], output_len=v["output_len"], requests=v["requests"], dataset=v["dataset"],
+            seed=v["seed"], price_per_hour=v["price_per_hour"], gpu=v["gpu"], ignore_eos=not v["no_ignore_eos"],
+            workers=v["workers"],
+        )
+
+    def _on_event(self, ev) -> None:
+        if self._cancel.is_set():
+            raise Cancelled()
+        self.post_message(BenchUpdate(ev))
+
+    def _guarded(self, job) -> None:
+        """Run ``job`` (in the worker) and post how it ended: a result, or a message — never a traceback."""
         from console.errors import ConsoleError
 
-        def on_event(ev) -> None:
-            if self._cancel.is_set():
-                raise Cancelled()
-            self.post_message(BenchUpdate(ev))
-
         try:
-            result = run_bench(cfg, on_event)
+            result = job()
         except Cancelled:
             self.post_message(BenchFinished(None, "cancelled"))
         except ConsoleError as e:
@@ -159,6 +211,40 @@ class BenchScreen(Screen):
         else:
             self.post_message(BenchFinished(result))
 
+    @work(thread=True, exclusive=True, group="bench")
+    def _run(self, cfg) -> None:
+        from console.bench.prompts import load_dataset
+        from console.bench.run import run_bench
+
+        def job() -> dict:
+            if cfg.dataset:
+                load_dataset(cfg.dataset)  # every line judged now, not after the warm-up
+            return run_bench(cfg, self._on_event)
+
+        self._guarded(job)
+
+    @work(thread=True, exclusive=True, group="bench")
+    def _run_tool_load(self, v: dict[str, Any]) -> None:
+        """What ``bench --tool-load`` does: the served model first (an unreachable server is
+        one message, not N failed rounds), then the rounds."""
+        import asyncio
+
+        from console.bench.run import LevelStarted, resolve_model
+        from console.bench.toolload import run_tool_load
+        from console.server.client import root_url
+
+        def job() -> dict:
+            base = root_url(self.base_url or "")
+            served = resolve_model(base, self.api_key)
+            model = v["model"] or served
+            rounds = v["tool_rounds"] or 4 * v["tool_load"]
+            self._on_event(LevelStarted(v["tool_load"], rounds))
+            res = asyncio.run(run_tool_load(base, model, v["tool_load"], rounds, self.api_key,
+                                            on_progress=self._on_event))
+            return {"model": model, "base_url": base, **res.to_dict()}
+
+        self._guarded(job)
+
     # -- what comes back ------------------------------------------------------------------
     @on(BenchUpdate)
     def _update(self, message: BenchUpdate) -> None:
@@ -167,45 +253,79 @@ class BenchScreen(Screen):
 
         ev = message.event
         bar = self.query_one("#bench-progress", ProgressBar)
-        status = self.query_one("#bench-status", Static)
         if isinstance(ev, LevelStarted):
             bar.update(total=ev.requests, progress=0)
-            status.update(f"concurrency {ev.concurrency}: {ev.requests} requests…")
+            self._status(f"tool-call load {ev.concurrency}: {ev.requests} rounds…" if self._tool
+                         else f"concurrency {ev.concurrency}: {ev.requests} requests…")
         elif isinstance(ev, LevelDone):
             self._levels.append(compact_row(ev.summary))
-            self.query_one("#bench-results", Static).update("\n".join([COMPACT_HEADER, *self._levels]))
+            self.query_one("#bench-results", Static).update(Text("\n".join([COMPACT_HEADER, *self._levels])))
         else:
             bar.update(progress=ev.done)
-            status.update(f"concurrency {ev.concurrency}: {ev.done}/{ev.total} done, {ev.failed} failed, "
-                          f"{ev.output_tokens} tokens, {ev.elapsed_s:.1f} s")
+            if self._tool:
+                self._status(f"tool-call load {ev.concurrency}: {ev.done}/{ev.total} rounds, {ev.failed} failed, "
+                             f"{ev.elapsed_s:.1f} s")
+            else:
+                self._status(f"concurrency {ev.concurrency}: {ev.done}/{ev.total} done, {ev.failed} failed, "
+                             f"{ev.output_tokens} tokens, {ev.elapsed_s:.1f} s")
 
     @on(BenchFinished)
     def _finished(self, message: BenchFinished) -> None:
-        from console.bench.report import COMPACT_HEADER, compact_reference, compact_row
-
         self.running = False
         self.query_one("#bench-progress").display = False
         self._show_form(True)
-        status = self.query_one("#bench-status", Static)
         if message.result is None:
-            status.update(Text(f"{message.error}" + (f" — {message.hint}" if message.hint else ""), style="bold red"))
+            self._status(f"{message.error}" + (f" — {message.hint}" if message.hint else ""), "bold red")
             if self.timeline is not None:
                 self.timeline.add_event("bench", f"bench stopped: {message.error}", source="bench")
             return
         r = self.result = message.result
-        lines = [COMPACT_HEADER, *[compact_row(lv) for lv in r["levels"]]]
+        if self._tool:
+            self._tool_load_done(r)
+        else:
+            self._bench_done(r)
+
+    def _verdict(self, rate: float, what: str) -> tuple[str, str]:
+        """The CLI's exit status in words: more failures than --max-failure-rate allows is a failed run."""
+        if rate > self.max_failure_rate:
+            return f"FAILED: {rate:.1%} of {what} failed, over the allowed {self.max_failure_rate:.1%}", "bold red"
+        return "", "green"
+
+    def _bench_done(self, r: dict) -> None:
+        from console.bench.report import COMPACT_HEADER, compact_reference, compact_row
+
+        cfg = r["config"]
+        src = f"dataset {cfg['dataset']}" if cfg["dataset"] else f"random prompts in≈{cfg['input_len']}"
+        lines = [f"{src} out={cfg['output_len']} (seed {cfg['seed']})", COMPACT_HEADER,
+                 *[compact_row(lv) for lv in r["levels"]]]
+        for lv in r["levels"]:  # what went wrong, as the CLI's report lists it
+            lines += [f"  c={lv['concurrency']}: {err['count']}× {err['error']}" for err in lv["errors"]]
         if r["reference"]:
             lines.append(f"Reference for {r['gpu'] or 'any GPU (none detected)'} (published/claimed; "
                          "'you' = measured ÷ figure):")
             lines += compact_reference(r)
         else:
             lines.append("No GPU detected here: published figures are shown for H100/H200/B200 hosts.")
-        self.query_one("#bench-results", Static).update("\n".join(lines))
-        status.update(Text(f"done: {r['model']}; TTFT = first content, 'any' = first token of any kind. "
-                           "Ctrl+S saves JSON.", style="green"))
+        self.query_one("#bench-results", Static).update(Text("\n".join(lines)))
+        worst = max((lv["failure_rate"] for lv in r["levels"]), default=0.0)
+        verdict, style = self._verdict(worst, "requests at the worst level")
+        self._status(verdict or f"done: {r['model']}; TTFT = first content, 'any' = first token of any kind. "
+                     "Ctrl+S saves JSON.", style)
         if self.timeline is not None:
             best = max((lv["output_throughput"] for lv in r["levels"]), default=0)
             self.timeline.add_event("bench", f"bench done: best {best:.0f} out tok/s", source="bench")
+
+    def _tool_load_done(self, r: dict) -> None:
+        from console.bench.report import format_tool_load
+
+        self.query_one("#bench-results", Static).update(Text(format_tool_load(r)))
+        verdict, style = self._verdict(r["failure_rate"], "tool rounds")
+        p50 = r.get("p50_round_s")
+        self._status(verdict or f"done: {r['model']}; {r['rounds']} tool rounds in {r['duration_s']:.1f} s"
+                     + (f", p50 {p50:.2f} s a round" if p50 is not None else "") + ". Ctrl+S saves JSON.", style)
+        if self.timeline is not None:
+            self.timeline.add_event("bench", f"bench done: {r['failed']}/{r['rounds']} tool rounds failed",
+                                    source="bench")
 
     def _show_form(self, show: bool) -> None:
         for w in self.query(".bench-field"):
@@ -228,6 +348,6 @@ class BenchScreen(Screen):
     def action_close(self) -> None:
         if self.running:
             self._cancel.set()
-            self.query_one("#bench-status", Static).update("cancelling after the requests in flight…")
+            self._status("cancelling after the requests in flight…")
             return
         self.dismiss(self.result)
