@@ -29,6 +29,7 @@ class LogsApp(App):
         self.path = path
         self.phases: list[Phase] = []
         self.diagnoses: list[str] = []
+        self.saved: list[LogsPane.Saved] = []
 
     def compose(self) -> ComposeResult:
         yield LogsPane(id="pane-logs")
@@ -44,6 +45,9 @@ class LogsApp(App):
 
     def on_logs_pane_diagnosed(self, message: LogsPane.Diagnosed) -> None:
         self.diagnoses.append(message.diagnosis.code)
+
+    def on_logs_pane_saved(self, message: LogsPane.Saved) -> None:
+        self.saved.append(message)
 
 
 async def until(pilot, cond, timeout: float = 20.0) -> None:
@@ -204,13 +208,14 @@ async def test_save_to_file_private(tmp_path) -> None:
         assert inp.value.endswith(".log") and "fail_port_in_use.log" in inp.value
         inp.value = str(target)
         await pilot.press("enter")
-        await pilot.pause()
+        await until(pilot, lambda: len(app.saved) == 1)
         assert target.read_text() == (DATA / "fail_port_in_use.log").read_text()
         assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
         # a path that cannot be written shows the reason inline
         await pilot.press("s")
         inp.value = str(tmp_path / "missing-dir" / "x.log")
         await pilot.press("enter")
+        await until(pilot, lambda: len(app.saved) == 2)
         await pilot.pause()
         assert "cannot write" in screen_text(app)
 
@@ -348,3 +353,70 @@ def test_snapshot_filtered_160x48(snap_compare) -> None:
         await pilot.pause(0.3)
 
     assert snap_compare(_snap_app("healthy_120b_tp2_newer.log"), terminal_size=(160, 48), run_before=run_before)
+
+
+# ── saving on a thread ──────────────────────────────────────────────────────
+
+
+async def test_save_runs_on_a_worker_while_the_log_keeps_growing(tmp_path) -> None:
+    app = LogsApp()
+    target = tmp_path / "big.log"
+    rows = [f"[2026-01-05 14:30:58] Decode batch. #running-req: {i % 9}, #token: {i}" for i in range(100_000)]
+    async with app.run_test(size=(120, 30)) as pilot:
+        pane = app.query_one(LogsPane)
+        pane.feed_lines(rows)
+        await pilot.pause(0.2)
+        await pilot.press("s")
+        pane.query_one("#logs-input").value = str(target)
+        await pilot.press("enter")
+        # The rows were taken when Enter was pressed; the pane goes on ingesting meanwhile.
+        pane.feed_lines(["a line that arrived during the save"])
+        await until(pilot, lambda: app.saved)
+        await pilot.pause(0.2)
+        assert target.read_text().splitlines() == rows
+        assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+        assert pane.buffer.lines[-1] == "a line that arrived during the save"
+        assert len(pane.buffer.lines) == 100_001
+        assert not pane.query_one("#logs-inputbar").display  # done: the bar closes
+        assert "100,001 lines" in screen_text(app)
+        (msg,) = app.saved
+        assert (msg.path, msg.count, msg.error) == (str(target), 100_000, None)
+
+
+async def test_save_of_filtered_view_writes_matches_only(tmp_path) -> None:
+    app = LogsApp(DATA / "healthy_20b.log")
+    target = tmp_path / "decode.log"
+    async with app.run_test(size=(120, 30)) as pilot:
+        pane = await loaded(pilot)
+        await pilot.press("slash", *"decode", "enter")
+        await pilot.press("s")
+        pane.query_one("#logs-input").value = str(target)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.saved)
+        saved = target.read_text().splitlines()
+        assert len(saved) == 2 and all("Decode batch" in line for line in saved)
+
+
+@pytest.mark.parametrize("where", ["missing-dir/x.log", "a-dir"])
+async def test_save_to_a_bad_path_says_why_and_keeps_everything(tmp_path, where) -> None:
+    (tmp_path / "a-dir").mkdir()
+    bad = tmp_path / where
+    app = LogsApp(DATA / "fail_port_in_use.log")
+    async with app.run_test(size=(120, 30)) as pilot:
+        pane = await loaded(pilot)
+        before = list(pane.buffer.lines)
+        await pilot.press("s")
+        pane.query_one("#logs-input").value = str(bad)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.saved)
+        await pilot.pause(0.1)
+        assert isinstance(app.saved[0].error, OSError) and app.saved[0].count == 0
+        text = screen_text(app)
+        reason = "No such file or directory" if where.startswith("missing") else "Is a directory"
+        assert f"cannot write: {reason}" in text
+        assert "Traceback" not in text
+        # nothing lost: the lines, and the bar with the path to correct
+        assert pane.buffer.lines == before
+        assert pane.query_one("#logs-inputbar").display
+        assert pane.query_one("#logs-input").value == str(bad)
+        assert not list(tmp_path.glob("**/.*.log.*"))  # no temporary file left behind

@@ -10,8 +10,10 @@ Entry points for other areas (the launch work drives this pane)::
     pane.set_prediction(max_total_num_tokens=1_050_000, context_len=131072)
     pane.stop()                                 # stop following (the container keeps running)
 
-The pane posts (bubbling) ``LogsPane.PhaseReached(phase, time)``, ``LogsPane.Diagnosed(diagnosis)``
-and ``LogsPane.SourceEnded(source, error)``; ``pane.stats`` is the live
+The pane posts (bubbling) ``LogsPane.PhaseReached(phase, time)``, ``LogsPane.Diagnosed(diagnosis)``,
+``LogsPane.SourceEnded(source, error)``, ``LogsPane.SourceRetrying(source, seconds, reason)`` /
+``LogsPane.SourceResumed(source)`` (a followed log lost the Docker Engine and picks up where it
+left off once it is back) and ``LogsPane.Saved(path, count, error)``; ``pane.stats`` is the live
 :class:`console.logs.stats.LogStats`.
 
 Reading runs in a thread worker that hands lines to the pane through an inbox: at most one
@@ -53,6 +55,8 @@ VIEW_FPS = 12  # redraws per second while lines arrive at a readable pace
 FLOOD_FPS = 2
 FLOOD_LINES = 5_000  # lines since the last redraw that make it a flood
 INGEST_HZ = 30  # times a second the view takes what the reader has queued
+RETRY_DELAYS = (1, 2, 4, 8, 15, 30)  # seconds between tries while the Docker Engine is away
+RESUME_MARGIN_S = 1.0  # a resumed read starts this much before the last line seen (see _Resume)
 
 
 class _Inbox:
@@ -90,6 +94,80 @@ class _Inbox:
             self._cond.notify_all()
 
 
+class _Resume:
+    """Where a followed log stands, so a new stream picks up after the last line read.
+
+    The stream is read with Docker's timestamps (``2026-11-26T14:39:54.059149808Z line``,
+    fixed width, nanoseconds), stripped here. A resumed stream starts ``RESUME_MARGIN_S``
+    before the last line's time — stdout and stderr are copied by separate goroutines, so a
+    line stored after it may carry a slightly older time — and everything up to that last
+    line, matched whole with its timestamp (unique in practice), is dropped as already seen.
+    TTY logs have no per-line timestamps (one per chunk): they resume from the time the
+    stream was lost, which may repeat or miss lines of that instant.
+    """
+
+    def __init__(self) -> None:
+        self.last = ""  # the last line read, with its timestamp
+        self.lost_at: float | None = None  # wall time the last stream ended (TTY resume)
+        self.seeking = False  # a resumed stream: still before the last line seen
+
+    def since(self, tty: bool) -> str | None:
+        if tty:
+            return None if self.lost_at is None else f"{self.lost_at:.6f}"
+        if not self.last:
+            return None
+        at = _docker_time(self.last[: self.last.find(" ")])
+        return None if at is None else f"{max(at - RESUME_MARGIN_S, 0):.9f}"
+
+    def restart(self, tty: bool) -> None:
+        self.seeking = bool(self.last) and not tty
+
+    def take(self, lines: list[str], tty: bool) -> list[str]:
+        """The new lines of a batch, without timestamps."""
+        if tty:
+            return lines
+        if self.seeking:
+            try:
+                i = lines.index(self.last)
+            except ValueError:
+                # Still in the overlap; unless the stored log no longer has our line
+                # (rotated away): then keep what is newer than it.
+                if lines and lines[-1][:30] > _shift(self.last, RESUME_MARGIN_S):
+                    self.seeking = False
+                    cut = self.last[:30]
+                    lines = [line for line in lines if line[:30] > cut]
+                else:
+                    return []
+            else:
+                self.seeking = False
+                lines = lines[i + 1 :]
+        if not lines:
+            return []
+        self.last = lines[-1]
+        return [line.partition(" ")[2] for line in lines]
+
+
+def _docker_time(stamp: str) -> float | None:
+    """``2026-11-26T14:39:54.059149808Z`` → unix seconds (float: µs precision is plenty here)."""
+    import calendar
+
+    head, _, frac = stamp.rstrip("Z").partition(".")
+    try:
+        secs = calendar.timegm(time.strptime(head, "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        return None
+    return secs + (float("0." + frac) if frac.isdigit() else 0.0)
+
+
+def _shift(line: str, seconds: float) -> str:
+    """The timestamp of ``line`` moved ``seconds`` later, in Docker's fixed-width form."""
+    at = _docker_time(line[: line.find(" ")])
+    if at is None:
+        return line[:30]
+    at += seconds
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(at))) + f".{int((at % 1) * 1e9):09d}Z"
+
+
 def _fmt_int(v: int | None) -> str:
     return "—" if v is None else f"{v:,}"
 
@@ -124,6 +202,32 @@ class LogsPane(Vertical):
             self.source = source
             self.error = error
 
+    class SourceRetrying(Message):
+        """A followed log lost the Docker Engine; the next try comes in ``seconds``."""
+
+        def __init__(self, source: str, seconds: int, reason: str) -> None:
+            super().__init__()
+            self.source = source
+            self.seconds = seconds
+            self.reason = reason
+
+    class SourceResumed(Message):
+        """The engine answers again: the log is followed from where it was left."""
+
+        def __init__(self, source: str) -> None:
+            super().__init__()
+            self.source = source
+
+    class Saved(Message):
+        """A save finished: ``count`` lines written to ``path``, or ``error``."""
+
+        def __init__(self, path: str, count: int, filtered: bool, error: OSError | None = None) -> None:
+            super().__init__()
+            self.path = path
+            self.count = count
+            self.filtered = filtered
+            self.error = error
+
     class PhaseReached(Message):
         def __init__(self, phase: Phase, time: str | None) -> None:
             super().__init__()
@@ -146,6 +250,8 @@ class LogsPane(Vertical):
         self.source_state = "no log source"  # following / ended / error …
         self.source_error = ""  # what went wrong, when source_state is "error"
         self._inbox: _Inbox | None = None
+        self._retrying = False  # the followed log waits for the Docker Engine to come back
+        self._saving: str | None = None  # the path a save worker is writing
         self._regex = False
         self._min_severity: Severity | None = None  # "e": errors+warnings only
         self._panel_dirty = True
@@ -242,8 +348,9 @@ class LogsPane(Vertical):
             inbox.stop()
             if inbox.reader is not None:
                 inbox.reader.close()
-            if self.source_state in ("following", "reading"):
+            if self.source_state in ("following", "reading") or self._retrying:
                 self.source_state = "stopped"
+            self._retrying = False
         self._refresh_status()
 
     def set_prediction(self, **values: int | float | None) -> None:
@@ -267,24 +374,108 @@ class LogsPane(Vertical):
 
     @work(thread=True, group="logs-source", name="follow container log")
     def _read_container(self, inbox: _Inbox, container_id: str, client: Any, tail: Any, since: Any, follow: bool) -> None:
-        from console.logs.docker_reader import DockerLogReader, LogReaderError
+        """Read (and follow) the log; when a followed stream is lost with the Docker Engine,
+        retry with backoff and resume after the last line read (the Launch monitor does the
+        same for its phases), until the container stops, is removed, or :meth:`stop`."""
+        from console.logs.docker_reader import ContainerGone, DockerLogReader, LogReaderError, engine_error
 
-        reader = DockerLogReader(container_id, client=client, follow=follow, tail=tail, since=since)
+        if client is None:
+            try:
+                import docker  # lazy: ~100 ms import
+
+                client = docker.from_env()
+            except Exception as exc:  # noqa: BLE001 - no socket, bad DOCKER_HOST…
+                if not inbox.stopped.is_set():
+                    self.post_message(self.SourceEnded(inbox.source, engine_error(exc, container_id)))
+                return
+        api = getattr(client, "api", client)
+
+        def inspect() -> tuple[dict | None, LogReaderError | None]:
+            try:
+                return api.inspect_container(container_id), None
+            except Exception as exc:  # noqa: BLE001 - SDK/requests/socket errors vary
+                return None, engine_error(exc, container_id)
+
+        resume = _Resume()
+        failures = 0  # tries in a row that read nothing
+        retrying = False  # the engine was lost: say so when it answers again
+        problem: LogReaderError | None = None
+        while not inbox.stopped.is_set():
+            info, problem = inspect()
+            if problem is not None:
+                if isinstance(problem, ContainerGone) or not retrying:
+                    break  # no engine at the start is reported, not waited for
+                failures += 1
+                reason = "engine unreachable"
+            else:
+                if retrying:
+                    retrying = False
+                    self.post_message(self.SourceResumed(inbox.source))
+                tty = bool((info or {}).get("Config", {}).get("Tty"))
+                resumed = (resume.lost_at is not None) if tty else bool(resume.last)
+                reader = DockerLogReader(
+                    container_id, client=client, follow=follow,
+                    tail="all" if resumed else tail,
+                    since=resume.since(tty) if resumed else since,
+                    timestamps=not tty,
+                )
+                got, problem = self._read_stream(inbox, reader, resume, tty)
+                if inbox.stopped.is_set():
+                    return
+                if not follow or isinstance(problem, ContainerGone):
+                    break
+                # The stream ended: did the container stop (the log is complete), or was the
+                # engine lost (stopped, restarted, its socket cut)?
+                info, lost = inspect()
+                if isinstance(lost, ContainerGone):
+                    problem = lost
+                    break
+                failures = 0 if got else failures + 1
+                if lost is None:
+                    running = bool(((info or {}).get("State") or {}).get("Running"))
+                    if problem is None and not running:
+                        break
+                    if problem is not None and failures >= 2:
+                        break  # the engine answers but will not give this log: not an outage
+                    if got or not running:
+                        continue  # cut: follow again at once, or read the rest of a stopped log
+                    reason = "log stream interrupted"
+                else:
+                    problem = lost
+                    reason = "engine unreachable"
+            retrying = True
+            delay = RETRY_DELAYS[min(max(failures - 1, 0), len(RETRY_DELAYS) - 1)]
+            for left in range(delay, 0, -1):
+                self.post_message(self.SourceRetrying(inbox.source, left, reason))
+                if inbox.stopped.wait(1.0):
+                    return
+        if not inbox.stopped.is_set():
+            self.post_message(self.SourceEnded(inbox.source, problem))
+
+    def _read_stream(self, inbox: _Inbox, reader: Any, resume: _Resume, tty: bool) -> tuple[bool, Any]:
+        """One connection's worth of log: (whether new lines came, the error that ended it)."""
+        from console.logs.docker_reader import LogReaderError
+
+        resume.restart(tty)
         inbox.reader = reader  # stop() closes it from the UI thread
-        if inbox.stopped.is_set():
-            return
-        error: Exception | None = None
+        got = False
+        problem = None
         try:
+            if inbox.stopped.is_set():
+                return got, problem
             for batch in reader:
                 if inbox.stopped.is_set():
                     break
-                self._post_lines(inbox, batch.lines)
+                lines = resume.take(batch.lines, tty)
+                if lines:
+                    got = True
+                    self._post_lines(inbox, lines)
         except LogReaderError as exc:
-            error = exc
+            problem = exc
         finally:
             reader.close()
-        if not inbox.stopped.is_set():
-            self.post_message(self.SourceEnded(inbox.source, error))
+            resume.lost_at = time.time()
+        return got, problem
 
     @work(thread=True, group="logs-source", name="read log file")
     def _read_file(self, inbox: _Inbox, path: str) -> None:
@@ -369,6 +560,7 @@ class LogsPane(Vertical):
         if message.source != self.source or self._inbox is None:
             return
         self._ingest(self._inbox.take())  # lines whose take was deferred
+        self._retrying = False
         if message.error is not None:
             self.source_state = "error"
             err = message.error
@@ -381,6 +573,28 @@ class LogsPane(Vertical):
         self._inbox = None
         self._panel_dirty = True
         self._schedule_view()
+
+    @on(SourceRetrying)
+    def _on_source_retrying(self, message: SourceRetrying) -> None:
+        if message.source != self.source or self._inbox is None:
+            return
+        if not self._retrying:
+            self._retrying = True
+            self.notify(
+                f"{message.reason.capitalize()}: the log will resume where it left off once Docker answers.",
+                title="Logs", severity="warning", timeout=6,
+            )
+        self.source_state = f"{message.reason} — retrying in {message.seconds}s"
+        self._refresh_status()
+
+    @on(SourceResumed)
+    def _on_source_resumed(self, message: SourceResumed) -> None:
+        if message.source != self.source or self._inbox is None:
+            return
+        self._retrying = False
+        self.source_state = "following"
+        self.notify("Docker answers again: following the log from where it left off.", title="Logs", timeout=4)
+        self._refresh_status()
 
     # ── actions ────────────────────────────────────────────────────────────
     def _show_input(self, mode: str, value: str, placeholder: str) -> None:
@@ -501,16 +715,44 @@ class LogsPane(Vertical):
                 self._hide_input()
             return
         path = event.value.strip()
-        if not path:
+        if not path or self._saving is not None:
             return
+        # Snapshot the rows now (a shallow copy: the strings are shared) so the log keeps
+        # growing while a thread writes them: a slow or network home never stalls the UI.
+        buf = self.buffer
+        filtered = buf.filter is not None
+        rows = [buf.lines[a - buf.dropped] for a in buf.matches] if filtered else list(buf.lines)
+        self._saving = path
+        self.query_one("#logs-input-error", Static).update(Text(f"saving {len(rows):,} lines…", style="dim"))
+        self._save_rows(path, rows, filtered)
+
+    @work(thread=True, group="logs-save", name="save log")
+    def _save_rows(self, path: str, rows: list[str], filtered: bool) -> None:
+        from console.private_file import write_private
+
         try:
-            n = self.buffer.save(path)
+            write_private(os.path.expanduser(path), (line + "\n" for line in rows))
         except OSError as exc:
-            self.query_one("#logs-input-error", Static).update(Text(f"cannot write: {exc.strerror or exc}", style="bold red"))
+            self.post_message(self.Saved(path, 0, filtered, exc))
+        else:
+            self.post_message(self.Saved(path, len(rows), filtered))
+
+    @on(Saved)
+    def _on_saved(self, message: Saved) -> None:
+        self._saving = None
+        bar_open = self._input_mode == "save" and self.query_one("#logs-inputbar").display
+        err = message.error
+        if err is not None:
+            text = f"cannot write: {err.strerror or err}"
+            if bar_open:
+                self.query_one("#logs-input-error", Static).update(Text(text, style="bold red"))
+            else:
+                self.notify(f"{text}\n{message.path}", title="Logs", severity="error", timeout=8)
             return
-        what = "filtered lines" if self.buffer.filter else "lines"
-        self.notify(f"Saved {n:,} {what} to {path} (mode 0600)", title="Logs", timeout=5)
-        self._hide_input()
+        what = "filtered lines" if message.filtered else "lines"
+        self.notify(f"Saved {message.count:,} {what} to {message.path} (mode 0600)", title="Logs", timeout=5)
+        if bar_open:
+            self._hide_input()
 
     def key_ctrl_r(self) -> None:
         self.action_toggle_regex()
@@ -602,6 +844,8 @@ class LogsPane(Vertical):
         t.append(self.source or "no log source", style="bold")
         if self.source_state == "error":
             t.append(f" error: {self.source_error}", style="bold red")
+        elif self._retrying:
+            t.append(f" {self.source_state}", style="bold yellow")
         elif self.source:
             t.append(f" {self.source_state}", style="dim")
         t.append(f"  {len(buf.lines):,} lines")
