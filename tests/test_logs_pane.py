@@ -420,3 +420,38 @@ async def test_save_to_a_bad_path_says_why_and_keeps_everything(tmp_path, where)
         assert pane.query_one("#logs-inputbar").display
         assert pane.query_one("#logs-input").value == str(bad)
         assert not list(tmp_path.glob("**/.*.log.*"))  # no temporary file left behind
+
+
+# ── resuming a followed log (the Docker-backed cases are in test_logs_reconnect.py) ──
+
+
+def _stamped(i: int, text: str | None = None) -> str:
+    return f"2026-11-26T14:39:{i // 10:02d}.{i % 10:09d}Z {text or f'line {i}'}"
+
+
+def test_resume_drops_the_overlap_of_a_resumed_stream() -> None:
+    from console.ui.panes.logs import _Resume
+
+    r = _Resume()
+    r.restart(True)
+    assert r.take([_stamped(i) for i in range(10)], True) == [f"line {i}" for i in range(10)]
+    import calendar
+
+    last = calendar.timegm((2026, 11, 26, 14, 39, 0, 0, 0, 0))  # line 9's second
+    assert float(r.since(True)) == pytest.approx(last - 1.0, abs=1e-6)  # 1 s before the last line
+    r.restart(True)
+    # the resumed stream repeats a second of log before the new lines, in two batches
+    assert r.take([_stamped(i) for i in range(3, 7)], True) == []
+    assert r.take([_stamped(i) for i in range(7, 14)], True) == [f"line {i}" for i in range(10, 14)]
+    assert r.take([_stamped(14, "same text"), _stamped(14, "same text")], True) == ["same text"] * 2
+
+
+def test_resume_when_the_last_line_is_gone_keeps_what_is_newer() -> None:
+    from console.ui.panes.logs import _Resume
+
+    r = _Resume()
+    r.take([_stamped(i) for i in range(5)], True)
+    r.restart(True)
+    # the stored log lost our line (rotated): lines up to a second later may still be the overlap
+    assert r.take([_stamped(2), _stamped(8)], True) == []
+    assert r.take([_stamped(15), _stamped(40)], True) == ["line 15", "line 40"]

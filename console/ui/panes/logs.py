@@ -111,20 +111,20 @@ class _Resume:
         self.lost_at: float | None = None  # wall time the last stream ended (TTY resume)
         self.seeking = False  # a resumed stream: still before the last line seen
 
-    def since(self, tty: bool) -> str | None:
-        if tty:
+    def since(self, stamped: bool) -> str | None:
+        if not stamped:
             return None if self.lost_at is None else f"{self.lost_at:.6f}"
         if not self.last:
             return None
         at = _docker_time(self.last[: self.last.find(" ")])
         return None if at is None else f"{max(at - RESUME_MARGIN_S, 0):.9f}"
 
-    def restart(self, tty: bool) -> None:
-        self.seeking = bool(self.last) and not tty
+    def restart(self, stamped: bool) -> None:
+        self.seeking = bool(self.last) and stamped
 
-    def take(self, lines: list[str], tty: bool) -> list[str]:
+    def take(self, lines: list[str], stamped: bool) -> list[str]:
         """The new lines of a batch, without timestamps."""
-        if tty:
+        if not stamped:
             return lines
         if self.seeking:
             try:
@@ -411,15 +411,17 @@ class LogsPane(Vertical):
                 if retrying:
                     retrying = False
                     self.post_message(self.SourceResumed(inbox.source))
-                tty = bool((info or {}).get("Config", {}).get("Tty"))
-                resumed = (resume.lost_at is not None) if tty else bool(resume.last)
+                # Timestamps only where a stream may have to be resumed: a one-off read (the
+                # post-mortem of a stopped container) goes without their bytes and parsing.
+                stamped = follow and not (info or {}).get("Config", {}).get("Tty")
+                resumed = bool(resume.last) if stamped else resume.lost_at is not None
                 reader = DockerLogReader(
                     container_id, client=client, follow=follow,
                     tail="all" if resumed else tail,
-                    since=resume.since(tty) if resumed else since,
-                    timestamps=not tty,
+                    since=resume.since(stamped) if resumed else since,
+                    timestamps=stamped,
                 )
-                got, problem = self._read_stream(inbox, reader, resume, tty)
+                got, problem = self._read_stream(inbox, reader, resume, stamped)
                 if inbox.stopped.is_set():
                     return
                 if not follow or isinstance(problem, ContainerGone):
@@ -452,11 +454,11 @@ class LogsPane(Vertical):
         if not inbox.stopped.is_set():
             self.post_message(self.SourceEnded(inbox.source, problem))
 
-    def _read_stream(self, inbox: _Inbox, reader: Any, resume: _Resume, tty: bool) -> tuple[bool, Any]:
+    def _read_stream(self, inbox: _Inbox, reader: Any, resume: _Resume, stamped: bool) -> tuple[bool, Any]:
         """One connection's worth of log: (whether new lines came, the error that ended it)."""
         from console.logs.docker_reader import LogReaderError
 
-        resume.restart(tty)
+        resume.restart(stamped)
         inbox.reader = reader  # stop() closes it from the UI thread
         got = False
         problem = None
@@ -466,7 +468,7 @@ class LogsPane(Vertical):
             for batch in reader:
                 if inbox.stopped.is_set():
                     break
-                lines = resume.take(batch.lines, tty)
+                lines = resume.take(batch.lines, stamped)
                 if lines:
                     got = True
                     self._post_lines(inbox, lines)
