@@ -19,20 +19,23 @@ FIXED_TIME = 1_764_000_000.0
 
 
 class ManualSampler(Sampler):
-    """The real sampler at its real interval, minus the thread: it ticks when told."""
+    """The real sampler at its real interval, minus the thread: it ticks when told
+    (and once on the first start, as the real one does)."""
 
     def start(self):
         inventory = self.open()
-        if inventory.gpus:
+        if inventory.gpus and self.snapshot is None:
             self.tick()
         return inventory
 
 
-def use_recording(monkeypatch, name: str) -> None:
+def use_recording(monkeypatch, name: str, factory=None) -> None:
+    """The app's one sampler reads recording ``name`` (``factory``: a ManualSampler with a fixed clock)."""
     # No container lookup (the launch area installs Docker's when it mounts).
     monkeypatch.setattr(GpusPane, "container_lookup", None)
     monkeypatch.setenv("GPT_OSS_CONSOLE_NVML_REPLAY", str(NVML_DATA / f"{name}.json"))
-    monkeypatch.setattr(GpusPane, "sampler_factory", staticmethod(lambda: ManualSampler(clock=lambda: FIXED_TIME)))
+    factory = factory or (lambda: ManualSampler(clock=lambda: FIXED_TIME))
+    monkeypatch.setattr(ConsoleApp, "sampler_factory", staticmethod(factory))
 
 
 def gpus_app() -> ConsoleApp:

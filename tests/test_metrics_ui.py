@@ -15,6 +15,7 @@ from console.timeline.docker_events import event_from_docker
 from console.timeline.timeline import SeriesSpec
 from console.ui.app import ConsoleApp, discover_areas
 from console.ui.metrics.pane import MetricsPane
+from tests.gpus_helpers import use_recording
 from tests.ui_helpers import screen_text
 
 NOW = 1_764_000_000.0
@@ -111,8 +112,8 @@ def metrics_app() -> ConsoleApp:
 
 @pytest.fixture
 def quiet_pane(monkeypatch):
-    """No NVML, no Docker, a fixed clock and UTC: what the snapshots need to be stable."""
-    monkeypatch.setattr(MetricsPane, "sampler_factory", None)
+    """No GPU (a recording without a driver), no Docker, a fixed clock and UTC: what the snapshots need to be stable."""
+    use_recording(monkeypatch, "no-driver")
     monkeypatch.setattr(MetricsPane, "docker_follower", None)
     monkeypatch.setattr(MetricsPane, "clock", staticmethod(lambda: NOW))
     monkeypatch.delenv("GPT_OSS_CONSOLE_BASE_URL", raising=False)
@@ -274,10 +275,7 @@ async def test_bench_screen_runs_and_shows_results(quiet_pane):
 async def test_gpu_rows_come_from_the_sampler(quiet_pane, monkeypatch):
     from console.gpu import Sampler
 
-    nvml = Path(__file__).parent / "data" / "nvml" / "2xh100.json"
-    monkeypatch.setenv("GPT_OSS_CONSOLE_NVML_REPLAY", str(nvml))
-    monkeypatch.setattr(MetricsPane, "sampler_factory",
-                        staticmethod(lambda: Sampler(interval=3600, clock=lambda: NOW - 1)))
+    use_recording(monkeypatch, "2xh100", lambda: Sampler(interval=3600, clock=lambda: NOW - 1))
     app = metrics_app()
     async with app.run_test(size=(80, 24)) as pilot:
         pane = app.pane("metrics")

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from textual.widgets import DataTable, Input, Select, Static
 
 from console.ui import messages
 from console.ui.app import ConsoleApp, discover_areas
 from console.ui.gpus import format as fmt
-from console.ui.gpus.history import bars
+from console.ui.gpu_feed import GpuFeed
+from console.ui.gpus.history import GpuHistory, bars
 from console.ui.gpus.pane import GpusPane
 from console.ui.gpus.planner import plan_values
-from tests.gpus_helpers import gpus_app, gpus_open, settle, use_recording
+from tests.gpus_helpers import FIXED_TIME, NVML_DATA, ManualSampler, gpus_app, gpus_open, settle, use_recording
 from tests.ui_helpers import screen_text
 
 
@@ -190,8 +192,7 @@ async def test_catalog_gpu_count_and_context_replan(monkeypatch) -> None:
 async def test_sampler_thread_stops_with_the_app(monkeypatch) -> None:
     from console.gpu import Sampler
 
-    use_recording(monkeypatch, "2xh100")
-    monkeypatch.setattr(GpusPane, "sampler_factory", staticmethod(lambda: Sampler(interval=3600)))
+    use_recording(monkeypatch, "2xh100", lambda: Sampler(interval=3600))
     app = gpus_app()
     async with app.run_test(size=(80, 24)) as pilot:
         pane = await settle(pilot, app)
@@ -268,3 +269,153 @@ async def test_detail_line_follows_the_highlighted_gpu_and_interval_keys(monkeyp
         await pilot.press("plus", "plus", "plus")
         await pilot.pause()
         assert pane.sampler.interval == 0.5
+
+
+# -- one sampler for the whole app ---------------------------------------------------------------
+
+
+def both_areas() -> ConsoleApp:
+    areas, _ = discover_areas()
+    return ConsoleApp(areas=[a for a in areas if a.name in ("gpus", "metrics")])
+
+
+async def metrics_sampling(pilot, app: ConsoleApp):
+    return await until(pilot, lambda: (m := app.pane("metrics")) is not None
+                       and m.timeline.latest("gpu1.vram") is not None and m, "the Metrics area's first sample")
+
+
+def sample_counts(gpus, metrics) -> tuple[int, int]:
+    """GPU 0's samples in the GPUs area's history line and in the Metrics timeline."""
+    return len(gpus.query_one("#hist-0", GpuHistory).memory), len(metrics.timeline.snapshot("gpu0.vram")[1])
+
+
+async def test_gpus_and_metrics_share_one_sampler_and_one_tick_updates_both(monkeypatch) -> None:
+    from console.gpu import Sampler
+    from console.ui.metrics.pane import MetricsPane
+
+    made: list[Sampler] = []
+
+    def factory() -> Sampler:
+        # A real thread that won't tick during the test; a long history so counts grow by one per tick.
+        made.append(Sampler(interval=3600, history_seconds=10**7, clock=lambda: FIXED_TIME))
+        return made[-1]
+
+    use_recording(monkeypatch, "2xh100", factory)
+    monkeypatch.setattr(MetricsPane, "docker_follower", None)
+    threads_before = sum(t.name == "gpu-sampler" for t in threading.enumerate())
+    app = both_areas()
+    async with app.run_test(size=(80, 24)) as pilot:
+        gpus = await settle(pilot, app)
+        metrics = await metrics_sampling(pilot, app)
+        sampler = app.gpu_feed.sampler
+        assert made == [sampler] and gpus.sampler is sampler and metrics.sampler is sampler
+        assert len(sampler._subscribers) == 2  # one per area
+        assert sum(t.name == "gpu-sampler" for t in threading.enumerate()) == threads_before + 1
+
+        counts = lambda: sample_counts(gpus, metrics)  # noqa: E731
+        await until(pilot, lambda: counts()[0] == len(sampler.history(0)), "the GPUs history")
+        g0, m0 = counts()
+        sampler.tick()
+        await until(pilot, lambda: counts() == (g0 + 1, m0 + 1), f"one more sample in both areas, from {(g0, m0)}")
+
+        # An area going away unsubscribes; the sampler goes on for the rest.
+        await metrics.remove()
+        assert sampler.running and len(sampler._subscribers) == 1
+        sampler.tick()
+        await until(pilot, lambda: len(gpus.query_one("#hist-0", GpuHistory).memory) == g0 + 2,
+                    "the GPUs area after Metrics left")
+    assert not sampler.running  # stopped with the app
+    assert sum(t.name == "gpu-sampler" for t in threading.enumerate()) == threads_before
+
+
+async def test_interval_keys_set_the_shared_sampler_and_metrics_gets_every_tick(monkeypatch) -> None:
+    from console.ui.metrics.pane import MetricsPane
+
+    use_recording(monkeypatch, "2xh100", lambda: ManualSampler(history_seconds=10**7, clock=lambda: FIXED_TIME))
+    monkeypatch.setattr(MetricsPane, "docker_follower", None)
+    app = both_areas()
+    async with app.run_test(size=(80, 24)) as pilot:
+        gpus = await settle(pilot, app)
+        metrics = await metrics_sampling(pilot, app)
+        sampler = gpus.sampler
+        gpus.query_one("#gpus-table", DataTable).focus()
+        await pilot.press("minus")
+        await pilot.pause()
+        assert metrics.sampler is sampler and sampler.interval == 2.0
+        assert "every 2 s" in str(gpus.query_one("#gpus-status", Static).render())
+        await until(pilot, lambda: sample_counts(gpus, metrics)[0] == len(sampler.history(0)), "the GPUs history")
+        g0, m0 = sample_counts(gpus, metrics)
+        for _ in range(3):
+            sampler.tick()
+        await until(pilot, lambda: sample_counts(gpus, metrics) == (g0 + 3, m0 + 3), "three ticks in both areas")
+
+
+async def test_no_driver_reaches_both_areas_from_one_open(monkeypatch) -> None:
+    from console.ui.metrics.pane import MetricsPane
+
+    opened: list = []
+
+    def factory():
+        opened.append(ManualSampler(clock=lambda: FIXED_TIME))
+        return opened[-1]
+
+    use_recording(monkeypatch, "no-driver", factory)
+    monkeypatch.setattr(MetricsPane, "docker_follower", None)
+    app = both_areas()
+    asked: list[bool] = []  # per call: was it off the UI thread?
+    open_feed = app.gpu_feed.open
+    app.gpu_feed.open = lambda: asked.append(threading.current_thread() is not threading.main_thread()) or open_feed()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        assert "NVIDIA driver not found" in screen_text(app)
+        await until(pilot, lambda: len(asked) == 2, "both areas to ask for the sampler")
+        await pilot.pause()
+        assert asked == [True, True] and len(opened) == 1
+        metrics = app.pane("metrics")
+        assert metrics.sampler is None and metrics.timeline.names() == []
+
+
+async def until(pilot, cond, what: str, seconds: float = 15.0):
+    deadline = time.monotonic() + seconds
+    while not (value := cond()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.02)
+    return value
+
+
+def test_feed_opens_once_catches_late_subscribers_up_and_stays_closed() -> None:
+    from console.gpu import open_backend
+
+    made: list[ManualSampler] = []
+    gate = threading.Event()
+
+    def factory() -> ManualSampler:
+        gate.wait(5)  # both threads are inside open() before the first sampler exists
+        made.append(ManualSampler(open_backend(NVML_DATA / "2xh100.json"), clock=lambda: FIXED_TIME))
+        return made[-1]
+
+    feed = GpuFeed(factory)
+    got: list = [None, None]
+    threads = [threading.Thread(target=lambda i=i: got.__setitem__(i, feed.open())) for i in range(2)]
+    for t in threads:
+        t.start()
+    gate.set()
+    for t in threads:
+        t.join(5)
+    assert len(made) == 1 and got == [made[0], made[0]]
+
+    first: list[int] = []
+    late: list[int] = []
+    feed.subscribe(lambda s: first.append(s.seq))
+    assert first == [1]  # the first subscriber starts the sampling: first tick now
+    made[0].tick()
+    unsubscribe = feed.subscribe(lambda s: late.append(s.seq))
+    assert late == [2]  # the latest tick at once, not a whole interval later
+    made[0].tick()
+    unsubscribe()
+    made[0].tick()
+    assert first == [1, 2, 3, 4] and late == [2, 3]
+
+    feed.close()
+    assert feed.open() is None
+    assert feed.subscribe(lambda s: None)() is None  # a no-op unsubscribe after the app exited

@@ -39,6 +39,7 @@ from textual.worker import WorkerFailed
 import console
 from console.ui import messages
 from console.ui.commands import AreaCommands
+from console.ui.gpu_feed import GpuFeed, default_sampler
 
 DARK, LIGHT = "textual-dark", "textual-light"
 THEME_ENV = "GPT_OSS_CONSOLE_THEME"  # "light" or "dark" (default)
@@ -217,6 +218,9 @@ class ConsoleApp(App):
         *(Binding(f"alt+{k}", f"area_key('{k}')", show=False, priority=True) for k in "123456789"),
     ]
 
+    # The one GPU sampler every area shares (console/ui/gpu_feed.py); tests swap the factory.
+    sampler_factory = staticmethod(default_sampler)
+
     def __init__(self, *, areas: list[Area] | None = None) -> None:
         super().__init__()
         if areas is None:
@@ -224,6 +228,7 @@ class ConsoleApp(App):
         else:
             self.area_failures = []
         self.areas = areas
+        self.gpu_feed = GpuFeed(lambda: type(self).sampler_factory())
         taken: dict[str, str] = {}
         for i, area in enumerate(areas):
             if not area.key:
@@ -322,6 +327,9 @@ class ConsoleApp(App):
             self.notify(error, title=f"The {name} area", severity="error", timeout=15)
         if not self.areas:
             self.notify("No areas were found in console.ui.panes.", severity="error")
+
+    def on_unmount(self) -> None:
+        self.gpu_feed.close()  # after every pane has gone: the sampler lives as long as the app
 
     # -- areas ----------------------------------------------------------------
 

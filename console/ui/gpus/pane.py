@@ -1,8 +1,9 @@
 """The GPUs pane: one row per GPU, history charts, processes, and the planner.
 
-NVML is never touched on the UI thread: a worker opens ``console.gpu.Sampler``
-(which imports pynvml), the sampler's thread calls back on every tick and the
-callback posts ``GpusSampled``; the pane only formats what arrives.
+NVML is never touched on the UI thread: a worker opens the app's one
+``console.gpu.Sampler`` (``app.gpu_feed``, shared with the Metrics area; it
+imports pynvml), the sampler's thread calls back on every tick and the callback
+posts ``GpusSampled``; the pane only formats what arrives.
 """
 
 from __future__ import annotations
@@ -25,17 +26,10 @@ if TYPE_CHECKING:
 
 # DataTable and the planner load after the first frame (start-up is benchmarked).
 
-SAMPLE_INTERVAL = 1.0
 INTERVALS = (0.5, 1.0, 2.0, 5.0)  # what + and - step through
 # Sized to fit 80 columns: VRAM and power in the header's unit, reserved memory
 # (NVML v2) apart from used, PCIe as current/max generation.
 GPU_COLUMNS = ("#", "Name", "Arch", "VRAM GiB", "Rsv", "Util", "Temp", "Power W", "SM MHz", "PCIe")
-
-
-def default_sampler():
-    from console.gpu import Sampler
-
-    return Sampler(interval=SAMPLE_INTERVAL)
 
 
 class GpusPane(VerticalScroll):
@@ -48,9 +42,8 @@ class GpusPane(VerticalScroll):
         Binding("minus", "interval(1)", "Sample slower", key_display="-", show=False),
     ]
 
-    # Seams: tests pass a sampler fed by a recording and a fixed clock; the launch
-    # area may set ``container_lookup`` (PIDs → container names, called off the UI thread).
-    sampler_factory: Callable[[], object] = staticmethod(default_sampler)
+    # Seam: the launch area may set ``container_lookup`` (PIDs → container names,
+    # called off the UI thread). Tests swap the sampler at ``ConsoleApp.sampler_factory``.
     container_lookup: Callable[[Iterable[int]], dict[int, str]] | None = None
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -102,21 +95,23 @@ class GpusPane(VerticalScroll):
         self._fill_processes()
 
     def on_unmount(self) -> None:
+        # The sampler is the app's: it stops when the app exits, not with this pane.
         if self._unsubscribe is not None:
             self._unsubscribe()
-        if self.sampler is not None:
-            self.sampler.stop()
 
     # -- background work -------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="gpus-open")
     def _open(self) -> None:
-        sampler = type(self).sampler_factory()
+        feed = self.app.gpu_feed
+        sampler = feed.open()
+        if sampler is None:
+            return  # the app is exiting
         self.sampler = sampler
-        self._unsubscribe = sampler.subscribe(lambda snap: self.post_message(GpusSampled(snap)))
-        inventory = sampler.open()
-        self.post_message(GpusOpened(inventory))
-        sampler.start()  # first tick now, then one per interval on the sampler's thread
+        self.post_message(GpusOpened(sampler.inventory))
+        # After GpusOpened, so the table is there for the first tick (or the latest one,
+        # when the Metrics area started the sampler first).
+        self._unsubscribe = feed.subscribe(lambda snap: self.post_message(GpusSampled(snap)))
 
     @work(thread=True, exclusive=True, group="gpus-containers")
     def _resolve_containers(self, pids: frozenset[int]) -> None:

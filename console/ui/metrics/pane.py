@@ -1,7 +1,7 @@
 """The Metrics pane: /metrics, GPUs and container events on one timeline; the bench screen.
 
-Workers do the blocking parts — a scrape loop (httpx), the GPU sampler's thread
-(NVML), Docker's event stream — and post messages or write to the thread-safe
+Workers do the blocking parts — a scrape loop (httpx), the app's GPU sampler
+(NVML, shared with the GPUs area: ``app.gpu_feed``), Docker's event stream — and post messages or write to the thread-safe
 ``Timeline``; the chart redraws at most once a second.
 """
 
@@ -30,12 +30,6 @@ SCRAPE_INTERVALS = (1.0, 2.0, 5.0, 10.0)  # i cycles through them
 URL_ENV = "GPT_OSS_CONSOLE_BASE_URL"
 
 
-def default_sampler():
-    from console.gpu import Sampler
-
-    return Sampler(interval=1.0)
-
-
 def default_docker_follower(timeline: Timeline, stop: threading.Event) -> None:
     from console.timeline.docker_events import follow
 
@@ -62,8 +56,7 @@ class MetricsPane(VerticalScroll):
         Binding("right_square_bracket", "zoom(1)", "Longer", key_display="]"),
     ]
 
-    # Seams for tests: a recorded sampler, no Docker, a fixed clock.
-    sampler_factory: Callable[[], object] | None = staticmethod(default_sampler)
+    # Seams for tests: no Docker, a fixed clock (the GPU sampler is ``ConsoleApp.sampler_factory``).
     docker_follower: Callable[[Timeline, threading.Event], None] | None = staticmethod(default_docker_follower)
     clock: Callable[[], float] = staticmethod(time.time)
 
@@ -94,8 +87,7 @@ class MetricsPane(VerticalScroll):
         self._show_status()
         self._show_latest()
         self.set_interval(1.0, self._show_events)
-        if type(self).sampler_factory is not None:
-            self._open_sampler()
+        self._open_sampler()
         if type(self).docker_follower is not None:
             self._follow_docker()
         if self.base_url:
@@ -105,20 +97,17 @@ class MetricsPane(VerticalScroll):
         self._stop.set()
         self._wake.set()
         if self._unsubscribe is not None:
-            self._unsubscribe()
-        if self.sampler is not None:
-            self.sampler.stop()
+            self._unsubscribe()  # the sampler itself is the app's: it stops when the app exits
 
     # -- workers ---------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="metrics-gpus")
     def _open_sampler(self) -> None:
-        sampler = type(self).sampler_factory()
-        inventory = sampler.open()
-        if not inventory.gpus:
-            return  # nothing to chart; the GPUs area says why
+        feed = self.app.gpu_feed
+        sampler = feed.open()
+        if sampler is None or not sampler.inventory.gpus:
+            return  # exiting, or nothing to chart (the GPUs area says why)
         self.sampler = sampler
-        self._unsubscribe = sampler.subscribe(self.timeline.ingest_gpu_snapshot)
-        sampler.start()
+        self._unsubscribe = feed.subscribe(self.timeline.ingest_gpu_snapshot)
 
     @work(thread=True, exclusive=True, group="metrics-docker")
     def _follow_docker(self) -> None:
