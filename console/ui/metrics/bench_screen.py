@@ -62,6 +62,7 @@ class BenchScreen(Screen):
 
     BINDINGS = [
         Binding("ctrl+r", "run", "Run"),
+        Binding("ctrl+e", "edit", "Settings"),
         Binding("ctrl+s", "save", "Save JSON"),
         Binding("escape", "close", "Cancel/Close"),
     ]
@@ -79,6 +80,8 @@ class BenchScreen(Screen):
         self._cancel = threading.Event()
         self._levels: list[str] = []
         self._tool = False  # the run shown is a tool-call load
+        self._field_problem = False  # the status line is a field's message (leaving a good field clears it)
+        self._return_to = None  # the field focused when the run started: focus comes back there
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="bench-body"):
@@ -94,6 +97,7 @@ class BenchScreen(Screen):
                                 validators=[Reads(o)], validate_on=("blur", "submitted"),
                                 classes="-wide" if o.dest in WIDE else "")
             yield Static(HINT, id="bench-hint")
+            yield Static("", id="bench-summary")  # the settings in one line while the form is folded away
             yield ProgressBar(id="bench-progress", show_eta=False)
             yield Static("", id="bench-status")
             yield Static("", id="bench-results")
@@ -109,10 +113,12 @@ class BenchScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#bench-progress").display = False
+        self.query_one("#bench-summary").display = False
         self.query_one("#bench-concurrency", Input).focus()
 
     # -- settings -------------------------------------------------------------------------
-    def _status(self, text: str, style: str = "") -> None:
+    def _status(self, text: str, style: str = "", field_problem: bool = False) -> None:
+        self._field_problem = field_problem
         self.query_one("#bench-status", Static).update(Text(text, style=style))
 
     def read_form(self) -> dict[str, Any]:
@@ -132,6 +138,7 @@ class BenchScreen(Screen):
                 box.set_class(True, "-invalid")
                 first = first or (box, e)
         if first:
+            self._show_form(True)
             first[0].focus()
             raise first[1]
         return values
@@ -143,8 +150,8 @@ class BenchScreen(Screen):
         if self.running or result is None:
             return
         if not result.is_valid:
-            self._status(result.failure_descriptions[0], "bold red")
-        elif not self.query(".bench-field Input.-invalid"):
+            self._status(result.failure_descriptions[0], "bold red", field_problem=True)
+        elif self._field_problem and not self.query(".bench-field Input.-invalid"):
             self._status("")
 
     @on(Input.Submitted)
@@ -160,9 +167,10 @@ class BenchScreen(Screen):
         try:
             values = self.read_form()
         except OptionError as e:
-            self._status(_said(e), "bold red")
+            self._status(_said(e), "bold red", field_problem=True)
             return
         self.running = True
+        self._return_to = self.focused
         self._cancel.clear()
         self._levels = []
         self.result = None
@@ -170,7 +178,7 @@ class BenchScreen(Screen):
         self.max_failure_rate = values["max_failure_rate"]
         self.query_one("#bench-results", Static).update("")
         self.query_one("#bench-progress").display = True
-        self._show_form(False)  # room for the live rows while it runs
+        self._show_form(False)  # room for the live rows while it runs, and the results after
         self._status("starting…")
         if self._tool:
             what = f"tool-call load {values['tool_load']}"
@@ -273,8 +281,8 @@ class BenchScreen(Screen):
     def _finished(self, message: BenchFinished) -> None:
         self.running = False
         self.query_one("#bench-progress").display = False
-        self._show_form(True)
         if message.result is None:
+            self.action_edit()  # the settings again, to fix what the message says
             self._status(f"{message.error}" + (f" — {message.hint}" if message.hint else ""), "bold red")
             if self.timeline is not None:
                 self.timeline.add_event("bench", f"bench stopped: {message.error}", source="bench")
@@ -331,6 +339,31 @@ class BenchScreen(Screen):
         for w in self.query(".bench-field"):
             w.display = show
         self.query_one("#bench-hint").display = show
+        summary = self.query_one("#bench-summary", Static)
+        summary.display = not show
+        if not show:
+            summary.update(self._summary())
+
+    def _summary(self) -> Text:
+        """The fields that differ from their defaults, in one line (80×24 has no room for the form and results)."""
+        changed = []
+        for o in OPTIONS:
+            w = self.query_one("#" + field_id(o))
+            if o.switch:
+                changed += [o.label] if w.value else []
+                continue
+            default = (self.model or "") if o.dest == "model" else o.default
+            if w.value.strip() != default:
+                changed.append(f"{o.label} {w.value.strip() or '(auto)'}")
+        return Text.assemble(("Settings: ", "bold"), "; ".join(changed) or "the defaults",
+                             ("  Ctrl+E edits, Ctrl+R runs again", "dim"))
+
+    def action_edit(self) -> None:
+        if self.running:
+            return
+        self._show_form(True)
+        target = self._return_to if self._return_to is not None and self._return_to.is_attached else None
+        (target or self.query_one("#bench-concurrency", Input)).focus()
 
     def action_save(self) -> None:
         import json
