@@ -42,9 +42,10 @@ def run(args) -> int:
     from console.runtime.service import status
 
     runtime = Runtime()
-    rows = status(runtime)
-    if args.container:
-        rows = [r for r in rows if args.container in (r["name"], r["profile"]) or r["id"].startswith(args.container)]
+    want = args.container
+    # Pick the container before its log is replayed: the others' logs are not read at all.
+    only = (lambda i: want in (i.name, i.profile) or i.id.startswith(want)) if want else None
+    rows = status(runtime, only=only)
     emit({"containers": rows}, args.json, lambda d: _human(d["containers"]))
     if not rows:
         return EXIT_NOT_FOUND

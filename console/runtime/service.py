@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from console.errors import ConsoleError
 from console.runtime import profiles
@@ -96,7 +96,11 @@ def drift(info: ContainerInfo) -> bool | None:
 
 
 def replay(runtime: Runtime, info: ContainerInfo, *, probe: bool = True) -> PhaseTracker:
-    """Rebuild a container's phase from its log since it started (and one HTTP probe)."""
+    """Rebuild a container's phase from its log since it started (and one HTTP probe).
+
+    Reading stops at the ready line: no later log line moves the tracker (only probes and
+    the container's state do), and a server up for days has millions of lines after it.
+    """
     from console.logs.sglang import LogScanner
 
     from console.runtime.monitor import open_reader, parse_docker_time, split_timestamp
@@ -105,6 +109,7 @@ def replay(runtime: Runtime, info: ContainerInfo, *, probe: bool = True) -> Phas
     tracker = PhaseTracker(started_at=started or 0.0)
     scanner = LogScanner()
     if info.status not in ("created",):
+        reader = None
         try:
             reader = open_reader(runtime.client, info.id, follow=False, since=(started - 0.001) if started else None)
             for batch in reader:
@@ -112,8 +117,13 @@ def replay(runtime: Runtime, info: ContainerInfo, *, probe: bool = True) -> Phas
                 at = parse_docker_time(pairs[-1][0]) if pairs else None
                 for ev in scanner.feed([line for _, line in pairs]):
                     tracker.log_event(ev, at)
-        except ConsoleError:
-            pass
+                if tracker.phase >= RunPhase.READY:
+                    break
+        except ConsoleError as exc:  # the phase stays what the log showed so far: say why
+            tracker.detail = f"log unreadable: {exc.message}"
+        finally:
+            if reader is not None:
+                reader.close()
     if info.running and probe and info.base_url:
         healthy, models_ok = _probe(info, runtime)
         tracker.probe(healthy, models_ok)
@@ -135,12 +145,17 @@ def _probe(info: ContainerInfo, runtime: Runtime) -> tuple[bool, bool]:
         return False, False
 
 
-def status(runtime: Runtime, *, write_bundles: bool = True) -> list[dict[str, Any]]:
-    """Every console container with its phase, drift and (for crashed ones) a crash bundle."""
+def status(
+    runtime: Runtime, *, write_bundles: bool = True, only: Callable[[ContainerInfo], bool] | None = None
+) -> list[dict[str, Any]]:
+    """Every console container (``only``: those it accepts) with its phase, drift and (for
+    crashed ones) a crash bundle. Filter here, not after: each row replays a log."""
     from console.runtime import bundle as B
 
     out = []
     for info in runtime.owned():
+        if only is not None and not only(info):
+            continue
         tracker = replay(runtime, info)
         row = info.to_dict()
         row.update(
