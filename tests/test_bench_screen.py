@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import stat
 import time
 
 import pytest
@@ -184,9 +185,11 @@ async def test_bad_input_is_said_in_the_screen(quiet_metrics, tmp_path):
         assert "Traceback" not in screen_text(app)
 
 
-async def test_tool_call_load_runs_and_shows_the_cli_columns(quiet_metrics, sglang_shaped_factory):
+async def test_tool_call_load_runs_and_shows_the_cli_columns(quiet_metrics, sglang_shaped_factory, tmp_path,
+                                                              monkeypatch):
     from console.bench.report import format_tool_load
 
+    monkeypatch.chdir(tmp_path)  # where Ctrl+S saves
     peer = sglang_shaped_factory()
     app = metrics_app()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -206,6 +209,35 @@ async def test_tool_call_load_runs_and_shows_the_cli_columns(quiet_metrics, sgla
         assert "done: openai/gpt-oss-20b; 6 tool rounds" in text
         events = [e.text for e in app.pane("metrics").timeline.events() if e.kind == "bench"]
         assert events == ["bench started (tool-call load 2)", "bench done: 0/6 tool rounds failed"]
+
+        await pilot.press("ctrl+s")  # the JSON the CLI's --json FILE writes, private to the user
+        await pilot.pause()
+        saved = list(tmp_path.glob("bench-*.json"))
+        assert len(saved) == 1 and stat.S_IMODE(saved[0].stat().st_mode) == 0o600
+        assert json.loads(saved[0].read_text()) == r
+
+
+async def test_escape_cancels_a_run_then_closes(quiet_metrics, sglang_shaped_factory):
+    peer = sglang_shaped_factory(token_interval_s=0.02)  # 40 tokens: about a second a request
+    app = metrics_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_bench(pilot, peer.base_url)
+        await fill(pilot, screen, concurrency="1", output_len="40", requests="20")
+        await pilot.press("ctrl+r")
+        for _ in range(200):  # past the warm-up, into the level
+            if "concurrency 1: " in status(screen):
+                break
+            await pilot.pause(0.05)
+        await pilot.press("escape")
+        assert screen.running and "cancelling" in status(screen)
+        await wait_done(pilot, screen)
+        assert screen.result is None and status(screen) == "cancelled"
+        assert screen.query_one("#bench-requests").display and screen.focused is not None  # the form, to go again
+        events = [e.text for e in app.pane("metrics").timeline.events() if e.kind == "bench"]
+        assert events[-1] == "bench stopped: cancelled"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, BenchScreen)
 
 
 async def test_tool_call_failures_over_the_allowed_rate_fail_the_run(quiet_metrics, sglang_shaped_factory):

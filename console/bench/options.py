@@ -10,6 +10,7 @@ Light on purpose: the CLI imports it at start-up.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -46,8 +47,10 @@ def number(minimum: float = 0.0, maximum: float | None = None) -> Callable[[str,
         try:
             value = float(text)
         except ValueError:
-            raise OptionError(f"{name} wants a number, not {text!r}") from None
-        if value != value or value < minimum or (maximum is not None and value > maximum):  # NaN reads as a float
+            value = math.nan
+        if not math.isfinite(value):  # float() also reads "nan" and "inf"
+            raise OptionError(f"{name} wants a number, not {text!r}")
+        if value < minimum or (maximum is not None and value > maximum):
             within = f"between {minimum:g} and {maximum:g}" if maximum is not None else f"≥ {minimum:g}"
             raise OptionError(f"{name} must be {within}")
         return value
