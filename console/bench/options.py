@@ -77,7 +77,8 @@ def dataset_path(text: str, name: str) -> str:
         with open(path, "rb"):
             pass
     except OSError as exc:
-        raise OptionError(f"cannot read dataset {path}: {exc.strerror}", "give a JSONL file, one prompt per line") from None
+        raise OptionError(f"cannot read dataset {path}: {exc.strerror}",
+                          "give a JSONL file, one prompt per line") from None
     return path
 
 

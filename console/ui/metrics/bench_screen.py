@@ -170,7 +170,7 @@ class BenchScreen(Screen):
             self._status(_said(e), "bold red", field_problem=True)
             return
         self.running = True
-        self._return_to = self.focused
+        self._return_to = self.focused or self._return_to  # a run again from the results: no field has focus
         self._cancel.clear()
         self._levels = []
         self.result = None
