@@ -80,7 +80,7 @@ def engine_error(exc: BaseException, container_id: str = "") -> LogReaderError:
     """Translate SDK/requests/socket failures into the two errors the UI shows."""
     name = type(exc).__name__
     text = str(exc)
-    if name == "NotFound" or "No such container" in text:
+    if name == "NotFound" or "No such container" in text or "marked for removal" in text:
         return ContainerGone(
             f"Container {container_id[:12] or '?'} no longer exists.",
             "It was removed; launch again or open a saved log file.",
@@ -367,7 +367,8 @@ class DockerLogReader:
                 msg = json.loads(msg).get("message", msg)
             except ValueError:
                 pass
-            if code == 404:
+            # 409 "dead or marked for removal": a removal caught mid-way, for us the same as gone
+            if code == 404 or (code == 409 and "removal" in msg):
                 raise ContainerGone(f"Container {self.container_id[:12]} no longer exists.", msg or None)
             raise EngineUnavailable(f"Docker Engine answered {code}: {msg[:200]}")
         size = self.chunk_size

@@ -93,14 +93,34 @@ class LogView(ScrollView, can_focus=True):
     def lines_changed(self) -> None:
         """Call after the buffer changed: resize the virtual area, keep following."""
         width = min(self.buffer.max_len, DISPLAY_MAX + 20) + 1
-        self.virtual_size = Size(width, len(self.buffer))
+        now = self._set_virtual_size(Size(width, len(self.buffer)))
         if len(self._cache) > 4096:
             self._cache.clear()
         if self.follow:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
-            # The new virtual size takes effect at the next layout; stick to the end then too.
-            self.call_after_refresh(self._stick_to_end)
+            if not now:  # the new size takes effect at the next layout: stick to the end then
+                self.call_after_refresh(self._stick_to_end)
         self.refresh()
+
+    def _set_virtual_size(self, size: Size) -> bool:
+        """Grow the scrollable area without a screen layout.
+
+        ``virtual_size`` is a layout reactive: assigning it re-lays-out the whole screen
+        (~10 ms at 160×48), which during a flood cost more than parsing every line. Our
+        height never depends on the content (the pane gives us ``1fr``), so only the
+        scrollbars need updating; a scrollbar appearing or going still lays out (its own
+        reactive does). Before the first layout there is no size yet: assign normally.
+        Returns False when the new size waits for a layout.
+        """
+        if size == self.virtual_size:
+            return True
+        height = self.styles.height
+        if not self.size or height is None or height.is_auto:
+            self.virtual_size = size
+            return False
+        self.set_reactive(LogView.virtual_size, size)
+        self._scroll_update(size)  # scrollbar windows and visibility, scroll offsets clamped
+        return True
 
     def _stick_to_end(self) -> None:
         if self.follow:
