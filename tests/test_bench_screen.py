@@ -24,8 +24,6 @@ NOW = 1_764_000_000.0
 def quiet_metrics(monkeypatch):
     """No GPU (a recording without a driver), no Docker, a fixed clock: the same screen on every run."""
     use_recording(monkeypatch, "no-driver")
-    if hasattr(MetricsPane, "sampler_factory"):  # the Metrics area's own sampler, before it shared the app's
-        monkeypatch.setattr(MetricsPane, "sampler_factory", None)
     monkeypatch.setattr(MetricsPane, "docker_follower", None)
     monkeypatch.setattr(MetricsPane, "clock", staticmethod(lambda: NOW))
     monkeypatch.delenv("GPT_OSS_CONSOLE_BASE_URL", raising=False)
