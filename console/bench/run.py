@@ -51,6 +51,7 @@ class LevelStarted:
 @dataclass(frozen=True)
 class LevelDone:
     summary: dict
+    records: list = field(default_factory=list, repr=False, compare=False)  # RequestRecords, prompt order
 
 
 BenchEvent = LevelStarted | Progress | LevelDone
@@ -112,14 +113,13 @@ def _server_view(before, after) -> dict | None:
 async def warm_up(base_url: str, model: str, api_key: str | None, n: int = 1) -> None:
     """Short requests first (a cold server's first answer can include compilation and cache
     set-up), and a clear answer when every request of the run would fail the same way."""
-    import httpx
-
+    from console.bench.http1 import StreamClient
     from console.bench.prompts import random_prompts
-    from console.bench.runner import chat_url, request_body, stream_chat
+    from console.bench.runner import chat_path, request_body, stream_chat
 
-    async with httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=10.0)) as client:
+    async with StreamClient(base_url, timeout=300.0, connect_timeout=10.0) as client:
         for prompt in random_prompts(n, 16, seed=-1):
-            rec = await stream_chat(client, chat_url(base_url), request_body(prompt, model, 8), api_key)
+            rec = await stream_chat(client, chat_path(base_url), request_body(prompt, model, 8), api_key)
             if rec.ok:
                 continue
             err = rec.error or "no answer"
@@ -167,7 +167,7 @@ def run_bench(cfg: BenchConfig, on_event: Callable[[BenchEvent], None] | None = 
         ref = reference.closest(figures, conc)
         summary["published"] = ref.to_dict() if ref else None
         levels.append(summary)
-        emit(LevelDone(summary))
+        emit(LevelDone(summary, records))
         if summary["completed"] == 0 and all(e["error"].startswith("ConnectError") for e in summary["errors"]):
             raise ConsoleError(f"no server at {base}: every request failed to connect",
                                "is it running / is the port published?", exit_code=EXIT_UNAVAILABLE)

@@ -29,6 +29,7 @@ from console.bench.prompts import Prompt
 class RequestRecord:
     ok: bool = False
     error: str | None = None
+    id: str | None = None  # the answer's id (its chunks' "id"), to match a server's own records
     start: float = 0.0  # perf_counter at send
     ttft: float | None = None  # seconds, to first content
     ttft_any: float | None = None  # seconds, to first reasoning or content
@@ -62,47 +63,48 @@ def headers(api_key: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
 
-async def stream_chat(client, url: str, body: dict, api_key: str | None = None,
+def chat_path(base_url: str) -> str:
+    """The path part of :func:`chat_url` (what a :class:`StreamClient` for the base URL posts to)."""
+    from urllib.parse import urlsplit
+
+    return urlsplit(chat_url(base_url)).path
+
+
+async def stream_chat(client, path: str, body: dict, api_key: str | None = None,
                       defer: bool = False) -> RequestRecord:
-    """Send one streaming chat request and time every chunk.
+    """Send one streaming chat request through ``client`` (a :class:`console.bench.http1.StreamClient`)
+    and time every chunk.
+
+    The clock starts right before the request's bytes are handed to the socket (opening a
+    connection is not the server's latency), and each piece of the answer is stamped when
+    the socket read that brought it happened — before HTTP or SSE parsing, so neither the
+    client's per-chunk cost nor other streams' work in this loop is counted as latency.
 
     ``defer=True`` leaves the decoding for later (:func:`finish`): while other streams
     are still running, a request that decodes 1000 JSON chunks as it ends would stall
     the loop for milliseconds and make every other stream's timestamps late.
     ``output_tokens`` is then an estimate (the count of ``data:`` lines) until finished.
     """
-    import httpx
+    from console.bench.http1 import HTTPError
 
     rec = RequestRecord()
     rec.start = time.perf_counter()
-    sent: list[float] = []
-
-    async def trace(event: str, info: dict) -> None:
-        # The clock starts when the request's last bytes are handed to the socket, not when
-        # this task asked: opening a connection, or other streams' work run between writing
-        # the headers and the body in a busy loop, is not the server's latency. "started" is
-        # right before that write with no await in between; "complete" comes only after the
-        # task yields (anyio checkpoints after each write), which can be milliseconds later.
-        if event == "http11.send_request_body.started":
-            sent.append(time.perf_counter())
-
+    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
     # While streaming, only note when each piece of the body arrived; decoding waits until
     # the stream ends. With 64 streams in one loop, parsing JSON per chunk would make every
     # later stream's timestamps late by the time spent on the others.
     arrivals: list[tuple[float, bytes]] = []
     try:
-        async with client.stream("POST", url, json=body, headers=headers(api_key),
-                                 extensions={"trace": trace}) as resp:
-            if sent:
-                rec.start = sent[-1]
-            if resp.status_code != 200:
-                text = (await resp.aread()).decode("utf-8", "replace")
-                rec.error = f"HTTP {resp.status_code}: {text[:200]}"
+        async with client.stream(path, payload, headers(api_key)) as resp:
+            rec.start = resp.sent
+            if resp.status != 200:
+                text = (await resp.read()).decode("utf-8", "replace")
+                rec.error = f"HTTP {resp.status}: {text[:200]}"
                 return rec
-            async for piece in resp.aiter_bytes():
-                arrivals.append((time.perf_counter(), piece))
-    except httpx.HTTPError as exc:
-        rec.error = f"{exc.__class__.__name__}: {exc}"[:200]
+            async for item in resp.timed():
+                arrivals.append(item)
+    except HTTPError as exc:
+        rec.error = str(exc)[:200]
         return rec
     rec.arrivals = arrivals
     if defer:
@@ -167,6 +169,8 @@ def _decode_events(rec: RequestRecord, st: float, arrivals, calls: dict[int, dic
             rec.error = str(chunk["error"])[:200]
             return None
         rec.latency = now - st
+        if rec.id is None:
+            rec.id = chunk.get("id")
         if chunk.get("usage"):
             usage = chunk["usage"]
         for choice in chunk.get("choices") or []:
@@ -225,17 +229,16 @@ async def run_level(
     timeout_s: float = 600.0,
 ) -> tuple[list[RequestRecord], float]:
     """Run every prompt with at most ``concurrency`` in flight; returns (records, duration_s)."""
-    import httpx
+    from console.bench.http1 import StreamClient
 
-    url = chat_url(base_url)
+    path = chat_path(base_url)
     queue: asyncio.Queue[tuple[int, Prompt]] = asyncio.Queue()
     for item in enumerate(prompts):
         queue.put_nowait(item)
     records: list[RequestRecord | None] = [None] * len(prompts)
     done = failed = out_tokens = 0
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    timeout = httpx.Timeout(timeout_s, connect=10.0)
-    async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
+    # one keep-alive connection per worker: at most ``concurrency`` open, as before
+    async with StreamClient(base_url, timeout=timeout_s, connect_timeout=10.0) as client:
         start = time.perf_counter()
 
         async def worker() -> None:
@@ -245,7 +248,7 @@ async def run_level(
                     i, prompt = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
-                rec = await stream_chat(client, url, request_body(prompt, model, output_len, ignore_eos), api_key,
+                rec = await stream_chat(client, path, request_body(prompt, model, output_len, ignore_eos), api_key,
                                         defer=True)
                 records[i] = rec
                 done += 1
