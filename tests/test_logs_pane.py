@@ -3,6 +3,7 @@ error jumps, save, follow/pause, long lines, messages; snapshots at 80×24 and 1
 
 from __future__ import annotations
 
+import calendar
 import os
 import stat
 import time
@@ -426,32 +427,52 @@ async def test_save_to_a_bad_path_says_why_and_keeps_everything(tmp_path, where)
 
 
 def _stamped(i: int, text: str | None = None) -> str:
-    return f"2026-11-26T14:39:{i // 10:02d}.{i % 10:09d}Z {text or f'line {i}'}"
+    """Line i of a made-up log, as Docker's tail with timestamps gives it: 4 lines a second."""
+    return f"2026-11-26T14:39:{10 + i // 4:02d}.{(i % 4) * 250_000_000:09d}Z {text or f'line {i}'}"
 
 
-def test_resume_drops_the_overlap_of_a_resumed_stream() -> None:
+def _log(n: int) -> list[str]:
+    return [_stamped(i) for i in range(n)]
+
+
+def test_resume_finds_the_last_line_read_and_skips_exactly_what_was_shown() -> None:
     from console.ui.panes.logs import _Resume
 
     r = _Resume()
-    r.restart(True)
-    assert r.take([_stamped(i) for i in range(10)], True) == [f"line {i}" for i in range(10)]
-    import calendar
+    assert r.take([f"line {i}" for i in range(40)]) == [f"line {i}" for i in range(40)]
+    stored = _log(100)  # 60 lines came while the engine was away
+    asked: list = []
 
-    last = calendar.timegm((2026, 11, 26, 14, 39, 0, 0, 0, 0))  # line 9's second
-    assert float(r.since(True)) == pytest.approx(last - 1.0, abs=1e-6)  # 1 s before the last line
-    r.restart(True)
-    # the resumed stream repeats a second of log before the new lines, in two batches
-    assert r.take([_stamped(i) for i in range(3, 7)], True) == []
-    assert r.take([_stamped(i) for i in range(7, 14)], True) == [f"line {i}" for i in range(10, 14)]
-    assert r.take([_stamped(14, "same text"), _stamped(14, "same text")], True) == ["same text"] * 2
+    def read_tail(n):
+        asked.append(n)
+        return stored[-n:] if n != "all" else stored
+
+    since = r.locate(read_tail)
+    # line 39 is at 14:39:19.75: the resumed read starts a second earlier, at 14:39:18.75,
+    # where line 35 is; lines 35..39 were shown already
+    assert since == f"{calendar.timegm((2026, 11, 26, 14, 39, 18, 0, 0, 0))}.750000000"
+    assert r.skip == 5 and asked == [1024]
+    resumed = [line.partition(" ")[2] for line in stored if line[:30] >= "2026-11-26T14:39:18.750000000Z"]
+    out = r.take(resumed[:3]) + r.take(resumed[3:])
+    assert out == [f"line {i}" for i in range(40, 100)]
 
 
-def test_resume_when_the_last_line_is_gone_keeps_what_is_newer() -> None:
+def test_resume_reads_longer_tails_until_the_window_is_covered() -> None:
     from console.ui.panes.logs import _Resume
 
     r = _Resume()
-    r.take([_stamped(i) for i in range(5)], True)
-    r.restart(True)
-    # the stored log lost our line (rotated): lines up to a second later may still be the overlap
-    assert r.take([_stamped(2), _stamped(8)], True) == []
-    assert r.take([_stamped(15), _stamped(40)], True) == ["line 15", "line 40"]
+    r.TAILS = (2, 10, "all")
+    r.take([f"line {i}" for i in range(3)])
+    stored = _log(12)
+    asked: list = []
+    since = r.locate(lambda n: asked.append(n) or (stored[-n:] if n != "all" else stored))
+    assert asked == [2, 10, "all"] and since is not None and r.skip == 3  # lines 0..2 all within the second
+
+
+def test_resume_when_our_lines_are_gone_says_so() -> None:
+    from console.ui.panes.logs import _Resume
+
+    r = _Resume()
+    r.take(["something else", "and more"])
+    assert r.locate(lambda n: _log(50)) is None and r.skip == 0
+    assert _Resume().locate(lambda n: _log(50)) is None  # nothing read yet: the original start

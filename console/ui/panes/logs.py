@@ -27,6 +27,8 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
@@ -56,7 +58,6 @@ FLOOD_FPS = 2
 FLOOD_LINES = 5_000  # lines since the last redraw that make it a flood
 INGEST_HZ = 30  # times a second the view takes what the reader has queued
 RETRY_DELAYS = (1, 2, 4, 8, 15, 30)  # seconds between tries while the Docker Engine is away
-RESUME_MARGIN_S = 1.0  # a resumed read starts this much before the last line seen (see _Resume)
 
 
 class _Inbox:
@@ -95,77 +96,77 @@ class _Inbox:
 
 
 class _Resume:
-    """Where a followed log stands, so a new stream picks up after the last line read.
+    """Where a followed log stands, so a new stream picks up right after the last line read.
 
-    The stream is read with Docker's timestamps (``2026-11-26T14:39:54.059149808Z line``,
-    fixed width, nanoseconds), stripped here. A resumed stream starts ``RESUME_MARGIN_S``
-    before the last line's time — stdout and stderr are copied by separate goroutines, so a
-    line stored after it may carry a slightly older time — and everything up to that last
-    line, matched whole with its timestamp (unique in practice), is dropped as already seen.
-    TTY logs have no per-line timestamps (one per chunk): they resume from the time the
-    stream was lost, which may repeat or miss lines of that instant.
+    The live stream carries no timestamps (they would cost bytes and a parse per line on every
+    flood): it only remembers its last lines. After a cut, :meth:`locate` finds those lines in
+    the stored log by reading its tail with Docker's timestamps (fixed width, nanoseconds) and
+    returns a ``since`` one second before the last of them — stdout and stderr are copied by
+    separate goroutines, so a line stored after it may carry a slightly older time — plus how
+    many lines of that resumed read were already shown. Docker's ``since`` filter is exact, so
+    skipping that many leaves nothing missing and nothing twice, log rotation included.
     """
 
+    KEEP = 32  # lines that must match, in order, to recognise where we were
+    TAILS: tuple[int | str, ...] = (1024, 16384, 262144, "all")  # tail reads, growing
+
     def __init__(self) -> None:
-        self.last = ""  # the last line read, with its timestamp
-        self.lost_at: float | None = None  # wall time the last stream ended (TTY resume)
-        self.seeking = False  # a resumed stream: still before the last line seen
+        self.recent: deque[str] = deque(maxlen=self.KEEP)
+        self.skip = 0  # lines at the start of the next stream that were already shown
+        self.lost_at: float | None = None  # wall time the last stream ended
 
-    def since(self, stamped: bool) -> str | None:
-        if not stamped:
-            return None if self.lost_at is None else f"{self.lost_at:.6f}"
-        if not self.last:
+    def take(self, lines: list[str]) -> list[str]:
+        """The new lines of a batch (cheap: the live path)."""
+        if self.skip:
+            if len(lines) <= self.skip:
+                self.skip -= len(lines)
+                return []
+            lines, self.skip = lines[self.skip :], 0
+        self.recent.extend(lines[-self.KEEP :])
+        return lines
+
+    def locate(self, read_tail: Callable[[int | str], list[str]]) -> str | None:
+        """``since`` for the resumed read (and :attr:`skip` set), or None when the stored log no
+        longer holds our last lines. ``read_tail(n)``: the last n lines, with timestamps."""
+        seen = list(self.recent)
+        self.skip = 0
+        if not seen:
             return None
-        at = _docker_time(self.last[: self.last.find(" ")])
-        return None if at is None else f"{max(at - RESUME_MARGIN_S, 0):.9f}"
-
-    def restart(self, stamped: bool) -> None:
-        self.seeking = bool(self.last) and stamped
-
-    def take(self, lines: list[str], stamped: bool) -> list[str]:
-        """The new lines of a batch, without timestamps."""
-        if not stamped:
-            return lines
-        if self.seeking:
-            try:
-                i = lines.index(self.last)
-            except ValueError:
-                # Still in the overlap; unless the stored log no longer has our line
-                # (rotated away): then keep what is newer than it.
-                if lines and lines[-1][:30] > _shift(self.last, RESUME_MARGIN_S):
-                    self.seeking = False
-                    cut = self.last[:30]
-                    lines = [line for line in lines if line[:30] > cut]
-                else:
-                    return []
-            else:
-                self.seeking = False
-                lines = lines[i + 1 :]
-        if not lines:
-            return []
-        self.last = lines[-1]
-        return [line.partition(" ")[2] for line in lines]
+        for n in self.TAILS:
+            stamped = read_tail(n)
+            whole = n == "all" or len(stamped) < int(n)
+            j = _find_last([line.partition(" ")[2] for line in stamped], seen)
+            if j is None:
+                if whole:
+                    return None
+                continue
+            since_stamp, since = _second_before(stamped[j][:30])
+            if stamped[0][:30] >= since_stamp and not whole:
+                continue  # the resumed read may start before this tail: read a longer one
+            self.skip = sum(1 for line in stamped[: j + 1] if line[:30] >= since_stamp)
+            return since
+        return None
 
 
-def _docker_time(stamp: str) -> float | None:
-    """``2026-11-26T14:39:54.059149808Z`` → unix seconds (float: µs precision is plenty here)."""
+def _find_last(lines: list[str], seen: list[str]) -> int | None:
+    """Index in ``lines`` of the end of the latest run equal to ``seen``."""
+    m, last = len(seen), seen[-1]
+    for j in range(len(lines) - 1, m - 2, -1):
+        if lines[j] == last and lines[j - m + 1 : j + 1] == seen:
+            return j
+    return None
+
+
+def _second_before(stamp: str) -> tuple[str, str]:
+    """``2026-11-26T14:39:54.059149808Z`` → the instant one second earlier, as a Docker
+    timestamp (to compare) and as the API's ``since`` (unix seconds with nanoseconds). Exact
+    integers: a float would lose the nanoseconds the filter compares."""
     import calendar
 
     head, _, frac = stamp.rstrip("Z").partition(".")
-    try:
-        secs = calendar.timegm(time.strptime(head, "%Y-%m-%dT%H:%M:%S"))
-    except ValueError:
-        return None
-    return secs + (float("0." + frac) if frac.isdigit() else 0.0)
-
-
-def _shift(line: str, seconds: float) -> str:
-    """The timestamp of ``line`` moved ``seconds`` later, in Docker's fixed-width form."""
-    at = _docker_time(line[: line.find(" ")])
-    if at is None:
-        return line[:30]
-    at += seconds
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(at))) + f".{int((at % 1) * 1e9):09d}Z"
+    secs = calendar.timegm(time.strptime(head, "%Y-%m-%dT%H:%M:%S")) - 1
+    nanos = (frac + "000000000")[:9]
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{nanos}Z", f"{secs}.{nanos}"
 
 
 def _fmt_int(v: int | None) -> str:
@@ -411,17 +412,26 @@ class LogsPane(Vertical):
                 if retrying:
                     retrying = False
                     self.post_message(self.SourceResumed(inbox.source))
-                # Timestamps only where a stream may have to be resumed: a one-off read (the
-                # post-mortem of a stopped container) goes without their bytes and parsing.
-                stamped = follow and not (info or {}).get("Config", {}).get("Tty")
-                resumed = bool(resume.last) if stamped else resume.lost_at is not None
-                reader = DockerLogReader(
-                    container_id, client=client, follow=follow,
-                    tail="all" if resumed else tail,
-                    since=resume.since(stamped) if resumed else since,
-                    timestamps=stamped,
-                )
-                got, problem = self._read_stream(inbox, reader, resume, stamped)
+                tty = bool((info or {}).get("Config", {}).get("Tty"))
+                at_tail, at_since = tail, since
+                if resume.lost_at is not None:  # a resumed stream: after the last line read
+                    at_tail, at_since = "all", None
+                    if resume.recent and not tty:  # TTY logs have no per-line timestamps
+                        try:
+                            at_since = resume.locate(
+                                lambda n: [line for b in DockerLogReader(container_id, client=client, tail=n, timestamps=True) for line in b.lines]
+                            )
+                        except LogReaderError as exc:
+                            at_since, problem = None, exc
+                    if problem is None and at_since is None:
+                        # Nothing read yet: the original start. Our lines gone from the stored
+                        # log (or a TTY): from when the stream was lost.
+                        at_tail, at_since = (tail, since) if not resume.recent else ("all", f"{resume.lost_at:.6f}")
+                if problem is None:
+                    reader = DockerLogReader(container_id, client=client, follow=follow, tail=at_tail, since=at_since)
+                    got, problem = self._read_stream(inbox, reader, resume)
+                else:
+                    got = False
                 if inbox.stopped.is_set():
                     return
                 if not follow or isinstance(problem, ContainerGone):
@@ -454,11 +464,10 @@ class LogsPane(Vertical):
         if not inbox.stopped.is_set():
             self.post_message(self.SourceEnded(inbox.source, problem))
 
-    def _read_stream(self, inbox: _Inbox, reader: Any, resume: _Resume, stamped: bool) -> tuple[bool, Any]:
+    def _read_stream(self, inbox: _Inbox, reader: Any, resume: _Resume) -> tuple[bool, Any]:
         """One connection's worth of log: (whether new lines came, the error that ended it)."""
         from console.logs.docker_reader import LogReaderError
 
-        resume.restart(stamped)
         inbox.reader = reader  # stop() closes it from the UI thread
         got = False
         problem = None
@@ -468,7 +477,7 @@ class LogsPane(Vertical):
             for batch in reader:
                 if inbox.stopped.is_set():
                     break
-                lines = resume.take(batch.lines, stamped)
+                lines = resume.take(batch.lines)
                 if lines:
                     got = True
                     self._post_lines(inbox, lines)
