@@ -112,7 +112,7 @@ def metrics_app() -> ConsoleApp:
 
 @pytest.fixture
 def quiet_pane(monkeypatch):
-    """No GPU (a recording without a driver), no Docker, a fixed clock and UTC: what the snapshots need to be stable."""
+    """No GPU (a recording without a driver), no Docker, a fixed clock and UTC: stable snapshots."""
     use_recording(monkeypatch, "no-driver")
     monkeypatch.setattr(MetricsPane, "docker_follower", None)
     monkeypatch.setattr(MetricsPane, "clock", staticmethod(lambda: NOW))

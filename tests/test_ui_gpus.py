@@ -350,6 +350,28 @@ async def test_interval_keys_set_the_shared_sampler_and_metrics_gets_every_tick(
         await until(pilot, lambda: sample_counts(gpus, metrics) == (g0 + 3, m0 + 3), "three ticks in both areas")
 
 
+async def test_a_lost_gpu_is_reported_once_and_charted_by_neither_area(monkeypatch) -> None:
+    from console.ui.metrics.pane import MetricsPane
+
+    use_recording(monkeypatch, "gpu-lost")  # GPU 1 falls off the bus at the fourth tick
+    monkeypatch.setattr(MetricsPane, "docker_follower", None)
+    app = both_areas()
+    async with app.run_test(size=(80, 24)) as pilot:
+        gpus = await settle(pilot, app)
+        metrics = await metrics_sampling(pilot, app)
+        points = lambda i: len(metrics.timeline.snapshot(f"gpu{i}.vram")[1])  # noqa: E731
+        await until(pilot, lambda: points(0) == len(gpus.sampler.history(0)), "the Metrics catch-up")
+        before = points(0), points(1)
+        for _ in range(4):
+            gpus.sampler.tick()
+        await until(pilot, lambda: points(0) == before[0] + 4, "four ticks in the Metrics timeline")
+        await pilot.pause()
+        assert points(1) == before[1] + 2  # the two ticks before GPU 1 was lost
+        assert cell(gpus.query_one("#gpus-table", DataTable), "1", "VRAM GiB") == "lost"
+        assert len([n for n in notes(app) if n.startswith("GPU lost")]) == 1
+        assert app.is_running
+
+
 async def test_no_driver_reaches_both_areas_from_one_open(monkeypatch) -> None:
     from console.ui.metrics.pane import MetricsPane
 

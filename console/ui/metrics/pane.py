@@ -1,8 +1,9 @@
 """The Metrics pane: /metrics, GPUs and container events on one timeline; the bench screen.
 
 Workers do the blocking parts — a scrape loop (httpx), the app's GPU sampler
-(NVML, shared with the GPUs area: ``app.gpu_feed``), Docker's event stream — and post messages or write to the thread-safe
-``Timeline``; the chart redraws at most once a second.
+(NVML, shared with the GPUs area: ``app.gpu_feed``), Docker's event stream —
+and post messages or write to the thread-safe ``Timeline``; the chart redraws
+at most once a second.
 """
 
 from __future__ import annotations
