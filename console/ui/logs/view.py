@@ -8,6 +8,7 @@ costs the same as a short one. Long lines show a ``…+N`` marker at their displ
 from __future__ import annotations
 
 import re
+import time
 
 from rich.segment import Segment
 from rich.style import Style
@@ -22,6 +23,11 @@ from console.logs.buffer import LogBuffer
 from console.logs.sglang import Severity, severity
 
 DISPLAY_MAX = 2000  # characters of one line shown (horizontal scroll reaches this far)
+# A flood: more rows than this arrived since the last repaint while following. A repaint
+# costs ~10 ms (a whole screen of new rows through the compositor) and the rows scroll
+# past unread, so during a flood the view repaints at most every FLOOD_REPAINT_S.
+FLOOD_ROWS = 1_000
+FLOOD_REPAINT_S = 0.5
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _CTRL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SECRET = re.compile(
@@ -88,10 +94,34 @@ class LogView(ScrollView, can_focus=True):
         self._cache: dict[tuple, Strip] = {}
         self._styles: dict[str, Style] | None = None
         self._frame: tuple[int, int, int] | None = None  # scroll x, y and width while a frame renders
+        self._shown_total = 0  # buffer.total at the last update
+        self._shown_at = 0.0  # when (monotonic)
+        self._deferred = False  # an update is scheduled (flood pacing)
 
     # ── feeding ──────────────────────────────────────────────────────────────
     def lines_changed(self) -> None:
-        """Call after the buffer changed: resize the virtual area, keep following."""
+        """Call after the buffer changed: resize the virtual area, keep following.
+
+        While following a flood the update is deferred (see FLOOD_ROWS); it always comes
+        within FLOOD_REPAINT_S, so the last lines of a burst are never left unshown.
+        """
+        if self._deferred:
+            return
+        if self.follow and self.buffer.total - self._shown_total > FLOOD_ROWS:
+            wait = self._shown_at + FLOOD_REPAINT_S - time.monotonic()
+            if wait > 0 and self.is_mounted:
+                self._deferred = True
+                self.set_timer(wait, self._deferred_update)
+                return
+        self._update()
+
+    def _deferred_update(self) -> None:
+        self._deferred = False
+        self._update()
+
+    def _update(self) -> None:
+        self._shown_total = self.buffer.total
+        self._shown_at = time.monotonic()
         width = min(self.buffer.max_len, DISPLAY_MAX + 20) + 1
         now = self._set_virtual_size(Size(width, len(self.buffer)))
         if len(self._cache) > 4096:
@@ -128,7 +158,7 @@ class LogView(ScrollView, can_focus=True):
 
     def reset_render(self) -> None:
         self._cache.clear()
-        self.lines_changed()
+        self._update()  # a new filter or source: show it now, flood or not
 
     def on_resize(self) -> None:
         self._cache.clear()
@@ -137,7 +167,7 @@ class LogView(ScrollView, can_focus=True):
 
     def watch_follow(self, follow: bool) -> None:
         if follow:
-            self.lines_changed()
+            self._update()  # the operator asked for the end: show it now
 
     def watch_cursor(self) -> None:
         self._cache.clear()
