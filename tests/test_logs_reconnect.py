@@ -8,6 +8,8 @@ with what Docker stored: nothing missing, nothing twice.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from console.ui.panes.logs import LogsPane
@@ -144,3 +146,37 @@ async def test_stop_while_retrying_stops_quietly(base_image, containers, proxy, 
         proxy.start()
         await pilot.pause(1.5)
         assert pane.source_state == "stopped"  # no late retry message brings it back
+
+
+async def test_cut_in_the_middle_of_a_flood_resumes_exactly(docker_client, base_image, containers, proxy, proxied_client) -> None:
+    """A long log being read from the start (a re-attach) when the engine goes: the resumed read
+    must find its place far from the log's end, across many batches."""
+    flood = (
+        "import sys, time\n"
+        "for k in range(0, 300000, 1000): sys.stdout.write(''.join(f'out {i} ' + 'x' * 60 + '\\n' for i in range(k, k + 1000)))\n"
+        "sys.stdout.flush()\n"
+        "i = 300000\n"
+        "while True:\n"
+        "    print(f'out {i}', flush=True); i += 1; time.sleep(0.02)\n"
+    )
+    c = containers.run(base_image, ["python3", "-c", flood])
+    deadline = time.monotonic() + 60
+    while b"out 300000" not in docker_client.api.logs(c.id, tail=200):  # the flood is stored
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    app = LogsApp()
+    async with app.run_test(size=(100, 24)) as pilot:
+        pane = app.query_one(LogsPane)
+        pane.follow_container(c.id, client=proxied_client)
+        await until(pilot, lambda: pane.buffer.total >= 20_000, timeout=60)
+        proxy.stop()
+        await until(pilot, lambda: pane.source_state.startswith("engine unreachable"))
+        proxy.start()
+        await until(pilot, lambda: pane.source_state == "following", timeout=40)
+        await until(pilot, lambda: pane.buffer.total >= 300_100, timeout=120)
+        c.kill()
+        await until(pilot, lambda: pane.source_state in ("ended", "error"), timeout=60)
+        assert pane.source_state == "ended", pane.source_error
+        stored = stored_log(docker_client, c)
+        assert pane.buffer.total == len(stored)
+        assert pane.buffer.lines == stored[len(stored) - len(pane.buffer.lines) :]
