@@ -63,8 +63,8 @@ class GpuFeed:
     def subscribe(self, callback: Callable) -> Callable[[], None]:
         """Call ``callback(snapshot)`` for the latest tick, if there was one, and
         for every tick after it, each once and in order; the first subscriber
-        starts the sampling (first tick now, then one per interval). Runs on the
-        caller's thread and NVML's: call it from a worker. Returns unsubscribe."""
+        starts the sampling (first tick now, then one per interval), so this
+        blocks on NVML: call it from a worker. Returns unsubscribe."""
         sampler = self.sampler or self.open()
         if sampler is None or self._closed:
             return lambda: None
