@@ -726,7 +726,10 @@ class LogsPane(Vertical):
                 self._hide_input()
             return
         path = event.value.strip()
-        if not path or self._saving is not None:
+        if not path:
+            return
+        if self._saving is not None:
+            self.query_one("#logs-input-error", Static).update(Text(f"still writing {self._saving}…", style="yellow"))
             return
         # Snapshot the rows now (a shallow copy: the strings are shared) so the log keeps
         # growing while a thread writes them: a slow or network home never stalls the UI.
