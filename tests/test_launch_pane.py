@@ -14,6 +14,7 @@ from console.ui.launch.pane import LaunchPane
 from console.ui.messages import EndpointChanged, PlanChosen
 from tests.fixtures.docker_engine import free_port
 from tests.fixtures.docker_engine import test_name as unique_name
+from tests.ui_helpers import until
 
 STYLES = Path(__file__).resolve().parents[1] / "styles"
 
@@ -243,36 +244,24 @@ async def test_in_the_full_app_launch_feeds_the_logs_pane(standin_sglang_image, 
     app = ConsoleApp()
     try:
         async with app.run_test(size=(100, 30)) as pilot:
-            await pilot.pause(0.5)
+            await until(pilot, lambda: app.pane("gpus").inventory is not None, "the GPUs area to open")
             await pilot.press("2")
-            await pilot.pause(0.3)
+            await until(pilot, lambda: app.current_area == "launch", "key 2 to open Launch")
             # the GPUs screen now names the container behind each GPU process
-            assert GpusPane.container_lookup is container_names
-            assert app.current_area == "launch"
+            await until(pilot, lambda: GpusPane.container_lookup is container_names, "the container lookup")
             pane = app.pane("launch")
             assert pane.vals.sources["image"] == "env"
             pane.query_one("#f-image_mode").value = "stock"
             await pilot.pause()
             await pilot.press("f5")
-            for _ in range(300):
-                await asyncio.sleep(0.1)
-                if pane.snap is not None and pane.snap.phase is RunPhase.READY:
-                    break
-            assert pane.snap.phase is RunPhase.READY
+            await until(pilot, lambda: pane.snap is not None and pane.snap.phase is RunPhase.READY,
+                        "the server to be ready", 60)
             logs = app.pane("logs")
             assert logs.source == f"container {pane.container_id[:12]}"
-            for _ in range(50):
-                await asyncio.sleep(0.1)
-                if any("fired up and ready" in (logs.buffer.line(i) or "") for i in range(len(logs.buffer))):
-                    break
-            else:
-                raise AssertionError("the Logs pane never showed the ready line")
+            await until(pilot, lambda: any("fired up and ready" in (logs.buffer.line(i) or "")
+                                           for i in range(len(logs.buffer))), "the ready line in Logs")
             await pilot.press("f6")
-            for _ in range(100):
-                await asyncio.sleep(0.1)
-                if pane.snap.phase is RunPhase.EXITED:
-                    break
-            assert pane.snap.phase is RunPhase.EXITED
+            await until(pilot, lambda: pane.snap.phase is RunPhase.EXITED, "the container to exit", 30)
     finally:
         try:
             docker_client.containers.get(name).remove(force=True)

@@ -1,6 +1,8 @@
-"""Helpers for UI tests: read what is painted, as plain text."""
+"""Helpers for UI tests: read what is painted, and wait for a state rather than a time."""
 
 from __future__ import annotations
+
+import time
 
 from textual.app import App
 
@@ -9,3 +11,15 @@ def screen_text(app: App) -> str:
     """The visible screen (topmost screen composited) as lines of plain text."""
     strips = app.screen._compositor.render_strips()
     return "\n".join(strip.text.rstrip() for strip in strips)
+
+
+async def until(pilot, cond, what: str, seconds: float = 20.0):
+    """Pause until ``cond()`` is truthy and return it; past the deadline, fail naming
+    ``what`` and showing the screen. Fixed pauses pass on a quiet machine and fail
+    on a loaded CI one."""
+    deadline = time.monotonic() + seconds
+    while not (value := cond()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {seconds:g} s waiting for {what}\n{screen_text(pilot.app)}")
+        await pilot.pause(0.05)
+    return value
