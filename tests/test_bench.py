@@ -295,3 +295,24 @@ def test_detected_gpu_comes_through_the_nvml_seam(monkeypatch):
     assert {f.model for f in reference.figures_for("openai/gpt-oss-20b", gpu)} == {"gpt-oss-20b"}
     monkeypatch.setenv("GPT_OSS_CONSOLE_NVML_REPLAY", str(data / "no-driver.json"))
     assert reference.detect_gpu() is None
+
+
+def test_timestamps_bracket_the_servers_own_clock(timed_url):
+    """The bench's send stamp comes before the server had the request, and its arrival stamp
+    after the server wrote the token (one monotonic clock for both processes). The records a
+    level hands out carry the answer's id, so they can be matched to the server's."""
+    import httpx
+
+    from console.bench.run import LevelDone
+
+    httpx.get(timed_url + "/timed/stats", timeout=5)  # forget earlier tests' answers
+    done = []
+    run_bench(BenchConfig(timed_url, concurrency=[4], input_len=16, output_len=3, requests=4, gpu="none", warmup=0),
+              lambda ev: done.append(ev) if isinstance(ev, LevelDone) else None)
+    server = {r["id"]: r for r in httpx.get(timed_url + "/timed/stats", timeout=5).json()["requests"]}
+    records = done[-1].records
+    assert len(records) == 4 and {r.id for r in records} == set(server)
+    for rec in records:
+        srv = server[rec.id]
+        assert rec.start < srv["t0"] < srv["first_content_sent"] < rec.start + rec.ttft
+        assert srv["first_content_sent"] - srv["t0"] >= D1 / 1000  # the server never sends early

@@ -16,6 +16,7 @@ children's times share one axis.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -130,9 +131,7 @@ def run_level_processes(
 
 
 def _child() -> int:
-    import asyncio
-
-    from console.bench.runner import run_level
+    from console.bench.runner import run_level, run_timed
 
     def say(msg: dict) -> None:
         sys.stdout.write(json.dumps(msg) + "\n")
@@ -142,6 +141,8 @@ def _child() -> int:
         job = json.loads(sys.stdin.readline())
         prompts = [Prompt(**p) for p in job.pop("prompts")]
         import console.bench.http1  # noqa: F401 - loaded before the start line, so it is not part of the level's time
+        with contextlib.suppress(ImportError):
+            import uvloop  # noqa: F401
 
         say({"type": "ready"})
         sys.stdin.readline()  # "go": every process starts together
@@ -153,7 +154,7 @@ def _child() -> int:
                 last[0] = time.perf_counter()
                 say({"type": "progress", "done": p.done, "failed": p.failed, "tokens": p.output_tokens})
 
-        records, _ = asyncio.run(run_level(job["base_url"], job["model"], prompts, job["concurrency"],
+        records, _ = run_timed(run_level(job["base_url"], job["model"], prompts, job["concurrency"],
                                            job["output_len"], job["api_key"], job["ignore_eos"], on_progress))
         say({"type": "result", "t0": t0, "t1": time.perf_counter(),
              "records": [dataclasses.asdict(r) for r in records]})

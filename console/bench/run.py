@@ -6,7 +6,6 @@ directly and the TUI from a thread worker; progress comes through ``on_event``.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Callable
@@ -14,7 +13,7 @@ from typing import Callable
 from console.bench import reference
 from console.bench.processes import auto_workers, run_level_processes
 from console.bench.prompts import load_dataset, random_prompts
-from console.bench.runner import Progress, run_level
+from console.bench.runner import Progress, run_level, run_timed
 from console.bench.schema import SCHEMA_ID
 from console.bench.stats import summarize
 from console.cli.common import EXIT_FAILED, EXIT_UNAVAILABLE
@@ -144,7 +143,7 @@ def run_bench(cfg: BenchConfig, on_event: Callable[[BenchEvent], None] | None = 
     figures = reference.figures_for(model, gpu)
     started = _now()
     if cfg.warmup > 0:
-        asyncio.run(warm_up(base, model, cfg.api_key, cfg.warmup))
+        run_timed(warm_up(base, model, cfg.api_key, cfg.warmup))
     levels = []
     for conc in cfg.concurrency:
         n = cfg.requests_for(conc)
@@ -158,7 +157,7 @@ def run_bench(cfg: BenchConfig, on_event: Callable[[BenchEvent], None] | None = 
             records, duration = run_level_processes(base, model, prompts, conc, cfg.output_len, workers,
                                                     cfg.api_key, cfg.ignore_eos, emit)
         else:
-            records, duration = asyncio.run(
+            records, duration = run_timed(
                 run_level(base, model, prompts, conc, cfg.output_len, cfg.api_key, cfg.ignore_eos, emit)
             )
         summary = summarize(records, duration, conc, cfg.price_per_hour)

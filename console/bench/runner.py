@@ -7,6 +7,8 @@ the socket — not from when the task asked, which a busy loop can delay):
   reasoning parser the answer's content comes only after the reasoning;
 * ITL: gaps between consecutive content chunks;
 * E2E latency: send → last chunk.
+A chunk's time is when its bytes came off the socket (``data_received`` in
+:mod:`console.bench.http1`), before any HTTP, SSE or JSON parsing.
 Output tokens come from ``usage.completion_tokens`` (requested with
 ``stream_options.include_usage``), else from the number of non-empty chunks.
 
@@ -52,6 +54,22 @@ class Progress:
     total: int
     elapsed_s: float
     output_tokens: int
+
+
+def run_timed(coro):
+    """Run a timing coroutine on its own event loop — uvloop's where installed: a loop
+    iteration costs less, so a chunk's bytes reach ``data_received`` ~0.08 ms sooner
+    after the kernel has them (tests/perf/bench_accuracy.py), and 16 streams leave more
+    idle time. A fresh loop in the calling thread either way, never a global policy (the
+    TUI runs this from a worker thread beside Textual's own loop)."""
+    try:
+        import uvloop
+    except ImportError:
+        factory = None
+    else:
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(coro)
 
 
 def chat_url(base_url: str) -> str:

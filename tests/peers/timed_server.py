@@ -297,6 +297,16 @@ class TimedServer:
         await writer.drain()
 
 
+def _loop_factory():
+    """uvloop where installed (the console's bench uses it too): its wake-ups cost ~0.05 ms
+    less than asyncio's, and every one of them is lateness this server would otherwise add."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 async def serve(args) -> None:
     with contextlib.suppress(OSError):
         # Ahead of other processes when it may (root): on a busy machine the delays it
@@ -327,8 +337,8 @@ def main(argv=None) -> None:
     p.add_argument("--bad-tool-every", type=int, default=0)
     p.add_argument("--fail-every", type=int, default=0, help="every K-th chat answer breaks off mid-stream")
     args = p.parse_args(argv)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args))
+    with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(serve(args))
 
 
 @contextlib.contextmanager

@@ -22,6 +22,7 @@ blamed on the bench.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 from pathlib import Path
 
@@ -41,8 +42,8 @@ def tolerance(truth: float) -> float:
     return max(1.0, 0.02 * truth)
 
 
-def breakdown(records, server: dict, d1_ms: float) -> dict[str, float | None]:
-    """Median per-request (transit, server late, delivery) in ms; see the module's docstring."""
+def breakdown(records, server: dict, d1_ms: float) -> dict[str, list[float]]:
+    """Per-request (transit, server late, delivery) in ms; see the module's docstring."""
     by_id = {r["id"]: r for r in server["requests"] if r["first_content_sent"] is not None}
     parts: dict[str, list[float]] = {"transit": [], "server_late": [], "delivery": []}
     for rec in records:
@@ -52,9 +53,7 @@ def breakdown(records, server: dict, d1_ms: float) -> dict[str, float | None]:
         parts["transit"].append((srv["t0"] - rec.start) * 1000)
         parts["server_late"].append((srv["first_content_sent"] - srv["t0"]) * 1000 - d1_ms)
         parts["delivery"].append((rec.start + rec.ttft - srv["first_content_sent"]) * 1000)
-    out: dict[str, float | None] = {k: percentile(v, 50) for k, v in parts.items()}
-    out["matched"] = len(parts["transit"])
-    return out
+    return parts
 
 
 def main() -> int:
@@ -85,9 +84,14 @@ def main() -> int:
                 late = httpx.get(url + "/timed/stats", timeout=5).json()  # the server's own error
                 b = breakdown(done[-1].records, late, d1)
                 print(f"{name:9} D1={d1:g} D2={d2:g} ms c={conc:<2} n={n:<3} " + "  ".join(parts))
-                print(f"{'':9} TTFT error, per-request medians (n={b['matched']}): transit {b['transit']:.3f} "
-                      f"+ server late {b['server_late']:.3f} + delivery {b['delivery']:.3f} ms; "
-                      f"the bench's share (transit + delivery) {b['transit'] + b['delivery']:.3f} ms")
+                if not b["transit"]:
+                    print(f"{name} c={conc}: no request matched the server's records")
+                    return 1
+                share = [t + d for t, d in zip(b["transit"], b["delivery"])]
+                for label, f in (("medians", lambda v: percentile(v, 50)), ("means", statistics.fmean)):
+                    print(f"{'':9} TTFT error by part, {label} of {len(share)}: transit {f(b['transit']):.3f} + server late "
+                          f"{f(b['server_late']):.3f} + delivery {f(b['delivery']):.3f} ms; the bench's share "
+                          f"(transit + delivery) {f(share):.3f} ms")
                 print(f"{'':9} server lateness, all tokens: p50 {late['p50_ms']:.3f} ms p99 {late['p99_ms']:.2f} ms "
                       f"(sent after their due time; part of any error above)")
                 print(f"RATIO bench_accuracy_{name}_c{conc} {worst:.2f} goal <= 1.0")
