@@ -21,6 +21,8 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, field
+from itertools import compress, repeat
+from operator import add, not_
 
 from console.logs.diagnosis import Diagnosis, Diagnoser
 
@@ -455,13 +457,42 @@ _ANCHORS = (
     "Traceback (most recent",
 ) + Diagnoser.ANCHORS
 # High-volume lines (batch statistics, uvicorn access lines): recognised by how their
-# message starts, so a flood is skipped with one C-level startswith per line.
-_FLOOD = ("Decode batch", "Prefill batch") + tuple(f"INFO:     {d}" for d in "0123456789[")
-# One of these occurs exactly once in each flood line (access lines: ``"POST /x HTTP/1.1" 200``).
+# message starts, so a flood is skipped with one C-level startswith per line. Only the
+# forms parse_batch_stats accepts count: "Decode batch failed: …" must reach the anchors.
+_FLOOD = tuple(f"{k} batch{s}" for k in ("Decode", "Prefill") for s in (".", ",", "[", " [")) + tuple(
+    f"INFO:     {d}" for d in "0123456789["
+)
+# ``Decode batch [iter 7],`` or ``Decode batch […] …``: a stats line only when the tag is
+# followed by "." or "," (_BATCH); these few forms are checked with the regex itself.
+_TAGGED = ("Decode batch[", "Decode batch [", "Prefill batch[", "Prefill batch [")
+_BATCH_AT = re.compile(r"(?:Prefill|Decode) batch\s*\[[^\]]*\][.,]")
+# Counted in each batch's joined text for ``LogScanner.counts`` (access lines: ``"POST /x HTTP/1.1" 200``).
 _FLOOD_MARKS = ("] Decode batch", "] Prefill batch", " HTTP/1.")
 # "ValueError: …", "torch.OutOfMemoryError: …", "KeyboardInterrupt"
 _EXCEPTION_LINE = re.compile(r"[A-Za-z_][\w.]*(?::|$)")
 _STAT_SCAN_LIMIT = 4096  # lines searched backwards for the newest batch-statistics line
+
+
+def _non_flood(lines: list[str], text: str) -> list[int]:
+    """Indices of the lines that are not flood lines (these are searched for anchors).
+
+    Exact, never a guess from counts: one C-level ``find`` and ``startswith`` per line
+    (``map`` over builtins, no Python frame per line). A tagged statistics line is
+    confirmed with the regex parse_batch_stats uses, so a "Decode batch [x] failed: …"
+    line is still searched.
+    """
+    starts = map(add, map(str.find, lines, repeat("] ")), repeat(2))
+    flood = list(map(str.startswith, lines, repeat(_FLOOD), starts))
+    if " batch [" in text or " batch[" in text:  # rare forms: check them one by one
+        match = _BATCH_AT.match
+        for i, line in enumerate(lines):
+            if flood[i]:
+                at = line.find("] ") + 2
+                if line.startswith(_TAGGED, at) and match(line, at) is None:
+                    flood[i] = False
+    if all(flood):
+        return []  # every line is a flood line (the common case under load)
+    return list(compress(range(len(lines)), map(not_, flood)))
 
 
 class LogScanner:
@@ -492,11 +523,7 @@ class LogScanner:
         counts["decode"] += dec
         counts["prefill"] += pre
         counts["access"] += acc
-        if dec + pre + acc == len(lines):
-            candidates = []  # every line is a flood line (the common case under load)
-        else:
-            flood = _FLOOD
-            candidates = [i for i, line in enumerate(lines) if not line.startswith(flood, line.find("] ") + 2)]
+        candidates = _non_flood(lines, text)
         events: dict[int, Event] = {}
         if self._in_traceback and (not candidates or candidates[0] != 0):
             candidates.insert(0, 0)

@@ -1,0 +1,110 @@
+"""LogScanner's shortcuts (flood lines skipped in C, anchors before regexes) never lose a
+line that parse_line recognises: every line shape from tests/data/logs and the reference
+log formats, alone and hidden inside floods of statistics and access lines."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from console.logs.sglang import BatchStats, Failure, LogScanner, parse_line
+
+DATA = Path(__file__).parent / "data" / "logs"
+REFERENCE = Path("/work/shared/reference/sglang-gpt-oss.md")
+PREFIX = "[2026-01-05 14:31:10 TP0] "
+
+DECODE = PREFIX + "Decode batch. #running-req: 8, #token: 9000, token usage: 0.05, cuda graph: True, gen throughput (token/s): 1350.83, #queue-req: 0,"
+PREFILL = PREFIX + "Prefill batch, #new-seq: 1, #new-token: 512, #cached-token: 0, token usage: 0.01, #running-req: 0, #queue-req: 0,"
+TAGGED = "[2026-01-05 14:31:10 DP0 TP0 EP0] Decode batch [iter 1520], #running-req: 4, #full token: 5200, accept len: 2.71,"
+ACCESS = '[2026-01-05 14:31:10] INFO:     172.17.0.1:40000 - "POST /v1/chat/completions HTTP/1.1" 200 OK'
+# A line carrying two flood marks: a count of marks per batch must not let it stand in for
+# another line (it did: three str.count passes equal to the line count meant "all flood").
+DOUBLE = PREFIX + 'Decode batch. #running-req: 1, note: "GET / HTTP/1.1" then "GET /x HTTP/1.1"'
+
+# Lines that look like flood lines at first sight but are events.
+LOOKALIKES = [
+    PREFIX + "Decode batch failed: CUDA out of memory. Tried to allocate 2.00 GiB",
+    PREFIX + "Prefill batch aborted: torch.OutOfMemoryError: CUDA out of memory",
+    PREFIX + "Decode batch [iter 7] Killed process 4242 (python3)",
+    PREFIX + "Decode batch [iter 7] failed: Capture cuda graph failed: boom",
+    "[2026-01-05 14:31:10] INFO:     Uvicorn running on http://0.0.0.0:30000 (Press CTRL+C to quit)",
+]
+
+
+def _reference_lines() -> list[str]:
+    if not REFERENCE.exists():
+        return []
+    spans = re.findall(r"`([^`\n]{12,})`", REFERENCE.read_text())
+    return [PREFIX + s for s in spans] + spans
+
+
+def _corpus() -> list[str]:
+    lines: list[str] = []
+    for path in sorted(DATA.glob("*.log")):
+        lines.extend(path.read_text().splitlines())
+    lines.extend(_reference_lines())
+    lines.extend(LOOKALIKES)
+    return list(dict.fromkeys(lines))
+
+
+def _is_access(line: str) -> bool:
+    # Request logs are never server events: a client chooses their text (a URL naming
+    # "GatedRepoError" must not diagnose the server), so the scanner skips them on purpose.
+    return re.search(r"INFO:     [\d\[]", line) is not None
+
+
+CORPUS = _corpus()
+EVENT_LINES = [
+    line for line in CORPUS
+    if not _is_access(line) and (ev := parse_line(line)) is not None and not isinstance(ev, BatchStats)
+]
+
+
+def _key(ev) -> object:
+    return ("failure", ev.diagnosis.code) if isinstance(ev, Failure) else ev
+
+
+def test_corpus_covers_the_event_kinds() -> None:
+    kinds = {type(parse_line(line)).__name__ for line in EVENT_LINES}
+    assert {"WeightLoadBegin", "WeightsLoaded", "KVPoolAllocated", "Capacity", "CudaGraphBegin",
+            "CudaGraphEnd", "HttpUp", "Ready", "PhaseChange", "Failure"} <= kinds
+    assert len(EVENT_LINES) >= 40
+
+
+@pytest.mark.parametrize("flood", ["none", "decode", "mixed", "tagged", "double"])
+def test_no_recognised_line_is_lost(flood: str) -> None:
+    filler = {
+        "none": [],
+        "decode": [DECODE] * 40,
+        "mixed": [DECODE, PREFILL, ACCESS, DECODE] * 10,
+        "tagged": [TAGGED, DECODE, ACCESS] * 10,
+        "double": [DOUBLE] + [DECODE] * 39,
+    }[flood]
+    lost = []
+    for line in EVENT_LINES:
+        want = _key(parse_line(line))
+        batch = filler[: len(filler) // 2] + [line] + filler[len(filler) // 2 :]
+        got = [_key(ev) for ev in LogScanner().feed(batch) if not isinstance(ev, BatchStats)]
+        if want not in got:
+            lost.append(line)
+    assert lost == []
+
+
+def test_whole_logs_give_the_same_events_in_one_batch_or_line_by_line() -> None:
+    for path in sorted(DATA.glob("*.log")):
+        lines = path.read_text().splitlines()
+        whole = [_key(ev) for ev in LogScanner().feed(lines) if not isinstance(ev, BatchStats)]
+        one = LogScanner()
+        single = [_key(ev) for line in lines for ev in one.feed([line]) if not isinstance(ev, BatchStats)]
+        assert whole == single, path.name
+
+
+def test_flood_lines_are_skipped_and_newest_stats_kept() -> None:
+    scanner = LogScanner()
+    events = scanner.feed([DECODE, PREFILL, TAGGED, ACCESS] * 1000)
+    assert [type(ev) for ev in events] == [BatchStats, BatchStats]
+    decode = [ev for ev in events if ev.kind == "decode"][0]
+    assert decode.iteration == "iter 1520"  # the newest decode line is the tagged one
+    assert scanner.counts == {"lines": 4000, "decode": 2000, "prefill": 1000, "access": 1000}
