@@ -166,6 +166,7 @@ def main() -> int:
         return 0
 
     cid = make_container(args.lines)
+    load0 = os.getloadavg()[0]  # docker logs and the console share the CPUs with dockerd: say how busy they were
     try:
         cli, pane, reader, sdk = [], [], [], []
         for _ in range(args.rounds):  # alternate so drift in machine load hits all alike
@@ -182,7 +183,7 @@ def main() -> int:
         reader_rate = statistics.median(r["lines"] / r["seconds"] for r in reader)
         sdk_rate = sdk[0]["lines"] / sdk[0]["seconds"]
         peak = max(r["peak_rss_mib"] for r in pane)
-        print(f"lines {args.lines:,}  rounds {args.rounds}  (median rates)")
+        print(f"lines {args.lines:,}  rounds {args.rounds}  (median rates)  load average {load0:.2f} → {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
         print(f"docker logs (Go CLI)        {cli_rate:>12,.0f} lines/s   runs {', '.join(f'{x:,.0f}' for x in cli)}")
         pane_runs = ", ".join(f"{r['lines'] / r['seconds']:,.0f}" for r in pane)
         print(f"console reader + Logs pane  {pane_rate:>12,.0f} lines/s   runs {pane_runs}")
