@@ -108,3 +108,15 @@ def test_flood_lines_are_skipped_and_newest_stats_kept() -> None:
     decode = [ev for ev in events if ev.kind == "decode"][0]
     assert decode.iteration == "iter 1520"  # the newest decode line is the tagged one
     assert scanner.counts == {"lines": 4000, "decode": 2000, "prefill": 1000, "access": 1000}
+
+
+@pytest.mark.parametrize("head", ["", "x", PREFIX, PREFIX + "note] ", "2026-01-05T14:31:10.123456789Z " + PREFIX, "] ] "])
+@pytest.mark.parametrize("form", ["Decode batch.", "Decode batch,", "Prefill batch.", "Prefill batch,", "Decode batch [iter 3],"])
+def test_a_statistics_form_anywhere_is_statistics(head: str, form: str) -> None:
+    # The shortcut tests statistics lines at one offset per batch, not at each line's own
+    # message start: sound only because parse_line reads such a line as statistics
+    # wherever the form stands (and so reports nothing else for it).
+    line = head + form + " #running-req: 3, Killed process 1 (out of memory)"
+    assert isinstance(parse_line(line), BatchStats)
+    batch = [DECODE] * 5 + [line] + [DECODE] * 5
+    assert all(isinstance(ev, BatchStats) for ev in LogScanner().feed(batch))

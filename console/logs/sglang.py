@@ -9,11 +9,11 @@ arrive without a prefix. Formats drift between releases (``batch.`` vs ``batch,`
 Two entry points:
 
 * :func:`parse_line` — one line → one event or ``None`` (tests, post-mortem, CLI).
-* :class:`LogScanner` — batches of lines → events, fast enough for 500k-line floods: a
-  batch made only of flood lines (batch statistics, access lines) is recognised with
-  three ``str.count`` passes over its joined text (C speed); otherwise the non-flood lines
-  are picked out and searched for anchors. Of the statistics only the newest prefill and
-  decode line of a batch are parsed (the live panel shows the latest values).
+* :class:`LogScanner` — batches of lines → events, fast enough for 500k-line floods:
+  flood lines (batch statistics, access lines) are recognised exactly with C-level
+  ``startswith`` passes (no Python frame per line); the other lines are searched for
+  anchors. Of the statistics only the newest prefill and decode line of a batch are
+  parsed (the live panel shows the latest values).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import enum
 import re
 from dataclasses import dataclass, field
 from itertools import compress, repeat
-from operator import add, not_
+from operator import is_, not_, or_
 
 from console.logs.diagnosis import Diagnosis, Diagnoser
 
@@ -457,42 +457,67 @@ _ANCHORS = (
     "Traceback (most recent",
 ) + Diagnoser.ANCHORS
 # High-volume lines (batch statistics, uvicorn access lines): recognised by how their
-# message starts, so a flood is skipped with one C-level startswith per line. Only the
-# forms parse_batch_stats accepts count: "Decode batch failed: …" must reach the anchors.
-_FLOOD = tuple(f"{k} batch{s}" for k in ("Decode", "Prefill") for s in (".", ",", "[", " [")) + tuple(
-    f"INFO:     {d}" for d in "0123456789["
-)
-# ``Decode batch [iter 7],`` or ``Decode batch […] …``: a stats line only when the tag is
-# followed by "." or "," (_BATCH); these few forms are checked with the regex itself.
+# message starts. Only the forms parse_batch_stats accepts count: "Decode batch failed: …"
+# must reach the anchors.
+_DECODE = ("Decode batch.", "Decode batch,")
+_PREFILL = ("Prefill batch.", "Prefill batch,")
+# ``Decode batch [iter 7],``: statistics only when the tag is followed by "." or ","
+# (_BATCH), so lines starting like this are confirmed with that regex.
 _TAGGED = ("Decode batch[", "Decode batch [", "Prefill batch[", "Prefill batch [")
 _BATCH_AT = re.compile(r"(?:Prefill|Decode) batch\s*\[[^\]]*\][.,]")
-# Counted in each batch's joined text for ``LogScanner.counts`` (access lines: ``"POST /x HTTP/1.1" 200``).
-_FLOOD_MARKS = ("] Decode batch", "] Prefill batch", " HTTP/1.")
+_ACCESS = tuple(f"INFO:     {d}" for d in "0123456789[")  # uvicorn: 'INFO:     1.2.3.4:5 - "GET …'
 # "ValueError: …", "torch.OutOfMemoryError: …", "KeyboardInterrupt"
 _EXCEPTION_LINE = re.compile(r"[A-Za-z_][\w.]*(?::|$)")
 _STAT_SCAN_LIMIT = 4096  # lines searched backwards for the newest batch-statistics line
 
 
-def _non_flood(lines: list[str], text: str) -> list[int]:
-    """Indices of the lines that are not flood lines (these are searched for anchors).
+def _classify(lines: list[str]) -> tuple[list[int], int, int, int]:
+    """(indices of the lines that are not flood lines, decode, prefill, access line counts).
 
-    Exact, never a guess from counts: one C-level ``find`` and ``startswith`` per line
-    (``map`` over builtins, no Python frame per line). A tagged statistics line is
-    confirmed with the regex parse_batch_stats uses, so a "Decode batch [x] failed: …"
-    line is still searched.
+    Exact, never a guess from counts over the joined text (a line carrying two marks
+    would hide another), yet in a flood one C-level ``startswith`` per line and kind
+    (``map`` over builtins, no Python frame per line):
+
+    * statistics lines are recognised at the offset where most messages start (the prefix
+      ``[time ranks] `` has one length per rank set). Wherever ``Decode batch.`` stands,
+      parse_line reads the line as statistics and reports nothing else for it, so that
+      offset needs no proof for them;
+    * the rest — access lines, other prefixes, tagged statistics, real events — is tested
+      one by one: the message starts after the first ``"] "``; a tag is confirmed with
+      _BATCH's regex. Access lines are skipped on purpose: a client chooses their text.
     """
-    starts = map(add, map(str.find, lines, repeat("] ")), repeat(2))
-    flood = list(map(str.startswith, lines, repeat(_FLOOD), starts))
-    if " batch [" in text or " batch[" in text:  # rare forms: check them one by one
-        match = _BATCH_AT.match
-        for i, line in enumerate(lines):
-            if flood[i]:
-                at = line.find("] ") + 2
-                if line.startswith(_TAGGED, at) and match(line, at) is None:
-                    flood[i] = False
-    if all(flood):
-        return []  # every line is a flood line (the common case under load)
-    return list(compress(range(len(lines)), map(not_, flood)))
+    n = len(lines)
+    offsets = [line.find("] ") + 2 for line in (lines[0], lines[n // 2], lines[-1])]
+    at = max(set(offsets), key=offsets.count)
+    dec = list(map(str.startswith, lines, repeat(_DECODE), repeat(at)))
+    pre = list(map(str.startswith, lines, repeat(_PREFILL), repeat(at)))
+    decode, prefill = dec.count(True), pre.count(True)
+    if decode + prefill == n:
+        return [], decode, prefill, 0  # the common case under load
+    rest = list(compress(range(n), map(not_, map(or_, dec, pre))))
+    others = list(map(lines.__getitem__, rest))
+    # Tagged statistics at that offset: the regex itself, still no Python frame per line.
+    tagged = list(map(_BATCH_AT.match, others, repeat(at)))
+    n_tagged = len(tagged) - tagged.count(None)
+    if n_tagged:
+        tagged_decode = sum(map(str.startswith, compress(others, tagged), repeat("D"), repeat(at)))
+        decode += tagged_decode
+        prefill += n_tagged - tagged_decode
+        rest = list(compress(rest, map(is_, tagged, repeat(None))))
+    access = 0
+    candidates: list[int] = []
+    for i in rest:
+        line = lines[i]
+        k = line.find("] ") + 2
+        if line.startswith(_ACCESS, k):
+            access += 1
+        elif line.startswith(_DECODE, k) or (line.startswith(_TAGGED, k) and line[k] == "D" and _BATCH_AT.match(line, k)):
+            decode += 1
+        elif line.startswith(_PREFILL, k) or (line.startswith(_TAGGED, k) and _BATCH_AT.match(line, k)):
+            prefill += 1
+        else:
+            candidates.append(i)
+    return candidates, decode, prefill, access
 
 
 class LogScanner:
@@ -503,9 +528,10 @@ class LogScanner:
     live panel shows the latest values). Everything that changes the phase or signals a
     failure is reported for every occurrence.
 
-    Cost: a few C-level passes per batch when every line is a flood line; otherwise one
-    ``find`` + ``startswith`` per line, and the anchor search only on the rest (start-up
-    lines, errors, tracebacks), which are few in a busy log.
+    Cost: two C-level ``startswith`` passes per batch when every line is a statistics
+    line (see :func:`_classify`); the other lines one by one, and the anchor search only
+    on those that are not flood lines (start-up lines, errors, tracebacks), which are few
+    in a busy log.
     """
 
     def __init__(self) -> None:
@@ -516,14 +542,12 @@ class LogScanner:
     def feed(self, lines: list[str]) -> list[Event]:
         if not lines:
             return []
-        text = "\n".join(lines)
-        dec, pre, acc = map(text.count, _FLOOD_MARKS)
+        candidates, dec, pre, acc = _classify(lines)
         counts = self.counts
         counts["lines"] += len(lines)
         counts["decode"] += dec
         counts["prefill"] += pre
         counts["access"] += acc
-        candidates = _non_flood(lines, text)
         events: dict[int, Event] = {}
         if self._in_traceback and (not candidates or candidates[0] != 0):
             candidates.insert(0, 0)
