@@ -158,3 +158,24 @@ def test_rejects_urls_it_cannot_speak_to():
         StreamClient("unix:///tmp/sock")
     assert StreamClient("https://example.invalid").port == 443
     assert StreamClient("http://h:8000/v1").authority == "h:8000"
+
+
+async def test_body_delimited_by_close_and_content_length_both_end_cleanly():
+    async def close_delimited(reader, writer):
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
+                     b'data: {"id": "a", "choices": [{"delta": {"content": "hi"}}]}\n\ndata: [DONE]\n\n')
+        await writer.drain()
+        writer.close()
+
+    async def sized(reader, writer):
+        body = b'data: {"id": "b", "choices": [{"delta": {"content": "yo"}}]}\n\ndata: [DONE]\n\n'
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+
+    srv = Scripted(close_delimited, sized)
+    async with srv as url, StreamClient(url) as client:
+        first = await stream_chat(client, "/v1/chat/completions", {"stream": True})
+        second = await stream_chat(client, "/v1/chat/completions", {"stream": True})
+    assert (first.ok, first.content, first.id) == (True, "hi", "a")
+    assert (second.ok, second.content, second.id) == (True, "yo", "b")
+    assert srv.connections == 2  # "connection: close" is honoured: a new connection for the next request
