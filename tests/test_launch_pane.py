@@ -255,13 +255,13 @@ async def test_in_the_full_app_launch_feeds_the_logs_pane(standin_sglang_image, 
             await pilot.pause()
             await pilot.press("f5")
             await until(pilot, lambda: pane.snap is not None and pane.snap.phase is RunPhase.READY,
-                        "the server to be ready", 60)
+                        "the server to be ready", timeout=60)
             logs = app.pane("logs")
             assert logs.source == f"container {pane.container_id[:12]}"
             await until(pilot, lambda: any("fired up and ready" in (logs.buffer.line(i) or "")
                                            for i in range(len(logs.buffer))), "the ready line in Logs")
             await pilot.press("f6")
-            await until(pilot, lambda: pane.snap.phase is RunPhase.EXITED, "the container to exit", 30)
+            await until(pilot, lambda: pane.snap.phase is RunPhase.EXITED, "the container to exit", timeout=30)
     finally:
         try:
             docker_client.containers.get(name).remove(force=True)

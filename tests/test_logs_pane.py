@@ -14,7 +14,7 @@ from textual.app import App, ComposeResult
 
 from console.logs.sglang import Phase
 from console.ui.panes.logs import LogsPane
-from tests.ui_helpers import screen_text
+from tests.ui_helpers import screen_text, until
 
 DATA = Path(__file__).parent / "data" / "logs"
 STYLES = Path(__file__).resolve().parents[1] / "styles"
@@ -49,14 +49,6 @@ class LogsApp(App):
 
     def on_logs_pane_saved(self, message: LogsPane.Saved) -> None:
         self.saved.append(message)
-
-
-async def until(pilot, cond, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time:\n" + screen_text(pilot.app))
-        await pilot.pause(0.05)
 
 
 async def loaded(pilot) -> LogsPane:
@@ -476,3 +468,34 @@ def test_resume_when_our_lines_are_gone_says_so() -> None:
     r.take(["something else", "and more"])
     assert r.locate(lambda n: _log(50)) is None and r.skip == 0
     assert _Resume().locate(lambda n: _log(50)) is None  # nothing read yet: the original start
+
+
+async def test_a_flood_paces_redraws_from_the_previous_interval() -> None:
+    """At 60-150k lines/s each ingest brings a few thousand lines: the redraw after a
+    flooded interval still waits 1/FLOOD_FPS, and a trickle goes back to VIEW_FPS."""
+    from console.ui.panes import logs as logs_module
+
+    app = LogsApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(LogsPane)
+        await pilot.pause()
+        flushes: list[float] = []
+        original = pane._flush_view
+
+        def counting_flush() -> None:
+            flushes.append(time.monotonic())
+            original()
+
+        pane._flush_view = counting_flush
+        pane.feed_lines([f"flood {i}" for i in range(logs_module.FLOOD_LINES + 1)])
+        assert len(flushes) == 1 and pane._flooding  # drawn at once, and it was a flood
+        pane.feed_lines([f"more {i}" for i in range(3_000)])  # fewer than FLOOD_LINES: still a flood
+        assert pane._view_timer_pending
+        timer_wait = 1 / logs_module.FLOOD_FPS
+        await until(pilot, lambda: len(flushes) >= 2, "the paced redraw")
+        assert flushes[1] - flushes[0] >= timer_wait * 0.9
+        assert not pane._flooding  # 3,000 lines: the flood is over
+        pane.feed_lines(["a trickle"])
+        assert pane._view_timer_pending or len(flushes) == 3
+        await until(pilot, lambda: len(flushes) >= 3, "the next redraw")
+        assert flushes[2] - flushes[1] < timer_wait

@@ -13,9 +13,9 @@ import time
 import pytest
 
 from console.ui.panes.logs import LogsPane
-from tests.test_logs_pane import LogsApp, until
+from tests.test_logs_pane import LogsApp
 from tests.test_runtime_daemon import SocketProxy
-from tests.ui_helpers import screen_text
+from tests.ui_helpers import screen_text, until
 
 pytestmark = pytest.mark.docker
 

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import threading
-import time
 
 from textual.widgets import DataTable, Input, Select, Static
 
 from console.ui import messages
 from console.ui.app import ConsoleApp, discover_areas
-from console.ui.gpus import format as fmt
 from console.ui.gpu_feed import GpuFeed
+from console.ui.gpus import format as fmt
 from console.ui.gpus.history import GpuHistory, bars
 from console.ui.gpus.pane import GpusPane
 from console.ui.gpus.planner import plan_values
-from tests.gpus_helpers import FIXED_TIME, NVML_DATA, ManualSampler, gpus_app, gpus_open, settle, use_recording
-from tests.ui_helpers import screen_text
+from tests.gpus_helpers import (
+    FIXED_TIME,
+    NVML_DATA,
+    ManualSampler,
+    gpus_app,
+    gpus_open,
+    settle,
+    use_recording,
+)
+from tests.ui_helpers import screen_text, until
 
 
 def cell(table: DataTable, row: str, column: str) -> str:
@@ -397,12 +404,6 @@ async def test_no_driver_reaches_both_areas_from_one_open(monkeypatch) -> None:
         assert metrics.sampler is None and metrics.timeline.names() == []
 
 
-async def until(pilot, cond, what: str, seconds: float = 15.0):
-    deadline = time.monotonic() + seconds
-    while not (value := cond()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await pilot.pause(0.02)
-    return value
 
 
 def test_feed_opens_once_catches_late_subscribers_up_and_stays_closed() -> None:

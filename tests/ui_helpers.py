@@ -13,13 +13,13 @@ def screen_text(app: App) -> str:
     return "\n".join(strip.text.rstrip() for strip in strips)
 
 
-async def until(pilot, cond, what: str, seconds: float = 20.0):
+async def until(pilot, cond, what: str = "the condition", timeout: float = 20.0):
     """Pause until ``cond()`` is truthy and return it; past the deadline, fail naming
     ``what`` and showing the screen. Fixed pauses pass on a quiet machine and fail
     on a loaded CI one."""
-    deadline = time.monotonic() + seconds
+    deadline = time.monotonic() + timeout
     while not (value := cond()):
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {seconds:g} s waiting for {what}\n{screen_text(pilot.app)}")
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}\n{screen_text(pilot.app)}")
         await pilot.pause(0.05)
     return value

@@ -260,6 +260,7 @@ class LogsPane(Vertical):
         self._view_timer_pending = False
         self._last_view_flush = 0.0
         self._lines_since_flush = 0
+        self._flooding = False  # the last redraw covered a flood: pace the next one too
         self._closing = False
         self._last_take = 0.0
         self._unseen = 0  # lines that arrived while paused
@@ -378,7 +379,12 @@ class LogsPane(Vertical):
         """Read (and follow) the log; when a followed stream is lost with the Docker Engine,
         retry with backoff and resume after the last line read (the Launch monitor does the
         same for its phases), until the container stops, is removed, or :meth:`stop`."""
-        from console.logs.docker_reader import ContainerGone, DockerLogReader, LogReaderError, engine_error
+        from console.logs.docker_reader import (
+            ContainerGone,
+            DockerLogReader,
+            LogReaderError,
+            engine_error,
+        )
 
         if client is None:
             try:
@@ -551,7 +557,10 @@ class LogsPane(Vertical):
                 return
             self._flush_view()  # the loop was busy for a while: never let the view go stale
             return
-        fps = FLOOD_FPS if self._lines_since_flush > FLOOD_LINES else VIEW_FPS
+        # The first ingest after a redraw holds only 1/INGEST_HZ s of lines, too few to tell a
+        # flood at 60-150k lines/s: the previous interval decides as well.
+        flooding = self._flooding or self._lines_since_flush > FLOOD_LINES
+        fps = FLOOD_FPS if flooding else VIEW_FPS
         wait = self._last_view_flush + 1 / fps - time.monotonic()
         if wait <= 0:
             self._flush_view()
@@ -562,6 +571,7 @@ class LogsPane(Vertical):
     def _flush_view(self) -> None:
         self._view_timer_pending = False
         self._last_view_flush = time.monotonic()
+        self._flooding = self._lines_since_flush > FLOOD_LINES
         self._lines_since_flush = 0
         self.view.lines_changed()
         self._refresh_panel()
