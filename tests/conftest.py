@@ -15,6 +15,7 @@ pytest_plugins = [
     "tests.fixtures.peers",
     "tests.fixtures.jitter",
     "tests.fixtures.snapshot_text",
+    "tests.metrics_helpers",  # the quiet_metrics fixture
 ]
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -6,37 +6,13 @@ from __future__ import annotations
 import argparse
 import json
 import stat
-import time
 
 import pytest
 
 from console.bench.options import OPTIONS, OptionError, read_args, read_field
-from console.ui.app import ConsoleApp, discover_areas
 from console.ui.metrics.bench_screen import BenchScreen, field_id
-from console.ui.metrics.pane import MetricsPane
-from tests.gpus_helpers import use_recording
+from tests.metrics_helpers import metrics_app
 from tests.ui_helpers import screen_text
-
-NOW = 1_764_000_000.0
-
-
-@pytest.fixture
-def quiet_metrics(monkeypatch):
-    """No GPU (a recording without a driver), no Docker, a fixed clock: the same screen on every run."""
-    use_recording(monkeypatch, "no-driver")
-    monkeypatch.setattr(MetricsPane, "docker_follower", None)
-    monkeypatch.setattr(MetricsPane, "clock", staticmethod(lambda: NOW))
-    monkeypatch.delenv("GPT_OSS_CONSOLE_BASE_URL", raising=False)
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
-
-
-def metrics_app() -> ConsoleApp:
-    areas, _ = discover_areas()
-    return ConsoleApp(areas=[a for a in areas if a.name == "metrics"])
 
 
 async def open_bench(pilot, url: str | None, model: str | None = None) -> BenchScreen:

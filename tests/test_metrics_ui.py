@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import pytest
@@ -13,12 +12,11 @@ from console.timeline import Timeline
 from console.timeline.chart import render_chart, sparkline, time_axis
 from console.timeline.docker_events import event_from_docker
 from console.timeline.timeline import SeriesSpec
-from console.ui.app import ConsoleApp, discover_areas
 from console.ui.metrics.pane import MetricsPane
 from tests.gpus_helpers import use_recording
+from tests.metrics_helpers import NOW, metrics_app
 from tests.ui_helpers import screen_text
 
-NOW = 1_764_000_000.0
 PAGE = (Path(__file__).parent / "data" / "sglang_metrics_tp2.txt").read_text()
 
 
@@ -105,25 +103,6 @@ def test_docker_events_become_container_marks():
 # -- the pane ----------------------------------------------------------------------------------------
 
 
-def metrics_app() -> ConsoleApp:
-    areas, _ = discover_areas()
-    return ConsoleApp(areas=[a for a in areas if a.name == "metrics"])
-
-
-@pytest.fixture
-def quiet_pane(monkeypatch):
-    """No GPU (a recording without a driver), no Docker, a fixed clock and UTC: stable snapshots."""
-    use_recording(monkeypatch, "no-driver")
-    monkeypatch.setattr(MetricsPane, "docker_follower", None)
-    monkeypatch.setattr(MetricsPane, "clock", staticmethod(lambda: NOW))
-    monkeypatch.delenv("GPT_OSS_CONSOLE_BASE_URL", raising=False)
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
-
-
 def fill(pane: MetricsPane) -> None:
     """Five minutes of a launch and a load: weights load, ready, traffic, a restart."""
     tl = pane.timeline
@@ -168,15 +147,15 @@ async def settle_filled(pilot) -> MetricsPane:
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
-def test_snapshot_timeline(snap_compare, quiet_pane, size):
+def test_snapshot_timeline(snap_compare, quiet_metrics, size):
     assert snap_compare(metrics_app(), terminal_size=size, run_before=settle_filled)
 
 
-def test_snapshot_no_server(snap_compare, quiet_pane):
+def test_snapshot_no_server(snap_compare, quiet_metrics):
     assert snap_compare(metrics_app(), terminal_size=(80, 24))
 
 
-async def test_pane_text_at_80x24(quiet_pane):
+async def test_pane_text_at_80x24(quiet_metrics):
     app = metrics_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle_filled(pilot)
@@ -187,7 +166,7 @@ async def test_pane_text_at_80x24(quiet_pane):
     assert "↻" in text and "gpt-oss-120b restarted" in text
 
 
-async def test_zoom_and_url_keys(quiet_pane):
+async def test_zoom_and_url_keys(quiet_metrics):
     app = metrics_app()
     async with app.run_test(size=(80, 24)) as pilot:
         pane = await settle_filled(pilot)
@@ -217,7 +196,7 @@ async def _wait(pilot, cond, what: str, seconds: float = 15.0) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-async def test_live_scrapes_follow_the_endpoint(quiet_pane, sglang_shaped_factory):
+async def test_live_scrapes_follow_the_endpoint(quiet_metrics, sglang_shaped_factory):
     from console.ui.messages import EndpointChanged
 
     peer = sglang_shaped_factory()
@@ -239,10 +218,9 @@ async def test_live_scrapes_follow_the_endpoint(quiet_pane, sglang_shaped_factor
         assert "without --enable-metrics" in text and "ENABLE_METRICS" in text
 
 
-async def test_bench_screen_runs_and_shows_results(quiet_pane):
-    from tests.peers.timed_server import timed_server
-
+async def test_bench_screen_runs_and_shows_results(quiet_metrics):
     from console.ui.metrics.bench_screen import BenchScreen
+    from tests.peers.timed_server import timed_server
 
     with timed_server(50, 5, reasoning_tokens=2) as url:
         app = metrics_app()
@@ -272,7 +250,7 @@ async def test_bench_screen_runs_and_shows_results(quiet_pane):
             assert not isinstance(app.screen, BenchScreen)
 
 
-async def test_gpu_rows_come_from_the_sampler(quiet_pane, monkeypatch):
+async def test_gpu_rows_come_from_the_sampler(quiet_metrics, monkeypatch):
     from console.gpu import Sampler
 
     use_recording(monkeypatch, "2xh100", lambda: Sampler(interval=3600, clock=lambda: NOW - 1))

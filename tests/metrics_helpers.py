@@ -1,0 +1,33 @@
+"""The Metrics area alone, quiet: no GPU, no Docker, a fixed clock and UTC, so its
+screens are the same on every run (the Metrics and bench-screen tests share it)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from console.ui.app import ConsoleApp, discover_areas
+from console.ui.metrics.pane import MetricsPane
+from tests.gpus_helpers import use_recording
+
+NOW = 1_764_000_000.0
+
+
+def metrics_app() -> ConsoleApp:
+    areas, _ = discover_areas()
+    return ConsoleApp(areas=[a for a in areas if a.name == "metrics"])
+
+
+@pytest.fixture
+def quiet_metrics(monkeypatch):
+    """No GPU (a recording without a driver), no Docker, a fixed clock and UTC."""
+    use_recording(monkeypatch, "no-driver")
+    monkeypatch.setattr(MetricsPane, "docker_follower", None)
+    monkeypatch.setattr(MetricsPane, "clock", staticmethod(lambda: NOW))
+    monkeypatch.delenv("GPT_OSS_CONSOLE_BASE_URL", raising=False)
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
