@@ -19,6 +19,7 @@ from console.runtime.phases import RunPhase
 from console.runtime.service import resolve_values
 from tests.fixtures.docker_engine import free_port
 from tests.fixtures.docker_engine import test_name as unique_name
+from tests.ui_helpers import until
 
 pytestmark = pytest.mark.docker
 UPSTREAM = "/var/run/docker.sock"
@@ -144,9 +145,6 @@ def test_daemon_lost_then_back_while_a_server_starts(standin_sglang_image, docke
 async def test_the_launch_pane_waits_for_docker_then_reattaches(standin_sglang_image, docker_client, tmp_path,
                                                                  monkeypatch):
     """The console starts while the daemon is away: it says so, and re-attaches once Docker answers."""
-    import asyncio
-
-    from console.runtime.phases import RunPhase
     from console.ui.launch.pane import LaunchPane
     from tests.test_launch_pane import LaunchApp
 
@@ -165,16 +163,15 @@ async def test_the_launch_pane_waits_for_docker_then_reattaches(standin_sglang_i
         async with app.run_test(size=(80, 24)) as pilot:
             app.notify = lambda message, **kw: notes.append(message)  # noqa: E731
             pane = app.query_one(LaunchPane)
-            await asyncio.sleep(1.0)
+            info = lambda: str(pane.query_one("#launch-info").render())  # noqa: E731
+            await until(pilot, lambda: "Docker is not running here" in info(), "the missing-Docker note")
             assert pane.container_id is None
-            assert "Docker is not running here" in str(pane.query_one("#launch-info").render())
             proxy.start()
-            for _ in range(150):
-                await asyncio.sleep(0.1)
-                if pane.snap is not None and pane.snap.phase is RunPhase.READY:
-                    break
-            assert pane.container_name == name and pane.snap.phase is RunPhase.READY
-            assert app.endpoints and app.endpoints[-1].base_url == spec.base_url
+            await until(pilot, lambda: pane.snap is not None and pane.snap.phase is RunPhase.READY,
+                        "the re-attached server to be ready", timeout=30)
+            assert pane.container_name == name
+            await until(pilot, lambda: app.endpoints and app.endpoints[-1].base_url == spec.base_url,
+                        "the endpoint to reach the app")
     finally:
         proxy.stop()
         docker_client.containers.get(name).remove(force=True)
