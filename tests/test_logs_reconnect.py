@@ -49,6 +49,12 @@ def assert_numbered_without_gaps(lines: list[str]) -> None:
     assert numbers == list(range(len(numbers))), [n for i, n in enumerate(numbers) if n != i][:5]
 
 
+
+async def cut_engine(pilot, pane: LogsPane, proxy) -> None:
+    """Take the Docker Engine away (its socket proxy stops) and wait until the pane says so."""
+    proxy.stop()
+    await until(pilot, lambda: pane.source_state.startswith("engine unreachable"), "the pane to notice the engine gone")
+
 async def test_follow_resumes_after_the_engine_comes_back(docker_client, base_image, containers, proxy, proxied_client) -> None:
     c = containers.run(base_image, COUNTER)
     app = LogsApp()
@@ -121,8 +127,7 @@ async def test_container_removed_while_the_engine_is_away_ends_in_words(base_ima
         pane = app.query_one(LogsPane)
         pane.follow_container(c.id, client=proxied_client)
         await until(pilot, lambda: len(pane.buffer.lines) >= 10)
-        proxy.stop()
-        await until(pilot, lambda: pane.source_state.startswith("engine unreachable"))
+        await cut_engine(pilot, pane, proxy)
         c.remove(force=True)
         proxy.start()
         await until(pilot, lambda: pane.source_state == "error", timeout=40)
@@ -138,8 +143,7 @@ async def test_stop_while_retrying_stops_quietly(base_image, containers, proxy, 
         pane = app.query_one(LogsPane)
         pane.follow_container(c.id, client=proxied_client)
         await until(pilot, lambda: len(pane.buffer.lines) >= 10)
-        proxy.stop()
-        await until(pilot, lambda: pane.source_state.startswith("engine unreachable"))
+        await cut_engine(pilot, pane, proxy)
         pane.stop()
         await pilot.pause(0.2)
         assert pane.source_state == "stopped"
@@ -169,8 +173,7 @@ async def test_cut_in_the_middle_of_a_flood_resumes_exactly(docker_client, base_
         pane = app.query_one(LogsPane)
         pane.follow_container(c.id, client=proxied_client)
         await until(pilot, lambda: pane.buffer.total >= 20_000, timeout=60)
-        proxy.stop()
-        await until(pilot, lambda: pane.source_state.startswith("engine unreachable"))
+        await cut_engine(pilot, pane, proxy)
         proxy.start()
         await until(pilot, lambda: pane.source_state == "following", timeout=40)
         await until(pilot, lambda: pane.buffer.total >= 300_100, timeout=120)
