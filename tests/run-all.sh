@@ -18,61 +18,27 @@ export DEBIAN_FRONTEND=noninteractive
 CACHE="$ROOT/.cache"
 mkdir -p "$CACHE"
 
-say() { printf '\n== %s\n' "$*"; }
-have() { command -v "$1" >/dev/null 2>&1; }
-as_root() { [ "$(id -u)" = 0 ]; }
+# shellcheck source=tests/setup.sh
+source "$ROOT/tests/setup.sh"
 
-# --- system packages ---------------------------------------------------------
-pick_python() {
-    local py
-    for py in python3.13 python3.12 python3.11 python3; do
-        if have "$py" && "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-            echo "$py"
-            return 0
-        fi
-    done
-    return 1
-}
-
-missing=()
-have docker || missing+=(docker.io)
-have debootstrap || missing+=(debootstrap)
-have tmux || missing+=(tmux)
-have ssh || missing+=(openssh-client)
-have git || missing+=(git)
-have cmake || missing+=(cmake)
-have g++ || missing+=(g++)
-have make || missing+=(make)
-have curl || missing+=(curl)
-PY="$(pick_python || true)"
-if [ -z "$PY" ]; then
-    missing+=(python3 python3-venv)
-elif ! "$PY" -c 'import ensurepip, venv' 2>/dev/null; then
-    missing+=("$(basename "$PY")-venv")
-fi
-
-if [ "${#missing[@]}" -gt 0 ]; then
-    if ! as_root; then
-        echo "missing: ${missing[*]} (run this script as root to install them)" >&2
-        exit 3
-    fi
-    say "installing ${missing[*]}"
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" ca-certificates iptables procps >/dev/null
-    PY="$(pick_python)" || { echo "Python >= 3.11 is required" >&2; exit 3; }
-fi
+# --- system packages (each checked by use: tests/setup.sh) -------------------------
+install_system
+PY="$(pick_python)" || fail "no Python >= 3.11 with a working venv after installing packages"
 
 # --- the project's venv --------------------------------------------------------
 VENV="$ROOT/.venv"
 stamp="$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
-if [ ! -x "$VENV/bin/python" ]; then
+if ! works "$VENV/bin/python" -c 'import sys'; then
+    # Absent, or made by a Python that has since gone: start over.
     say "creating .venv with $PY"
-    "$PY" -m venv "$VENV"
+    rm -rf "$VENV"
+    "$PY" -m venv "$VENV" || fail "$PY -m venv .venv failed (see above)"
 fi
 if [ ! -e "$stamp" ]; then
     say "installing the console and its test extras into .venv"
-    "$VENV/bin/python" -m pip install -q --upgrade pip
-    "$VENV/bin/python" -m pip install -q -e '.[test]'
+    "$VENV/bin/python" -m pip install -q --upgrade pip || fail "upgrading pip in .venv failed (see above)"
+    "$VENV/bin/python" -m pip install -q -e '.[test]' \
+        || fail "installing the console into .venv failed (see above); check the package index is reachable"
     rm -f "$VENV"/.installed-*
     touch "$stamp"
 fi
@@ -80,23 +46,12 @@ fi
 # --- the llama.cpp inference peer (cached build) ----------------------------------
 if [ -f tests/peers/setup_llama.sh ]; then
     say "llama.cpp peer"
-    PYTHON="$PY" bash tests/peers/setup_llama.sh >/dev/null
+    PYTHON="$PY" bash tests/peers/setup_llama.sh >/dev/null \
+        || fail "building the llama.cpp peer failed (see above); remove .cache/llama-venv to retry from scratch"
 fi
 
 # --- Docker Engine -------------------------------------------------------------
-if ! docker info >/dev/null 2>&1; then
-    if ! as_root; then
-        echo "Docker Engine is not reachable and only root can start it" >&2
-        exit 3
-    fi
-    say "starting dockerd (log: .cache/dockerd.log)"
-    nohup dockerd >"$CACHE/dockerd.log" 2>&1 &
-    for _ in $(seq 1 60); do
-        docker info >/dev/null 2>&1 && break
-        sleep 1
-    done
-    docker info >/dev/null 2>&1 || { echo "dockerd did not come up; see .cache/dockerd.log" >&2; tail -20 "$CACHE/dockerd.log" >&2; exit 3; }
-fi
+start_engine
 
 # --- the suite -------------------------------------------------------------------
 say "pytest (CI=$CI)"

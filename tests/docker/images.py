@@ -66,9 +66,12 @@ HERE = Path(__file__).resolve().parent
 STANDIN_DIR = HERE / "standin"
 
 PREFIX = "gpt-oss-console-test"
+# Several checkouts on one engine (worktrees) each set their own namespace, so that one
+# rebuilding an image from its files never swaps the image under another's running test.
+_NS = os.environ.get("GPT_OSS_CONSOLE_TEST_NS", "")
 BASE_TAG = f"{PREFIX}/base:bookworm"
-STANDIN_TAG = f"{PREFIX}/sglang:standin"
-CONSOLE_TAG = f"{PREFIX}/console:latest"
+STANDIN_TAG = f"{PREFIX}/sglang:{_NS or 'standin'}"
+CONSOLE_TAG = f"{PREFIX}/console:{_NS or 'latest'}"
 HASH_LABEL = "org.gpt-oss-console.test.inputs"
 
 # FAKE_SGLANG_SCENARIO values the stand-in understands (kept in its own module).
