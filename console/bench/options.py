@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from console.cli.common import EXIT_USAGE
+from console.exit_codes import EXIT_USAGE
 from console.errors import ConsoleError
 
 

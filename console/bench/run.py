@@ -16,7 +16,7 @@ from console.bench.prompts import load_dataset, random_prompts
 from console.bench.runner import Progress, run_level, run_timed
 from console.bench.schema import SCHEMA_ID
 from console.bench.stats import summarize
-from console.cli.common import EXIT_FAILED, EXIT_UNAVAILABLE
+from console.exit_codes import EXIT_FAILED, EXIT_UNAVAILABLE
 from console.errors import ConsoleError
 
 

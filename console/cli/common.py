@@ -8,13 +8,15 @@ from typing import Any, Callable
 
 from console.errors import ConsoleError
 
-# Exit codes mean the same thing for every command.
-EXIT_OK = 0
-EXIT_FAILED = 1  # the command ran and its answer is "no" (a check failed, does not fit)
-EXIT_USAGE = 2  # bad arguments or settings: fix the input
-EXIT_UNAVAILABLE = 3  # something the command needs is not there (Docker, server, driver)
-EXIT_NOT_FOUND = 4  # the thing named does not exist (container, profile)
-EXIT_INTERRUPTED = 130
+# Exit codes mean the same thing for every command (defined in the core's leaf module).
+from console.exit_codes import (  # noqa: F401  (re-exported for the commands)
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+)
 
 
 def add_json_flag(parser) -> None:

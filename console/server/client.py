@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from console.cli.common import EXIT_UNAVAILABLE
+from console.exit_codes import EXIT_UNAVAILABLE
 from console.errors import ConsoleError
 
 DEFAULT_TIMEOUT = 10.0

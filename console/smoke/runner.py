@@ -21,7 +21,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 from console.chat import events as ev, import_client_libraries
 from console.chat.session import ChatSession, ChatSettings, TurnRecord
 from console.chat.tools import ToolRegistry, default_registry
-from console.cli.common import EXIT_UNAVAILABLE, EXIT_USAGE
+from console.exit_codes import EXIT_UNAVAILABLE, EXIT_USAGE
 from console.errors import ConsoleError
 from console.smoke.checks import CHECKS  # re-exported: report and UI read it from here
 

@@ -197,7 +197,7 @@ def _copy(src: Path, dst: Path) -> None:
 
 STANDIN_INPUTS = [STANDIN_DIR, REPO / "tests/peers/sglang_shaped", REPO / "console/planner/catalog.py"]
 # What docker/Dockerfile copies from the repo; the image is rebuilt when any of it changes.
-CONSOLE_INPUTS = ["docker/Dockerfile", "docker/entrypoint.sh", "console/__init__.py", "console/settings",
+CONSOLE_INPUTS = ["docker/Dockerfile", "docker/entrypoint.sh", "console/__init__.py", "console/secret.py", "console/settings",
                   "console/planner", "console/image"]
 
 
