@@ -15,7 +15,7 @@ import pkgutil
 import sys
 
 from console import __version__
-from console.cli.common import EXIT_INTERRUPTED, EXIT_USAGE, report_error
+from console.cli.common import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_USAGE, report_error
 from console.errors import ConsoleError
 
 
@@ -61,3 +61,22 @@ def main(argv: list[str] | None = None) -> int:
         return report_error(exc, as_json=getattr(args, "json", False))
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return _closed_pipe()
+
+
+def _closed_pipe() -> int:
+    """The reader went away (``| head``): end quietly, as Unix tools do.
+
+    Later writes, and the interpreter's own flush at exit, go to /dev/null so no
+    second BrokenPipeError is printed; the exit status is the shell's for SIGPIPE.
+    """
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError):
+            pass
+    return EXIT_BROKEN_PIPE

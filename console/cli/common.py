@@ -10,6 +10,7 @@ from console.errors import ConsoleError
 
 # Exit codes mean the same thing for every command (defined in the core's leaf module).
 from console.exit_codes import (  # noqa: F401  (re-exported for the commands)
+    EXIT_BROKEN_PIPE,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_NOT_FOUND,
