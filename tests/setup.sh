@@ -81,6 +81,7 @@ plan_packages() {
     works cmake --version || printf 'cmake\tbuilds the llama.cpp peer\n'
     works make --version || printf 'make\tbuilds the llama.cpp peer\n'
     cxx_ok || printf 'g++\tbuilds the llama.cpp peer\n'
+    works ss -V || printf 'iproute2\tss, which the port-in-use hint prints\n'
     works curl --version || printf 'curl\tprobes servers in tests\n'
     works tar --version || printf 'tar\tpacks image contexts\n'
     if [ -z "$(pick_python)" ]; then

@@ -178,7 +178,31 @@ def test_port_in_use_is_refused_in_words_and_leaves_nothing_behind(standin_sglan
         code, _, err = run_cli(capsys, *launch_args(standin_sglang_image, name, port))
     assert code == 3
     assert f"port {port} is already in use" in err and "choose another port" in err
+    assert f"ss -ltnp 'sport = :{port}'" in err and "PORT" not in err
     assert not docker_client.containers.list(all=True, filters={"name": name})
+    # The printed command finds the holder (run as printed, while the port is still held).
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", port))
+        held.listen()
+        shown = subprocess.run(["bash", "-c", f"ss -ltnp 'sport = :{port}'"], capture_output=True, text=True)
+    assert shown.returncode == 0 and f":{port}" in shown.stdout and f"pid={os.getpid()}" in shown.stdout
+
+
+def test_port_held_by_a_console_container_names_it(standin_sglang_image, xdg, name, capsys, docker_client):
+    port = free_port()
+    code, _, err = run_cli(capsys, *launch_args(standin_sglang_image, name, port), "--detach")
+    assert code == 0, err
+    second = f"{name}-2"
+    try:
+        code, _, err = run_cli(capsys, *launch_args(standin_sglang_image, second, port))
+        assert code == 3
+        assert f"port {port} is already in use" in err
+        assert f"the console's container {name} holds it" in err and f"gpt-oss-console stop {name}" in err
+        assert "PORT" not in err
+        assert not docker_client.containers.list(all=True, filters={"name": second})
+    finally:
+        for c in docker_client.containers.list(all=True, filters={"name": name}):
+            c.remove(force=True)
 
 
 def test_public_bind_without_key_is_refused(standin_sglang_image, xdg, name, capsys, docker_client):

@@ -94,6 +94,28 @@ def test_missing_image_without_registry(xdg, name, capsys, docker_client):
 
 
 @pytest.mark.docker
+def test_the_printed_build_command_builds_the_image(standin_sglang_image, tmp_path):
+    """Every command the console prints for the user is run: the image hint's build, from another folder.
+
+    The only change to it: BASE_IMAGE points at the stand-in (no registry here to pull SGLang from).
+    """
+    import shlex
+    import subprocess
+
+    from console.runtime.errors import build_command
+
+    tag = f"gpt-oss-console-test/hint-build:{os.getpid()}"
+    argv = shlex.split(build_command(tag))
+    assert argv[:2] == ["docker", "build"]
+    proc = subprocess.run([*argv, "--build-arg", f"BASE_IMAGE={standin_sglang_image}"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600, env=dict(os.environ, DOCKER_BUILDKIT="0"))
+    try:
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    finally:
+        subprocess.run(["docker", "image", "rm", "-f", tag], capture_output=True)
+
+
+@pytest.mark.docker
 def test_name_taken_by_a_foreign_container(standin_sglang_image, xdg, name, capsys, docker_client):
     docker_client.containers.create(standin_sglang_image, ["true"], name=name)
     code = main(["launch", "--image", standin_sglang_image, "--gpus", "none", "--hf-cache", "none",

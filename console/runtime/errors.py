@@ -30,6 +30,22 @@ class LaunchRefused(ConsoleError):
     exit_code = EXIT_USAGE
 
 
+def build_command(image: str) -> str:
+    """The command that builds the project's image as ``image``, runnable from any folder.
+
+    The Dockerfile copies from the repository root, so the context is the root, not docker/.
+    """
+    import shlex
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    if (root / "docker" / "Dockerfile").is_file():
+        return (f"docker build -f {shlex.quote(str(root / 'docker' / 'Dockerfile'))} -t {shlex.quote(image)} "
+                f"{shlex.quote(str(root))}")
+    # An installed wheel carries no Dockerfile: the command for a clone of the repository.
+    return f"from a clone of the repository: docker build -f docker/Dockerfile -t {shlex.quote(image)} ."
+
+
 def _chain(exc: BaseException):
     seen = set()
     while exc is not None and id(exc) not in seen:
@@ -49,8 +65,12 @@ def _text(exc: BaseException) -> str:
     return " ".join(parts)
 
 
-def explain(exc: BaseException, *, image: str | None = None, port: int | None = None) -> ConsoleError:
-    """Return the people-facing error for a Docker failure (never raises)."""
+def explain(exc: BaseException, *, image: str | None = None, port: int | None = None,
+            port_holder: str | None = None) -> ConsoleError:
+    """Return the people-facing error for a Docker failure (never raises).
+
+    ``port_holder``: the console container already publishing ``port``, when the caller knows it.
+    """
     if isinstance(exc, ConsoleError):
         return exc
     chain = list(_chain(exc))
@@ -62,7 +82,7 @@ def explain(exc: BaseException, *, image: str | None = None, port: int | None = 
         down = _daemon_down(chain, low)
         if down is not None:
             return down
-    return _answered(exc, low, image, port)
+    return _answered(exc, low, image, port, port_holder)
 
 
 _API_ERRORS = ("APIError", "NotFound", "ImageNotFound")
@@ -101,7 +121,8 @@ def _daemon_down(chain: list[BaseException], low: str) -> ConsoleError | None:
     return None
 
 
-def _answered(exc: BaseException, low: str, image: str | None, port: int | None) -> ConsoleError:
+def _answered(exc: BaseException, low: str, image: str | None, port: int | None,
+              port_holder: str | None = None) -> ConsoleError:
     if "could not select device driver" in low:
         return ConsoleError(
             "no NVIDIA container runtime: Docker cannot give GPUs to containers",
@@ -112,16 +133,19 @@ def _answered(exc: BaseException, low: str, image: str | None, port: int | None)
         )
     if "port is already allocated" in low or "address already in use" in low:
         where = f" {port}" if port else ""
-        return ConsoleError(
-            f"port{where} is already in use on the host",
-            "stop what holds it (ss -ltnp | grep PORT shows it) or choose another port",
-            exit_code=EXIT_UNAVAILABLE,
-        )
+        if port_holder:
+            hint = (f"the console's container {port_holder} holds it: stop it (gpt-oss-console stop "
+                    f"{port_holder}) or choose another port")
+        elif port:
+            hint = f"stop what holds it (ss -ltnp 'sport = :{port}' shows it) or choose another port"
+        else:
+            hint = "stop what holds it (ss -ltnp shows listening ports) or choose another port"
+        return ConsoleError(f"port{where} is already in use on the host", hint, exit_code=EXIT_UNAVAILABLE)
     if _is_image_missing(exc, low):
         name = f" ({image})" if image else ""
         return ConsoleError(
             f"image not found and no registry reachable: build or load it{name}",
-            "build it (docker build -t IMAGE docker/) or load a saved copy (docker load -i FILE)",
+            f"build it ({build_command(image or 'IMAGE')}) or load a saved copy (docker load -i FILE)",
             exit_code=EXIT_NOT_FOUND,
         )
     if "conflict" in low and "already in use by container" in low:

@@ -191,9 +191,22 @@ class Runtime:
                 container.remove(force=True)
             except Exception:
                 pass
-            raise explain(exc, image=spec.image, port=spec.host_port) from exc
+            raise explain(exc, image=spec.image, port=spec.host_port,
+                          port_holder=self._port_holder(spec.host_port)) from exc
         container.reload()
         return container
+
+    def _port_holder(self, port: int | None) -> str | None:
+        """The console container publishing ``port`` on the host, if one does (for the error's hint)."""
+        if not port:
+            return None
+        try:
+            for info in self.owned(include_stopped=False):
+                if info.host_port == port:
+                    return info.name
+        except Exception:  # only a better hint is lost
+            return None
+        return None
 
     def _clear_name(self, name: str, *, replace: bool = False, stop_timeout: int = 30) -> None:
         """Remove a stopped container of ours holding ``name``; refuse if it runs or is not ours."""
