@@ -7,12 +7,14 @@ import copy
 import json
 import os
 import stat
+from pathlib import Path
 
 import jsonschema
 import pytest
 
 from console.bench import stats
 from console.bench.prompts import load_dataset, random_prompts
+from console.bench.report import compact_reference, format_result
 from console.bench.run import BenchConfig, run_bench
 from console.bench.schema import RESULT_SCHEMA, validate
 from console.errors import ConsoleError
@@ -84,10 +86,10 @@ def test_reasoning_first_separates_ttft_from_ttft_any():
 
 
 def test_result_json_schema_rejects_broken_results(timed_url):
-    result = run_bench(BenchConfig(timed_url, concurrency=[1, 2], input_len=8, output_len=3, requests=2,
-                                   price_per_hour=4.0, gpu="H100"))
+    result = run_bench(BenchConfig(timed_url, model="openai/gpt-oss-120b", concurrency=[1, 2], input_len=8,
+                                   output_len=3, requests=2, price_per_hour=4.0, gpu="H100"))
     validate(result)
-    assert result["model"] == "timed-model" and result["config"]["concurrency"] == [1, 2]
+    assert result["model"] == "openai/gpt-oss-120b" and result["config"]["concurrency"] == [1, 2]
     assert [f["source"] for f in result["reference"]][-1].startswith("seed")
     lv = result["levels"][0]
     assert lv["cost_per_m_output_usd"] == pytest.approx(4.0 / (lv["output_throughput"] * 3600) * 1e6)
@@ -280,6 +282,38 @@ def test_bench_against_llama_cpp(llama_server, tmp_path):
         assert 0 < lv["achieved_concurrency"] <= lv["concurrency"] + 0.01
         assert lv["itl_ms"]["n"] == 4 * 15  # one chunk per token: 16 tokens, 15 gaps per request
         assert lv["cost_per_m_output_usd"] > 0
+
+
+def test_reference_figures_only_for_the_gpu_and_model_measured(timed_url, capsys, monkeypatch):
+    """Issue 10, bug 6: no figures for a GPU that was not detected or has none, no ratio against them,
+    an unknown --gpu refused with the known names, and a ratio says when the lengths differ."""
+    from console.bench import reference
+    from console.cli import main
+
+    assert reference.figures_for("openai/gpt-oss-20b", None) == []
+    assert reference.figures_for("openai/gpt-oss-20b", "L4") == []
+    assert reference.figures_for("some-other-model", "H100") == []
+    assert reference.figures_for("gpt-oss-20b", "H100")
+    monkeypatch.setenv("GPT_OSS_CONSOLE_NVML_REPLAY", str(Path(__file__).parent / "data" / "nvml" / "no-driver.json"))
+    common = ["bench", "--base-url", timed_url, "--model", "openai/gpt-oss-20b", "--concurrency", "1",
+              "--requests", "2", "--input-len", "8", "--output-len", "3", "--quiet"]
+    assert main(common) == 0
+    out = capsys.readouterr().out
+    assert "no GPU detected: pass --gpu H100 (etc.) to compare with published figures" in out
+    assert "reference figures for" not in out and "×)" not in out
+    assert main([*common, "--gpu", "L4"]) == 0
+    out = capsys.readouterr().out
+    assert "no published figures for gpt-oss-20b on L4-24GB: nothing to compare with" in out and "×)" not in out
+    assert main([*common, "--gpu", "FOO"]) == 2
+    err = capsys.readouterr().err
+    assert "--gpu: unknown GPU 'FOO'; known: A100-40GB" in err and "H100-80GB" in err
+    assert main([*common, "--gpu", "H100", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["gpu"] == "H100-80GB" and {f["model"] for f in result["reference"]} == {"gpt-oss-20b"}
+    text = format_result(result)
+    assert "figure in=1024 out=1024, this run in=8 out=3: not like for like" in text
+    compact = compact_reference(result)
+    assert any("*" in line for line in compact) and "not like for like" in compact[-1]
 
 
 def test_detected_gpu_comes_through_the_nvml_seam(monkeypatch):

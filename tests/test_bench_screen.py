@@ -247,12 +247,12 @@ async def test_dataset_run_shows_its_results(quiet_metrics, sglang_shaped_factor
         await wait_done(pilot, screen)
         r = screen.result
         assert r is not None, status(screen)
-        assert r["config"]["dataset"] == str(data) and r["gpu"] == "H100"
+        assert r["config"]["dataset"] == str(data) and r["gpu"] == "H100-80GB"
         assert [(lv["concurrency"], lv["completed"], lv["failed"]) for lv in r["levels"]] == [(1, 3, 0), (2, 3, 0)]
         text = screen_text(app)
         assert f"dataset {data} out=8 (seed 0)" in " ".join(text.split())  # a long path wraps
         assert "Settings: Concurrency 1,2; Output tokens 8; Requests/level 3;" in text  # the form, folded
-        assert "out tok/s" in text and "   3/0" in text and "Reference for H100" in text
+        assert "out tok/s" in text and "   3/0" in text and "Reference for H100-80GB" in text
         assert "done: openai/gpt-oss-20b" in status(screen)
 
 

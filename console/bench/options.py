@@ -69,6 +69,16 @@ def levels(text: str, name: str) -> list[int]:
     return values
 
 
+def gpu_name(text: str, name: str) -> str:
+    """A GPU the catalog knows, as its catalog name; an unknown one lists the known names."""
+    from console.planner.catalog import UnknownName, lookup_gpu
+
+    try:
+        return lookup_gpu(text).name
+    except UnknownName as exc:
+        raise OptionError(f"{name}: {exc}", "leave it out to use the GPU detected here") from None
+
+
 def dataset_path(text: str, name: str) -> str:
     """A file that can be opened (its lines are read, and judged, by ``prompts.load_dataset``);
     the message is load_dataset's own, so a missing file reads the same whichever finds it."""
@@ -124,7 +134,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("price_per_hour", "--price-per-hour", "Price $/hour", "hourly price of the box → $/M output tokens",
            number(), placeholder="for $/M tokens", metavar="USD"),
     Option("gpu", "--gpu", "Compare with GPU", "GPU to compare with (default: detected through NVML), e.g. H100, H200",
-           placeholder="detect (NVML)"),
+           gpu_name, placeholder="detect (NVML)"),
     Option("no_ignore_eos", "--no-ignore-eos", "Stop early",
            "let the model stop early (default: ignore_eos)", switch=True),
     Option("workers", "--workers", "Client procs",

@@ -68,9 +68,40 @@ def gpu_key(gpu: str | None) -> str | None:
 
 
 def figures_for(model: str | None, gpu: str | None) -> list[Figure]:
-    """Published figures and claims for this model on this GPU (all GPUs when ``gpu`` is None)."""
+    """Published figures and claims for this model on this GPU; none unless both are known
+    (a figure for another card is no reference for this one)."""
     mk, gk = model_key(model), gpu_key(gpu)
-    return [f for f in FIGURES if (mk is None or f.model == mk) and (gk is None or gk in f.gpus)] if (mk or gk) else []
+    if mk is None or gk is None:
+        return []
+    return [f for f in FIGURES if f.model == mk and gk in f.gpus]
+
+
+def gpus_with_figures() -> list[str]:
+    return sorted({g for f in FIGURES for g in f.gpus})
+
+
+def missing_reason(model: str | None, gpu: str | None, pick: str = "pass --gpu H100 (etc.)") -> str:
+    """Why a run has no reference figures, in words (``pick`` says how to name a GPU here)."""
+    if not gpu:
+        return f"no GPU detected: {pick} to compare with published figures"
+    mk, gk = model_key(model), gpu_key(gpu)
+    if mk is None:
+        return f"no published figures for {model}: only gpt-oss-20b/120b have them"
+    if gk is None:
+        return f"no published figures for {gpu} (not a catalog GPU): nothing to compare with"
+    return (f"no published figures for {mk} on {gk}: nothing to compare with "
+            f"(figures exist for {', '.join(gpus_with_figures())})")
+
+
+def lengths_note(fig: dict, cfg: dict) -> str | None:
+    """Why measured ÷ published is not like for like, when the run's lengths differ from the figure's."""
+    if fig.get("input_len") is None or fig.get("output_len") is None:
+        return "lengths not published"
+    run_in = "dataset" if cfg.get("dataset") else cfg.get("input_len")
+    if run_in != fig["input_len"] or cfg.get("output_len") != fig["output_len"]:
+        return (f"figure in={fig['input_len']} out={fig['output_len']}, "
+                f"this run in={run_in} out={cfg.get('output_len')}: not like for like")
+    return None
 
 
 def closest(figures: list[Figure], concurrency: int) -> Figure | None:

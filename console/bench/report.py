@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from console.bench.reference import SEED
+from console.bench.reference import SEED, lengths_note, missing_reason
 
 
 def _f(v, fmt: str = "{:.1f}", none: str = "—") -> str:
@@ -95,6 +95,9 @@ def reference_lines(result: dict) -> list[str]:
         measured = f"measured {lv['output_throughput']:.1f} tok/s" if lv else "not measured at this concurrency"
         if _ratio(lv, fig) is not None:
             measured += f" ({_ratio(lv, fig):.2f}×)"
+            note = lengths_note(fig, result["config"])
+            if note:
+                measured += f" [{note}]"
         claimed = _claimed(fig, "{:.1f}")
         extra = []
         if fig.get("ttft_ms") is not None:
@@ -125,8 +128,8 @@ def format_result(result: dict) -> str:
     if result["reference"]:
         out.append("reference figures for this GPU and model (published or claimed; yours are the measured ones):")
         out += reference_lines(result)
-    elif result["gpu"] is None:
-        out.append("no GPU detected: pass --gpu H100 (etc.) to compare with published figures")
+    else:
+        out.append(missing_reason(result["model"], result["gpu"]))
     tl = result.get("tool_load")
     if tl:
         out.append(format_tool_load(tl))
@@ -145,15 +148,19 @@ def format_tool_load(tl: dict) -> str:
 
 def compact_reference(result: dict) -> list[str]:
     """Published figures and the seed's claim, one short line each, with measured/expected."""
-    lines = []
+    lines, unlike = [], False
     by_conc = {lv["concurrency"]: lv for lv in result["levels"]}
     for fig in result["reference"]:
         claimed = _claimed(fig, "{:.0f}")
         lv = by_conc.get(fig["concurrency"])
         ratio = _f(_ratio(lv, fig), "{:.2f}×")
+        if _ratio(lv, fig) is not None and lengths_note(fig, result["config"]):
+            ratio, unlike = ratio + "*", True
         who = "seed claim" if fig["source"] == SEED else fig["source"].split(",")[0].split(" (")[0]
-        lines.append(f"  c={fig['concurrency']:<2} {claimed:>9} tok/s  you {ratio:>6}  "
+        lines.append(f"  c={fig['concurrency']:<2} {claimed:>9} tok/s  you {ratio:>7}  "
                      f"{fig['model'].replace('gpt-oss-', '')} {who}"[:78])
+    if unlike:
+        lines.append("  * lengths differ from the figure's (or were not published): not like for like")
     return lines
 
 

@@ -300,6 +300,7 @@ class BenchScreen(Screen):
         return "", "green"
 
     def _bench_done(self, r: dict) -> None:
+        from console.bench.reference import missing_reason
         from console.bench.report import COMPACT_HEADER, compact_reference, compact_row
 
         cfg = r["config"]
@@ -309,11 +310,10 @@ class BenchScreen(Screen):
         for lv in r["levels"]:  # what went wrong, as the CLI's report lists it
             lines += [f"  c={lv['concurrency']}: {err['count']}× {err['error']}" for err in lv["errors"]]
         if r["reference"]:
-            lines.append(f"Reference for {r['gpu'] or 'any GPU (none detected)'} (published/claimed; "
-                         "'you' = measured ÷ figure):")
+            lines.append(f"Reference for {r['gpu']} (published/claimed; 'you' = measured ÷ figure):")
             lines += compact_reference(r)
         else:
-            lines.append("No GPU detected here: published figures are shown for H100/H200/B200 hosts.")
+            lines.append(missing_reason(r["model"], r["gpu"], pick="fill 'Compare with GPU'"))
         self.query_one("#bench-results", Static).update(Text("\n".join(lines)))
         worst = max((lv["failure_rate"] for lv in r["levels"]), default=0.0)
         verdict, style = self._verdict(worst, "requests at the worst level")
