@@ -53,6 +53,13 @@ async def test_parallel_tool_round_then_answer(sglang_shaped_server, stream):
     assert 0 < stats.ttft_any_s <= stats.ttft_content_s
     assert stats.cached_tokens and stats.cached_tokens > 0  # round 2 shares round 1's prefix
     assert s.messages[-1]["role"] == "assistant" and "sunny" in s.messages[-1]["content"]
+    # Issue 10, bug 5: every token figure is per turn, summed over its rounds the same way.
+    usages = [x.usage for x in s.turns[-1].exchanges]
+    assert len(usages) == 2 and all(usages)
+    assert stats.cached_tokens <= stats.prompt_tokens, stats.summary()
+    assert stats.prompt_tokens == sum(u["prompt_tokens"] for u in usages)
+    assert stats.completion_tokens == sum(u["completion_tokens"] for u in usages)
+    assert stats.cached_tokens == sum(u["prompt_tokens_details"]["cached_tokens"] for u in usages)
 
 
 async def test_wire_capture_is_exact(sglang_shaped_server):
@@ -284,3 +291,21 @@ async def test_rejected_optional_params_are_dropped_and_resent(sglang_shaped_ser
     events = await collect(s.run_turn("again"))
     await s.aclose()
     assert len(of(events, ev.RequestSent)) == 1 and not of(events, ev.Finding)
+
+
+async def test_no_rate_from_a_handful_of_tokens_or_a_burst(sglang_shaped_factory):
+    """Issue 19: "2 tok · 18,451.5 tok/s" for a 47 ms answer — no rate from too little to time."""
+    from console.chat.session import generation_rate
+
+    assert generation_rate(2, 0.047) is None and generation_rate(None, 1.0) is None
+    assert generation_rate(20, 0.0004) is None  # one burst
+    assert generation_rate(20, 0.1) == pytest.approx(200.0)
+    for interval, timed in ((0.0, False), (0.005, True)):
+        peer = sglang_shaped_factory(token_interval_s=interval)
+        s = ChatSession(ChatSettings(peer.base_url))
+        events = await collect(s.run_turn("Say hi."))
+        await s.aclose()
+        stats = events[-2]
+        assert isinstance(stats, ev.TurnStats) and stats.completion_tokens >= 8
+        assert (stats.tokens_per_s is not None) == timed, stats
+        assert ("tok/s" in stats.summary()) == timed

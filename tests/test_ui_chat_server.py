@@ -25,8 +25,9 @@ def real_app(base_url: str, **settings) -> ChatTestApp:
     return ChatTestApp(settings=ChatSettings(base_url=base_url, **settings), factory=adapter.make_session)
 
 
-async def test_streamed_answer_with_reasoning_from_the_server(sglang_shaped_server):
-    app = real_app(sglang_shaped_server.base_url)
+async def test_streamed_answer_with_reasoning_from_the_server(sglang_shaped_factory):
+    # Tokens paced like a real server's: an answer that arrives in one burst has no tok/s.
+    app = real_app(sglang_shaped_factory(token_interval_s=0.005).base_url)
     async with app.run_test(size=(100, 40)) as pilot:
         message = await send_and_wait(pilot, app.pane, "hello there")
         assert message.record.error is None

@@ -71,6 +71,10 @@ class Finding:
 
 @dataclass(frozen=True)
 class TurnStats:
+    """A turn's figures. Token counts are per turn, summed over its rounds the same way (a tool
+    turn sends the conversation once per round, and each request's prompt is prefilled), so
+    cached ≤ prompt always; None when any round's usage is missing."""
+
     ttft_any_s: float | None  # first token of any kind (reasoning or content)
     ttft_content_s: float | None  # first content token
     completion_tokens: int | None
@@ -82,23 +86,31 @@ class TurnStats:
     rounds: int = 1
 
     def summary(self) -> str:
-        """One line for transcripts and the CLI: "1.20 s · 2 round(s) · first token 35 ms · …"."""
-        bits = [f"{self.elapsed_s:.2f} s", f"{self.rounds} round(s)"]
-        if self.ttft_any_s is not None:
-            bits.append(f"first token {self.ttft_any_s * 1000:.0f} ms")
-        if self.ttft_content_s is not None:
-            bits.append(f"first content {self.ttft_content_s * 1000:.0f} ms")
+        """The turn in one line, the same in the CLI, transcripts and the TUI:
+        "TTFT 35 ms (content 80 ms) · 120 tok · 95.0 tok/s · prompt 1,024 · cached 512 · total 1.20 s · …"."""
+        parts = [f"TTFT {_secs(self.ttft_any_s)}"]
+        if self.ttft_content_s is not None and self.ttft_content_s != self.ttft_any_s:
+            parts[0] += f" (content {_secs(self.ttft_content_s)})"
         if self.completion_tokens is not None:
-            bits.append(f"{self.completion_tokens} tokens")
-        if self.tokens_per_s:
-            bits.append(f"{self.tokens_per_s:.1f} tok/s")
+            parts.append(f"{self.completion_tokens:,} tok")
+        if self.tokens_per_s is not None:
+            parts.append(f"{self.tokens_per_s:,.1f} tok/s")
         if self.prompt_tokens is not None:
-            bits.append(f"prompt {self.prompt_tokens}")
+            parts.append(f"prompt {self.prompt_tokens:,}")
         if self.cached_tokens is not None:
-            bits.append(f"cached {self.cached_tokens}")
+            parts.append(f"cached {self.cached_tokens:,}")
+        parts.append(f"total {_secs(self.elapsed_s)}")
+        if self.rounds > 1:
+            parts.append(f"{self.rounds} rounds")
         if self.finish_reason:
-            bits.append(f"finish {self.finish_reason}")
-        return " · ".join(bits)
+            parts.append(f"finish {self.finish_reason}")
+        return " · ".join(parts)
+
+
+def _secs(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
 
 
 @dataclass(frozen=True)

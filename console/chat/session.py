@@ -414,16 +414,17 @@ class ChatSession:
         # timing it from its own round made 'first content' read earlier than 'first token'.
         ttft_content = next((e.first_content_at - first.started for e in exs if e.first_content_at), None)
         usages = [e.usage for e in exs if e.usage]
-        completion = sum(u.get("completion_tokens") or 0 for u in usages) if usages and len(usages) == len(exs) else None
-        prompt = (usages[-1].get("prompt_tokens") if usages else None)
-        cached_vals = [((u.get("prompt_tokens_details") or {}).get("cached_tokens")) for u in usages]
-        cached_vals = [c for c in cached_vals if c is not None]
-        cached = sum(cached_vals) if cached_vals else None
+        complete = bool(usages) and len(usages) == len(exs)
+        completion = _usage_sum(usages, "completion_tokens") if complete else None
+        prompt = _usage_sum(usages, "prompt_tokens") if complete else None
+        cached = _usage_sum([u.get("prompt_tokens_details") or {} for u in usages], "cached_tokens") if complete else None
+        if cached is not None and prompt is not None:
+            cached = min(cached, prompt)  # a server reporting more cached than prompt tokens is not believed
         # Streamed: from the first token to the end; whole responses: the whole request.
         gen_time = sum((e.ended or e.started) - (e.first_token_at if e.streamed else e.started)
                        for e in exs if e.first_token_at)
         tokens = completion if completion is not None else sum(e.delta_chunks for e in exs) or None
-        tps = tokens / gen_time if tokens and gen_time > 0 else None
+        tps = generation_rate(tokens, gen_time)
         last = exs[-1] if exs else None
         return TurnStats(ttft_any, ttft_content, completion, prompt, cached, tps, time.monotonic() - t0,
                          last.finish_reason if last else None, rounds=len(exs))
@@ -737,3 +738,20 @@ def _error_event(exc: BaseException, base_url: str, rnd: int) -> TurnError:
 
 
 ChatConfig = ChatSettings  # the name the chat pane uses
+
+
+MIN_RATE_TOKENS = 8  # fewer tokens than this: no tok/s (one inter-token gap is not a rate)
+MIN_RATE_SECONDS = 0.02  # tokens that arrived in one burst were not timed one by one
+
+
+def generation_rate(tokens: int | None, seconds: float) -> float | None:
+    """tok/s, or None when there is too little to measure: "2 tok · 18,451.5 tok/s" helps no one."""
+    if not tokens or tokens < MIN_RATE_TOKENS or seconds < MIN_RATE_SECONDS:
+        return None
+    return tokens / seconds
+
+
+def _usage_sum(usages: list[dict], key: str) -> int | None:
+    """``key`` summed over the rounds; None unless every round reported it."""
+    values = [u.get(key) for u in usages]
+    return sum(values) if values and all(isinstance(v, int) for v in values) else None

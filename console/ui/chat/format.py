@@ -8,31 +8,9 @@ from typing import Any
 from console.chat import events as ev
 
 
-def _secs(value: float | None) -> str:
-    if value is None:
-        return "–"
-    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
-
-
 def stats_line(stats: ev.TurnStats) -> str:
-    """One line per message: TTFT (any / content), tokens, tok/s, cached tokens, rounds, finish."""
-    parts = [f"TTFT {_secs(stats.ttft_any_s)}"]
-    if stats.ttft_content_s is not None and stats.ttft_content_s != stats.ttft_any_s:
-        parts[0] += f" (content {_secs(stats.ttft_content_s)})"
-    if stats.completion_tokens is not None:
-        parts.append(f"{stats.completion_tokens:,} tok")
-    if stats.tokens_per_s is not None:
-        parts.append(f"{stats.tokens_per_s:,.1f} tok/s")
-    if stats.prompt_tokens is not None:
-        parts.append(f"prompt {stats.prompt_tokens:,}")
-    if stats.cached_tokens is not None:
-        parts.append(f"cached {stats.cached_tokens:,}")
-    parts.append(f"total {_secs(stats.elapsed_s)}")
-    if stats.rounds > 1:
-        parts.append(f"{stats.rounds} rounds")
-    if stats.finish_reason:
-        parts.append(f"finish {stats.finish_reason}")
-    return " · ".join(parts)
+    """One line per message: the core's own summary, so the TUI, CLI and transcripts agree."""
+    return stats.summary()
 
 
 def finding_line(finding: ev.Finding) -> str:
