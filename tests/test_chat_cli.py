@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from console.cli import main as cli_main
 
 
@@ -34,3 +36,28 @@ def test_exit_codes(sglang_shaped_server, capsys):
     assert "no server at" in capsys.readouterr().out
     assert cli_main(["chat", "--base-url", url, "--tools", "nope", "hi"]) == 2
     assert "unknown tool(s): nope" in capsys.readouterr().err
+
+
+def test_model_and_numbers_are_checked_before_the_turn(sglang_shaped_server, capsys):
+    """Issue 10: `chat` validates --model and --max-tokens as `smoke` does; --json says JSON lines."""
+    url = sglang_shaped_server.base_url
+    assert cli_main(["chat", "--base-url", url, "--model", "gpt-oss-2b", "hi"]) == 2
+    err = capsys.readouterr().err
+    assert "model 'gpt-oss-2b' is not served; the server lists: openai/gpt-oss-20b" in err
+    assert cli_main(["chat", "--base-url", url, "--model", " ", "hi"]) == 2
+    assert "--model is empty" in capsys.readouterr().err
+    for flag, value in (("--max-tokens", "0"), ("--max-tokens", "abc"), ("--max-rounds", "-1")):
+        with pytest.raises(SystemExit) as exc:
+            cli_main(["chat", "--base-url", url, flag, value, "hi"])
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert f"argument {flag}:" in err and "Traceback" not in err
+    with pytest.raises(SystemExit) as exc:
+        cli_main(["smoke", "--base-url", url, "--max-tokens", "-5"])
+    assert exc.value.code == 2 and "must be 1 or more" in capsys.readouterr().err
+    assert cli_main(["chat", "--base-url", url, "--model", "openai/gpt-oss-20b", "--json", "--tools", "", "hi"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) > 2 and all(json.loads(line)["type"] for line in lines)  # one JSON document per line
+    with pytest.raises(SystemExit):
+        cli_main(["chat", "--help"])
+    assert "JSON lines" in " ".join(capsys.readouterr().out.split())

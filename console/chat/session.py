@@ -29,6 +29,7 @@ from console.chat.events import (
 )
 from console.chat.inspect import RoundCheck, check_call, check_round
 from console.chat.tools import ToolRegistry, default_registry
+from console.exit_codes import EXIT_USAGE
 
 REASONING_EFFORTS = ("low", "medium", "high")
 TOOL_CHOICES = ("auto", "required", "none")
@@ -193,18 +194,27 @@ class ChatSession:
             await self._client.close()
             self._client = None
 
-    async def resolve_model(self) -> str:
-        if not self.settings.model:
-            from console.server.client import AsyncServerClient
+    async def resolve_model(self, *, verify: bool = False) -> str:
+        """The model to ask for: the one set, else the first /v1/models lists.
 
-            async with AsyncServerClient(self.settings.base_url, self.settings.api_key,
-                                         timeout=min(self.settings.timeout_s, 15)) as c:
-                ids = await c.model_ids()
-            if not ids:
-                from console.errors import ConsoleError
+        ``verify``: also check that a set model is served (a typo otherwise comes back as an
+        engine-specific 404 halfway through a turn).
+        """
+        if self.settings.model and not verify:
+            return self.settings.model
+        from console.errors import ConsoleError
+        from console.server.client import AsyncServerClient
 
-                raise ConsoleError("/v1/models lists no models", "is the server still loading?")
-            self.settings.model = ids[0]
+        async with AsyncServerClient(self.settings.base_url, self.settings.api_key,
+                                     timeout=min(self.settings.timeout_s, 15)) as c:
+            ids = await c.model_ids()
+        if not ids:
+            raise ConsoleError("/v1/models lists no models", "is the server still loading?")
+        if self.settings.model and self.settings.model not in ids:
+            raise ConsoleError(f"model {self.settings.model!r} is not served; the server lists: {', '.join(ids)}",
+                               "pass one of those to --model, or leave it out for the first one",
+                               exit_code=EXIT_USAGE)
+        self.settings.model = self.settings.model or ids[0]
         return self.settings.model
 
     async def run_turn(self, user_text: str, **overrides: Any) -> AsyncIterator[ChatEvent]:

@@ -15,7 +15,7 @@ import os
 import sys
 from dataclasses import asdict
 
-from console.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, add_json_flag
+from console.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, add_json_flag, whole_number
 
 HELP = "send one chat turn (tools, reasoning, inspector findings) to an OpenAI-compatible server"
 ORDER = 41
@@ -33,12 +33,12 @@ def register(parser) -> None:
     parser.add_argument("--tool-choice", default="auto", metavar="auto|required|none|NAME")
     parser.add_argument("--tools", default=None, metavar="NAME,...", help="offer only these tools ('' for none)")
     parser.add_argument("--tools-file", default=None, help="operator tools (OpenAI tools JSON with result/command)")
-    parser.add_argument("--max-rounds", type=int, default=8, help="tool rounds per turn (default 8)")
-    parser.add_argument("--max-tokens", type=int, default=None)
+    parser.add_argument("--max-rounds", type=whole_number(0), default=8, help="tool rounds per turn (default 8)")
+    parser.add_argument("--max-tokens", type=whole_number(1), default=None, help="max_tokens per request")
     parser.add_argument("--resume", metavar="JSONL", help="continue a saved transcript")
     parser.add_argument("--save", metavar="JSONL", help="save the transcript (with raw exchanges) here")
     parser.add_argument("--markdown", metavar="FILE", help="export the conversation as Markdown")
-    add_json_flag(parser)
+    add_json_flag(parser, help="print every event as one JSON line (JSON lines, raw chunks included) instead")
     parser.set_defaults(func=run)
 
 
@@ -55,6 +55,9 @@ def run(args) -> int:
     prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
     if not prompt.strip():
         raise ConsoleError("empty prompt", exit_code=EXIT_USAGE)
+    if args.model is not None and not args.model.strip():
+        raise ConsoleError("--model is empty", "leave it out to use the first model the server lists",
+                           exit_code=EXIT_USAGE)
     tools = None if args.tools is None else [t.strip() for t in args.tools.split(",") if t.strip()]
     settings = ChatSettings(base_url=args.base_url, api_key=args.api_key or os.environ.get(API_KEY_ENV) or None,
                             model=args.model, stream=not args.no_stream, reasoning_effort=args.effort,
@@ -94,6 +97,8 @@ def run(args) -> int:
     async def go() -> tuple[list, int]:
         bad, code = [], EXIT_OK
         try:
+            if args.model:
+                await session.resolve_model(verify=True)  # a typo is bad input, said before the turn
             async for e in session.run_turn(prompt):
                 if args.json:
                     out.write(_event_json(e) + "\n")

@@ -20,8 +20,24 @@ from console.exit_codes import (  # noqa: F401  (re-exported for the commands)
 )
 
 
-def add_json_flag(parser) -> None:
-    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+def add_json_flag(parser, help: str = "print machine-readable JSON") -> None:
+    parser.add_argument("--json", action="store_true", help=help)
+
+
+def whole_number(minimum: int = 1):
+    """An argparse ``type``: a whole number ≥ ``minimum`` (argparse turns the error into exit 2)."""
+    import argparse
+
+    def read(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"wants a whole number, not {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more, not {value}")
+        return value
+
+    return read
 
 
 def emit(data: Any, as_json: bool, human: Callable[[Any], str] | None = None) -> None:
