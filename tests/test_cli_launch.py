@@ -340,3 +340,20 @@ def test_replace_applies_new_settings_to_a_running_server(standin_sglang_image, 
     assert code == 0, err
     c = docker_client.containers.get(name)
     assert c.id != first and "4096" in c.attrs["Config"]["Cmd"]
+
+
+def test_detach_and_timeout_say_what_runs_and_how_to_follow(standin_sglang_image, xdg, name, capsys, docker_client):
+    """Issue 19: --detach pointed at `status` (logs -f follows); --timeout left the container running unsaid."""
+    try:
+        code, out, _ = run_cli(capsys, *launch_args(standin_sglang_image, name, free_port(), "slow_start"),
+                               "-e", "FAKE_SGLANG_PHASE_DELAY=30", "--timeout", "2")
+        assert code == 1
+        assert f"stopped waiting, {name} is still running" in out and f"gpt-oss-console logs -f {name}" in out
+        (container,) = docker_client.containers.list(filters={"name": name})
+        assert container.status == "running"
+        code, out, _ = run_cli(capsys, *launch_args(standin_sglang_image, name, free_port()), "--replace",
+                               "--detach")
+        assert code == 0 and f"follow it with: gpt-oss-console logs -f {name}" in out
+    finally:
+        for c in docker_client.containers.list(all=True, filters={"name": name}):
+            c.remove(force=True)

@@ -131,7 +131,8 @@ def launch_and_follow(spec, values, args) -> int:
     container = runtime.launch(spec, on_progress=on_pull, replace=args.replace)
     if args.detach:
         emit({"container": container.name, "id": container.id, "base_url": spec.base_url, "phase": "starting"},
-             as_json, lambda d: f"started {d['container']} ({d['id'][:12]}); follow it with: gpt-oss-console status")
+             as_json, lambda d: f"started {d['container']} ({d['id'][:12]}); follow it with: "
+                                f"gpt-oss-console logs -f {d['container']}")
         return EXIT_OK
 
     monitor = Monitor(runtime, container.id, base_url=spec.base_url, api_key=spec.api_key,
@@ -167,18 +168,21 @@ def follow_until_ready(monitor, name: str, as_json: bool, *, timeout: float | No
     if snap.phase.label == "ready":
         emit(result, as_json, lambda d: f"ready in {d['time_to_ready_s']}s at {d['base_url']}")
         return EXIT_OK
-    emit(result, as_json, _failure_text)
+    if snap.phase.label != "exited":
+        result["still_running"] = True  # gave up waiting; the container goes on
+    emit(result, as_json, lambda d: _failure_text(d, name))
     return EXIT_FAILED
 
 
-def _failure_text(d) -> str:
+def _failure_text(d, name: str) -> str:
     out = []
     if d["phase"] == "exited":
         what = f"the server exited (exit code {d['exit_code']}"
         what += ", OOM-killed by the kernel)" if d["oom_killed"] else ")"
         out.append(what)
     else:
-        out.append(f"not ready: {d['phase']} after {d['elapsed_s']}s")
+        out.append(f"not ready: {d['phase']} after {d['elapsed_s']}s — stopped waiting, {name} is still running "
+                   f"(gpt-oss-console logs -f {name} follows it; gpt-oss-console stop {name} ends it)")
     for diag in d["diagnoses"]:
         out.append(f"  cause: {diag['title']}")
         out.append(f"  fix:   {diag['fix']}")
