@@ -104,20 +104,10 @@ def format_text(card, checks, update) -> str:
 def _tail(checks, update) -> str:
     out = []
     if update is not None:
-        out.append(_update_line(update))
+        out.append(update.describe())
     for c in checks:
         out.append(f"{'✓' if c.ok else '✗'} {c.name}: {c.summary}")
     return ("\n\n" + "\n".join(out)) if out else ""
-
-
-def _update_line(update) -> str:
-    parts = []
-    for label, keys in (("added", update.added), ("replaced", update.changed), ("already set", update.unchanged)):
-        if keys:
-            parts.append(f"{label} {', '.join(keys)}")
-    where = "created" if update.created and update.wrote else "updated" if update.wrote else "unchanged"
-    backup = f" (old file: {update.backup})" if update.backup else ""
-    return f"{update.path} {where}: {'; '.join(parts) or 'nothing to do'}{backup}"
 
 
 def _tunnel_only(card, env) -> str:
@@ -129,18 +119,6 @@ def _tunnel_only(card, env) -> str:
     _say("note: this is not an SSH session, so the host name below is this machine's own: "
          "use the name your machine reaches it by")
     return tunnel_command(card.server, os.uname().nodename, user=ssh_user(env))
-
-
-def env_updates(card) -> dict:
-    """What --write-env sets: the URLs and model, and the key itself when it is known (it goes only to the 0600 file)."""
-    from console.connect.snippets import KEY_ENV, NO_KEY, env_values
-
-    values: dict = dict(env_values(card.route.base_url, card.model))
-    if not card.key.needed:
-        values[KEY_ENV] = NO_KEY
-    elif card.endpoint.api_key is not None:
-        values[KEY_ENV] = card.endpoint.api_key
-    return values
 
 
 def run(args) -> int:
@@ -171,7 +149,7 @@ def run(args) -> int:
 
     update = None
     if args.write_env:
-        values = env_updates(card)
+        values = card.env_updates()
         if KEY_ENV not in values and not as_json:
             _say(f"note: {KEY_ENV} not written: no key is known (give it with --api-key-file)")
         from console.connect.dotenv import update_env_file

@@ -32,6 +32,18 @@ class Card:
     def tunnel(self) -> R.Route | None:
         return next((r for r in self.routes if r.first), None)
 
+    def env_updates(self) -> dict:
+        """What ``--write-env`` sets: the URLs and model, and the key itself when it is known
+        (it goes only into the operator's 0600 file, never on screen)."""
+        from console.connect.snippets import KEY_ENV, NO_KEY, env_values
+
+        values: dict = dict(env_values(self.route.base_url, self.model))
+        if not self.key.needed:
+            values[KEY_ENV] = NO_KEY
+        elif self.endpoint.api_key is not None:
+            values[KEY_ENV] = self.endpoint.api_key
+        return values
+
     def to_dict(self) -> dict:
         return {
             "server": self.endpoint.to_dict(),

@@ -72,6 +72,16 @@ class EnvUpdate:
     def wrote(self) -> bool:
         return bool(self.changed or self.added)
 
+    def describe(self) -> str:
+        """``/x/.env updated: added LLM_MODEL; already set LLM_BASE_URL (old file: /x/.env.bak)``."""
+        parts = []
+        for label, keys in (("added", self.added), ("replaced", self.changed), ("already set", self.unchanged)):
+            if keys:
+                parts.append(f"{label} {', '.join(keys)}")
+        where = "created" if self.created and self.wrote else "updated" if self.wrote else "unchanged"
+        backup = f" (old file: {self.backup})" if self.backup else ""
+        return f"{self.path} {where}: {'; '.join(parts) or 'nothing to do'}{backup}"
+
     def to_dict(self) -> dict:
         return {"path": str(self.path), "changed": self.changed, "added": self.added, "unchanged": self.unchanged,
                 "backup": str(self.backup) if self.backup else None, "created": self.created}
