@@ -22,21 +22,28 @@ KEY = "sk-ui-connect-0123456789abcdef"
 SSH = {"SSH_CONNECTION": "203.0.113.5 51234 198.51.100.7 22", "USER": "alice"}
 
 
-class CardApp(App):
-    def __init__(self, endpoint, env=None) -> None:
+class Recording(App):
+    """Keeps what Textual sends as OSC 52 and every notification, to assert on."""
+
+    def __init__(self) -> None:
         super().__init__()
-        self.endpoint = endpoint
-        self.env = env
         self.copies: list[str] = []
         self.notes: list[str] = []
 
-    def copy_to_clipboard(self, text: str) -> None:  # what Textual would send as OSC 52, kept to assert on
+    def copy_to_clipboard(self, text: str) -> None:
         self.copies.append(text)
         super().copy_to_clipboard(text)
 
     def notify(self, message, **kw) -> None:
         self.notes.append(str(message))
         super().notify(message, **kw)
+
+
+class CardApp(Recording):
+    def __init__(self, endpoint, env=None) -> None:
+        super().__init__()
+        self.endpoint = endpoint
+        self.env = env
 
     def compose(self) -> ComposeResult:
         yield Static("base")
@@ -61,8 +68,9 @@ async def test_card_by_keyboard_copy_write_env_and_check(sglang_shaped_factory, 
     async with app.run_test(size=(100, 32)) as pilot:
         await until(pilot, lambda: "openai/gpt-oss-20b at" in screen_text(app), "the model from /v1/models")
         port = server.server.server_address[1]
-        assert f"first: ssh -N -L {port}:127.0.0.1:{port} alice@198.51.100.7" in screen_text(app)
-        assert "curl-chat" in screen_text(app) and KEY not in screen_text(app)
+        tunnel = f"first: ssh -N -L {port}:127.0.0.1:{port} alice@198.51.100.7"
+        await until(pilot, lambda: tunnel in screen_text(app) and "curl-chat" in screen_text(app), "the routes")
+        assert KEY not in screen_text(app)
 
         # c: the shown snippet goes to OSC 52 and to a private file; the message says both, not "copied"
         await pilot.press("c")
@@ -192,3 +200,31 @@ async def test_launch_f10_opens_the_card_once_the_server_is_ready(standin_sglang
             docker_client.containers.get(name).remove(force=True)
         except Exception:
             pass
+
+
+async def test_launch_f8_copies_through_the_one_helper(state, monkeypatch):
+    """F8 used to say "copied" whether or not anything reached a clipboard."""
+    from pathlib import Path
+
+    from console.ui.launch.pane import LaunchPane
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(state / "cfg"))
+    styles = Path(__file__).resolve().parents[1] / "styles"
+
+    class LaunchApp(Recording):
+        CSS_PATH = [str(styles / "app.tcss"), str(styles / "launch.tcss")]
+
+        def compose(self) -> ComposeResult:
+            yield LaunchPane(id="pane-launch", attach=False, env={"GPT_OSS_HF_CACHE": "none"})
+
+    app = LaunchApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(LaunchPane)
+        pane.query_one("#f-host_port").focus()
+        await pilot.press("f8")
+        await until(pilot, lambda: app.copies, "the copy")
+        saved = clipboard_dir() / "docker-run-command-secrets-masked.txt"
+        assert app.copies == [pane.spec.docker_run()] == [saved.read_text()]
+        assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+        assert any(OSC52 in n and str(saved) in n for n in app.notes)
+        assert not any(n.startswith("docker run command copied") for n in app.notes)
