@@ -1,8 +1,9 @@
-"""The README's generated sections: the corrected compatibility table and the CLI list.
+"""The READMEs' generated sections: the corrected compatibility table and the CLI list in
+README.md, the RunPod template and compose file in docker/README.md.
 
-    python -m tests.readme_sections --write     # refresh README.md in place
+    python -m tests.readme_sections --write     # refresh both in place
 
-``tests/test_readme.py`` fails when README.md differs from what this renders.
+``tests/test_readme.py`` fails when either differs from what this renders.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+DOCKER_README = README.parent / "docker" / "README.md"
 
 
 def compat_table() -> str:
@@ -31,7 +33,15 @@ def cli_table() -> str:
     return "\n".join(rows)
 
 
+def runpod_section() -> str:
+    from console.connect.pod import readme_section
+
+    return readme_section()
+
+
 SECTIONS = {"compat-table": compat_table, "cli-table": cli_table}
+DOCKER_SECTIONS = {"runpod-template": runpod_section}
+FILES = {README: SECTIONS, DOCKER_README: DOCKER_SECTIONS}
 
 
 def block(name: str, body: str) -> str:
@@ -42,21 +52,23 @@ def _pattern(name: str) -> re.Pattern:
     return re.compile(rf"<!-- generated:{name} .*?-->\n.*?<!-- /generated:{name} -->", re.S)
 
 
-def render(text: str) -> str:
-    for name, make in SECTIONS.items():
+def render(text: str, sections: dict = SECTIONS) -> str:
+    for name, make in sections.items():
         text = _pattern(name).sub(lambda _m, n=name, f=make: block(n, f()), text)
     return text
 
 
-def missing(text: str) -> list[str]:
-    return [name for name in SECTIONS if not _pattern(name).search(text)]
+def missing(text: str, sections: dict = SECTIONS) -> list[str]:
+    return [name for name in sections if not _pattern(name).search(text)]
 
 
 if __name__ == "__main__":
-    current = README.read_text(encoding="utf-8")
-    fresh = render(current)
-    if "--write" in sys.argv:
-        README.write_text(fresh, encoding="utf-8")
-        print("README.md updated" if fresh != current else "README.md already current")
-    else:
-        print(fresh)
+    for path, sections in FILES.items():
+        current = path.read_text(encoding="utf-8")
+        fresh = render(current, sections)
+        if "--write" in sys.argv:
+            path.write_text(fresh, encoding="utf-8")
+            name = path.relative_to(README.parent)
+            print(f"{name} updated" if fresh != current else f"{name} already current")
+        else:
+            print(fresh)

@@ -82,7 +82,8 @@ plan_packages() {
     works make --version || printf 'make\tbuilds the llama.cpp peer\n'
     cxx_ok || printf 'g++\tbuilds the llama.cpp peer\n'
     works ss -V || printf 'iproute2\tss, which the port-in-use hint prints\n'
-    works curl --version || printf 'curl\tprobes servers in tests\n'
+    works curl --version || printf 'curl\tprobes servers in tests; runs connect --check\n'
+    works docker-compose version || printf 'docker-compose\tvalidates the exported compose files\n'
     works tar --version || printf 'tar\tpacks image contexts\n'
     if [ -z "$(pick_python)" ]; then
         local py

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from tests.readme_sections import README, missing, render
+import pytest
+
+from tests.readme_sections import FILES, README, missing, render
 
 
-def test_readme_generated_sections_are_current() -> None:
-    text = README.read_text(encoding="utf-8")
-    assert missing(text) == [], f"README.md lacks generated sections: {missing(text)}"
-    assert render(text) == text, "README.md is stale: run  python -m tests.readme_sections --write"
+@pytest.mark.parametrize("path", list(FILES), ids=lambda p: p.parent.name + "/" + p.name)
+def test_readme_generated_sections_are_current(path) -> None:
+    text = path.read_text(encoding="utf-8")
+    sections = FILES[path]
+    assert missing(text, sections) == [], f"{path.name} lacks generated sections: {missing(text, sections)}"
+    assert render(text, sections) == text, f"{path.name} is stale: run  python -m tests.readme_sections --write"
 
 
 def test_readme_gives_exactly_the_two_commands() -> None:

@@ -452,4 +452,8 @@ class ConsoleApp(App):
 def run_app() -> int:
     app = ConsoleApp()
     app.run()
+    from console.ui.clipboard import exit_lines
+
+    for line in exit_lines(app):  # copies a terminal without OSC 52 never received
+        print(line)
     return app.return_code or 0

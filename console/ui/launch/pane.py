@@ -88,6 +88,7 @@ class LaunchPane(Vertical):
         Binding("ctrl+s", "save_profile", "Save profile"),
         Binding("f8", "copy_docker_run", "Copy docker run"),
         Binding("f9", "export_compose", "Export compose", show=False),
+        Binding("f10", "connect", "Connect"),
     ]
 
     def __init__(self, *, id: str | None = None, attach: bool = True, env: Mapping[str, str] | None = None,
@@ -343,8 +344,9 @@ class LaunchPane(Vertical):
         if self.spec is None:
             self.notify("fix the settings first", severity="warning")
             return
-        self.app.copy_to_clipboard(self.spec.docker_run())
-        self.notify("docker run command copied (secrets masked)")
+        from console.ui.clipboard import copy_text
+
+        copy_text(self.app, self.spec.docker_run(), "docker run command (secrets masked)", title="Launch")
 
     def action_export_compose(self) -> None:
         from console.runtime.profiles import config_dir
@@ -357,6 +359,20 @@ class LaunchPane(Vertical):
 
         write_private(path, self.spec.compose(), own_dir=True)
         self.notify(f"compose file written: {path}")
+
+    def action_connect(self) -> None:
+        """The connect card for the server this pane watches (once it is ready)."""
+        if not self.announced or not self.endpoint or not self.endpoint[0]:
+            self.notify("no server is ready yet: launch one (F5), then F10", severity="warning")
+            return
+        from console.secret import Secret
+        from console.server.endpoint import Endpoint
+        from console.ui.connect import open_connect
+
+        base_url, api_key, model = self.endpoint
+        spec = self.spec if self.spec is not None and self.spec.name == self.container_name else None
+        key = Secret(api_key, source=f"container {self.container_name}") if api_key else None
+        open_connect(self.app, Endpoint(base_url, key, model or None), bind=spec.bind if spec else None)
 
     # -- actions -------------------------------------------------------------------------
     @on(Button.Pressed)
@@ -504,7 +520,8 @@ class LaunchPane(Vertical):
             self.announced = True
             base_url, api_key, model = self.endpoint
             self.post_message(EndpointChanged(base_url, api_key, model))
-            self.notify(f"server ready at {base_url} in {snap.time_to_ready_s:.1f}s", title="Launch")
+            self.notify(f"server ready at {base_url} in {snap.time_to_ready_s:.1f}s\nF10: connect a client",
+                        title="Launch")
         elif label in ("exited", "unhealthy") and self.announced:
             self.announced = False
             self.post_message(EndpointChanged(None))
@@ -592,4 +609,6 @@ class LaunchPane(Vertical):
         yield ("Launch: replace the running server", lambda: self.action_launch(True),
                "stop the running container of this name and launch with the form's settings")
         yield ("Launch: export compose file", self.action_export_compose, "write compose-<profile>.yaml")
+        yield ("Launch: connect a client", self.action_connect,
+               "URLs from where you sit, SSH tunnel, curl/Python/.env snippets, .env writing, a curl check")
         yield ("Launch: delete profile", self.action_delete_profile, "delete the current profile file")

@@ -40,6 +40,7 @@ class ChatPane(Vertical):
         Binding("escape", "stop", "Stop"),
         Binding("f2", "settings", "Settings"),
         Binding("f3", "inspect_last", "Inspect last"),
+        Binding("f4", "connect", "Connect"),
         Binding("ctrl+l", "new_conversation", "New chat"),
         Binding("pageup", "scroll_log(-1)", "Page up", show=False),
         Binding("pagedown", "scroll_log(1)", "Page down", show=False),
@@ -117,6 +118,18 @@ class ChatPane(Vertical):
                 self.apply_settings(result, announce=True)
 
         self.app.push_screen(ChatSettingsScreen(self.settings, adapter.tool_names(self.settings)), done)
+
+    def action_connect(self) -> None:
+        """The connect card for this chat's endpoint: how else to reach it, and what to paste."""
+        if not self.settings.base_url:
+            self.notify("no endpoint yet: F2 sets one", severity="warning")
+            return
+        from console.secret import Secret
+        from console.server.endpoint import Endpoint
+        from console.ui.connect import open_connect
+
+        key = Secret(self.settings.api_key, source="chat settings") if self.settings.api_key else None
+        open_connect(self.app, Endpoint(self.settings.base_url, key, self.settings.model or None))
 
     # -- turns -------------------------------------------------------------------------------
 
@@ -332,6 +345,8 @@ class ChatPane(Vertical):
         yield ("Save transcript (JSONL)", self.action_save_transcript, "Reasoning, tool calls and raw exchanges")
         yield ("Load transcript (JSONL)", self.action_load_transcript, "Show a saved conversation and continue it")
         yield ("Export transcript as Markdown", self.action_export_markdown, "For bug reports and notes")
+        yield ("Connect a client to this endpoint", self.action_connect,
+               "URLs from where you sit, SSH tunnel, curl/Python/.env snippets")
 
     def quit_warning(self) -> str | None:
         return "an answer is still streaming" if self._turn_running else None

@@ -698,8 +698,9 @@ class LogsPane(Vertical):
                 return
             absolute = buf.absolute(row)
         text = display_text(buf.line(absolute) or "")
-        self.app.copy_to_clipboard(text)
-        self.notify(f"Copied: {text[:60]}{'…' if len(text) > 60 else ''}", title="Logs", timeout=3)
+        from console.ui.clipboard import copy_text
+
+        copy_text(self.app, text, "log line", title="Logs", preview=True)
 
     def action_save(self) -> None:
         stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -1,0 +1,5 @@
+import sys
+
+from console.publish.build import main
+
+sys.exit(main())
