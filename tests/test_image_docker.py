@@ -91,7 +91,7 @@ def test_long_context_is_passed_on_with_a_warning(console_image, containers):
     logs = wait_for_log(c, READY, timeout=30)
     argv = _argv(c)
     assert argv[argv.index("--context-length") + 1] == "131072"
-    assert "WARNING: MAX_MODEL_LEN=131,072 is longer than the KV pool holds for one request: about 67,771 tokens" in logs
+    assert "WARNING: MAX_MODEL_LEN=131,072 is longer than the KV pool holds for one request: about 11,997 tokens" in logs
 
 
 # -- refusals -------------------------------------------------------------------------

@@ -13,6 +13,7 @@ ORDER = 20
 
 
 def register(parser) -> None:
+    from console.runtime.spec import STOCK_IMAGE
     from console.settings import add_arguments
 
     parser.add_argument("--profile", "-p", metavar="NAME", help="start from this saved profile")
@@ -20,8 +21,9 @@ def register(parser) -> None:
         "--image-mode",
         choices=("auto", "project", "stock"),
         default="auto",
-        help="project: the project's env-driven image; stock: an SGLang image (lmsysorg/sglang) run with "
-        "the argv the console builds; auto: stock for images named */sglang, else project",
+        help=f"project: the project's env-driven image; stock: an SGLang image ({STOCK_IMAGE}, the version "
+        "plans are made for) run with the argv the console builds; auto: stock for images named */sglang, "
+        "else project",
     )
     parser.add_argument(
         "--allow-public", action="store_true", help="publish on a non-local address even without an API key (warns)"

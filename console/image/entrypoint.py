@@ -70,6 +70,7 @@ def _gpu_summary(gpus: list[Any]) -> str:
 def _plan(model: str, gpus: list[Any], values: dict[str, Any], prep: Prepared) -> None:
     """Fill TP / attention backend from the planner and refuse what cannot fit."""
     from console.planner import DOES_NOT_FIT, FITS_SHORTER, PlanError, gpu_from_nvml, plan
+    from console.planner.settings_map import auto_settings
 
     # Mixed cards: plan for the smallest, since every TP rank must hold its share.
     smallest = min(gpus, key=lambda g: g.memory_mib)
@@ -84,20 +85,21 @@ def _plan(model: str, gpus: list[Any], values: dict[str, Any], prep: Prepared) -
                  mem_fraction_static=values.get("mem_fraction_static"))
     except PlanError as exc:
         raise Refusal([f"{exc}"], EXIT_SETTINGS) from None
-    if tp is None:
-        res.set("tensor_parallel_size", p.tp, S.AUTO)
-        prep.reasons["tensor_parallel_size"] = p.tp_reason
     where = f"{count}× {spec.name}" if count > 1 else f"one {spec.name}"
     if p.verdict == DOES_NOT_FIT:
         hint = _fix_hint(model, spec, count, p.tp, values)
         raise Refusal([f"{model} does not fit on {where} at TP={p.tp}: {p.reasons[0]}. {hint}"], EXIT_SETTINGS)
-    if values.get("attention_backend") is None:
-        res.set("attention_backend", p.attention_backend, S.AUTO)
-        prep.reasons["attention_backend"] = f"SGLang's choice for {spec.arch} ({spec.sm})"
+    # What the operator left to start-up (TP, attention backend) comes from the plan, through the
+    # same plan → settings mapping the console's launch form and `plan` use.
+    why = {"tensor_parallel_size": p.tp_reason,
+           "attention_backend": f"{p.planned_for}'s choice for {spec.arch} ({spec.sm})"}
+    for key, value in auto_settings(p, values).items():
+        res.set(key, value, S.AUTO)
+        prep.reasons[key] = why.get(key, f"planned for {p.planned_for}")
     pool = p.max_total_num_tokens
     asked = values.get("max_model_len")
     fraction = f"mem_fraction_static {p.mem_fraction_static}" + (
-        "" if p.mem_fraction_source == "given" else " (SGLang default)")
+        "" if p.mem_fraction_source == "given" else f" ({p.planned_for} default)")
     if p.verdict == FITS_SHORTER:
         if asked:
             prep.warnings.append(
@@ -119,6 +121,7 @@ def _fix_hint(model: str, spec: Any, count: int, tp: int, values: dict[str, Any]
     """The smallest change that makes the plan fit, in words."""
     from console.planner import PlanError, plan
     from console.planner.fit import TP_CHOICES, default_mem_fraction_static, valid_tp_sizes
+    from console.planner.sglang import SGLANG
 
     fraction = values.get("mem_fraction_static")
 
@@ -133,7 +136,7 @@ def _fix_hint(model: str, spec: Any, count: int, tp: int, values: dict[str, Any]
             return f"Set TENSOR_PARALLEL_SIZE={t} ({count} GPUs are visible) or leave it unset"
     if fraction is not None and fits(count, tp, None):
         default = default_mem_fraction_static(spec.memory_total, tp)
-        return f"Raise MEM_FRACTION_STATIC (SGLang's default here is {default}) or leave it unset"
+        return f"Raise MEM_FRACTION_STATIC ({SGLANG.label} {SGLANG.version}'s default here is {default}) or leave it unset"
     alt = " or use openai/gpt-oss-20b" if model.endswith("120b") else ""
     for n in TP_CHOICES:
         if n > count and fits(n, n, fraction):

@@ -19,6 +19,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
+from console.planner.sglang import IMAGE as SGLANG_IMAGE
 from console.runtime.errors import LaunchRefused
 
 LABEL_PREFIX = "org.gpt-oss-console"
@@ -31,7 +32,8 @@ LABEL_MODE = f"{LABEL_PREFIX}.mode"
 LABEL_MODEL = f"{LABEL_PREFIX}.model"
 LABEL_SERVED = f"{LABEL_PREFIX}.served-model"
 
-STOCK_IMAGE = "lmsysorg/sglang:latest"
+# Stock SGLang, pinned to the version the planner plans for (console/planner/sglang.py).
+STOCK_IMAGE = SGLANG_IMAGE
 PROJECT_IMAGE = "gpt-oss-sglang:latest"
 HF_CACHE_IN_CONTAINER = "/root/.cache/huggingface"
 MASK = "****"
