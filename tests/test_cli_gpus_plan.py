@@ -59,6 +59,9 @@ def test_gpus_json_h100(capsys, monkeypatch):
     assert [(f["model"], f["verdict"]) for f in doc["fit"]] == [
         ("gpt-oss-20b", "fits"), ("gpt-oss-120b", "fits-shorter-context"),
     ]
+    # first tick: idle; NVML v2 free 81,056 MiB − 527 MiB CUDA context
+    assert doc["fit"][0]["free_at_load_bytes"] == (81559 - 503 - 527) * 2**20
+    assert doc["fit"][0]["planned_for"] == "SGLang 0.5.23" and doc["fit"][0]["held_bytes"] == 0
 
 
 def test_gpus_human_table(capsys, monkeypatch):
@@ -68,7 +71,10 @@ def test_gpus_human_table(capsys, monkeypatch):
     assert "[1] NVIDIA H100 80GB HBM3" in out
     assert "69.6/79.6 GiB +0.5 rsv  util 64%" in out
     assert "pid 9100" in out and "sglang::scheduler_TP0" in out
-    assert "gpt-oss-120b  fits" in out
+    # the fit lines plan from what is free now (the recording's GPUs already serve 120b) and say who holds it
+    assert "gpt-oss on 2× H100-80GB, 9.1 GiB free now per GPU, SGLang 0.5.23" in out
+    assert "gpt-oss-120b  does not fit" in out
+    assert "sglang::scheduler_TP0 (pid 9100) holds 69.6 GiB on GPU 0" in out
 
 
 def test_gpus_human_not_supported_shows_na(capsys, monkeypatch):
