@@ -314,3 +314,35 @@ def test_bad_ssh_key_is_refused_before_gpu_detection():
     with pytest.raises(E.Refusal, match="SSH_PUBLIC_KEY does not look like an OpenSSH public key") as info:
         E.prepare({"SSH_PUBLIC_KEY": "hello"}, [], detect=detect)
     assert info.value.code == E.EXIT_SETTINGS
+
+
+def busy(spec: str, used_mib: int):
+    """Like ``fake``, with nvidia-smi's free memory: total − 480 MiB reserve − ``used_mib`` on each GPU."""
+    gpus = fake(spec)()
+    return lambda: [G.DetectedGpu(g.index, g.name, g.memory_mib, g.compute_cap, g.memory_mib - 480 - used_mib)
+                    for g in gpus]
+
+
+def test_the_plan_uses_the_memory_free_now():
+    # an H100 with nothing on it: free now = catalog free (81,559 − 480 − 527 MiB), the same 11,997 tokens
+    prep = E.prepare({"MODEL": "gpt-oss-120b", "MAX_MODEL_LEN": "8192"}, [], detect=busy("H100-80GB:1", 0))
+    assert any("plan: KV pool about 11,997 tokens" in n for n in prep.notes)
+    # 20 GiB held by another process: 20b is planned from the 58.7 GiB left and the plan says so
+    prep = E.prepare({"MODEL": "gpt-oss-20b"}, [], detect=busy("H100-80GB:1", 20480))
+    note = next(n for n in prep.notes if n.startswith("plan: KV pool"))
+    # ((58.66 − 13.45) − 58.66 × 0.17) GiB // 44,236.8 B, as in tests/test_planner_capacity.py
+    assert "about 855,479 tokens" in note and "SGLang 0.5.23, 58.7 GiB free per GPU" in note
+    assert any("20.0 GiB of GPU 0 (H100-80GB) is already held (by processes not listed here)" in w
+               for w in prep.warnings)
+
+
+def test_held_memory_refusal_says_to_free_the_gpu():
+    with pytest.raises(E.Refusal) as err:
+        E.prepare({"MODEL": "gpt-oss-120b"}, [], detect=busy("H100-80GB:1", 20480))
+    assert err.value.code == E.EXIT_SETTINGS
+    assert "Free the GPUs: 20.0 GiB of them is held by other processes" in err.value.lines[0]
+
+
+def test_free_memory_query_parses_and_tolerates_noise():
+    assert G.parse_free("0, 61234\n1, 80000\n") == {0: 61234, 1: 80000}
+    assert G.parse_free("No devices were found\n2, n/a\n") == {}

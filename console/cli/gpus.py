@@ -130,7 +130,7 @@ def _container_names(snap) -> dict[int, str]:
     pids = [p.pid for s in snap.samples for p in s.processes] if snap is not None else []
     if not pids:
         return {}
-    from console.cli.plan import _container_names as names
+    from console.cli.plan import container_names_or_empty as names
 
     return names(pids)
 

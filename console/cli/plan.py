@@ -83,7 +83,7 @@ def format_plan(p) -> str:
     return "\n".join(rows)
 
 
-def _container_names(pids) -> dict[int, str]:
+def container_names_or_empty(pids) -> dict[int, str]:
     """PID → container, or {} when the Docker Engine does not answer: the plan still names
     the processes, their containers are a bonus."""
     from console.errors import ConsoleError
@@ -101,7 +101,7 @@ def _detected():
     nothing can be planned for."""
     from console.gpu.box import read_box
 
-    return read_box(containers=_container_names)
+    return read_box(containers=container_names_or_empty)
 
 
 def run(args) -> int:

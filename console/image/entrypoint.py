@@ -80,14 +80,21 @@ def _plan(model: str, gpus: list[Any], values: dict[str, Any], prep: Prepared) -
     count = len(gpus)
     res = prep.resolution
     tp = values.get("tensor_parallel_size")
+    # SGLang sizes its pool from what is free when it loads, a moment from now: plan from that.
+    memory = None
+    if all(g.memory_free_mib is not None for g in gpus):
+        from console.planner.memory import free_memory
+
+        memory = free_memory(spec, {g.index: g.memory_free_mib * 1024 * 1024 for g in gpus})
     try:
         p = plan(model, spec, count, tp=tp, context_length=values.get("max_model_len"),
-                 mem_fraction_static=values.get("mem_fraction_static"))
+                 mem_fraction_static=values.get("mem_fraction_static"),
+                 chunked_prefill_size=values.get("chunked_prefill"), memory=memory)
     except PlanError as exc:
         raise Refusal([f"{exc}"], EXIT_SETTINGS) from None
     where = f"{count}× {spec.name}" if count > 1 else f"one {spec.name}"
     if p.verdict == DOES_NOT_FIT:
-        hint = _fix_hint(model, spec, count, p.tp, values)
+        hint = _fix_hint(model, spec, count, p.tp, values, p)
         raise Refusal([f"{model} does not fit on {where} at TP={p.tp}: {p.reasons[0]}. {hint}"], EXIT_SETTINGS)
     # What the operator left to start-up (TP, attention backend) comes from the plan, through the
     # same plan → settings mapping the console's launch form and `plan` use.
@@ -113,12 +120,13 @@ def _plan(model: str, gpus: list[Any], values: dict[str, Any], prep: Prepared) -
                 f"tokens on {where} at TP={p.tp} with {fraction}); SGLang caps requests at the pool")
     else:
         prep.notes.append(f"plan: KV pool about {pool:,} tokens on {where} at TP={p.tp} "
-                          f"({p.concurrency} request(s) of {p.context_length:,} tokens at once)")
+                          f"({p.concurrency} request(s) of {p.context_length:,} tokens at once; "
+                          f"{p.planned_for}, {p.free_at_load_bytes / 1024**3:.1f} GiB free per GPU)")
     prep.warnings.extend(p.warnings)
 
 
-def _fix_hint(model: str, spec: Any, count: int, tp: int, values: dict[str, Any]) -> str:
-    """The smallest change that makes the plan fit, in words."""
+def _fix_hint(model: str, spec: Any, count: int, tp: int, values: dict[str, Any], failed: Any = None) -> str:
+    """The smallest change that makes the plan fit, in words (the ways below are for empty GPUs)."""
     from console.planner import PlanError, plan
     from console.planner.fit import TP_CHOICES, default_mem_fraction_static, valid_tp_sizes
     from console.planner.sglang import SGLANG
@@ -130,6 +138,10 @@ def _fix_hint(model: str, spec: Any, count: int, tp: int, values: dict[str, Any]
             return plan(model, spec, n, tp=t, mem_fraction_static=f).fits
         except PlanError:  # an input the planner refuses: not a way to fit
             return False
+
+    if failed is not None and failed.held_bytes >= 512 * 1024**2 and fits(count, tp, fraction):
+        return (f"Free the GPUs: {failed.held_bytes / 1024**3:.1f} GiB of them is held by other processes "
+                "(nvidia-smi on the host shows which)")
 
     for t in valid_tp_sizes(model, count):
         if t != tp and fits(count, t, fraction):

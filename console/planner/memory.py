@@ -125,6 +125,13 @@ class MemoryAtLoad:
         clean = self.total - self.overhead.total
         return sum(max(0, clean - self.free[self.indices.index(i)]) for i in indices)
 
+    def only(self, indices) -> MemoryAtLoad:
+        """The same box narrowed to these GPU indices (the ones a container is given)."""
+        keep = [i for i, index in enumerate(self.indices) if index in set(indices)]
+        return MemoryAtLoad(self.total, self.overhead, tuple(self.free[i] for i in keep),
+                            tuple(self.indices[i] for i in keep), self.source,
+                            tuple(h for h in self.holders if h.gpu in set(indices)))
+
     def to_dict(self) -> dict:
         return {
             "source": self.source,
@@ -144,6 +151,16 @@ def catalog_memory(gpu: GpuSpec, count: int = 1) -> MemoryAtLoad:
     over = card_overhead(gpu)
     free = max(0, gpu.memory_total - over.total)
     return MemoryAtLoad(gpu.memory_total, over, (free,) * max(1, count), (), "catalog")
+
+
+def free_memory(gpu: GpuSpec, free: dict[int, int]) -> MemoryAtLoad:
+    """What ``nvidia-smi`` says is free (bytes, by GPU index: total − used − driver reserve),
+    minus the CUDA context the server will create. The image's entrypoint sees no host PIDs,
+    so it names no holders."""
+    over = card_overhead(gpu)
+    indices = tuple(sorted(free))
+    return MemoryAtLoad(gpu.memory_total, over, tuple(max(0, free[i] - CUDA_CONTEXT) for i in indices),
+                        indices, "detected")
 
 
 def detected_memory(gpu: GpuSpec, samples, containers: dict[int, str] | None = None) -> MemoryAtLoad:
