@@ -451,7 +451,7 @@ def plan(
         clean_free = max(0, g.memory_total - mem.overhead.total)  # these cards with nothing else on them
         _, clean_tokens = _pool(m, g, tp, mem, engine, fraction=mem_fraction_static, chunked=chunked_prefill_size,
                                 hybrid=hybrid_swa_pool, free=clean_free)
-        who = "; ".join(h.words() for h in holders) or "by processes not listed here"
+        who = "; ".join(h.words() for h in holders) or "by the driver or processes not listed here"
         warnings.append(
             f"{_gib(held)} of {where} is already held ({who}): planned from the {_gib(free)} free now"
             + (f"; with that memory free the pool would be {_tokens(clean_tokens)} tokens" if clean_tokens else "")

@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.validation import ValidationResult, Validator
 from textual.widgets import DataTable, Input, Label, Select, Static
 
+from console.ui.fields import TextField
 from console.ui.gpus.format import parse_tokens, tokens
 from console.ui.messages import PlanChosen
 
@@ -84,10 +85,10 @@ class PlannerPanel(Vertical):
         with Horizontal(id="plan-controls"):
             yield Select(options, value=DEFAULT_CATALOG_GPU, allow_blank=False, compact=True, id="plan-gpu")
             yield Label("×", classes="plan-x")
-            yield Input("1", id="plan-count", type="integer", compact=True, max_length=2, tooltip="GPU count",
+            yield TextField("1", id="plan-count", type="integer", compact=True, max_length=2, tooltip="GPU count",
                         validators=[GpuCount(self)], validate_on=["changed"])
             yield Label("ctx", classes="plan-x")
-            yield Input(tokens(DEFAULT_CONTEXT), id="plan-context", compact=True, max_length=8,
+            yield TextField(tokens(DEFAULT_CONTEXT), id="plan-context", compact=True, max_length=8,
                         tooltip="context length for the verdict and concurrency (e.g. 32k)",
                         validators=[ContextLength()], validate_on=["changed"])
         yield Static("", id="plan-problem")
