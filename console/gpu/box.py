@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 
+from console.gpu.sampler import Sampler
 from console.planner.catalog import GpuSpec, gpu_from_nvml
 from console.planner.memory import MemoryAtLoad, detected_memory
 
@@ -48,8 +49,6 @@ def detected_box(inventory, snapshot=None, containers: dict[int, str] | None = N
 def read_box(backend=None, *, containers: Callable[[list[int]], dict[int, str]] | None = None):
     """(DetectedBox | None, Inventory) from one NVML sample (or a replay); ``containers`` names
     the container of each GPU process (PIDs → names). Never raises for a missing driver."""
-    from console.gpu.sampler import Sampler
-
     sampler = Sampler(backend)
     inv = sampler.open()
     try:

@@ -57,6 +57,7 @@ from console.planner.catalog import (
 )
 from console.planner.engine import EngineRules
 from console.planner.memory import MemoryAtLoad, catalog_memory
+from console.planner.settings_map import plan_flags, plan_settings
 from console.planner.sglang import SGLANG
 
 FITS = "fits"
@@ -225,15 +226,11 @@ class Plan:
     @property
     def settings(self) -> dict:
         """The launch settings this plan recommends, keyed by the settings' names."""
-        from console.planner.settings_map import plan_settings
-
         return plan_settings(self)
 
     @property
     def launch_args(self) -> dict:
         """The same settings as engine flags (keys = flag names without ``--``)."""
-        from console.planner.settings_map import plan_flags
-
         return plan_flags(self)
 
     def to_dict(self) -> dict:

@@ -11,8 +11,13 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from console.gpu.box import read_box
+from console.logs.sglang import Capacity, KVPoolAllocated, WeightLoadBegin, WeightsLoaded
+from console.planner import PlanError, plan
 from console.planner.capacity import CapacityCheck, Observed, Prediction, check_capacity
+from console.runtime.build import parse_gpus
 from console.runtime.spec import LABEL_PLAN
+from console.settings import gpt_oss_variant
 
 GiB = 1 << 30
 
@@ -21,17 +26,11 @@ def predict(values: Mapping[str, Any], box=None) -> Prediction | None:
     """The plan for these resolved settings on this box (``box``: a ``DetectedBox``; read from
     NVML when not given). None when there is nothing to predict: not gpt-oss, no GPU
     request, no NVIDIA GPU here, or a plan the planner refuses."""
-    from console.planner import PlanError, plan
-    from console.runtime.build import parse_gpus
-    from console.settings import gpt_oss_variant
-
     model = gpt_oss_variant(values.get("model"))
     gpus = parse_gpus(values.get("gpus", "all"))
     if model is None or gpus is None:
         return None
     if box is None:
-        from console.gpu.box import read_box
-
         box, _ = read_box()
     if box is None or box.memory is None:
         return None
@@ -66,8 +65,6 @@ class CapacityWatch:
 
     def feed(self, ev: Any) -> bool:
         """One parser event; True when the check appeared or changed."""
-        from console.logs.sglang import Capacity, KVPoolAllocated, WeightLoadBegin, WeightsLoaded
-
         if isinstance(ev, WeightLoadBegin) and ev.avail_mem_gb is not None:
             # Every TP rank logs its own; the pool follows the least free (SGLang takes the minimum).
             free = int(ev.avail_mem_gb * GiB)
