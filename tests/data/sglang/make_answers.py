@@ -1,16 +1,19 @@
 """SGLang's own answers for every catalog GPU × gpt-oss model × TP, as JSON.
 
-Run by hand, not in CI: it needs the ``sglang`` package and its Python
-dependencies (CPU-only; no GPU is touched)::
+Run by hand, not in CI: it needs the ``sglang`` package and the Python
+dependencies its start-up code imports (CPU-only; no GPU is touched). These
+installs, in this order, made answers.json (torch's CPU build installs from
+local disk; the rest through pip as configured)::
 
     python3 -m venv .cache/sglang-venv
-    .cache/sglang-venv/bin/pip install torch==2.13.0          # CPU build, from local disk
+    .cache/sglang-venv/bin/pip install torch==2.13.0
     .cache/sglang-venv/bin/pip install --no-deps sglang==0.5.23
-    .cache/sglang-venv/bin/pip install -c <(echo torch==2.13.0) numpy transformers pydantic \\
-        psutil requests packaging regex orjson msgspec pyzmq setproctitle einops pybase64 \\
-        triton pillow starlette IPython aiohttp dill apache-tvm-ffi pynvml sentencepiece \\
-        compressed-tensors ...                               # whatever the import still asks for
-    .cache/sglang-venv/bin/python tests/data/sglang/make_answers.py
+    echo torch==2.13.0 > /tmp/torch-pin.txt
+    .cache/sglang-venv/bin/pip install -c /tmp/torch-pin.txt numpy transformers==5.19.0 pydantic \
+        psutil requests packaging regex orjson msgspec pyzmq setproctitle einops pybase64 triton \
+        pillow starlette ipython aiohttp dill apache-tvm-ffi==0.1.11 pynvml sentencepiece \
+        compressed-tensors gguf
+    .cache/sglang-venv/bin/python tests/data/sglang/make_answers.py     # ~5 min on 2 cores
 
 It writes ``tests/data/sglang/answers.json``; ``tests/test_planner_sglang.py``
 holds the planner to it (every case within 2 %). ``--table`` (any Python, no
@@ -23,14 +26,16 @@ What runs is SGLang's code, not a copy of it:
   ``handle_gpu_memory_settings`` (chunked prefill, CUDA-graph batch sizes,
   ``mem_fraction_static``), page size, SWA ratio;
 * ``KVCacheConfigurator._profile_available_bytes`` — the KV budget from the
-  memory free before the weights loaded and after;
+  memory free before the weights loaded and after (called on a stand-in
+  configurator that carries SGLang's own ``ModelConfig`` and layer split);
 * ``HybridSWAPoolConfigurator.calculate_pool_sizes`` — ``max_total_num_tokens``.
 
-Only the hardware probes are patched: ``torch.cuda`` answers as one card of the
-catalog (compute capability, device count, free memory), ``nvidia-smi``'s
-memory total is the catalog's, and torchvision (imported by multimodal configs
-SGLang loads eagerly; its PyPI wheel needs CUDA) is an empty stand-in. Each GPU
-runs in its own process because SGLang caches its probes per process.
+Only the hardware is faked: ``torch.cuda`` answers as the catalog card (compute
+capability, device count, free memory), ``nvidia-smi``'s memory total and driver
+version are the catalog's, and three compiled CUDA packages SGLang imports at
+start-up are empty stand-ins (``STUBBED``: torchvision, sgl_kernel, and
+triton_kernels, whose presence — as in SGLang's image — selects the MoE backend).
+Each GPU runs in its own process because SGLang caches its probes per process.
 
 The inputs SGLang cannot know without a GPU come from the planner and are
 written beside each answer: the memory free when SGLang measures it
