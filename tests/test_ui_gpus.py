@@ -175,19 +175,16 @@ async def test_a_busy_box_is_planned_from_what_is_free_and_says_who_holds_it(mon
         assert "sglang::scheduler_TP0 (pid 9100) holds 69.6 GiB on GPU 0" in reasons
         # a catalog GPU is still planned from the whole card
         pane.query_one("#plan-gpu", Select).value = "H100-80GB"
-        await pilot.pause()
-        assert str(matrix.get_row("gpt-oss-20b")[1]) == "fits"
+        await until(pilot, lambda: str(matrix.get_row("gpt-oss-20b")[1]) == "fits", "the whole H100's plan")
 
 
 async def test_attention_column_fits_after_switching_gpu(monkeypatch) -> None:
     """Issue 10 item 9: H100's `fa3` first, then an A100's `triton` showed as `trit`."""
     async with gpus_open(monkeypatch, "no-driver") as (pilot, app, pane):
         pane.query_one("#plan-gpu", Select).value = "A100-80GB"
-        await pilot.pause()
-        assert "triton" in screen_text(app)
+        await until(pilot, lambda: "triton" in screen_text(app), "the A100's triton backend, whole")
         pane.query_one("#plan-gpu", Select).value = "B200-180GB"
-        await pilot.pause()
-        assert "trtllm_mha" in screen_text(app)
+        await until(pilot, lambda: "trtllm_mha" in screen_text(app), "the B200's trtllm_mha backend, whole")
 
 
 async def test_bad_planner_input_is_said_where_it_is_typed(monkeypatch) -> None:
@@ -198,30 +195,30 @@ async def test_bad_planner_input_is_said_where_it_is_typed(monkeypatch) -> None:
         matrix = pane.query_one("#plan-matrix", DataTable)
         for bad in ("abc", "0", "-5", "200k"):
             context.value = bad
-            await pilot.pause()
-            assert planner.problem.startswith(f"context {bad!r}: type tokens such as 32k"), bad
+            await until(pilot, lambda: (planner.problem or "").startswith(f"context {bad!r}: type tokens such as 32k"),
+                        f"the problem with context {bad!r}")
             assert matrix.row_count == 0 and planner.plans == []  # nothing planned from a value not shown
-            assert "✗ context" in screen_text(app) and context.has_class("-invalid")
+            await until(pilot, lambda: "✗ context" in screen_text(app), "the problem line under the inputs")
+            assert context.has_class("-invalid")
         context.value = "32k"
-        await pilot.pause()
-        assert planner.problem is None and matrix.row_count == 2
+        await until(pilot, lambda: planner.problem is None and matrix.row_count == 2, "a plan at 32k")
         count.value = "0"
-        await pilot.pause()
-        assert planner.problem == "GPU count '0': type a whole number, 1 to 8" and matrix.row_count == 0
+        await until(pilot, lambda: planner.problem == "GPU count '0': type a whole number, 1 to 8", "count 0 refused")
+        assert matrix.row_count == 0
         count.value = "2"
-        await pilot.pause()
-        assert planner.problem is None and all(p.gpu_count == 2 for p in planner.plans)
+        await until(pilot, lambda: planner.problem is None and len(planner.plans) == 2, "a plan for 2 GPUs")
+        assert all(p.gpu_count == 2 for p in planner.plans)
 
 
 async def test_this_box_takes_at_most_its_gpus(monkeypatch) -> None:
     async with gpus_open(monkeypatch, "2xh100-real", ticks=1) as (pilot, app, pane):
         planner = pane.query_one("#gpus-plan")
         pane.query_one("#plan-count", Input).value = "4"
-        await pilot.pause()
-        assert planner.problem == "GPU count '4': type a whole number, this box has 2"
+        await until(pilot, lambda: planner.problem == "GPU count '4': type a whole number, this box has 2",
+                    "count 4 refused on a box of 2")
         pane.query_one("#plan-count", Input).value = "1"
-        await pilot.pause()
-        assert planner.problem is None and planner.plans[0].gpu_indices == (1,)  # the emptier GPU
+        await until(pilot, lambda: planner.problem is None and planner.plans, "a plan for one GPU")
+        assert planner.plans[0].gpu_indices == (1,)  # the emptier GPU
 
 
 async def test_a_plan_that_does_not_fit_is_not_carried(monkeypatch) -> None:

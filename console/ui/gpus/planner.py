@@ -165,19 +165,18 @@ class PlannerPanel(Vertical):
 
         table = self.query_one("#plan-matrix", PlanMatrix)
         cursor = table.cursor_row
-        # Columns rebuilt each time so their widths follow the values (an H100's `fa3`
-        # must not leave the Attn column too narrow for an A100's `triton`).
         table.clear(columns=True)
-        table.add_columns(*COLUMNS)
         self.plans = []
         problem = self._inputs_problem()
         self._show_problem(problem)
         if problem is not None:
             # Nothing planned from a value that is not what the field shows.
+            table.add_columns(*COLUMNS)
             self.query_one("#plan-reasons", Static).update("")
             return
         gpu, count, memory = self._gpu_and_count()
         ctx = parse_tokens(self.query_one("#plan-context", Input).value)
+        rows = []
         for model in MODELS.values():
             try:
                 p = plan(model, gpu, count, context_length=min(ctx, model.max_context), memory=memory)
@@ -186,7 +185,7 @@ class PlannerPanel(Vertical):
                 continue
             self.plans.append(p)
             ok = p.verdict != "does-not-fit"
-            table.add_row(
+            rows.append((
                 p.model,
                 Text(VERDICT_SHORT[p.verdict], style=VERDICT_STYLE[p.verdict]),
                 str(p.tp),
@@ -195,8 +194,13 @@ class PlannerPanel(Vertical):
                 p.attention_backend,
                 str(p.chunked_prefill_size),
                 f"{p.mem_fraction_static:.3f}",
-                key=p.model,
-            )
+            ))
+        # Each column as wide as its widest value, set here rather than left to the table's
+        # auto width, which kept an H100's `fa3` width for an A100's `triton` (issue 10 item 9).
+        for i, name in enumerate(COLUMNS):
+            table.add_column(name, width=max([len(name)] + [len(str(r[i])) for r in rows]))
+        for p, row in zip(self.plans, rows):
+            table.add_row(*row, key=p.model)
         if self.plans:
             table.move_cursor(row=min(max(cursor, 0), len(self.plans) - 1))
             self._show_reasons(table.cursor_row)

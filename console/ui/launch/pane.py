@@ -285,8 +285,8 @@ class LaunchPane(Vertical):
             self.edits.pop(key, None)  # the operator just chose these: let them show
         self.recompute()
         logs = self._logs_pane()
-        if logs is not None and "max_total_num_tokens" in message.values:
-            logs.set_prediction(max_total_num_tokens=message.values.get("max_total_num_tokens"),
+        if logs is not None and message.plan is not None:  # the Logs panel shows it beside what SGLang logs
+            logs.set_prediction(max_total_num_tokens=message.plan.max_total_num_tokens,
                                 context_len=message.values.get("max_model_len"))
 
     # -- profiles ---------------------------------------------------------------------
