@@ -59,6 +59,9 @@ def test_gpus_json_h100(capsys, monkeypatch):
     assert [(f["model"], f["verdict"]) for f in doc["fit"]] == [
         ("gpt-oss-20b", "fits"), ("gpt-oss-120b", "fits-shorter-context"),
     ]
+    # first tick: idle; NVML v2 free 81,056 MiB − 527 MiB CUDA context
+    assert doc["fit"][0]["free_at_load_bytes"] == (81559 - 503 - 527) * 2**20
+    assert doc["fit"][0]["planned_for"] == "SGLang 0.5.23" and doc["fit"][0]["held_bytes"] == 0
 
 
 def test_gpus_human_table(capsys, monkeypatch):
@@ -68,7 +71,10 @@ def test_gpus_human_table(capsys, monkeypatch):
     assert "[1] NVIDIA H100 80GB HBM3" in out
     assert "69.6/79.6 GiB +0.5 rsv  util 64%" in out
     assert "pid 9100" in out and "sglang::scheduler_TP0" in out
-    assert "gpt-oss-120b  fits" in out
+    # the fit lines plan from what is free now (the recording's GPUs already serve 120b) and say who holds it
+    assert "gpt-oss on 2× H100-80GB, 9.1 GiB free now per GPU, SGLang 0.5.23" in out
+    assert "gpt-oss-120b  does not fit" in out
+    assert "sglang::scheduler_TP0 (pid 9100) holds 69.6 GiB on GPU 0" in out
 
 
 def test_gpus_human_not_supported_shows_na(capsys, monkeypatch):
@@ -130,14 +136,20 @@ def test_plan_issue_example(capsys):
     rc, out, _ = cli(capsys, "plan", "--model", "gpt-oss-120b", "--gpu", "H100-80GB", "--count", "2", "--json")
     assert rc == 0
     (p,) = json.loads(out)["plans"]
-    assert p["tp"] == 2 and p["max_total_num_tokens"] == 1164390 and p["verdict"] == "fits"
+    assert p["tp"] == 2 and p["max_total_num_tokens"] == 1063023 and p["verdict"] == "fits"
+    assert p["planned_for"] == "SGLang 0.5.23" and json.loads(out)["planned_for"] == "SGLang 0.5.23"
 
 
 def test_plan_human(capsys):
     rc, out, _ = cli(capsys, "plan", "--model", "120b", "--gpu", "h100")
     assert rc == 0
-    assert "FITS WITH A SHORTER CONTEXT" in out and "67,771 tokens" in out
-    assert "--context-length 67584" in out
+    # the issue's example: names the SGLang version and gives SGLang's context (tests/test_planner.py
+    # pins 11,997 with its arithmetic; tests/test_planner_sglang.py against SGLang's own code)
+    assert "FITS WITH A SHORTER CONTEXT" in out and "11,997 tokens" in out
+    assert "planned for     SGLang 0.5.23 (image lmsysorg/sglang:v0.5.23)" in out
+    assert "max context     11,997 tokens for one request" in out
+    assert "--context-length 11264" in out
+    assert "78.7 GiB per GPU = 79.6 GiB − 0.5 GiB driver reserve, 0.5 GiB CUDA context" in out
 
 
 def test_plan_does_not_fit_exit_1(capsys):
@@ -155,13 +167,47 @@ def test_plan_bad_tp_exit_2(capsys):
     assert rc == 2 and "TP=3 is not valid" in err
 
 
-def test_plan_detected_gpus(capsys, monkeypatch):
+def test_plan_detected_gpus_plans_from_what_is_free_now(capsys, monkeypatch):
+    """Two H100s already serving 120b (71,234 MiB used on each): the box is planned from the 9.1 GiB
+    free, and the plan names the processes holding the rest."""
     rc, out, _ = cli(capsys, "plan", "--json", replay="2xh100.json", monkeypatch=monkeypatch)
     assert rc == 0
     plans = json.loads(out)["plans"]
-    assert [(p["model"], p["gpu"], p["gpu_count"], p["tp"]) for p in plans] == [
-        ("gpt-oss-20b", "H100-80GB", 2, 1), ("gpt-oss-120b", "H100-80GB", 2, 2),
+    assert [(p["model"], p["gpu"], p["gpu_count"], p["tp"], p["verdict"]) for p in plans] == [
+        ("gpt-oss-20b", "H100-80GB", 2, 2, "fits-shorter-context"),
+        ("gpt-oss-120b", "H100-80GB", 2, 2, "does-not-fit"),
     ]
+    small = plans[0]
+    # NVML v2 free 9,822 MiB − 527 MiB CUDA context, on each GPU
+    assert small["memory_source"] == "detected" and small["free_at_load_bytes"] == (9822 - 527) * 2**20
+    assert [h["name"] for h in small["holders"]] == ["sglang::scheduler_TP0", "sglang::scheduler_TP1"]
+    assert "holds 69.6 GiB on GPU 0" in small["warnings"][0]
+    assert small["clean_card_tokens"] > 2_000_000
+
+
+def test_plan_on_a_busy_h200_says_who_holds_the_memory(capsys, monkeypatch):
+    """Issue 10 item 11: a process holding 20.6 GiB on an H200 shrinks the plan, and the plan says so."""
+    rc, out, _ = cli(capsys, "plan", "--model", "120b", replay="h200-busy.json", monkeypatch=monkeypatch)
+    assert rc == 0
+    # free now = 143,771 − 615.06 reserved − 21,094 held = 122,061.9 MiB, − 527 CUDA context = 118.7 GiB
+    assert "118.7 GiB free now on GPU 0 (of 140.4 GiB: 20.6 GiB held by other processes" in out
+    assert "python3 (pid 31337) holds 20.6 GiB on GPU 0" in out
+    # a clean card with this driver's 615.06 MiB reserve: one token under the catalog H200's 990,736
+    assert "with that memory free the pool would be 990,735 tokens" in out
+    assert "= 689,732 tokens" in out
+
+
+def test_plan_picks_the_emptier_gpu_and_says_so(capsys, monkeypatch):
+    rc, out, _ = cli(capsys, "plan", "--model", "20b", "--json", replay="2xh200-one-busy.json",
+                     monkeypatch=monkeypatch)
+    (p,) = json.loads(out)["plans"]
+    assert rc == 0 and p["tp"] == 1 and p["gpu_indices"] == [1] and p["held_bytes"] == 0
+    assert p["settings"]["gpus"] == "1" and "runs on GPU 1: GPU 0 has less memory free" in p["tp_reason"]
+    rc, out, _ = cli(capsys, "plan", "--model", "120b", "--count", "2", "--tp", "2", "--json",
+                     replay="2xh200-one-busy.json", monkeypatch=monkeypatch)
+    (p,) = json.loads(out)["plans"]
+    # GPU 0 has 118.7 GiB free, GPU 1 139.3 GiB: under 90 %, SGLang refuses ("memory capacity is unbalanced")
+    assert rc == 1 and p["verdict"] == "does-not-fit" and "unbalanced" in p["reasons"][0]
 
 
 def test_plan_no_gpu_detected_exit_3(capsys, monkeypatch):

@@ -68,7 +68,7 @@ def test_120b_on_48gb_suggests_what_fits():
 
 @pytest.mark.parametrize("env,gpus,hint", [
     ({"MODEL": "gpt-oss-120b", "MEM_FRACTION_STATIC": "0.5"}, "H100-80GB:1",
-     "Raise MEM_FRACTION_STATIC (SGLang's default here is 0.874) or leave it unset"),
+     "Raise MEM_FRACTION_STATIC (SGLang 0.5.23's default here is 0.83) or leave it unset"),
     ({"MODEL": "gpt-oss-120b", "TENSOR_PARALLEL_SIZE": "1"}, "L40S-48GB:2",
      "Set TENSOR_PARALLEL_SIZE=2 (2 GPUs are visible) or leave it unset"),
 ])
@@ -148,7 +148,9 @@ def test_long_context_is_passed_on_with_the_numbers():
     prep = E.prepare({"MODEL": "gpt-oss-120b", "MAX_MODEL_LEN": "131072"}, [], detect=fake("H100-80GB:1"))
     assert prep.argv[prep.argv.index("--context-length") + 1] == "131072"
     warning = next(w for w in prep.warnings if w.startswith("MAX_MODEL_LEN=131,072"))
-    assert "about 67,771 tokens on one H100-80GB at TP=1" in warning and "MAX_MODEL_LEN=67584" in warning
+    # SGLang 0.5.23 on a clean H100: 11,997 tokens (tests/test_planner.py has the arithmetic)
+    assert "about 11,997 tokens on one H100-80GB at TP=1" in warning and "MAX_MODEL_LEN=11264" in warning
+    assert "(SGLang 0.5.23 default)" in warning
 
 
 def test_summary_masks_secrets_and_names_sources(tmp_path):
@@ -312,3 +314,35 @@ def test_bad_ssh_key_is_refused_before_gpu_detection():
     with pytest.raises(E.Refusal, match="SSH_PUBLIC_KEY does not look like an OpenSSH public key") as info:
         E.prepare({"SSH_PUBLIC_KEY": "hello"}, [], detect=detect)
     assert info.value.code == E.EXIT_SETTINGS
+
+
+def busy(spec: str, used_mib: int):
+    """Like ``fake``, with nvidia-smi's free memory: total − 480 MiB reserve − ``used_mib`` on each GPU."""
+    gpus = fake(spec)()
+    return lambda: [G.DetectedGpu(g.index, g.name, g.memory_mib, g.compute_cap, g.memory_mib - 480 - used_mib)
+                    for g in gpus]
+
+
+def test_the_plan_uses_the_memory_free_now():
+    # an H100 with nothing on it: free now = catalog free (81,559 − 480 − 527 MiB), the same 11,997 tokens
+    prep = E.prepare({"MODEL": "gpt-oss-120b", "MAX_MODEL_LEN": "8192"}, [], detect=busy("H100-80GB:1", 0))
+    assert any("plan: KV pool about 11,997 tokens" in n for n in prep.notes)
+    # 20 GiB held by another process: 20b is planned from the 58.7 GiB left and the plan says so
+    prep = E.prepare({"MODEL": "gpt-oss-20b"}, [], detect=busy("H100-80GB:1", 20480))
+    note = next(n for n in prep.notes if n.startswith("plan: KV pool"))
+    # ((58.66 − 13.45) − 58.66 × 0.17) GiB // 44,236.8 B, as in tests/test_planner_capacity.py
+    assert "about 855,479 tokens" in note and "SGLang 0.5.23, 58.7 GiB free per GPU" in note
+    assert any("20.0 GiB of GPU 0 (H100-80GB) is already held (by the driver or processes not listed here)" in w
+               for w in prep.warnings)
+
+
+def test_held_memory_refusal_says_to_free_the_gpu():
+    with pytest.raises(E.Refusal) as err:
+        E.prepare({"MODEL": "gpt-oss-120b"}, [], detect=busy("H100-80GB:1", 20480))
+    assert err.value.code == E.EXIT_SETTINGS
+    assert "Free the GPUs: 20.0 GiB of them is held by other processes" in err.value.lines[0]
+
+
+def test_free_memory_query_parses_and_tolerates_noise():
+    assert G.parse_free("0, 61234\n1, 80000\n") == {0: 61234, 1: 80000}
+    assert G.parse_free("No devices were found\n2, n/a\n") == {}

@@ -1,11 +1,16 @@
 """The fit planner's numbers, pinned against arithmetic written out here.
 
-Constants used in the hand computations (see console/planner/fit.py):
+Constants used in the hand computations (SGLang 0.5.23's rules, console/planner/sglang.py):
   MiB = 2**20, GiB = 2**30
-  runtime overhead (driver reserve + CUDA context) = 1 GiB = 1024 MiB per GPU
+  memory free at load = card − driver reserve (H100 480 MiB, H200 615 MiB, measured) − CUDA context 527 MiB
+  default mem_fraction_static = round((card − reserved) / card, 3), card in MiB, with
+    reserved = 512 + max(chunked, 2048) × 1.5 + TP/8 × 1024 + graph max_bs × 2 + 8 × prefill-graph buckets,
+    at least 10 GiB on cards over 60 GiB
+  chunked prefill 8192 and graph max_bs 256 (TP < 4) on 60–160 GiB cards; 58 prefill buckets up to 8192
+  KV budget = (free − weights) − free × (1 − fraction)
   MXFP4 = 0.5 + 1/32 = 0.53125 bytes/param; experts padded 2880 -> 3072
   KV per token per layer per GPU, bf16 = 2 (K,V) * (8/tp heads) * 64 dims * 2 bytes = 2048/tp
-  hybrid pool: max_total_num_tokens = int(cell_tokens * layers / (0.8 * swa_layers + full_layers))
+  hybrid pool: max_total_num_tokens = budget // (per_layer × full_layers + 0.8 × per_layer × swa_layers)
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import json
 
 import pytest
 
-from console.planner import catalog, fit
+from console.planner import catalog, fit, sglang
 from console.planner.fit import DOES_NOT_FIT, FITS, FITS_SHORTER, PlanError, plan, recommend
 
 MiB, GiB = 2**20, 2**30
@@ -45,10 +50,18 @@ def weights_per_gpu(expert_params: int, layers: int, experts: int, tp: int) -> i
     return int(sharded / tp + rep * 2)
 
 
-def pool_tokens(total_mib: int, fraction: float, weights: int, tp: int, layers: int, swa: int) -> int:
-    pool = int((total_mib - 1024) * MiB * fraction) - weights
-    cell_tokens = pool // (2048 // tp * layers)
-    return int(cell_tokens * layers / (0.8 * swa + (layers - swa)))
+W120_TP1 = weights_per_gpu(EXPERT_PARAMS_120B, 36, 128, 1)
+W120_TP2 = weights_per_gpu(EXPERT_PARAMS_120B, 36, 128, 2)
+W20_TP1 = weights_per_gpu(EXPERT_PARAMS_20B, 24, 32, 1)
+H100_FREE = (81559 - 480 - 527) * MiB  # 80,552 MiB
+H200_FREE = (143771 - 615 - 527) * MiB
+
+
+def pool_tokens(free: int, fraction: float, weights: int, tp: int, layers: int, swa: int, page: int = 1) -> int:
+    budget = int(((free - weights) / GiB - free / GiB * (1 - fraction)) * GiB)
+    per_layer = 2048 // tp
+    cell = per_layer * (layers - swa) + 0.8 * per_layer * swa
+    return int(budget // cell) // page * page
 
 
 # -- catalog ---------------------------------------------------------------------------
@@ -171,93 +184,116 @@ def test_kv_bytes_per_token():
 
 
 def test_sglang_default_mem_fraction_rule():
-    # H100: 81559 MiB < 90 GiB -> reserve 9.5 + tp/2 GiB
-    assert fit.default_mem_fraction_static(81559 * MiB, 1) == round((81559 - 10 * 1024) / 81559, 3) == 0.874
-    assert fit.default_mem_fraction_static(81559 * MiB, 2) == round((81559 - 10.5 * 1024) / 81559, 3) == 0.868
-    # H200: 143771 MiB < 160 GiB -> 12 + tp/2
-    assert fit.default_mem_fraction_static(143771 * MiB, 1) == round((143771 - 12.5 * 1024) / 143771, 3) == 0.911
-    # B200: above 160 GiB -> 32 GiB flat
-    assert fit.default_mem_fraction_static(183359 * MiB, 1) == round((183359 - 32768) / 183359, 3) == 0.821
-    # L4: 23034 MiB < 35 GiB -> 2.8 + tp/10
-    assert fit.default_mem_fraction_static(23034 * MiB, 1) == round((23034 - 2.9 * 1024) / 23034, 3) == 0.871
+    # H100 (81559 MiB), TP=1: chunked 8192, graph max_bs 256, 58 prefill buckets ≤ 8192
+    # reserved = 512 + 8192 × 1.5 + 1/8 × 1024 + 256 × 2 + 58 × 8 = 512 + 12288 + 128 + 512 + 464 = 13904 MiB
+    assert fit.default_mem_fraction_static(81559 * MiB, 1) == round((81559 - 13904) / 81559, 3) == 0.83
+    # TP=2: + 128 MiB → 14032; TP=4: graph max_bs 512 and 4/8 × 1024 → 512+12288+512+1024+464 = 14800
+    assert fit.default_mem_fraction_static(81559 * MiB, 2) == round((81559 - 14032) / 81559, 3) == 0.828
+    assert fit.default_mem_fraction_static(81559 * MiB, 4) == round((81559 - 14800) / 81559, 3) == 0.819
+    # H200 (143771 MiB): the same bucket as H100, the same 13904 MiB
+    assert fit.default_mem_fraction_static(143771 * MiB, 1) == round((143771 - 13904) / 143771, 3) == 0.903
+    # B200 (183359 MiB): chunked 16384, max_bs 512, 74 buckets: 512 + 24576 + 128 + 1024 + 592 = 26832
+    assert fit.default_mem_fraction_static(183359 * MiB, 1) == round((183359 - 26832) / 183359, 3) == 0.854
+    # RTX 4090 (24564 MiB, 20-35 GiB): chunked 4096, max_bs 48, 50 buckets, no 10 GiB floor:
+    # 512 + 6144 + 128 + 96 + 400 = 7280
+    assert fit.default_mem_fraction_static(24564 * MiB, 1) == round((24564 - 7280) / 24564, 3) == 0.704
+    # L40S (46068 MiB, 35-60 GiB): max_bs 32 → 512 + 6144 + 128 + 64 + 400 = 7248
+    assert fit.default_mem_fraction_static(46068 * MiB, 1) == round((46068 - 7248) / 46068, 3) == 0.843
+    # the 10 GiB floor binds on a big card with a small chunk: 512 + 2048×1.5 + 128 + 512 + 42×8 = 4560 → 10240
+    assert sglang.reserved_mib(81559, 1, 2048, 256) == 10240
 
 
-def test_backend_and_chunked_prefill_defaults():
+def test_backend_chunked_prefill_graph_and_page_defaults():
     assert fit.attention_backend((9, 0)) == "fa3"
     assert fit.attention_backend((10, 0)) == "trtllm_mha"
     assert fit.attention_backend((8, 0)) == fit.attention_backend((12, 0)) == "triton"
-    assert fit.chunked_prefill_default(23034 * MiB) == 2048
+    assert fit.chunked_prefill_default(16384 * MiB) == 2048  # under 20 GiB
+    assert fit.chunked_prefill_default(23034 * MiB) == 4096  # L4: 4096 since SGLang 0.5.23 (was 2048)
     assert fit.chunked_prefill_default(46068 * MiB) == 4096
     assert fit.chunked_prefill_default(81559 * MiB) == 8192
     assert fit.chunked_prefill_default(183359 * MiB) == 16384
-
-
-# -- whole plans -----------------------------------------------------------------------
+    assert [sglang.cuda_graph_max_bs(m, tp) for m, tp in ((16384, 1), (24564, 1), (24564, 4), (46068, 2),
+                                                            (81559, 2), (81559, 4), (183359, 1))] == \
+        [8, 48, 160, 32, 256, 512, 512]
+    assert len(sglang.prefill_graph_sizes(8192)) == 8 + 14 + 8 + 8 + 12 + 8 == 58
+    assert sglang.page_size("trtllm_mha") == 64 and sglang.page_size("fa3") == 1
 
 
 def test_120b_on_one_h100():
-    w = weights_per_gpu(EXPERT_PARAMS_120B, 36, 128, 1)
-    expected = pool_tokens(81559, 0.874, w, 1, 36, 18)
-    # (81559-1024) MiB x 0.874 = 70,387.6 MiB budget; minus 64.55 GiB weights = 4.19 GiB pool
-    # 4.19 GiB // 73,728 B = 60,994 cells x 36/32.4 = 67,771 tokens
-    assert expected == 67771
+    # free at load 80,552 MiB; × 0.83 = 66,858 MiB budget for weights + KV; weights 64.55 GiB
+    # KV budget = (free − weights) − free × 0.17 = 796,107,996 B = 0.74 GiB
+    # cell = 2048 × 18 + 0.8 × 2048 × 18 = 66,355.2 B → 796,107,996 // 66,355.2 = 11,997 tokens
+    expected = pool_tokens(H100_FREE, 0.83, W120_TP1, 1, 36, 18)
+    assert expected == 11997
     p = plan("gpt-oss-120b", "H100-80GB", 1)
-    assert p.tp == 1 and p.mem_fraction_static == 0.874
-    assert p.max_total_num_tokens == 67771
-    assert p.max_context == 67771
+    assert p.tp == 1 and p.mem_fraction_static == 0.83 and p.free_at_load_bytes == H100_FREE
+    assert p.kv_pool_bytes_per_gpu == 796_107_996
+    assert p.max_total_num_tokens == 11997
+    assert p.max_context == 11997
     assert p.verdict == FITS_SHORTER
-    assert p.recommended_context_length == 67584  # 66 x 1024
-    assert p.attention_backend == "fa3" and p.chunked_prefill_size == 8192
-    assert p.concurrency_at(8192) == 8 and p.concurrency_at(32768) == 2
-    assert any("--mem-fraction-static 0.95" in r for r in p.reasons)
+    assert p.recommended_context_length == 11264  # 11 × 1024
+    assert p.attention_backend == "fa3" and p.chunked_prefill_size == 8192 and p.cuda_graph_max_bs == 256
+    assert p.concurrency_at(8192) == 1 and p.concurrency_at(32768) == 0
+    # the recipe's 0.95: free × 0.95 − weights = 10.18 GiB → 164,748 tokens
+    assert pool_tokens(H100_FREE, 0.95, W120_TP1, 1, 36, 18) == 164748
+    assert any("--mem-fraction-static 0.95 would give 164,748 tokens" in r for r in p.reasons)
+    assert p.planned_for == "SGLang 0.5.23" and p.image == "lmsysorg/sglang:v0.5.23"
     assert not p.warnings
 
 
 def test_120b_on_two_h100_tp2():
-    w = weights_per_gpu(EXPERT_PARAMS_120B, 36, 128, 2)
-    # 1,024 B/layer/token at TP=2: cell = 36 x 1024
-    expected = pool_tokens(81559, 0.868, w, 2, 36, 18)
-    assert expected == 1164390
+    # 1,024 B/layer/token at TP=2: cell = 1024 × 18 + 0.8 × 1024 × 18 = 33,177.6 B
+    expected = pool_tokens(H100_FREE, 0.828, W120_TP2, 2, 36, 18)
+    assert expected == 1063023
     p = plan("gpt-oss-120b", "H100-80GB", 2)
-    assert p.tp == 2 and p.mem_fraction_static == 0.868
-    assert p.weight_bytes_per_gpu == w
-    assert p.max_total_num_tokens == 1164390
+    assert p.tp == 2 and p.mem_fraction_static == 0.828
+    assert p.weight_bytes_per_gpu == W120_TP2
+    assert p.max_total_num_tokens == 1063023
     assert p.verdict == FITS and p.max_context == 131072
-    assert p.concurrency == 1164390 // 131072 == 8
+    assert p.concurrency == 1063023 // 131072 == 8
 
 
 def test_20b_on_l4():
-    w = weights_per_gpu(EXPERT_PARAMS_20B, 24, 32, 1)
-    expected = pool_tokens(23034, 0.871, w, 1, 24, 12)
-    assert expected == 128034
+    # L4 (23034 MiB): driver reserve not measured, estimated 303 + 0.217 % of 23034 = 353 MiB
+    # free 23034 − 353 − 527 = 22,154 MiB; fraction (23034 − 7280) / 23034 = 0.684
     p = plan("gpt-oss-20b", "L4", 1)
-    assert p.max_total_num_tokens == 128034
-    assert p.verdict == FITS_SHORTER and p.recommended_context_length == 128000
-    assert p.attention_backend == "triton" and p.chunked_prefill_size == 2048
+    assert p.driver_reserved_bytes == 353 * MiB and not p.overhead_measured
+    assert p.mem_fraction_static == 0.684
+    expected = pool_tokens((23034 - 353 - 527) * MiB, 0.684, W20_TP1, 1, 24, 12)
+    assert p.max_total_num_tokens == expected == 32808
+    assert p.verdict == FITS_SHORTER and p.recommended_context_length == 32768
+    assert p.attention_backend == "triton" and p.chunked_prefill_size == 4096
     assert any("Ada (sm89)" in w for w in p.warnings)
+
+
+def test_b200_pages_by_64():
+    # trtllm_mha keeps whole 64-token pages: the pool is a multiple of 64
+    p = plan("gpt-oss-20b", "B200", 1)
+    assert p.attention_backend == "trtllm_mha" and p.page_size == 64
+    assert p.max_total_num_tokens % 64 == 0 and p.max_total_num_tokens > 3_000_000
 
 
 def test_120b_on_l40s_does_not_fit():
     p = plan("gpt-oss-120b", "L40S", 1)
-    # (46068-1024) MiB x 0.778 = 34.2 GiB < 64.5 GiB of weights
-    assert fit.default_mem_fraction_static(46068 * MiB, 1) == round((46068 - 10240) / 46068, 3) == 0.778
+    # free 46068 − 403 (estimated reserve) − 527 = 45,138 MiB × 0.843 = 37.2 GiB < 64.5 GiB of weights
+    assert p.mem_fraction_static == 0.843
     assert p.verdict == DOES_NOT_FIT and not p.fits
     assert p.max_total_num_tokens == 0 and p.max_context == 0 and p.recommended_context_length == 0
     assert "Not enough memory" in p.reasons[0] and "64.5 GiB" in p.reasons[0]
 
 
 def test_given_mem_fraction_and_concurrency():
-    w = weights_per_gpu(EXPERT_PARAMS_120B, 36, 128, 1)
     p = plan("120b", "H100", 1, mem_fraction_static=0.95)
-    assert p.max_total_num_tokens == pool_tokens(81559, 0.95, w, 1, 36, 18) == 164492
+    assert p.max_total_num_tokens == pool_tokens(H100_FREE, 0.95, W120_TP1, 1, 36, 18) == 164748
     assert p.verdict == FITS and p.launch_args["mem-fraction-static"] == 0.95
+    assert p.settings["mem_fraction_static"] == 0.95
     assert any("activations and CUDA graphs" in x for x in p.warnings)
-    # H200 pool 1,010,465 tokens: 40 requests at 32k need 1,310,720 -> shorter context
+    # H200 pool 990,736 tokens: 40 requests at 32k need 1,310,720 -> shorter context
     q = plan("120b", "H200", 1, context_length=32768, concurrency=40)
-    assert q.max_total_num_tokens == pool_tokens(143771, 0.911, w, 1, 36, 18) == 1010465
-    assert q.concurrency == 1010465 // 32768 == 30
+    assert q.max_total_num_tokens == pool_tokens(H200_FREE, 0.903, W120_TP1, 1, 36, 18) == 990736
+    assert q.concurrency == 990736 // 32768 == 30
     assert q.verdict == FITS_SHORTER
-    assert q.recommended_context_length == (1010465 // 40) // 1024 * 1024 == 24576
+    assert q.recommended_context_length == (990736 // 40) // 1024 * 1024 == 24576
 
 
 def test_bad_inputs_raise_plan_error():
@@ -283,8 +319,11 @@ def test_recommend_20b_prefers_tp1_and_120b_largest_tp():
 def test_plan_to_dict_is_json():
     d = plan("120b", "H100", 2).to_dict()
     text = json.dumps(d)
-    assert json.loads(text)["max_total_num_tokens"] == 1164390
+    assert json.loads(text)["max_total_num_tokens"] == 1063023
+    assert d["planned_for"] == "SGLang 0.5.23" and d["engine"] == "sglang" and d["engine_version"] == "0.5.23"
+    assert d["memory_source"] == "catalog" and d["free_at_load_bytes"] == H100_FREE
     assert d["verdict_text"] == "fits" and d["launch_args"]["tp"] == 2
+    assert d["settings"]["tensor_parallel_size"] == 2 and d["settings"]["max_model_len"] == 131072
     assert d["launch_args"]["model-path"] == "openai/gpt-oss-120b"
     assert matrix_models() == ["gpt-oss-20b", "gpt-oss-120b"]
 
@@ -299,7 +338,6 @@ def test_per_token_costs_in_the_plan_and_pool_without_swa():
     assert p.kv_bytes_per_token_full_layers == 18 * 2048 == 36 * 1024
     assert p.kv_bytes_sliding_per_request == 18 * 128 * 2048
     q = plan("120b", "H100", 1, hybrid_swa_pool=False)
-    # every layer full: 4.19 GiB // (36 x 2048 B) = 60,994 tokens, no hybrid split
-    w = weights_per_gpu(EXPERT_PARAMS_120B, 36, 128, 1)
-    assert q.max_total_num_tokens == (int((81559 - 1024) * MiB * 0.874) - w) // (36 * 2048) == 60994
+    # every layer full: the 796,107,996 B budget // (36 x 2048 B) = 10,797 tokens, no hybrid split
+    assert q.max_total_num_tokens == 796_107_996 // (36 * 2048) == 10797
     assert q.kv_bytes_per_token_per_gpu == 36 * 2048 and not q.hybrid_swa_pool

@@ -129,7 +129,8 @@ async def test_container_hook_fills_the_container_column(monkeypatch) -> None:
 
 async def test_enter_on_a_plan_posts_plan_chosen_with_launch_setting_names(monkeypatch) -> None:
     chosen: list[messages.PlanChosen] = []
-    async with gpus_open(monkeypatch, "2xh100", ticks=1) as (pilot, app, pane):
+    # two real H100s, a 4.5 GiB process on GPU 0: both still fit 120b at TP=2 (76.2 vs 80.6 GiB free)
+    async with gpus_open(monkeypatch, "2xh100-real", ticks=1) as (pilot, app, pane):
         monkeypatch.setattr(app, "_relay", lambda m: chosen.append(m))
         await pilot.press("p")  # focus the matrix
         await pilot.press("down")  # gpt-oss-120b
@@ -148,18 +149,76 @@ async def test_enter_on_a_plan_posts_plan_chosen_with_launch_setting_names(monke
 
         known = {s.key for s in SETTINGS}
         assert set(values) <= known
+        # the plan itself travels too (the Launch area compares it with what the server logs)
+        assert chosen[0].plan.planned_for == "SGLang 0.5.23" and chosen[0].plan.memory_source == "detected"
         assert any("carried to the launch form" in n or "chosen" in n for n in notes(app))
 
 
 async def test_20b_on_two_gpus_names_the_card_it_uses(monkeypatch) -> None:
     chosen: list[messages.PlanChosen] = []
-    async with gpus_open(monkeypatch, "2xh100", ticks=1) as (pilot, app, pane):
+    async with gpus_open(monkeypatch, "2xh100-real", ticks=1) as (pilot, app, pane):
         monkeypatch.setattr(app, "_relay", lambda m: chosen.append(m))
         await pilot.press("p", "enter")
         await pilot.pause()
         assert chosen[0].values["model"] == "openai/gpt-oss-20b"
         assert chosen[0].values["tensor_parallel_size"] == 1
-        assert chosen[0].values["gpus"] == "0"
+        assert chosen[0].values["gpus"] == "1"  # the emptier one: GPU 0 has a process on it
+
+
+async def test_a_busy_box_is_planned_from_what_is_free_and_says_who_holds_it(monkeypatch) -> None:
+    """Issue 10 item 11: the recording's GPUs already serve 120b; the planner must not promise the cards."""
+    async with gpus_open(monkeypatch, "2xh100", ticks=1) as (pilot, app, pane):
+        matrix = pane.query_one("#plan-matrix", DataTable)
+        assert str(matrix.get_row("gpt-oss-120b")[1]) == "no fit"
+        reasons = str(pane.query_one("#plan-reasons", Static).render())
+        assert "9.1 GiB free now" in reasons and "SGLang 0.5.23" in reasons
+        assert "sglang::scheduler_TP0 (pid 9100) holds 69.6 GiB on GPU 0" in reasons
+        # a catalog GPU is still planned from the whole card
+        pane.query_one("#plan-gpu", Select).value = "H100-80GB"
+        await until(pilot, lambda: str(matrix.get_row("gpt-oss-20b")[1]) == "fits", "the whole H100's plan")
+
+
+async def test_attention_column_fits_after_switching_gpu(monkeypatch) -> None:
+    """Issue 10 item 9: H100's `fa3` first, then an A100's `triton` showed as `trit`."""
+    async with gpus_open(monkeypatch, "no-driver") as (pilot, app, pane):
+        pane.query_one("#plan-gpu", Select).value = "A100-80GB"
+        await until(pilot, lambda: "triton" in screen_text(app), "the A100's triton backend, whole")
+        pane.query_one("#plan-gpu", Select).value = "B200-180GB"
+        await until(pilot, lambda: "trtllm_mha" in screen_text(app), "the B200's trtllm_mha backend, whole")
+
+
+async def test_bad_planner_input_is_said_where_it_is_typed(monkeypatch) -> None:
+    """Issue 10: `abc`, `0`, `-5` as context silently meant 128K; count 0 showed `× 0` beside a 1× plan."""
+    async with gpus_open(monkeypatch, "no-driver") as (pilot, app, pane):
+        planner = pane.query_one("#gpus-plan")
+        context, count = pane.query_one("#plan-context", Input), pane.query_one("#plan-count", Input)
+        matrix = pane.query_one("#plan-matrix", DataTable)
+        for bad in ("abc", "0", "-5", "200k"):
+            context.value = bad
+            await until(pilot, lambda: (planner.problem or "").startswith(f"context {bad!r}: type tokens such as 32k"),
+                        f"the problem with context {bad!r}")
+            assert matrix.row_count == 0 and planner.plans == []  # nothing planned from a value not shown
+            await until(pilot, lambda: "✗ context" in screen_text(app), "the problem line under the inputs")
+            assert context.has_class("-invalid")
+        context.value = "32k"
+        await until(pilot, lambda: planner.problem is None and matrix.row_count == 2, "a plan at 32k")
+        count.value = "0"
+        await until(pilot, lambda: planner.problem == "GPU count '0': type a whole number, 1 to 8", "count 0 refused")
+        assert matrix.row_count == 0
+        count.value = "2"
+        await until(pilot, lambda: planner.problem is None and len(planner.plans) == 2, "a plan for 2 GPUs")
+        assert all(p.gpu_count == 2 for p in planner.plans)
+
+
+async def test_this_box_takes_at_most_its_gpus(monkeypatch) -> None:
+    async with gpus_open(monkeypatch, "2xh100-real", ticks=1) as (pilot, app, pane):
+        planner = pane.query_one("#gpus-plan")
+        pane.query_one("#plan-count", Input).value = "4"
+        await until(pilot, lambda: planner.problem == "GPU count '4': type a whole number, this box has 2",
+                    "count 4 refused on a box of 2")
+        pane.query_one("#plan-count", Input).value = "1"
+        await until(pilot, lambda: planner.problem is None and planner.plans, "a plan for one GPU")
+        assert planner.plans[0].gpu_indices == (1,)  # the emptier GPU
 
 
 async def test_a_plan_that_does_not_fit_is_not_carried(monkeypatch) -> None:
@@ -242,9 +301,11 @@ def test_plan_values_only_carry_what_the_plan_decided() -> None:
 
     p = plan("120b", "H100-80GB", 1, mem_fraction_static=0.95)
     values = plan_values(p)
-    assert values["mem_fraction_static"] == 0.95
-    assert values["tensor_parallel_size"] == 1
-    assert "gpus" not in values
+    assert values == p.settings == {
+        "model": "openai/gpt-oss-120b", "tensor_parallel_size": 1, "max_model_len": 131072,
+        "attention_backend": "fa3", "chunked_prefill": 8192, "mem_fraction_static": 0.95,
+    }
+    assert p.launch_args["mem-fraction-static"] == 0.95 and "gpus" not in values
 
 
 async def test_typing_in_an_input_never_triggers_app_keys(monkeypatch) -> None:

@@ -57,3 +57,13 @@ def test_light_theme(snap_compare, monkeypatch) -> None:
         await settle(pilot, pilot.app, ticks=4)
 
     assert snap_compare(gpus_app(), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_busy_h200_is_planned_from_what_is_free(snap_compare, monkeypatch) -> None:
+    """Issue 10 item 11 at 80×24: a process holds 20.6 GiB; the plan says so and plans from the rest."""
+    use_recording(monkeypatch, "h200-busy")
+
+    async def run_before(pilot) -> None:
+        await settle(pilot, pilot.app, ticks=1)
+
+    assert snap_compare(gpus_app(), terminal_size=(80, 24), run_before=run_before)

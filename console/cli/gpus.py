@@ -98,15 +98,14 @@ def human_table(inv, snap, fit_lines=()) -> str:
     return "\n".join(lines)
 
 
-def _fit(inv) -> list[dict]:
-    """What each model does on the detected GPUs (the planner's matrix)."""
-    from console.gpu import plan_gpus
+def _fit(inv, snap) -> list[dict]:
+    """What each model does on the detected GPUs with the memory free now (the planner's matrix)."""
+    from console.gpu.box import detected_box
     from console.planner.fit import matrix
 
-    found = plan_gpus(inv)
-    if found is None:
+    box = detected_box(inv, snap, _container_names(snap))
+    if box is None:
         return []
-    spec, count = found
     return [
         {
             "model": p.model,
@@ -115,20 +114,40 @@ def _fit(inv) -> list[dict]:
             "max_context": p.max_context,
             "max_total_num_tokens": p.max_total_num_tokens,
             "gpu": p.gpu,
-            "gpu_count": count,
+            "gpu_count": box.count,
+            "gpu_indices": list(p.gpu_indices),
+            "free_at_load_bytes": p.free_at_load_bytes,
+            "held_bytes": p.held_bytes,
+            "clean_card_tokens": p.clean_card_tokens,
+            "planned_for": p.planned_for,
+            "warnings": [w for w in p.warnings if "already held" in w],
         }
-        for p in matrix(spec, count)
+        for p in matrix(box.spec, box.count, memory=box.memory)
     ]
+
+
+def _container_names(snap) -> dict[int, str]:
+    pids = [p.pid for s in snap.samples for p in s.processes] if snap is not None else []
+    if not pids:
+        return {}
+    from console.cli.plan import container_names_or_empty as names
+
+    return names(pids)
 
 
 def _fit_lines(rows) -> list[str]:
     if not rows:
         return []
-    out = [f"gpt-oss on {rows[0]['gpu_count']}× {rows[0]['gpu']} (see `plan` for details):"]
+    r0 = rows[0]
+    free = "" if not r0["free_at_load_bytes"] else f", {r0['free_at_load_bytes'] / GiB:.1f} GiB free now per GPU"
+    out = [f"gpt-oss on {r0['gpu_count']}× {r0['gpu']}{free}, {r0['planned_for']} (see `plan` for details):"]
     for r in rows:
         verdict = r["verdict"].replace("-", " ")
         extra = f"TP={r['tp']}, context up to {r['max_context']:,}" if r["max_context"] else ""
-        out.append(f"  {r['model']:<13} {verdict:<22} {extra}")
+        out.append(f"  {r['model']:<13} {verdict:<22} {extra}".rstrip())
+    held = next((r for r in rows if r["warnings"]), None)
+    if held is not None:
+        out.append(f"  ! {held['warnings'][0]}")
     return out
 
 
@@ -154,7 +173,7 @@ def run(args) -> int:
     from console.gpu import document
 
     doc = document(inv, snap)
-    doc["fit"] = _fit(inv)
+    doc["fit"] = _fit(inv, snap)
     emit(doc, args.json, lambda _: human_table(inv, snap, _fit_lines(doc["fit"])))
     return EXIT_OK
 

@@ -13,6 +13,7 @@ ORDER = 20
 
 
 def register(parser) -> None:
+    from console.runtime.spec import STOCK_IMAGE
     from console.settings import add_arguments
 
     parser.add_argument("--profile", "-p", metavar="NAME", help="start from this saved profile")
@@ -20,8 +21,9 @@ def register(parser) -> None:
         "--image-mode",
         choices=("auto", "project", "stock"),
         default="auto",
-        help="project: the project's env-driven image; stock: an SGLang image (lmsysorg/sglang) run with "
-        "the argv the console builds; auto: stock for images named */sglang, else project",
+        help=f"project: the project's env-driven image; stock: an SGLang image ({STOCK_IMAGE}, the version "
+        "plans are made for) run with the argv the console builds; auto: stock for images named */sglang, "
+        "else project",
     )
     parser.add_argument(
         "--allow-public", action="store_true", help="publish on a non-local address even without an API key (warns)"
@@ -103,6 +105,14 @@ def run(args) -> int:
     if args.dry_run or args.compose:
         emit(spec.describe() | {"docker_run": spec.docker_run()}, as_json, lambda d: d["docker_run"])
         return EXIT_OK
+    from console.runtime.capacity import predict
+
+    # The plan for these settings on this box, kept on the container: the log's pool is checked against it.
+    spec.prediction = predict(vals.values)
+    if spec.prediction is not None:
+        p = spec.prediction
+        _say(f"plan: KV pool {p.max_total_num_tokens:,} tokens per replica ({p.planned_for}, TP={p.tp}, "
+             f"{p.free_at_load / 2**30:.1f} GiB free per GPU now)", as_json)
     return launch_and_follow(spec, vals.values, args)
 
 
@@ -152,6 +162,13 @@ def print_progress(snap) -> None:
     if snap.stalled_s is not None:
         line += f"  (no progress for {snap.stalled_s:.0f}s: stalled?)"
     _say(line, False)
+    check = getattr(snap, "capacity_check", None)
+    if check is not None and _CHECKS_SAID.get(snap.container_id) != check.summary:
+        _CHECKS_SAID[snap.container_id] = check.summary
+        _say(f"  {check.summary}", False)
+
+
+_CHECKS_SAID: dict[str, str] = {}  # container → the capacity check last printed (print it once)
 
 
 def follow_until_ready(monitor, name: str, as_json: bool, *, timeout: float | None, extra: dict | None = None) -> int:
@@ -166,7 +183,8 @@ def follow_until_ready(monitor, name: str, as_json: bool, *, timeout: float | No
         monitor.stop()
     result = snap.to_dict() | (extra or {})
     if snap.phase.label == "ready":
-        emit(result, as_json, lambda d: f"ready in {d['time_to_ready_s']}s at {d['base_url']}")
+        emit(result, as_json, lambda d: f"ready in {d['time_to_ready_s']}s at {d['base_url']}" + (
+            f"\n{d['capacity_check']['summary']}" if d.get("capacity_check") else ""))
         return EXIT_OK
     if snap.phase.label != "exited":
         result["still_running"] = True  # gave up waiting; the container goes on

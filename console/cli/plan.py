@@ -29,41 +29,79 @@ def _kib(b: float) -> str:
     return f"{b / 1024:.1f} KiB"
 
 
+def _gib(b: float) -> str:
+    return f"{b / GiB:.1f} GiB"
+
+
+def memory_line(p) -> str:
+    """Where the plan's free memory comes from, in one line."""
+    overhead = (f"{_gib(p.driver_reserved_bytes)} driver reserve, {_gib(p.cuda_context_bytes)} CUDA context"
+                + ("" if p.overhead_measured else " (estimated: not measured on this card)"))
+    if p.memory_source == "detected":
+        gpus = ", ".join(str(i) for i in p.gpu_indices)
+        # Per GPU, like the rest of the line: the least-free GPU of the plan sets the pool.
+        per_gpu_held = p.gpu_memory_total - p.driver_reserved_bytes - p.cuda_context_bytes - p.free_at_load_bytes
+        held = f"{_gib(per_gpu_held)} held by other processes, " if p.held_bytes else ""
+        return (f"{_gib(p.free_at_load_bytes)} free now on GPU {gpus} (of {_gib(p.gpu_memory_total)}: "
+                f"{held}{overhead})")
+    return f"{_gib(p.free_at_load_bytes)} per GPU = {_gib(p.gpu_memory_total)} − {overhead}"
+
+
 def format_plan(p) -> str:
     gpus = p.gpu if p.gpu_count == 1 else f"{p.gpu_count}× {p.gpu}"
     cc = f"sm{p.compute_capability[0]}{p.compute_capability[1]}"
+    fraction = ("given" if p.mem_fraction_source == "given"
+                else f"{p.planned_for} default: keeps {p.reserved_mib / 1024:.1f} GiB for activations and CUDA graphs")
     rows = [
         f"{p.model} on {gpus} ({p.arch}, {cc}, {p.gpu_memory_total / GiB:.1f} GiB): {p.verdict_text.upper()}",
+        f"  planned for     {p.planned_for} (image {p.image})",
         f"  TP              {p.tp}  ({p.tp_reason})",
+        f"  memory at load  {memory_line(p)}",
         f"  weights         {p.weight_bytes_per_gpu / GiB:.1f} GiB per GPU",
-        f"  mem fraction    {p.mem_fraction_static} ({'given' if p.mem_fraction_source == 'given' else 'SGLang default rule'})",
+        f"  mem fraction    {p.mem_fraction_static} ({fraction})",
     ]
     if p.fits:
         rows += [
             f"  KV pool         {p.kv_pool_bytes_per_gpu / GiB:.1f} GiB per GPU = {p.max_total_num_tokens:,} tokens "
-            f"(SGLang logs max_total_num_tokens), {_kib(p.kv_bytes_per_token_per_gpu)}/token/GPU",
+            f"({p.engine_label} logs max_total_num_tokens), {_kib(p.kv_bytes_per_token_per_gpu)}/token/GPU",
             f"  max context     {p.max_context:,} tokens for one request",
             f"  concurrency     {p.concurrency} at {p.context_length:,} tokens · "
             f"{p.concurrency_at(8192)} at 8k · {p.concurrency_at(32768)} at 32k",
         ]
     rows.append(
-        f"  engine          attention {p.attention_backend} · MoE {p.moe_backend} · chunked prefill {p.chunked_prefill_size}"
+        f"  engine          attention {p.attention_backend} · MoE {p.moe_backend} · chunked prefill "
+        f"{p.chunked_prefill_size} · CUDA graphs ≤ {p.cuda_graph_max_bs} · page {p.page_size}"
     )
     rows += [f"  why             {r}" if i == 0 else f"                  {r}" for i, r in enumerate(p.reasons)]
     rows += [f"  warning         {w}" for w in p.warnings]
     if p.fits:
         flags = " ".join(f"--{k} {v}" for k, v in p.launch_args.items())
         rows.append(f"  launch with     {flags}")
+        if "gpus" in p.settings:
+            gpus = p.settings["gpus"]
+            rows.append(f"  on GPUs         {gpus} (gpt-oss-console launch --gpus {gpus}, or GPT_OSS_GPUS={gpus})")
     return "\n".join(rows)
 
 
-def _detected():
-    """((GpuSpec, count) or None, Inventory) from NVML (or a replay): the
-    inventory says why when nothing can be planned for."""
-    from console.gpu import plan_gpus, read_inventory
+def container_names_or_empty(pids) -> dict[int, str]:
+    """PID → container, or {} when the Docker Engine does not answer: the plan still names
+    the processes, their containers are a bonus."""
+    from console.errors import ConsoleError
 
-    inv = read_inventory()
-    return plan_gpus(inv), inv
+    try:
+        from console.runtime.vram import container_names
+
+        return container_names(pids)
+    except (ConsoleError, ImportError, OSError):
+        return {}
+
+
+def _detected():
+    """(DetectedBox or None, Inventory) from NVML (or a replay): the inventory says why when
+    nothing can be planned for."""
+    from console.gpu.box import read_box
+
+    return read_box(containers=container_names_or_empty)
 
 
 def run(args) -> int:
@@ -95,29 +133,34 @@ def run(args) -> int:
         except catalog.UnknownName as exc:
             raise ConsoleError(str(exc), "pass one of the names above with --gpu", exit_code=EXIT_USAGE) from None
         count = args.count or 1
+        memory = None
     else:
-        found, inv = _detected()
-        if found is None:
+        box, inv = _detected()
+        if box is None:
             reason = inv.error or "no GPU with a known memory size was detected"
             raise ConsoleError(
                 f"no GPU to plan for: {reason}",
                 f"name one: --gpu NAME (known: {', '.join(catalog.gpu_names())})",
                 exit_code=EXIT_UNAVAILABLE,
             )
-        gpu, detected = found
-        count = args.count or detected
+        gpu, memory = box.spec, box.memory
+        count = args.count or box.count
+        if count > box.count:
+            raise ConsoleError(f"--count {count}: this box has {box.count}× {gpu.name}",
+                               f"plan for up to {box.count}, or name a catalog GPU with --gpu", exit_code=EXIT_USAGE)
 
     try:
         models = [catalog.lookup_model(args.model).name] if args.model else list(catalog.MODELS)
         plans = [
             plan(m, gpu, count, tp=args.tp, context_length=args.context_length,
-                 concurrency=args.concurrency, mem_fraction_static=args.mem_fraction_static)
+                 concurrency=args.concurrency, mem_fraction_static=args.mem_fraction_static,
+                 memory=memory)
             for m in models
         ]
     except (PlanError, catalog.UnknownName) as exc:
         raise ConsoleError(str(exc), exit_code=EXIT_USAGE) from None
 
-    doc = {"plans": [p.to_dict() for p in plans]}
+    doc = {"planned_for": plans[0].planned_for, "plans": [p.to_dict() for p in plans]}
     emit(doc, args.json, lambda _: "\n\n".join(format_plan(p) for p in plans))
     # One model asked: "no" when it does not fit. Both: "no" when neither does.
     return EXIT_OK if any(p.fits for p in plans) else EXIT_FAILED

@@ -27,6 +27,8 @@ def _human(rows) -> str:
         if r.get("exit_code") is not None:
             bits.append(f"exit code {r['exit_code']}" + (" (OOM-killed)" if r["oom_killed"] else ""))
         out.append("  " + ", ".join(bits))
+        if r.get("capacity_check"):
+            out.append(f"  {r['capacity_check']['summary']}")
         if r.get("drift"):
             out.append(f"  drift: running settings differ from profile {r['profile']!r}"
                        f" (launch --profile {r['profile']} --replace applies it)")

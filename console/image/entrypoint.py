@@ -70,6 +70,7 @@ def _gpu_summary(gpus: list[Any]) -> str:
 def _plan(model: str, gpus: list[Any], values: dict[str, Any], prep: Prepared) -> None:
     """Fill TP / attention backend from the planner and refuse what cannot fit."""
     from console.planner import DOES_NOT_FIT, FITS_SHORTER, PlanError, gpu_from_nvml, plan
+    from console.planner.settings_map import auto_settings
 
     # Mixed cards: plan for the smallest, since every TP rank must hold its share.
     smallest = min(gpus, key=lambda g: g.memory_mib)
@@ -79,25 +80,33 @@ def _plan(model: str, gpus: list[Any], values: dict[str, Any], prep: Prepared) -
     count = len(gpus)
     res = prep.resolution
     tp = values.get("tensor_parallel_size")
+    # SGLang sizes its pool from what is free when it loads, a moment from now: plan from that.
+    memory = None
+    if all(g.memory_free_mib is not None for g in gpus):
+        from console.planner.memory import free_memory
+
+        memory = free_memory(spec, {g.index: g.memory_free_mib * 1024 * 1024 for g in gpus})
     try:
         p = plan(model, spec, count, tp=tp, context_length=values.get("max_model_len"),
-                 mem_fraction_static=values.get("mem_fraction_static"))
+                 mem_fraction_static=values.get("mem_fraction_static"),
+                 chunked_prefill_size=values.get("chunked_prefill"), memory=memory)
     except PlanError as exc:
         raise Refusal([f"{exc}"], EXIT_SETTINGS) from None
-    if tp is None:
-        res.set("tensor_parallel_size", p.tp, S.AUTO)
-        prep.reasons["tensor_parallel_size"] = p.tp_reason
     where = f"{count}× {spec.name}" if count > 1 else f"one {spec.name}"
     if p.verdict == DOES_NOT_FIT:
-        hint = _fix_hint(model, spec, count, p.tp, values)
+        hint = _fix_hint(model, spec, count, p.tp, values, p)
         raise Refusal([f"{model} does not fit on {where} at TP={p.tp}: {p.reasons[0]}. {hint}"], EXIT_SETTINGS)
-    if values.get("attention_backend") is None:
-        res.set("attention_backend", p.attention_backend, S.AUTO)
-        prep.reasons["attention_backend"] = f"SGLang's choice for {spec.arch} ({spec.sm})"
+    # What the operator left to start-up (TP, attention backend) comes from the plan, through the
+    # same plan → settings mapping the console's launch form and `plan` use.
+    why = {"tensor_parallel_size": p.tp_reason,
+           "attention_backend": f"{p.planned_for}'s choice for {spec.arch} ({spec.sm})"}
+    for key, value in auto_settings(p, values).items():
+        res.set(key, value, S.AUTO)
+        prep.reasons[key] = why.get(key, f"planned for {p.planned_for}")
     pool = p.max_total_num_tokens
     asked = values.get("max_model_len")
     fraction = f"mem_fraction_static {p.mem_fraction_static}" + (
-        "" if p.mem_fraction_source == "given" else " (SGLang default)")
+        "" if p.mem_fraction_source == "given" else f" ({p.planned_for} default)")
     if p.verdict == FITS_SHORTER:
         if asked:
             prep.warnings.append(
@@ -111,14 +120,16 @@ def _plan(model: str, gpus: list[Any], values: dict[str, Any], prep: Prepared) -
                 f"tokens on {where} at TP={p.tp} with {fraction}); SGLang caps requests at the pool")
     else:
         prep.notes.append(f"plan: KV pool about {pool:,} tokens on {where} at TP={p.tp} "
-                          f"({p.concurrency} request(s) of {p.context_length:,} tokens at once)")
+                          f"({p.concurrency} request(s) of {p.context_length:,} tokens at once; "
+                          f"{p.planned_for}, {p.free_at_load_bytes / 1024**3:.1f} GiB free per GPU)")
     prep.warnings.extend(p.warnings)
 
 
-def _fix_hint(model: str, spec: Any, count: int, tp: int, values: dict[str, Any]) -> str:
-    """The smallest change that makes the plan fit, in words."""
+def _fix_hint(model: str, spec: Any, count: int, tp: int, values: dict[str, Any], failed: Any = None) -> str:
+    """The smallest change that makes the plan fit, in words (the ways below are for empty GPUs)."""
     from console.planner import PlanError, plan
     from console.planner.fit import TP_CHOICES, default_mem_fraction_static, valid_tp_sizes
+    from console.planner.sglang import SGLANG
 
     fraction = values.get("mem_fraction_static")
 
@@ -128,12 +139,16 @@ def _fix_hint(model: str, spec: Any, count: int, tp: int, values: dict[str, Any]
         except PlanError:  # an input the planner refuses: not a way to fit
             return False
 
+    if failed is not None and failed.held_bytes >= 512 * 1024**2 and fits(count, tp, fraction):
+        return (f"Free the GPUs: {failed.held_bytes / 1024**3:.1f} GiB of them is held by other processes "
+                "(nvidia-smi on the host shows which)")
+
     for t in valid_tp_sizes(model, count):
         if t != tp and fits(count, t, fraction):
             return f"Set TENSOR_PARALLEL_SIZE={t} ({count} GPUs are visible) or leave it unset"
     if fraction is not None and fits(count, tp, None):
         default = default_mem_fraction_static(spec.memory_total, tp)
-        return f"Raise MEM_FRACTION_STATIC (SGLang's default here is {default}) or leave it unset"
+        return f"Raise MEM_FRACTION_STATIC ({SGLANG.label} {SGLANG.version}'s default here is {default}) or leave it unset"
     alt = " or use openai/gpt-oss-20b" if model.endswith("120b") else ""
     for n in TP_CHOICES:
         if n > count and fits(n, n, fraction):

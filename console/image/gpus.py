@@ -11,6 +11,8 @@ import subprocess
 from dataclasses import dataclass
 
 QUERY = ["nvidia-smi", "--query-gpu=index,name,memory.total,compute_cap", "--format=csv,noheader,nounits"]
+# Asked apart: a driver that does not know a field fails the whole query, and free memory is a bonus.
+FREE_QUERY = ["nvidia-smi", "--query-gpu=index,memory.free", "--format=csv,noheader,nounits"]
 
 
 class GpuDetectError(RuntimeError):
@@ -23,6 +25,7 @@ class DetectedGpu:
     name: str
     memory_mib: int
     compute_cap: tuple[int, int]
+    memory_free_mib: int | None = None  # free now (total − used − driver reserve); None: not asked
 
     @property
     def memory_total(self) -> int:
@@ -78,4 +81,29 @@ def detect(timeout: float = 20.0) -> list[DetectedGpu] | None:
     gpus = visible(parse_query(proc.stdout), os.environ.get("CUDA_VISIBLE_DEVICES"))
     if not gpus:
         raise GpuDetectError("nvidia-smi lists no GPU (or none that CUDA_VISIBLE_DEVICES selects)")
-    return gpus
+    return with_free_memory(gpus, timeout)
+
+
+def parse_free(text: str) -> dict[int, int]:
+    """``index, free MiB`` lines → {index: MiB}; lines that do not parse are left out."""
+    out: dict[int, int] = {}
+    for line in text.splitlines():
+        index, _, free = (p.strip() for p in line.partition(","))
+        if index.isdigit():
+            try:
+                out[int(index)] = int(float(free))
+            except ValueError:
+                pass
+    return out
+
+
+def with_free_memory(gpus: list[DetectedGpu], timeout: float = 20.0) -> list[DetectedGpu]:
+    """The GPUs with what nvidia-smi says is free on each (unchanged when it will not say)."""
+    from dataclasses import replace
+
+    try:
+        proc = subprocess.run(FREE_QUERY, capture_output=True, text=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired):
+        return gpus
+    free = parse_free(proc.stdout) if proc.returncode == 0 else {}
+    return [replace(g, memory_free_mib=free.get(g.index)) for g in gpus]

@@ -1,50 +1,44 @@
-"""Will gpt-oss fit on these GPUs under SGLang, and with what settings?
+"""Will gpt-oss fit on these GPUs, and with what settings? The engine-neutral part of the plan.
 
 Pure functions over the catalog, standard library only (the image entrypoint
-imports this in a bare ``python3``). Every number follows what SGLang does at
-start-up, so the plan can be checked against its log:
+imports this in a bare ``python3``). The numbers an engine computes at start-up
+come from its rules (:mod:`console.planner.engine`; SGLang's, for the version
+the image pins, in :mod:`console.planner.sglang`); this module adds what any
+engine needs:
 
-1. ``mem_fraction_static`` (weights + KV pool share of each GPU) is SGLang's
-   default rule unless given: reserved = 2.8 + tp/10 GiB below 35 GiB cards,
-   9.5 + tp/2 below 90 GiB, 12 + tp/2 below 160 GiB, else 32 GiB;
-   fraction = round((total − reserved) / total, 3) with total in MiB as NVML
-   reports it.
-2. KV pool bytes per GPU = free memory at start × fraction − weights per GPU
-   (SGLang's ``profile_max_num_token``; free at start ≈ NVML total − driver
-   reserve − CUDA context, ``RUNTIME_OVERHEAD``).
-3. Tokens: SGLang first divides the pool by a cell of all layers
-   (2 × KV heads/TP × head_dim × 2 bytes per layer), then, for gpt-oss's
-   sliding-window layers, splits it into a full-attention pool and a
-   sliding-window pool of ``SWA_FULL_TOKENS_RATIO`` × its size. The full pool's
-   size is what it logs as ``max_total_num_tokens``; one request of N tokens
-   needs N of them, so that is the longest context at concurrency 1.
+1. Weights per GPU, from the model's shapes: MoE experts in MXFP4 (4.25
+   bits/param, padded 2880→3072 by the MoE kernels), the rest bf16, all sharded
+   by TP except router and norms: 64.5 GiB for 120b (vLLM reports 64–66 GiB
+   loaded on H100), 13.4 GiB for 20b.
+2. The memory free when the server loads (:mod:`console.planner.memory`): a
+   catalog card minus the driver's reserve and a CUDA context, or on the
+   detected box what is free now — other processes' memory included.
+3. TP: it must divide 64 query and 8 KV heads (1, 2, 4, 8); 20b prefers TP=1
+   (replicas beat all-reduce), 120b the largest TP the GPUs allow.
+4. The verdict at a context length and concurrency, and what to change when it
+   does not fit.
 
-Weights per GPU are computed from the model's shapes: MoE experts in MXFP4
-(4.25 bits/param, padded 2880→3072 by the MoE kernels), the rest bf16, all
-sharded by TP except router and norms. That gives 64.5 GiB for 120b (vLLM
-reports 64–66 GiB loaded on H100) and 13.4 GiB for 20b.
-
-Public API (used by the GPUs screen, ``plan`` CLI, image entrypoint and the
-launch helper)::
+Public API (the GPUs screen, ``plan``, ``gpus``, the image entrypoint, the launch)::
 
     plan(model, gpu, count=1, *, tp=None, context_length=None, concurrency=None,
-         mem_fraction_static=None, hybrid_swa_pool=True) -> Plan
-        model: "gpt-oss-120b" / "120b" / ModelSpec; gpu: catalog name or GpuSpec.
-        tp=None picks one (choose_tp). Raises PlanError (a ValueError) on bad input.
-    recommend(model, gpu, count=1) -> Plan        # largest TP that fits; 20b prefers TP=1
-    choose_tp(model, gpu, count, requested=None) -> (tp, reason)
+         mem_fraction_static=None, chunked_prefill_size=None, hybrid_swa_pool=True,
+         memory=None, engine=SGLANG) -> Plan
+        model: "gpt-oss-120b" / "120b" / ModelSpec; gpu: catalog name or GpuSpec;
+        memory: a MemoryAtLoad (default: clean catalog cards). Raises PlanError.
+    recommend(model, gpu, count=1, memory=None) -> Plan   # TP chosen, engine defaults
+    matrix(gpu, count, memory=None) -> [Plan]             # one per model
+    choose_tp(model, gpu, count, requested=None, memory=None) -> (tp, reason)
     valid_tp_sizes(model, count) -> list[int]
     weight_bytes_per_gpu(model, tp) -> int
-    kv_bytes_per_token_per_gpu(model, tp) -> float    # pool cost per token (SGLang accounting)
-    default_mem_fraction_static(gpu_memory_total, tp) -> float
-    kv_pool_tokens(model, gpu, tp, mem_fraction_static) -> int   # max_total_num_tokens
-    attention_backend(compute_capability) -> str
-    chunked_prefill_default(gpu_memory_total) -> int
+    kv_bytes_per_token_per_gpu(model, tp) -> float    # pool cost per token (engine accounting)
+    default_mem_fraction_static(gpu_memory_total, tp) -> float   # the engine's default
+    attention_backend(compute_capability) -> str; chunked_prefill_default(gpu_memory_total) -> int
 
 ``Plan`` is a frozen dataclass: ``verdict`` ("fits" | "fits-shorter-context"
-| "does-not-fit"), ``reasons`` and ``warnings`` in words, the numbers above,
-``concurrency_at(context)``, ``launch_args`` (SGLang flag → value) and
-``to_dict()``.
+| "does-not-fit"), ``reasons`` and ``warnings`` in words, the numbers above, the
+engine and version it was planned for, ``concurrency_at(context)``,
+``settings`` (launch setting key → value, :mod:`console.planner.settings_map`),
+``launch_args`` (engine flag → value) and ``to_dict()``.
 """
 
 from __future__ import annotations
@@ -54,7 +48,6 @@ from dataclasses import asdict, dataclass
 from console.planner.catalog import (
     BF16,
     GiB,
-    MiB,
     MXFP4_BYTES_PER_PARAM,
     GpuSpec,
     ModelSpec,
@@ -62,20 +55,17 @@ from console.planner.catalog import (
     lookup_gpu,
     lookup_model,
 )
+from console.planner.engine import EngineRules
+from console.planner.memory import MemoryAtLoad, catalog_memory
+from console.planner.settings_map import plan_flags, plan_settings
+from console.planner.sglang import SGLANG
 
 FITS = "fits"
 FITS_SHORTER = "fits-shorter-context"
 DOES_NOT_FIT = "does-not-fit"
 
-# GPU memory SGLang cannot use: driver-reserved memory plus the CUDA context.
-# Measured on an H100 80GB (driver 580): NVML v2 reserved 480 MiB, a bare CUDA
-# context 527 MiB -> free at start = total - 0.98 GiB (tests/data/nvml/cuda_hold.py).
-RUNTIME_OVERHEAD = 1 * GiB
 # The MXFP4 MoE kernels pad the 2880-wide expert matrices to a multiple of 256.
 EXPERT_PAD = 3072 / 2880
-# SGLang's --swa-full-tokens-ratio default: the sliding-window pool is this
-# fraction of the full-attention pool.
-SWA_FULL_TOKENS_RATIO = 0.8
 # A pool smaller than this cannot hold a Harmony prompt and an answer.
 MIN_USEFUL_TOKENS = 4096
 TP_CHOICES = (1, 2, 4, 8)
@@ -127,17 +117,10 @@ def kv_bytes_per_token_layer(model: str | ModelSpec, tp: int) -> int:
     return 2 * heads * m.head_dim * BF16
 
 
-def kv_bytes_per_token_per_gpu(model: str | ModelSpec, tp: int, *, hybrid_swa_pool: bool = True) -> float:
-    """Pool memory per token of ``max_total_num_tokens`` on one GPU.
-
-    SGLang's hybrid pool gives every full-attention layer one slot per token
-    and every sliding-window layer ``SWA_FULL_TOKENS_RATIO`` slots.
-    """
-    m = _model(model)
-    per_layer = kv_bytes_per_token_layer(m, tp)
-    if not hybrid_swa_pool:
-        return float(per_layer * m.layers)
-    return per_layer * (m.full_layers + SWA_FULL_TOKENS_RATIO * m.sliding_layers)
+def kv_bytes_per_token_per_gpu(model: str | ModelSpec, tp: int, *, hybrid_swa_pool: bool = True,
+                               engine: EngineRules = SGLANG) -> float:
+    """Pool memory per token of the pool size the engine logs, on one GPU."""
+    return engine.kv_bytes_per_token(_model(model), tp, hybrid_swa_pool=hybrid_swa_pool)
 
 
 def kv_bytes_long_context(model: str | ModelSpec, tp: int, tokens: int) -> int:
@@ -148,67 +131,21 @@ def kv_bytes_long_context(model: str | ModelSpec, tp: int, tokens: int) -> int:
     return per_layer * (m.full_layers * tokens + m.sliding_layers * min(tokens, m.sliding_window))
 
 
-def sglang_reserved_mib(gpu_memory_total: int, tp: int) -> float:
-    """SGLang's reserve for activations and CUDA graphs (server_args.py)."""
-    mib = gpu_memory_total / MiB
-    if mib < 35 * 1024:
-        return (2.8 + tp / 10) * 1024
-    if mib < 90 * 1024:
-        return (9.5 + tp / 2) * 1024
-    if mib < 160 * 1024:
-        return (12 + tp / 2) * 1024
-    return 32 * 1024
+def default_mem_fraction_static(gpu_memory_total: int, tp: int, *, engine: EngineRules = SGLANG) -> float:
+    """The engine's default weights + KV share for a card of ``gpu_memory_total`` bytes."""
+    return engine.defaults(_card(gpu_memory_total), tp).mem_fraction_static
 
 
-def default_mem_fraction_static(gpu_memory_total: int, tp: int) -> float:
-    mib = gpu_memory_total / MiB
-    return round((mib - sglang_reserved_mib(gpu_memory_total, tp)) / mib, 3)
+def chunked_prefill_default(gpu_memory_total: int, *, engine: EngineRules = SGLANG) -> int:
+    return engine.defaults(_card(gpu_memory_total), 1).chunked_prefill_size
 
 
-def chunked_prefill_default(gpu_memory_total: int) -> int:
-    mib = gpu_memory_total / MiB
-    if mib < 35 * 1024:
-        return 2048
-    if mib < 60 * 1024:
-        return 4096
-    if mib < 160 * 1024:
-        return 8192
-    return 16384
+def attention_backend(compute_capability: tuple[int, int] | None, *, engine: EngineRules = SGLANG) -> str:
+    return engine.defaults(_card(80 * GiB, compute_capability), 1).attention_backend
 
 
-def attention_backend(compute_capability: tuple[int, int] | None) -> str:
-    """The backend SGLang picks for gpt-oss: trtllm_mha on sm100, fa3 on sm90, else triton."""
-    major = compute_capability[0] if compute_capability else 0
-    if major == 10:
-        return "trtllm_mha"
-    if major == 9:
-        return "fa3"
-    return "triton"
-
-
-def moe_backend(compute_capability: tuple[int, int] | None) -> str:
-    major = compute_capability[0] if compute_capability else 0
-    return "flashinfer_mxfp4" if major == 10 else "triton_kernels"
-
-
-def kv_pool_bytes(model, gpu, tp: int, mem_fraction_static: float) -> int:
-    """Bytes per GPU left for the KV pool (negative: the weights do not fit)."""
-    g = _gpu(gpu)
-    free_at_start = g.memory_total - RUNTIME_OVERHEAD
-    return int(free_at_start * mem_fraction_static) - weight_bytes_per_gpu(model, tp)
-
-
-def kv_pool_tokens(model, gpu, tp: int, mem_fraction_static: float, *, hybrid_swa_pool: bool = True) -> int:
-    """``max_total_num_tokens`` as SGLang computes and logs it (0 when nothing fits)."""
-    m = _model(model)
-    pool = kv_pool_bytes(m, gpu, tp, mem_fraction_static)
-    if pool <= 0:
-        return 0
-    cell = kv_bytes_per_token_layer(m, tp) * m.layers
-    tokens = pool // cell
-    if not hybrid_swa_pool:
-        return int(tokens)
-    return int(tokens * m.layers / (SWA_FULL_TOKENS_RATIO * m.sliding_layers + m.full_layers))
+def _card(memory_total: int, compute_capability: tuple[int, int] | None = None) -> GpuSpec:
+    return GpuSpec("card", (), memory_total, tuple(compute_capability or (0, 0)), known=False)
 
 
 # -- the plan ------------------------------------------------------------------
@@ -223,16 +160,30 @@ class Plan:
     gpu_memory_total: int  # bytes per GPU
     arch: str
     compute_capability: tuple[int, int]
+    engine: str  # "sglang"
+    engine_label: str  # "SGLang"
+    engine_version: str  # the version the rules mirror and the image pins
+    image: str  # the stock image of that version for this GPU
     tp: int
     tp_reason: str
     valid_tp: tuple[int, ...]
+    memory_source: str  # "catalog": a clean card; "detected": what is free on this box now
+    gpu_indices: tuple[int, ...]  # detected GPUs the plan runs on (() for a catalog GPU)
+    free_at_load_bytes: int  # per GPU, what the server finds free when it loads (least of its GPUs)
+    driver_reserved_bytes: int
+    cuda_context_bytes: int
+    overhead_measured: bool
+    held_bytes: int  # memory other processes hold on the plan's GPUs, all together
+    holders: tuple  # console.planner.memory.Holder, on the plan's GPUs
+    clean_card_tokens: int | None  # with holders: the pool the same GPUs would give empty
     weight_bytes_per_gpu: int
-    kv_bytes_per_token_per_gpu: float  # pool cost per max_total_num_tokens token (SGLang's accounting)
+    kv_bytes_per_token_per_gpu: float  # pool cost per max_total_num_tokens token (engine accounting)
     kv_bytes_per_token_full_layers: int  # what a long context really costs per token: full layers only
     kv_bytes_sliding_per_request: int  # sliding-window layers: one window per request, whatever its length
     hybrid_swa_pool: bool
     mem_fraction_static: float
-    mem_fraction_source: str  # "sglang-default" or "given"
+    mem_fraction_source: str  # "sglang-default" (the engine's rule) or "given"
+    reserved_mib: float  # what the engine's default fraction keeps for activations and graphs
     kv_pool_bytes_per_gpu: int
     max_total_num_tokens: int
     max_context: int  # longest context at concurrency 1 (≤ model max)
@@ -243,6 +194,8 @@ class Plan:
     attention_backend: str
     moe_backend: str
     chunked_prefill_size: int
+    cuda_graph_max_bs: int
+    page_size: int
     verdict: str
     reasons: tuple[str, ...]
     warnings: tuple[str, ...]
@@ -250,6 +203,11 @@ class Plan:
     @property
     def fits(self) -> bool:
         return self.verdict != DOES_NOT_FIT
+
+    @property
+    def planned_for(self) -> str:
+        """``SGLang 0.5.23``: what every plan names."""
+        return f"{self.engine_label} {self.engine_version}"
 
     @property
     def verdict_text(self) -> str:
@@ -266,28 +224,29 @@ class Plan:
         return self.max_total_num_tokens // context
 
     @property
+    def settings(self) -> dict:
+        """The launch settings this plan recommends, keyed by the settings' names."""
+        return plan_settings(self)
+
+    @property
     def launch_args(self) -> dict:
-        """SGLang settings this plan recommends (keys = flag names without ``--``)."""
-        args = {
-            "model-path": self.hf_id,
-            "tp": self.tp,
-            "context-length": self.recommended_context_length,
-            "attention-backend": self.attention_backend,
-            "chunked-prefill-size": self.chunked_prefill_size,
-        }
-        if self.mem_fraction_source == "given":
-            args["mem-fraction-static"] = self.mem_fraction_static
-        return args
+        """The same settings as engine flags (keys = flag names without ``--``)."""
+        return plan_flags(self)
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["compute_capability"] = list(self.compute_capability)
         d["valid_tp"] = list(self.valid_tp)
+        d["gpu_indices"] = list(self.gpu_indices)
+        d["holders"] = [h.to_dict() for h in self.holders]
         d["reasons"] = list(self.reasons)
         d["warnings"] = list(self.warnings)
         d["verdict_text"] = self.verdict_text
+        d["planned_for"] = self.planned_for
         d["weight_gib_per_gpu"] = round(self.weight_bytes_per_gpu / GiB, 2)
         d["kv_pool_gib_per_gpu"] = round(self.kv_pool_bytes_per_gpu / GiB, 2)
+        d["free_at_load_gib"] = round(self.free_at_load_bytes / GiB, 2)
+        d["settings"] = self.settings
         d["launch_args"] = self.launch_args
         return d
 
@@ -305,11 +264,24 @@ def _floor_k(n: int) -> int:
     return n - n % 1024 if n >= 1024 else n
 
 
-def choose_tp(model, gpu, count: int, requested: int | None = None) -> tuple[int, str]:
+def _pool(m: ModelSpec, g: GpuSpec, tp: int, mem: MemoryAtLoad, engine: EngineRules, *,
+          fraction: float | None = None, chunked: int | None = None, hybrid: bool = True,
+          free: int | None = None) -> tuple[int, int]:
+    """(KV budget bytes, pool tokens) per GPU for ``tp`` GPUs of ``mem``."""
+    d = engine.defaults(g, tp, mem_fraction_static=fraction, chunked_prefill_size=chunked)
+    if free is None:
+        free, _ = mem.free_for(tp)
+    budget = engine.kv_budget(free, d.mem_fraction_static, weight_bytes_per_gpu(m, tp))
+    return budget, engine.pool_tokens(m, tp, budget, d.page_size, hybrid_swa_pool=hybrid)
+
+
+def choose_tp(model, gpu, count: int, requested: int | None = None, *, memory: MemoryAtLoad | None = None,
+              engine: EngineRules = SGLANG) -> tuple[int, str]:
     """The TP size to use, and why. ``requested`` is validated, not second-guessed."""
     m, g = _model(model), _gpu(gpu)
     if count < 1:
         raise PlanError("GPU count must be at least 1")
+    mem = memory or catalog_memory(g, count)
     valid = valid_tp_sizes(m, count)
     if requested is not None:
         if requested not in TP_CHOICES or m.q_heads % requested or m.kv_heads % requested:
@@ -329,25 +301,25 @@ def choose_tp(model, gpu, count: int, requested: int | None = None) -> tuple[int
         if count not in TP_CHOICES
         else ""
     )
+
+    def pool_ok(t: int) -> bool:
+        return _pool(m, g, t, mem, engine)[1] >= MIN_USEFUL_TOKENS
+
     if m.name == "gpt-oss-20b":
         for t in valid:
-            if _pool_ok(m, g, t):
+            if pool_ok(t):
                 if t == 1:  # count > 1 here: one GPU was answered above
                     return 1, (
                         "20b fits on one GPU: TP=1 avoids all-reduce traffic; "
                         f"use the other {count - 1} GPU(s) for more replicas (--dp)"
                     )
-                return t, f"20b needs TP={t}: its weights do not fit a smaller split"
+                room = " in the memory free now" if mem.detected else ""
+                return t, f"20b needs TP={t}: its weights do not fit a smaller split{room}"
         return largest, f"largest valid TP ≤ {count} GPUs{odd}"
     for t in reversed(valid):
-        if _pool_ok(m, g, t):
+        if pool_ok(t):
             return t, f"largest valid TP ≤ {count} GPUs: more GPUs per replica = bigger KV pool{odd}"
     return largest, f"largest valid TP ≤ {count} GPUs{odd}"
-
-
-def _pool_ok(m: ModelSpec, g: GpuSpec, tp: int) -> bool:
-    f = default_mem_fraction_static(g.memory_total, tp)
-    return kv_pool_tokens(m, g, tp, f) >= MIN_USEFUL_TOKENS
 
 
 def plan(
@@ -359,47 +331,71 @@ def plan(
     context_length: int | None = None,
     concurrency: int | None = None,
     mem_fraction_static: float | None = None,
+    chunked_prefill_size: int | None = None,
     hybrid_swa_pool: bool = True,
+    memory: MemoryAtLoad | None = None,
+    engine: EngineRules = SGLANG,
 ) -> Plan:
     """Plan ``model`` on ``count`` × ``gpu``. Raises ``PlanError`` on bad input.
 
-    ``hybrid_swa_pool=False`` plans for SGLang builds (or ``--disable-hybrid-swa-memory``)
-    that give sliding-window layers a slot for every token.
+    ``memory``: what the server will find free (default: clean catalog cards);
+    ``hybrid_swa_pool=False`` plans for ``--disable-hybrid-swa-memory``, which gives
+    sliding-window layers a slot for every token.
     """
     try:
         m, g = _model(model), _gpu(gpu)
     except UnknownName as exc:
         raise PlanError(str(exc)) from exc
-    tp, tp_reason = choose_tp(m, g, count, tp)
+    if count < 1:
+        raise PlanError("GPU count must be at least 1")
+    mem = memory or catalog_memory(g, count)
+    if len(mem.free) < count:
+        raise PlanError(f"{count} GPUs asked for, {len(mem.free)} detected")
+    tp, tp_reason = choose_tp(m, g, count, tp, memory=mem, engine=engine)
     if context_length is not None and not 1 <= context_length <= m.max_context:
         raise PlanError(f"context length must be 1..{m.max_context} for {m.name}")
     if concurrency is not None and concurrency < 1:
         raise PlanError("concurrency must be at least 1")
     if mem_fraction_static is not None and not 0 < mem_fraction_static < 1:
         raise PlanError("mem_fraction_static must be between 0 and 1")
+    if chunked_prefill_size is not None and chunked_prefill_size == 0:
+        raise PlanError("chunked prefill size must be positive, or -1 to turn chunking off")
 
-    if mem_fraction_static is None:
-        fraction, source = default_mem_fraction_static(g.memory_total, tp), "sglang-default"
-    else:
-        fraction, source = mem_fraction_static, "given"
+    d = engine.defaults(g, tp, mem_fraction_static=mem_fraction_static, chunked_prefill_size=chunked_prefill_size)
+    fraction = d.mem_fraction_static
+    source = "given" if d.mem_fraction_source == "given" else f"{engine.name}-default"
+    free, indices = mem.free_for(tp)
     weights = weight_bytes_per_gpu(m, tp)
-    pool = kv_pool_bytes(m, g, tp, fraction)
-    tokens = kv_pool_tokens(m, g, tp, fraction, hybrid_swa_pool=hybrid_swa_pool)
+    pool = engine.kv_budget(free, fraction, weights)
+    tokens = engine.pool_tokens(m, tp, pool, d.page_size, hybrid_swa_pool=hybrid_swa_pool)
     ctx = context_length or m.max_context
     conc_wanted = concurrency or 1
-    max_ctx = min(tokens, m.max_context)
     conc = tokens // ctx if tokens else 0
-    budget = int((g.memory_total - RUNTIME_OVERHEAD) * fraction)
+    budget = int(free * fraction)
+    version = f"{engine.label} {engine.version}"
+    where = f"{g.name}" if not indices else f"GPU {', '.join(map(str, indices))} ({g.name})"
 
     reasons: list[str] = []
     warnings: list[str] = []
-    fraction_words = f"mem_fraction_static {fraction} ({'given' if source == 'given' else 'SGLang default'})"
-    if pool <= 0:
+    fraction_words = (
+        f"mem_fraction_static {fraction} (given)" if source == "given"
+        else f"{version}'s default mem_fraction_static {fraction}"
+    )
+    unbalanced = mem.unbalanced(tp)
+    if unbalanced:
+        verdict = DOES_NOT_FIT
+        frees = ", ".join(f"GPU {i} {_gib(mem.free[mem.indices.index(i)])}" for i in indices)
+        reasons.append(
+            f"{version} refuses TP={tp} over GPUs whose free memory differs by more than 10 % "
+            f"('The memory capacity is unbalanced'): free now {frees}; free the busy GPU or plan "
+            "on fewer GPUs"
+        )
+    elif pool <= 0:
         verdict = DOES_NOT_FIT
         reasons.append(
-            f"weights need {_gib(weights)} per GPU at TP={tp}, but {fraction_words} leaves "
-            f"{_gib(budget)} for weights + KV cache on a {g.name}: SGLang would stop with "
-            "'Not enough memory'"
+            f"weights need {_gib(weights)} per GPU at TP={tp}, but {fraction_words} of the "
+            f"{_gib(free)} free at load leaves {_gib(budget)} for weights + KV cache on {where}: "
+            f"{engine.label} would stop with 'Not enough memory'"
         )
     elif tokens < MIN_USEFUL_TOKENS:
         verdict = DOES_NOT_FIT
@@ -410,8 +406,9 @@ def plan(
     else:
         need = ctx * conc_wanted
         reasons.append(
-            f"weights {_gib(weights)} per GPU at TP={tp}; {fraction_words} leaves a "
-            f"{_gib(pool)} KV pool per GPU = {_tokens(tokens)} tokens (max_total_num_tokens)"
+            f"weights {_gib(weights)} per GPU at TP={tp}; {fraction_words} of the {_gib(free)} "
+            f"free at load leaves a {_gib(pool)} KV pool per GPU = {_tokens(tokens)} tokens "
+            "(max_total_num_tokens)"
         )
         if tokens >= need:
             verdict = FITS
@@ -427,8 +424,10 @@ def plan(
                 f"{_tokens(need)} pool tokens; "
                 f"use --context-length {shorter} (or fewer concurrent requests)"
             )
-    if verdict != FITS and source == "sglang-default" and tp == 1 and m.name == "gpt-oss-120b":
-        alt = kv_pool_tokens(m, g, tp, RECIPE_MEM_FRACTION, hybrid_swa_pool=hybrid_swa_pool)
+    if (not unbalanced and verdict != FITS and source != "given" and tp == 1
+            and m.name == "gpt-oss-120b" and fraction < RECIPE_MEM_FRACTION):
+        _, alt = _pool(m, g, tp, mem, engine, fraction=RECIPE_MEM_FRACTION, chunked=chunked_prefill_size,
+                       hybrid=hybrid_swa_pool)
         if alt > tokens:
             reasons.append(
                 f"the gpt-oss recipe's --mem-fraction-static {RECIPE_MEM_FRACTION} would give "
@@ -442,6 +441,24 @@ def plan(
     else:
         rec_ctx = 0
 
+    held = mem.held_on(indices) if mem.detected else 0
+    holders = tuple(h for h in mem.holders if h.gpu in indices)
+    clean_tokens = None
+    if mem.detected and held >= 256 * 1024**2:
+        clean_free = max(0, g.memory_total - mem.overhead.total)  # these cards with nothing else on them
+        _, clean_tokens = _pool(m, g, tp, mem, engine, fraction=mem_fraction_static, chunked=chunked_prefill_size,
+                                hybrid=hybrid_swa_pool, free=clean_free)
+        who = "; ".join(h.words() for h in holders) or "by the driver or processes not listed here"
+        warnings.append(
+            f"{_gib(held)} of {where} is already held ({who}): planned from the {_gib(free)} free now"
+            + (f"; with that memory free the pool would be {_tokens(clean_tokens)} tokens" if clean_tokens else "")
+        )
+    if mem.detected and len(mem.free) > tp and indices != tuple(sorted(mem.indices)[:tp]):
+        busy = [i for i in sorted(mem.indices)[:tp] if i not in indices]
+        if busy:
+            tp_reason += f"; runs on GPU {', '.join(map(str, indices))}: GPU {', '.join(map(str, busy))} " \
+                         "has less memory free"
+
     major = g.compute_capability[0]
     if major not in (9, 10):
         warnings.append(
@@ -451,12 +468,15 @@ def plan(
         )
     if not g.known:
         warnings.append(f"{g.name} is not in the catalog: planned from NVML's memory total")
-    if source == "given" and fraction > default_mem_fraction_static(g.memory_total, tp) + 0.05:
-        headroom = (g.memory_total - RUNTIME_OVERHEAD) * (1 - fraction)
-        warnings.append(
-            f"mem_fraction_static {fraction} leaves {_gib(headroom)} per GPU for activations "
-            "and CUDA graphs: watch for CUDA out of memory under load"
-        )
+    if source == "given":
+        default = engine.defaults(g, tp, chunked_prefill_size=chunked_prefill_size).mem_fraction_static
+        if fraction > default + 0.05:
+            headroom = free * (1 - fraction)
+            warnings.append(
+                f"mem_fraction_static {fraction} leaves {_gib(headroom)} per GPU for activations "
+                f"and CUDA graphs ({version}'s default keeps {d.reserved_mib / 1024:.1f} GiB of the card): "
+                "watch for CUDA out of memory under load"
+            )
     if count > tp:
         warnings.append(f"{count - tp} of {count} GPUs unused by one replica (TP={tp})")
 
@@ -468,40 +488,57 @@ def plan(
         gpu_memory_total=g.memory_total,
         arch=g.arch,
         compute_capability=tuple(g.compute_capability),
+        engine=engine.name,
+        engine_label=engine.label,
+        engine_version=engine.version,
+        image=engine.image(g),
         tp=tp,
         tp_reason=tp_reason,
         valid_tp=tuple(valid_tp_sizes(m, count)),
+        memory_source=mem.source,
+        gpu_indices=indices,
+        free_at_load_bytes=free,
+        driver_reserved_bytes=mem.overhead.reserved,
+        cuda_context_bytes=mem.overhead.context,
+        overhead_measured=mem.overhead.measured,
+        held_bytes=held,
+        holders=holders,
+        clean_card_tokens=clean_tokens,
         weight_bytes_per_gpu=weights,
-        kv_bytes_per_token_per_gpu=kv_bytes_per_token_per_gpu(m, tp, hybrid_swa_pool=hybrid_swa_pool),
+        kv_bytes_per_token_per_gpu=engine.kv_bytes_per_token(m, tp, hybrid_swa_pool=hybrid_swa_pool),
         kv_bytes_per_token_full_layers=kv_bytes_per_token_layer(m, tp) * m.full_layers,
         kv_bytes_sliding_per_request=kv_bytes_per_token_layer(m, tp) * m.sliding_layers * m.sliding_window,
         hybrid_swa_pool=hybrid_swa_pool,
         mem_fraction_static=fraction,
         mem_fraction_source=source,
+        reserved_mib=d.reserved_mib,
         kv_pool_bytes_per_gpu=pool,
-        max_total_num_tokens=tokens,
-        max_context=max_ctx if verdict != DOES_NOT_FIT else 0,
+        max_total_num_tokens=0 if unbalanced else tokens,
+        max_context=min(tokens, m.max_context) if verdict != DOES_NOT_FIT else 0,
         context_length=ctx,
         concurrency=conc if verdict != DOES_NOT_FIT else 0,
         requested_concurrency=concurrency,
         recommended_context_length=rec_ctx,
-        attention_backend=attention_backend(g.compute_capability),
-        moe_backend=moe_backend(g.compute_capability),
-        chunked_prefill_size=chunked_prefill_default(g.memory_total),
+        attention_backend=d.attention_backend,
+        moe_backend=d.moe_backend,
+        chunked_prefill_size=d.chunked_prefill_size,
+        cuda_graph_max_bs=d.cuda_graph_max_bs,
+        page_size=d.page_size,
         verdict=verdict,
         reasons=tuple(reasons),
         warnings=tuple(warnings),
     )
 
 
-def recommend(model: str | ModelSpec, gpu: str | GpuSpec, count: int = 1) -> Plan:
-    """The settings to launch with: TP from ``choose_tp``, SGLang's default memory split,
+def recommend(model: str | ModelSpec, gpu: str | GpuSpec, count: int = 1, *,
+              memory: MemoryAtLoad | None = None) -> Plan:
+    """The settings to launch with: TP from ``choose_tp``, the engine's default memory split,
     the longest context the pool holds."""
-    return plan(model, gpu, count)
+    return plan(model, gpu, count, memory=memory)
 
 
-def matrix(gpu: str | GpuSpec, count: int) -> list[Plan]:
+def matrix(gpu: str | GpuSpec, count: int, *, memory: MemoryAtLoad | None = None) -> list[Plan]:
     """The recommended plan for each model on this GPU set (the GPUs screen's matrix)."""
     from console.planner.catalog import MODELS
 
-    return [recommend(m, gpu, count) for m in MODELS.values()]
+    return [recommend(m, gpu, count, memory=memory) for m in MODELS.values()]

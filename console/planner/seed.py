@@ -9,6 +9,7 @@ notes where the seed is wrong; the README includes its output.
 from __future__ import annotations
 
 from console.planner.fit import DOES_NOT_FIT, Plan, recommend
+from console.planner.sglang import LABEL, VERSION
 
 SEED_ROWS: tuple[tuple[str, str, int], ...] = (
     ("gpt-oss-120b", "A100-80GB", 1),
@@ -19,20 +20,31 @@ SEED_ROWS: tuple[tuple[str, str, int], ...] = (
     ("gpt-oss-20b", "RTX-4090-24GB", 1),
 )
 
-SEED_NOTES: tuple[str, ...] = (
-    "**TP = all GPUs** is right only on 1, 2, 4 or 8 GPUs: TP must divide gpt-oss's 64 query "
-    "and 8 KV heads, so a 6-GPU box runs TP=4 (the planner says so and why).",
-    "**Attention backend**: SGLang rejects `flashinfer` for gpt-oss; it picks `fa3` on Hopper, "
-    "`trtllm_mha` on Blackwell and `triton` elsewhere (A100, L40S, RTX 4090).",
-    "**120b on one 80 GB card** does not get the full 131,072-token context with SGLang's "
-    "default `--mem-fraction-static`; the gpt-oss recipe raises it to 0.95 (less headroom "
-    "for activations and CUDA graphs).",
-    "**~45–55 tok/s on H100 for 120b** is far below published SGLang numbers: 211.5 tok/s "
-    "at batch 1 (SGLang 0.5.1, in/out 1024) and 318.5 tok/s (LMSYS, MXFP4). Measure with "
-    "`gpt-oss-console bench` rather than trusting either.",
-    "**A100, L40S, RTX 4090**: gpt-oss's MXFP4 path in SGLang was verified on Hopper and "
-    "Blackwell; on Ampere and Ada it is unverified.",
-)
+def seed_notes() -> tuple[str, ...]:
+    """Where the seed is wrong, with the planner's numbers (not typed in)."""
+    from console.planner.fit import RECIPE_MEM_FRACTION, plan
+
+    h100 = plan("gpt-oss-120b", "H100-80GB", 1)
+    recipe = plan("gpt-oss-120b", "H100-80GB", 1, mem_fraction_static=RECIPE_MEM_FRACTION)
+    rtx = plan("gpt-oss-20b", "RTX-4090-24GB", 1)
+    return (
+        "**TP = all GPUs** is right only on 1, 2, 4 or 8 GPUs: TP must divide gpt-oss's 64 query "
+        "and 8 KV heads, so a 6-GPU box runs TP=4 (the planner says so and why).",
+        "**Attention backend**: SGLang rejects `flashinfer` for gpt-oss; it picks `fa3` on Hopper, "
+        "`trtllm_mha` on Blackwell and `triton` elsewhere (A100, L40S, RTX 4090).",
+        f"**120b on one 80 GB card** gets {h100.max_total_num_tokens:,} tokens of context on an H100 with "
+        f"{LABEL}'s default `--mem-fraction-static` ({h100.mem_fraction_static}), not 131,072: the default "
+        f"keeps {h100.reserved_mib / 1024:.1f} GiB for activations and CUDA graphs. The gpt-oss recipe's "
+        f"{RECIPE_MEM_FRACTION} gives {recipe.max_total_num_tokens:,} (less headroom: watch for CUDA out of "
+        "memory under load).",
+        f"**20b on a 24 GB card** (RTX 4090) holds {rtx.max_total_num_tokens:,} tokens with {LABEL}'s default "
+        "memory split, not the full 131,072-token context.",
+        "**~45–55 tok/s on H100 for 120b** is far below published SGLang numbers: 211.5 tok/s "
+        "at batch 1 (SGLang 0.5.1, in/out 1024) and 318.5 tok/s (LMSYS, MXFP4). Measure with "
+        "`gpt-oss-console bench` rather than trusting either.",
+        "**A100, L40S, RTX 4090**: gpt-oss's MXFP4 path in SGLang was verified on Hopper and "
+        "Blackwell; on Ampere and Ada it is unverified.",
+    )
 
 
 def seed_plans() -> list[Plan]:
@@ -72,9 +84,11 @@ def seed_table_markdown() -> str:
         f"{r['concurrency_8k']} / {r['concurrency_32k']} | `{r['attention_backend']}` |\n"
         for r in seed_rows()
     )
-    notes = "".join(f"- {n}\n" for n in SEED_NOTES)
+    notes = "".join(f"- {n}\n" for n in seed_notes())
     foot = (
-        "\nSGLang's default `--mem-fraction-static`, bf16 KV cache, hybrid sliding-window pool. "
-        "Where the seed is wrong:\n\n"
+        f"\n{LABEL} {VERSION} (the version the image pins), its default `--mem-fraction-static`, "
+        "clean cards (driver reserve and CUDA context measured on H100/H200), bf16 KV cache, hybrid "
+        "sliding-window pool; every pool is within 2 % of SGLang's own code "
+        "(tests/data/sglang/answers.json). Where the seed is wrong:\n\n"
     )
     return head + body + foot + notes

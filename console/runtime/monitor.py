@@ -39,6 +39,7 @@ class Snapshot:
     oom_killed: bool
     diagnoses: list[Any] = field(default_factory=list)
     capacity: Any = None
+    capacity_check: Any = None  # console.planner.capacity.CapacityCheck: the launch's plan vs the log
     stats: Any = None
     bundle: str | None = None
     base_url: str | None = None
@@ -60,6 +61,7 @@ class Snapshot:
             "oom_killed": self.oom_killed,
             "diagnoses": [diagnosis_dict(d) for d in self.diagnoses],
             "capacity": None if self.capacity is None else dataclasses.asdict(self.capacity),
+            "capacity_check": None if self.capacity_check is None else self.capacity_check.to_dict(),
             "crash_bundle": self.bundle,
             "base_url": self.base_url,
             "history": self.history,
@@ -124,6 +126,7 @@ class Monitor:
         self.diagnoses: list[Any] = []
         self.capacity = None
         self.stats = None
+        self.watch = None  # console.runtime.capacity.CapacityWatch, once the container's plan label is read
         self.bundle: str | None = None
         self.docker_error: str | None = None
         self.name = container_id[:12]
@@ -177,6 +180,8 @@ class Monitor:
                         changed = True
                 elif isinstance(ev, Capacity):
                     self.capacity = ev
+                if self.watch is not None and self.watch.feed(ev):
+                    changed = True
                 elif isinstance(ev, BatchStats):
                     self.stats = ev
                 changed = self.tracker.log_event(ev, at) or changed
@@ -238,6 +243,7 @@ class Monitor:
                 oom_killed=t.oom_killed,
                 diagnoses=list(self.diagnoses),
                 capacity=self.capacity,
+                capacity_check=self.watch.check if self.watch is not None else None,
                 stats=self.stats,
                 bundle=self.bundle,
                 history=t.to_dict()["history"],
@@ -289,6 +295,10 @@ class Monitor:
         attrs = self._check_container()
         if attrs is not None:
             self.name = (attrs.get("Name") or "").lstrip("/") or self.name
+            if self.watch is None:
+                from console.runtime.capacity import CapacityWatch, prediction_of
+
+                self.watch = CapacityWatch(prediction_of(attrs))
             started = parse_docker_time((attrs.get("State") or {}).get("StartedAt", ""))
             if started:
                 self._since = started - 0.001  # only this run: a restart keeps the old run's lines

@@ -95,8 +95,9 @@ def drift(info: ContainerInfo) -> bool | None:
     return expected != info.settings_hash
 
 
-def replay(runtime: Runtime, info: ContainerInfo, *, probe: bool = True) -> PhaseTracker:
-    """Rebuild a container's phase from its log since it started (and one HTTP probe).
+def replay(runtime: Runtime, info: ContainerInfo, *, probe: bool = True, watch=None) -> PhaseTracker:
+    """Rebuild a container's phase from its log since it started (and one HTTP probe);
+    ``watch`` (a :class:`console.runtime.capacity.CapacityWatch`) sees the same events.
 
     Reading stops at the ready line: no later log line moves the tracker (only probes and
     the container's state do), and a server up for days has millions of lines after it.
@@ -117,6 +118,8 @@ def replay(runtime: Runtime, info: ContainerInfo, *, probe: bool = True) -> Phas
                 at = parse_docker_time(pairs[-1][0]) if pairs else None
                 for ev in scanner.feed([line for _, line in pairs]):
                     tracker.log_event(ev, at)
+                    if watch is not None:
+                        watch.feed(ev)
                 if tracker.phase >= RunPhase.READY:
                     break
         except ConsoleError as exc:  # the phase stays what the log showed so far: say why
@@ -156,7 +159,13 @@ def status(
     for info in runtime.owned():
         if only is not None and not only(info):
             continue
-        tracker = replay(runtime, info)
+        from console.runtime.capacity import CapacityWatch
+        from console.runtime.spec import LABEL_PLAN
+
+        from console.planner.capacity import Prediction
+
+        watch = CapacityWatch(Prediction.from_label(info.labels.get(LABEL_PLAN)))
+        tracker = replay(runtime, info, watch=watch)
         row = info.to_dict()
         row.update(
             phase=tracker.phase.label,
@@ -164,6 +173,7 @@ def status(
             time_to_ready_s=None if tracker.time_to_ready is None else round(tracker.time_to_ready, 2),
             drift=drift(info),
             crash_bundle=None,
+            capacity_check=None if watch.check is None else watch.check.to_dict(),
         )
         crashed = info.status in ("exited", "dead") and ((info.exit_code or 0) != 0 or info.oom_killed)
         if crashed:

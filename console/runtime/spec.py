@@ -19,6 +19,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
+from console.planner.sglang import IMAGE as SGLANG_IMAGE
 from console.runtime.errors import LaunchRefused
 
 LABEL_PREFIX = "org.gpt-oss-console"
@@ -30,8 +31,10 @@ LABEL_BIND = f"{LABEL_PREFIX}.bind"
 LABEL_MODE = f"{LABEL_PREFIX}.mode"
 LABEL_MODEL = f"{LABEL_PREFIX}.model"
 LABEL_SERVED = f"{LABEL_PREFIX}.served-model"
+LABEL_PLAN = f"{LABEL_PREFIX}.plan"  # the planner's prediction at launch (console.planner.capacity)
 
-STOCK_IMAGE = "lmsysorg/sglang:latest"
+# Stock SGLang, pinned to the version the planner plans for (console/planner/sglang.py).
+STOCK_IMAGE = SGLANG_IMAGE
 PROJECT_IMAGE = "gpt-oss-sglang:latest"
 HF_CACHE_IN_CONTAINER = "/root/.cache/huggingface"
 MASK = "****"
@@ -93,6 +96,7 @@ class LaunchSpec:
     served_model: str = ""
     api_key: str | None = None
     warnings: list[str] = field(default_factory=list)
+    prediction: Any = None  # console.planner.capacity.Prediction, when the GPUs could be planned
 
     @property
     def labels(self) -> dict[str, str]:
@@ -105,6 +109,7 @@ class LaunchSpec:
             LABEL_MODE: self.mode,
             LABEL_MODEL: self.model,
             LABEL_SERVED: self.served_model or self.model,
+            **({LABEL_PLAN: self.prediction.to_label()} if self.prediction is not None else {}),
         }
 
     @property
@@ -177,7 +182,7 @@ class LaunchSpec:
             groups.append(["-v", f"{self.hf_cache}:{HF_CACHE_IN_CONTAINER}"])
         env = self.masked_environment() if masked else self.environment
         groups += [["-e", f"{k}={v}"] for k, v in sorted(env.items())]
-        groups += [["--label", f"{k}={v}"] for k, v in self.labels.items()]
+        groups += [["--label", f"{k}={v}"] for k, v in self.labels.items() if k != LABEL_PLAN]
         command = self.masked_command() if masked else self.command
         groups.append([self.image, *(command or [])])
         return groups
@@ -211,7 +216,8 @@ class LaunchSpec:
             out.append("    environment:")
             out += [f"      {q(k)}: {q(v)}" for k, v in sorted(env.items())]
         out.append("    labels:")
-        out += [f"      {q(k)}: {q(v)}" for k, v in self.labels.items()]
+        # The launch's plan is the console's own bookkeeping, not part of a command to copy.
+        out += [f"      {q(k)}: {q(v)}" for k, v in self.labels.items() if k != LABEL_PLAN]
         if self.gpus:
             out += ["    deploy:", "      resources:", "        reservations:", "          devices:", '            - driver: "nvidia"']
             if self.gpus == "all":

@@ -13,10 +13,11 @@ from textual.message import Message
 class PlanChosen(Message):
     """The operator picked a planner recommendation: carry it to the launch form."""
 
-    def __init__(self, values: dict[str, Any], source: str = "planner") -> None:
+    def __init__(self, values: dict[str, Any], source: str = "planner", plan: Any = None) -> None:
         super().__init__()
         self.values = values
         self.source = source
+        self.plan = plan  # the console.planner Plan behind the values, when a planner sent them
 
 
 class EndpointChanged(Message):

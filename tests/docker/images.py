@@ -32,6 +32,11 @@ Images
       scales all phase delays in the other scenarios (default 0.2 s);
       ``FAKE_SGLANG_STATS_INTERVAL`` s between Prefill/Decode stat lines once
       ready (default 1); ``SCENARIOS`` below lists the names;
+    * logs the memory figures SGLang 0.5.23 computes for the fake GPU, model
+      and TP (``tests/data/sglang/answers.json``, SGLang's own answers): the
+      memory free at load, what the weights took, the KV pool; with
+      ``FAKE_SGLANG_HELD_GIB=N`` another process holds N GiB when it loads,
+      and the pool shrinks the way SGLang's does;
     * serves HTTP on ``--host``/``--port``: ``/health`` (503 while starting,
       200 when ready), ``/v1/models`` (``--served-model-name``), chat
       completions and ``/metrics`` (the SGLang-shaped peer server from
@@ -195,7 +200,8 @@ def _copy(src: Path, dst: Path) -> None:
         shutil.copy2(src, dst)
 
 
-STANDIN_INPUTS = [STANDIN_DIR, REPO / "tests/peers/sglang_shaped", REPO / "console/planner/catalog.py"]
+STANDIN_INPUTS = [STANDIN_DIR, REPO / "tests/peers/sglang_shaped", REPO / "console/planner/catalog.py",
+                  REPO / "tests/data/sglang/answers.json"]
 # What docker/Dockerfile copies from the repo; the image is rebuilt when any of it changes.
 CONSOLE_INPUTS = ["docker/Dockerfile", "docker/entrypoint.sh", "console/__init__.py", "console/secret.py", "console/settings",
                   "console/planner", "console/image"]
@@ -214,6 +220,8 @@ def ensure_standin_sglang_image(tag: str = STANDIN_TAG) -> str:
         ctx = Path(tmp)
         _copy(STANDIN_DIR, ctx / "standin")
         _copy(REPO / "console/planner/catalog.py", ctx / "gpu_catalog.py")
+        # SGLang 0.5.23's own pool figures per GPU × model × TP: the fake logs what SGLang would.
+        _copy(REPO / "tests/data/sglang/answers.json", ctx / "sglang_answers.json")
         peer = REPO / "tests/peers/sglang_shaped"
         if peer.exists():
             _copy(peer, ctx / "sglang_shaped")

@@ -19,7 +19,7 @@ API_KEY_IN_FILE = "sk-readme-example-file-key-0042"  # what tests put in $PWD/ap
 _COMMON = ["--reasoning-parser", "gpt-oss", "--tool-call-parser", "gpt-oss", "--host", "0.0.0.0", "--port", "8000"]
 
 EXPECTED: dict[str, list[str]] = {
-    "120b-a100": ["--model-path", "openai/gpt-oss-120b", "--context-length", "65536", "--tp", "1",
+    "120b-a100": ["--model-path", "openai/gpt-oss-120b", "--context-length", "16384", "--tp", "1",
                   "--attention-backend", "triton", *_COMMON, "--enable-metrics"],
     "120b-h100": ["--model-path", "openai/gpt-oss-120b", "--tp", "1", "--mem-fraction-static", "0.95",
                   "--attention-backend", "fa3", *_COMMON, "--api-key", API_KEY_IN_FILE, "--enable-metrics"],
@@ -32,7 +32,7 @@ EXPECTED: dict[str, list[str]] = {
     "20b-4090": ["--model-path", "openai/gpt-oss-20b", "--served-model-name", "gpt-oss", "--context-length", "32768",
                  "--tp", "1", "--attention-backend", "triton", *_COMMON, "--enable-metrics"],
     "runpod-h100": ["--model-path", "openai/gpt-oss-120b", "--context-length", "65536", "--tp", "1",
-                    "--attention-backend", "fa3", *_COMMON, "--api-key", "sk-change-me-0123456789abcdef",
+                    "--mem-fraction-static", "0.95", "--attention-backend", "fa3", *_COMMON, "--api-key", "sk-change-me-0123456789abcdef",
                     "--enable-metrics"],
 }
 

@@ -56,6 +56,7 @@ class GpusPane(VerticalScroll):
         self._containers: dict[int, str] = {}
         self._processes: list[tuple] = []
         self._detected = None  # (GpuSpec, count, indices) for the planner
+        self._box_memory = None  # their memory free now (console.planner.memory), from the latest sample
         self._detail_index: int | None = None
 
     def compose(self) -> ComposeResult:
@@ -91,7 +92,7 @@ class GpusPane(VerticalScroll):
             procs,
         ])
         if self._detected is not None:
-            planner.set_detected(*self._detected)
+            planner.set_detected(*self._detected, memory=self._box_memory)
         self._fill_processes()
 
     def on_unmount(self) -> None:
@@ -176,16 +177,15 @@ class GpusPane(VerticalScroll):
             self._update_history(info.index)
         for warning in inv.warnings:
             self.app.notify(warning, title="GPU", severity="warning", timeout=10)
-        from console.gpu import plan_gpus
+        from console.gpu.box import detected_box
 
-        detected = plan_gpus(inv)
-        if detected is not None:
-            spec, count = detected
-            indices = [g.index for g in inv.gpus if g.memory_total and g.name == spec.nvml_names[0]]
-            self._detected = (spec, count, indices or [g.index for g in inv.gpus][:count])
+        box = detected_box(inv, self.sampler.snapshot if self.sampler is not None else None, self._containers)
+        if box is not None:
+            self._detected = (box.spec, box.count, list(box.indices))
+            self._box_memory = box.memory
             planners = self.query("#gpus-plan")
             if planners:
-                planners.first().set_detected(*self._detected)
+                planners.first().set_detected(*self._detected, memory=box.memory)
 
     def _status_text(self, inv) -> Text:
         text = Text()
@@ -257,9 +257,26 @@ class GpusPane(VerticalScroll):
                 processes.append((s.index, p.pid, p.name, p.used_memory))
             self._update_history(s.index)
         self._show_processes(processes)
+        self._plan_from_free_memory(message.snapshot)
         if self._detail_index is None and infos:
             self._detail_index = min(infos)
         self._show_detail(self._detail_index)
+
+    def _plan_from_free_memory(self, snapshot) -> None:
+        """The planner plans this box from what is free now (issue 10: a process holding 20 GiB
+        made the plan promise the whole card)."""
+        if self._detected is None:
+            return
+        from console.planner.memory import detected_memory
+
+        spec, _, indices = self._detected
+        samples = [s for s in (snapshot.get(i) for i in indices) if s is not None and not s.lost]
+        if len(samples) != len(indices):
+            return
+        self._box_memory = detected_memory(spec, samples, self._containers)
+        planners = self.query("#gpus-plan")
+        if planners:
+            planners.first().set_memory(self._box_memory)
 
     def _mark_lost(self, table: DataTable, sample, info) -> None:
         key = str(sample.index)
@@ -298,6 +315,8 @@ class GpusPane(VerticalScroll):
     def _containers_resolved(self, message: ContainersResolved) -> None:
         self._containers = message.containers
         self._fill_processes()
+        if self.sampler is not None and self.sampler.snapshot is not None:
+            self._plan_from_free_memory(self.sampler.snapshot)  # the plan names the containers too
 
     def _fill_processes(self) -> None:
         tables = self.query("#gpus-procs")

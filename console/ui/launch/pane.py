@@ -240,7 +240,11 @@ class LaunchPane(Vertical):
             for p in list(self.pull_layers.values())[-6:]:
                 text.append("\n" if text else "")
                 text.append(_layer_line(p))
-        if snap is not None and snap.capacity is not None and snap.capacity.max_total_num_tokens:
+        check = snap.capacity_check if snap is not None else None
+        if check is not None:  # the launch's plan against what the server logged
+            text.append("\n" if text else "")
+            text.append(check.summary, style="cyan" if check.within else "yellow")
+        elif snap is not None and snap.capacity is not None and snap.capacity.max_total_num_tokens:
             cap = snap.capacity
             text.append("\n" if text else "")
             text.append(f"KV pool {cap.max_total_num_tokens:,} tokens", style="cyan")
@@ -281,8 +285,8 @@ class LaunchPane(Vertical):
             self.edits.pop(key, None)  # the operator just chose these: let them show
         self.recompute()
         logs = self._logs_pane()
-        if logs is not None and "max_total_num_tokens" in message.values:
-            logs.set_prediction(max_total_num_tokens=message.values.get("max_total_num_tokens"),
+        if logs is not None and message.plan is not None:  # the Logs panel shows it beside what SGLang logs
+            logs.set_prediction(max_total_num_tokens=message.plan.max_total_num_tokens,
                                 context_len=message.values.get("max_model_len"))
 
     # -- profiles ---------------------------------------------------------------------
@@ -410,6 +414,10 @@ class LaunchPane(Vertical):
             tracker.activity()
             self.post_message(Pulled(p, tracker.elapsed))
 
+        from console.runtime.capacity import predict
+
+        # The plan for these settings on the GPUs as they are now, kept on the container (NVML: a worker).
+        spec.prediction = predict(spec.settings)
         watched = self.monitor
         if replace and watched is not None:
             watched.stopping = True  # its exit is asked for: no crash bundle

@@ -60,6 +60,27 @@ def base(source: str, devices: list, **extra) -> dict:
     return d
 
 
+# A real H200 (tests/data/nvml/h200-real.json, driver 580.159.04): 143771 MiB, 615 MiB reserved.
+H200_TOTAL = 150754820096
+H200_RESERVED = 644939776
+
+
+def h200_busy(i: int, held_mib: int) -> dict:
+    """An H200 on which another process holds ``held_mib`` (0: idle)."""
+    used = held_mib * MiB
+    procs = [[31337, used]] if held_mib else []
+    return {
+        "static": {"handle": None, "name": "NVIDIA H200", "uuid": f"GPU-38291a0b-36e8-5c94-04f5-bf7a809ac76{i}",
+                   "compute_capability": [9, 0], "memory_total": H200_TOTAL, "power_limit": 700000,
+                   "pcie_gen": 5, "pcie_gen_max": 5},
+        "ticks": [{
+            "memory": [H200_TOTAL, used, H200_TOTAL - used - H200_RESERVED, H200_RESERVED],
+            "utilization": [0, 0], "temperature": 34, "power_usage": 78800, "sm_clock": 345,
+            "fan_speed": NS, "processes": procs,
+        }] * 3,
+    }
+
+
 SERVE = [(4242, 8806)]  # an 8 GiB torch allocation moved v2 "used" by 8.6 GiB
 
 RECORDINGS = {
@@ -91,6 +112,17 @@ RECORDINGS = {
             for i in range(2)
         ],
         process_names={"9100": "sglang::scheduler_TP0", "9101": "sglang::scheduler_TP1"},
+    ),
+    "h200-busy.json": base(
+        "hand-made from h200-real.json: one H200 on which a python3 process already holds 20.6 GiB "
+        "(the case of issue 10 item 11)",
+        [h200_busy(0, 21094)],
+        process_names={"31337": "python3"},
+    ),
+    "2xh200-one-busy.json": base(
+        "hand-made from h200-real.json: two H200s, a python3 process holds 20.6 GiB on GPU 0",
+        [h200_busy(0, 21094), h200_busy(1, 0)],
+        process_names={"31337": "python3"},
     ),
     "notsupported.json": base(
         "hand-made: a card whose fan, power, PCIe and v2 memory queries answer NotSupported",

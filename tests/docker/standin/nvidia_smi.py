@@ -4,6 +4,7 @@
 ``FAKE_GPUS=H100-80GB:2`` or ``L40S:1,RTX-4090-24GB:1`` (names as the planner catalog
 knows them; memory and compute capability come from the catalog). Supports
 ``--query-gpu=index,name,memory.total,compute_cap[,...] --format=csv[,noheader][,nounits]``
+(``memory.free`` = total − 480 MiB driver reserve − ``FAKE_GPU_USED_MIB``, as a real driver reports it)
 and ``-L``; anything else prints a short table. No GPUs → "No devices were found", exit 6.
 """
 
@@ -28,6 +29,7 @@ def inventory(spec: str) -> list[dict]:
     return out
 
 
+RESERVED_MIB = 480
 FIELDS = {"index": "index", "name": "name", "memory.total": "memory_mib", "compute_cap": "compute_cap",
           "uuid": "uuid", "memory.used": None, "memory.free": "memory_mib", "driver_version": None}
 
@@ -58,6 +60,10 @@ def main(argv: list[str]) -> int:
                     return 2
                 key = FIELDS[c]
                 value = "580.00" if c == "driver_version" else (0 if key is None else g[key])
+                if c in ("memory.free", "memory.used"):
+                    # a driver keeps ~480 MiB (an H100's, measured); FAKE_GPU_USED_MIB is held by others
+                    used = int(os.environ.get("FAKE_GPU_USED_MIB", "0") or 0)
+                    value = used if c == "memory.used" else g["memory_mib"] - RESERVED_MIB - used
                 if c.startswith("memory") and units:
                     value = f"{value} MiB"
                 row.append(str(value))

@@ -64,6 +64,38 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def sglang_answer(model: str, tp: int) -> dict | None:
+    """SGLang 0.5.23's own figures for the first fake GPU, this model and TP
+    (/opt/fake/sglang_answers.json, made by tests/data/sglang/make_answers.py)."""
+    try:
+        sys.path.insert(0, "/opt/fake")
+        from nvidia_smi import inventory  # type: ignore
+        from gpu_catalog import lookup_gpu  # type: ignore
+
+        gpus = inventory(os.environ.get("FAKE_GPUS", ""))
+        gpu = lookup_gpu(gpus[0]["name"]).name if gpus else None
+        with open(os.environ.get("FAKE_SGLANG_ANSWERS", "/opt/fake/sglang_answers.json"), encoding="utf-8") as fh:
+            cases = json.load(fh)["cases"]
+    except Exception:
+        return None
+    size = "gpt-oss-120b" if "120b" in model else "gpt-oss-20b"
+    return next((c for c in cases if c["gpu"] == gpu and c["model"] == size and c["tp"] == tp), None)
+
+
+def pool(answer: dict, fraction: float | None, held: float) -> tuple[float, float, int, int]:
+    """(free at load GiB, weights GiB, pool GiB, tokens) the way SGLang 0.5.23 sizes it
+    (mem_cache/kv_cache_configurator.py _profile_available_bytes, model_executor/pool_configurator.py)
+    with ``held`` GiB taken by another process before it loaded."""
+    gib = 1 << 30
+    free = answer["inputs"]["free_at_load_bytes"] / gib - held
+    weights = answer["inputs"]["weight_bytes_per_gpu"] / gib
+    f = fraction or answer["mem_fraction_static"]
+    budget = (free - weights) - free * (1 - f)
+    page = answer["page_size"]
+    tokens = int(max(budget, 0) * gib // answer["kv_bytes_per_token"]) // page * page
+    return free, weights, budget, tokens
+
+
 def gpu_memory_gb() -> float:
     """Memory of the first fake GPU (via the fake nvidia-smi's inventory), 80 GB otherwise."""
     try:
@@ -184,6 +216,11 @@ def main(argv: list[str] | None = None) -> int:
                         f"attention backend, but got the following backends\n- Prefill: {args.attention_backend}\n"
                         f"- Decode: {args.attention_backend}", "model_executor/model_runner.py")
         return 1
+    answer = sglang_answer(name, tp)
+    if answer is not None:  # what SGLang 0.5.23 computes for this GPU, model and TP
+        free_gb, size_gb, pool_gb, tokens = pool(answer, args.mem_fraction_static,
+                                                 float(os.environ.get("FAKE_SGLANG_HELD_GIB", "0")))
+        mem, per_rank = free_gb + 0.6, size_gb
     for rank in range(tp):
         log(f"Load weight begin. avail mem={mem - 0.6:.2f} GB", rank)
     time.sleep(delay)
@@ -197,17 +234,19 @@ def main(argv: list[str] | None = None) -> int:
         log(f"Load weight end. elapsed=12.34 s, type=GptOssForCausalLM, dtype=torch.bfloat16, "
             f"avail mem={mem - 0.6 - per_rank:.2f} GB, mem usage={per_rank:.2f} GB.", rank)
     time.sleep(delay)
-    if scenario == "not_enough_memory":
+    if scenario == "not_enough_memory" or (answer is not None and tokens <= 0):
         log("Scheduler hit an exception: Traceback (most recent call last):", stream=sys.stderr)
         plain("RuntimeError: Not enough memory. Please try to increase --mem-fraction-static.", sys.stderr)
         log("Received sigquit from a child process. It usually means the child failed.")
         return 1
-    per_token = (72 if "120b" in name else 48) * 1024 / tp  # bf16 K+V, all layers full
-    pool_gb = max(1.0, mem * (args.mem_fraction_static or 0.88) - per_rank)
-    tokens = int(pool_gb * 1024**3 / per_token)
+    if answer is None:  # a GPU the answers do not cover: rough figures
+        per_token = (72 if "120b" in name else 48) * 1024 / tp  # bf16 K+V, all layers full
+        pool_gb = max(1.0, mem * (args.mem_fraction_static or 0.88) - per_rank)
+        tokens = int(pool_gb * 1024**3 / per_token)
+    chunked = args.chunked_prefill_size or (answer["chunked_prefill_size"] if answer else 8192)
     log(f"Use sliding window memory pool. full_layer_tokens={tokens}, swa_layer_tokens={int(tokens * 0.8)}")
     log(f"KV Cache is allocated. #tokens: {tokens}, K size: {pool_gb / 2:.2f} GB, V size: {pool_gb / 2:.2f} GB")
-    log(f"max_total_num_tokens={tokens}, chunked_prefill_size={args.chunked_prefill_size or 8192}, "
+    log(f"max_total_num_tokens={tokens}, chunked_prefill_size={chunked}, "
         f"max_prefill_tokens=16384, max_running_requests={args.max_running_requests or 2048}, "
         f"context_len={ctx}, available_gpu_mem=5.20 GB")
     time.sleep(delay)
