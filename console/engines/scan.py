@@ -17,6 +17,7 @@ class AnchorScanner:
     ANCHORS: tuple[str, ...] = ()  # substrings of the start-up lines parse() understands
     RULES: tuple[Rule, ...] = ()
     STATS: str | None = None  # substring of the periodic statistics line (only the newest is parsed)
+    GENERIC: frozenset[str] = frozenset()  # codes that only say "see the cause above": listed last
 
     def __init__(self) -> None:
         self._anchors = tuple(self.ANCHORS) + anchors_of(self.RULES)
@@ -73,9 +74,11 @@ class AnchorScanner:
         return out
 
     def diagnoses(self, lines: list[str]) -> list:
-        """Distinct diagnoses in a whole log, in order of first sight (post-mortem, CLI)."""
+        """Distinct diagnoses in a whole log, in order of first sight, a specific cause before
+        the generic line it produced (stdout and stderr interleave in any order in a log)."""
         seen: dict[str, object] = {}
         for ev in self.feed(lines):
             if isinstance(ev, Failure):
                 seen.setdefault(ev.diagnosis.code, ev.diagnosis)
-        return list(seen.values())
+        found = list(seen.values())
+        return [d for d in found if d.code not in self.GENERIC] + [d for d in found if d.code in self.GENERIC]

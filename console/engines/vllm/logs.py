@@ -110,6 +110,7 @@ class VllmScanner(AnchorScanner):
     ANCHORS = ANCHORS
     RULES = RULES
     STATS = "Avg prompt throughput"
+    GENERIC = frozenset({"engine_init_failed"})
 
     def split(self, line: str) -> tuple[str | None, str]:
         m = _PREFIX.match(line)
