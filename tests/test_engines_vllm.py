@@ -276,3 +276,39 @@ def test_standin_refuses_a_flag_vllm_does_not_have(standin_vllm_image, container
     c = containers.run(standin_vllm_image, ["openai/gpt-oss-20b", "--context-length", "8192"])
     assert c.wait(timeout=30)["StatusCode"] == 2
     assert "unrecognized arguments: --context-length" in c.logs().decode()
+
+
+# -- the plan command ------------------------------------------------------------------------
+
+def test_plan_command_explains_the_failing_defaults_and_the_fix(capsys):
+    """`plan --engine vllm --model gpt-oss-120b --gpu H100-80GB`: the pinned release fits and says
+    why vLLM 0.10.1's defaults failed; with --engine-version 0.10 it is the failing plan, exit 1."""
+    import json
+
+    from console.cli import main
+
+    assert main(["plan", "--engine", "vllm", "--model", "gpt-oss-120b", "--gpu", "H100-80GB"]) == 0
+    out = capsys.readouterr().out
+    assert "with vllm 0.34.0 (TP=1): fits" in out
+    assert "on vLLM 0.10.1" in out and "Available KV cache memory: -2.14 GiB" in out
+    assert "--gpu-memory-utilization 0.99" in out
+    assert main(["plan", "--engine", "vllm", "--engine-version", "0.10", "--model", "gpt-oss-120b",
+                 "--gpu", "H100-80GB", "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    p = doc["plans"][0]
+    assert doc["engine"] == "vllm" and p["verdict"] == "does-not-fit" and p["kv_gib"] == -2.14
+    assert p["fix_settings"] == {"mem_fraction_static": 0.99} and len(p["fixes"]) == 3
+    assert main(["plan", "--engine", "vllm", "--engine-version", "0.10", "--model", "gpt-oss-120b",
+                 "--gpu", "H100-80GB", "--mem-fraction-static", "0.99"]) == 0
+    capsys.readouterr()
+
+
+def test_plan_command_bad_engine_input(capsys):
+    from console.cli import main
+
+    assert main(["plan", "--engine", "tgi", "--gpu", "H100-80GB"]) == 2
+    assert "unknown engine 'tgi'" in capsys.readouterr().err
+    assert main(["plan", "--engine", "llamacpp", "--engine-version", "1", "--gpu", "H100-80GB"]) == 2
+    assert "--engine-version selects vLLM's rules" in capsys.readouterr().err
+    assert main(["plan", "--engine", "vllm", "--engine-version", "0.2", "--gpu", "H100-80GB"]) == 2
+    assert "no vLLM planning rules" in capsys.readouterr().err

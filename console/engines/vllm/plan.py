@@ -220,6 +220,13 @@ def plan(model, gpu, count: int = 1, *, tp: int | None = None, max_model_len: in
                          + ("" if count >= t else f" (this box has {count} GPU{'s' if count > 1 else ''})"))
             if not fix_settings and count >= t:
                 fix_settings = {"tensor_parallel_size": t}
+    if rules is not V0_10 and gpu_memory_utilization is None and version is None:
+        old = plan(m, g, count, tp=tp, max_model_len=max_model_len, max_num_seqs=max_num_seqs,
+                   max_num_batched_tokens=max_num_batched_tokens, kv_cache_dtype=kv_cache_dtype, version=V0_10.version)
+        if old.verdict != FITS:
+            reasons.append(f"on vLLM {V0_10.version}, whose default budget was a fixed 0.90, the same launch "
+                           f"{'stops' if old.verdict == DOES_NOT_FIT else 'needs a shorter context'}: "
+                           f"{old.reasons[0]}; there {old.fixes[0] if old.fixes else 'more GPUs'} fixes it")
     if g.compute_capability[0] < 8:
         verdict = DOES_NOT_FIT
         reasons.insert(0, f"{g.name} ({g.sm}) is below MXFP4's minimum capability 80 in vLLM: it stops with "
