@@ -120,6 +120,7 @@ class Probes:
     info: tuple[str, ...] = ()
     version: str | None = None
     metrics: str = "/metrics"
+    metrics_need_key: bool = False  # llama-server guards /metrics with --api-key; SGLang and vLLM do not
 
 
 class Engine(abc.ABC):

@@ -106,7 +106,8 @@ class LlamaCpp(Engine):
     key_file_flag = "--api-key-file"
     metric_names = METRICS
     # /health answers 503 {"error": {"message": "Loading model"}} until the model is loaded.
-    probes = Probes(info=("/props",), version="/props")
+    # Only /health is open when an API key is set: /metrics and /v1/models need the key too.
+    probes = Probes(info=("/props",), version="/props", metrics_need_key=True)
 
     @property
     def command(self) -> tuple[str, ...]:

@@ -86,7 +86,7 @@ def plan(model, gpu, count: int = 1, *, ctx_size: int | None = None, parallel: i
         max_ctx = ctx
         reasons.append(f"{gib(spare)} per GPU to spare; {slots} slots share {tokens(ctx)} KV cells (unified KV cache)")
     else:
-        fixed = -(-weights // count) + compute + -(-(m.sliding_layers * swa_cells(m, 256, slots)
+        fixed = -(-weights // count) + compute + -(-(m.sliding_layers * swa_cells(m, m.max_context, slots)
                                                       * KV_CELL_LAYER * m.kv_heads) // count)
         per_token = m.full_layers * KV_CELL_LAYER * m.kv_heads / count
         room = budget - fixed
