@@ -187,9 +187,9 @@ def test_gpt_oss_parsers_per_engine():
 def test_common_keys_map_to_each_engines_flag():
     values = {"model": "openai/gpt-oss-20b", "max_model_len": 8192, "mem_fraction_static": 0.9,
               "max_running_requests": 8, "tensor_parallel_size": 1}
-    for name, ctx_flag, mem_flag, conc_flag in (("sglang", "--context-length", "--mem-fraction-static",
-                                                  "--max-running-requests"),
-                                                 ("vllm", "--max-model-len", "--gpu-memory-utilization", "--max-num-seqs")):
+    expected = (("sglang", "--context-length", "--mem-fraction-static", "--max-running-requests"),
+                ("vllm", "--max-model-len", "--gpu-memory-utilization", "--max-num-seqs"))
+    for name, ctx_flag, mem_flag, conc_flag in expected:
         argv = engines.get(name).argv(values)
         assert argv[argv.index(ctx_flag) + 1] == "8192"
         assert argv[argv.index(mem_flag) + 1] == "0.9"

@@ -154,11 +154,16 @@ class VllmScanner(AnchorScanner):
         if not fields:
             return None
         usage = next((v for k, v in fields.items() if k.endswith("KV cache usage")), None)
+
+        def num(key: str) -> float | None:
+            return float(fields[key]) if key in fields else None
+
+        running, queued = num("Running"), num("Waiting")
         return Serving(
-            running=int(float(fields["Running"])) if "Running" in fields else None,
-            queued=int(float(fields["Waiting"])) if "Waiting" in fields else None,
-            gen_throughput=float(fields["Avg generation throughput"]) if "Avg generation throughput" in fields else None,
-            prompt_throughput=float(fields["Avg prompt throughput"]) if "Avg prompt throughput" in fields else None,
+            running=int(running) if running is not None else None,
+            queued=int(queued) if queued is not None else None,
+            gen_throughput=num("Avg generation throughput"),
+            prompt_throughput=num("Avg prompt throughput"),
             kv_usage=float(usage) / 100 if usage is not None else None,
             time=time,
             extra={k: v for k, v in fields.items() if k == "Prefix cache hit rate"},

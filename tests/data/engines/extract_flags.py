@@ -96,6 +96,7 @@ def llamacpp(binary: str) -> dict:
     built_from = stamp.read_text().strip() if stamp.exists() else ""
     flags: dict[str, dict] = {}
     current: dict | None = None
+    listing = False  # the current flag's help said "one of:" and lists its values as "- name:" lines
     for line in help_text.splitlines():
         m = _HELP_LINE.match(line)
         if m:
@@ -111,10 +112,13 @@ def llamacpp(binary: str) -> dict:
             current = {"takes_value": bool(metavar), "choices": choices, "aliases": names}
             for n in names:
                 flags[n] = current
+            listing = "one of" in line
             continue
         one_of = _ONE_OF.match(line)
-        if current is not None and one_of and "one of" in json.dumps(help_text):
+        if current is not None and listing and one_of:
             current["choices"] = sorted(set((current["choices"] or []) + [one_of.group(1)]))
+        elif "one of" in line:
+            listing = True
     return {"engine": "llamacpp", "version": built_from or version_line, "binary_version": version_line,
             "source": f"llama-server --help ({built_from or 'built here'})", "allow_abbrev": False,
             "positionals": [], "flags": dict(sorted(flags.items()))}

@@ -85,7 +85,8 @@ class Metrics:
         self.model = model
         self.prompt = self.generation = self.success = 0
         self.running = 0
-        self.hist = {"time_to_first_token_seconds": (TTFT_BUCKETS, []), "inter_token_latency_seconds": (ITL_BUCKETS, []),
+        self.hist = {"time_to_first_token_seconds": (TTFT_BUCKETS, []),
+                     "inter_token_latency_seconds": (ITL_BUCKETS, []),
                      "e2e_request_latency_seconds": (E2E_BUCKETS, [])}
 
     def render(self) -> str:
