@@ -237,15 +237,12 @@ def test_standin_reaches_ready_through_the_scanner_and_serves_vllms_routes(stand
     assert cap.context_len == 32768
     assert "sk-standin-key" not in "\n".join(lines)  # vLLM logs its args with the key as ***
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            health = httpx.get(base + VLLM.probes.health, timeout=2)
-            break
-        except httpx.HTTPError:
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-    assert health.status_code == 200
+    # the console's own client: ready = /health 200 and /v1/models answering (with the key)
+    from console.server.client import ServerClient
+
+    with ServerClient(base, api_key="sk-standin-key-0123456789") as client:
+        assert client.wait_ready(timeout_s=30, interval_s=0.1) == ["openai/gpt-oss-20b"]
+    assert httpx.get(base + VLLM.probes.health).status_code == 200
     assert httpx.get(base + "/v1/models").status_code == 401
     auth = {"Authorization": "Bearer sk-standin-key-0123456789"}
     assert httpx.get(base + "/v1/models", headers=auth).json()["data"][0]["id"] == "openai/gpt-oss-20b"
