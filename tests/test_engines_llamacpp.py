@@ -68,7 +68,7 @@ def test_a_context_that_does_not_fit_gets_the_largest_that_does():
 def _values(port: int = 8080, **more):
     return {"model": "/models/smollm2.gguf", "served_model_name": "smollm2", "max_model_len": 2048, "port": port,
             "enable_metrics": True, "tool_call_parser": "gpt-oss", "reasoning_parser": "gpt-oss",
-            "max_running_requests": 2, "threads": 2, **more}
+            "max_running_requests": 2, "threads": 2, "log_verbosity": 4, **more}
 
 
 def _follow(container, scanner, until, timeout: float = 120.0):
@@ -112,7 +112,7 @@ def test_real_llama_server_ready_metrics_and_jinja_chat(llamacpp_image, containe
                        volumes={str(key_file): {"bind": "/run/secrets/api-key", "mode": "ro"}})
     events, lines = _follow(c, LLAMA.scanner(), lambda evs: any(phase_of(e) is Phase.READY for e in evs))
     reached = [phase_of(e) for e in events if phase_of(e) is not None]
-    assert reached[-1] is Phase.READY, "\n".join(lines[-40:])
+    assert max(reached) is Phase.READY, "\n".join(lines[-40:])  # "listening on" follows "model loaded"
     assert [p for p in (Phase.LOADING_WEIGHTS, Phase.WEIGHTS_LOADED, Phase.KV_POOL, Phase.CAPACITY_KNOWN)
             if p not in reached] == []
     cap = [e for e in events if isinstance(e, Capacity)]
@@ -135,7 +135,15 @@ def test_real_llama_server_ready_metrics_and_jinja_chat(llamacpp_image, containe
     assert reply.status_code == 200, reply.text
     body = reply.json()
     assert body["choices"][0]["message"]["role"] == "assistant" and body["usage"]["completion_tokens"] >= 1
-    # the template came through Jinja: the server reports the model's chat template in /props
+    # `tools` are only accepted through the Jinja template path ("tools param requires --jinja flag")
+    tools = [{"type": "function", "function": {"name": "get_weather", "description": "Weather in a city",
+                                               "parameters": {"type": "object", "properties": {
+                                                   "city": {"type": "string"}}, "required": ["city"]}}}]
+    with_tools = httpx.post(base + "/v1/chat/completions", headers=auth, timeout=120, json={
+        "model": "smollm2", "max_tokens": 24, "temperature": 0, "tools": tools,
+        "messages": [{"role": "user", "content": "What is the weather in Paris?"}]})
+    assert with_tools.status_code == 200, with_tools.text
+    assert with_tools.json()["choices"][0]["finish_reason"] in ("stop", "tool_calls", "length")
     props = httpx.get(base + "/props", headers=auth, timeout=5).json()
     assert "<|im_start|>" in props["chat_template"]
     snap = parse(httpx.get(base + LLAMA.probes.metrics, headers=auth, timeout=5).text, names=LLAMA.metric_names)
@@ -178,3 +186,34 @@ def test_scanner_reads_a_server_that_fails_to_bind():
     ])
     assert [e.diagnosis.code for e in events if isinstance(e, Failure)] == ["port_in_use", "http_failed"]
     assert not [e for e in events if isinstance(e, PhaseReached)]
+
+
+# -- real logs of this binary (tests/data/logs/llamacpp_*.log, captured from it) ----------------
+
+LOGS = __import__("pathlib").Path(__file__).parent / "data" / "logs"
+
+
+def test_default_verbosity_log():
+    events = LLAMA.scanner().feed((LOGS / "llamacpp_default.log").read_text().splitlines())
+    assert [phase_of(e) for e in events if phase_of(e)] == [
+        Phase.STARTING, Phase.LOADING_WEIGHTS, Phase.CAPACITY_KNOWN, Phase.READY, Phase.HTTP_UP]
+    cap = next(e for e in events if isinstance(e, Capacity))
+    # -c 2048 over --parallel 2 without a unified cache: two slots of 1,024 cells each
+    assert (cap.slots, cap.context_len, cap.kv_tokens, cap.max_concurrency) == (2, 1024, 2048, 2.0)
+    assert events[0].time == "0.00.008.372"
+    from console.engines.events import Serving
+
+    stats = [e for e in events if isinstance(e, Serving)]
+    assert len(stats) == 1 and stats[0].gen_throughput == 5.69
+
+
+def test_verbose_log_has_the_memory_lines():
+    events = LLAMA.scanner().feed((LOGS / "llamacpp_verbose.log").read_text().splitlines())
+    caps = [e for e in events if isinstance(e, Capacity)]
+    assert caps[0].weights_gib == round(92.10 / 1024, 3) and caps[1].kv_memory_gib == round(45.0 / 1024, 4)
+    assert Phase.WEIGHTS_LOADED in [phase_of(e) for e in events] and Phase.KV_POOL in [phase_of(e) for e in events]
+
+
+def test_missing_model_log():
+    lines = (LOGS / "llamacpp_fail_missing_model.log").read_text().splitlines()
+    assert [d.code for d in LLAMA.scanner().diagnoses(lines)] == ["model_load_failed"]

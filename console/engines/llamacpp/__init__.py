@@ -22,7 +22,7 @@ from console.engines.base import (
     Probes,
     StockImage,
 )
-from console.settings.spec import MEMORY, Setting
+from console.settings.spec import MEMORY, RUNTIME, Setting
 
 TARGET = "llamacpp"
 
@@ -39,6 +39,11 @@ SETTINGS = (
     Setting(
         "threads", "THREADS", "int", MEMORY, flag="--threads", minimum=1, target=TARGET,
         help="CPU threads for what runs on the CPU (llama.cpp's default: all cores).",
+    ),
+    Setting(
+        "log_verbosity", "LOG_VERBOSITY", "int", RUNTIME, flag="-lv", minimum=0, maximum=4, target=TARGET,
+        help="llama-server's log detail. 4 adds the weights' and the KV cache's sizes at start-up (the console "
+        "reads them); llama.cpp's default logs only the slots and when the model is loaded.",
     ),
 )
 

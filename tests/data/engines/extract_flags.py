@@ -99,7 +99,7 @@ def llamacpp(binary: str) -> dict:
     listing = False  # the current flag's help said "one of:" and lists its values as "- name:" lines
     for line in help_text.splitlines():
         m = _HELP_LINE.match(line)
-        if m:
+        if m and re.match(r"--?[A-Za-z0-9]", m.group(1)):  # not a "----- section -----" rule
             names = [n.strip() for n in m.group(1).split(",")]
             metavar = m.group(2) or ""
             if metavar.startswith("-"):  # "--jinja, --no-jinja" style pairs have no metavar
@@ -115,8 +115,12 @@ def llamacpp(binary: str) -> dict:
             listing = "one of" in line
             continue
         one_of = _ONE_OF.match(line)
+        default = re.search(r"\(default: ([\w.-]+)\)", line)
         if current is not None and listing and one_of:
             current["choices"] = sorted(set((current["choices"] or []) + [one_of.group(1)]))
+        elif current is not None and listing and current["choices"] and default:
+            # the listed values end with "(default: X)": X is accepted even when not listed
+            current["choices"] = sorted(set(current["choices"] + [default.group(1)]))
         elif "one of" in line:
             listing = True
     return {"engine": "llamacpp", "version": built_from or version_line, "binary_version": version_line,
