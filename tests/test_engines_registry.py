@@ -96,3 +96,21 @@ def test_engines_import_nothing_heavy():
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("name, log", [("llamacpp", "llamacpp_verbose.log"), ("llamacpp", "llamacpp_default.log"),
+                                       ("llamacpp", "llamacpp_fail_missing_model.log"),
+                                       ("sglang", "healthy_120b_tp2_newer.log"), ("sglang", "fail_cuda_oom.log")])
+def test_one_batch_or_line_by_line_gives_the_same_events(name, log):
+    """Scanners keep their state across batches: how the follower cuts the log changes nothing
+    (statistics aside, which are summarised per batch by design)."""
+    from pathlib import Path
+
+    from console.engines.events import Serving
+
+    lines = (Path(__file__).parent / "data" / "logs" / log).read_text().splitlines()
+    engine = engines.get(name)
+    whole = [e for e in engine.scanner().feed(lines) if not isinstance(e, Serving)]
+    one = engine.scanner()
+    single = [e for line in lines for e in one.feed([line]) if not isinstance(e, Serving)]
+    assert whole == single and whole

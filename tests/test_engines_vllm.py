@@ -309,3 +309,10 @@ def test_plan_command_bad_engine_input(capsys):
     assert "--engine-version selects vLLM's rules" in capsys.readouterr().err
     assert main(["plan", "--engine", "vllm", "--engine-version", "0.2", "--gpu", "H100-80GB"]) == 2
     assert "no vLLM planning rules" in capsys.readouterr().err
+
+
+def test_one_batch_or_line_by_line_gives_the_same_events():
+    lines = START + OLD_FORMAT
+    whole = [e for e in VLLM.scanner().feed(lines) if not isinstance(e, Serving)]
+    one = VLLM.scanner()
+    assert [e for line in lines for e in one.feed([line]) if not isinstance(e, Serving)] == whole
