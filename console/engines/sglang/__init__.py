@@ -50,6 +50,8 @@ class Sglang(Engine):
     label = "SGLang"
     version = "0.5.23"  # the flag fixture's release; issue 18 re-pins the images and the plan rules
     order = 10
+    # The vX-cu129 / vX-cu130 tag family published for the 0.5.1x releases; not checked against the
+    # registry for 0.5.23 (none is reachable here). Issue 18's pin replaces these.
     stock_images = (
         StockImage("lmsysorg/sglang:v0.5.23-cu129", (8, 9), "Ampere, Ada, Hopper"),
         StockImage("lmsysorg/sglang:v0.5.23-cu130", (10, 12), "Blackwell"),
