@@ -38,7 +38,7 @@ def test_kv_cache_with_the_sliding_window_cache():
 
 def test_20b_on_a_24_gb_card_and_120b_where_it_does_not_fit():
     p = plan("gpt-oss-20b", "RTX-4090-24GB")
-    # 11.24 GiB weights + 3.02 GiB KV + 0.38 GiB logits buffer = 14.65 GiB of 22.99 GiB usable
+    # 11.24 GiB weights + 3.02 GiB KV + 0.38 GiB logits buffer = 14.65 GiB of the card's ~23 GiB
     assert p.verdict == FITS and round((p.weights_bytes + p.kv_bytes + p.overhead_bytes) / GiB, 2) == 14.65
     assert p.overhead_bytes == 512 * 201088 * 4
     no = plan("gpt-oss-120b", "RTX-4090-24GB")
@@ -48,14 +48,17 @@ def test_20b_on_a_24_gb_card_and_120b_where_it_does_not_fit():
 
 
 def test_a_context_that_does_not_fit_gets_the_largest_that_does():
-    """20b on a 14 GiB card: 13 GiB usable − 11.24 GiB weights − 0.38 GiB logits − 12 SWA layers ×
+    """20b on a 14 GiB card: the card less its driver reserve and CUDA context (the planner's
+    estimate for an unmeasured card) − 11.24 GiB weights − 0.38 GiB logits − 12 SWA layers ×
     1,024 cells × 2 KiB leaves room for ⌊room / (12 × 2 KiB)⌋ cells, rounded down to 256."""
     from console.planner.catalog import gpu_from_nvml
+    from console.planner.memory import card_overhead
 
     m = MODELS["gpt-oss-20b"]
     card = gpu_from_nvml("NVIDIA Test 14GB", 14 * GiB, (8, 9))
     p = plan(m, card)
-    room = (14 * GiB - GiB) - gguf_bytes(m) - 512 * 201088 * 4 - 12 * 1024 * 2048
+    usable = 14 * GiB - card_overhead(card).total
+    room = usable - gguf_bytes(m) - 512 * 201088 * 4 - 12 * 1024 * 2048
     expected = room // (12 * 2048)
     expected -= expected % 256
     assert p.verdict == FITS_SHORTER and p.max_context == expected and 50_000 < expected < 131_072

@@ -38,9 +38,10 @@ def test_every_engine_supplies_the_protocol():
 
 
 def test_stock_image_per_architecture():
+    from console.planner.sglang import IMAGE, VERSION
+
     sglang = engines.get("sglang")
-    assert sglang.stock_image((9, 0)).image.endswith("-cu129")
-    assert sglang.stock_image((10, 0)).image.endswith("-cu130")
+    assert sglang.version == VERSION and sglang.stock_image((9, 0)).image == sglang.stock_image((10, 0)).image == IMAGE
     assert engines.get("vllm").stock_image((9, 0)).image == "vllm/vllm-openai:v0.34.0"
     assert engines.get("llamacpp").stock_image((8, 9)).image == "ghcr.io/ggml-org/llama.cpp:server-cuda"
     assert engines.get("vllm").is_stock_image("vllm/vllm-openai:latest")

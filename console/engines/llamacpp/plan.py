@@ -13,14 +13,15 @@ llama-server allocates exactly what its settings ask for, no budget fraction
   default with automatic slots) all slots share the ``-c`` cells;
 * a compute buffer for one micro-batch, dominated by its logits: n_ubatch × vocab × 4 B
   (llama.cpp logs the real figure as ``CUDA0 compute buffer size``);
-* the CUDA context and driver reserve (1 GiB, as the SGLang planner measures it).
+* the driver's reserve and a CUDA context (console.planner.memory.card_overhead: measured on
+  H100 and H200, estimated elsewhere).
 """
 
 from __future__ import annotations
 
 from console.engines.plan import DOES_NOT_FIT, FITS, FITS_SHORTER, EnginePlan, PlanError, gib, resolve, tokens
 from console.planner.catalog import GiB, ModelSpec
-from console.planner.fit import RUNTIME_OVERHEAD
+from console.planner.memory import card_overhead
 
 MXFP4_BYTES = 17 / 32  # 16 bytes of 4-bit values + one scale byte per 32 values
 Q8_0_BYTES = 34 / 32  # 32 int8 values + an f16 scale
@@ -64,7 +65,8 @@ def plan(model, gpu, count: int = 1, *, ctx_size: int | None = None, parallel: i
     slots = parallel or AUTO_SLOTS
     length = min(context_length or ctx, ctx)
     weights = gguf_bytes(m)
-    budget = g.memory_total - RUNTIME_OVERHEAD
+    overhead = card_overhead(g)
+    budget = g.memory_total - overhead.total
     kv = kv_bytes(m, ctx, slots)
     compute = compute_bytes(m)
     per_gpu = -(-(weights + kv) // count) + compute
@@ -76,7 +78,8 @@ def plan(model, gpu, count: int = 1, *, ctx_size: int | None = None, parallel: i
         f"KV cache f16 = {m.full_layers} full layers × {tokens(ctx)} cells × 2 KiB + {m.sliding_layers} "
         f"sliding layers × {tokens(swa_cells(m, ctx, slots))} cells × 2 KiB = {gib(kv)}",
         f"compute buffer ≈ {N_UBATCH} × {tokens(m.vocab)} vocab × 4 B = {gib(compute)} per GPU",
-        f"per GPU {gib(per_gpu)} of {gib(budget)} usable ({g.name} less 1 GiB driver reserve and CUDA context)",
+        f"per GPU {gib(per_gpu)} of {gib(budget)} usable ({g.name} less {gib(overhead.total)} driver reserve "
+        f"and CUDA context, {'measured' if overhead.measured else 'estimated'})",
     ]
     reasons: list[str] = []
     fixes: list[str] = []

@@ -48,14 +48,21 @@ def _metric_names() -> MetricNames:
 class Sglang(Engine):
     name = "sglang"
     label = "SGLang"
-    version = "0.5.23"  # the flag fixture's release; issue 18 re-pins the images and the plan rules
     order = 10
-    # The vX-cu129 / vX-cu130 tag family published for the 0.5.1x releases; not checked against the
-    # registry for 0.5.23 (none is reachable here). Issue 18's pin replaces these.
-    stock_images = (
-        StockImage("lmsysorg/sglang:v0.5.23-cu129", (8, 9), "Ampere, Ada, Hopper"),
-        StockImage("lmsysorg/sglang:v0.5.23-cu130", (10, 12), "Blackwell"),
-    )
+
+    # The release, image and planning rules are the planner's pin (console.planner.sglang, issue 18).
+    @property
+    def version(self) -> str:  # type: ignore[override]
+        from console.planner.sglang import VERSION
+
+        return VERSION
+
+    @property
+    def stock_images(self) -> tuple[StockImage, ...]:  # type: ignore[override]
+        from console.planner.sglang import IMAGE
+
+        return (StockImage(IMAGE, (8, 9, 10, 12), "one CUDA 13 image for Ampere to Blackwell"),)
+
     secret_flags = ("--api-key", "--admin-api-key")
     secret_env = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "API_KEY", "SSH_PASSWORD")
     key_file_flag = None  # SGLang 0.5.23 reads the key from argv only (no --api-key-file)
@@ -98,11 +105,9 @@ class Sglang(Engine):
         return SglangScanner()
 
     def plan(self, model, gpu, count: int = 1, **settings):
-        from dataclasses import replace
-
         from console.engines.sglang.plan import plan
 
-        return replace(plan(model, gpu, count, **settings), engine_version=self.version)
+        return plan(model, gpu, count, **settings)
 
 
 ENGINE = Sglang()

@@ -3,7 +3,8 @@
 vLLM sizes its KV cache as (read from vllm/v1/worker/gpu_worker.py and
 vllm/v1/core/kv_cache_planning.py)::
 
-    requested  = gpu_memory_utilization × total          (total = what CUDA reports: NVML total − driver reserve)
+    requested  = gpu_memory_utilization × total   (total = what CUDA reports: the card − the driver's reserve,
+                                                 console.planner.memory.card_overhead)
     KV memory  = requested − weights − activation peak − non-torch memory (− CUDA graphs, 0.21+)
 
 and logs ``Available KV cache memory: X GiB``; X ≤ 0 stops start-up with "No available memory
@@ -32,10 +33,12 @@ from math import ceil
 from console.engines.plan import DOES_NOT_FIT, FITS, FITS_SHORTER, EnginePlan, PlanError, gib, resolve, tokens
 from console.planner.catalog import GiB, MiB, GpuSpec, ModelSpec
 from console.planner.fit import valid_tp_sizes, weight_bytes_per_gpu
+from console.planner.memory import card_overhead
 
-DRIVER_RESERVED = 480 * MiB  # NVML v2 "reserved" on an H100 (driver 580): CUDA's total leaves it out
+# Calibration card: an H100 80GB, 81,559 MiB with a measured 480 MiB driver reserve
+# (console.planner.memory), so CUDA reports 79.18 GiB.
 # 0.90 × 79.18 GiB + 2.14 GiB − 64.55 GiB = 8.85 GiB (see the module docstring).
-CALIBRATED_OVERHEAD = round((0.90 * (81559 * MiB - DRIVER_RESERVED) + 2.14 * GiB - 69309753984) / MiB) * MiB
+CALIBRATED_OVERHEAD = round((0.90 * (81559 - 480) * MiB + 2.14 * GiB - 69309753984) / MiB) * MiB
 BLOCK_SIZE = 16  # tokens per KV block (vLLM's default for these attention backends)
 KV_DTYPE_BYTES = {"auto": 2, "bfloat16": 2, "fp8": 1, "fp8_e4m3": 1, "fp8_e5m2": 1}
 
@@ -71,7 +74,8 @@ def rules_for(version: str | None) -> Rules:
 
 
 def cuda_total(gpu: GpuSpec) -> int:
-    return gpu.memory_total - DRIVER_RESERVED
+    """What CUDA (and so vLLM's budget) sees: the card less the driver's reserve."""
+    return gpu.memory_total - card_overhead(gpu).reserved
 
 
 def max_num_batched_tokens_default(gpu: GpuSpec) -> int:
