@@ -50,6 +50,13 @@ if [ -f tests/peers/setup_llama.sh ]; then
         || fail "building the llama.cpp peer failed (see above); remove .cache/llama-venv to retry from scratch"
 fi
 
+# --- the real llama-server (llama.cpp's own server, built once into .cache/) --------
+if [ -f tests/peers/setup_llama_server.sh ]; then
+    say "llama-server (the llama.cpp engine's tests)"
+    PYTHON="$PY" bash tests/peers/setup_llama_server.sh >/dev/null \
+        || fail "building llama-server failed (see above); remove .cache/llama-server to retry from scratch"
+fi
+
 # --- Docker Engine -------------------------------------------------------------
 start_engine
 

@@ -19,6 +19,10 @@ def register(parser) -> None:
     parser.add_argument("--context-length", type=int, help="context to plan for (default 131072)")
     parser.add_argument("--concurrency", type=int, help="concurrent requests at that context (default 1)")
     parser.add_argument("--mem-fraction-static", type=float, help="SGLang's weights+KV share of GPU memory (default: SGLang's rule)")
+    parser.add_argument("--engine", default="sglang",
+                        help="plan for this engine's memory rules: sglang (default), vllm or llamacpp")
+    parser.add_argument("--engine-version", help="the engine release whose rules to apply (vllm: 0.10 or 0.34; "
+                        "default: the release its stock image pins)")
     parser.add_argument("--list-gpus", action="store_true", help="list the GPU catalog and exit")
     parser.add_argument("--seed-table", action="store_true", help="print the seed README's examples re-planned (Markdown)")
     add_json_flag(parser)
@@ -149,6 +153,8 @@ def run(args) -> int:
             raise ConsoleError(f"--count {count}: this box has {box.count}× {gpu.name}",
                                f"plan for up to {box.count}, or name a catalog GPU with --gpu", exit_code=EXIT_USAGE)
 
+    if (args.engine or "sglang") != "sglang" or args.engine_version:
+        return _run_engine(args, gpu, count)
     try:
         models = [catalog.lookup_model(args.model).name] if args.model else list(catalog.MODELS)
         plans = [
@@ -163,4 +169,26 @@ def run(args) -> int:
     doc = {"planned_for": plans[0].planned_for, "plans": [p.to_dict() for p in plans]}
     emit(doc, args.json, lambda _: "\n\n".join(format_plan(p) for p in plans))
     # One model asked: "no" when it does not fit. Both: "no" when neither does.
+    return EXIT_OK if any(p.fits for p in plans) else EXIT_FAILED
+
+
+def _run_engine(args, gpu, count: int) -> int:
+    """Another engine's plan (console.engines): its own budget rule, arithmetic and fixes."""
+    from console import engines
+    from console.planner import catalog
+    from console.planner.fit import PlanError
+
+    engine = engines.get(args.engine)
+    if args.engine_version and engine.name != "vllm":
+        raise ConsoleError(f"--engine-version selects vLLM's rules; {engine.label} has one rule set",
+                           "drop --engine-version", exit_code=EXIT_USAGE)
+    settings = {"tensor_parallel_size": args.tp, "max_model_len": args.context_length,
+                "mem_fraction_static": args.mem_fraction_static, "engine_version": args.engine_version}
+    try:
+        models = [catalog.lookup_model(args.model).name] if args.model else list(catalog.MODELS)
+        plans = [engine.plan(m, gpu, count, **{k: v for k, v in settings.items() if v is not None}) for m in models]
+    except (PlanError, catalog.UnknownName) as exc:
+        raise ConsoleError(str(exc), exit_code=EXIT_USAGE) from None
+    emit({"engine": engine.name, "plans": [p.to_dict() for p in plans]}, args.json,
+         lambda _: "\n\n".join("\n".join(p.explain()) for p in plans))
     return EXIT_OK if any(p.fits for p in plans) else EXIT_FAILED

