@@ -4,8 +4,9 @@
 ``FAKE_GPUS=H100-80GB:2`` or ``L40S:1,RTX-4090-24GB:1`` (names as the planner catalog
 knows them; memory and compute capability come from the catalog). Supports
 ``--query-gpu=index,name,memory.total,compute_cap[,...] --format=csv[,noheader][,nounits]``
-(``memory.free`` = total − 480 MiB driver reserve − ``FAKE_GPU_USED_MIB``, as a real driver reports it)
-and ``-L``; anything else prints a short table. No GPUs → "No devices were found", exit 6.
+(``memory.free`` = total − 480 MiB driver reserve − ``FAKE_GPU_USED_MIB``, as a real driver reports it;
+idle telemetry for utilization, temperature, power, SM clock and PCIe, ``[N/A]`` for the PCIe
+maximum) and ``-L``; anything else prints a short table. No GPUs → "No devices were found", exit 6.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ def inventory(spec: str) -> list[dict]:
 RESERVED_MIB = 480
 FIELDS = {"index": "index", "name": "name", "memory.total": "memory_mib", "compute_cap": "compute_cap",
           "uuid": "uuid", "memory.used": None, "memory.free": "memory_mib", "driver_version": None}
+# Telemetry fields an idle card reports; "[N/A]" is what nvidia-smi prints for a field the
+# card or its virtualisation does not expose (a passthrough VM often hides the PCIe maximum).
+IDLE = {"utilization.gpu": "0", "utilization.memory": "0", "temperature.gpu": "34", "power.draw": "71.52",
+        "power.limit": "700.00", "clocks.sm": "345", "pcie.link.gen.current": "5", "pcie.link.gen.max": "[N/A]"}
 
 
 def main(argv: list[str]) -> int:
@@ -55,6 +60,9 @@ def main(argv: list[str]) -> int:
         for g in gpus:
             row = []
             for c in cols:
+                if c in IDLE:
+                    row.append(IDLE[c])
+                    continue
                 if c not in FIELDS:
                     print(f'Field "{c}" is not a valid field to query.', file=sys.stderr)
                     return 2
