@@ -50,13 +50,13 @@ class RouterMetrics:
     active: dict[str, float] = field(default_factory=dict)  # worker url → requests in flight through the router
     health: dict[str, float] = field(default_factory=dict)  # worker url → 1 healthy / 0 not
     circuit: dict[str, float] = field(default_factory=dict)  # worker url → circuit-breaker state (0 closed)
-    selected: dict[str, float] = field(default_factory=dict)  # worker url → times the policy picked it
+    succeeded: dict[str, float] = field(default_factory=dict)  # worker url → requests it answered (circuit breaker)
     ttft_p50_s: float | None = None
     series: dict[str, float] = field(default_factory=dict)  # every unlabelled gauge/counter, by name
 
     def to_dict(self) -> dict[str, Any]:
         return {"requests_total": self.requests_total, "active": self.active, "health": self.health,
-                "circuit": self.circuit, "selected": self.selected, "ttft_p50_s": self.ttft_p50_s,
+                "circuit": self.circuit, "succeeded": self.succeeded, "ttft_p50_s": self.ttft_p50_s,
                 "series": self.series}
 
 
@@ -214,7 +214,7 @@ def parse_metrics(text: str) -> RouterMetrics:
             elif worker and name == "smg_worker_cb_state":
                 m.circuit[worker] = s.value
             elif worker and sname.startswith("smg_worker_cb_outcomes") and s.labels.get("outcome") == "success":
-                m.selected[worker] = m.selected.get(worker, 0.0) + s.value
+                m.succeeded[worker] = m.succeeded.get(worker, 0.0) + s.value
             elif not s.labels and fam.type in ("gauge", "counter"):
                 m.series[sname] = s.value
         if name == "smg_router_ttft_seconds" and fam.type == "histogram":

@@ -116,21 +116,24 @@ class FleetStatus:
         }
 
 
-def _worker_probe(c: WorkerContainer, key: Secret | None, timeout: float) -> WorkerStatus:
+def _worker_probe(c: WorkerContainer, key: Secret | None, http, timeout: float) -> WorkerStatus:
+    """/health and /metrics of one worker, on the poll's shared HTTP client (one client, one TLS
+    context for every worker: building an httpx client costs more than the two requests)."""
+    import httpx
+
     from console.server import metrics as M
-    from console.server.client import ServerClient
 
     ws = WorkerStatus(c)
     if not c.running or not c.url:
         return ws
+    headers = {"Authorization": f"Bearer {key.reveal()}"} if key else {}
     try:
-        with ServerClient(c.url, api_key=key.reveal() if key else None, timeout=timeout) as sc:
-            ws.ready = sc.health().ready
-    except ConsoleError as exc:
-        ws.ready, ws.error = False, exc.message
+        ws.ready = http.get(c.url.rstrip("/") + "/health", headers=headers, timeout=timeout).status_code == 200
+    except httpx.HTTPError as exc:
+        ws.ready, ws.error = False, f"{c.url} does not answer ({type(exc).__name__})"
         return ws
     try:
-        snap = M.parse(M.fetch_text(c.url, timeout=timeout))
+        snap = M.parse(M.fetch_text(c.url, timeout=timeout, client=http))
         ws.running_reqs = snap.gauges.get("running")
         ws.queued_reqs = snap.gauges.get("queued")
         ws.gen_throughput = snap.gauges.get("gen_throughput")
@@ -140,19 +143,38 @@ def _worker_probe(c: WorkerContainer, key: Secret | None, timeout: float) -> Wor
     return ws
 
 
-def host_status(cfg: FleetConfig, conns: Connections, host: Host, key: Secret | None, *, gpus: bool = True) -> HostStatus:
+def host_status(cfg: FleetConfig, conns: Connections, host: Host, key: Secret | None, http, *,
+                gpus: bool = True) -> HostStatus:
+    """One host: its GPUs (over SSH) while its containers and workers are asked (Docker, HTTP)."""
+    import threading
+
     started = time.monotonic()
     budget = cfg.timeout
     transport = conns.transport(host)
-    hg = query(transport, timeout=budget) if gpus else None
+    transport.connect(budget)  # one authentication, before the two halves share the master
+    got: dict[str, Any] = {}
+
+    def ask_gpus() -> None:
+        try:
+            got["gpus"] = query(transport, timeout=budget)
+        except BaseException as exc:  # noqa: BLE001 - raised below, on the poll's thread
+            got["error"] = exc
+
+    side = threading.Thread(target=ask_gpus, daemon=True) if gpus else None
+    if side:
+        side.start()
     try:
         containers = list_fleet(conns.runtime(host, timeout=budget), cfg.name)
     except ConsoleError:
         conns.forget(host)  # a broken Docker connection is rebuilt on the next poll
         raise
     left = max(0.5, budget - (time.monotonic() - started))
-    workers = [_worker_probe(c, key, min(2.0, left)) for c in containers]
-    return HostStatus(host, True, None, time.monotonic() - started, hg, workers)
+    workers = [_worker_probe(c, key, http, min(2.0, left)) for c in containers]
+    if side:
+        side.join(max(0.1, budget - (time.monotonic() - started)))
+        if "error" in got:
+            raise got["error"]
+    return HostStatus(host, True, None, time.monotonic() - started, got.get("gpus"), workers)
 
 
 def router_status(fstate: FleetState, key: Secret | None, *, timeout: float) -> RouterStatus:
@@ -175,9 +197,16 @@ def router_status(fstate: FleetState, key: Secret | None, *, timeout: float) -> 
 
 
 def collect(cfg: FleetConfig, conns: Connections, fstate: FleetState, key: Secret | None, *,
-            gpus: bool = True) -> FleetStatus:
-    """Everything at once; each host (and the router) gets ``cfg.timeout`` seconds."""
+            gpus: bool = True, http=None) -> FleetStatus:
+    """Everything at once; each host (and the router) gets ``cfg.timeout`` seconds.
+
+    ``http``: an ``httpx.Client`` to reuse across polls (the TUI keeps one); else one for this poll.
+    """
+    import httpx
+
     started = time.monotonic()
+    own = http is None
+    http = http or httpx.Client(limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
     hosts = list(cfg.hosts.values())
     jobs: dict[str, Any] = {h.name: h for h in hosts}
     router_key = "\0router"  # not a valid host name: no clash
@@ -188,9 +217,13 @@ def collect(cfg: FleetConfig, conns: Connections, fstate: FleetState, key: Secre
     def job(item):
         if item is _RouterJob:
             return router_status(fstate, key, timeout=min(3.0, cfg.timeout))
-        return host_status(cfg, conns, item, key, gpus=gpus)
+        return host_status(cfg, conns, item, key, http, gpus=gpus)
 
-    answers = gather([*jobs.values(), _RouterJob], job, timeout=cfg.timeout)
+    try:
+        answers = gather([*jobs.values(), _RouterJob], job, timeout=cfg.timeout)
+    finally:
+        if own:  # a host past its deadline may still hold it: closing makes its request fail, not hang
+            http.close()
     statuses = []
     for h in hosts:
         value, err = answers[h.name]
