@@ -188,6 +188,34 @@ class UpOptions:
     ready_timeout: float = 1800.0
 
 
+def up_options(*, profile: str | None = None, cli: dict[str, Any] | None = None, image_mode: str = "auto",
+               extra_env: dict[str, str] | None = None, tp: int | None = None, context: int | None = None,
+               ready_timeout: float = 1800.0) -> UpOptions:
+    """Worker settings as ``launch`` resolves them (default < profile < planner < env < flags), per host's plan."""
+    from console.planner import UnknownName, lookup_model
+    from console.runtime.service import resolve_values
+
+    cli = dict(cli or {})
+    base = resolve_values(profile=profile, cli=cli)
+    model = str(base.values.get("model") or "")
+    try:
+        name = lookup_model(model.rsplit("/", 1)[-1]).name
+    except UnknownName:
+        raise ConsoleError(f"the fleet plans gpt-oss only; {model!r} is not gpt-oss-20b or gpt-oss-120b",
+                           "pass --model openai/gpt-oss-120b (or 20b)", exit_code=EXIT_USAGE) from None
+    gpu_request = str(base.values.get("gpus") or "").strip().lower() != "none"
+
+    def values_for(replica_plan) -> dict[str, Any]:
+        vals = resolve_values(profile=profile, planner=planner_settings(replica_plan), cli=cli)
+        if vals.errors:
+            raise ConsoleError("invalid worker settings: " + "; ".join(p.message for p in vals.errors),
+                               "fix them in the profile, the environment or the flags", exit_code=EXIT_USAGE)
+        return vals.values
+
+    return UpOptions(model=name, values_for=values_for, image_mode=image_mode, extra_env=dict(extra_env or {}),
+                     gpu_request=gpu_request, tp=tp, context=context, ready_timeout=ready_timeout)
+
+
 def up(cfg: FleetConfig, conns: Connections, fstate: FleetState, key: Secret, key_file: str, opts: UpOptions, *,
        on_event: Listener = quiet) -> UpResult:
     gpus, problems = host_gpus(cfg, conns, on_event=on_event)

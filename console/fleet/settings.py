@@ -152,9 +152,9 @@ def cli_values(args) -> dict[str, Any]:
 
 
 def docs() -> str:
-    """The ``[fleet]`` table as documentation (README and ``fleet --help``)."""
-    lines = []
+    """The ``[fleet]`` table as Markdown (the README's generated section)."""
+    rows = ["| `[fleet]` key | flag | default | what |", "|---|---|---|---|"]
     for s in FLEET_SETTINGS:
-        default = "see above" if s.default is None else repr(s.default)
-        lines.append(f"{s.key} ({s.flag}, default {default}): {s.help}")
-    return "\n".join(lines)
+        default = "—" if s.default is None else f"`{s.default}`"
+        rows.append(f"| `{s.key}` | `{s.flag}` | {default} | {s.help.replace('|', '/')} |")
+    return "\n".join(rows)
