@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from console.errors import ConsoleError
-from console.exit_codes import EXIT_USAGE
+from console.exit_codes import EXIT_NOT_FOUND, EXIT_USAGE
 from console.fleet.hosts import config_dir
 from console.private_file import private_dir, write_private
 from console.secret import Secret, SecretFileError, read_secret_file, world_readable
@@ -96,6 +96,10 @@ def api_key(state: FleetState, *, given_file: str | None = None, create: bool = 
     try:
         key = read_secret_file(path, what="fleet API key")
     except SecretFileError as exc:
+        if not create and not given_file and not state.key_file and not Path(path).exists():
+            raise ConsoleError(f"fleet {state.name} has not been started from this machine (no key at {path})",
+                               "gpt-oss-console fleet up starts it; --api-key-file FILE names the key of a fleet "
+                               "started elsewhere", exit_code=EXIT_NOT_FOUND) from None
         if given_file or state.key_file or not create or Path(path).exists():
             raise ConsoleError(str(exc), "pass --api-key-file FILE, or remove it to let fleet up make a new key",
                                exit_code=EXIT_USAGE) from None
