@@ -95,3 +95,35 @@ def test_plan_up_logs_down_on_a_two_gpu_host(fleet_lab, console_image, capsys):
 
 
 MODEL = "openai/gpt-oss-20b"
+
+
+@pytest.mark.docker
+def test_the_router_as_a_container_on_a_host(fleet_lab, console_image, router_image, capsys, monkeypatch):
+    """router = "gw": the router image on that host's engine (host network), the key copied in as a file."""
+    fleet_lab.add_host("gw", gpus="")  # no GPU: a gateway box
+    fleet_lab.add_host("work", gpus="H100-80GB:1")
+    fleet_lab.hosts_file(router="gw", router_image=router_image, router_port=free_port(),
+                         prometheus_port=free_port(), timeout=10)
+    code, out, err = run_cli(capsys, "fleet", "up", "--json", "--model", MODEL, "--image", console_image,
+                             "--image-mode", "project", "--gpus", "none", "-e", "FAKE_GPUS=H100-80GB:1",
+                             "--ready-timeout", "180")
+    assert code == 0, f"{err}\n{out}"
+    doc = json.loads(out)
+    gw = fleet_lab.hosts["gw"]
+    assert doc["router"]["kind"] == "container" and doc["router"]["url"].startswith(f"http://{gw.address}:")
+    assert doc["host_errors"] == {"gw": "gw: the NVIDIA driver sees no GPU"}  # planned without workers, said why
+    assert [w["host"] for w in doc["workers"]] == ["work"]
+    (router,) = [c for c in fleet_lab.fleet_containers() if c.labels["org.gpt-oss-console.fleet.role"] == "router"]
+    key = (fleet_lab.root / "cfg" / "gpt-oss-console" / "fleet" / f"{fleet_lab.fleet}.key").read_text().strip()
+    assert key not in json.dumps(router.attrs)  # not in its command, not in its env
+    monkeypatch.setenv("GPT_OSS_CONSOLE_API_KEY", key)
+    code, out, err = run_cli(capsys, "chat", "--base-url", doc["router"]["url"], "--json", "hello")
+    assert code == 0 and '"TurnDone"' in out, err
+    code, out, _ = run_cli(capsys, "fleet", "status", "--json")
+    st = json.loads(out)
+    assert st["router"]["running"] and st["router"]["kind"] == "container" and st["summary"]["ready"] == 1
+    code, out, _ = run_cli(capsys, "fleet", "logs", "router", "--tail", "all")
+    assert code == 0 and "uri=/workers" in out
+    code, out, err = run_cli(capsys, "fleet", "down", "--json")
+    assert code == 0 and json.loads(out)["router_stopped"], err
+    assert fleet_lab.fleet_containers() == []
