@@ -15,7 +15,6 @@ Everything blocks; run it on a worker thread. Progress arrives as :class:`FleetE
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -23,6 +22,7 @@ from typing import Any, Callable
 from console.errors import ConsoleError
 from console.exit_codes import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_USAGE
 from console.fleet import router_process as RP
+from console.fleet.concurrent import gather, in_words
 from console.fleet.connections import Connections
 from console.fleet.events import FleetEvent, Listener, quiet
 from console.fleet.hosts import FleetConfig, Host
@@ -70,49 +70,17 @@ class UpResult:
 # -- GPUs and plan ------------------------------------------------------------------------------
 
 
-def gather(hosts: list[Host], job: Callable[[Host], Any], *, timeout: float) -> dict[str, tuple[Any, BaseException | None]]:
-    """``job(host)`` on every host at once; a host not done by ``timeout`` gets a TimeoutError.
-
-    Daemon threads, not an executor: a host that hangs past its deadline must not hold up
-    the answer, nor the interpreter's exit.
-    """
-    results: dict[str, tuple[Any, BaseException | None]] = {}
-    done = threading.Condition()
-
-    def one(host: Host) -> None:
-        try:
-            value, err = job(host), None
-        except BaseException as exc:  # noqa: BLE001 - reported per host, never raised across threads
-            value, err = None, exc
-        with done:
-            results[host.name] = (value, err)
-            done.notify_all()
-
-    for host in hosts:
-        threading.Thread(target=one, args=(host,), name=f"fleet-{host.name}", daemon=True).start()
-    deadline = time.monotonic() + timeout
-    with done:
-        while len(results) < len(hosts):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            done.wait(left)
-        out = dict(results)
-    for host in hosts:
-        out.setdefault(host.name, (None, TimeoutError(f"{host.name} did not answer within {timeout:g} s")))
-    return out
-
-
 def host_gpus(cfg: FleetConfig, conns: Connections, *, on_event: Listener = quiet) -> tuple[dict[str, HostGpus], dict[str, str]]:
     """Every host's GPUs at once; the second dict says why a host has none to offer."""
     hosts = list(cfg.hosts.values())
-    answers = gather(hosts, lambda h: query(conns.transport(h), timeout=cfg.timeout), timeout=cfg.timeout + 2)
+    answers = gather({h.name: h for h in hosts}, lambda h: query(conns.transport(h), timeout=cfg.timeout),
+                     timeout=cfg.timeout + 2)
     found: dict[str, HostGpus] = {}
     problems: dict[str, str] = {}
     for host in hosts:
         value, err = answers[host.name]
         if err is not None:
-            problems[host.name] = _words(err)
+            problems[host.name] = in_words(err)
             on_event(FleetEvent("gpus", problems[host.name], host=host.name, ok=False))
             continue
         found[host.name] = value
@@ -131,12 +99,6 @@ def make_plan(cfg: FleetConfig, model: str, gpus: dict[str, HostGpus], problems:
     hosts = list(cfg.hosts.values())
     cards = {h.name: detected(h, gpus[h.name].inventory) for h in hosts if h.name in gpus and h.name not in problems}
     return plan_fleet(model, hosts, cards, tp=tp, context=context, problems=problems)
-
-
-def _words(exc: BaseException) -> str:
-    if isinstance(exc, ConsoleError):
-        return exc.message if not exc.hint else f"{exc.message} ({exc.hint})"
-    return str(exc) or type(exc).__name__
 
 
 # -- the router ----------------------------------------------------------------------------------
@@ -254,15 +216,15 @@ def up(cfg: FleetConfig, conns: Connections, fstate: FleetState, key: Secret, ke
         return out
 
     hosts = [cfg.hosts[h] for h in by_host]
-    answers = gather(hosts, host_job, timeout=opts.ready_timeout + 120)
+    answers = gather({h.name: h for h in hosts}, host_job, timeout=opts.ready_timeout + 120)
     for host in hosts:
         outcomes, err = answers[host.name]
         if err is not None:
-            result.host_errors[host.name] = _words(err)
-            on_event(FleetEvent("failed", _words(err), host=host.name, ok=False))
+            result.host_errors[host.name] = in_words(err)
+            on_event(FleetEvent("failed", in_words(err), host=host.name, ok=False))
             for slot in by_host[host.name]:
                 name = container_name(cfg.name, host.name, slot.replica)
-                result.workers.append(WorkerOutcome(name, host.name, "", "failed", _words(err)))
+                result.workers.append(WorkerOutcome(name, host.name, "", "failed", in_words(err)))
             continue
         result.workers.extend(outcomes)
     return result
@@ -303,8 +265,8 @@ def _bring_up(spec: WorkerSpec, existing: WorkerContainer | None, runtime, route
             container = runtime.launch(spec.launch, replace=True,
                                        before_start=(lambda c: put_secret_file(c, KEY_IN_CONTAINER, key)) if key_file else None)
         except ConsoleError as exc:
-            on_event(FleetEvent("failed", _words(exc), host=host, worker=name, ok=False))
-            return WorkerOutcome(name, host, spec.url, "failed", _words(exc))
+            on_event(FleetEvent("failed", in_words(exc), host=host, worker=name, ok=False))
+            return WorkerOutcome(name, host, spec.url, "failed", in_words(exc))
         container_id = container.id
 
     def on_update(snap) -> None:
@@ -328,7 +290,7 @@ def _bring_up(spec: WorkerSpec, existing: WorkerContainer | None, runtime, route
     try:
         _register(router, spec.url, key, name, on_event)
     except ConsoleError as exc:
-        return WorkerOutcome(name, host, spec.url, "failed", _words(exc), snap.time_to_ready_s)
+        return WorkerOutcome(name, host, spec.url, "failed", in_words(exc), snap.time_to_ready_s)
     return WorkerOutcome(name, host, spec.url, action, None, snap.time_to_ready_s)
 
 
@@ -361,7 +323,8 @@ def find_worker(cfg: FleetConfig, conns: Connections, target: str) -> tuple[Host
     """A worker by container name, URL or HOST/REPLICA (``gpu1/0``)."""
     host_hint, _, rep = target.partition("/")
     hosts = [cfg.hosts[host_hint]] if rep and host_hint in cfg.hosts else list(cfg.hosts.values())
-    answers = gather(hosts, lambda h: list_fleet(conns.runtime(h), cfg.name), timeout=cfg.timeout + 10)
+    answers = gather({h.name: h for h in hosts}, lambda h: list_fleet(conns.runtime(h), cfg.name),
+                     timeout=cfg.timeout + 10)
     found = []
     for host in hosts:
         workers, err = answers[host.name]
@@ -410,7 +373,7 @@ def in_flight(url: str, *, timeout: float = 2.0) -> float | None:
 
 def drain(cfg: FleetConfig, conns: Connections, fstate: FleetState, key: Secret, target: str, *,
           timeout: float = 600.0, quiet_s: float = 1.0, stop_timeout: int = 30, remove: bool = False,
-          on_event: Listener = quiet) -> DrainResult:
+          unknown_grace_s: float = 30.0, on_event: Listener = quiet) -> DrainResult:
     host, w = find_worker(cfg, conns, target)
     runtime = conns.runtime(host)
     deregistered = False
@@ -428,7 +391,11 @@ def drain(cfg: FleetConfig, conns: Connections, fstate: FleetState, key: Secret,
         while True:
             running = in_flight(w.url)
             now = time.monotonic()
-            if running is None:  # metrics unreadable: the server is gone or never had them
+            if running is None:  # no /metrics (started without --enable-metrics) or gone: wait blind
+                grace = min(unknown_grace_s, max(0.0, timeout - (now - started)))
+                on_event(FleetEvent("drain", f"its /metrics cannot be read: waiting {grace:g} s for requests "
+                                             "in flight before stopping it", worker=w.name))
+                time.sleep(grace)
                 break
             if running == 0:
                 quiet_since = quiet_since or now
@@ -492,12 +459,12 @@ def down(cfg: FleetConfig, conns: Connections, fstate: FleetState, *, stop_timeo
     hosts = list(cfg.hosts.values())
     if cfg.router_host is not None and cfg.router_host.name not in cfg.hosts:
         hosts.append(cfg.router_host)
-    answers = gather(hosts, host_job, timeout=stop_timeout + cfg.timeout + 60)
+    answers = gather({h.name: h for h in hosts}, host_job, timeout=stop_timeout + cfg.timeout + 60)
     for host in hosts:
         gone, err = answers[host.name]
         if err is not None:
-            result.host_errors[host.name] = _words(err)
-            on_event(FleetEvent("failed", _words(err), host=host.name, ok=False))
+            result.host_errors[host.name] = in_words(err)
+            on_event(FleetEvent("failed", in_words(err), host=host.name, ok=False))
         else:
             result.removed += gone
             if r is not None and r.kind == "container" and r.container in gone:

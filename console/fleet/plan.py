@@ -29,7 +29,7 @@ ROUTER_NOTE = (
 def multinode_note(model: str) -> str:
     """Why the plan never splits one replica across boxes."""
     m = lookup_model(model)
-    valid = [t for t in valid_tp_sizes(m, 64)]
+    valid = valid_tp_sizes(m, 64)
     return (
         f"multi-node tensor parallelism is not offered: {m.name} has {m.kv_heads} KV heads, and TP must "
         f"divide them ({', '.join(map(str, valid))}), so TP={max(valid)} inside one 8-GPU box is already "

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from console.gpu.data import GpuInfo, GpuSample, Inventory
 from console.planner.catalog import arch_name
@@ -189,13 +189,3 @@ def _first(text: str) -> str:
         if line.strip():
             return line.strip()[:200]
     return ""
-
-
-@dataclass
-class GpuSummary:
-    """What the planner and the status table need from one host's GPUs."""
-
-    count: int = 0
-    name: str | None = None
-    memory_total: int | None = None
-    indices: list[int] = field(default_factory=list)

@@ -16,7 +16,8 @@ from typing import Any
 from console.errors import ConsoleError
 from console.fleet.connections import Connections
 from console.fleet.hosts import FleetConfig, Host
-from console.fleet.ops import _words, gather, router_alive
+from console.fleet.concurrent import gather, in_words
+from console.fleet.ops import router_alive
 from console.fleet.remote_gpus import HostGpus, query
 from console.fleet.router import RouterClient, RouterMetrics, RouterWorker, fetch_metrics
 from console.fleet.state import FleetState
@@ -208,19 +209,15 @@ def collect(cfg: FleetConfig, conns: Connections, fstate: FleetState, key: Secre
     own = http is None
     http = http or httpx.Client(limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
     hosts = list(cfg.hosts.values())
-    jobs: dict[str, Any] = {h.name: h for h in hosts}
     router_key = "\0router"  # not a valid host name: no clash
 
-    class _RouterJob:  # gather() wants something with a name
-        name = router_key
-
     def job(item):
-        if item is _RouterJob:
+        if item is None:
             return router_status(fstate, key, timeout=min(3.0, cfg.timeout))
         return host_status(cfg, conns, item, key, http, gpus=gpus)
 
     try:
-        answers = gather([*jobs.values(), _RouterJob], job, timeout=cfg.timeout)
+        answers = gather({**{h.name: h for h in hosts}, router_key: None}, job, timeout=cfg.timeout)
     finally:
         if own:  # a host past its deadline may still hold it: closing makes its request fail, not hang
             http.close()
@@ -228,11 +225,11 @@ def collect(cfg: FleetConfig, conns: Connections, fstate: FleetState, key: Secre
     for h in hosts:
         value, err = answers[h.name]
         if err is not None:
-            statuses.append(HostStatus(h, False, _words(err)))
+            statuses.append(HostStatus(h, False, in_words(err)))
         else:
             statuses.append(value)
     rvalue, rerr = answers[router_key]
-    router = rvalue if rerr is None else RouterStatus(error=_words(rerr))
+    router = rvalue if rerr is None else RouterStatus(error=in_words(rerr))
     by_url = {w.url: w for w in router.workers}
     for hs in statuses:
         for ws in hs.workers:

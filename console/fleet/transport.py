@@ -68,7 +68,7 @@ def runtime_dir() -> Path:
     for p in (root, d):  # in /tmp someone else could have made it first: never use theirs
         st = os.lstat(p)
         if st.st_uid != os.getuid() or not os.path.isdir(p) or os.path.islink(p):
-            raise HostUnreachable(f"{p} is not a folder of this user", f"remove it or set XDG_RUNTIME_DIR")
+            raise HostUnreachable(f"{p} is not a folder of this user", "remove it or set XDG_RUNTIME_DIR")
     return d
 
 

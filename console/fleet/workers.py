@@ -15,12 +15,11 @@ import io
 import re
 import tarfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from console.fleet.hosts import Host
 from console.fleet.plan import WorkerSlot
-from console.runtime import spec as S
 from console.runtime.spec import LaunchSpec
 from console.secret import Secret
 
@@ -185,5 +184,4 @@ def planner_settings(plan) -> dict[str, Any]:
     return out
 
 
-__all__ = ["WorkerSpec", "build_worker", "container_name", "list_fleet", "planner_settings", "put_secret_file",
-           "replace"]
+__all__ = ["WorkerSpec", "build_worker", "container_name", "list_fleet", "planner_settings", "put_secret_file"]

@@ -8,6 +8,7 @@ Docker clients and HTTP client stay open between polls (``Connections``).
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any, Callable, Iterable
 
@@ -59,6 +60,7 @@ class FleetPane(Vertical):
         self._conns = None
         self._conns_key = None
         self._http = None
+        self._conns_lock = threading.Lock()  # the poll and the plan workers share the connections
         self._polling = False
         self._last_poll = 0.0
 
@@ -130,15 +132,16 @@ class FleetPane(Vertical):
         from console.fleet.connections import Connections
 
         key = (cfg.ssh_config, tuple(sorted((h.name, h.ssh) for h in cfg.hosts.values())))
-        if self._conns is None or self._conns_key != key:
-            if self._conns is not None:
-                self._conns.close()
-            self._conns, self._conns_key = Connections(cfg), key
-        else:
-            self._conns.cfg = cfg
-        if self._http is None:
-            self._http = httpx.Client(limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
-        return self._conns, self._http
+        with self._conns_lock:
+            if self._conns is None or self._conns_key != key:
+                if self._conns is not None:
+                    self._conns.close()
+                self._conns, self._conns_key = Connections(cfg), key
+            else:
+                self._conns.cfg = cfg
+            if self._http is None:
+                self._http = httpx.Client(limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
+            return self._conns, self._http
 
     @on(FleetPolled)
     def _polled(self, message: FleetPolled) -> None:
