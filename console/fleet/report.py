@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any, NamedTuple
 
 GiB = 1024**3
@@ -21,7 +22,8 @@ def plan_text(fp) -> str:
         ctx = fp.context
         rows.append(f"  fleet        {fp.kv_tokens_total:,} KV tokens in all; {fp.concurrency_at(ctx):,} concurrent "
                     f"request(s) at {ctx:,} tokens, {fp.concurrency_at(8192):,} at 8k")
-    rows += [f"  note         {n}" for n in fp.notes]
+    for n in fp.notes:
+        rows += textwrap.wrap(n, 100, initial_indent="  note         ", subsequent_indent=" " * 15)
     for w in fp.workers:
         rows.append(f"  worker       {w.host}/{w.replica}: GPUs {','.join(map(str, w.gpus))}, port {w.port}")
     return "\n".join(rows)

@@ -198,7 +198,6 @@ def parse_metrics(text: str) -> RouterMetrics:
 
     m = RouterMetrics()
     total = 0.0
-    seen_requests = False
     for fam in text_string_to_metric_families(text):
         name = fam.name.replace("sgl_router_", "smg_")  # older releases' prefix
         for s in fam.samples:
@@ -206,7 +205,6 @@ def parse_metrics(text: str) -> RouterMetrics:
             worker = normalise_url(s.labels.get("worker", "")) if "worker" in s.labels else None
             if sname in ("smg_router_requests_total", "smg_router_requests"):
                 total += s.value
-                seen_requests = True
             elif worker and name == "smg_worker_requests_active":
                 m.active[worker] = s.value
             elif worker and name == "smg_worker_health":
@@ -219,7 +217,7 @@ def parse_metrics(text: str) -> RouterMetrics:
                 m.series[sname] = s.value
         if name == "smg_router_ttft_seconds" and fam.type == "histogram":
             m.ttft_p50_s = _p50(fam.samples)
-    m.requests_total = total if seen_requests else None
+    m.requests_total = total  # no series yet: nothing routed yet
     return m
 
 

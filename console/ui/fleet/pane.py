@@ -12,6 +12,7 @@ import threading
 import time
 from typing import Any, Callable, Iterable
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -26,6 +27,7 @@ POLL_S = 5.0  # between polls while the area is visible
 POLL_BUSY_S = 2.0  # while an operation runs
 MODELS = ("gpt-oss-20b", "gpt-oss-120b")
 LOG_LINES = 6
+NUMERIC = report.COLUMNS.index("RUN")  # RUN, REQS, TOK/S: right-aligned
 
 
 class FleetPane(Vertical):
@@ -166,7 +168,8 @@ class FleetPane(Vertical):
             key = f"row-{i}"
             if row.target:
                 self._targets[key] = row.target
-            table.add_row(*row.cells, key=key)
+            cells = [Text(c, justify="right") if i >= NUMERIC else c for i, c in enumerate(row.cells)]
+            table.add_row(*cells, key=key)
         if table.row_count:
             table.move_cursor(row=min(keep, table.row_count - 1))
         notes = [report.router_line(st), *report.problems(st)]
