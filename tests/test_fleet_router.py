@@ -118,6 +118,7 @@ def test_register_route_deregister_and_unhealthy(local_router, sglang_shaped_fac
         rc.wait_listed(w2.base_url, present=True, healthy=False, timeout=30)
         m = fetch_metrics(state.prometheus_url)
         assert m.health.get(w2.base_url) == 0 and m.requests_total >= 1
+    assert KEY not in open(state.log, encoding="utf-8", errors="replace").read()
     with RouterClient(state.url, Secret("wrong-key-0000000000")) as bad:
         with pytest.raises(RouterRefused) as exc:
             bad.workers()
