@@ -168,3 +168,22 @@ def test_status_marks_a_failing_host_and_the_rest_arrives_on_time(fleet_lab, cap
     code, out, _ = run_cli(capsys, "fleet", "status")
     assert "dead" in out and "unreachable" in out and "refused" in out
     assert a.name in out
+
+
+def test_a_host_behind_a_jump_host_is_reached_through_it(fleet_lab, capsys):
+    """~/.ssh/config's ProxyJump is honoured: the hidden host lets in connections from 'bastion' only."""
+    fleet_lab.add_host("bastion", gpus="")
+    hidden = fleet_lab.add_host("hidden", gpus="A100-80GB:2", behind="bastion")
+    import subprocess
+
+    direct = subprocess.run(["ssh", "-F", str(fleet_lab.ssh_config), "-o", "ProxyJump=none", "-o", "BatchMode=yes",
+                             "-o", "ConnectTimeout=3", "hidden", "true"], capture_output=True, text=True, timeout=30)
+    assert direct.returncode != 0 and "denied" in direct.stderr  # only connections from the bastion are let in
+    fleet_lab.hosts_file(names=["hidden"], timeout=15)
+    code, out, err = run_cli(capsys, "fleet", "status", "--json")
+    assert code == 0, err
+    (h,) = json.loads(out)["hosts"]
+    assert h["reachable"], h["error"]
+    assert [g["name"] for g in h["gpus"]["gpus"]] == ["NVIDIA A100-SXM4-80GB"] * 2
+    assert h["workers"] == []  # and its Docker Engine answered through the jump (its socket forwarded)
+    assert hidden.address.startswith(("172.", "192.168.", "10."))
