@@ -40,12 +40,23 @@ def test_transport_runs_commands_and_reaches_the_engine_over_one_master(fleet_la
         for _ in range(5):
             assert t.run("true", timeout=10).ok
         assert time.monotonic() - started < 10
+        # A master killed hard leaves its socket behind: the next command starts a new one.
+        import os
+        import re
+        import signal
+        import subprocess
+
+        check = subprocess.run(["ssh", "-F", str(fleet_lab.ssh_config), "-o", f"ControlPath={t.control_path}",
+                                "-O", "check", "alpha"], capture_output=True, text=True)
+        os.kill(int(re.search(r"pid=(\d+)", check.stderr).group(1)), signal.SIGKILL)
+        time.sleep(0.2)
+        assert os.path.exists(t.control_path)
+        assert t.run("echo again", timeout=20).stdout.strip() == "again"
         client = connect_docker(t, timeout=20)
         names = {c.name for c in client.containers.list()}
         assert a.container.name in names  # the same engine, reached through the forwarded socket
         client.close()
         # The forwarded socket and the master's socket are ours alone.
-        import os
         import stat
 
         assert stat.S_IMODE(os.stat(t.folder).st_mode) == 0o700

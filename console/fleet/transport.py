@@ -183,6 +183,10 @@ class SshTransport:
         with self._lock, _file_lock(self.folder / f"{self._key}.lock"):
             if _connectable(self.control_path):
                 return
+            # A master that died (killed, host rebooted) leaves its socket behind; ssh would then
+            # run without multiplexing instead of becoming the new master.
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.control_path)
             argv = self._base(timeout) + ["-o", "ControlMaster=yes", "-o", f"ControlPersist={self.persist_s}",
                                           "-f", "-N", "--", self.dest]
             # -f forks the master into the background: its stderr must not be a pipe we wait on.
