@@ -4,6 +4,7 @@ and the answers to bad input (a sentence, the right exit code, JSON when asked).
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -127,3 +128,43 @@ def test_the_router_as_a_container_on_a_host(fleet_lab, console_image, router_im
     code, out, err = run_cli(capsys, "fleet", "down", "--json")
     assert code == 0 and json.loads(out)["router_stopped"], err
     assert fleet_lab.fleet_containers() == []
+
+
+@pytest.fixture
+def fake_local_gpus(tmp_path, monkeypatch):
+    """This machine's nvidia-smi: the stand-in image's (no GPU here), reading FAKE_GPUS like in the image."""
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "gpu_catalog.py").symlink_to(repo / "console" / "planner" / "catalog.py")
+    smi = bin_dir / "nvidia-smi"
+    smi.write_text(f'#!/bin/sh\nPYTHONPATH={bin_dir} exec python3 {repo}/tests/docker/standin/nvidia_smi.py "$@"\n')
+    smi.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_GPUS", "H100-80GB:1")
+
+
+@pytest.mark.docker
+def test_local_is_a_host(fleet_lab, fake_local_gpus, console_image, capsys):
+    """`local`: commands run here and the engine is this machine's, through the same fleet code."""
+    import tomli_w
+
+    port = free_port()
+    path = fleet_lab.root / "hosts.toml"  # GPT_OSS_CONSOLE_HOSTS (the lab's; no SSH host in it)
+    doc = {"fleet": {"name": fleet_lab.fleet, "router_port": free_port(), "prometheus_port": free_port(), "timeout": 10},
+           "hosts": {"local": {"port": port}}}
+    path.write_text(tomli_w.dumps(doc))
+    code, out, err = run_cli(capsys, "fleet", "up", "--json", "--model", MODEL, "--image", console_image,
+                             "--image-mode", "project", "--gpus", "none", "-e", "FAKE_GPUS=H100-80GB:1",
+                             "--ready-timeout", "180")
+    assert code == 0, f"{err}\n{out}"
+    (w,) = json.loads(out)["workers"]
+    assert w["url"] == f"http://127.0.0.1:{port}" and w["action"] == "started"
+    code, out, err = run_cli(capsys, "fleet", "status", "--json")
+    (h,) = json.loads(out)["hosts"]
+    assert h["reachable"] and h["gpus"]["gpus"][0]["name"] == "NVIDIA H100 80GB HBM3", h
+    assert h["workers"][0]["phase"] == "ready" and h["workers"][0]["router"]["healthy"]
+    code, out, err = run_cli(capsys, "fleet", "down", "--json")
+    assert code == 0 and fleet_lab.fleet_containers() == []

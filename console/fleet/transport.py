@@ -94,6 +94,9 @@ class LocalTransport:
     def address(self) -> str:
         return self.host.address or "127.0.0.1"
 
+    def connect(self, timeout: float) -> None:
+        """Nothing to open: this machine is always reachable."""
+
     def run(self, command: str, *, timeout: float, input: bytes | None = None) -> RunResult:
         try:
             proc = subprocess.run(["sh", "-c", command], input=input, capture_output=True, timeout=timeout)
