@@ -13,9 +13,9 @@ from tests.ui_helpers import screen_text, until
 NOW = 1_764_000_000.0
 
 
-def fleet_app() -> ConsoleApp:
+def fleet_app(*names: str) -> ConsoleApp:
     areas, _ = discover_areas()
-    return ConsoleApp(areas=[a for a in areas if a.name == "fleet"])
+    return ConsoleApp(areas=[a for a in areas if a.name in ("fleet", *names)])
 
 
 @pytest.fixture
@@ -83,9 +83,10 @@ async def test_up_and_drain_by_keyboard(fleet_lab, console_image, monkeypatch):
     real = ops.up_options
     monkeypatch.setattr(ops, "up_options", lambda **kw: real(**kw, image_mode="project", extra_env={
         "FAKE_GPUS": "H100-80GB:1", "FAKE_SGLANG_DELAY": "0.05"}, ready_timeout=180))
-    app = fleet_app()
+    app = fleet_app("chat")  # Chat first (ORDER 40): it follows the router when asked
     async with app.run_test(size=(80, 24)) as pilot:
-        pane = app.query_one(FleetPane)
+        await pilot.press("ctrl+pagedown")  # digits are text in the chat input
+        pane = await until(pilot, lambda: app.query(FleetPane).first() if app.query(FleetPane) else None, "the Fleet area")
         await until(pilot, lambda: pane.status is not None, "the first poll", timeout=60)
         await pilot.press("u")
         await until(pilot, lambda: "Fleet up?" in screen_text(app), "the confirmation")
@@ -95,8 +96,15 @@ async def test_up_and_drain_by_keyboard(fleet_lab, console_image, monkeypatch):
         assert "✓ up: 2/2 worker(s) ready" in "\n".join(pane.log_lines), pane.log_lines
         await until(pilot, lambda: pane.status and sum(w.phase == "ready" for w in pane.status.workers) == 2,
                     "both workers ready in the table", timeout=60)
-        text = screen_text(app)
-        assert "alpha/0" in text and "beta/0" in text and "healthy" in text and "2/2 worker(s) ready" in text
+        wanted = ("alpha/0", "beta/0", "healthy", "2/2 worker(s) ready")
+        await until(pilot, lambda: all(w in screen_text(app) for w in wanted), "the table painted")
+        # e points Chat at the router, with the fleet's key.
+        from console.ui.panes.chat import ChatPane
+
+        await pilot.press("e")
+        await until(pilot, lambda: app.query_one(ChatPane).settings.base_url == pane.status.router.url, "chat's endpoint")
+        key = (fleet_lab.root / "cfg" / "gpt-oss-console" / "fleet" / f"{fleet_lab.fleet}.key").read_text().strip()
+        assert app.query_one(ChatPane).settings.api_key == key
         # l shows the selected worker's log (the SGLang stand-in's ready line).
         await pilot.press("l")
         await until(pilot, lambda: "fired up and ready to roll" in screen_text(app), "the worker's log", timeout=60)
@@ -112,4 +120,4 @@ async def test_up_and_drain_by_keyboard(fleet_lab, console_image, monkeypatch):
         await until(pilot, lambda: any(w.phase == "stopped" for w in pane.status.workers), "alpha stopped", timeout=60)
         alpha = next(w for w in pane.status.workers if w.container.host == "alpha")
         assert alpha.router is None  # deregistered
-        assert "stopped" in screen_text(app)
+        await until(pilot, lambda: "stopped" in screen_text(app), "the stopped row painted")

@@ -20,6 +20,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from console.fleet import report
+from console.ui.messages import EndpointChanged
 from console.ui.fleet.messages import FleetOpDone, FleetPolled, FleetProblem, FleetProgress, FleetText
 from console.ui.fleet.screens import ConfirmScreen, TextScreen
 
@@ -44,6 +45,7 @@ class FleetPane(Vertical):
         Binding("x", "down", "Down"),
         Binding("l", "logs", "Logs"),
         Binding("p", "plan", "Plan"),
+        Binding("e", "use_router", "Chat via router", show=False),
         Binding("m", "model", "Model", show=False),
         Binding("r", "refresh", "Refresh", show=False),
     ]
@@ -264,7 +266,7 @@ class FleetPane(Vertical):
                 opts = ops.up_options(cli={"model": f"openai/{model}"})
                 result = ops.up(cfg, conns, fstate, key, key_file, opts, on_event=on_event)
                 ready = sum(w.action != "failed" for w in result.workers)
-                text = f"up: {ready}/{len(result.workers)} worker(s) ready behind {result.router.url}"
+                text = f"up: {ready}/{len(result.workers)} worker(s) ready behind {result.router.url} (e: chat through it)"
                 self.post_message(FleetOpDone(kind, result.ok, text))
             elif kind == "drain":
                 key, _ = ST.api_key(fstate)
@@ -312,6 +314,28 @@ class FleetPane(Vertical):
         except ConsoleError as exc:
             self.post_message(FleetText("log", exc.message + (f"\n→ {exc.hint}" if exc.hint else "")))
 
+    def action_use_router(self) -> None:
+        """Point Chat, Smoke and Metrics at the router (with the fleet's key)."""
+        if self.status is None or not self.status.router.running:
+            self.app.notify("no router is running: u starts the fleet", severity="warning")
+            return
+        self._announce_router(self.status.router.url)
+
+    @work(thread=True, exclusive=True, group="fleet-key")
+    def _announce_router(self, url: str) -> None:
+        from console.errors import ConsoleError
+        from console.fleet import state as ST
+
+        try:
+            key, _ = ST.api_key(ST.load(self._config().name))
+        except ConsoleError as exc:
+            self.app.call_from_thread(self.app.notify, exc.message, severity="error")
+            return
+        # The key is revealed here only to hand it to the chat client, which sends it as a header.
+        self.post_message(EndpointChanged(url, key.reveal(), None))
+        self.app.call_from_thread(self.app.notify, f"Chat, Smoke and Metrics now use the router at {url}",
+                                  title="Fleet")
+
     def action_plan(self) -> None:
         self._fetch_plan(self.model)
 
@@ -340,6 +364,8 @@ class FleetPane(Vertical):
         return None
 
     def palette_commands(self) -> Iterable[tuple[str, Callable[[], Any], str]]:
+        yield ("Fleet: chat through the router", self.action_use_router,
+               "Point Chat, Smoke and Metrics at the fleet's router, with its key (e)")
         yield ("Fleet: router log", self.action_router_log, "Show the last lines of the fleet router's log")
         yield ("Fleet: refresh", self.action_refresh, "Poll every host and the router now")
         yield ("Fleet: switch model", self.action_model, "Plan and start gpt-oss-20b or gpt-oss-120b")
