@@ -203,3 +203,18 @@ def test_the_settings_declaration_feeds_flags_file_and_docs():
     with pytest.raises(ConsoleError) as exc:
         FS.cli_values(p.parse_args(["--timeout", "-3"]))
     assert "--timeout" in exc.value.message and exc.value.exit_code == 2
+
+
+def test_status_parses_only_the_series_it_shows_with_the_same_values():
+    """A worker's /metrics cut to the four series a row shows reads the same (TP ranks aggregated)."""
+    from pathlib import Path
+
+    from console.fleet.status import _wanted_series
+    from console.server import metrics as M
+
+    text = (Path(__file__).parent / "data" / "sglang_metrics_tp2.txt").read_text()
+    full, cut = M.parse(text), M.parse(_wanted_series(text))
+    for g in ("running", "queued", "gen_throughput"):
+        assert cut.gauges.get(g) == full.gauges.get(g) is not None, g
+    assert cut.counters.get("requests") == full.counters.get("requests") is not None
+    assert len(_wanted_series(text)) < len(text) / 5
