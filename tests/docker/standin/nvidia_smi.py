@@ -27,7 +27,10 @@ def inventory(spec: str) -> list[dict]:
     tab-separated text, read with nothing but builtins."""
     import os
 
-    cache = "/tmp/fake-nvidia-smi-" + "".join(c if c.isalnum() else "_" for c in spec)[:120] + ".tsv"
+    # Keyed by the catalog file too: a changed catalog must not be answered from an old cache.
+    catalog = next((os.stat(p) for p in (os.path.join(d, "gpu_catalog.py") for d in sys.path) if os.path.isfile(p)), None)
+    stamp = f"{catalog.st_size}-{catalog.st_mtime_ns}" if catalog else "none"
+    cache = "/tmp/fake-nvidia-smi-" + "".join(c if c.isalnum() else "_" for c in f"{spec}-{stamp}")[:160] + ".tsv"
     try:
         with open(cache) as fh:
             rows = [line.rstrip("\n").split("\t") for line in fh]
