@@ -218,3 +218,27 @@ def test_status_parses_only_the_series_it_shows_with_the_same_values():
         assert cut.gauges.get(g) == full.gauges.get(g) is not None, g
     assert cut.counters.get("requests") == full.counters.get("requests") is not None
     assert len(_wanted_series(text)) < len(text) / 5
+
+
+def test_each_replica_is_planned_from_what_its_gpus_have_free_now():
+    """A GPU another process holds 60 GiB of gets the smaller pool SGLang would give it (detected_memory)."""
+    from console.fleet import ops
+    from console.fleet.hosts import FleetConfig
+
+    busy = FULL_ROW.replace("0, NVIDIA", "1, NVIDIA", 1).replace("70210, 10820", "61440, 19639")
+    idle = FULL_ROW.replace("70210, 10820", "0, 81079")
+    gpus = {"h": RG.parse_output(idle + "\n" + busy, "", 0, host="h")}
+    cfg = FleetConfig(hosts={"h": Host("h", ssh="h")})
+    fp = ops.make_plan(cfg, "gpt-oss-20b", gpus, {})
+    (h,) = fp.hosts
+    assert h.tp == 1 and h.groups == [(0,), (1,)]
+    first, second = (p.max_total_num_tokens for p in h.replica_plans)
+    assert second < first / 2, (first, second)
+    assert fp.kv_tokens_total == first + second and fp.planned_for.startswith("SGLang ")
+    assert f"{second:,}–{first:,} KV tokens" in report_plan(fp)
+
+
+def report_plan(fp) -> str:
+    from console.fleet.report import plan_text
+
+    return plan_text(fp)

@@ -31,7 +31,7 @@ from console.fleet.remote_gpus import HostGpus, query
 from console.fleet.router import RouterClient, RouterUnavailable
 from console.fleet.state import FleetState, RouterState, save
 from console.fleet.workers import (KEY_IN_CONTAINER, WorkerContainer, WorkerSpec, build_worker, container_name,
-                                   list_fleet, planner_settings, put_secret_file)
+                                   list_fleet, put_secret_file)
 from console.secret import Secret
 
 
@@ -96,9 +96,17 @@ def host_gpus(cfg: FleetConfig, conns: Connections, *, on_event: Listener = quie
 
 def make_plan(cfg: FleetConfig, model: str, gpus: dict[str, HostGpus], problems: dict[str, str], *,
               tp: int | None = None, context: int | None = None) -> FleetPlan:
+    """Each host planned from the memory its GPUs have free now (the planner's ``detected_memory``)."""
+    from console.planner import detected_memory
+
     hosts = list(cfg.hosts.values())
     cards = {h.name: detected(h, gpus[h.name].inventory) for h in hosts if h.name in gpus and h.name not in problems}
-    return plan_fleet(model, hosts, cards, tp=tp, context=context, problems=problems)
+    memory = {}
+    for name, card in cards.items():
+        if card is not None:
+            spec, indices = card
+            memory[name] = detected_memory(spec, [s for s in gpus[name].samples if s.index in indices])
+    return plan_fleet(model, hosts, cards, tp=tp, context=context, problems=problems, memory=memory)
 
 
 # -- the router ----------------------------------------------------------------------------------
@@ -141,7 +149,7 @@ def ensure_router(cfg: FleetConfig, conns: Connections, fstate: FleetState, key:
 @dataclass
 class UpOptions:
     model: str
-    values_for: Callable[[Any], dict[str, Any]]  # HostPlan's replica Plan → resolved launch settings
+    values_for: Callable[[Any], dict[str, Any]]  # a replica's Plan → its resolved launch settings
     image_mode: str = "auto"
     extra_env: dict[str, str] = field(default_factory=dict)
     gpu_request: bool = True
@@ -155,6 +163,7 @@ def up_options(*, profile: str | None = None, cli: dict[str, Any] | None = None,
                ready_timeout: float = 1800.0) -> UpOptions:
     """Worker settings as ``launch`` resolves them (default < profile < planner < env < flags), per host's plan."""
     from console.planner import UnknownName, lookup_model
+    from console.planner.settings_map import plan_settings
     from console.runtime.service import resolve_values
 
     cli = dict(cli or {})
@@ -168,7 +177,7 @@ def up_options(*, profile: str | None = None, cli: dict[str, Any] | None = None,
     gpu_request = str(base.values.get("gpus") or "").strip().lower() != "none"
 
     def values_for(replica_plan) -> dict[str, Any]:
-        vals = resolve_values(profile=profile, planner=planner_settings(replica_plan), cli=cli)
+        vals = resolve_values(profile=profile, planner=plan_settings(replica_plan), cli=cli)
         if vals.errors:
             raise ConsoleError("invalid worker settings: " + "; ".join(p.message for p in vals.errors),
                                "fix them in the profile, the environment or the flags", exit_code=EXIT_USAGE)
@@ -200,13 +209,13 @@ def up(cfg: FleetConfig, conns: Connections, fstate: FleetState, key: Secret, ke
     plans = {hp.host: hp for hp in fplan.hosts}
 
     def host_job(host: Host) -> list[WorkerOutcome]:
-        values = opts.values_for(plans[host.name].replica_plan)
         transport = conns.transport(host)
         runtime = conns.runtime(host)
         address = transport.address()
         existing = {w.name: w for w in list_fleet(runtime, cfg.name)}
         out = []
         for slot in by_host.get(host.name, []):
+            values = opts.values_for(plans[host.name].replica_plans[slot.replica])  # each replica its own plan
             spec = build_worker(values, fleet=cfg.name, host=host, address=address, slot=slot, key=key,
                                 image_mode=opts.image_mode, extra_env=opts.extra_env, gpu_request=opts.gpu_request)
             for w in spec.launch.warnings:

@@ -14,9 +14,10 @@ from typing import Any
 from console.fleet.hosts import Host
 from console.gpu import plan_gpus
 from console.gpu.data import Inventory
-from console.planner import GpuSpec, Plan, PlanError, choose_tp, lookup_model, plan
+from console.planner import GpuSpec, MemoryAtLoad, Plan, PlanError, choose_tp, lookup_model, plan
 from console.planner.catalog import UnknownName
 from console.planner.fit import valid_tp_sizes
+from console.planner.memory import card_overhead, free_memory
 
 ROUTER_NOTE = (
     "the router (SGLang Model Gateway) runs on CPU and needs no GPU; every request takes one extra "
@@ -58,22 +59,36 @@ class HostPlan:
     gpu: str | None = None  # catalog name of the card planned for
     usable: tuple[int, ...] = ()  # GPU indices of that card the fleet may use
     tp: int = 0
-    replicas: int = 0
+    tp_reason: str | None = None
+    replica_plans: list[Plan] = field(default_factory=list)  # one per replica, from its GPUs' free memory
+    groups: list[tuple[int, ...]] = field(default_factory=list)  # each replica's GPU indices
     idle: tuple[int, ...] = ()  # usable GPUs no replica takes
-    replica_plan: Plan | None = None
     problem: str | None = None  # why the host gets no worker
+
+    @property
+    def replicas(self) -> int:
+        return len(self.replica_plans)
+
+    @property
+    def replica_plan(self) -> Plan | None:
+        """The first replica's plan (the others differ only where other processes hold memory)."""
+        return self.replica_plans[0] if self.replica_plans else None
+
+    @property
+    def kv_tokens(self) -> int:
+        return sum(p.max_total_num_tokens for p in self.replica_plans)
 
     def to_dict(self) -> dict[str, Any]:
         p = self.replica_plan
         return {
             "host": self.host, "gpu": self.gpu, "usable_gpus": list(self.usable), "tp": self.tp,
             "replicas": self.replicas, "idle_gpus": list(self.idle), "problem": self.problem,
-            "verdict": p.verdict if p else None,
-            "kv_tokens_per_replica": p.max_total_num_tokens if p else 0,
-            "max_context": p.max_context if p else 0,
-            "tp_reason": p.tp_reason if p else None,
+            "verdict": p.verdict if p else None, "tp_reason": self.tp_reason,
+            "kv_tokens_per_replica": [r.max_total_num_tokens for r in self.replica_plans],
+            "max_context": min((r.max_context for r in self.replica_plans), default=0),
+            "planned_for": p.planned_for if p else None,
             "reasons": list(p.reasons) if p else [],
-            "warnings": [w for w in (p.warnings if p else ()) if "unused by one replica" not in w],
+            "warnings": list(p.warnings) if p else [],
         }
 
 
@@ -91,22 +106,26 @@ class FleetPlan:
 
     @property
     def kv_tokens_total(self) -> int:
-        return sum(h.replica_plan.max_total_num_tokens * h.replicas for h in self.hosts if h.replica_plan)
+        return sum(h.kv_tokens for h in self.hosts)
 
     @property
     def max_context(self) -> int:
         """The longest request every worker can take (the router may send it to any of them)."""
-        ctxs = [h.replica_plan.max_context for h in self.hosts if h.replicas and h.replica_plan]
-        return min(ctxs) if ctxs else 0
+        return min((p.max_context for h in self.hosts for p in h.replica_plans), default=0)
 
     def concurrency_at(self, context: int) -> int:
-        return sum(h.replica_plan.concurrency_at(context) * h.replicas for h in self.hosts if h.replica_plan)
+        return sum(p.concurrency_at(context) for h in self.hosts for p in h.replica_plans)
+
+    @property
+    def planned_for(self) -> str | None:
+        return next((h.replica_plan.planned_for for h in self.hosts if h.replica_plan), None)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model, "context": self.context, "replicas": self.replicas,
             "gpus_used": sum(len(w.gpus) for w in self.workers), "kv_tokens_total": self.kv_tokens_total,
             "max_context": self.max_context, "concurrency_at_context": self.concurrency_at(self.context),
+            "planned_for": self.planned_for,
             "hosts": [h.to_dict() for h in self.hosts], "workers": [w.to_dict() for w in self.workers],
             "notes": list(self.notes),
         }
@@ -120,27 +139,42 @@ def usable_gpus(host: Host, inventory: Inventory) -> Inventory:
                      driver_version=inventory.driver_version, error=inventory.error, source=inventory.source)
 
 
+def clean_cards(spec: GpuSpec, indices: list[int]) -> MemoryAtLoad:
+    """Catalog cards nothing else uses, under their indices (what ``--gpu`` plans for)."""
+    return free_memory(spec, {i: spec.memory_total - card_overhead(spec).reserved for i in indices})
+
+
 def plan_host(host: Host, model: str, gpus: tuple[GpuSpec, list[int]] | None, *, tp: int | None = None,
-              context: int | None = None) -> HostPlan:
-    """Replicas of ``model`` on one host's GPUs (``gpus``: the card and the indices usable)."""
+              context: int | None = None, memory: MemoryAtLoad | None = None) -> HostPlan:
+    """Replicas of ``model`` on one host's GPUs (``gpus``: the card and the indices usable).
+
+    ``memory``: what is free on those GPUs now (``detected_memory``); without it, clean cards.
+    Each replica is planned on its own GPUs, so one whose GPUs another process holds gets a
+    smaller pool, as SGLang would give it.
+    """
     hp = HostPlan(host.name)
     if gpus is None or not gpus[1]:
         hp.problem = "no usable GPU"
         return hp
     spec, indices = gpus
     hp.gpu, hp.usable = spec.name, tuple(indices)
+    mem = memory if memory is not None else clean_cards(spec, indices)
     try:
-        size, _ = choose_tp(model, spec, len(indices), tp)
-        p = plan(model, spec, size, tp=size, context_length=context)
+        size, hp.tp_reason = choose_tp(model, spec, len(indices), tp, memory=mem)
+        hp.tp = size
+        plans = [plan(model, spec, size, tp=size, context_length=context, memory=mem.only(indices[r * size:(r + 1) * size]))
+                 for r in range(len(indices) // size)]
     except (PlanError, UnknownName) as exc:
         hp.problem = str(exc)
         return hp
-    hp.tp, hp.replica_plan = size, p
-    if not p.fits:
-        hp.problem = p.reasons[0] if p.reasons else "does not fit"
+    fitting = [p for p in plans if p.fits]
+    if not fitting:
+        hp.problem = plans[0].reasons[0] if plans and plans[0].reasons else "does not fit"
         return hp
-    hp.replicas = len(indices) // size
-    hp.idle = tuple(indices[hp.replicas * size:])
+    groups = [tuple(indices[r * size:(r + 1) * size]) for r in range(len(plans))]
+    hp.replica_plans = [p for p in plans if p.fits]
+    hp.groups = [g for g, p in zip(groups, plans) if p.fits]
+    hp.idle = tuple(i for i in indices if not any(i in g for g in hp.groups))
     return hp
 
 
@@ -158,20 +192,23 @@ def detected(host: Host, inventory: Inventory) -> tuple[GpuSpec, list[int]] | No
 
 
 def plan_fleet(model: str, hosts: list[Host], gpus: dict[str, tuple[GpuSpec, list[int]] | None], *,
-               tp: int | None = None, context: int | None = None, problems: dict[str, str] | None = None) -> FleetPlan:
-    """The whole fleet; ``gpus`` maps host name → (card, usable indices); ``problems`` host → why it has none."""
+               tp: int | None = None, context: int | None = None, problems: dict[str, str] | None = None,
+               memory: dict[str, MemoryAtLoad] | None = None) -> FleetPlan:
+    """The whole fleet; ``gpus`` maps host name → (card, usable indices), ``memory`` host → free now,
+    ``problems`` host → why it has none."""
     m = lookup_model(model)
     fp = FleetPlan(model=m.name, context=context or m.max_context)
     for host in hosts:
         if problems and host.name in problems:
             fp.hosts.append(HostPlan(host.name, problem=problems[host.name]))
             continue
-        hp = plan_host(host, m.name, gpus.get(host.name), tp=tp, context=context)
+        hp = plan_host(host, m.name, gpus.get(host.name), tp=tp, context=context,
+                       memory=(memory or {}).get(host.name))
         fp.hosts.append(hp)
-        for r in range(hp.replicas):
-            fp.workers.append(WorkerSlot(host.name, r, hp.usable[r * hp.tp:(r + 1) * hp.tp], host.port + r, hp.tp))
+        for r, group in enumerate(hp.groups):
+            fp.workers.append(WorkerSlot(host.name, r, group, host.port + r, hp.tp))
     fp.notes = [ROUTER_NOTE, multinode_note(m.name)]
-    mixed = {h.replica_plan.max_context for h in fp.hosts if h.replicas and h.replica_plan}
+    mixed = {p.max_context for h in fp.hosts for p in h.replica_plans}
     if len(mixed) > 1:
         fp.notes.append(f"workers differ in the longest context they hold; the router may send any request "
                         f"to any of them, so plan requests up to {fp.max_context:,} tokens (the smallest)")

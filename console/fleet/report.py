@@ -9,13 +9,16 @@ GiB = 1024**3
 
 
 def plan_text(fp) -> str:
-    rows = [f"{fp.model}: {fp.replicas} replica(s) on {sum(1 for h in fp.hosts if h.replicas)} host(s)"]
+    planned = f" (planned for {fp.planned_for})" if fp.planned_for else ""
+    rows = [f"{fp.model}: {fp.replicas} replica(s) on {sum(1 for h in fp.hosts if h.replicas)} host(s){planned}"]
     for h in fp.hosts:
         if h.replicas:
-            p = h.replica_plan
             idle = f", GPUs {','.join(map(str, h.idle))} idle" if h.idle else ""
-            rows.append(f"  {h.host:<12} {h.replicas} × TP={h.tp} on {h.gpu}{idle}: {p.max_total_num_tokens:,} KV tokens "
-                        f"and up to {p.max_context:,} tokens of context per replica")
+            tokens = sorted({p.max_total_num_tokens for p in h.replica_plans})
+            pool = f"{tokens[0]:,}" if len(tokens) == 1 else f"{tokens[0]:,}–{tokens[-1]:,}"
+            context = min(p.max_context for p in h.replica_plans)
+            rows.append(f"  {h.host:<12} {h.replicas} × TP={h.tp} on {h.gpu}{idle}: {pool} KV tokens "
+                        f"and up to {context:,} tokens of context per replica")
         else:
             rows.append(f"  {h.host:<12} no worker: {h.problem}")
     if fp.replicas:

@@ -171,17 +171,4 @@ def list_fleet(runtime, fleet: str, *, role: str = "worker") -> list[WorkerConta
     return sorted(out, key=lambda w: (w.host, w.replica))
 
 
-def planner_settings(plan) -> dict[str, Any]:
-    """A replica's plan as launch settings, through the declaration's own flag names (``Plan.launch_args``)."""
-    from console.settings.spec import SETTINGS
-
-    by_flag = {s.flag: s.key for s in SETTINGS if s.flag}
-    out = {}
-    for flag, value in plan.launch_args.items():
-        key = by_flag.get(f"--{flag}")
-        if key:
-            out[key] = value
-    return out
-
-
-__all__ = ["WorkerSpec", "build_worker", "container_name", "list_fleet", "planner_settings", "put_secret_file"]
+__all__ = ["WorkerSpec", "build_worker", "container_name", "list_fleet", "put_secret_file"]
