@@ -13,6 +13,7 @@ import pytest
 pytest_plugins = [
     "tests.fixtures.docker_engine",
     "tests.fixtures.peers",
+    "tests.fixtures.fleet_lab",
     "tests.fixtures.jitter",
     "tests.fixtures.snapshot_text",
     "tests.metrics_helpers",  # the quiet_metrics fixture

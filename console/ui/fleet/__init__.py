@@ -1,0 +1,1 @@
+"""The Fleet area: hosts × GPUs × workers, the router, and up / drain / down (core: console.fleet)."""
