@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from functools import lru_cache
 
 # Tick steps (seconds) a time axis may use; the first that leaves room between labels wins.
 STEPS = (5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
@@ -78,8 +79,14 @@ def time_ticks(t0: float, t1: float, cols: int, min_gap: int = 10) -> list[tuple
         if s / span * cols >= max(min_gap, n_len + 2):
             step, fmt_len = s, n_len
             break
+    # Ticks on round *local* times (the offset is part of the cache key: TZ may change).
+    return list(_ticks(t0, t1, cols, step, fmt_len, time.localtime(t1).tm_gmtoff))
+
+
+@lru_cache(maxsize=64)
+def _ticks(t0: float, t1: float, cols: int, step: int, fmt_len: int, offset: int) -> tuple[tuple[int, str], ...]:
+    span = t1 - t0
     fmt = "%H:%M:%S" if fmt_len == 8 else "%H:%M"
-    offset = time.localtime(t1).tm_gmtoff  # ticks on round *local* times
     first = math.ceil((t0 + offset) / step) * step - offset
     out = []
     t = first
@@ -88,7 +95,7 @@ def time_ticks(t0: float, t1: float, cols: int, min_gap: int = 10) -> list[tuple
         if 0 <= col < cols:
             out.append((col, time.strftime(fmt, time.localtime(t))))
         t += step
-    return out
+    return tuple(out)
 
 
 def tick_label_row(ticks: list[tuple[int, str]], cols: int, now_label: bool = True) -> str:

@@ -12,6 +12,8 @@ instead of every dot of every series.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from itertools import groupby
 from typing import Sequence
 
 BLANK = 0x2800
@@ -30,6 +32,8 @@ class Canvas:
         self.bits = [[0] * width for _ in range(height)]
         self.owner = [[-1] * width for _ in range(height)]
         self.values: list[list[float | None]] = []
+        self._rows: list[tuple[list, list]] | None = None  # per row: its runs, and where each starts
+        self._dirty = 0  # the first cell column changed since ``rows()`` last ran
         top = height * 4 - 1
         self._top = top
         self._scale = top / (hi - lo) if hi > lo else 0.0
@@ -44,6 +48,7 @@ class Canvas:
     def _draw_columns(self, c0: int, c1: int) -> None:
         """Clear cell columns [c0, c1) and draw every series' dots in them."""
         bits, owner, top = self.bits, self.owner, self._top
+        self._dirty = min(self._dirty, c0)
         for r in range(self.height):
             br, orow = bits[r], owner[r]
             for c in range(c0, c1):
@@ -88,6 +93,7 @@ class Canvas:
             return
         cells = shift // 2
         if cells:
+            self._dirty = 0
             for r in range(self.height):
                 self.bits[r] = self.bits[r][cells:] + [0] * cells
                 self.owner[r] = self.owner[r][cells:] + [-1] * cells
@@ -105,21 +111,28 @@ class Canvas:
             self._draw_columns(first >> 1, self.width)
 
     def rows(self) -> list[list[tuple[str, int]]]:
-        """Each row as runs of ``(text, owner)``; empty cells are spaces (owner -1)."""
+        """Each row as runs of ``(text, owner)``; empty cells are spaces (owner -1).
+
+        Only the cells from the first one redrawn since the last call are walked again;
+        the runs before them are the ones made then."""
+        dirty = self._dirty
+        self._dirty = self.width
+        if dirty >= self.width and self._rows is not None:
+            return [list(r) for r, _ in self._rows]
+        char = CHARS.__getitem__
+        cached = self._rows or [([], [])] * self.height
         out = []
-        chars = CHARS
-        width = self.width
-        for br, orow in zip(self.bits, self.owner):
-            runs: list[tuple[str, int]] = []
-            start = 0
-            cur = orow[0] if width else -1
-            for c in range(1, width + 1):
-                o = orow[c] if c < width else None
-                if o != cur:
-                    if cur >= 0:
-                        runs.append(("".join([chars[b] for b in br[start:c]]), cur))
-                    else:
-                        runs.append((" " * (c - start), -1))
-                    start, cur = c, o
-            out.append(runs)
-        return out
+        for (br, orow), (old_runs, old_starts) in zip(zip(self.bits, self.owner), cached):
+            k = bisect_right(old_starts, dirty) - 1 if dirty else -1
+            if k >= 0:
+                runs, starts, pos = old_runs[:k], old_starts[:k], old_starts[k]
+            else:
+                runs, starts, pos = [], [], 0
+            for o, group in groupby(orow[pos:]):  # runs of one colour, found in C
+                n = len(list(group))
+                runs.append(("".join(map(char, br[pos:pos + n])) if o >= 0 else " " * n, o))
+                starts.append(pos)
+                pos += n
+            out.append((runs, starts))
+        self._rows = out
+        return [list(r) for r, _ in out]

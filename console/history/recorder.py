@@ -1,7 +1,8 @@
 """Recording into the history database from any thread, written in batches on one thread.
 
 ``gpu_snapshot``/``metrics``/``event`` only append to a list (the sampler's
-thread pays one ``list.append`` per tick); every ``flush_s`` seconds the
+thread pays one ``list.append`` per tick); every ``flush_s`` seconds (30: a
+commit costs ~0.3 ms, more than the rows in it) the
 recorder's thread turns what piled up into rows and writes them in one
 transaction, folds finished minutes and, now and then, prunes. A database that
 is damaged is moved aside (``history.db.corrupt-<time>``) and a fresh one
@@ -19,12 +20,12 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from console.history.store import HistoryStore, Retention, gpu_row, srv_row
+from console.history.store import HistoryStore, Retention, gpu_rows, srv_row
 from console.timeline.timeline import Event, metrics_values
 
 log = logging.getLogger(__name__)
 
-FLUSH_S = 5.0
+FLUSH_S = 30.0  # a crash (not a quit) loses at most this much; each flush is a thread wake and a transaction
 PRUNE_EVERY_S = 600.0
 
 
@@ -129,11 +130,16 @@ class Recorder:
     def wait_open(self, timeout: float | None = None) -> bool:
         return self._opened.wait(timeout)
 
-    def _run(self) -> None:
+    def open(self) -> HistoryStore | None:
+        """Open the database on this thread (``start`` does it on the recorder's own)."""
         store, problem = open_store(self.path, self.retention)
         self.store = store
         if problem:
             self._fail(problem, stop=store is None)
+        return store
+
+    def _run(self) -> None:
+        store = self.open()
         if store is not None and self.on_open is not None:
             try:
                 self.on_open(store)
@@ -173,7 +179,7 @@ class Recorder:
             srv, self._srv = self._srv, []
             events, self._events = self._events, []
             gpus, self._gpus = self._gpus, []
-        rows = [r for snap in gpu for s in snap.samples if (r := gpu_row(s)) is not None]
+        rows = gpu_rows(gpu)
         srv_rows = [srv_row(t, store.server_id(url), values) for t, url, values in srv]
         now = self.clock()
         try:

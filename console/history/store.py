@@ -3,11 +3,11 @@
 One file in the XDG state dir (0600, its folder 0700), WAL so the TUI, a
 ``gpus --watch --record-history`` service and ``history`` read and write at once.
 
-Rows are wide and keyed by time: ``gpu`` holds one row per GPU per second
-(key ``second << 6 | gpu``, values as small integers: MiB, %, tenths of a watt,
-°C), ``srv`` one row per scrape (key ``second << 10 | server``), so a row costs
-~20 bytes and a time range is a primary-key range. Every minute of both is
-folded into ``gpu_1m``/``srv_1m`` (mean and maximum); raw rows are kept for a day
+Rows are keyed by time: ``gpu`` holds one row per second for every GPU (a blob
+of small integers: MiB, %, tenths of a watt, °C, per GPU; one insert a tick
+keeps recording cheap), ``srv`` one row per scrape (key ``second << 10 | server``),
+so a time range is a primary-key range. Every minute of both is folded into
+``gpu_1m``/``srv_1m`` (mean and maximum); raw rows are kept for a day
 (at most the retention), minute rows for the retention (7 days by default); a
 size bound deletes the oldest raw, then minute, rows until the file fits. Two
 writers recording the same GPUs write the same keys: ``INSERT OR REPLACE`` makes
@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from array import array
+from operator import attrgetter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -79,8 +81,6 @@ class HistoryStore:
             db.execute("PRAGMA auto_vacuum = INCREMENTAL")  # only before the first table
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
-        gpu_cols = ", ".join(f"{c} INTEGER" for c in GPU_COLS)
-        gpu_1m = ", ".join(f"{c} INTEGER, {c}_max INTEGER" for c in GPU_COLS)
         srv_cols = ", ".join(f"{c} INTEGER" for c, _ in SRV_COLS)
         srv_1m = ", ".join(f"{c} INTEGER, {c}_max INTEGER" for c, _ in SRV_COLS)
         db.executescript(f"""
@@ -88,8 +88,8 @@ class HistoryStore:
             CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
             CREATE TABLE IF NOT EXISTS gpus(gpu INTEGER PRIMARY KEY, name TEXT, uuid TEXT,
                                             memory_total INTEGER, power_limit REAL, seen REAL);
-            CREATE TABLE IF NOT EXISTS gpu(k INTEGER PRIMARY KEY, {gpu_cols});
-            CREATE TABLE IF NOT EXISTS gpu_1m(k INTEGER PRIMARY KEY, {gpu_1m});
+            CREATE TABLE IF NOT EXISTS gpu(t INTEGER PRIMARY KEY, v BLOB);
+            CREATE TABLE IF NOT EXISTS gpu_1m(t INTEGER PRIMARY KEY, v BLOB);
             CREATE TABLE IF NOT EXISTS servers(id INTEGER PRIMARY KEY, url TEXT UNIQUE);
             CREATE TABLE IF NOT EXISTS srv(k INTEGER PRIMARY KEY, {srv_cols});
             CREATE TABLE IF NOT EXISTS srv_1m(k INTEGER PRIMARY KEY, {srv_1m});
@@ -101,11 +101,10 @@ class HistoryStore:
         version = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()[0]
         if int(version) > SCHEMA_VERSION:
             raise sqlite3.DatabaseError(f"written by a newer gpt-oss-console (schema {version})")
-        self._gpu_tier = _tier_sql("gpu", GPU_COLS, 6)
         self._srv_tier = _tier_sql("srv", [c for c, _ in SRV_COLS], 10)
-        self._gpu_insert = f"INSERT OR REPLACE INTO gpu VALUES (?{', ?' * len(GPU_COLS)})"
         self._srv_insert = f"INSERT OR REPLACE INTO srv VALUES (?{', ?' * len(SRV_COLS)})"
         self._servers: dict[str, int] = dict(db.execute("SELECT url, id FROM servers"))
+        self._folded: int | None = None  # the minute folded up to, once read
 
     def check(self) -> None:
         """Raise ``sqlite3.DatabaseError`` when the file is damaged (a quick structural check)."""
@@ -125,7 +124,7 @@ class HistoryStore:
         db.execute("BEGIN IMMEDIATE")
         try:
             if gpu_rows:
-                db.executemany(self._gpu_insert, gpu_rows)
+                db.executemany("INSERT OR REPLACE INTO gpu VALUES (?, ?)", gpu_rows)
             if srv_rows:
                 db.executemany(self._srv_insert, srv_rows)
             db.executemany("INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?)", events)
@@ -145,17 +144,32 @@ class HistoryStore:
     def fold(self, now: float) -> None:
         """Fold every complete minute not folded yet into the minute tier."""
         db = self.db
-        done = db.execute("SELECT value FROM meta WHERE key='folded'").fetchone()
         upto = int(now // 60)
-        start = int(done[0]) - 1 if done else 0  # the last minute again: another writer may have added to it
-        if done and upto <= start + 1:
+        if self._folded is not None and upto <= self._folded:
+            return  # nothing new to fold (most flushes): no query
+        done = db.execute("SELECT value FROM meta WHERE key='folded'").fetchone()
+        start = int(done[0]) if done else 0
+        self._folded = start
+        if done and upto <= start:
             return
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.execute(self._gpu_tier, ((start * 60) << 6, (upto * 60) << 6))
+            folded = []
+            minute, blobs = None, []
+            for t, blob in db.execute("SELECT t, v FROM gpu WHERE t >= ? AND t < ? ORDER BY t",
+                                      (start * 60, upto * 60)):
+                if t // 60 != minute:
+                    if blobs:
+                        folded.append((minute * 60, _fold(blobs)))
+                    minute, blobs = t // 60, []
+                blobs.append(blob)
+            if blobs:
+                folded.append((minute * 60, _fold(blobs)))
+            db.executemany("INSERT OR REPLACE INTO gpu_1m VALUES (?, ?)", folded)
             db.execute(self._srv_tier, ((start * 60) << 10, (upto * 60) << 10))
             db.execute("INSERT OR REPLACE INTO meta VALUES ('folded', ?)", (str(upto),))
             db.execute("COMMIT")
+            self._folded = upto
         except BaseException:
             db.execute("ROLLBACK")
             raise
@@ -166,21 +180,21 @@ class HistoryStore:
         raw_cut, tier_cut = int(now - r.raw_keep_s), int(now - r.days * 86400)
         db = self.db
         db.execute("BEGIN IMMEDIATE")
-        db.execute("DELETE FROM gpu WHERE k < ?", (raw_cut << 6,))
+        db.execute("DELETE FROM gpu WHERE t < ?", (raw_cut,))
         db.execute("DELETE FROM srv WHERE k < ?", (raw_cut << 10,))
-        db.execute("DELETE FROM gpu_1m WHERE k < ?", ((tier_cut // 60) << 6,))  # keyed by minute
+        db.execute("DELETE FROM gpu_1m WHERE t < ?", (tier_cut,))
         db.execute("DELETE FROM srv_1m WHERE k < ?", ((tier_cut // 60) << 10,))
         db.execute("DELETE FROM events WHERE t < ?", (tier_cut,))
         db.execute("COMMIT")
-        for table, shift in (("gpu", 6), ("srv", 10), ("gpu_1m", 6), ("srv_1m", 10)):
+        for table, key, shift in (("gpu", "t", 0), ("srv", "k", 10), ("gpu_1m", "t", 0), ("srv_1m", "k", 10)):
             for _ in range(16):
                 if self.used_bytes() <= r.max_mb * MiB:
                     break
-                lo, hi = db.execute(f"SELECT min(k), max(k) FROM {table}").fetchone()
+                lo, hi = db.execute(f"SELECT min({key}), max({key}) FROM {table}").fetchone()
                 if lo is None:
                     break
                 cut = (lo >> shift) + max(1, ((hi >> shift) - (lo >> shift)) // 4)
-                db.execute(f"DELETE FROM {table} WHERE k < ?", (cut << shift,))
+                db.execute(f"DELETE FROM {table} WHERE {key} < ?", (cut << shift,))
         db.execute("PRAGMA incremental_vacuum")
 
     def used_bytes(self) -> int:
@@ -196,18 +210,24 @@ class HistoryStore:
 
     def raw_since(self) -> float | None:
         """The time of the oldest raw GPU or server row (None: none)."""
-        a = self.db.execute("SELECT min(k) FROM gpu").fetchone()[0]
+        a = self.db.execute("SELECT min(t) FROM gpu").fetchone()[0]
         b = self.db.execute("SELECT min(k) FROM srv").fetchone()[0]
-        times = [x for x in ((a >> 6) if a is not None else None, (b >> 10) if b is not None else None) if x is not None]
+        times = [x for x in (a, (b >> 10) if b is not None else None) if x is not None]
         return float(min(times)) if times else None
 
     def gpu_rows(self, since: float, until: float, gpu: int | None = None, tier: str = "raw") -> list[tuple]:
         """``(t, gpu, vram MiB, util, power 0.1 W, temp, membw)`` (raw) or, for ``"1m"``, the
         minute's mean and max of each: ``(t, gpu, vram, vram_max, util, util_max, …)``."""
-        table, unit = ("gpu", 1) if tier == "raw" else ("gpu_1m", 60)  # minute rows are keyed by minute
-        rows = self.db.execute(f"SELECT k, * FROM {table} WHERE k >= ? AND k < ? ORDER BY k",
-                               ((int(since) // unit) << 6, (int(until) // unit + 1) << 6))
-        return [((k >> 6) * unit, k & 63, *rest) for k, _, *rest in rows if gpu is None or (k & 63) == gpu]
+        table, per = ("gpu", 5) if tier == "raw" else ("gpu_1m", 10)
+        out = []
+        for t, blob in self.db.execute(f"SELECT t, v FROM {table} WHERE t >= ? AND t <= ? ORDER BY t",
+                                       (int(since), int(until))):
+            v = array("i", blob)
+            for g in range(len(v) // per) if gpu is None else (gpu,):
+                cells = v[g * per:(g + 1) * per]
+                if len(cells) == per and any(x >= 0 for x in cells):
+                    out.append((t, g, *(None if x < 0 else x for x in cells)))
+        return out
 
     def srv_rows(self, since: float, until: float, tier: str = "raw") -> list[tuple]:
         """``(t, server url, *columns)`` in ``SRV_COLS`` order (the minute tier: mean, max pairs)."""
@@ -223,13 +243,45 @@ class HistoryStore:
                                     (since, until)))
 
 
-def gpu_row(s) -> tuple | None:
-    """A ``GpuSample`` as a ``gpu`` row (None: lost)."""
-    if s.lost:
-        return None
-    power = s.power_w
-    return ((int(s.time) << 6) | s.index, None if s.memory_used is None else s.memory_used >> 20, s.util_gpu,
-            None if power is None else int(power * 10 + 0.5), s.temperature, s.util_memory)
+_READ = attrgetter("memory_used", "util_gpu", "power_w", "temperature", "util_memory")
+
+
+def gpu_rows(snapshots: Iterable) -> list[tuple]:
+    """``gpu`` rows, one per snapshot: ``(second, blob)``, the blob every GPU's vram MiB, util %,
+    power in 0.1 W, °C and mem-bw % at ``5 × index`` (-1: not measured, or the GPU is lost).
+    One row a tick, not one per GPU: this runs for every sample the console records."""
+    out = []
+    for snap in snapshots:
+        samples = snap.samples
+        if not samples:
+            continue
+        vals = [-1] * (5 * (samples[-1].index + 1))
+        for s in samples:
+            if s.lost:
+                continue
+            used, util, power, temp, membw = _READ(s)
+            b = 5 * s.index
+            vals[b:b + 5] = (-1 if used is None else used >> 20, -1 if util is None else util,
+                             -1 if power is None else int(power * 10 + 0.5), -1 if temp is None else temp,
+                             -1 if membw is None else membw)
+        out.append((int(snap.time), array("i", vals).tobytes()))
+    return out
+
+
+def _fold(blobs: list[bytes]) -> bytes:
+    """A minute of ``gpu`` blobs as one: per GPU the mean of each of its five values, then their maxima."""
+    arrays = [array("i", b) for b in blobs]
+    width = max(len(a) for a in arrays)
+    if any(len(a) != width for a in arrays):  # a GPU appeared mid-minute
+        arrays = [a + array("i", [-1] * (width - len(a))) for a in arrays]
+    out = array("i", [-1] * (2 * width))
+    for j, column in enumerate(zip(*arrays)):  # transposed in C
+        col = [x for x in column if x >= 0]
+        if col:
+            g, k = divmod(j, 5)
+            out[10 * g + 2 * k] = round(sum(col) / len(col))
+            out[10 * g + 2 * k + 1] = max(col)
+    return out.tobytes()
 
 
 def srv_row(t: float, server: int, values: dict[str, float]) -> tuple:

@@ -92,7 +92,8 @@ class Series:
         self.minutes = _Tier(int(MINUTE_SECONDS // 60) + 2, MINUTE_SECONDS)
         self._minute = -1  # the minute being gathered, and its maximum so far
         self._minute_max = 0.0
-        self._cache: dict[tuple[float, float], dict[int, float | None]] = {}  # (width, tier) -> bucket -> max
+        # (bucket width, tier) -> (first bucket, the buckets of the last resample, first bucket not final)
+        self._cache: dict[tuple[float, float], tuple[int, list, int]] = {}
 
     def add(self, t: float, value: float) -> None:
         raw = self.raw
@@ -160,36 +161,25 @@ class Series:
         ts, vs, step = self._tier_for(t0, t1)
         k0 = t0 / width
         aligned = how == "max" and abs(k0 - round(k0)) < 1e-6
+        done = 0  # buckets at the start of the window that are final and were computed before
         if aligned:
             k0 = round(k0)
-            cache = self._cache.get((width, step))
-            if cache is None:
-                cache = self._cache[(width, step)] = {}
-                if len(self._cache) > 8:  # a few window sizes at a time
-                    self._cache.pop(next(iter(self._cache)))
             done_k = int(ts[-1] // width) if ts else k0  # buckets before this one are final
-        out: list[float | None] = [None] * n
-        lo, end = bisect_left(ts, t0), bisect_right(ts, t1)
-        if end - lo >= 2:
-            step = max(step, (ts[end - 1] - ts[lo]) / (end - lo - 1))
-        elif not step:
-            step = width
-        hold = GAP_FACTOR * step
+            cached = self._cache.get((width, step))
+            if cached is not None and cached[0] <= k0 < cached[0] + len(cached[1]):
+                have = cached[1][k0 - cached[0]: min(len(cached[1]), done_k - cached[0], cached[2] - cached[0])]
+                done = min(len(have), n)
+        out: list[float | None] = (have[:done] if done else []) + [None] * (n - done)
+        lo, end = bisect_left(ts, t0 + done * width), bisect_right(ts, t1)
+        a = bisect_left(ts, t0)
+        if end - a >= 2:
+            step_ = max(step, (ts[end - 1] - ts[a]) / (end - a - 1))
+        else:
+            step_ = step or width
+        hold = GAP_FACTOR * step_
         prev_t, prev_v = (ts[lo - 1], vs[lo - 1]) if lo > 0 else (None, None)
         last = how == "last"
-        i = 0
-        if aligned:
-            # The cached prefix: complete buckets computed on an earlier redraw.
-            get = cache.get
-            while i < n and k0 + i < done_k:
-                v = get(k0 + i, _MISS)
-                if v is _MISS:
-                    break
-                out[i] = v
-                i += 1
-            if i:
-                lo = bisect_left(ts, t0 + i * width, lo, end)
-                prev_t, prev_v = (ts[lo - 1], vs[lo - 1]) if lo > 0 else (None, None)
+        i = done
         for i in range(i, n):
             start = t0 + i * width
             b = bisect_left(ts, start + width, lo, end) if i < n - 1 else end
@@ -199,15 +189,12 @@ class Series:
                 lo = b
             elif prev_t is not None and start - prev_t <= hold:
                 out[i] = prev_v  # between two samples: the earlier one still holds
-            if aligned and k0 + i < done_k:
-                cache[k0 + i] = out[i]
-        if aligned and len(cache) > 4 * n:
-            for k in [k for k in cache if k < k0]:
-                del cache[k]
+        if aligned:
+            # Remember this window: the next redraw reuses every bucket that was already final.
+            self._cache[(width, step)] = (k0, out, done_k)
+            if len(self._cache) > 8:  # a few window sizes at a time
+                self._cache.pop(next(iter(self._cache)))
         return out
-
-
-_MISS = object()
 
 
 class Timeline:
