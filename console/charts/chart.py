@@ -121,7 +121,7 @@ class Chart:
         self._key, self._k0 = key, k1
         styles = [tr.style for tr in spec.traces]
         rows: list[Row] = [_legend(tl, spec, width)]
-        labels = {0: format_value(hi, spec.unit), plot_h - 1: format_value(spec.lo, spec.unit)}
+        labels = {plot_h - 1: format_value(spec.lo, spec.unit), 0: format_value(hi, spec.unit)}
         if plot_h >= 5:
             mid = plot_h // 2
             labels[mid] = format_value(spec.lo + (hi - spec.lo) * (1 - mid / (plot_h - 1)), spec.unit)
@@ -192,6 +192,12 @@ class Grid:
                columns: int | None = None) -> list[Row]:
         if not specs:
             return []
+        # Charts that would get fewer than two plot rows are left out, the last first
+        # (callers list them most important first); a hidden one is a window resize away.
+        specs = list(specs)
+        while len(specs) > 1 and arrange(len(specs), width, height)[1] < 4 and not columns:
+            specs.pop()
+        self.hidden = len(specs)
         cols, chart_h = arrange(len(specs), width, height)
         if columns:
             cols = columns

@@ -40,9 +40,10 @@ SERVER_CHARTS = (
               unit="req", hi_floor=1.0),
     ChartSpec("KV cache", (Trace("srv.kv", "KV usage", "cyan"), Trace("srv.swa", "SWA usage", "blue"),
                            Trace("srv.cache_hit", "cache hit", "magenta")), unit="%", hi=100.0),
-    ChartSpec("Throughput tok/s", (Trace("srv.out_tps", "out (measured)", "green"),
-                                   Trace("srv.gen_tps", "gen (server-reported)", "yellow"),
-                                   Trace("srv.prompt_tps", "prompt (measured)", "cyan")),
+    # "out" and "prompt" are the console's rates from the counters; "gen (server)" is SGLang's own gauge.
+    ChartSpec("Throughput tok/s", (Trace("srv.out_tps", "out", "green"),
+                                   Trace("srv.gen_tps", "gen (server)", "yellow"),
+                                   Trace("srv.prompt_tps", "prompt", "cyan")),
               unit="tok/s", hi_floor=10.0),
     ChartSpec("TTFT", (Trace("srv.ttft_p50", "p50", "green"), Trace("srv.ttft_p90", "p90", "yellow"),
                        Trace("srv.ttft_p99", "p99", "red")), unit="ms", hi_floor=10.0),

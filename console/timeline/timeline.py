@@ -206,6 +206,7 @@ class Timeline:
         self._lock = threading.Lock()
         self.clock = clock
         self.version = 0  # bumps on every change: cheap "anything new?" for a redraw timer
+        self.on_event: Callable[[Event], None] | None = None  # each new event (not loaded ones): the recorder
 
     # -- writing -------------------------------------------------------------------------
     def add(self, name: str, t: float | None, value: float | None, spec: SeriesSpec | None = None) -> None:
@@ -225,6 +226,8 @@ class Timeline:
         bench runs, anything worth a mark on the axis."""
         ev = Event(self.clock() if t is None else t, kind, text, source)
         self._put_events([ev])
+        if self.on_event is not None:
+            self.on_event(ev)
         return ev
 
     def _put_events(self, events: Iterable[Event]) -> None:

@@ -23,10 +23,12 @@ import copy
 import importlib
 import os
 import re
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 
+from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widget import Widget
@@ -39,6 +41,7 @@ from textual.worker import WorkerFailed
 import console
 from console.ui import messages
 from console.ui.commands import AreaCommands
+from console.ui.app_history import AppHistory
 from console.ui.gpu_feed import GpuFeed, default_sampler
 
 DARK, LIGHT = "textual-dark", "textual-light"
@@ -220,6 +223,8 @@ class ConsoleApp(App):
 
     # The one GPU sampler every area shares (console/ui/gpu_feed.py); tests swap the factory.
     sampler_factory = staticmethod(default_sampler)
+    # The clock of the app's timeline and history (tests fix it).
+    clock = staticmethod(time.time)
 
     def __init__(self, *, areas: list[Area] | None = None) -> None:
         super().__init__()
@@ -228,7 +233,10 @@ class ConsoleApp(App):
         else:
             self.area_failures = []
         self.areas = areas
-        self.gpu_feed = GpuFeed(lambda: type(self).sampler_factory())
+        # One timeline for every chart, kept on disk by the history recorder (console/ui/app_history.py).
+        self.history = AppHistory(clock=type(self).clock)
+        self.gpu_feed = GpuFeed(lambda: type(self).sampler_factory(), on_open=self.history.inventory,
+                                on_tick=self.history.gpu)
         taken: dict[str, str] = {}
         for i, area in enumerate(areas):
             if not area.key:
@@ -321,6 +329,7 @@ class ConsoleApp(App):
         if self.areas:
             self.query_one(AreaTabs).current = self.areas[0].name
         self.call_after_refresh(self._mount_hidden_panes)
+        self.call_after_refresh(self._start_history)
         if self.areas:
             self.call_after_refresh(self._focus_area, self.areas[0].name)
         for name, error in self.area_failures:
@@ -330,6 +339,19 @@ class ConsoleApp(App):
 
     def on_unmount(self) -> None:
         self.gpu_feed.close()  # after every pane has gone: the sampler lives as long as the app
+        self.history.close()  # writes what is left
+
+    @work(thread=True, group="history", exit_on_error=False)
+    def _start_history(self) -> None:
+        """After the first frame: open the history database on a thread and chart what it holds."""
+
+        def problem(why: str) -> None:  # said once; the console goes on without history
+            try:
+                self.call_from_thread(self.notify, why, title="History", severity="warning", timeout=20)
+            except RuntimeError:  # the app has exited meanwhile
+                pass
+
+        self.history.start(on_problem=problem)
 
     # -- areas ----------------------------------------------------------------
 

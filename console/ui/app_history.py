@@ -1,0 +1,90 @@
+"""The app's one timeline and its history database (no Textual here).
+
+Every area that charts reads ``AppHistory.timeline``: the GPU sampler's ticks
+(through ``GpuFeed``), the Metrics area's scrapes and every event land in it
+once, and the recorder (console/history) keeps them on disk. ``start`` runs on a
+worker after the first frame: the database is opened, checked and read back on
+the recorder's own thread, so neither SQLite nor the file touches start-up.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from console.timeline.timeline import Event, Timeline
+
+
+class AppHistory:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.timeline = Timeline(clock=clock)
+        self.timeline.on_event = self._event
+        self.recorder = None
+        self.problem: str | None = None
+        self.loaded = False  # the database was read back (or there is none to read)
+        self._limits: dict[int, float] = {}
+        self._inventory = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self, on_loaded: Callable[[int], None] | None = None,
+              on_problem: Callable[[str], None] | None = None) -> None:
+        """Open the database and load what it holds into the timeline, then record (blocking
+        only for the import: call it from a worker). ``GPT_OSS_CONSOLE_HISTORY=off``: only load nothing."""
+        from console.errors import ConsoleError
+        from console.history import default_path, enabled, retention_from_env
+        from console.history.load import load_into
+        from console.history.recorder import Recorder
+
+        try:
+            if not enabled():
+                self.loaded = True
+                return
+            retention = retention_from_env()
+        except ConsoleError as exc:
+            self._problem(f"{exc.message} — {exc.hint}: the console runs without history.", on_problem)
+            self.loaded = True
+            return
+
+        def opened(store) -> None:
+            n = load_into(store, self.timeline, self.clock())
+            self.loaded = True
+            if on_loaded is not None:
+                on_loaded(n)
+
+        recorder = Recorder(default_path(), retention, clock=self.clock, on_open=opened,
+                            on_problem=lambda why: self._problem(why, on_problem))
+        if self._inventory is not None:
+            recorder.inventory(self._inventory)
+        self.recorder = recorder.start()
+
+    def _problem(self, why: str, report: Callable[[str], None] | None) -> None:
+        first = self.problem is None
+        self.problem = why
+        if first and report is not None:
+            report(why)
+
+    def close(self) -> None:
+        if self.recorder is not None:
+            self.recorder.close()
+
+    # -- feeding (any thread) ----------------------------------------------------------------
+    def inventory(self, inv: Any) -> None:
+        self._inventory = inv
+        self._limits = {g.index: g.power_limit_w for g in inv.gpus if g.power_limit_w}
+        if self.recorder is not None:
+            self.recorder.inventory(inv)
+
+    def gpu(self, snapshot: Any) -> None:
+        self.timeline.ingest_gpu_snapshot(snapshot, self._limits)
+        if self.recorder is not None:
+            self.recorder.gpu_snapshot(snapshot)
+
+    def metrics(self, view: Any, url: str) -> None:
+        self.timeline.ingest_metrics(view)
+        if self.recorder is not None:
+            self.recorder.metrics(view, url)
+
+    def _event(self, ev: Event) -> None:
+        if self.recorder is not None:
+            self.recorder.event(ev)
