@@ -36,6 +36,7 @@ class Trace:
     name: str
     label: str
     style: str
+    short: str = ""  # a letter or two for a narrow legend
 
 
 @dataclass(frozen=True)
@@ -55,15 +56,18 @@ def _fit(text: str, width: int) -> str:
 
 
 def _legend(tl: Timeline, spec: ChartSpec, width: int) -> Row:
-    runs: Row = [(spec.title, spec.title_style)]
-    used = len(spec.title)
-    for tr in spec.traces:
-        unit = spec.legend_units.get(tr.name, spec.unit)
-        piece = f" {tr.label} {format_value(tl.latest(tr.name), unit)}"
-        if used + 2 + len(piece) > width:
+    """Title, then each series' colour, label and latest value: spaced out when all fit,
+    tighter when not, values alone when even that does not fit."""
+    values = [format_value(tl.latest(tr.name), spec.legend_units.get(tr.name, spec.unit)) for tr in spec.traces]
+    for sep, labelled in (("  ", "label"), (" ", "label"), (" ", "short"), (" ", "")):
+        pieces = [(f"{getattr(tr, labelled) or tr.label} {v}" if labelled else v)
+                  for tr, v in zip(spec.traces, values)]
+        size = len(spec.title) + sum(len(sep) + 1 + len(p) + (1 if sep == "  " else 0) for p in pieces)
+        if size <= width or not labelled:
             break
-        runs += [("  " if used else "", ""), ("■", tr.style), (piece, "")]
-        used += 2 * bool(used) + 1 + len(piece)
+    runs: Row = [(spec.title, spec.title_style)]
+    for tr, piece in zip(spec.traces, pieces):
+        runs += [(sep, ""), ("■", tr.style), ((" " if sep == "  " else "") + piece, "")]
     return _pad(runs, width)
 
 
@@ -122,9 +126,8 @@ class Chart:
         styles = [tr.style for tr in spec.traces]
         rows: list[Row] = [_legend(tl, spec, width)]
         labels = {plot_h - 1: format_value(spec.lo, spec.unit), 0: format_value(hi, spec.unit)}
-        if plot_h >= 5:
-            mid = plot_h // 2
-            labels[mid] = format_value(spec.lo + (hi - spec.lo) * (1 - mid / (plot_h - 1)), spec.unit)
+        if plot_h >= 5 and plot_h % 2:  # a middle row that is exactly half way
+            labels[plot_h // 2] = format_value((spec.lo + hi) / 2, spec.unit)
         for r, canvas_row in enumerate(canvas.rows()):
             label = labels.get(r, "")[:label_w]
             row: Row = [(f"{label:>{label_w}}┤", AXIS_STYLE)]

@@ -13,8 +13,8 @@ from typing import Iterable
 from console.charts.chart import ChartSpec, Trace
 from console.timeline.timeline import Timeline
 
-GPU_TRACES = (("vram_pct", "VRAM", "green"), ("util", "util", "cyan"), ("power_pct", "power", "magenta"),
-              ("temp", "temp", "yellow"))
+GPU_TRACES = (("vram_pct", "VRAM", "green", "M"), ("util", "util", "cyan", "U"),
+              ("power_pct", "power", "magenta", "P"), ("temp", "temp", "yellow", "T"))
 
 
 def gpu_indices(tl: Timeline) -> list[int]:
@@ -24,15 +24,15 @@ def gpu_indices(tl: Timeline) -> list[int]:
 def gpu_chart(index: int, title: str | None = None) -> ChartSpec:
     return ChartSpec(
         title or f"GPU {index}",
-        tuple(Trace(f"gpu{index}.{key}", label, style) for key, label, style in GPU_TRACES),
+        tuple(Trace(f"gpu{index}.{key}", label, style, short) for key, label, style, short in GPU_TRACES),
         unit="%", hi=100.0,
         legend_units={f"gpu{index}.vram_pct": "%", f"gpu{index}.power_pct": "%", f"gpu{index}.temp": "°C"},
     )
 
 
 def gpu_charts(tl: Timeline, names: dict[int, str] | None = None) -> list[ChartSpec]:
-    names = names or {}
-    return [gpu_chart(i, f"GPU {i} {names[i]}" if i in names else None) for i in gpu_indices(tl)]
+    """One chart per GPU on the timeline (``names``: unused here; the GPU table names the cards)."""
+    return [gpu_chart(i) for i in gpu_indices(tl)]
 
 
 SERVER_CHARTS = (
@@ -60,7 +60,8 @@ def server_charts(tl: Timeline) -> list[ChartSpec]:
 
 def gpu_vram_util_charts(tl: Timeline) -> list[ChartSpec]:
     """The Metrics area's GPU rows: VRAM and utilisation per GPU, beside the serving charts."""
-    return [ChartSpec(f"GPU {i}", (Trace(f"gpu{i}.vram_pct", "VRAM", "green"), Trace(f"gpu{i}.util", "util", "cyan")),
+    return [ChartSpec(f"GPU {i}", (Trace(f"gpu{i}.vram_pct", "VRAM", "green", "M"),
+                                   Trace(f"gpu{i}.util", "util", "cyan", "U")),
                       unit="%", hi=100.0) for i in gpu_indices(tl)]
 
 

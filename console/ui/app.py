@@ -45,6 +45,12 @@ from console.ui.app_history import AppHistory
 from console.ui.gpu_feed import GpuFeed, default_sampler
 
 DARK, LIGHT = "textual-dark", "textual-light"
+
+
+def default_host():
+    from console.host import HostReader
+
+    return HostReader()
 THEME_ENV = "GPT_OSS_CONSOLE_THEME"  # "light" or "dark" (default)
 
 
@@ -225,6 +231,8 @@ class ConsoleApp(App):
     sampler_factory = staticmethod(default_sampler)
     # The clock of the app's timeline and history (tests fix it).
     clock = staticmethod(time.time)
+    # The host's /proc for the GPUs area (tests read a recorded tree).
+    host_factory = staticmethod(default_host)
 
     def __init__(self, *, areas: list[Area] | None = None) -> None:
         super().__init__()
