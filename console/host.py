@@ -115,9 +115,9 @@ class HostReader:
         return out
 
     def _user(self, pid: int) -> str | None:
-        try:
-            uid = os.stat(f"{self.root}/{pid}").st_uid
-        except OSError:
+        status = _read(f"{self.root}/{pid}/status") or ""
+        uid = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("Uid:")), None)
+        if uid is None:
             return None
         name = self._users.get(uid)
         if name is None:

@@ -181,7 +181,7 @@ def arrange(n: int, width: int, height: int, min_w: int = 38, min_h: int = 5) ->
     for c2, h2 in fit[1:]:
         if h < 8 and h2 > h:
             c, h = c2, h2
-    return c, min(h, 16) if n > 1 else (c, h)
+    return (c, min(h, 16)) if n > 1 else (c, h)
 
 
 class Grid:

@@ -65,6 +65,7 @@ class GpusPane(VerticalScroll):
         self._box_memory = None  # their memory free now (console.planner.memory), from the latest sample
         self._detail_index: int | None = None
         self._host = None  # console.host.HostReader, made on the sampling thread
+        self.ticks_shown = 0
 
     def compose(self) -> ComposeResult:
         yield Static("Looking for NVIDIA GPUs…", id="gpus-status")
@@ -271,6 +272,7 @@ class GpusPane(VerticalScroll):
     def _sampled(self, message: GpusSampled) -> None:
         if self.inventory is None or not self.inventory.gpus:
             return
+        self.ticks_shown += 1
         infos = {g.index: g for g in self.inventory.gpus}
         tables = self.query("#gpus-table")
         if not tables:
