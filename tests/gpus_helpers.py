@@ -37,6 +37,8 @@ def use_recording(monkeypatch, name: str, factory=None) -> None:
     monkeypatch.setenv("GPT_OSS_CONSOLE_NVML_REPLAY", str(NVML_DATA / f"{name}.json"))
     factory = factory or (lambda: ManualSampler(clock=lambda: FIXED_TIME))
     monkeypatch.setattr(ConsoleApp, "sampler_factory", staticmethod(factory))
+    # The app's timeline and history on the samples' clock (history prunes by it).
+    monkeypatch.setattr(ConsoleApp, "clock", staticmethod(lambda: FIXED_TIME))
     # The recordings' PIDs may be anyone's here: host columns come from their machine's /proc.
     monkeypatch.setattr(ConsoleApp, "host_factory", staticmethod(recorded_host))
 

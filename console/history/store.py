@@ -195,7 +195,7 @@ class HistoryStore:
                     break
                 cut = (lo >> shift) + max(1, ((hi >> shift) - (lo >> shift)) // 4)
                 db.execute(f"DELETE FROM {table} WHERE {key} < ?", (cut << shift,))
-        db.execute("PRAGMA incremental_vacuum")
+        db.executescript("PRAGMA incremental_vacuum")  # executescript steps it to the end (execute frees one page)
 
     def used_bytes(self) -> int:
         pages, free, size = (self.db.execute(f"PRAGMA {p}").fetchone()[0]

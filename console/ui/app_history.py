@@ -25,6 +25,7 @@ class AppHistory:
         self.loaded = False  # the database was read back (or there is none to read)
         self._limits: dict[int, float] = {}
         self._inventory = None
+        self._early: list[tuple[str, Any, Any]] = []  # what came before the recorder existed
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, on_loaded: Callable[[int], None] | None = None,
@@ -56,7 +57,21 @@ class AppHistory:
                             on_problem=lambda why: self._problem(why, on_problem))
         if self._inventory is not None:
             recorder.inventory(self._inventory)
+        early, self._early = self._early, []
+        for kind, a, b in early:  # the ticks and events of the first moments, before the database
+            if kind == "gpu":
+                recorder.gpu_snapshot(a)
+            elif kind == "metrics":
+                recorder.metrics(a, b)
+            else:
+                recorder.event(a)
         self.recorder = recorder.start()
+
+    def _keep(self, kind: str, a: Any, b: Any = None) -> None:
+        if self.recorder is not None:
+            return
+        if len(self._early) < 600 and not self.loaded:  # bounded: history may be off or failing
+            self._early.append((kind, a, b))
 
     def _problem(self, why: str, report: Callable[[str], None] | None) -> None:
         first = self.problem is None
@@ -79,12 +94,18 @@ class AppHistory:
         self.timeline.ingest_gpu_snapshot(snapshot, self._limits)
         if self.recorder is not None:
             self.recorder.gpu_snapshot(snapshot)
+        else:
+            self._keep("gpu", snapshot)
 
     def metrics(self, view: Any, url: str) -> None:
         self.timeline.ingest_metrics(view)
         if self.recorder is not None:
             self.recorder.metrics(view, url)
+        else:
+            self._keep("metrics", view, url)
 
     def _event(self, ev: Event) -> None:
         if self.recorder is not None:
             self.recorder.event(ev)
+        else:
+            self._keep("event", ev)

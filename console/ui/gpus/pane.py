@@ -217,7 +217,7 @@ class GpusPane(VerticalScroll):
             text.append(" · recorded", style="dim")
         charts = self.query("#gpus-charts")
         if charts:
-            text.append(f" · charts: last {charts.first().window_label} ([ ])", style="dim")
+            text.append(f" · charts {charts.first().window_label}", style="dim")
         return text
 
     def _size_charts(self) -> None:
