@@ -91,6 +91,5 @@ async def until_loaded(pilot, app, timeout: float = 30.0) -> None:
         assert app.history.problem is None, app.history.problem
         assert time.monotonic() < deadline, f"the history was not loaded after {timeout:g} s"
         await pilot.pause(0.05)
-    for chart in app.query("ChartView"):
-        chart.redraw(force=True)
+    await pilot.pause()  # the app's own redraw on loading (ConsoleApp._history_loaded) lands
     await pilot.pause()

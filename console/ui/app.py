@@ -359,7 +359,24 @@ class ConsoleApp(App):
             except RuntimeError:  # the app has exited meanwhile
                 pass
 
-        self.history.start(on_problem=problem)
+        def loaded(points: int) -> None:
+            try:
+                self.call_from_thread(self._history_loaded)
+            except RuntimeError:
+                pass
+
+        self.history.start(on_loaded=loaded, on_problem=problem)
+
+    def _history_loaded(self) -> None:
+        """What was recorded before is on the timeline: charts and panes show it now, not at their next tick."""
+        from console.ui.chart_view import ChartView
+
+        for chart in self.query(ChartView):
+            chart.redraw(force=True)
+        for pane in self.panes():
+            hook = getattr(pane, "history_loaded", None)
+            if hook is not None:
+                hook()
 
     # -- areas ----------------------------------------------------------------
 

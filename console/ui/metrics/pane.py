@@ -254,7 +254,7 @@ class MetricsPane(Vertical):
         chart = self.query_one(ChartView)
         text = Text()
         if not self.base_url:
-            text.append("No server watched: launch one, or press u to enter its URL.", style="bold yellow")
+            text.append("No server watched: launch one, or press u for its URL.", style="bold yellow")
         else:
             text.append(self.base_url, style="bold")
             if self.problem is not None:
@@ -304,6 +304,10 @@ class MetricsPane(Vertical):
         box.update(text)
 
     def on_resize(self) -> None:
+        self._show_events()
+
+    def history_loaded(self) -> None:
+        """The app read its history database: the recorded events are listed at once."""
         self._show_events()
 
     def _show_events(self) -> None:
