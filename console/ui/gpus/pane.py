@@ -43,8 +43,9 @@ class GpusPane(VerticalScroll):
         Binding("p", "focus_planner", "Plan"),
         Binding("plus,equals_sign", "interval(-1)", "Sample faster", key_display="+", show=False),
         Binding("minus", "interval(1)", "Sample slower", key_display="-", show=False),
-        Binding("left_square_bracket", "window(-1)", "Shorter", key_display="["),
-        Binding("right_square_bracket", "window(1)", "Longer", key_display="]"),
+        # Chart windows 1 m / 5 m / 1 h / 24 h (in the help and the palette; the footer is full at 80 columns).
+        Binding("left_square_bracket", "window(-1)", "Shorter charts", key_display="[", show=False),
+        Binding("right_square_bracket", "window(1)", "Longer charts", key_display="]", show=False),
     ]
 
     # Seam: the launch area may set ``container_lookup`` (PIDs → container names,
@@ -92,8 +93,10 @@ class GpusPane(VerticalScroll):
         self._open()
         planner = PlannerPanel(id="gpus-plan")
         # Processes first (as in nvitop), the planner after them.
+        procs = ProcessTable(id="gpus-processes")
+        procs.display = self.inventory is None or bool(self.inventory.gpus)
         await self.mount_all([
-            ProcessTable(id="gpus-processes"),
+            procs,
             Label("Plan: what this box can serve  (Enter: use)", classes="gpus-section"),
             planner,
         ])
@@ -167,6 +170,8 @@ class GpusPane(VerticalScroll):
         self.inventory = inv
         status = self.query_one("#gpus-status", Static)
         if not inv.gpus:
+            for procs in self.query(ProcessTable):
+                procs.display = False  # no GPU, no GPU processes: the planner comes first
             text = Text(inv.error or "No NVIDIA GPU found", style="bold yellow")
             text.append("\nThe console works on: plan for a catalog GPU below.", style="not bold")
             status.update(text)
@@ -303,6 +308,8 @@ class GpusPane(VerticalScroll):
                 processes.append((s.index, p.pid, p.name, p.used_memory, p.sm_util))
         self._host_procs = message.processes or {}
         self._show_host(message.host)
+        for charts in self.query("#gpus-charts"):
+            charts.redraw()  # with this tick (the timer only catches what came without one)
         self._show_processes(processes)
         self._plan_from_free_memory(message.snapshot)
         if self._detail_index is None and infos:

@@ -174,6 +174,7 @@ class MetricsPane(Vertical):
         self.problem = None
         self._show_status()
         self._show_latest()
+        self.query_one(ChartView).redraw()
 
     @on(MetricsProblem)
     def _problem(self, message: MetricsProblem) -> None:
