@@ -186,6 +186,36 @@ async def test_recorded_without_the_tui_then_charted_by_it_and_listed_by_history
         assert any(0x2800 < ord(ch) <= 0x28FF for ch in gpu_block)  # the samples are drawn
 
 
+def test_a_recording_service_stopped_with_sigterm_keeps_what_it_held(tmp_path):
+    """`systemctl stop` sends SIGTERM: the samples not yet written (a batch is 30 s) are written."""
+    import signal
+
+    db = tmp_path / "h.db"
+    proc = subprocess.Popen([sys.executable, "-m", "console", "gpus", "--watch", "--record-history", "--history-db",
+                             str(db), "--replay", str(NVML_DATA / "2xh100.json"), "--interval", "0.3"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = [proc.stdout.readline() for _ in range(7)]  # the header, then three ticks of two GPUs
+    assert all("[0]" in line or "[1]" in line for line in lines[1:]), lines
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    store = HistoryStore(db)
+    rows = store.gpu_rows(0, time.time() + 1)
+    assert len(rows) >= 2 and {r[1] for r in rows} == {0, 1}
+
+
+def test_metrics_cli_tells_the_servers_gauge_from_the_measured_rates():
+    from console.cli.metrics import format_view
+    from console.server import metrics as M
+
+    page = (ROOT / "tests" / "data" / "sglang_metrics_tp2.txt").read_text()
+    a = M.parse(page, at=0.0, wall=FIXED_TIME - 2)
+    b = M.parse(page.replace("51200.0", "52200.0"), at=2.0, wall=FIXED_TIME)
+    text = format_view(M.view(b, a).to_dict())
+    assert "server-reported gen 1350.8 tok/s" in text
+    assert "measured over the last 2.0 s: prompt" in text and "generation 500.0 tok/s" in text
+
+
 def test_history_cli_says_what_to_do(tmp_path):
     env = {"XDG_STATE_HOME": str(tmp_path / "none")}
     missing = run_cli("history", env=env)

@@ -199,6 +199,13 @@ def _watch(args, sampler) -> int:
         print(human_table(inv, None).split("\n", 1)[0], flush=True)
     unsubscribe = sampler.subscribe(ticks.put)
     recorder = _history(args, sampler, inv) if args.record_history else None
+    if recorder is not None:
+        import signal
+
+        def stop(signum, frame):  # systemctl stop: leave through `finally`, writing what is held
+            raise SystemExit(0)
+
+        signal.signal(signal.SIGTERM, stop)
     sampler.start()  # takes the first sample at once
     shown = 0
     try:
