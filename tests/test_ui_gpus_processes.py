@@ -165,3 +165,12 @@ async def test_the_consoles_own_server_needs_a_second_confirmation(monkeypatch, 
 
         await until(pilot, stopped, "the container to stop", timeout=30)
         assert server.attrs["State"]["ExitCode"] == 137  # SIGKILL
+
+
+async def test_a_real_h200_recording_shows_each_process_gpu_share(monkeypatch) -> None:
+    """tests/data/nvml/h200-real-process.json was recorded on an H200 while torch ran matmuls:
+    NVML's per-process utilisation (94–99 %) reaches the GPU% column."""
+    async with gpus_open(monkeypatch, "h200-real-process", ticks=2, size=(100, 40)) as (pilot, app, pane):
+        procs = pane.query_one("#gpus-procs", DataTable)
+        assert str(procs.get_row_at(0)[1]) == "546" and str(procs.get_row_at(0)[2]) == "99%"
+        assert str(procs.get_row_at(0)[3]) == "1.4G"

@@ -126,6 +126,8 @@ def read_sample(backend, dev: Device, now: float) -> GpuSample:
     err = backend.Error
     values = [None] * len(SAMPLE_FIELDS)
     for i, call in dev.calls:
+        if i == _PUTIL and not values[_PROCS]:
+            continue  # no process, no per-process utilisation: that call costs ~2 ms on an H200
         try:
             values[i] = call(h)
         except err as exc:
@@ -171,3 +173,4 @@ def read_sample(backend, dev: Device, now: float) -> GpuSample:
 
 
 _new = tuple.__new__
+_PROCS, _PUTIL = SAMPLE_FIELDS.index("processes"), SAMPLE_FIELDS.index("process_utilization")
