@@ -28,7 +28,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 
-from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widget import Widget
@@ -47,7 +46,7 @@ from console.ui.gpu_feed import GpuFeed, default_sampler
 DARK, LIGHT = "textual-dark", "textual-light"
 
 
-def default_host():
+def default_host():  # the GPUs area's /proc reader (tests read a recorded one)
     from console.host import HostReader
 
     return HostReader()
@@ -337,7 +336,7 @@ class ConsoleApp(App):
         if self.areas:
             self.query_one(AreaTabs).current = self.areas[0].name
         self.call_after_refresh(self._mount_hidden_panes)
-        self.call_after_refresh(self._start_history)
+        self.call_after_refresh(self.history.open_in, self)
         if self.areas:
             self.call_after_refresh(self._focus_area, self.areas[0].name)
         for name, error in self.area_failures:
@@ -349,25 +348,7 @@ class ConsoleApp(App):
         self.gpu_feed.close()  # after every pane has gone: the sampler lives as long as the app
         self.history.close()  # writes what is left
 
-    @work(thread=True, group="history", exit_on_error=False)
-    def _start_history(self) -> None:
-        """After the first frame: open the history database on a thread and chart what it holds."""
-
-        def problem(why: str) -> None:  # said once; the console goes on without history
-            try:
-                self.call_from_thread(self.notify, why, title="History", severity="warning", timeout=20)
-            except RuntimeError:  # the app has exited meanwhile
-                pass
-
-        def loaded(points: int) -> None:
-            try:
-                self.call_from_thread(self._history_loaded)
-            except RuntimeError:
-                pass
-
-        self.history.start(on_loaded=loaded, on_problem=problem)
-
-    def _history_loaded(self) -> None:
+    def history_loaded(self) -> None:
         """What was recorded before is on the timeline: charts and panes show it now, not at their next tick."""
         from console.ui.chart_view import ChartView
 

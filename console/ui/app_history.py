@@ -67,6 +67,22 @@ class AppHistory:
                 recorder.event(a)
         self.recorder = recorder.start()
 
+    def open_in(self, app: Any) -> None:
+        """After the app's first frame: ``start`` on a worker thread; a problem is one notification,
+        and once the history is read back ``app.history_loaded()`` redraws with it."""
+
+        def later(fn: Callable, *args: Any) -> None:
+            try:
+                app.call_from_thread(fn, *args)
+            except RuntimeError:  # the app has exited meanwhile
+                pass
+
+        def problem(why: str) -> None:  # said once; the console goes on without history
+            later(lambda: app.notify(why, title="History", severity="warning", timeout=20))
+
+        app.run_worker(lambda: self.start(on_loaded=lambda n: later(app.history_loaded), on_problem=problem),
+                       thread=True, group="history", exit_on_error=False)
+
     def _keep(self, kind: str, a: Any, b: Any = None) -> None:
         if self.recorder is not None:
             return
