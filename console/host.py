@@ -50,8 +50,10 @@ def _read(path: str) -> str | None:
 class HostReader:
     """Reads ``/proc``; remembers the last CPU counters so each read says the share since then."""
 
-    def __init__(self, proc_root: str = "/proc", clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, proc_root: str = "/proc", clock: Callable[[], float] = time.monotonic,
+                 processes: bool = True) -> None:
         self.root = proc_root
+        self.per_process = processes  # False: PIDs from elsewhere (a replay) are not looked up here
         self.clock = clock
         self._cpu: tuple[int, int] | None = None  # (busy, total) jiffies at the last read
         self._procs: dict[int, tuple[float, int]] = {}  # pid -> (time, utime+stime jiffies)
@@ -89,6 +91,8 @@ class HostReader:
 
     def processes(self, pids: Iterable[int]) -> dict[int, ProcInfo]:
         """What ``/proc`` says of each PID still there (a process that ended is left out)."""
+        if not self.per_process:
+            return {}
         now = self.clock()
         out: dict[int, ProcInfo] = {}
         seen: dict[int, tuple[float, int]] = {}

@@ -336,3 +336,37 @@ async def test_gpu_rows_come_from_the_sampler(quiet_metrics, monkeypatch):
         text = screen_text(app)
         assert "GPU 0  ■ VRAM 87%" in text and "GPU 1" in text
         assert pane.timeline.spec("gpu0.vram").hi == pytest.approx(79.6, abs=0.5)  # the card's size is the scale
+
+
+async def test_a_server_that_stops_answering_greys_its_numbers_and_a_switch_clears_them(quiet_metrics,
+                                                                                          sglang_shaped_factory):
+    """Issue 10: after switching to a dead server the old server's numbers stayed beside the error."""
+    from console.ui.messages import EndpointChanged
+
+    peer = sglang_shaped_factory()
+    app = metrics_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = app.pane("metrics")
+        pane.interval = 1.0
+        pane.post_message(EndpointChanged(peer.base_url, None, peer.model))
+        await _wait(pilot, lambda: pane.last_view is not None and pane.last_view.interval_s, "two scrapes")
+        latest = pane.query_one("#metrics-latest")
+        assert "tok/s measured" in str(latest.render()) and "last seen" not in str(latest.render())
+        # The scrape loop's message when the server stops answering (a keep-alive connection to the
+        # in-process server would go on answering after a shutdown, so it is posted as the loop does).
+        from console.ui.metrics.messages import MetricsProblem
+
+        pane.post_message(MetricsProblem(f"cannot reach {peer.base_url}/metrics: ConnectError",
+                                         "is the server running, and is the URL/port right?"))
+        await _wait(pilot, lambda: pane.problem is not None, "the failed scrape")
+        await pilot.pause()
+        shown = latest.render()
+        import re
+
+        assert re.search(r"last seen \d\d:\d\d:\d\d: tok/s measured", str(shown))  # when the scrape was
+        assert "dim strike" in repr(shown)  # greyed and struck through: not live
+        pane.post_message(EndpointChanged("http://127.0.0.1:9", None, None))  # another server, dead too
+        await _wait(pilot, lambda: pane.base_url == "http://127.0.0.1:9", "the switch")
+        await pilot.pause()
+        assert str(latest.render()) == ""  # the previous server's numbers are not this one's
+        assert any("watching http://127.0.0.1:9 instead of" in e.text for e in pane.timeline.events())

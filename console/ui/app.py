@@ -47,9 +47,11 @@ DARK, LIGHT = "textual-dark", "textual-light"
 
 
 def default_host():  # the GPUs area's /proc reader (tests read a recorded one)
+    from console.gpu.nvml import REPLAY_ENV
     from console.host import HostReader
 
-    return HostReader()
+    # A replayed recording's PIDs are not this machine's processes: no host columns for them.
+    return HostReader(processes=not os.environ.get(REPLAY_ENV))
 THEME_ENV = "GPT_OSS_CONSOLE_THEME"  # "light" or "dark" (default)
 
 
