@@ -100,8 +100,13 @@ def _human(doc: dict, tl, now: float, since: float, gpu: int | None) -> str:
     specs = [gpu_chart(i, f"GPU {i} {names.get(i, '')}".rstrip()) for i in indices]
     if gpu is None:
         specs += server_charts(tl)
+    from console.charts.chart import WINDOWS
+
     width = min(160, shutil.get_terminal_size((100, 40)).columns)
-    window = min(since, 86400.0)
+    # The shortest chart window that holds what was recorded in the span asked for.
+    first = min((s["t"] for s in samples), default=now - since)
+    held = min(since, now - first)
+    window = next((w for w in WINDOWS if w >= held), WINDOWS[-1])
     lines = [head, *plain(grid(tl, specs, now - window, now, width, 8 * len(specs) + 1, columns=1))]
     for e in doc["events"][-10:]:
         lines.append(f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(e['t']))}  {e['kind']:<7} {e['text']}")
