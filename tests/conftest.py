@@ -29,3 +29,12 @@ def need(condition: bool, what: str) -> None:
     if IN_CI:
         pytest.fail(f"required component missing under CI: {what}", pytrace=False)
     pytest.skip(f"missing: {what}")
+
+
+@pytest.fixture(autouse=True)
+def _private_state(tmp_path_factory, monkeypatch):
+    """The console's state and data folders (history database, saved chats) fresh for each
+    test, never the operator's; a test that needs them elsewhere sets them again."""
+    base = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("XDG_STATE_HOME", str(base / "state"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(base / "data"))

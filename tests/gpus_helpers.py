@@ -15,6 +15,7 @@ from console.ui.app import ConsoleApp, discover_areas
 from console.ui.gpus.pane import GpusPane
 
 NVML_DATA = Path(__file__).parent / "data" / "nvml"
+PROC_DATA = Path(__file__).parent / "data" / "proc"  # the recordings' machine's /proc
 FIXED_TIME = 1_764_000_000.0
 
 
@@ -36,6 +37,16 @@ def use_recording(monkeypatch, name: str, factory=None) -> None:
     monkeypatch.setenv("GPT_OSS_CONSOLE_NVML_REPLAY", str(NVML_DATA / f"{name}.json"))
     factory = factory or (lambda: ManualSampler(clock=lambda: FIXED_TIME))
     monkeypatch.setattr(ConsoleApp, "sampler_factory", staticmethod(factory))
+    # The app's timeline and history on the samples' clock (history prunes by it).
+    monkeypatch.setattr(ConsoleApp, "clock", staticmethod(lambda: FIXED_TIME))
+    # The recordings' PIDs may be anyone's here: host columns come from their machine's /proc.
+    monkeypatch.setattr(ConsoleApp, "host_factory", staticmethod(recorded_host))
+
+
+def recorded_host():
+    from console.host import HostReader
+
+    return HostReader(str(PROC_DATA), clock=lambda: FIXED_TIME)
 
 
 def gpus_app() -> ConsoleApp:

@@ -25,6 +25,7 @@ def quiet_metrics(monkeypatch):
     use_recording(monkeypatch, "no-driver")
     monkeypatch.setattr(MetricsPane, "docker_follower", None)
     monkeypatch.setattr(MetricsPane, "clock", staticmethod(lambda: NOW))
+    monkeypatch.setattr(ConsoleApp, "clock", staticmethod(lambda: NOW))  # the app's timeline and history
     monkeypatch.delenv("GPT_OSS_CONSOLE_BASE_URL", raising=False)
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from console.charts.axis import tick_label_row, time_ticks
+from console.charts.chart import ChartSpec, Trace, plain, render
 from console.server import metrics as M
 from console.timeline import Timeline
-from console.timeline.chart import render_chart, sparkline, time_axis
 from console.timeline.docker_events import event_from_docker
 from console.timeline.timeline import SeriesSpec
 from console.ui.metrics.pane import MetricsPane
@@ -30,45 +31,97 @@ def test_series_resample_keeps_spikes_and_gaps():
     cols = tl.resample("q", NOW - 120, NOW, 12)
     assert cols[:6] == [None] * 6  # nothing was recorded in the first minute
     assert max(v for v in cols if v is not None) == 50.0  # the one-second spike survives
-    line = sparkline(cols, 0.0, None)
-    assert line.startswith("······") and "█" in line and len(line) == 12
 
 
-def test_series_are_bounded_and_ordered():
-    tl = Timeline(maxlen=10, clock=lambda: NOW)
-    for i in range(100):
-        tl.add("x", float(i), float(i))
-    tl.add("x", 5.0, 999.0)  # late sample: ignored
-    spec, points = tl.snapshot("x")
-    assert len(points) == 10 and points[0] == (90.0, 90.0) and tl.latest("x") == 99.0
-    tl.add("x", None, None)  # None values are not data
-    assert tl.latest("x") == 99.0
+def test_a_window_finer_than_the_sampling_draws_a_line_not_dots():
+    """Issue 10: the 1-minute charts read ``▁·▁·``: 60 samples over 120 columns left every
+    other column empty. A column between two samples holds the earlier one."""
+    tl = Timeline(clock=lambda: NOW)
+    for i in range(60):
+        tl.add("u", NOW - 60 + i, 40.0, SeriesSpec("util", "%", 0, 100))
+    cols = tl.resample("u", NOW - 60, NOW, 150)
+    assert None not in cols[2:] and set(cols[2:]) == {40.0}
+    spec = ChartSpec("GPU 0", (Trace("u", "util", "cyan"),), unit="%", hi=100.0)
+    rows = plain(render(tl, spec, NOW - 60, NOW, 80, 6))
+    plot = rows[1:4]
+    line = next(r for r in plot if r.strip(" ┤0%1") != "")
+    drawn = line[7:].rstrip()
+    assert " " not in drawn.strip() and len(drawn.strip()) > 60  # one unbroken line across the window
 
 
-def test_chart_rows_share_one_axis_with_event_marks():
+def test_a_real_gap_stays_empty():
+    tl = Timeline(clock=lambda: NOW)
+    for i in range(0, 60):
+        tl.add("u", NOW - 600 + i, 40.0)  # a minute, then nothing for 9 minutes (console closed)
+    for i in range(0, 60):
+        tl.add("u", NOW - 60 + i, 60.0)
+    cols = tl.resample("u", NOW - 600, NOW, 100)
+    assert cols[20:85] == [None] * 65 and cols[0] == 40.0 and cols[-1] == 60.0
+
+
+def test_chart_has_a_value_scale_a_clock_axis_and_event_marks():
     tl = Timeline(clock=lambda: NOW)
     for i in range(300):
-        tl.add("gpu0.vram", NOW - 300 + i, 60.0 if i > 100 else 0.5, SeriesSpec("GPU0 VRAM", "GiB", 0, 80))
-        tl.add("srv.running", NOW - 300 + i, 8.0 if i > 150 else 0.0, SeriesSpec("running", "req", 0))
+        tl.add("gpu0.vram_pct", NOW - 300 + i, 87.0 if i > 100 else 1.0)
+        tl.add("srv.running", NOW - 300 + i, 8.0 if i > 150 else 0.0)
     tl.ingest_container("start", "sglang", t=NOW - 290)
     tl.add_event("ready", "server ready", t=NOW - 150)
     tl.ingest_container("exit", "sglang", "exit code 137", t=NOW - 1)
-    lines = render_chart(tl, ["gpu0.vram", "srv.running"], NOW, 300, 80)
-    assert all(len(line) <= 80 for line in lines)
-    marks, vram, running, axis = lines
-    col = lambda t: 11 + int((t - (NOW - 300)) / 300 * 61)  # noqa: E731 - label 10 + space, 61 columns
-    assert marks[col(NOW - 290)] == "▲" and marks[col(NOW - 150)] == "●" and marks[-1] == "✗"
-    assert vram.startswith("GPU0 VRAM ") and vram.rstrip().endswith("60.0G")
-    # the VRAM step (t-200) comes before the running step (t-150), in the same columns of the axis
-    assert vram[col(NOW - 250)] == "▁" and vram[col(NOW - 180)] != "▁"
-    assert running[col(NOW - 180)] == "▁" and running[col(NOW - 100)] == "█"
-    assert axis.strip().startswith("-5m") and axis.rstrip().endswith("now") and "-2m30s" in axis
-    assert tl.events()[-1].text == "sglang exited (exit code 137)"
+    spec = ChartSpec("GPU 0", (Trace("gpu0.vram_pct", "VRAM", "green"), Trace("srv.running", "running", "red")),
+                     unit="%", hi=100.0)
+    rows = plain(render(tl, spec, NOW - 300, NOW, 80, 10))
+    assert all(len(r) <= 80 for r in rows)
+    legend, *plot, axis, labels = rows
+    assert legend.startswith("GPU 0") and "VRAM 87%" in legend and "running 8%" in legend
+    assert plot[0].startswith("  100%┤") and plot[-1].startswith("    0%┤")
+    marks = [c for c in axis if c in "▲●✗"]
+    assert marks == ["▲", "●", "✗"]  # in time order, on the axis itself
+    # clock-aligned ticks (TZ=UTC in CI is not assumed: the labels are local HH:MM)
+    ticks = time_ticks(NOW - 300, NOW, 73)
+    assert len(ticks) >= 4 and all(len(lbl) == 5 and lbl[2] == ":" for _, lbl in ticks)
+    shown = labels.split()
+    assert len(shown) >= 4 and all(len(w) == 5 and w[2] == ":" or w == "now" for w in shown)
+    # VRAM rose a third of the way across the window (t-200 of 300 s, 73 columns)
+    first = next(i for i, ch in enumerate(plot[1][7:]) if ch != " ")
+    assert 22 <= first <= 26, plot[1]
 
 
-def test_time_axis_fits_narrow_widths():
-    assert len(time_axis(3600, 20)) == 20
-    assert time_axis(60, 12).startswith("-1m")
+def test_tick_labels_never_overlap_at_any_width():
+    for width in (10, 20, 37, 80, 153):
+        for span in (60, 300, 3600, 86400):
+            ticks = time_ticks(NOW - span, NOW, width)
+            row = tick_label_row(ticks, width)
+            assert len(row) == width
+            words = row.split()
+            assert all(len(w) in (3, 5, 8) for w in words), (width, span, row)
+
+
+def test_incremental_redraws_match_a_fresh_chart():
+    """The chart keeps its canvas and redraws only new cells: frame after frame it must equal
+    a chart drawn from nothing."""
+    import math
+
+    from console.charts.chart import Grid, grid
+    from console.charts.layouts import gpu_charts
+
+    clock = [NOW]
+    tl = Timeline(clock=lambda: clock[0])
+
+    def feed(t, i):
+        for g in range(3):
+            for k, key in enumerate(("vram_pct", "util", "power_pct", "temp")):
+                tl.add(f"gpu{g}.{key}", t, 50 + 45 * math.sin(i / 40 + g + k) + 4 * math.sin(i / 3))
+
+    for i in range(1200):
+        feed(NOW - 1200 + i, i)
+    kept = Grid()
+    for j in range(90):
+        clock[0] += 1
+        if j % 7:  # a missed tick now and then
+            feed(clock[0], 1200 + j)
+        for window in (60.0, 300.0, 3600.0):
+            rows = kept.render(tl, gpu_charts(tl), clock[0] - window, clock[0], 100, 30)
+            assert plain(rows) == plain(grid(tl, gpu_charts(tl), clock[0] - window, clock[0], 100, 30)), (j, window)
 
 
 def test_metrics_view_and_gpu_snapshot_feed_the_timeline():
@@ -87,7 +140,7 @@ def test_metrics_view_and_gpu_snapshot_feed_the_timeline():
         GpuSample(0, NOW, memory_total=80 * gib, memory_used=64 * gib, util_gpu=97),
         GpuSample(1, NOW, lost=True),
     )))
-    assert tl.latest("gpu0.vram") == 64.0 and tl.latest("gpu0.util") == 97
+    assert tl.latest("gpu0.vram") == 64.0 and tl.latest("gpu0.util") == 97 and tl.latest("gpu0.vram_pct") == 80.0
     assert tl.spec("gpu0.vram").hi == 80.0 and tl.series("gpu1.vram") is None
 
 
@@ -146,6 +199,20 @@ async def settle_filled(pilot) -> MetricsPane:
     return pane
 
 
+@pytest.mark.parametrize("size", [(120, 40)], ids=["120x40"])
+async def test_charts_fill_the_area(quiet_metrics, size):
+    """Issue 10: at 120×40 half the Metrics area was empty. The charts take the rows the
+    status, latest values and events leave, and every serving chart gets a place."""
+    app = metrics_app()
+    async with app.run_test(size=size) as pilot:
+        pane = await settle_filled(pilot)
+        chart = pane.query_one("#metrics-chart")
+        lines = chart.text().splitlines()
+        assert len(lines) >= chart.size.height - 3 and chart.size.height >= 25
+        for title in ("Requests", "Throughput tok/s", "TTFT", "KV cache", "ITL", "GPU 0", "GPU 1"):
+            assert title in chart.text(), title
+
+
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
 def test_snapshot_timeline(snap_compare, quiet_metrics, size):
     assert snap_compare(metrics_app(), terminal_size=size, run_before=settle_filled)
@@ -160,10 +227,12 @@ async def test_pane_text_at_80x24(quiet_metrics):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle_filled(pilot)
         text = screen_text(app)
-    for row in ("GPU0 VRAM", "GPU1 util", "running", "queued", "KV usage", "gen tok/s", "TTFT p50"):
+    for row in ("GPU 0", "VRAM 88%", "GPU 1", "running", "queued", "Throughput tok/s", "TTFT", "p50 120ms"):
         assert row in text, row
-    assert "70.0G" in text and "-5m" in text and "now" in text
+    assert "last 5m" in text and "15:58" in text and "now" in text  # TZ=UTC: NOW is 16:00
     assert "↻" in text and "gpt-oss-120b restarted" in text
+    # the console's measured rates apart from the server's own gauge
+    assert "tok/s measured: prompt 1.0k  out 500" in text and "server-reported: gen 1.4k" in text
 
 
 async def test_zoom_and_url_keys(quiet_metrics):
@@ -173,10 +242,13 @@ async def test_zoom_and_url_keys(quiet_metrics):
         pane.focus()
         await pilot.press("right_square_bracket")
         await pilot.pause()
-        assert "last 15m" in screen_text(app) and "-15m" in screen_text(app)
-        await pilot.press("left_square_bracket", "left_square_bracket")
+        assert "last 1h" in screen_text(app) and "15:30" in screen_text(app)
+        await pilot.press("right_square_bracket")
         await pilot.pause()
-        assert "last 1m" in screen_text(app)
+        assert "last 24h" in screen_text(app)
+        await pilot.press("left_square_bracket", "left_square_bracket", "left_square_bracket")
+        await pilot.pause()
+        assert "last 1m" in screen_text(app) and "15:59:30" in screen_text(app)
         await pilot.press("i")
         await pilot.pause()
         assert pane.interval == 5.0 and "every 5s" in screen_text(app)
@@ -262,5 +334,39 @@ async def test_gpu_rows_come_from_the_sampler(quiet_metrics, monkeypatch):
         pane.query_one("#metrics-chart").redraw(force=True)
         await pilot.pause()
         text = screen_text(app)
-        assert "GPU0 VRAM" in text and "GPU1 util" in text
+        assert "GPU 0  ■ VRAM 87%" in text and "GPU 1" in text
         assert pane.timeline.spec("gpu0.vram").hi == pytest.approx(79.6, abs=0.5)  # the card's size is the scale
+
+
+async def test_a_server_that_stops_answering_greys_its_numbers_and_a_switch_clears_them(quiet_metrics,
+                                                                                          sglang_shaped_factory):
+    """Issue 10: after switching to a dead server the old server's numbers stayed beside the error."""
+    from console.ui.messages import EndpointChanged
+
+    peer = sglang_shaped_factory()
+    app = metrics_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = app.pane("metrics")
+        pane.interval = 1.0
+        pane.post_message(EndpointChanged(peer.base_url, None, peer.model))
+        await _wait(pilot, lambda: pane.last_view is not None and pane.last_view.interval_s, "two scrapes")
+        latest = pane.query_one("#metrics-latest")
+        assert "tok/s measured" in str(latest.render()) and "last seen" not in str(latest.render())
+        # The scrape loop's message when the server stops answering (a keep-alive connection to the
+        # in-process server would go on answering after a shutdown, so it is posted as the loop does).
+        from console.ui.metrics.messages import MetricsProblem
+
+        pane.post_message(MetricsProblem(f"cannot reach {peer.base_url}/metrics: ConnectError",
+                                         "is the server running, and is the URL/port right?"))
+        await _wait(pilot, lambda: pane.problem is not None, "the failed scrape")
+        await pilot.pause()
+        shown = latest.render()
+        import re
+
+        assert re.search(r"last seen \d\d:\d\d:\d\d: tok/s measured", str(shown))  # when the scrape was
+        assert "dim strike" in repr(shown)  # greyed and struck through: not live
+        pane.post_message(EndpointChanged("http://127.0.0.1:9", None, None))  # another server, dead too
+        await _wait(pilot, lambda: pane.base_url == "http://127.0.0.1:9", "the switch")
+        await pilot.pause()
+        assert str(latest.render()) == ""  # the previous server's numbers are not this one's
+        assert any("watching http://127.0.0.1:9 instead of" in e.text for e in pane.timeline.events())

@@ -10,7 +10,6 @@ from console.ui import messages
 from console.ui.app import ConsoleApp, discover_areas
 from console.ui.gpu_feed import GpuFeed
 from console.ui.gpus import format as fmt
-from console.ui.gpus.history import GpuHistory, bars
 from console.ui.gpus.pane import GpusPane
 from console.ui.gpus.planner import plan_values
 from tests.gpus_helpers import (
@@ -97,11 +96,11 @@ async def test_a_process_that_ends_between_calls_shows_as_exited(monkeypatch) ->
     async with gpus_open(monkeypatch, "process-vanishes", ticks=1) as (pilot, app, pane):
         procs = pane.query_one("#gpus-procs", DataTable)
         assert procs.row_count == 2
-        assert str(procs.get_row_at(1)[2]) == "(exited)"
+        assert str(procs.get_row_at(1)[8]) == "(exited)"  # the Command column (NVML's name when /proc has none)
         pane.sampler.tick()
         await pilot.pause()
         assert procs.row_count == 1
-        assert str(procs.get_row_at(0)[2]) == "python3"
+        assert str(procs.get_row_at(0)[8]) == "python3 train.py"  # its command line, from /proc
 
 
 async def test_container_hook_fills_the_container_column(monkeypatch) -> None:
@@ -123,7 +122,7 @@ async def test_container_hook_fills_the_container_column(monkeypatch) -> None:
             await pilot.pause(0.02)
         await pilot.pause()
         procs = pane.query_one("#gpus-procs", DataTable)
-        assert str(procs.get_row_at(0)[4]) == "gpt-oss-sglang"
+        assert str(procs.get_row_at(0)[7]) == "gpt-oss-sglang"
         assert asked == [frozenset({9100, 9101})]  # asked again only when the PIDs change
 
 
@@ -289,13 +288,6 @@ def test_formatting_never_fails_on_missing_values() -> None:
     assert fmt.parse_tokens("x") is None and fmt.parse_tokens("0") is None
 
 
-def test_history_bars_are_absolute_and_right_aligned() -> None:
-    cells = bars([0, 50, 100, None], 6)
-    assert [c for c, _ in cells] == [" ", " ", "▁", "▄", "█", "·"]
-    assert bars([45, 46], 2)[0][0] == bars([45, 46], 2)[1][0]  # no min/max stretching
-    assert len(bars(list(range(100)), 10)) == 10
-
-
 def test_plan_values_only_carry_what_the_plan_decided() -> None:
     from console.planner import plan
 
@@ -353,8 +345,10 @@ async def metrics_sampling(pilot, app: ConsoleApp):
 
 
 def sample_counts(gpus, metrics) -> tuple[int, int]:
-    """GPU 0's samples in the GPUs area's history line and in the Metrics timeline."""
-    return len(gpus.query_one("#hist-0", GpuHistory).memory), len(metrics.timeline.snapshot("gpu0.vram")[1])
+    """Ticks the GPUs area has shown, and GPU 0's points on the timeline the Metrics area charts
+    (the app's one timeline: the GPUs area's charts read it too)."""
+    assert metrics.timeline is gpus.app.history.timeline
+    return gpus.ticks_shown, len(metrics.timeline.snapshot("gpu0.vram")[1])
 
 
 async def test_gpus_and_metrics_share_one_sampler_and_one_tick_updates_both(monkeypatch) -> None:
@@ -377,21 +371,20 @@ async def test_gpus_and_metrics_share_one_sampler_and_one_tick_updates_both(monk
         metrics = await metrics_sampling(pilot, app)
         sampler = app.gpu_feed.sampler
         assert made == [sampler] and gpus.sampler is sampler and metrics.sampler is sampler
-        assert len(sampler._subscribers) == 2  # one per area
+        assert len(sampler._subscribers) == 3  # the app's history, then one per area
         assert sum(t.name == "gpu-sampler" for t in threading.enumerate()) == threads_before + 1
 
         counts = lambda: sample_counts(gpus, metrics)  # noqa: E731
-        await until(pilot, lambda: counts()[0] == len(sampler.history(0)), "the GPUs history")
+        await until(pilot, lambda: counts()[1] == len(sampler.history(0)), "the timeline")
         g0, m0 = counts()
         sampler.tick()
         await until(pilot, lambda: counts() == (g0 + 1, m0 + 1), f"one more sample in both areas, from {(g0, m0)}")
 
         # An area going away unsubscribes; the sampler goes on for the rest.
         await metrics.remove()
-        assert sampler.running and len(sampler._subscribers) == 1
+        assert sampler.running and len(sampler._subscribers) == 2
         sampler.tick()
-        await until(pilot, lambda: len(gpus.query_one("#hist-0", GpuHistory).memory) == g0 + 2,
-                    "the GPUs area after Metrics left")
+        await until(pilot, lambda: counts() == (g0 + 2, m0 + 2), "the GPUs area after Metrics left")
     assert not sampler.running  # stopped with the app
     assert sum(t.name == "gpu-sampler" for t in threading.enumerate()) == threads_before
 
@@ -411,7 +404,7 @@ async def test_interval_keys_set_the_shared_sampler_and_metrics_gets_every_tick(
         await pilot.pause()
         assert metrics.sampler is sampler and sampler.interval == 2.0
         assert "every 2 s" in str(gpus.query_one("#gpus-status", Static).render())
-        await until(pilot, lambda: sample_counts(gpus, metrics)[0] == len(sampler.history(0)), "the GPUs history")
+        await until(pilot, lambda: sample_counts(gpus, metrics)[1] == len(sampler.history(0)), "the timeline")
         g0, m0 = sample_counts(gpus, metrics)
         for _ in range(3):
             sampler.tick()

@@ -65,5 +65,7 @@ def test_busy_h200_is_planned_from_what_is_free(snap_compare, monkeypatch) -> No
 
     async def run_before(pilot) -> None:
         await settle(pilot, pilot.app, ticks=1)
+        await pilot.press("p")  # the planner, below the charts and the processes
+        await pilot.pause()
 
     assert snap_compare(gpus_app(), terminal_size=(80, 24), run_before=run_before)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 from console.cli.common import EXIT_OK, EXIT_USAGE, add_json_flag, emit
@@ -21,6 +22,10 @@ def register(parser) -> None:
     parser.add_argument("--count", type=int, default=None, metavar="N", help="stop after N samples (--watch, --record)")
     parser.add_argument("--record", metavar="FILE", help="write real NVML answers to FILE (a recording for tests and replays)")
     parser.add_argument("--replay", metavar="FILE", help="read a recording instead of NVML (also: GPT_OSS_CONSOLE_NVML_REPLAY)")
+    parser.add_argument("--record-history", action="store_true",
+                        help="with --watch: also keep every sample in the history database (what the TUI charts "
+                             "and `history` read; run it as a service to record without the TUI)")
+    parser.add_argument("--history-db", metavar="FILE", help="the history database (default: the XDG state dir's)")
     parser.set_defaults(func=run)
 
 
@@ -159,6 +164,8 @@ def run(args) -> int:
 
     if args.interval <= 0 or (args.count is not None and args.count < 1):
         raise ConsoleError("--interval must be > 0 and --count ≥ 1", exit_code=EXIT_USAGE)
+    if args.record_history and not args.watch:
+        raise ConsoleError("--record-history records while watching", "add --watch", exit_code=EXIT_USAGE)
     backend = open_backend(args.replay)
     if args.record:
         return _record(args, backend)
@@ -191,6 +198,14 @@ def _watch(args, sampler) -> int:
     else:
         print(human_table(inv, None).split("\n", 1)[0], flush=True)
     unsubscribe = sampler.subscribe(ticks.put)
+    recorder = _history(args, sampler, inv) if args.record_history else None
+    if recorder is not None:
+        import signal
+
+        def stop(signum, frame):  # systemctl stop: leave through `finally`, writing what is held
+            raise SystemExit(0)
+
+        signal.signal(signal.SIGTERM, stop)
     sampler.start()  # takes the first sample at once
     shown = 0
     try:
@@ -209,7 +224,26 @@ def _watch(args, sampler) -> int:
     finally:
         unsubscribe()
         sampler.stop()
+        if recorder is not None:
+            recorder.close()  # writes what is left
+            if recorder.problem:
+                print(recorder.problem, file=sys.stderr)
     return EXIT_OK
+
+
+def _history(args, sampler, inv):
+    """A history recorder subscribed to ``sampler`` (its problems, if any, on stderr at once)."""
+    from pathlib import Path
+
+    from console.history import default_path, retention_from_env
+    from console.history.recorder import Recorder
+
+    path = Path(args.history_db).expanduser() if args.history_db else default_path()
+    recorder = Recorder(path, retention_from_env(), on_problem=lambda why: print(why, file=sys.stderr, flush=True))
+    recorder.inventory(inv)
+    sampler.subscribe(recorder.gpu_snapshot)
+    recorder.start()
+    return recorder
 
 
 def _record(args, backend) -> int:

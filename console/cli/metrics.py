@@ -38,14 +38,14 @@ def format_view(d: dict) -> str:
         f"models {', '.join(d['models']) or '?'}  tp ranks {len(d['tp_ranks'])}  replicas {d['replicas']}",
         f"requests running {g.get('running', 0):.0f}  queued {g.get('queued', 0):.0f}   "
         f"KV usage {pct('token_usage')}  SWA usage {pct('swa_token_usage')}  "
-        f"cache hit {pct('cache_hit_rate')}  gen {g.get('gen_throughput', 0):.1f} tok/s",
+        f"cache hit {pct('cache_hit_rate')}  server-reported gen {g.get('gen_throughput', 0):.1f} tok/s",
     ]
     ranks = d["per_rank"].get("token_usage") or {}
     if len(ranks) > 1:  # TP ranks should agree; a rank apart from the others is worth seeing
         lines.append("KV usage per tp rank: " + "  ".join(f"{r}:{v:.0%}" for r, v in ranks.items()))
     if d["interval_s"]:
         lines.append(
-            f"last {d['interval_s']:.1f} s: prompt {r.get('prompt_tokens', 0):.1f} tok/s  "
+            f"measured over the last {d['interval_s']:.1f} s: prompt {r.get('prompt_tokens', 0):.1f} tok/s  "
             f"generation {r.get('generation_tokens', 0):.1f} tok/s  cached {r.get('cached_tokens', 0):.1f} tok/s  "
             f"requests {r.get('requests', 0):.2f}/s"
         )

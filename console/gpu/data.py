@@ -36,9 +36,12 @@ class GpuProcess:
     pid: int
     used_memory: int | None  # bytes; None when NVML cannot say (e.g. some containers)
     name: str | None  # None: the process ended before its name was read
+    sm_util: int | None = None  # % of the GPU's SMs this process kept busy (None: NVML cannot say)
+    mem_util: int | None = None  # % of memory bandwidth
 
     def to_dict(self) -> dict:
-        return {"pid": self.pid, "used_memory": self.used_memory, "name": self.name}
+        return {"pid": self.pid, "used_memory": self.used_memory, "name": self.name,
+                "sm_util": self.sm_util, "mem_util": self.mem_util}
 
 
 class GpuSample(NamedTuple):

@@ -22,6 +22,7 @@ Backend methods (``h`` is whatever ``handle(index)`` returned)::
     power_usage(h) -> mW; power_limit(h) -> mW; sm_clock(h) -> MHz; fan_speed(h) -> %
     pcie_gen(h) -> int; pcie_gen_max(h) -> int
     processes(h) -> [(pid, used bytes | None)]; process_name(pid) -> str
+    process_utilization(h) -> [(pid, sm %, memory %)]   # since the last call; [] when none ran
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ class RealNvml:
         self._get_procs = pynvml.nvmlDeviceGetComputeRunningProcesses
         self._TEMP_GPU = pynvml.NVML_TEMPERATURE_GPU
         self._CLOCK_SM = pynvml.NVML_CLOCK_SM
+        self._seen: dict[int, int] = {}  # id(handle) -> newest process-utilisation stamp read (µs)
 
     def kind(self, exc: BaseException) -> str:
         return self._kinds.get(getattr(exc, "value", None), "UNKNOWN")
@@ -170,6 +172,25 @@ class RealNvml:
 
     def process_name(self, pid: int) -> str:
         return _text(self._n.nvmlSystemGetProcessName(pid))
+
+    def process_utilization(self, h) -> list[tuple[int, int, int]]:
+        """Each process's SM and memory utilisation from the samples the driver took since the
+        last call on this GPU (the newest per process). NOT_FOUND means no process ran: []."""
+        key = id(h)
+        since = self._seen.get(key, 0)
+        try:
+            samples = self._n.nvmlDeviceGetProcessUtilization(h, since)
+        except self.Error as exc:
+            if self.kind(exc) == "NOT_FOUND":
+                return []
+            raise
+        newest: dict[int, tuple[int, int, int]] = {}
+        for s in samples:
+            if s.pid not in newest or s.timeStamp > newest[s.pid][0]:
+                newest[s.pid] = (s.timeStamp, s.smUtil, s.memUtil)
+        if newest:
+            self._seen[key] = max(t for t, _, _ in newest.values())
+        return [(pid, sm, mu) for pid, (_, sm, mu) in newest.items()]
 
 
 def _text(v) -> str:

@@ -14,7 +14,8 @@ A recording is JSON::
         "ticks": [{"memory": [total, used, free, reserved], "utilization": [gpu, mem],
                    "temperature": 31, "power_usage": 71000, "sm_clock": 1980,
                    "fan_speed": {"error": "NOT_SUPPORTED"},
-                   "processes": [[pid, used]], "process_name": {"pid": "name"}},
+                   "processes": [[pid, used]], "process_name": {"pid": "name"},
+                   "process_utilization": [[pid, sm %, memory %]]},
                   {"error": "GPU_IS_LOST"}]}],
      "process_names": {"4242": "python3"}}
 
@@ -38,7 +39,8 @@ from console.gpu.nvml import NvmlError
 FORMAT = "gpt-oss-console/nvml/1"
 
 STATIC_FIELDS = ("name", "uuid", "compute_capability", "memory_total", "power_limit", "pcie_gen", "pcie_gen_max")
-TICK_FIELDS = ("memory", "utilization", "temperature", "power_usage", "sm_clock", "fan_speed", "processes")
+TICK_FIELDS = ("memory", "utilization", "temperature", "power_usage", "sm_clock", "fan_speed", "processes",
+               "process_utilization")
 
 
 def _answer(value: Any):
@@ -162,6 +164,9 @@ class RecordedNvml:
     def processes(self, h):
         return [(int(pid), used) for pid, used in self._field(h, "processes")]
 
+    def process_utilization(self, h):
+        return [(int(pid), sm, mu) for pid, sm, mu in self._field(h, "process_utilization")]
+
     def process_name(self, pid: int) -> str:
         key = str(pid)
         if key in self._last_names:
@@ -279,7 +284,7 @@ class RecordingNvml:
         value, exc = self._call(getattr(self.inner, name), h)
         if isinstance(value, tuple):
             value = list(value)
-        elif exc is None and name == "processes":
+        elif exc is None and name in ("processes", "process_utilization"):
             value = [list(p) for p in value]
         dev["ticks"][-1][name] = value
         self._last_tick = dev["ticks"][-1]
@@ -307,6 +312,9 @@ class RecordingNvml:
 
     def processes(self, h):
         return [tuple(p) for p in self._tick("processes", h)]
+
+    def process_utilization(self, h):
+        return [tuple(p) for p in self._tick("process_utilization", h)]
 
     def process_name(self, pid):
         value, exc = self._call(self.inner.process_name, pid)

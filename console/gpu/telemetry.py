@@ -14,7 +14,8 @@ from console.gpu.nvml import LOST_KINDS, lost_message, unavailable_message
 from console.planner.catalog import arch_name
 
 # Per-tick NVML calls, in the order they are made.
-SAMPLE_FIELDS = ("memory", "utilization", "temperature", "power_usage", "sm_clock", "fan_speed", "processes")
+SAMPLE_FIELDS = ("memory", "utilization", "temperature", "power_usage", "sm_clock", "fan_speed", "processes",
+                 "process_utilization")
 
 
 class Device:
@@ -125,6 +126,8 @@ def read_sample(backend, dev: Device, now: float) -> GpuSample:
     err = backend.Error
     values = [None] * len(SAMPLE_FIELDS)
     for i, call in dev.calls:
+        if i == _PUTIL and not values[_PROCS]:
+            continue  # no process, no per-process utilisation: that call costs ~2 ms on an H200
         try:
             values[i] = call(h)
         except err as exc:
@@ -136,10 +139,13 @@ def read_sample(backend, dev: Device, now: float) -> GpuSample:
             if kind == "NOT_SUPPORTED" or kind == "FUNCTION_NOT_FOUND":
                 dev.calls = [c for c in dev.calls if c[0] != i]
             # Anything else (a timeout, a busy driver) is n/a for this tick only.
-    mem, util, temp, power, clock, fan, procs = values
+    mem, util, temp, power, clock, fan, procs, proc_util = values
     processes: tuple[GpuProcess, ...] = ()
     if procs:
         names = dev.names
+        # Per-process utilisation where the card reports it: a process with no sample since the
+        # last read did not run (0 %); None where the card cannot say.
+        busy = {pid: (sm, mu) for pid, sm, mu in proc_util} if proc_util is not None else None
         out = []
         for pid, used in procs:
             if pid not in names:
@@ -147,7 +153,8 @@ def read_sample(backend, dev: Device, now: float) -> GpuSample:
                     names[pid] = backend.process_name(pid)
                 except err:
                     names[pid] = None  # it ended between the two calls
-            out.append(GpuProcess(pid, used, names[pid]))
+            sm, mu = (None, None) if busy is None else busy.get(pid, (0, 0))
+            out.append(GpuProcess(pid, used, names[pid], sm, mu))
         processes = tuple(out)
         if len(names) > 4 * len(out) + 64:  # forget long-gone PIDs
             live = {p.pid for p in out}
@@ -166,3 +173,4 @@ def read_sample(backend, dev: Device, now: float) -> GpuSample:
 
 
 _new = tuple.__new__
+_PROCS, _PUTIL = SAMPLE_FIELDS.index("processes"), SAMPLE_FIELDS.index("process_utilization")

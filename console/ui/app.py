@@ -23,6 +23,7 @@ import copy
 import importlib
 import os
 import re
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
@@ -39,9 +40,18 @@ from textual.worker import WorkerFailed
 import console
 from console.ui import messages
 from console.ui.commands import AreaCommands
+from console.ui.app_history import AppHistory
 from console.ui.gpu_feed import GpuFeed, default_sampler
 
 DARK, LIGHT = "textual-dark", "textual-light"
+
+
+def default_host():  # the GPUs area's /proc reader (tests read a recorded one)
+    from console.gpu.nvml import REPLAY_ENV
+    from console.host import HostReader
+
+    # A replayed recording's PIDs are not this machine's processes: no host columns for them.
+    return HostReader(processes=not os.environ.get(REPLAY_ENV))
 THEME_ENV = "GPT_OSS_CONSOLE_THEME"  # "light" or "dark" (default)
 
 
@@ -220,6 +230,10 @@ class ConsoleApp(App):
 
     # The one GPU sampler every area shares (console/ui/gpu_feed.py); tests swap the factory.
     sampler_factory = staticmethod(default_sampler)
+    # The clock of the app's timeline and history (tests fix it).
+    clock = staticmethod(time.time)
+    # The host's /proc for the GPUs area (tests read a recorded tree).
+    host_factory = staticmethod(default_host)
 
     def __init__(self, *, areas: list[Area] | None = None) -> None:
         super().__init__()
@@ -228,7 +242,10 @@ class ConsoleApp(App):
         else:
             self.area_failures = []
         self.areas = areas
-        self.gpu_feed = GpuFeed(lambda: type(self).sampler_factory())
+        # One timeline for every chart, kept on disk by the history recorder (console/ui/app_history.py).
+        self.history = AppHistory(clock=type(self).clock)
+        self.gpu_feed = GpuFeed(lambda: type(self).sampler_factory(), on_open=self.history.inventory,
+                                on_tick=self.history.gpu)
         taken: dict[str, str] = {}
         for i, area in enumerate(areas):
             if not area.key:
@@ -321,6 +338,7 @@ class ConsoleApp(App):
         if self.areas:
             self.query_one(AreaTabs).current = self.areas[0].name
         self.call_after_refresh(self._mount_hidden_panes)
+        self.call_after_refresh(self.history.open_in, self)
         if self.areas:
             self.call_after_refresh(self._focus_area, self.areas[0].name)
         for name, error in self.area_failures:
@@ -330,6 +348,18 @@ class ConsoleApp(App):
 
     def on_unmount(self) -> None:
         self.gpu_feed.close()  # after every pane has gone: the sampler lives as long as the app
+        self.history.close()  # writes what is left
+
+    def history_loaded(self) -> None:
+        """What was recorded before is on the timeline: charts and panes show it now, not at their next tick."""
+        from console.ui.chart_view import ChartView
+
+        for chart in self.query(ChartView):
+            chart.redraw(force=True)
+        for pane in self.panes():
+            hook = getattr(pane, "history_loaded", None)
+            if hook is not None:
+                hook()
 
     # -- areas ----------------------------------------------------------------
 

@@ -42,8 +42,13 @@ class GpuFeed:
     """``open()`` → the shared sampler (blocking: call it from a worker thread);
     ``subscribe(callback)`` → unsubscribe; ``close()`` when the app exits."""
 
-    def __init__(self, factory: Callable[[], object] = default_sampler) -> None:
+    def __init__(self, factory: Callable[[], object] = default_sampler, *,
+                 on_open: Callable[[object], None] | None = None,
+                 on_tick: Callable[[object], None] | None = None) -> None:
         self._factory = factory
+        # The app's history: the inventory once, then every tick (on the sampling thread).
+        self._on_open = on_open
+        self._on_tick = on_tick
         self._lock = threading.Lock()  # one sampler, however many areas open at once
         self._closed = False
         self.sampler = None  # None until the first open()
@@ -56,7 +61,11 @@ class GpuFeed:
                 return None
             if self.sampler is None:
                 sampler = self._factory()
-                sampler.open()
+                inventory = sampler.open()
+                if self._on_open is not None:
+                    self._on_open(inventory)
+                if self._on_tick is not None:
+                    sampler.subscribe(self._on_tick)
                 self.sampler = sampler
             return self.sampler
 

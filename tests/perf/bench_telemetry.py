@@ -4,7 +4,8 @@ Both sides read the same values from the same GPU in the same run, alternating
 in blocks so drift hits both alike:
 
 - raw: the pynvml calls for memory (v2), utilisation, temperature, power, SM
-  clock, fan (where supported) and compute processes, values read out;
+  clock, fan (where supported), compute processes and their utilisation (where
+  supported), values read out;
 - console: ``Sampler.tick()`` (those calls, plus the sample objects, the
   immutable snapshot swap and the history append), divided by the GPU count.
 
@@ -55,6 +56,9 @@ def _raw_calls_real(fields, handle):
     clock, fan, procs = n.nvmlDeviceGetClockInfo, n.nvmlDeviceGetFanSpeed, n.nvmlDeviceGetComputeRunningProcesses
     T, SM = n.NVML_TEMPERATURE_GPU, n.NVML_CLOCK_SM
     want_fan = "fan_speed" in fields
+    want_putil = "process_utilization" in fields
+    putil = n.nvmlDeviceGetProcessUtilization
+    seen = [0]
 
     def one():
         m = getmem(handle, v2)
@@ -67,6 +71,14 @@ def _raw_calls_real(fields, handle):
         if want_fan:
             fan(handle)
         [(p.pid, p.usedGpuMemory) for p in procs(handle)]
+        if want_putil:  # per-process SM/memory utilisation since the last read
+            try:
+                samples = putil(handle, seen[0])
+                if samples:
+                    seen[0] = max(x.timeStamp for x in samples)
+                [(x.pid, x.smUtil, x.memUtil) for x in samples]
+            except n.NVMLError:
+                pass
 
     return one
 

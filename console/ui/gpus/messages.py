@@ -14,11 +14,14 @@ class GpusOpened(Message):
 
 
 class GpusSampled(Message):
-    """One sampler tick (``console.gpu.Snapshot``), posted from the sampling thread."""
+    """One sampler tick (``console.gpu.Snapshot``), posted from the sampling thread, with the
+    host at that moment (``console.host.HostSample``, its GPU processes' ``ProcInfo`` by PID)."""
 
-    def __init__(self, snapshot) -> None:
+    def __init__(self, snapshot, host=None, processes=None) -> None:
         super().__init__()
         self.snapshot = snapshot
+        self.host = host
+        self.processes = processes
 
 
 class ContainersResolved(Message):

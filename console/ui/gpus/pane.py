@@ -1,9 +1,11 @@
-"""The GPUs pane: one row per GPU, history charts, processes, and the planner.
+"""The GPUs pane: one row per GPU, a chart per GPU, host CPU/RAM, processes, and the planner.
 
 NVML is never touched on the UI thread: a worker opens the app's one
 ``console.gpu.Sampler`` (``app.gpu_feed``, shared with the Metrics area; it
-imports pynvml), the sampler's thread calls back on every tick and the callback
-posts ``GpusSampled``; the pane only formats what arrives.
+imports pynvml), the sampler's thread calls back on every tick, reads the host's
+``/proc`` for the same moment and posts ``GpusSampled``; the pane only formats what
+arrives. The charts read the app's timeline (``app.history``), which holds what
+was recorded before the console started too.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Label, Static
 
+from console.charts.layouts import gpu_charts
 from console.ui.gpus import format as fmt
-from console.ui.gpus.history import GpuHistory
 from console.ui.gpus.messages import ContainersResolved, GpusOpened, GpusSampled
+from console.ui.gpus.processes import ProcessTable, ProcRow, SignalAsked, SignalOutcome, send_signal
 
 if TYPE_CHECKING:
     from textual.widgets import DataTable
@@ -40,6 +43,9 @@ class GpusPane(VerticalScroll):
         Binding("p", "focus_planner", "Plan"),
         Binding("plus,equals_sign", "interval(-1)", "Sample faster", key_display="+", show=False),
         Binding("minus", "interval(1)", "Sample slower", key_display="-", show=False),
+        # Chart windows 1 m / 5 m / 1 h / 24 h (in the help and the palette; the footer is full at 80 columns).
+        Binding("left_square_bracket", "window(-1)", "Shorter charts", key_display="[", show=False),
+        Binding("right_square_bracket", "window(1)", "Longer charts", key_display="]", show=False),
     ]
 
     # Seam: the launch area may set ``container_lookup`` (PIDs → container names,
@@ -54,15 +60,19 @@ class GpusPane(VerticalScroll):
         self._lost: set[int] = set()
         self._pids: frozenset[int] = frozenset()
         self._containers: dict[int, str] = {}
-        self._processes: list[tuple] = []
+        self._processes: list[tuple] = []  # (gpu, pid, name, used, sm_util) per GPU process
+        self._host_procs: dict = {}  # pid -> console.host.ProcInfo
         self._detected = None  # (GpuSpec, count, indices) for the planner
         self._box_memory = None  # their memory free now (console.planner.memory), from the latest sample
         self._detail_index: int | None = None
+        self._host = None  # console.host.HostReader, made on the sampling thread
+        self.ticks_shown = 0
 
     def compose(self) -> ComposeResult:
         yield Static("Looking for NVIDIA GPUs…", id="gpus-status")
         yield Vertical(id="gpus-history")
         yield Static("", id="gpus-detail")
+        yield Static("", id="gpus-host")
 
     def on_mount(self) -> None:
         # Everything but the status line comes after the console's first frame
@@ -81,15 +91,14 @@ class GpusPane(VerticalScroll):
         if not self._alive():
             return
         self._open()
-        procs = DataTable(id="gpus-procs", cursor_type="row", zebra_stripes=True)
-        procs.add_columns("GPU", "PID", "Process", "VRAM", "Container")
-        procs.display = False
         planner = PlannerPanel(id="gpus-plan")
+        # Processes first (as in nvitop), the planner after them.
+        procs = ProcessTable(id="gpus-processes")
+        procs.display = self.inventory is None or bool(self.inventory.gpus)
         await self.mount_all([
+            procs,
             Label("Plan: what this box can serve  (Enter: use)", classes="gpus-section"),
             planner,
-            Label("Processes on the GPUs: none", id="gpus-procs-title", classes="gpus-section"),
-            procs,
         ])
         if self._detected is not None:
             planner.set_detected(*self._detected, memory=self._box_memory)
@@ -112,7 +121,19 @@ class GpusPane(VerticalScroll):
         self.post_message(GpusOpened(sampler.inventory))
         # After GpusOpened, so the table is there for the first tick (or the latest one,
         # when the Metrics area started the sampler first).
-        self._unsubscribe = feed.subscribe(lambda snap: self.post_message(GpusSampled(snap)))
+        self._unsubscribe = feed.subscribe(self._tick)
+
+    def _tick(self, snap) -> None:
+        """On the sampling thread: the host's CPU, memory and GPU processes at this tick too."""
+        host = procs = None
+        try:
+            if self._host is None:
+                self._host = self.app.host_factory()
+            host = self._host.read()
+            procs = self._host.processes({p.pid for s in snap.samples for p in s.processes})
+        except Exception:  # noqa: BLE001 - /proc unreadable: the GPUs still show
+            pass
+        self.post_message(GpusSampled(snap, host, procs))
 
     @work(thread=True, exclusive=True, group="gpus-containers")
     def _resolve_containers(self, pids: frozenset[int]) -> None:
@@ -149,6 +170,8 @@ class GpusPane(VerticalScroll):
         self.inventory = inv
         status = self.query_one("#gpus-status", Static)
         if not inv.gpus:
+            for procs in self.query(ProcessTable):
+                procs.display = False  # no GPU, no GPU processes: the planner comes first
             text = Text(inv.error or "No NVIDIA GPU found", style="bold yellow")
             text.append("\nThe console works on: plan for a catalog GPU below.", style="not bold")
             status.update(text)
@@ -160,21 +183,23 @@ class GpusPane(VerticalScroll):
         for name in GPU_COLUMNS:
             table.add_column(name, key=name)
         history = self.query_one("#gpus-history", Vertical)
-        rows = []
         for info in inv.gpus:
             table.add_row(
                 str(info.index), fmt.short_name(info.name), info.arch, *(["…"] * (len(GPU_COLUMNS) - 3)),
                 key=str(info.index),
             )
-            rows.append(GpuHistory(info.index, id=f"hist-{info.index}"))
         if not self._alive():
             return
+        from console.ui.chart_view import ChartView
+
+        names = {g.index: fmt.short_name(g.name) for g in inv.gpus}
+        charts = ChartView(self.app.history.timeline, lambda tl: gpu_charts(tl, names), clock=self.app.clock,
+                           id="gpus-charts", empty="Charts appear with the first samples.")
         await self.mount(table, before=history)
-        await history.mount_all(rows)
+        await history.mount(charts)
+        self._size_charts()
         if self.app.focused is None or self.app.focused is self:
             table.focus(scroll_visible=False)  # it is at the top; a scroll now would use a half-done layout
-        for info in inv.gpus:
-            self._update_history(info.index)
         for warning in inv.warnings:
             self.app.notify(warning, title="GPU", severity="warning", timeout=10)
         from console.gpu.box import detected_box
@@ -195,7 +220,32 @@ class GpusPane(VerticalScroll):
             text.append(f" · every {self.sampler.interval:g} s", style="dim")
         if inv.source.startswith("replay"):
             text.append(" · recorded", style="dim")
+        charts = self.query("#gpus-charts")
+        if charts:
+            text.append(f" · charts {charts.first().window_label}", style="dim")
         return text
+
+    def _size_charts(self) -> None:
+        """The charts take about half the area (at least a chart's worth of rows per GPU up
+        to that); the rest scrolls: details, host, processes, planner."""
+        charts = self.query("#gpus-charts")
+        if not charts or self.inventory is None:
+            return
+        n = max(1, len(self.inventory.gpus))
+        height = self.size.height or 21
+        rows = max(7, min(height * 55 // 100, 7 * n + 1, height - n - 5))
+        if charts.first().styles.height is None or charts.first().styles.height.value != rows:
+            charts.first().styles.height = rows
+
+    def on_resize(self) -> None:
+        self._size_charts()
+
+    def action_window(self, step: int) -> None:
+        charts = self.query("#gpus-charts")
+        if charts:
+            charts.first().step_window(step)
+            if self.inventory is not None:
+                self.query_one("#gpus-status", Static).update(self._status_text(self.inventory))
 
     def _show_detail(self, index: int | None) -> None:
         """UUID, compute capability and what the table has no room for, for one GPU."""
@@ -227,6 +277,7 @@ class GpusPane(VerticalScroll):
     def _sampled(self, message: GpusSampled) -> None:
         if self.inventory is None or not self.inventory.gpus:
             return
+        self.ticks_shown += 1
         infos = {g.index: g for g in self.inventory.gpus}
         tables = self.query("#gpus-table")
         if not tables:
@@ -254,8 +305,11 @@ class GpusPane(VerticalScroll):
             for column, value in cells.items():
                 table.update_cell(key, column, value, update_width=True)
             for p in s.processes:
-                processes.append((s.index, p.pid, p.name, p.used_memory))
-            self._update_history(s.index)
+                processes.append((s.index, p.pid, p.name, p.used_memory, p.sm_util))
+        self._host_procs = message.processes or {}
+        self._show_host(message.host)
+        for charts in self.query("#gpus-charts"):
+            charts.redraw()  # with this tick (the timer only catches what came without one)
         self._show_processes(processes)
         self._plan_from_free_memory(message.snapshot)
         if self._detail_index is None and infos:
@@ -289,15 +343,20 @@ class GpusPane(VerticalScroll):
             self.app.notify(f"GPU {sample.index} ({fmt.short_name(info.name)}): {why}. The other GPUs "
                             "are still watched.", title="GPU lost", severity="error", timeout=15)
 
-    def _update_history(self, index: int) -> None:
-        if self.sampler is None:
+    def _show_host(self, host) -> None:
+        box = self.query_one("#gpus-host", Static)
+        if host is None:
+            box.update("")
             return
-        history = self.sampler.history(index)
-        mem = [None if s.lost else (None if (f := s.memory_used_fraction) is None else f * 100) for s in history]
-        util = [None if s.lost else s.util_gpu for s in history]
-        rows = self.query(f"#hist-{index}")
-        if rows:
-            rows.first(GpuHistory).set_values(mem, util)
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append("Host", style="bold")
+        text.append(f" · CPU {fmt.pct(host.cpu_pct)} of {host.cores} cores")
+        if host.load1 is not None:
+            text.append(f" · load {host.load1:.1f}")
+        text.append(f" · RAM {fmt.vram(host.mem_used, host.mem_total)} GiB")
+        if host.swap_total:
+            text.append(f" · swap {fmt.vram(host.swap_used, host.swap_total)} GiB")
+        box.update(text)
 
     def _show_processes(self, processes: list[tuple]) -> None:
         pids = frozenset(p[1] for p in processes)
@@ -306,9 +365,7 @@ class GpusPane(VerticalScroll):
         if pids and type(self).container_lookup is not None and pids != self._pids:
             self._pids = pids
             self._resolve_containers(pids)
-        if processes == self._processes:
-            return
-        self._processes = processes
+        self._processes = processes  # refilled each tick: host CPU and memory move
         self._fill_processes()
 
     @on(ContainersResolved)
@@ -319,21 +376,32 @@ class GpusPane(VerticalScroll):
             self._plan_from_free_memory(self.sampler.snapshot)  # the plan names the containers too
 
     def _fill_processes(self) -> None:
-        tables = self.query("#gpus-procs")
+        tables = self.query(ProcessTable)
         if not tables:
             return  # mounted one frame later; filled then
-        table = tables.first()
-        table.display = bool(self._processes)
-        n = len(self._processes)
-        title = f"Processes on the GPUs: {n}" if n else "Processes on the GPUs: none"
-        self.query_one("#gpus-procs-title", Label).update(title)
-        row = table.cursor_row
-        table.clear()
-        for gpu, pid, name, used in self._processes:
-            table.add_row(
-                str(gpu), str(pid), name or Text("(exited)", style="dim"),
-                fmt.NA if used is None else f"{fmt.gib(used)} GiB",
-                self._containers.get(pid, ""),
-            )
-        if self._processes:
-            table.move_cursor(row=min(max(row, 0), len(self._processes) - 1))
+        rows = []
+        for gpu, pid, name, used, sm in self._processes:
+            info = self._host_procs.get(pid)
+            rows.append(ProcRow(gpu, pid, name, used, sm,
+                                cpu_pct=info.cpu_pct if info else None, rss=info.rss if info else None,
+                                user=info.user if info else None, container=self._containers.get(pid, ""),
+                                command=info.command if info else None))
+        tables.first().set_rows(rows)
+
+    # -- terminate / kill ------------------------------------------------------------------
+
+    @on(SignalAsked)
+    def _signal_asked(self, message: SignalAsked) -> None:
+        send_signal(self, message)
+
+    @on(SignalOutcome)
+    def _signal_outcome(self, message: SignalOutcome) -> None:
+        if message.own_container:
+            self.query_one(ProcessTable).confirm_own_container(message)
+            return
+        if message.error:
+            self.app.notify(message.error + (f" — {message.hint}" if message.hint else ""),
+                            title=f"{message.how.title()} failed", severity="error", timeout=10)
+            return
+        what = "SIGTERM" if message.how == "terminate" else "SIGKILL"
+        self.app.notify(f"Sent {what} to process {message.row.pid}.", title=message.how.title())

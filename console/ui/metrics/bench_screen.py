@@ -21,9 +21,17 @@ from textual.widgets import Checkbox, Footer, Input, Label, ProgressBar, Static
 
 from console.bench.options import OPTIONS, Option, OptionError, read_field
 from console.ui.metrics.messages import BenchFinished, BenchUpdate
-from console.ui.metrics.timeline_view import TimelineView
+from console.charts.layouts import gpu_vram_util_charts, server_charts
+from console.ui.chart_view import ChartView
 
-LIVE_ROWS = ("srv.running", "srv.queued", "srv.kv", "srv.gen_tps", "srv.ttft_p50", "gpu0.vram", "gpu0.util")
+LIVE_CHARTS = ("Requests", "Throughput tok/s", "TTFT", "KV cache")
+
+
+def live_charts(tl) -> list:
+    """What the server does under the load: the queue, throughput, TTFT, KV, and GPU 0."""
+    return [c for c in server_charts(tl) if c.title in LIVE_CHARTS] + gpu_vram_util_charts(tl)[:1]
+
+
 WIDE = {"model", "dataset"}  # free text that is often long: the field takes the rest of the row
 SHORT_IDS = {"price_per_hour": "price"}  # the field's id from before the options were shared
 HINT = "Enter or Ctrl+R runs (a Tool-call load runs tool rounds instead); Esc closes."
@@ -103,7 +111,8 @@ class BenchScreen(Screen):
             yield Static("", id="bench-results")
             if self.timeline is not None:
                 # what the server does under the load, live: the queue, KV, throughput, VRAM
-                yield TimelineView(self.timeline, only=LIVE_ROWS, span=60.0, id="bench-timeline")
+                yield ChartView(self.timeline, live_charts, window=60.0, id="bench-timeline",
+                                empty="No data yet: the server's /metrics appear here while the bench runs.")
         yield Footer()
 
     def _target_text(self) -> Text:

@@ -10,9 +10,10 @@ from textual.message import Message
 class MetricsScraped(Message):
     """One scrape of /metrics (a ``console.server.metrics.MetricsView``)."""
 
-    def __init__(self, view: Any) -> None:
+    def __init__(self, view: Any, base_url: str | None = None) -> None:
         super().__init__()
         self.view = view
+        self.base_url = base_url  # the server scraped (a late answer from the previous one is dropped)
 
 
 class MetricsProblem(Message):

@@ -2,8 +2,9 @@
 
 Workers do the blocking parts — a scrape loop (httpx), the app's GPU sampler
 (NVML, shared with the GPUs area: ``app.gpu_feed``), Docker's event stream —
-and post messages or write to the thread-safe ``Timeline``; the chart redraws
-at most once a second.
+and post messages or write to the app's thread-safe timeline (``app.history``,
+which also keeps it on disk); the charts fill the area and redraw at most once
+a second, over 1 m / 5 m / 1 h / 24 h (``[`` and ``]``).
 """
 
 from __future__ import annotations
@@ -17,15 +18,17 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Vertical
 from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
-from console.timeline.chart import MARKS, format_value, span_label
+from console.charts.axis import format_value
+from console.charts.chart import MARKS
+from console.charts.layouts import gpu_vram_util_charts, server_charts
 from console.timeline.timeline import Timeline
+from console.ui.chart_view import ChartView
 from console.ui.messages import EndpointChanged
 from console.ui.metrics.messages import MetricsProblem, MetricsScraped
-from console.ui.metrics.timeline_view import SPANS, TimelineView
 
 SCRAPE_INTERVALS = (1.0, 2.0, 5.0, 10.0)  # i cycles through them
 URL_ENV = "GPT_OSS_CONSOLE_BASE_URL"
@@ -47,7 +50,16 @@ def _short_s(seconds: float | None) -> str:
     return f"{ms:.0f}ms" if ms >= 10 else f"{ms:.1f}ms"
 
 
-class MetricsPane(VerticalScroll):
+def metrics_charts(tl: Timeline) -> list:
+    """Most important first (a small terminal shows the first few): the queue, each GPU's
+    VRAM and utilisation, throughput, TTFT, the KV cache, ITL."""
+    server = {c.title: c for c in server_charts(tl)}
+    first = [server.pop(t) for t in ("Requests",) if t in server]
+    rest = [server.pop(t) for t in ("Throughput tok/s", "TTFT", "KV cache", "ITL") if t in server]
+    return first + gpu_vram_util_charts(tl) + rest + list(server.values())
+
+
+class MetricsPane(Vertical):
     BINDINGS = [
         Binding("b", "bench", "Bench"),
         Binding("u", "edit_url", "Server URL"),
@@ -56,6 +68,7 @@ class MetricsPane(VerticalScroll):
         Binding("left_square_bracket", "zoom(-1)", "Shorter", key_display="["),
         Binding("right_square_bracket", "zoom(1)", "Longer", key_display="]"),
     ]
+    can_focus = True
 
     # Seams for tests: no Docker, a fixed clock (the GPU sampler is ``ConsoleApp.sampler_factory``).
     docker_follower: Callable[[Timeline, threading.Event], None] | None = staticmethod(default_docker_follower)
@@ -63,7 +76,6 @@ class MetricsPane(VerticalScroll):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.timeline = Timeline(clock=type(self).clock)
         self.base_url: str | None = os.environ.get(URL_ENV) or None
         self.api_key: str | None = None
         self.model: str | None = None
@@ -79,9 +91,15 @@ class MetricsPane(VerticalScroll):
         yield Static("", id="metrics-status")
         yield Input(placeholder="server URL, e.g. http://127.0.0.1:8000 — Enter to watch, Esc to keep",
                     id="metrics-url")
-        yield TimelineView(self.timeline, clock=type(self).clock, id="metrics-chart")
         yield Static("", id="metrics-latest")
+        yield ChartView(self.timeline, metrics_charts, clock=type(self).clock, id="metrics-chart",
+                        empty="No data yet: GPU samples and /metrics scrapes appear here as they come.")
         yield Static("", id="metrics-events")
+
+    @property
+    def timeline(self) -> Timeline:
+        """The app's one timeline (shared with the GPUs area, kept by the history recorder)."""
+        return self.app.history.timeline
 
     def on_mount(self) -> None:
         self.query_one("#metrics-url").display = False
@@ -108,7 +126,8 @@ class MetricsPane(VerticalScroll):
         if sampler is None or not sampler.inventory.gpus:
             return  # exiting, or nothing to chart (the GPUs area says why)
         self.sampler = sampler
-        self._unsubscribe = feed.subscribe(self.timeline.ingest_gpu_snapshot)
+        # The app's feed puts every tick on the timeline; subscribing starts the sampling.
+        self._unsubscribe = feed.subscribe(lambda snap: None)
 
     @work(thread=True, exclusive=True, group="metrics-docker")
     def _follow_docker(self) -> None:
@@ -131,8 +150,8 @@ class MetricsPane(VerticalScroll):
                 wait = self.interval
                 try:
                     view = scraper.scrape()
-                    self.timeline.ingest_metrics(view)
-                    self.post_message(MetricsScraped(view))
+                    self.app.history.metrics(view, base_url)
+                    self.post_message(MetricsScraped(view, base_url))
                 except MetricsDisabled as e:
                     self.post_message(MetricsProblem(e.message, e.hint, disabled=True))
                     wait = 10.0  # asking again every 2 s changes nothing until a relaunch
@@ -149,16 +168,20 @@ class MetricsPane(VerticalScroll):
     # -- messages ----------------------------------------------------------------------------
     @on(MetricsScraped)
     def _scraped(self, message: MetricsScraped) -> None:
+        if message.base_url not in (None, self.base_url):
+            return  # a late answer from the server watched before
         self.last_view = message.view
         self.problem = None
         self._show_status()
         self._show_latest()
+        self.query_one(ChartView).redraw()
 
     @on(MetricsProblem)
     def _problem(self, message: MetricsProblem) -> None:
         first = self.problem is None or self.problem.message != message.message
         self.problem = message
         self._show_status()
+        self._show_latest()  # the last numbers, greyed and dated: they are no longer live
         if first and message.disabled:
             self.timeline.add_event("note", "server has no /metrics (--enable-metrics off)", source="metrics")
 
@@ -177,10 +200,13 @@ class MetricsPane(VerticalScroll):
             self._show_status()
 
     def _watch(self, url: str) -> None:
+        if self.base_url and url != self.base_url:
+            self.timeline.add_event("note", f"watching {url} instead of {self.base_url}", source="metrics")
         self.base_url = url
-        self.last_view = None
+        self.last_view = None  # the previous server's numbers are not this one's
         self.problem = None
         self._show_status()
+        self._show_latest()
         self._start_scraping()
 
     # -- actions -----------------------------------------------------------------------------
@@ -221,18 +247,15 @@ class MetricsPane(VerticalScroll):
         self._show_status()
 
     def action_zoom(self, step: int) -> None:
-        chart = self.query_one(TimelineView)
-        i = SPANS.index(chart.span) if chart.span in SPANS else 1
-        chart.span = SPANS[max(0, min(len(SPANS) - 1, i + step))]
-        chart.redraw(force=True)
+        self.query_one(ChartView).step_window(step)
         self._show_status()
 
     # -- drawing -----------------------------------------------------------------------------
     def _show_status(self) -> None:
-        chart = self.query_one(TimelineView)
+        chart = self.query_one(ChartView)
         text = Text()
         if not self.base_url:
-            text.append("No server watched: launch one, or press u to enter its URL.", style="bold yellow")
+            text.append("No server watched: launch one, or press u for its URL.", style="bold yellow")
         else:
             text.append(self.base_url, style="bold")
             if self.problem is not None:
@@ -248,37 +271,48 @@ class MetricsPane(VerticalScroll):
                     text.append(f"  TP{len(snap.tp_ranks) // max(1, snap.replicas)}")
                 if snap.replicas > 1:
                     text.append(f"  {snap.replicas} replicas")
-        text.append(f"   every {self.interval:g}s · last {span_label(chart.span)}", style="dim")
+
+        text.append(f"   every {self.interval:g}s · last {chart.window_label}", style="dim")
         self.query_one("#metrics-status", Static).update(text)
 
     def _show_latest(self) -> None:
         v = self.last_view
+        box = self.query_one("#metrics-latest", Static)
         if v is None:
-            self.query_one("#metrics-latest", Static).update("")
+            box.update("")
             return
-        rates, c = v.rates, v.snapshot.counters
-        line1 = (f"prompt {format_value(rates.get('prompt_tokens'), 'tok/s')} tok/s  "
-                 f"out {format_value(rates.get('generation_tokens'), 'tok/s')} tok/s  "
-                 f"cached {format_value(rates.get('cached_tokens'), 'tok/s')} tok/s  "
-                 f"reqs {c.get('requests', 0):.0f} (aborted {c.get('aborted', 0):.0f})")
+        rates, c, g = v.rates, v.snapshot.counters, v.snapshot.gauges
+        # The console's own measurements (counter deltas between two scrapes) apart from the
+        # server's gauges, so the two throughputs are never read as one.
+        line1 = (f"tok/s measured: prompt {format_value(rates.get('prompt_tokens'), 'tok/s')}  "
+                 f"out {format_value(rates.get('generation_tokens'), 'tok/s')}  "
+                 f"cached {format_value(rates.get('cached_tokens'), 'tok/s')} · "
+                 f"server-reported: gen {format_value(g.get('gen_throughput'), 'tok/s')}")
         parts = []
         for name, label in (("ttft", "TTFT"), ("itl", "ITL"), ("e2e", "E2E")):
             lat = v.latency.get(name, {}).get("total")
             if lat and lat.get("count"):
                 parts.append(f"{label} " + "/".join(_short_s(lat[k]) for k in ("p50", "p90", "p99")))
         line2 = "p50/p90/p99 " + "  ".join(parts) if parts else "no requests finished yet"
-        self.query_one("#metrics-latest", Static).update(Text(line1 + "\n" + line2))
+        reqs = f" · {c.get('requests', 0):.0f} reqs" + (f", {c['aborted']:.0f} aborted" if c.get("aborted") else "")
+        if len(line2) + len(reqs) <= self.size.width - 2:
+            line2 += reqs
+        text = Text(line1 + "\n" + line2)
+        if self.problem is not None:
+            # Not live any more: greyed, and said when and from where they were.
+            stamp = time.strftime("%H:%M:%S", time.localtime(v.snapshot.wall))
+            text = Text(f"last seen {stamp}: " + line1 + "\n" + line2, style="dim strike")
+        box.update(text)
 
     def on_resize(self) -> None:
-        # rows for the chart: what is left after status, latest values, events and the axis lines
-        chart = self.query_one(TimelineView)
-        rows = max(3, self.size.height - 9)
-        if rows != chart.max_rows:
-            chart.max_rows = rows
-            chart.redraw(force=True)
+        self._show_events()
+
+    def history_loaded(self) -> None:
+        """The app read its history database: the recorded events are listed at once."""
+        self._show_events()
 
     def _show_events(self) -> None:
-        events = self.timeline.events()[-max(3, self.size.height - 20):]
+        events = self.timeline.events()[-max(2, min(6, self.size.height // 8)):]
         box = self.query_one("#metrics-events", Static)
         if not events:
             box.update(Text("Events: none yet (container start/ready/restart/exit, bench runs)", style="dim"))

@@ -42,6 +42,7 @@ class ChatPane(Vertical):
         Binding("f3", "inspect_last", "Inspect last"),
         Binding("f4", "connect", "Connect"),
         Binding("ctrl+l", "new_conversation", "New chat"),
+        Binding("f5", "saved_chats", "Chats"),
         Binding("pageup", "scroll_log(-1)", "Page up", show=False),
         Binding("pagedown", "scroll_log(1)", "Page down", show=False),
     ]
@@ -62,6 +63,7 @@ class ChatPane(Vertical):
         self._turn_running = False
         self._stop_timer = None
         self._client_warming = False
+        self._chat_path: Path | None = None  # where this conversation is saved as it goes
 
     def compose(self) -> ComposeResult:
         yield Static(self.settings.summary(), id="chat-endpoint", markup=False)
@@ -75,6 +77,60 @@ class ChatPane(Vertical):
         log.anchor()
         self._render_timer = None
         self.watch(log, "scroll_y", self._scrolled, init=False)
+        self._list_saved()
+
+    # -- saved chats (console.chat.saved) ---------------------------------------------------
+
+    @work(thread=True, group="chat-saved")
+    def _list_saved(self) -> None:
+        """Drop chats past the retention, then offer the rest in the empty conversation."""
+        from console.chat import saved
+        from console.errors import ConsoleError
+        from console.prefs import pref
+
+        try:
+            saved.prune(pref("GPT_OSS_CONSOLE_CHAT_DAYS"))
+        except ConsoleError as exc:
+            self.app.call_from_thread(self.notify, exc.message, title="Chats", severity="warning")
+        chats = saved.list_chats()
+        if chats:
+            self.app.call_from_thread(self._offer_saved, chats)
+
+    async def _offer_saved(self, chats: list) -> None:
+        from textual.widgets import Label
+
+        from console.ui.chat.saved_list import SavedChatsList
+
+        log = self.query_one("#chat-log", VerticalScroll)
+        if self.turns or log.query(SavedChatsList):
+            return  # a conversation began meanwhile
+        await log.mount_all([Label(f"Saved chats ({len(chats)}): Enter resumes, Delete removes · F5 lists them later",
+                                   id="saved-chats-title"), SavedChatsList(chats, id="saved-chats-inline")])
+
+    def on_resume_chat(self, message) -> None:
+        message.stop()
+        self._load(Path(message.path))
+
+    def action_saved_chats(self) -> None:
+        from console.chat.saved import list_chats
+        from console.ui.chat.saved_list import SavedChatsScreen
+
+        self.app.push_screen(SavedChatsScreen(list_chats()), lambda path: path and self._load(Path(path)))
+
+    @work(thread=True, group="chat-autosave", exclusive=True)
+    def _autosave(self) -> None:
+        """Write the conversation after each turn (a thread: a long one is megabytes of JSON)."""
+        from console.chat import saved
+
+        session = self.session
+        if session is None or not getattr(session, "turns", None):
+            return
+        if self._chat_path is None:
+            self._chat_path = saved.new_chat_path()
+        try:
+            saved.save(session, self._chat_path)
+        except Exception as exc:  # noqa: BLE001 - said once per failure, never a crash
+            self.app.call_from_thread(self.notify, describe_error(exc), title="Chat not saved", severity="warning")
 
     def _scrolled(self) -> None:
         # Segments left as plain text while they streamed past are rendered once seen.
@@ -167,6 +223,8 @@ class ChatPane(Vertical):
         from console.ui.chat.inspector import CallReplay, TurnReplay
 
         log = self.query_one("#chat-log", VerticalScroll)
+        for offer in log.query("#saved-chats-title, #saved-chats-inline"):
+            await offer.remove()  # a conversation begins: the list of saved ones steps aside
         message = AssistantMessage(TurnRecord(text))
         self.turns.append(message)
         if isinstance(replay, CallReplay):
@@ -204,6 +262,7 @@ class ChatPane(Vertical):
             if self._stop_timer is not None:
                 self._stop_timer.stop()
                 self._stop_timer = None
+            self._autosave()  # every turn, however it ended
         if not message.finished:
             message.feed(ev.TurnDone())
         self._learn_model()
@@ -240,6 +299,7 @@ class ChatPane(Vertical):
         if self._turn_running:
             self.action_stop()
         self.session = None
+        self._chat_path = None  # the next message starts a new saved chat
         self.turns.clear()
         self.query_one("#chat-log", VerticalScroll).remove_children()
 
@@ -333,6 +393,10 @@ class ChatPane(Vertical):
             return
         self.action_new_conversation()
         self.session = session
+        from console.chat.saved import chats_dir
+
+        if path.parent == chats_dir():
+            self._chat_path = path  # a saved chat resumed: it goes on in the same file
         log = self.query_one("#chat-log", VerticalScroll)
         for user_text, events in turns:
             message = AssistantMessage(TurnRecord(user_text))
@@ -347,6 +411,7 @@ class ChatPane(Vertical):
         yield ("Export transcript as Markdown", self.action_export_markdown, "For bug reports and notes")
         yield ("Connect a client to this endpoint", self.action_connect,
                "URLs from where you sit, SSH tunnel, curl/Python/.env snippets")
+        yield ("Saved chats", self.action_saved_chats, "Every conversation is saved as it goes: resume or delete one")
 
     def quit_warning(self) -> str | None:
         return "an answer is still streaming" if self._turn_running else None

@@ -5,5 +5,5 @@ from console.ui.gpus.pane import GpusPane
 TITLE = "GPUs"
 ORDER = 10
 KEY = "1"
-HELP = "live NVML telemetry, processes, and the gpt-oss fit planner"
+HELP = "live NVML telemetry and charts (1 m to 24 h), host CPU/RAM, GPU processes, and the gpt-oss fit planner"
 PANE = GpusPane

@@ -197,7 +197,62 @@ RECORDINGS = {
     },
 }
 
+
+
+def serving_hour() -> dict:
+    """An hour of two H100s at one tick every 5 s: idle, SGLang loads gpt-oss-120b (TP=2),
+    bench bursts, a lull, a restart (memory freed, loaded again), a last burst.
+    Process utilisation (``process_utilization``) follows the card's."""
+    import math
+
+    ticks: list[list[dict]] = [[], []]
+    for k in range(720):
+        t = k * 5
+        for i in range(2):
+            if t < 300 or 2400 <= t < 2460:  # idle; the restart's gap
+                used, util, procs = 0, 0, []
+            elif t < 420 or 2460 <= t < 2580:  # weights and KV pool allocating
+                frac = ((t - 300) if t < 420 else (t - 2460)) / 120
+                used, util, procs = int(71234 * frac), 15 + 10 * i, [(9100 + i, int(71234 * frac))]
+            else:
+                burst = (900 <= t < 1500) or (1800 <= t < 2100) or t >= 3000
+                wave = 0.5 + 0.5 * math.sin(t / 90 + i)
+                util = int(88 + 8 * wave) if burst else int(3 + 4 * wave)
+                used, procs = 71234, [(9100 + i, 71234)]
+            temp = 33 + util // 3 + i
+            power = 70 + int(util * 5.8) + 7 * i
+            tick_ = tick(used, util, util // 3, temp, power, 1980 if util else 345, procs)
+            tick_["process_utilization"] = [[pid, util, util // 3] for pid, _ in procs]
+            ticks[i].append(tick_)
+    return base(
+        "hand-made: an hour of two H100s serving gpt-oss-120b (TP=2) at 5 s a tick: load, bench bursts, a restart",
+        [{"static": h100_static(i), "ticks": ticks[i]} for i in range(2)],
+        process_names={"9100": "sglang::scheduler_TP0", "9101": "sglang::scheduler_TP1"},
+    )
+
+
+def eight_h100() -> dict:
+    """Eight H100s, one process each, five ticks (the 8-GPU benchmarks and snapshots)."""
+    return base(
+        "hand-made: eight H100 80GB HBM3, gpt-oss-120b at TP=8 (one scheduler per GPU)",
+        [
+            {
+                "static": h100_static(i),
+                "ticks": [tick(70100 + 11 * i, 60 + 4 * k + i, 25 + k, 45 + k + i, 380 + 25 * k + 5 * i, 1980,
+                               [(9200 + i, 70100 + 11 * i)]) for k in range(5)],
+            }
+            for i in range(8)
+        ],
+        process_names={str(9200 + i): f"sglang::scheduler_TP{i}" for i in range(8)},
+    )
+
+
+RECORDINGS["2xh100-hour.json"] = serving_hour()
+RECORDINGS["8xh100.json"] = eight_h100()
+
 if __name__ == "__main__":
     for name, data in RECORDINGS.items():
-        (HERE / name).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        compact = name in ("2xh100-hour.json",)  # 1,440 ticks: compact JSON keeps the file small
+        text = json.dumps(data, separators=(",", ":")) if compact else json.dumps(data, indent=1)
+        (HERE / name).write_text(text + "\n", encoding="utf-8")
         print("wrote", HERE / name)
