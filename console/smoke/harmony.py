@@ -255,8 +255,11 @@ def _parse_message(segment: str, role: str | None, end: str | None) -> RawMessag
     return RawMessage(role=role, channel=channel, recipient=recipient, content_type=ctype, content=content, end=end)
 
 
-def find_calls(messages: list[RawMessage], offered: set[str] | None = None) -> list[RawCall]:
-    """Every message addressed to a function, with the ways it breaks the format."""
+def find_calls(messages: list[RawMessage], offered: set[str] | None = None, *,
+               end_unknown: bool = False) -> list[RawCall]:
+    """Every message addressed to a function, with the ways it breaks the format.
+    ``end_unknown``: the text stopped at an end token the engine did not show (a last call
+    without one is then not faulted for it)."""
     calls = []
     for m in messages:
         if not m.recipient or m.role not in ("assistant", "") or m.recipient == "assistant":
@@ -268,7 +271,7 @@ def find_calls(messages: list[RawMessage], offered: set[str] | None = None) -> l
                                  "sends function calls to commentary")
         if m.end == "<|return|>":
             call.problems.append("the call ends with <|return|> instead of <|call|>")
-        elif m.end is None:
+        elif m.end is None and not (end_unknown and m is messages[-1]):
             call.problems.append("the call has no end token (cut off, or max tokens reached)")
         try:
             value = json.loads(call.arguments) if call.arguments else None
