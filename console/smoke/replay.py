@@ -102,6 +102,18 @@ async def probe_engine(http: Any, models: list[dict[str, Any]] | None = None) ->
     return EngineInfo("unknown", None, None, f"owned_by {owner!r}; no /server_info, /version or /props")
 
 
+async def probe(base_url: str, api_key: str | None = None, models: list[dict[str, Any]] | None = None,
+                timeout_s: float = 15.0) -> EngineInfo:
+    """``probe_engine`` with a client of its own."""
+    import httpx
+
+    from console.server.client import root_url
+
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    async with httpx.AsyncClient(base_url=root_url(base_url), headers=headers, timeout=timeout_s) as http:
+        return await probe_engine(http, models)
+
+
 def looks_like_gpt_oss(*names: str | None) -> bool:
     return any(n and "gpt-oss" in n.lower().replace("_", "-") for n in names)
 

@@ -56,6 +56,7 @@ class SmokeConfig:
     temperature: float | None = None  # None: the server's default
     timeout_s: float = 120.0
     replay: bool = True  # a failed check is replayed through the engine's raw path (model or parser?)
+    replay_only: set[str] | None = None  # the checks that may be replayed (None: all)
 
 
 @dataclass
@@ -88,6 +89,8 @@ class _Seen:
     calls: list[tuple[str, ev.ToolCallRequested]] = field(default_factory=list)
     leaks: list[tuple[str, ev.Finding]] = field(default_factory=list)
     turns: dict[str, TurnRecord] = field(default_factory=dict)  # the first turn of each check
+    turn_count: int = 0  # every chat turn of the run
+    leaky_turns: int = 0  # turns with a Harmony leak anywhere
     reasoning: list[str] = field(default_factory=list)  # checks whose answer carried reasoning
     answered: list[str] = field(default_factory=list)  # checks that got any answer at all
     streamed_tools_ok: bool | None = None
@@ -106,6 +109,11 @@ class SmokeRunner:
         # What each check offered and asked for, so a failure can be named (console.smoke.shapes).
         self._ctx: dict[str, dict[str, Any]] = {}
         self._replayer: Any = None
+
+    @property
+    def turns(self) -> tuple[int, int]:
+        """(chat turns made, turns with a Harmony leak) so far."""
+        return self._seen.turn_count, self._seen.leaky_turns
 
     def selected(self) -> list[str]:
         only = self.config.only
@@ -133,7 +141,8 @@ class SmokeRunner:
                     r = CheckResult(name, FAIL, e.message, 0.0, {"hint": e.hint})
                 except ConsoleError as e:
                     r = CheckResult(name, FAIL, e.message + (f" — {e.hint}" if e.hint else ""), 0.0, {"hint": e.hint})
-                if r.status == FAIL and self.config.replay and name in REPLAYABLE and r.details.get("request"):
+                allowed = self.config.replay_only is None or name in self.config.replay_only
+                if r.status == FAIL and self.config.replay and allowed and name in REPLAYABLE and r.details.get("request"):
                     r.details["replay"] = await self._replay(name, r)
                 r.latency_s = time.monotonic() - t0
                 if name == "models" and r.status == FAIL and self.blocked is None:
@@ -162,6 +171,8 @@ class SmokeRunner:
     def _record(self, check: str, turn: TurnRecord) -> None:
         seen = self._seen
         seen.turns.setdefault(check, turn)
+        seen.turn_count += 1
+        seen.leaky_turns += any(isinstance(e, ev.Finding) and e.code == "harmony-leak" for e in turn.events)
         for e in turn.events:
             if isinstance(e, ev.ToolCallRequested):
                 seen.calls.append((check, e))
