@@ -297,8 +297,10 @@ def markdown(result: dict[str, Any]) -> str:
     lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
     lines.append("")
     lines.append(f"Success rates with 95 % Wilson intervals over {result['runs']} run(s)"
-                 + (" (each check repeated until its interval tells 0 % from 10 % failures)"
-                    if result["config"]["repeat"] is None else "") + "; a check's shape names how it failed.")
+                 + (" (each check repeated until its failure interval leaves out 0 % or 10 %: enough to tell a "
+                    "clean check from a 10 % fault, not to measure the fault's rate, which --repeat N does)"
+                    if result["config"]["repeat"] is None else "")
+                 + "; after a rate, the failure shape seen most and the raw replay's verdict.")
     lines.append("")
     lines.append("| the seed's claim | measured | verdict |")
     lines.append("|---|---|---|")

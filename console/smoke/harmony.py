@@ -51,7 +51,9 @@ def render_prompt(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | 
     ended in a final answer is dropped, that of the ongoing turn (tool rounds) is kept.
     ``date``: the "Current date" line ("today", a YYYY-MM-DD string, or None to leave it out).
     """
-    functions = [t.get("function") or {} for t in tools or [] if (t.get("type") or "function") == "function"]
+    messages = [m for m in messages or [] if isinstance(m, dict)]
+    functions = [t["function"] for t in tools or [] if isinstance(t, dict) and (t.get("type") or "function") == "function"
+                 and isinstance(t.get("function"), dict)]
     system = [IDENTITY, f"Knowledge cutoff: {KNOWLEDGE_CUTOFF}"]
     if date:
         system.append(f"Current date: {_dt.date.today().isoformat() if date == 'today' else date}")
@@ -80,22 +82,22 @@ def render_prompt(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | 
         if role == "user":
             out.append(_message("user", _text(m.get("content"))))
         elif role == "assistant":
-            reasoning = m.get("reasoning_content") or m.get("reasoning")
-            calls = m.get("tool_calls") or []
+            reasoning = _text(m.get("reasoning_content") or m.get("reasoning"))
+            calls = [c for c in m.get("tool_calls") or [] if isinstance(c, dict)] if isinstance(m.get("tool_calls"), list) else []
             if reasoning and (i > last_user or calls):
                 out.append(_message("assistant", reasoning, channel="analysis"))
             content = _text(m.get("content"))
             if content:
                 out.append(_message("assistant", content, channel="commentary" if calls else "final"))
             for c in calls:
-                fn = c.get("function") or {}
-                names[c.get("id") or ""] = fn.get("name") or ""
+                fn = c.get("function") if isinstance(c.get("function"), dict) else {}
+                names[str(c.get("id") or "")] = str(fn.get("name") or "")
                 args = fn.get("arguments")
                 args = args if isinstance(args, str) else json.dumps(args or {})
                 out.append(f"<|start|>assistant to=functions.{fn.get('name')}<|channel|>commentary "
                            f"<|constrain|>json<|message|>{args}<|call|>")
         elif role == "tool":
-            name = m.get("name") or names.get(m.get("tool_call_id") or "", "") or "tool"
+            name = m.get("name") or names.get(str(m.get("tool_call_id") or ""), "") or "tool"
             out.append(f"<|start|>functions.{name} to=assistant<|channel|>commentary<|message|>"
                        f"{_text(m.get('content'))}<|end|>")
     return "".join(out) + "<|start|>assistant"
@@ -113,9 +115,9 @@ def _text(content: Any) -> str:
 
 
 def _render_function(fn: dict[str, Any]) -> str:
-    lines = [f"// {line}" for line in (fn.get("description") or "").splitlines()]
-    params = fn.get("parameters") or {}
-    props = params.get("properties") or {}
+    lines = [f"// {line}" for line in _text(fn.get("description")).splitlines()]
+    params = fn.get("parameters") if isinstance(fn.get("parameters"), dict) else {}
+    props = params.get("properties") if isinstance(params.get("properties"), dict) else {}
     if not props:
         lines.append(f"type {fn.get('name')} = () => any;")
     else:
@@ -124,9 +126,11 @@ def _render_function(fn: dict[str, Any]) -> str:
 
 
 def _ts_object(schema: dict[str, Any]) -> str:
-    required = set(schema.get("required") or [])
+    req = schema.get("required")
+    required = {r for r in req if isinstance(r, str)} if isinstance(req, list) else set()
+    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
     rows = ["{"]
-    for name, prop in (schema.get("properties") or {}).items():
+    for name, prop in props.items():
         prop = prop if isinstance(prop, dict) else {}
         rows += [f"// {line}" for line in str(prop.get("description") or "").splitlines()]
         row = f"{name}{'' if name in required else '?'}: {_ts_type(prop)},"
@@ -143,7 +147,7 @@ def _ts_type(schema: dict[str, Any]) -> str:
         return " | ".join(json.dumps(v) for v in schema["enum"])
     typ = schema.get("type")
     if isinstance(typ, list):
-        return " | ".join(_ts_type({**schema, "type": t}) for t in typ)
+        return " | ".join(_ts_type({**schema, "type": t}) for t in typ if isinstance(t, str)) or "any"
     if typ == "string":
         return "string"
     if typ in ("number", "integer"):
@@ -156,7 +160,7 @@ def _ts_type(schema: dict[str, Any]) -> str:
         item = schema.get("items") if isinstance(schema.get("items"), dict) else {}
         inner = _ts_type(item) if item else "any"
         return f"({inner})[]" if " | " in inner else f"{inner}[]"
-    if typ == "object" and schema.get("properties"):
+    if typ == "object" and isinstance(schema.get("properties"), dict) and schema["properties"]:
         return _ts_object(schema)
     return "any"
 
