@@ -201,6 +201,6 @@ def test_claims_with_an_sglang_and_a_vllm_endpoint():
     claims = {c["claim"]: c for c in report.evaluate_claims(
         {"endpoints": [ep("s", "sglang", 50.0, 300.0, True, 0), ep("v", "vllm", 150.0, 320.0, False, 4)]})}
     assert claims["ttft"]["verdict"] == "does not hold" and "3.00×" in claims["ttft"]["measured"]
-    assert claims["throughput"]["verdict"] == "holds" and "94%" in claims["throughput"]["measured"]
+    assert claims["throughput"]["verdict"] == "holds" and "94 %" in claims["throughput"]["measured"]
     assert claims["chunked-prefill"]["verdict"].startswith("holds")
     assert claims["leaks"]["verdict"] == "holds: vLLM leaked"

@@ -26,6 +26,9 @@ from console.smoke import harmony, shapes as sh
 from console.smoke.replay import judge
 from console.smoke.runner import CheckResult, SmokeConfig, SmokeRunner
 
+# The nested "loose" strategies have a long repr; hypothesis warns when it prints it.
+pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
+
 CASES = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                           HealthCheck.function_scoped_fixture])
 SPECIALS = list(harmony.SPECIAL_TOKENS) + ["<|reserved_200014|>"]

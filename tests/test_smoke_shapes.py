@@ -148,3 +148,42 @@ def test_shape_detectors_on_answers():
     assert codes(due=None, streamed=True, reasoning="2+2=4.") == ["content-dropped-with-tools"]
     assert codes(due=None, offered=[], calls=[("python", "{}")]) == ["commentary-without-tools"]
     assert codes(due=None, content="Paris.") == []
+    assert codes(calls=[("calculator", '{"expression": "1+1"}')]) == ["wrong-tool"]
+    assert codes() == ["empty-answer"]
+
+
+def test_server_faults_at_a_seeded_rate(sglang_shaped_factory):
+    """A server-wide fault hits the chosen share of requests, the same ones for the same seed."""
+    import httpx
+
+    def pattern(seed: int) -> list[bool]:
+        peer = sglang_shaped_factory(faults=["parse_error"], fault_rate=0.1, seed=seed)
+        body = {"model": peer.model, "messages": [{"role": "user", "content": "hi"}]}
+        with httpx.Client(base_url=peer.base_url, timeout=10) as c:
+            return [c.post("/v1/chat/completions", json=body).status_code == 500 for _ in range(200)]
+
+    a, b, c = pattern(5), pattern(5), pattern(6)
+    assert a == b and a != c
+    assert 8 <= sum(a) <= 35, sum(a)  # 10 % of 200, give or take what chance allows
+
+
+def test_generate_answers_a_harmony_prompt_with_the_models_harmony(sglang_shaped_server):
+    """The raw level: /generate reads the rendered prompt and writes Harmony, as a gpt-oss model would."""
+    import httpx
+
+    from console.chat.tools import smoke_registry
+    from console.smoke.harmony import find_calls, parse_completion, render_prompt
+
+    prompt = render_prompt([{"role": "user", "content": "What is the weather in Paris?"}],
+                           smoke_registry().schemas(["get_weather", "calculator"]))
+    url = sglang_shaped_server.base_url
+    raw = httpx.post(url + "/generate", json={"text": prompt, "sampling_params": {
+        "skip_special_tokens": False, "no_stop_trim": True}}).json()
+    [call] = find_calls(parse_completion(raw["text"]), {"get_weather", "calculator"})
+    assert call.well_formed and call.name == "get_weather" and '"Paris"' in call.arguments
+    assert raw["meta_info"]["finish_reason"] == {"type": "stop", "matched": 200012}
+    stripped = httpx.post(url + "/generate", json={"text": prompt}).json()["text"]  # SGLang's defaults
+    assert "<|" not in stripped and "commentary to=functions.get_weather json" in stripped
+    bent = httpx.post(url + "/fault/return_after_call/generate", json={"text": prompt, "sampling_params": {
+        "skip_special_tokens": False, "no_stop_trim": True}}).json()["text"]
+    assert bent.endswith("<|return|>")

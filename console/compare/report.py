@@ -151,7 +151,7 @@ def evaluate_claims(result: dict[str, Any]) -> list[dict[str, str]]:
                 if s and v and v["output_throughput"]:
                     ratio = s["output_throughput"] / v["output_throughput"]
                     measured = (f"output tok/s at c={levels[-1]}: {sglang[0]['name']} {s['output_throughput']:.0f}, "
-                                f"{vllm[0]['name']} {v['output_throughput']:.0f}: {ratio:.0%}")
+                                f"{vllm[0]['name']} {v['output_throughput']:.0f}: {ratio * 100:.0f} %")
                     verdict = ("holds" if 0.90 <= ratio <= 1.0 else
                                "does not hold: SGLang is faster" if ratio > 1.0 else "does not hold: SGLang is slower")
                 else:
@@ -227,7 +227,7 @@ def _soak_cell(ep: dict[str, Any]) -> str:
         return "—"
     if s.get("reuse") is None:
         return f"not reported ({s.get('passed') or 0}/{s.get('turns') or 0} turns ok)"
-    return f"{s['reuse']:.0%} of prompt tokens over {s.get('passed')}/{s.get('turns')} turns"
+    return f"{s['reuse'] * 100:.0f} % of prompt tokens over {s.get('passed')}/{s.get('turns')} turns"
 
 
 def _level_cell(ep: dict[str, Any], conc: int, what: str) -> str:

@@ -268,7 +268,7 @@ class CompareRunner:
             if not todo:
                 break
             self.runs += 1
-            runners: dict[str, tuple[EndpointState, Any]] = {}
+            runners: dict[str, tuple[EndpointState, Any, Any]] = {}  # (state, its checks as they run, runner)
             for st in self.live:
                 if st.name not in todo:
                     continue
@@ -349,7 +349,7 @@ class CompareRunner:
                        "reported": "cached_tokens" in d, "cached_turns": d.get("cached_turns"),
                        "cached_tokens": d.get("cached_tokens"), "prompt_tokens": d.get("prompt_tokens"),
                        "reuse": reuse}
-            text = (f"{reuse:.0%} of prompt tokens cached over {d.get('passed')} turns" if reuse is not None
+            text = (f"{reuse * 100:.0f} % of prompt tokens cached over {d.get('passed')} turns" if reuse is not None
                     else "the server does not report cached_tokens")
             self.emit(MeasureDone(st.name, "soak", text))
 
@@ -377,7 +377,7 @@ class CompareRunner:
             a.update(Rate(a["agree"], a["pairs"]).to_dict())
             self.emit(MeasureDone(st.name, "agreement", f"{a['agree']}/{a['pairs']} identical"))
 
-    async def _one_turn(self, st: EndpointState, prompt: str | list, *, tools: list[str], stream: bool,
+    async def _one_turn(self, st: EndpointState, prompt: str, *, tools: list[str], stream: bool,
                         max_tokens: int | None = None) -> Any:
         """One greedy chat turn through the chat core; counted for the leak rate."""
         from console.chat.session import ChatSession, ChatSettings

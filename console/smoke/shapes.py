@@ -96,6 +96,11 @@ SHAPES: dict[str, Shape] = {s.code: s for s in (
     Shape("answered-in-text", "the model answered in text instead of calling",
           "vllm PR 33306 (~85 % tool-call success without a grammar)"),
     Shape("unneeded-call", "a tool called when none was needed", "vllm PR 23167"),
+    Shape("wrong-tool", "another offered tool called than the one asked for",
+          "vllm PR 33306 (~85 % tool-call success without a grammar)"),
+    Shape("empty-answer", "nothing came back: no content, reasoning or calls",
+          "seen on llama-cpp-python 0.3.x (chatml-function-calling) for streamed tool calls, "
+          "tests/test_smoke_llama.py"),
     Shape("stream-broken", "the stream broke off or never finished",
           "vllm PR 29972 ('Premature end of chunk coded message body')"),
 )}
@@ -193,7 +198,12 @@ def _text(a: Answer) -> list[Hit]:
 
 def _missing(a: Answer) -> list[Hit]:
     """A call was due and none came: what came instead."""
-    if not a.due or a.calls or a.error:
+    if not a.due or a.error:
+        return []
+    if a.calls:
+        names = [n for n, _ in a.calls]
+        if a.due not in names and all(n in a.offered for n in names):
+            return [_hit("wrong-tool", f"called {', '.join(map(repr, names))}; {a.due!r} was asked for")]
         return []
     offered = set(a.offered)
     if a.due and "." in a.due:
@@ -214,7 +224,7 @@ def _missing(a: Answer) -> list[Hit]:
         return [_hit("reasoning-only", f"finish_reason {a.finish_reason!r}, reasoning {_excerpt(a.reasoning, 60)}")]
     if (a.content or "").strip():
         return [_hit("answered-in-text", f"content {_excerpt(a.content)}")]
-    return []
+    return [_hit("empty-answer", f"finish_reason {a.finish_reason!r}")]
 
 
 def _unneeded(a: Answer) -> list[Hit]:
