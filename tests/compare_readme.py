@@ -24,7 +24,7 @@ FAULT = {"faults": ["parse_error"], "fault_rate": 0.1, "seed": 1}
 OPTIONS = ["--only", "tool-auto,tool-required,streaming-tool-call,dotted-tool-name",
            "--temperature", "0", "--max-tokens", "128", "--soak", "3", "--agreement", "3", "--prefix-tokens", "600",
            "--concurrency", "1,2", "--requests", "4", "--input-len", "64", "--output-len", "32",
-           "--price-per-hour", "2.50"]
+           "--price-per-hour", "2.50", "--timeout", "600"]
 # What an operator runs on a GPU box with the three engines serving gpt-oss (keys from files).
 OPERATOR = ("gpt-oss-console compare \\\n"
             "    --endpoint sglang=http://127.0.0.1:30000 --endpoint vllm=http://127.0.0.1:8000 "

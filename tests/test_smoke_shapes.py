@@ -187,3 +187,22 @@ def test_generate_answers_a_harmony_prompt_with_the_models_harmony(sglang_shaped
     bent = httpx.post(url + "/fault/return_after_call/generate", json={"text": prompt, "sampling_params": {
         "skip_special_tokens": False, "no_stop_trim": True}}).json()["text"]
     assert bent.endswith("<|return|>")
+
+
+def test_smoke_cli_prints_the_shape_and_the_verdict(sglang_shaped_server, tmp_path, capsys):
+    import xml.etree.ElementTree as ET
+
+    from console.cli import main as cli_main
+
+    url = sglang_shaped_server.base_url + "/fault/no_call"
+    junit = tmp_path / "smoke.xml"
+    code = cli_main(["smoke", "--base-url", url, "--only", "tool-auto", "--soak", "0", "--junit", str(junit)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "[shape: the model answered in text instead of calling]" in out
+    assert "↳ raw replay via sglang /generate: model — no call in the raw text" in out
+    failure = ET.parse(junit).getroot().find(".//failure").text
+    assert "shape: the model answered in text instead of calling (vllm PR 33306" in failure
+    assert "raw replay via sglang /generate: model" in failure
+    assert cli_main(["smoke", "--base-url", url, "--only", "tool-auto", "--soak", "0", "--no-replay"]) == 1
+    assert "raw replay" not in capsys.readouterr().out
