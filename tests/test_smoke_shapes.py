@@ -33,7 +33,8 @@ SHAPE_CASES = {
     "no_call": ("tool-auto", "answered-in-text", "model"),
     "return_after_call": ("tool-auto", "reasoning-only", "model-malformed"),
     "call_on_analysis": ("tool-auto", "raw-harmony-in-content", "model-malformed"),
-    "commentary_no_tools": ("no-tools-commentary", "reasoning-only", "model"),
+    # the answer shows only reasoning; the raw replay shows where the answer went
+    "commentary_no_tools": ("no-tools-commentary", "commentary-without-tools", "model"),
     # the older faults, now named too
     "reasoning_only": ("plain-chat", "reasoning-only", "parser"),
     "unknown_tool": ("tool-auto", "unknown-tool", None),

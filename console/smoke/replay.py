@@ -59,6 +59,7 @@ class Verdict:
     raw_calls: list[dict[str, Any]] = field(default_factory=list)
     answer: str | None = None  # the failed answer, in one line
     reproduced: bool | None = None
+    shape: str | None = None  # a shape only the raw text shows (console.smoke.shapes code)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -315,6 +316,8 @@ def judge(raw: str, ctx: dict[str, Any], result: Any, again: sh.Answer | None, *
         v.verdict = "model"
         v.why = (f"the model wrote to the commentary channel ({_one_line(commentary[0].content, 60)!r}), "
                  "not to final")
+        if not offered:
+            v.shape = "commentary-without-tools"
     else:
         v.verdict = "model"
         v.why = "no final answer in the raw text: the model wrote only " + (

@@ -144,6 +144,7 @@ class SmokeRunner:
                 allowed = self.config.replay_only is None or name in self.config.replay_only
                 if r.status == FAIL and self.config.replay and allowed and name in REPLAYABLE and r.details.get("request"):
                     r.details["replay"] = await self._replay(name, r)
+                    _name_raw_shape(r)
                 r.latency_s = time.monotonic() - t0
                 if name == "models" and r.status == FAIL and self.blocked is None:
                     self.blocked = "the models check failed"
@@ -619,6 +620,19 @@ async def run_smoke(config: SmokeConfig, progress: Progress | None = None,
     """Results as each check finishes (see ``SmokeRunner`` for the whole-run state)."""
     async for r in SmokeRunner(config, registry, progress).run():
         yield r
+
+
+def _name_raw_shape(r: CheckResult) -> None:
+    """A shape only the raw text shows (the answer said "reasoning-only", the raw text says the
+    model wrote to the commentary channel with no tools offered) goes first, by name."""
+    code = (r.details.get("replay") or {}).get("shape")
+    hits = r.details.setdefault("shapes", [])
+    if not code or (hits and hits[0]["shape"] == code):
+        return
+    hit = sh.Hit(sh.SHAPES[code], "seen in the raw replay").to_dict()
+    old = f" [shape: {hits[0]['title']}]" if hits else ""
+    hits.insert(0, hit)
+    r.reason = (r.reason[: -len(old)] if old and r.reason.endswith(old) else r.reason) + f" [shape: {hit['title']}]"
 
 
 def summarize(results: list[CheckResult]) -> dict[str, int]:
