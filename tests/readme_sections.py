@@ -1,4 +1,5 @@
-"""The READMEs' generated sections: the corrected compatibility table and the CLI list in
+"""The READMEs' generated sections: the corrected compatibility table, the CLI list and the
+bake-off table (``compare`` against the test peers, from its recording: tests/compare_readme.py) in
 README.md, the RunPod template and compose file in docker/README.md.
 
     python -m tests.readme_sections --write     # refresh both in place
@@ -45,7 +46,14 @@ def fleet_settings() -> str:
     return docs()
 
 
-SECTIONS = {"compat-table": compat_table, "cli-table": cli_table, "fleet-settings": fleet_settings}
+def compare_table() -> str:
+    from tests.compare_readme import section
+
+    return section()
+
+
+SECTIONS = {"compat-table": compat_table, "cli-table": cli_table, "fleet-settings": fleet_settings,
+            "compare-table": compare_table}
 DOCKER_SECTIONS = {"runpod-template": runpod_section}
 FILES = {README: SECTIONS, DOCKER_README: DOCKER_SECTIONS}
 

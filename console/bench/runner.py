@@ -142,8 +142,8 @@ def finish(rec: RequestRecord) -> RequestRecord:
         return rec
     rec.tool_calls = [calls[i] for i in sorted(calls)]
     if usage:
-        rec.output_tokens = int(usage.get("completion_tokens") or 0)
-        rec.input_tokens = int(usage.get("prompt_tokens") or 0)
+        rec.output_tokens = _count(usage.get("completion_tokens"))
+        rec.input_tokens = _count(usage.get("prompt_tokens"))
     else:
         rec.output_tokens = rec.chunks
     if rec.latency is None:
@@ -181,20 +181,25 @@ def _decode_events(rec: RequestRecord, st: float, arrivals, calls: dict[int, dic
         try:
             chunk = json.loads(data)
         except ValueError:
+            chunk = None
+        if not isinstance(chunk, dict):  # a server may send anything (tests/test_properties.py)
             rec.error = f"bad stream chunk: {data[:80]}"
             return None
         if "error" in chunk and not chunk.get("choices"):
             rec.error = str(chunk["error"])[:200]
             return None
         rec.latency = now - st
-        if rec.id is None:
-            rec.id = chunk.get("id")
-        if chunk.get("usage"):
+        if rec.id is None and isinstance(chunk.get("id"), str):
+            rec.id = chunk["id"]
+        if isinstance(chunk.get("usage"), dict) and chunk["usage"]:
             usage = chunk["usage"]
-        for choice in chunk.get("choices") or []:
-            delta = choice.get("delta") or {}
-            content = delta.get("content")
-            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+        choices = chunk.get("choices")
+        for choice in choices if isinstance(choices, list) else ():
+            delta = choice.get("delta") if isinstance(choice, dict) else None
+            if not isinstance(delta, dict):
+                continue
+            content = _str(delta.get("content"))
+            reasoning = _str(delta.get("reasoning_content") or delta.get("reasoning"))
             if reasoning:
                 rec.reasoning += reasoning
                 rec.chunks += 1
@@ -210,15 +215,28 @@ def _decode_events(rec: RequestRecord, st: float, arrivals, calls: dict[int, dic
                 else:
                     rec.itl.append(now - last_content)
                 last_content = now
-            for tc in delta.get("tool_calls") or []:
+            tcs = delta.get("tool_calls")
+            for tc in tcs if isinstance(tcs, list) else ():
+                if not isinstance(tc, dict):
+                    continue
                 if rec.ttft_any is None:
                     rec.ttft_any = now - st
-                slot = calls.setdefault(tc.get("index", 0), {"name": "", "arguments": "", "id": None})
-                fn = tc.get("function") or {}
-                slot["id"] = tc.get("id") or slot["id"]
-                slot["name"] += fn.get("name") or ""
-                slot["arguments"] += fn.get("arguments") or ""
+                idx = tc.get("index", 0)
+                slot = calls.setdefault(idx if isinstance(idx, int) and not isinstance(idx, bool) else 0,
+                                        {"name": "", "arguments": "", "id": None})
+                fn = tc.get("function") if isinstance(tc.get("function"), dict) else {}
+                slot["id"] = _str(tc.get("id")) or slot["id"]
+                slot["name"] += _str(fn.get("name"))
+                slot["arguments"] += _str(fn.get("arguments"))
     return usage
+
+
+def _str(v) -> str:
+    return v if isinstance(v, str) else ""
+
+
+def _count(v) -> int:
+    return v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else 0
 
 
 def request_body(prompt: Prompt, model: str, output_len: int, ignore_eos: bool = True) -> dict:

@@ -26,10 +26,17 @@ from console.chat.events import Finding
 HARMONY_MARKERS = ("<|start|>", "<|end|>", "<|message|>", "<|channel|>", "<|constrain|>", "<|return|>",
                    "<|call|>", "<|endoftext|>", "<|startoftext|>", "<|refusal|>")
 _MARKER_RE = re.compile("|".join(re.escape(m) for m in HARMONY_MARKERS))
-# Fragments left when markers are stripped as special tokens but the channel text is not.
+# Fragments left when markers are stripped as special tokens but the header text is not
+# (skip_special_tokens): "analysisUser asks…assistantfinalHello" (sglang PR 9190, issue 9244),
+# "commentary to=functions.get_weather json{…}" (Rapid-MLX issue 480), "assistantcode{…}"
+# (vllm-mlx PR 562), recipients of the built-in tools ("to=browser.search", openai/harmony
+# test-data/test_streamable_parser.txt). Tested against harmony's own renderings with the
+# special tokens removed (tests/test_harmony_format.py).
 _FRAGMENT_RES = (
-    (re.compile(r"\bto=functions\.[A-Za-z_]"), "to=functions."),
+    (re.compile(r"\bto=(?:functions|browser|container)\.[A-Za-z_]|\bto=python\b"), "to=functions."),
     (re.compile(r"assistant(?:final|analysis|commentary)"), "assistant<channel>"),
+    (re.compile(r"assistant\s?(?:to=\S+\s?)?(?:code|json)\s?[\[{]"), "assistant<content type>"),
+    (re.compile(r"\b(?:commentary|analysis)\s(?:json|code)\s?[\[{]"), "<channel> <content type>"),
     (re.compile(r"^\s*(?:analysis|commentary|final)(?=[A-Z<{])"), "channel name"),
     (re.compile(r"<\|constrain\|>json|\bconstrain\|>json"), "<|constrain|>json"),
 )
@@ -47,7 +54,10 @@ def harmony_leaks(text: str | None) -> list[str]:
         m = rx.search(text)
         if not m or (label == "<|constrain|>json" and "<|constrain|>" in found):
             continue
-        hit = label if label in ("to=functions.", "<|constrain|>json") else m.group(0).strip()
+        if label == "to=functions.":  # the recipient's namespace: "to=functions.", "to=browser."
+            hit = m.group(0) if m.group(0).endswith("python") else m.group(0)[:-1]
+        else:
+            hit = label if label == "<|constrain|>json" else m.group(0).strip()
         if hit not in found:
             found.append(hit)
     return found

@@ -507,16 +507,20 @@ class ChatSession:
         if isinstance(body, dict) and body.get("error"):
             ex.error = _error_text(body)
             return
-        ex.usage = body.get("usage") if isinstance(body, dict) else None
-        choice = ((body.get("choices") or [{}]) if isinstance(body, dict) else [{}])[0] or {}
-        msg = choice.get("message") or {}
-        ex.finish_reason = choice.get("finish_reason")
-        ex.reasoning = msg.get("reasoning_content") or msg.get("reasoning") or ""
-        ex.content = msg.get("content") or ""
-        for i, tc in enumerate(msg.get("tool_calls") or []):
-            fn = tc.get("function") or {}
+        # Every field read for its type: a server may send anything (tests/test_properties.py).
+        body = _obj(body)
+        ex.usage = _usage(body.get("usage"))
+        choices = _list(body.get("choices"))
+        choice = _obj(choices[0]) if choices else {}
+        msg = _obj(choice.get("message"))
+        ex.finish_reason = _opt_str(choice.get("finish_reason"))
+        ex.reasoning = _text(msg.get("reasoning_content") or msg.get("reasoning"))
+        ex.content = _text(msg.get("content"))
+        for i, tc in enumerate(_list(msg.get("tool_calls"))):
+            tc = _obj(tc)
+            fn = _obj(tc.get("function"))
             args = fn.get("arguments")
-            ex.tool_calls.append({"id": tc.get("id") or f"call_{ex.round}_{i}", "name": fn.get("name") or "",
+            ex.tool_calls.append({"id": _opt_str(tc.get("id")) or f"call_{ex.round}_{i}", "name": _text(fn.get("name")),
                                   "arguments": args if isinstance(args, str) else json.dumps(args)})
         if ex.reasoning or ex.content or ex.tool_calls:
             ex.first_token_at = now
@@ -603,25 +607,26 @@ class ChatSession:
                         ex.error = "error inside the stream: " + _error_text(obj)
                         continue
                     if obj.get("usage"):
-                        ex.usage = obj["usage"]
+                        ex.usage = _usage(obj["usage"]) or ex.usage
                     if obj.get("choices"):
                         ex.chunk_count += 1
-                    for ch in obj.get("choices") or ():
+                    for ch in _list(obj.get("choices")):
+                        ch = _obj(ch)
                         delta = ch.get("delta")
                         if delta is None and isinstance(ch.get("message"), dict):
                             # Asked to stream, the server sent one whole response instead.
                             delta = ch["message"]
                             yield Finding("not-streamed", "stream requested, but the server answered with one "
                                           "whole chat.completion body", "stream", "warning", rnd)
-                        delta = delta or {}
-                        r = delta.get("reasoning_content") or delta.get("reasoning")
+                        delta = _obj(delta)
+                        r = _text(delta.get("reasoning_content") or delta.get("reasoning"))
                         if r:
                             if ex.first_token_at is None:
                                 ex.first_token_at = now
                             ex.delta_chunks += 1
                             reasoning.append(r)
                             yield ReasoningDelta(rnd, r)
-                        c = delta.get("content")
+                        c = _text(delta.get("content"))
                         if c:
                             if ex.first_token_at is None:
                                 ex.first_token_at = now
@@ -630,25 +635,28 @@ class ChatSession:
                             ex.delta_chunks += 1
                             content.append(c)
                             yield ContentDelta(rnd, c)
-                        for j, tc in enumerate(delta.get("tool_calls") or ()):
+                        for j, tc in enumerate(_list(delta.get("tool_calls"))):
+                            tc = _obj(tc)
                             if ex.first_token_at is None:
                                 ex.first_token_at = now
                             ex.delta_chunks += 1
                             idx = tc.get("index")
-                            if idx is None:  # some engines omit it: a new id starts a new call
-                                new = tc.get("id") and all(v["id"] != tc["id"] for v in calls.values())
+                            tc_id = _opt_str(tc.get("id"))
+                            if not isinstance(idx, int) or isinstance(idx, bool):
+                                # some engines omit it: a new id starts a new call
+                                new = tc_id and all(v["id"] != tc_id for v in calls.values())
                                 idx = len(calls) if new or not calls else max(calls)
                             acc = calls.setdefault(idx, {"id": None, "name": "", "arguments": ""})
-                            if tc.get("id"):
-                                acc["id"] = acc["id"] or tc["id"]
-                            fn = tc.get("function") or {}
+                            if tc_id:
+                                acc["id"] = acc["id"] or tc_id
+                            fn = _obj(tc.get("function"))
                             if fn.get("name") and not acc["name"]:
-                                acc["name"] = fn["name"]
+                                acc["name"] = _text(fn["name"])
                             a = fn.get("arguments")
                             if a:
                                 acc["arguments"] += a if isinstance(a, str) else json.dumps(a)
                         if ch.get("finish_reason"):
-                            ex.finish_reason = ch["finish_reason"]
+                            ex.finish_reason = _opt_str(ch["finish_reason"])
         finally:
             if not task.done():
                 task.cancel()
@@ -670,6 +678,45 @@ def _refused_optional(ex: Exchange) -> str | None:
     if not ex.error or ex.chunks or ex.status not in (400, 422):
         return None
     return next((k for k in OPTIONAL_PARAMS if k in ex.request and k in ex.error), None)
+
+
+def _obj(v: Any) -> dict[str, Any]:
+    return v if isinstance(v, dict) else {}
+
+
+def _list(v: Any) -> list[Any]:
+    return v if isinstance(v, list) else []
+
+
+def _opt_str(v: Any) -> str | None:
+    return v if isinstance(v, str) and v else None
+
+
+def _text(v: Any) -> str:
+    """A text field as text: content parts joined, other JSON kept visible rather than dropped."""
+    if v is None or isinstance(v, str):
+        return v or ""
+    if isinstance(v, list) and all(isinstance(p, dict) for p in v):
+        return "".join(p["text"] for p in v if isinstance(p.get("text"), str))
+    return json.dumps(v)
+
+
+def _count(v: Any) -> int | None:
+    return v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else None
+
+
+def _usage(v: Any) -> dict[str, Any] | None:
+    """The usage block with its counts as counts (what the stats add up), or None."""
+    if not isinstance(v, dict):
+        return None
+    out: dict[str, Any] = {k: c for k in ("prompt_tokens", "completion_tokens", "total_tokens")
+                           if (c := _count(v.get(k))) is not None}
+    details = _obj(v.get("prompt_tokens_details"))
+    if "cached_tokens" in details and _count(details["cached_tokens"]) is not None:
+        out["prompt_tokens_details"] = {"cached_tokens": details["cached_tokens"]}
+    elif "prompt_tokens_details" in v:
+        out["prompt_tokens_details"] = None
+    return out or None
 
 
 def _one_line(text: str | None, n: int = 160) -> str:

@@ -275,6 +275,46 @@ def builtin_tools(now: Callable[[], datetime] | None = None) -> list[Tool]:
     ]
 
 
+PATIENT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "patient_id": {"type": "integer", "description": "The patient's number, e.g. 4711"},
+        "kind": {"type": "string", "enum": ["mri", "labs", "summary"], "description": "Which report"},
+    },
+    "required": ["patient_id", "kind"],
+    "additionalProperties": False,
+}
+NO_PARAMETERS = {"type": "object", "properties": {}, "additionalProperties": False}
+
+
+def _patient_report(args: dict[str, Any]) -> str:
+    pid, kind = int(args["patient_id"]), args["kind"]
+    finding = {"mri": "no abnormality detected", "labs": "all values in range", "summary": "stable"}[kind]
+    return json.dumps({"patient_id": pid, "kind": kind, "finding": finding})
+
+
+def _list_cities(args: dict[str, Any]) -> str:
+    return json.dumps({"cities": sorted(k.title() for k in WEATHER)})
+
+
+def smoke_tools() -> list[Tool]:
+    """Tools only the smoke suite offers, each for one known failure: a dotted name (SGLang cuts
+    ``patient.get_report`` to ``get_report`` and drops the call, sglang PR 15140) and a tool
+    without parameters (whose arguments must still be the JSON object ``{}``)."""
+    return [
+        Tool("patient.get_report", "Get a patient's medical report (MRI, labs or a summary) by patient number.",
+             PATIENT_SCHEMA, _patient_report),
+        Tool("list_cities", "List the cities the weather service has data for.", NO_PARAMETERS, _list_cities),
+    ]
+
+
+def smoke_registry(now: Callable[[], datetime] | None = None) -> ToolRegistry:
+    reg = default_registry(now)
+    for t in smoke_tools():
+        reg.add(t)
+    return reg
+
+
 def default_registry(now: Callable[[], datetime] | None = None, tools_file: str | os.PathLike | None = None) -> ToolRegistry:
     reg = ToolRegistry()
     for t in builtin_tools(now):

@@ -33,6 +33,8 @@ def register(parser) -> None:
     parser.add_argument("--reasoning-effort", choices=["low", "medium", "high"], default="low")
     parser.add_argument("--temperature", type=float, default=None, help="sampling temperature (default: the server's)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for one request (default 120)")
+    parser.add_argument("--no-replay", action="store_true",
+                        help="do not replay failed checks through the engine's raw path (model or parser?)")
     parser.set_defaults(func=run)
 
 
@@ -50,7 +52,7 @@ def run(args) -> int:
     config = SmokeConfig(base_url=args.base_url, api_key=args.api_key or os.environ.get(API_KEY_ENV) or None,
                          model=args.model, soak=args.soak, only=only, max_ttft_s=args.max_ttft,
                          max_tokens=args.max_tokens, reasoning_effort=args.reasoning_effort,
-                         temperature=args.temperature, timeout_s=args.timeout)
+                         temperature=args.temperature, timeout_s=args.timeout, replay=not args.no_replay)
     live = not args.json
 
     def progress(name: str, i: int, n: int) -> None:
@@ -66,6 +68,8 @@ def run(args) -> int:
             results.append(r)
             if live:
                 print(report.line(r), flush=True)
+                if (extra := report.replay_line(r)):
+                    print(extra, flush=True)
         return results
 
     if live:

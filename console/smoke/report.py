@@ -16,6 +16,15 @@ def line(r: CheckResult) -> str:
     return f"{MARK.get(r.status, r.status.upper()):<6}{r.name:<21}{_latency(r.latency_s):>9}  {r.reason}"
 
 
+def replay_line(r: CheckResult) -> str | None:
+    """The raw replay's verdict under a failed check: "model or parser?" in one line."""
+    v = (r.details or {}).get("replay")
+    if not v:
+        return None
+    where = f" via {v['engine']} {v['route']}" if v.get("route") else ""
+    return f"      ↳ raw replay{where}: {v['verdict']} — {v['why']}"
+
+
 def _latency(s: float) -> str:
     return f"{s * 1000:.0f} ms" if s < 10 else f"{s:.1f} s"
 
@@ -47,7 +56,9 @@ def write_junit(results: list[CheckResult], path: str | os.PathLike, *, base_url
         case = ET.SubElement(suite, "testcase", classname="smoke", name=r.name, time=f"{r.latency_s:.3f}")
         if r.status == FAIL:
             ET.SubElement(case, "failure", message=r.reason, type="fail").text = "\n".join(
-                [CHECKS.get(r.name, ""), r.reason, *map(str, r.details.get("findings", []))])
+                [CHECKS.get(r.name, ""), r.reason, *map(str, r.details.get("findings", [])),
+                 *(f"shape: {h['title']} ({h['source']})" for h in r.details.get("shapes", [])),
+                 *([replay_line(r).strip()] if replay_line(r) else [])])
         elif r.status in (UNSUPPORTED, SKIP):
             ET.SubElement(case, "skipped", message=f"{r.status}: {r.reason}")
         ET.SubElement(case, "system-out").text = r.reason

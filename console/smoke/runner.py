@@ -20,9 +20,10 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 
 from console.chat import events as ev, import_client_libraries
 from console.chat.session import ChatSession, ChatSettings, TurnRecord
-from console.chat.tools import ToolRegistry, default_registry
+from console.chat.tools import ToolRegistry, smoke_registry
 from console.exit_codes import EXIT_UNAVAILABLE, EXIT_USAGE
 from console.errors import ConsoleError
+from console.smoke import shapes as sh
 from console.smoke.checks import CHECKS  # re-exported: report and UI read it from here
 
 PASS, FAIL, UNSUPPORTED, SKIP = "pass", "fail", "unsupported", "skip"
@@ -32,6 +33,14 @@ WEATHER_PROMPT = "What is the weather in Paris?"  # plain words: small models lo
 PARALLEL_PROMPT = ("What is the weather in Paris and in Tokyo? Call get_weather once for each city, "
                    "both calls at once.")
 SOAK_CITIES = ("Paris", "Tokyo", "London", "Berlin", "Sydney", "Singapore", "New York", "San Francisco")
+PATIENT_PROMPT = "Get the MRI report of patient 4711."
+CITIES_PROMPT = "List the cities you have weather data for."
+NOT_NEEDED_PROMPT = "Reply with one short sentence: what is the capital of France?"
+NO_TOOLS_PROMPT = "Use your tools to look up the weather in Paris, then tell me about it."
+TOOL_CHECK_TOOLS = ["get_weather", "calculator", "get_time"]
+# Checks whose failure is worth a raw replay ("model or parser?"): one request, a call due or not.
+REPLAYABLE = ("plain-chat", "streaming", "tool-auto", "tool-required", "tool-named", "parallel-calls", "multi-turn",
+              "streaming-tool-call", "dotted-tool-name", "empty-arguments", "tool-not-needed", "no-tools-commentary")
 
 
 @dataclass
@@ -46,6 +55,8 @@ class SmokeConfig:
     reasoning_effort: str | None = "low"
     temperature: float | None = None  # None: the server's default
     timeout_s: float = 120.0
+    replay: bool = True  # a failed check is replayed through the engine's raw path (model or parser?)
+    replay_only: set[str] | None = None  # the checks that may be replayed (None: all)
 
 
 @dataclass
@@ -77,6 +88,9 @@ class _Seen:
 
     calls: list[tuple[str, ev.ToolCallRequested]] = field(default_factory=list)
     leaks: list[tuple[str, ev.Finding]] = field(default_factory=list)
+    turns: dict[str, TurnRecord] = field(default_factory=dict)  # the first turn of each check
+    turn_count: int = 0  # every chat turn of the run
+    leaky_turns: int = 0  # turns with a Harmony leak anywhere
     reasoning: list[str] = field(default_factory=list)  # checks whose answer carried reasoning
     answered: list[str] = field(default_factory=list)  # checks that got any answer at all
     streamed_tools_ok: bool | None = None
@@ -85,13 +99,21 @@ class _Seen:
 class SmokeRunner:
     def __init__(self, config: SmokeConfig, registry: ToolRegistry | None = None, progress: Progress | None = None):
         self.config = config
-        self.registry = registry or default_registry()
+        self.registry = registry or smoke_registry()
         self.progress = progress
         self.model: str | None = config.model
         self.unreachable: ConsoleError | None = None  # set when the server cannot be reached (CLI exit 3)
         self.blocked: str | None = None  # why the remaining checks were not run
         self.results: list[CheckResult] = []
         self._seen = _Seen()
+        # What each check offered and asked for, so a failure can be named (console.smoke.shapes).
+        self._ctx: dict[str, dict[str, Any]] = {}
+        self._replayer: Any = None
+
+    @property
+    def turns(self) -> tuple[int, int]:
+        """(chat turns made, turns with a Harmony leak) so far."""
+        return self._seen.turn_count, self._seen.leaky_turns
 
     def selected(self) -> list[str]:
         only = self.config.only
@@ -119,6 +141,10 @@ class SmokeRunner:
                     r = CheckResult(name, FAIL, e.message, 0.0, {"hint": e.hint})
                 except ConsoleError as e:
                     r = CheckResult(name, FAIL, e.message + (f" — {e.hint}" if e.hint else ""), 0.0, {"hint": e.hint})
+                allowed = self.config.replay_only is None or name in self.config.replay_only
+                if r.status == FAIL and self.config.replay and allowed and name in REPLAYABLE and r.details.get("request"):
+                    r.details["replay"] = await self._replay(name, r)
+                    _name_raw_shape(r)
                 r.latency_s = time.monotonic() - t0
                 if name == "models" and r.status == FAIL and self.blocked is None:
                     self.blocked = "the models check failed"
@@ -145,6 +171,9 @@ class SmokeRunner:
 
     def _record(self, check: str, turn: TurnRecord) -> None:
         seen = self._seen
+        seen.turns.setdefault(check, turn)
+        seen.turn_count += 1
+        seen.leaky_turns += any(isinstance(e, ev.Finding) and e.code == "harmony-leak" for e in turn.events)
         for e in turn.events:
             if isinstance(e, ev.ToolCallRequested):
                 seen.calls.append((check, e))
@@ -174,6 +203,11 @@ class SmokeRunner:
             return None
         answered = any(x.chunks for x in turn.exchanges)
         words = _short(err.message)
+        parse_error = any(h.shape.code == "harmony-parse-error"
+                          for h in sh.classify(sh.Answer(error=err.message, status=err.status)))
+        if parse_error and err.status and err.status >= 500:
+            # The engine's own Harmony parser failed (vllm issue 22519): a failure, not a refusal.
+            return CheckResult("", FAIL, f"the engine failed parsing the model's output: {words}", 0.0)
         if feature and err.status and err.status >= 400 and not answered:
             return CheckResult("", UNSUPPORTED, f"the server refused it: {words}", 0.0)
         f = next((f for f in turn.findings if f.severity == "error"), None)
@@ -189,11 +223,44 @@ class SmokeRunner:
     def _calls(self, turn: TurnRecord, round: int = 0) -> list[ev.ToolCallRequested]:
         return [e for e in turn.events if isinstance(e, ev.ToolCallRequested) and e.round == round]
 
-    def _result(self, name: str, turn: TurnRecord, status: str, reason: str) -> CheckResult:
+    def _expect(self, check: str, *, tools: list[str], due: str | None = None, choice: Any = "auto") -> None:
+        """Note what ``check`` offers and which call its prompt makes due (for naming failures)."""
+        tool = self.registry.get(due) if due else None
+        params = list(((tool.parameters if tool else {}) or {}).get("properties") or {})
+        self._ctx[check] = {"offered": list(tools), "due": due, "due_params": params, "tool_choice": choice}
+
+    def shapes(self, check: str, turn: TurnRecord, round: int = 0) -> list[sh.Hit]:
+        """The failure shapes ``turn`` shows, for a check whose expectations were noted."""
+        ctx = self._ctx.get(check)
+        if ctx is None:
+            return []
+        return sh.classify(sh.answer_from_turn(turn, round=round, **ctx))
+
+    def _result(self, name: str, turn: TurnRecord, status: str, reason: str, round: int | None = None) -> CheckResult:
         details = self._details(turn)
         if turn.error:
             details["error"] = turn.error.message  # the server's full words; the reason is one line
+        if round is None:
+            round = turn.error.round if turn.error else 0
+        if status in (FAIL, UNSUPPORTED):
+            hits = self.shapes(name, turn, round)
+            if hits:
+                details["shapes"] = [h.to_dict() for h in hits]
+                reason = f"{reason} [shape: {hits[0].shape.title}]"
         return CheckResult(name, status, reason, 0.0, details)
+
+    async def _replay(self, name: str, result: CheckResult) -> dict[str, Any]:
+        """Send the failed request again through the engine's raw path and say whose fault it is."""
+        from console.smoke.replay import Replayer
+
+        if self._replayer is None:
+            c = self.config
+            self._replayer = Replayer(c.base_url, c.api_key, self.model, timeout_s=c.timeout_s)
+        ctx = self._ctx.get(name) or {}
+        try:
+            return (await self._replayer.replay(result.details["request"], ctx, result)).to_dict()
+        except ConsoleError as e:
+            return {"verdict": "raw-failed", "why": e.message}
 
     # ------------------------------------------------------------------ checks
 
@@ -224,6 +291,7 @@ class SmokeRunner:
                            {"models": ids, "model": self.model, "max_model_len": ctx})
 
     async def check_plain_chat(self) -> CheckResult:
+        self._expect("plain-chat", tools=[])
         s = self._session(tools=[])
         turn = await self._turn("plain-chat", s, "Reply with one short sentence: what is 2+2?")
         await s.aclose()
@@ -235,6 +303,7 @@ class SmokeRunner:
         return self._result("plain-chat", turn, PASS, f"answered {_quote(text)}")
 
     async def check_streaming(self) -> CheckResult:
+        self._expect("streaming", tools=[])
         s = self._session(tools=[], stream=True)
         turn = await self._turn("streaming", s, "Count from 1 to 10, separated by spaces.")
         await s.aclose()
@@ -257,7 +326,8 @@ class SmokeRunner:
 
     async def _tool_check(self, name: str, prompt: str, *, choice: Any, stream: bool = False,
                           want: int = 1) -> tuple[CheckResult, TurnRecord | None]:
-        s = self._session(tool_choice=choice, stream=stream, tools=["get_weather", "calculator", "get_time"],
+        self._expect(name, tools=TOOL_CHECK_TOOLS, due="get_weather", choice=choice)
+        s = self._session(tool_choice=choice, stream=stream, tools=TOOL_CHECK_TOOLS,
                           parallel_tool_calls=True if want > 1 else None)
         turn = await self._turn(name, s, prompt)
         await s.aclose()
@@ -293,6 +363,7 @@ class SmokeRunner:
         return r
 
     async def check_parallel_calls(self) -> CheckResult:
+        self._expect("parallel-calls", tools=["get_weather"], due="get_weather")
         s = self._session(tools=["get_weather"], parallel_tool_calls=True, max_rounds=2)
         turn = await self._turn("parallel-calls", s, PARALLEL_PROMPT)
         await s.aclose()
@@ -316,6 +387,7 @@ class SmokeRunner:
         return self._result("parallel-calls", turn, FAIL, "no tool call" + (f"; answered {_quote(turn.content)}" if turn.content else ""))
 
     async def check_multi_turn(self) -> CheckResult:
+        self._expect("multi-turn", tools=["get_weather"], due="get_weather")
         s = self._session(tools=["get_weather"], max_rounds=3)
         turn = await self._turn("multi-turn", s, WEATHER_PROMPT)
         if (r := self._refused(turn, feature=True)):
@@ -327,9 +399,14 @@ class SmokeRunner:
             return self._result("multi-turn", turn, FAIL, "no tool call, so no tool result to send back"
                                 + (f"; answered {_quote(turn.content)}" if turn.content else ""))
         last = turn.exchanges[-1]
+        if last.error and last.round > 0:  # the request carrying the tool result was refused
+            await s.aclose()
+            return self._result("multi-turn", turn, FAIL, f"after the tool result: {_short(last.error)}",
+                                round=last.round)
         if (f := self._first_error(turn, last.round)):
             await s.aclose()
-            return self._result("multi-turn", turn, FAIL, f"after the tool result: {f.code}: {f.message}")
+            return self._result("multi-turn", turn, FAIL, f"after the tool result: {f.code}: {f.message}",
+                                round=last.round)
         if not last.content.strip():
             await s.aclose()
             if last.tool_calls:
@@ -349,6 +426,88 @@ class SmokeRunner:
         return self._result("multi-turn", turn, PASS,
                             f"answered after {len(results)} tool result(s) ({note}): {_quote(last.content)}; second turn ok")
 
+    async def check_dotted_tool_name(self) -> CheckResult:
+        # sglang PR 15140: SGLang cut "patient.get_report" to "get_report" and dropped the call.
+        tools = ["get_weather", "patient.get_report"]
+        self._expect("dotted-tool-name", tools=tools, due="patient.get_report")
+        s = self._session(tools=tools)
+        turn = await self._turn("dotted-tool-name", s, PATIENT_PROMPT)
+        await s.aclose()
+        if (r := self._refused(turn, feature=True)):
+            return self._result("dotted-tool-name", turn, r.status, r.reason)
+        calls = self._calls(turn)
+        good = [c for c in calls if c.name == "patient.get_report"]
+        if good and not good[0].problems:
+            return self._result("dotted-tool-name", turn, PASS, f"patient.get_report called: {good[0].arguments_raw}")
+        if good:
+            return self._result("dotted-tool-name", turn, FAIL,
+                                f"patient.get_report arguments {good[0].arguments_raw!r}: {good[0].problems[0]}")
+        if calls:
+            return self._result("dotted-tool-name", turn, FAIL,
+                                f"called {', '.join(repr(c.name) for c in calls)} instead of 'patient.get_report'")
+        return self._result("dotted-tool-name", turn, FAIL, "no call to patient.get_report" + self._instead(turn))
+
+    async def check_empty_arguments(self) -> CheckResult:
+        tools = ["get_weather", "list_cities"]
+        self._expect("empty-arguments", tools=tools, due="list_cities")
+        s = self._session(tools=tools)
+        turn = await self._turn("empty-arguments", s, CITIES_PROMPT)
+        await s.aclose()
+        if (r := self._refused(turn, feature=False)):
+            return self._result("empty-arguments", turn, r.status, r.reason)
+        calls = [c for c in self._calls(turn) if c.name == "list_cities"]
+        if not calls:
+            others = self._calls(turn)
+            what = f"called {', '.join(repr(c.name) for c in others)}" if others else "no call" + self._instead(turn)
+            return self._result("empty-arguments", turn, FAIL, f"{what} (list_cities takes no parameters)")
+        raw = calls[0].arguments_raw
+        if calls[0].problems:
+            return self._result("empty-arguments", turn, FAIL, f"list_cities arguments {raw!r}: {calls[0].problems[0]}")
+        if not (raw or "").strip():
+            return self._result("empty-arguments", turn, FAIL, "list_cities arguments are an empty string, not {}")
+        return self._result("empty-arguments", turn, PASS, f"list_cities called with {raw}")
+
+    async def check_tool_not_needed(self) -> CheckResult:
+        # sglang PR 9657: streamed answers lost their content when tools were offered but not used.
+        tools = ["get_weather", "calculator"]
+        self._expect("tool-not-needed", tools=tools)
+        s = self._session(tools=tools, stream=True)
+        turn = await self._turn("tool-not-needed", s, NOT_NEEDED_PROMPT)
+        await s.aclose()
+        if (r := self._refused(turn, feature=False)):
+            return self._result("tool-not-needed", turn, r.status, r.reason)
+        calls = self._calls(turn)
+        if calls:
+            return self._result("tool-not-needed", turn, FAIL, f"called {calls[0].name} though no tool was needed")
+        if (f := self._first_error(turn)):
+            return self._result("tool-not-needed", turn, FAIL, f"{f.code}: {f.message}")
+        if not turn.content.strip():
+            return self._result("tool-not-needed", turn, FAIL, "no content in the streamed answer")
+        return self._result("tool-not-needed", turn, PASS, f"answered {_quote(turn.content)} without a call")
+
+    async def check_no_tools_commentary(self) -> CheckResult:
+        # vllm PR 23167: with no tools offered, gpt-oss still wrote to the commentary channel and
+        # the requester got nothing.
+        self._expect("no-tools-commentary", tools=[])
+        s = self._session(tools=[])
+        turn = await self._turn("no-tools-commentary", s, NO_TOOLS_PROMPT)
+        await s.aclose()
+        if (r := self._refused(turn, feature=False)):
+            return self._result("no-tools-commentary", turn, r.status, r.reason)
+        calls = self._calls(turn)
+        if calls:
+            return self._result("no-tools-commentary", turn, FAIL, f"a call to {calls[0].name!r} with no tools offered")
+        if (f := self._first_error(turn)):
+            return self._result("no-tools-commentary", turn, FAIL, f"{f.code}: {f.message}")
+        if not turn.content.strip():
+            return self._result("no-tools-commentary", turn, FAIL, "no content (no tools were offered)")
+        return self._result("no-tools-commentary", turn, PASS, f"answered {_quote(turn.content)}")
+
+    @staticmethod
+    def _instead(turn: TurnRecord) -> str:
+        said = turn.content.strip()
+        return f"; answered in text instead: {_quote(said)}" if said else ""
+
     async def check_arguments_valid(self) -> CheckResult:
         calls = self._seen.calls
         if not calls:
@@ -356,9 +515,15 @@ class SmokeRunner:
         bad = [(chk, c) for chk, c in calls if c.problems]
         if bad:
             chk, c = bad[0]
-            return CheckResult("arguments-valid", FAIL,
-                               f"{len(bad)} of {len(calls)} call(s) invalid; first in {chk}: {c.name} {c.arguments_raw!r}: {c.problems[0]}",
-                               0.0, {"invalid": [f"{k}: {c.name} {c.arguments_raw} — {'; '.join(c.problems)}" for k, c in bad]})
+            details: dict[str, Any] = {"invalid": [f"{k}: {c.name} {c.arguments_raw} — {'; '.join(c.problems)}"
+                                                   for k, c in bad]}
+            reason = f"{len(bad)} of {len(calls)} call(s) invalid; first in {chk}: {c.name} {c.arguments_raw!r}: {c.problems[0]}"
+            ctx = self._ctx.get(chk) or {"offered": [], "due": None}
+            hits = sh.classify(sh.Answer(calls=[(c.name, c.arguments_raw)], offered=ctx["offered"], due=ctx["due"]))
+            if hits:
+                details["shapes"] = [h.to_dict() for h in hits]
+                reason += f" [shape: {hits[0].shape.title}]"
+            return CheckResult("arguments-valid", FAIL, reason, 0.0, details)
         return CheckResult("arguments-valid", PASS, f"{len(calls)} call(s), all JSON objects matching their schema", 0.0)
 
     async def check_no_harmony_leak(self) -> CheckResult:
@@ -367,8 +532,16 @@ class SmokeRunner:
         leaks = self._seen.leaks
         if leaks:
             chk, f = leaks[0]
-            return CheckResult("no-harmony-leak", FAIL, f"{len(leaks)} leak(s); first in {chk}: {f.message}", 0.0,
-                               {"leaks": [f"{k} {f.where}: {f.message}" for k, f in leaks]})
+            details: dict[str, Any] = {"leaks": [f"{k} {f.where}: {f.message}" for k, f in leaks]}
+            reason = f"{len(leaks)} leak(s); first in {chk}: {f.message}"
+            turn = self._seen.turns.get(chk)
+            hits = [h for h in (self.shapes(chk, turn, f.round) if turn else [])
+                    if h.shape.code in ("raw-harmony-in-content", "header-words-in-content", "channel-words-in-content",
+                                        "channel-in-tool-name", "constrain-in-tool-name")]
+            if hits:
+                details["shapes"] = [h.to_dict() for h in hits]
+                reason += f" [shape: {hits[0].shape.title}]"
+            return CheckResult("no-harmony-leak", FAIL, reason, 0.0, details)
         return CheckResult("no-harmony-leak", PASS, f"clean across {len(set(self._seen.answered))} check(s)", 0.0)
 
     async def check_reasoning(self) -> CheckResult:
@@ -447,6 +620,19 @@ async def run_smoke(config: SmokeConfig, progress: Progress | None = None,
     """Results as each check finishes (see ``SmokeRunner`` for the whole-run state)."""
     async for r in SmokeRunner(config, registry, progress).run():
         yield r
+
+
+def _name_raw_shape(r: CheckResult) -> None:
+    """A shape only the raw text shows (the answer said "reasoning-only", the raw text says the
+    model wrote to the commentary channel with no tools offered) goes first, by name."""
+    code = (r.details.get("replay") or {}).get("shape")
+    hits = r.details.setdefault("shapes", [])
+    if not code or (hits and hits[0]["shape"] == code):
+        return
+    hit = sh.Hit(sh.SHAPES[code], "seen in the raw replay").to_dict()
+    old = f" [shape: {hits[0]['title']}]" if hits else ""
+    hits.insert(0, hit)
+    r.reason = (r.reason[: -len(old)] if old and r.reason.endswith(old) else r.reason) + f" [shape: {hit['title']}]"
 
 
 def summarize(results: list[CheckResult]) -> dict[str, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 
 from console.ui import messages
@@ -18,6 +19,13 @@ HELP = "Conformance smoke suite: chat, streaming, tool calls, Harmony leaks, soa
 
 class SmokePane(Vertical):
     """The smoke view, following the endpoint the launch and chat areas announce."""
+
+    BINDINGS = [Binding("ctrl+b", "compare", "Compare engines")]  # also "Smoke: Compare engines" in the palette
+
+    def action_compare(self) -> None:
+        from console.ui.compare.screen import CompareScreen
+
+        self.app.push_screen(CompareScreen.from_smoke(self.query_one(SmokeView)))
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, classes="smoke-pane")

@@ -18,7 +18,15 @@ schema and the prompt; after tool results it answers in content quoting them.
 
 Faults (server-wide via ``faults=``/``--fault``, or per request via the ``X-Fault``
 header, a ``+fault`` suffix on the model name, or a ``/fault/<name>[,<name>]/`` path
-prefix before ``/v1``): see ``FAULTS``.
+prefix before ``/v1``): see ``FAULTS``. Server-wide faults hit a chosen share of requests
+(``fault_rate``, drawn from ``random.Random(seed)``: the same requests every run); per-request
+faults always apply. The gpt-oss failure shapes (``harmony_model.SHAPE_FAULTS``) exist at the
+raw-text level too: ``/generate`` given a Harmony prompt answers with the Harmony the "model"
+wrote, so a raw replay can tell the model's faults from the parser's.
+
+``flavor`` makes the same server answer like another engine's raw routes: ``vllm``
+(``/version``, ``/v1/completions`` with ``skip_special_tokens``) or ``llama.cpp`` (``/props``,
+``/apply-template``, ``/completion`` with token ids, ``/detokenize``) instead of SGLang's.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import random
 import re
 import socket
 import sys
@@ -33,6 +42,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterable
+
+from . import harmony_model as hm
 
 FAULTS = {
     "leak_content": "Harmony markers in content",
@@ -48,7 +59,9 @@ FAULTS = {
     "reasoning_only": "only reasoning_content, never content (vLLM #24076 shape)",
     "refuse_tool_choice": 'HTTP 400 for tool_choice "required" or a named tool (as older engines answered)',
     "reject_extras": "HTTP 400 for reasoning_effort / stream_options, like a strict OpenAI-compatible server",
+    **{name: f"{kind} shape: {what}" for name, (kind, what) in hm.SHAPE_FAULTS.items()},
 }
+FLAVORS = ("sglang", "vllm", "llama.cpp")
 
 MAX_MODEL_LEN = 131072
 _WORD = re.compile(r"\S+\s*|\s+")
@@ -372,11 +385,21 @@ class SGLangShapedServer(ThreadingHTTPServer):
 
     def __init__(self, addr, *, served_model_name: str, api_key: str | None, startup_delay_s: float,
                  faults: Iterable[str], first_token_delay_s: float, token_interval_s: float,
-                 metrics: bool, slow_first_token_s: float = 3.0, cache_report: bool = True):
-        super().__init__(addr, _Handler)
+                 metrics: bool, slow_first_token_s: float = 3.0, cache_report: bool = True,
+                 fault_rate: float = 1.0, seed: int = 0, flavor: str = "sglang"):
         unknown = set(faults) - set(FAULTS)
         if unknown:
             raise ValueError(f"unknown faults {sorted(unknown)}; known: {sorted(FAULTS)}")
+        if flavor not in FLAVORS:
+            raise ValueError(f"unknown flavor {flavor!r}; known: {', '.join(FLAVORS)}")
+        if not 0.0 <= fault_rate <= 1.0:
+            raise ValueError(f"fault_rate must be within 0..1, got {fault_rate}")
+        super().__init__(addr, _Handler)
+        self.fault_rate = fault_rate
+        self.flavor = flavor
+        self._rng = random.Random(seed)
+        self.faulted = 0  # chat requests the server-wide faults hit (for tests)
+        self.vocab = hm.Vocabulary()
         self.served_model_name = served_model_name
         self.api_key = api_key
         self.faults = frozenset(faults)
@@ -402,9 +425,26 @@ class SGLangShapedServer(ThreadingHTTPServer):
             self._seq += 1
             return self._seq
 
+    def draw_faults(self) -> set[str]:
+        """The server-wide faults for one request: all of them at rate 1, else a seeded draw."""
+        if not self.faults:
+            return set()
+        with self._seq_lock:
+            hit = self.fault_rate >= 1.0 or self._rng.random() < self.fault_rate
+            self.faulted += hit
+        return set(self.faults) if hit else set()
+
 
 class _Disconnect(Exception):
     pass
+
+
+# Routes beyond /v1/models and /v1/chat/completions, per engine the server answers like.
+_FLAVOR_ROUTES = {
+    "sglang": {"/server_info", "/get_server_info", "/model_info", "/get_model_info", "/flush_cache", "/generate"},
+    "vllm": {"/version", "/v1/completions"},
+    "llama.cpp": {"/props", "/apply-template", "/completion", "/detokenize"},
+}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -479,8 +519,7 @@ class _Handler(BaseHTTPRequestHandler):
             if not srv.metrics_enabled:
                 return self._send_json(404, {"detail": "Not Found"})
             return self._send_text(200, srv.metrics.render(), "text/plain; version=0.0.4; charset=utf-8")
-        api = {"/v1/models", "/v1/chat/completions", "/server_info", "/get_server_info", "/model_info",
-               "/get_model_info", "/flush_cache", "/generate"}
+        api = {"/v1/models", "/v1/chat/completions", *_FLAVOR_ROUTES[srv.flavor]}
         if path not in api and not path.startswith("/v1/models/"):
             return self._send_json(404, {"detail": "Not Found"})
         if not self._authorized():
@@ -488,7 +527,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not srv.ready:
             return self._send_json(503, {"object": "error", "message": "The server is starting.", "type": "ServiceUnavailable", "code": 503})
         if path == "/v1/models" or path.startswith("/v1/models/"):
-            card = {"id": srv.served_model_name, "object": "model", "created": int(time.time()), "owned_by": "sglang",
+            owner = {"sglang": "sglang", "vllm": "vllm", "llama.cpp": "llamacpp"}[srv.flavor]
+            card = {"id": srv.served_model_name, "object": "model", "created": int(time.time()), "owned_by": owner,
                     "root": srv.served_model_name, "max_model_len": MAX_MODEL_LEN}
             if path == "/v1/models":
                 return self._send_json(200, {"object": "list", "data": [card]})
@@ -498,13 +538,21 @@ class _Handler(BaseHTTPRequestHandler):
         if path in ("/model_info", "/get_model_info"):
             return self._send_json(200, {"model_path": srv.served_model_name, "tokenizer_path": srv.served_model_name,
                                          "is_generation": True, "preferred_sampling_params": None})
+        if path == "/version":  # vLLM
+            return self._send_json(200, {"version": "0.11.0-shaped"})
+        if path == "/props":  # llama.cpp's llama-server
+            return self._send_json(200, {"build_info": "b6000-shaped", "model_path": f"/models/{srv.served_model_name}.gguf",
+                                         "total_slots": 1, "default_generation_settings": {"n_ctx": MAX_MODEL_LEN},
+                                         "chat_template": "{# gpt-oss #}"})
         if path == "/flush_cache":
             srv.cache.clear()
             return self._send_text(200, "Cache flushed.\nPlease check backend logs for more details. (When there are running or waiting requests, the operation will not be performed.)\n")
         if method != "POST":
             return self._send_json(405, {"detail": "Method Not Allowed"})
         if path == "/generate":
-            return self._generate(body)
+            return self._generate(body, faults)
+        if path in ("/v1/completions", "/completion", "/apply-template", "/detokenize"):
+            return self._flavor_route(path, body, faults)
         try:
             req = json.loads(body or b"{}")
             if not isinstance(req, dict):
@@ -521,7 +569,10 @@ class _Handler(BaseHTTPRequestHandler):
         if not req.get("messages"):
             return self._send_json(400, {"object": "error", "message": "messages must not be empty", "type": "BadRequestError", "code": 400})
         srv.requests_seen.append(req)
-        faults |= set(srv.faults)
+        faults |= srv.draw_faults()
+        refused = hm.refusal(req, faults)
+        if refused:
+            return self._send_json(*refused)
         extra = next((k for k in ("reasoning_effort", "stream_options") if k in req), None)
         if "reject_extras" in faults and extra:
             return self._send_json(400, {"error": {"message": f"Unrecognized request argument supplied: {extra}",
@@ -545,8 +596,20 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- native API
 
-    def _generate(self, body: bytes) -> None:
-        """SGLang's /generate: raw text in, text out; ``stream`` sends cumulative text per chunk."""
+    def _raw_model(self, prompt: str, faults: set[str]) -> tuple[str, str] | None:
+        """(the raw Harmony the "model" writes, its stop token) for a Harmony prompt; None otherwise."""
+        body = hm.parse_prompt(prompt)
+        if body is None:
+            return None
+        offered = {t["function"]["name"] for t in body.get("tools") or []}
+        text = hm.completion(plan_answer(body), faults, offered)
+        stop = next((t for t in (hm.CALL, hm.RETURN) if text.endswith(t)), "")
+        return text, stop
+
+    def _generate(self, body: bytes, faults: set[str] | None = None) -> None:
+        """SGLang's /generate: raw text in, text out; ``stream`` sends cumulative text per chunk.
+        A Harmony prompt gets the model's Harmony (``skip_special_tokens`` and ``no_stop_trim``
+        as SGLang applies them)."""
         srv = self.server
         try:
             req = json.loads(body or b"{}")
@@ -555,6 +618,18 @@ class _Handler(BaseHTTPRequestHandler):
         text = req.get("text")
         if text is None and req.get("input_ids") is None:
             return self._send_json(400, {"error": {"message": "Either text or input_ids should be provided."}})
+        raw = self._raw_model(text, (faults or set()) | srv.draw_faults()) if isinstance(text, str) else None
+        if raw is not None and not req.get("stream"):
+            sp = req.get("sampling_params") or {}
+            out, stop = raw
+            if stop and not sp.get("no_stop_trim"):
+                out = out[: -len(stop)]
+            if sp.get("skip_special_tokens", True):
+                out = hm.strip_specials(out)
+            return self._send_json(200, {"text": out, "meta_info": {
+                "id": f"{srv.next_id():032x}", "prompt_tokens": len(tokenize(text)),
+                "completion_tokens": len(tokenize(out)), "cached_tokens": 0,
+                "finish_reason": {"type": "stop", "matched": hm.SPECIAL_IDS[stop]} if stop else {"type": "length"}}})
         prompt = text if isinstance(text, str) else " ".join(map(str, req.get("input_ids") or []))
         sp = req.get("sampling_params") or {}
         n = int(sp.get("max_new_tokens") or 16)
@@ -593,6 +668,42 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
+    # -- other engines' raw routes (flavor)
+
+    def _flavor_route(self, path: str, body: bytes, faults: set[str]) -> None:
+        srv = self.server
+        try:
+            req = json.loads(body or b"{}")
+        except ValueError as e:
+            return self._send_json(400, {"error": {"message": f"Invalid request body: {e}"}})
+        faults = faults | srv.draw_faults()
+        if path == "/v1/completions":  # vLLM: skip_special_tokens is a sampling parameter, default true
+            raw = self._raw_model(str(req.get("prompt") or ""), faults)
+            text, stop = raw if raw else ("".join(f"w{i} " for i in range(int(req.get("max_tokens") or 16))), "")
+            if stop:
+                text = text[: -len(stop)]  # the stop token is not in the text; stop_reason names it
+            if req.get("skip_special_tokens", True):
+                text = hm.strip_specials(text)
+            return self._send_json(200, {"id": f"cmpl-{srv.next_id()}", "object": "text_completion",
+                                         "model": srv.served_model_name, "choices": [{
+                                             "index": 0, "text": text, "logprobs": None,
+                                             "finish_reason": "stop" if stop else "length",
+                                             "stop_reason": hm.SPECIAL_IDS[stop] if stop else None}],
+                                         "usage": {"prompt_tokens": 1, "completion_tokens": len(tokenize(text))}})
+        if path == "/apply-template":  # llama.cpp: the model's chat template, rendered
+            return self._send_json(200, {"prompt": hm.render_prompt(req)})
+        if path == "/completion":  # llama.cpp: without --special the text has no special tokens
+            raw = self._raw_model(str(req.get("prompt") or ""), faults)
+            text, stop = raw if raw else ("w0 w1 w2 ", "")
+            tokens = srv.vocab.encode(text[: -len(stop)] if stop else text)
+            return self._send_json(200, {"content": hm.strip_specials(text[: -len(stop)] if stop else text),
+                                         "tokens": tokens if req.get("return_tokens") else [],
+                                         "stop": True, "stop_type": "eos" if stop else "limit",
+                                         "model": srv.served_model_name})
+        if path == "/detokenize":
+            return self._send_json(200, {"content": srv.vocab.decode(list(req.get("tokens") or []))})
+        return self._send_json(404, {"detail": "Not Found"})
+
     # -- chat
 
     def _chat(self, req: dict[str, Any], faults: set[str]) -> None:
@@ -612,7 +723,10 @@ class _Handler(BaseHTTPRequestHandler):
             h = hashlib.sha1(f"{rid}{i}{c['name']}".encode()).hexdigest()[:24]
             calls.append({"id": f"call_{h}", "index": i, "type": "function", "function": {"name": c["name"], "arguments": args}})
 
-        # Faults bend the plan the way broken parsers do.
+        # The gpt-oss shapes first (what a broken parser makes of the model's output), then the
+        # older faults bend the plan the way broken parsers do.
+        reasoning, content, calls = hm.bend(reasoning, content, calls, faults, offered=tools,
+                                            streamed=bool(req.get("stream")))
         if "leak_reasoning" in faults:
             reasoning = "<|start|>assistant<|channel|>analysis<|message|>" + (reasoning or "")
         if "leak_content" in faults:
@@ -778,12 +892,14 @@ class _Handler(BaseHTTPRequestHandler):
 def make_server(host: str = "127.0.0.1", port: int = 0, *, served_model_name: str = "openai/gpt-oss-20b",
                 api_key: str | None = None, startup_delay_s: float = 0.0, faults: Iterable[str] = (),
                 first_token_delay_s: float = 0.0, token_interval_s: float = 0.0, metrics: bool = True,
-                slow_first_token_s: float = 3.0, cache_report: bool = True) -> SGLangShapedServer:
+                slow_first_token_s: float = 3.0, cache_report: bool = True, fault_rate: float = 1.0,
+                seed: int = 0, flavor: str = "sglang") -> SGLangShapedServer:
     """Bind (port 0 = any free port) and return the server; call ``serve_forever()`` on it."""
     return SGLangShapedServer((host, port), served_model_name=served_model_name, api_key=api_key,
                               startup_delay_s=startup_delay_s, faults=faults, first_token_delay_s=first_token_delay_s,
                               token_interval_s=token_interval_s, metrics=metrics,
-                              slow_first_token_s=slow_first_token_s, cache_report=cache_report)
+                              slow_first_token_s=slow_first_token_s, cache_report=cache_report,
+                              fault_rate=fault_rate, seed=seed, flavor=flavor)
 
 
 def start_in_thread(host: str = "127.0.0.1", port: int = 0, **kwargs: Any) -> tuple[SGLangShapedServer, str]:
@@ -804,6 +920,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--api-key", default=None)
     ap.add_argument("--startup-delay", type=float, default=0.0, help="seconds /health answers 503")
     ap.add_argument("--fault", action="append", default=[], choices=sorted(FAULTS))
+    ap.add_argument("--fault-rate", type=float, default=1.0, help="share of requests the --fault(s) hit (0..1)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the fault draw")
+    ap.add_argument("--flavor", choices=FLAVORS, default="sglang", help="whose raw routes to answer like")
     ap.add_argument("--first-token-delay", type=float, default=0.0)
     ap.add_argument("--token-interval", type=float, default=0.0)
     ap.add_argument("--slow-first-token", type=float, default=3.0)
@@ -813,7 +932,8 @@ def main(argv: list[str] | None = None) -> int:
     srv = make_server(args.host, args.port, served_model_name=args.served_model_name or args.model_path,
                       api_key=args.api_key, startup_delay_s=args.startup_delay, faults=args.fault,
                       first_token_delay_s=args.first_token_delay, token_interval_s=args.token_interval,
-                      metrics=not args.no_metrics, slow_first_token_s=args.slow_first_token)
+                      metrics=not args.no_metrics, slow_first_token_s=args.slow_first_token,
+                      fault_rate=args.fault_rate, seed=args.seed, flavor=args.flavor)
     host, port = srv.server_address[:2]
     print(f"INFO:     Uvicorn running on http://{host}:{port} (Press CTRL+C to quit)", flush=True)
 
