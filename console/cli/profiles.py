@@ -19,8 +19,7 @@ def register(parser) -> None:
 def run(args) -> int:
     from console.errors import ConsoleError
     from console.runtime import profiles
-    from console.settings import mask_secret
-    from console.settings.spec import BY_KEY
+    from console.settings import scrub_obj
 
     if args.action == "list":
         names = profiles.list_profiles()
@@ -32,7 +31,7 @@ def run(args) -> int:
                            exit_code=2)
     if args.action == "show":
         prof = profiles.load(args.name)
-        values = {k: (mask_secret(str(v)) if k in BY_KEY and BY_KEY[k].secret else v) for k, v in prof.values.items()}
+        values = scrub_obj(prof.values)  # a kept secret is shown masked, like everywhere else
         emit({"name": prof.name, "path": str(prof.path), "keep_secrets": prof.keep_secrets, "settings": values},
              args.json, lambda d: "\n".join([f"# {d['path']}"] + [f"{k} = {v}" for k, v in d["settings"].items()]))
     elif args.action == "duplicate":

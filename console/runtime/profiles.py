@@ -2,7 +2,8 @@
 
 ``$XDG_CONFIG_HOME/gpt-oss-console/profiles/<name>.toml`` (dir 0700, files
 0600, written atomically). Secrets are dropped unless the operator asks to keep
-them; then they live only in that 0600 file. A file that does not parse is
+them; then they live only in that 0600 file. A secret read from a file keeps its
+path (``api_key_file = "/…"``): the profile remembers where the key is, not the key. A file that does not parse is
 never overwritten: it is moved aside and the error names the file and line.
 """
 
@@ -109,12 +110,19 @@ def load(name: str) -> Profile:
 def _dump(profile: Profile, secrets: Iterable[str]) -> bytes:
     import tomli_w
 
+    from console.secret import Secret, reveal
+    from console.settings.spec import BY_KEY
+
     secrets = set(secrets)
-    values = {
-        k: v
-        for k, v in sorted(profile.values.items())
-        if v is not None and (profile.keep_secrets or k not in secrets)
-    }
+    values: dict[str, Any] = {}
+    for k, v in sorted(profile.values.items()):
+        if v is None:
+            continue
+        path = v.path if isinstance(v, Secret) else None
+        if path and k in BY_KEY and BY_KEY[k].file_key:
+            values[BY_KEY[k].file_key] = path
+        if profile.keep_secrets or k not in secrets:
+            values[k] = reveal(v)
     doc = {
         "profile": {"name": profile.name, "keep_secrets": profile.keep_secrets, "saved_at": time.time()},
         "settings": values,
