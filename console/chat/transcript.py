@@ -10,6 +10,7 @@ JSONL, one record a line, so a bug report can be read with ``jq`` or ``grep``:
 - ``{"kind": "messages", "messages": [...]}``: the history, so a loaded session can go on.
 
 Files are written 0600: they can hold prompts and tool results people consider private.
+Every record goes through the secret scrubber first (a server's error text can quote a key).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from console.chat.events import (
 from console.chat.session import ChatSession, ChatSettings, Exchange, TurnRecord
 from console.errors import ConsoleError
 from console.private_file import write_private
+from console.settings.mask import scrub, scrub_obj
 
 VERSION = 1
 _EVENT_TYPES = {name: getattr(ev_mod, name) for name in ev_mod.__all__
@@ -72,7 +74,7 @@ def save_jsonl(session: ChatSession, path: str | os.PathLike) -> Path:
                 yield {"kind": "exchange", "turn": i, "data": _exchange_dict(ex)}
         yield {"kind": "messages", "messages": session.messages}
 
-    return write_private(path, (json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records()))
+    return write_private(path, (json.dumps(scrub_obj(r), ensure_ascii=False, default=str) + "\n" for r in records()))
 
 
 def _event_from(type_name: str, data: dict[str, Any]) -> Any:
@@ -197,4 +199,4 @@ def to_markdown(session: ChatSession) -> str:
 
 
 def export_markdown(session: ChatSession, path: str | os.PathLike) -> Path:
-    return write_private(path, to_markdown(session))
+    return write_private(path, scrub(to_markdown(session)))

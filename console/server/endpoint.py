@@ -2,16 +2,20 @@
 
 ``endpoint_from_env()`` is the single reader of the client-side environment
 (``GPT_OSS_CONSOLE_BASE_URL``, ``GPT_OSS_CONSOLE_API_KEY`` / ``GPT_OSS_CONSOLE_API_KEY_FILE``,
-``GPT_OSS_CONSOLE_MODEL``) for every command and area that needs a server.
+``GPT_OSS_CONSOLE_MODEL``) for every command and area that needs a server;
+``endpoint_from_profile()`` the server a launch profile describes; ``resolve_endpoint()``
+layers them for the client commands: flags > environment > profile > defaults.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
-from typing import Mapping
+from typing import Any, Mapping
 
-from console.secret import Secret, read_secret_file
+from console.errors import ConsoleError
+from console.exit_codes import EXIT_USAGE
+from console.secret import Secret, SecretFileError, as_secret, read_secret_file
 
 BASE_URL_ENV = "GPT_OSS_CONSOLE_BASE_URL"
 API_KEY_ENV = "GPT_OSS_CONSOLE_API_KEY"
@@ -26,6 +30,9 @@ class Endpoint:
     api_key: Secret | None = None
     model: str | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "api_key", as_secret(self.api_key))  # a plain string still arrives as a Secret
+
     def with_(self, **changes) -> "Endpoint":
         return replace(self, **changes)
 
@@ -38,16 +45,84 @@ class Endpoint:
                 "model": self.model}
 
 
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """The fields the environment sets (only those)."""
+    out: dict[str, Any] = {}
+    if env.get(API_KEY_FILE_ENV):
+        out["api_key"] = read_secret_file(env[API_KEY_FILE_ENV], what="API key")
+    elif env.get(API_KEY_ENV):
+        out["api_key"] = Secret(env[API_KEY_ENV], source=f"env {API_KEY_ENV}")
+    if env.get(BASE_URL_ENV):
+        out["base_url"] = env[BASE_URL_ENV]
+    if env.get(MODEL_ENV):
+        out["model"] = env[MODEL_ENV]
+    return out
+
+
 def endpoint_from_env(env: Mapping[str, str] | None = None) -> Endpoint:
     """The endpoint the environment describes; the key file wins over the key value.
 
     Raises ``console.secret.SecretFileError`` when the key file is named but unusable.
     """
+    return Endpoint(**_from_env(os.environ if env is None else env))
+
+
+def endpoint_or_problem(env: Mapping[str, str] | None = None) -> tuple[Endpoint, str | None]:
+    """For the console's areas: the environment's endpoint, and a sentence when its key file is
+    unusable (the endpoint then has no key) instead of an exception at start-up."""
     env = os.environ if env is None else env
-    key: Secret | None = None
-    if env.get(API_KEY_FILE_ENV):
-        key = read_secret_file(env[API_KEY_FILE_ENV], what="API key")
-    elif env.get(API_KEY_ENV):
-        key = Secret(env[API_KEY_ENV], source=f"env {API_KEY_ENV}")
-    return Endpoint(base_url=env.get(BASE_URL_ENV) or DEFAULT_BASE_URL, api_key=key,
-                    model=env.get(MODEL_ENV) or None)
+    try:
+        return endpoint_from_env(env), None
+    except SecretFileError as exc:
+        return endpoint_from_env({k: v for k, v in env.items() if k != API_KEY_FILE_ENV}).with_(api_key=None), \
+            f"{API_KEY_FILE_ENV}: {exc}"
+
+
+def endpoint_from_profile(name: str) -> Endpoint:
+    """The server a launch profile starts: where it publishes, its key (kept in the profile, or
+    its key file) and the model name it serves."""
+    from console.runtime import profiles
+    from console.settings import resolve
+
+    prof = profiles.load(name)
+    res = resolve({}, profile=prof.values)
+    problems = [p.message for p in res.errors if p.key.startswith("api_key")]
+    if problems:
+        raise ConsoleError(f"profile {name}: {problems[0]}", "fix the profile's API key file", exit_code=EXIT_USAGE)
+    v = res.values
+    host = str(v.get("publish_address") or "127.0.0.1")
+    host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    host = f"[{host}]" if ":" in host else host
+    port = v.get("host_port") or v.get("port")
+    return Endpoint(base_url=f"http://{host}:{port}", api_key=v.get("api_key"),
+                    model=v.get("served_model_name") or v.get("model"))
+
+
+def resolve_endpoint(*, base_url: str | None = None, api_key: Secret | str | None = None,
+                     api_key_file: str | None = None, model: str | None = None, profile: str | None = None,
+                     env: Mapping[str, str] | None = None) -> Endpoint:
+    """Flags > environment > profile > defaults, field by field.
+
+    Raises ConsoleError (exit 2) for a key file that cannot be used, with what to do.
+    """
+    env = os.environ if env is None else env
+    fields: dict[str, Any] = {}
+    if profile:
+        ep = endpoint_from_profile(profile)
+        fields.update(base_url=ep.base_url, model=ep.model)
+        if ep.api_key:
+            fields["api_key"] = ep.api_key
+    try:
+        fields.update(_from_env(env))
+        if api_key_file:
+            fields["api_key"] = read_secret_file(api_key_file, what="API key")
+        elif api_key:
+            fields["api_key"] = as_secret(api_key, "--api-key")
+    except SecretFileError as exc:
+        raise ConsoleError(str(exc), f"or give the key another way: {API_KEY_FILE_ENV} or a profile",
+                           exit_code=EXIT_USAGE) from None
+    if base_url:
+        fields["base_url"] = base_url
+    if model:
+        fields["model"] = model
+    return Endpoint(**fields)

@@ -318,11 +318,14 @@ class Scraper:
     Thread-agnostic and blocking: the TUI calls it from a worker, the CLI in a loop.
     """
 
-    def __init__(self, base_url: str, timeout: float = 5.0):
+    def __init__(self, base_url: str, timeout: float = 5.0, api_key=None):
         import httpx
 
+        from console.server.client import _auth_headers
+
         self.base_url = base_url
-        self._client = httpx.Client(timeout=timeout)
+        # /metrics is open on SGLang; a proxy in front may still want the key.
+        self._client = httpx.Client(timeout=timeout, headers=_auth_headers(api_key))
         self.previous: MetricsSnapshot | None = None
 
     def scrape(self) -> MetricsView:
