@@ -67,15 +67,20 @@ def endpoint_from_env(env: Mapping[str, str] | None = None) -> Endpoint:
     return Endpoint(**_from_env(os.environ if env is None else env))
 
 
-def endpoint_or_problem(env: Mapping[str, str] | None = None) -> tuple[Endpoint, str | None]:
+def endpoint_or_problem(env: Mapping[str, str] | None = None, *,
+                        default_base_url: str = DEFAULT_BASE_URL) -> tuple[Endpoint, str | None]:
     """For the console's areas: the environment's endpoint, and a sentence when its key file is
-    unusable (the endpoint then has no key) instead of an exception at start-up."""
+    unusable (the endpoint then has no key) instead of an exception at start-up.
+    ``default_base_url``: what an unset URL means ("" for "no endpoint yet")."""
     env = os.environ if env is None else env
+    problem = None
     try:
-        return endpoint_from_env(env), None
+        fields = _from_env(env)
     except SecretFileError as exc:
-        return endpoint_from_env({k: v for k, v in env.items() if k != API_KEY_FILE_ENV}).with_(api_key=None), \
-            f"{API_KEY_FILE_ENV}: {exc}"
+        fields = _from_env({k: v for k, v in env.items() if k not in (API_KEY_FILE_ENV, API_KEY_ENV)})
+        problem = f"{API_KEY_FILE_ENV}: {exc}"
+    fields.setdefault("base_url", default_base_url)
+    return Endpoint(**fields), problem
 
 
 def endpoint_from_profile(name: str) -> Endpoint:

@@ -95,6 +95,17 @@ def file_field(s: Setting) -> FormField:
     )
 
 
+def with_file_fields(values: dict[str, Any], sources: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Values and sources for the form, a secret's file field included (the file its key was read from)."""
+    values, sources = dict(values), dict(sources)
+    for s in SETTINGS:
+        if s.file_key:
+            path = getattr(values.get(s.key), "path", None)
+            values[s.file_key] = path
+            sources[s.file_key] = sources.get(s.key, "default") if path else "default"
+    return values, sources
+
+
 def form_fields(*, include_entrypoint_only: bool = False) -> dict[str, list[FormField]]:
     """Group → fields, in display order (a secret's file field right after it). SSH settings
     (image-only) are left out unless asked."""

@@ -17,9 +17,14 @@ from console.secret import Scrubber, mask_secret
 from .spec import SETTINGS
 
 
+# Secrets an engine prints that are no setting of ours: SGLang's ServerArgs has
+# ssl_keyfile_password (a name ending in one of these matches too, e.g. admin_api_key).
+ENGINE_SECRET_NAMES = ("password",)
+
+
 def secret_names() -> tuple[str, ...]:
     """Every name a secret setting is known by: ``api_key``, ``API_KEY``, ``--api-key``, aliases…"""
-    names: list[str] = []
+    names: list[str] = list(ENGINE_SECRET_NAMES)
     for s in SETTINGS:
         if s.secret:
             names += [s.key, s.env, *s.aliases, s.cli_flag]
