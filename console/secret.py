@@ -114,6 +114,8 @@ def read_secret_file(path: str | os.PathLike, *, what: str = "secret") -> Secret
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or exc.__class__.__name__
         raise SecretFileError(f"the {what} file {path} cannot be read ({reason}): check its permissions") from None
+    except ValueError:  # a NUL in the path: no file can have that name
+        raise SecretFileError(f"the {what} file name {path!r} has a NUL character: give the file's path") from None
     if not value:
         raise SecretFileError(f"the {what} file {path} is empty: write the {what} into it")
     return Secret(value, source=f"file {path}", path=path)

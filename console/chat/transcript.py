@@ -30,6 +30,7 @@ from console.chat.events import (
 )
 from console.chat.session import ChatSession, ChatSettings, Exchange, TurnRecord
 from console.errors import ConsoleError
+from console.exit_codes import EXIT_NOT_FOUND, EXIT_USAGE
 from console.private_file import write_private
 from console.settings.mask import scrub, scrub_obj
 
@@ -108,7 +109,7 @@ def load_jsonl(path: str | os.PathLike, session: ChatSession | None = None, *, b
     try:
         lines = p.read_text(encoding="utf-8").splitlines()
     except OSError as e:
-        raise ConsoleError(f"cannot read transcript {p}: {e.strerror or e}", exit_code=4) from None
+        raise ConsoleError(f"cannot read transcript {p}: {e.strerror or e}", exit_code=EXIT_NOT_FOUND) from None
     session: ChatSession | None = None
     turns: dict[int, TurnRecord] = {}
     messages: list[dict[str, Any]] | None = None
@@ -118,7 +119,7 @@ def load_jsonl(path: str | os.PathLike, session: ChatSession | None = None, *, b
         try:
             rec = json.loads(line)
         except ValueError:
-            raise ConsoleError(f"{p}:{n}: not a JSON line", "is this a gpt-oss-console transcript?", exit_code=2) from None
+            raise ConsoleError(f"{p}:{n}: not a JSON line", "is this a gpt-oss-console transcript?", exit_code=EXIT_USAGE) from None
         kind = rec.get("kind")
         if kind == "session":
             st = dict(rec.get("settings") or {})
@@ -143,7 +144,7 @@ def load_jsonl(path: str | os.PathLike, session: ChatSession | None = None, *, b
         elif kind == "messages":
             messages = rec.get("messages") or []
     if session is None:
-        raise ConsoleError(f"{p}: no session header line", "is this a gpt-oss-console transcript?", exit_code=2)
+        raise ConsoleError(f"{p}: no session header line", "is this a gpt-oss-console transcript?", exit_code=EXIT_USAGE)
     session.turns = [turns[i] for i in sorted(turns)]
     if messages is not None:
         session.messages = messages

@@ -37,6 +37,11 @@ def endpoint_from_args(args) -> Endpoint:
     """The endpoint for ``args`` (warns on stderr when the key came as --api-key VALUE)."""
     if getattr(args, "api_key", None) and not getattr(args, "api_key_file", None):
         print(PS_WARNING, file=sys.stderr, flush=True)
+    base = None
+    if getattr(args, "profile", None):
+        from console.runtime import profiles
+
+        base = profiles.endpoint(args.profile)
     return resolve_endpoint(base_url=args.base_url, api_key=getattr(args, "api_key", None),
                             api_key_file=getattr(args, "api_key_file", None), model=getattr(args, "model", None),
-                            profile=getattr(args, "profile", None))
+                            base=base)

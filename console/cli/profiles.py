@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from console.cli.common import EXIT_OK, add_json_flag, emit
+from console.exit_codes import EXIT_USAGE
 
 HELP = "list, show, duplicate or delete launch profiles (saved by launch --save-profile or the Launch screen)"
 ORDER = 25
@@ -28,7 +29,7 @@ def run(args) -> int:
         return EXIT_OK
     if not args.name:
         raise ConsoleError(f"profiles {args.action} needs a profile name", "gpt-oss-console profiles lists them",
-                           exit_code=2)
+                           exit_code=EXIT_USAGE)
     if args.action == "show":
         prof = profiles.load(args.name)
         values = scrub_obj(prof.values)  # a kept secret is shown masked, like everywhere else
@@ -37,7 +38,7 @@ def run(args) -> int:
     elif args.action == "duplicate":
         if not args.new_name:
             raise ConsoleError("profiles duplicate needs the new name", "profiles duplicate NAME NEW_NAME",
-                               exit_code=2)
+                               exit_code=EXIT_USAGE)
         copy = profiles.duplicate(args.name, args.new_name)
         emit({"name": copy.name, "path": str(copy.path)}, args.json, lambda d: f"copied to {d['path']}")
     else:

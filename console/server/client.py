@@ -50,7 +50,7 @@ def root_url(base_url: str) -> str:
         parts = urlsplit(url)
         port = parts.port  # raises ValueError outside 0–65535
     except ValueError as exc:
-        raise ConsoleError(f"not a usable server URL: {base_url!r} ({exc})", hint, exit_code=2) from None
+        raise ConsoleError(f"not a usable server URL: {base_url!r} ({exc})", hint, exit_code=EXIT_USAGE) from None
     if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
         raise ConsoleError(f"not a usable server URL: {base_url!r}", hint, exit_code=EXIT_USAGE)
     return url

@@ -2,9 +2,9 @@
 
 ``endpoint_from_env()`` is the single reader of the client-side environment
 (``GPT_OSS_CONSOLE_BASE_URL``, ``GPT_OSS_CONSOLE_API_KEY`` / ``GPT_OSS_CONSOLE_API_KEY_FILE``,
-``GPT_OSS_CONSOLE_MODEL``) for every command and area that needs a server;
-``endpoint_from_profile()`` the server a launch profile describes; ``resolve_endpoint()``
-layers them for the client commands: flags > environment > profile > defaults.
+``GPT_OSS_CONSOLE_MODEL``) for every command and area that needs a server; ``resolve_endpoint()``
+layers flags > environment > a base endpoint (a launch profile's server,
+:func:`console.runtime.profiles.endpoint`) > defaults for the client commands.
 """
 
 from __future__ import annotations
@@ -83,40 +83,19 @@ def endpoint_or_problem(env: Mapping[str, str] | None = None, *,
     return Endpoint(**fields), problem
 
 
-def endpoint_from_profile(name: str) -> Endpoint:
-    """The server a launch profile starts: where it publishes, its key (kept in the profile, or
-    its key file) and the model name it serves."""
-    from console.runtime import profiles
-    from console.settings import resolve
-
-    prof = profiles.load(name)
-    res = resolve({}, profile=prof.values)
-    problems = [p.message for p in res.errors if p.key.startswith("api_key")]
-    if problems:
-        raise ConsoleError(f"profile {name}: {problems[0]}", "fix the profile's API key file", exit_code=EXIT_USAGE)
-    v = res.values
-    host = str(v.get("publish_address") or "127.0.0.1")
-    host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
-    host = f"[{host}]" if ":" in host else host
-    port = v.get("host_port") or v.get("port")
-    return Endpoint(base_url=f"http://{host}:{port}", api_key=v.get("api_key"),
-                    model=v.get("served_model_name") or v.get("model"))
-
-
 def resolve_endpoint(*, base_url: str | None = None, api_key: Secret | str | None = None,
-                     api_key_file: str | None = None, model: str | None = None, profile: str | None = None,
+                     api_key_file: str | None = None, model: str | None = None, base: Endpoint | None = None,
                      env: Mapping[str, str] | None = None) -> Endpoint:
-    """Flags > environment > profile > defaults, field by field.
+    """Flags > environment > ``base`` (e.g. a profile's server) > defaults, field by field.
 
     Raises ConsoleError (exit 2) for a key file that cannot be used, with what to do.
     """
     env = os.environ if env is None else env
     fields: dict[str, Any] = {}
-    if profile:
-        ep = endpoint_from_profile(profile)
-        fields.update(base_url=ep.base_url, model=ep.model)
-        if ep.api_key:
-            fields["api_key"] = ep.api_key
+    if base is not None:
+        fields.update(base_url=base.base_url, model=base.model)
+        if base.api_key:
+            fields["api_key"] = base.api_key
     try:
         fields.update(_from_env(env))
         if api_key_file:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from console.errors import ConsoleError
+from console.exit_codes import EXIT_UNAVAILABLE
 
 PREFIX = "sglang:"
 
@@ -67,14 +68,14 @@ ENABLE_HINT = (
 class MetricsDisabled(ConsoleError):
     """The server is up but has no /metrics: it was started without --enable-metrics."""
 
-    exit_code = 3  # something the command needs is not there
+    exit_code = EXIT_UNAVAILABLE  # something the command needs is not there
 
     def __init__(self, url: str):
         super().__init__(f"{url} answered 404: the server was started without --enable-metrics", ENABLE_HINT)
 
 
 class MetricsUnreachable(ConsoleError):
-    exit_code = 3
+    exit_code = EXIT_UNAVAILABLE
 
 
 @dataclass

@@ -107,12 +107,14 @@ def parse_value(setting: Setting, raw: Any) -> tuple[Any, str | None]:
         try:
             value: Any = int(str(text), 10)
         except ValueError:
-            raise ParseError(f"{setting.env}={raw!r} is not a whole number") from None
+            allowed = setting.allowed_text()
+            raise ParseError(f"{setting.env}={raw!r} is not a whole number: use digits"
+                             + (f" ({allowed})" if allowed else "")) from None
     elif kind == "float":
         try:
             value = float(str(text))
         except ValueError:
-            raise ParseError(f"{setting.env}={raw!r} is not a number (e.g. 0.9)") from None
+            raise ParseError(f"{setting.env}={raw!r} is not a number: use one such as 0.9") from None
     else:
         value = str(text)
     if kind == "choice" and isinstance(value, str):
