@@ -210,8 +210,9 @@ class Scrubber:
         self._needles_b = tuple(n.encode() for n in self._needles)
         alt = "|".join(stems) or r"(?!x)x"
         pattern = (
-            # name=value / name: value / "name": "value" (a closing quote of a JSON key allowed)
-            rf"(?P<pre>(?:{alt})['\"]?[ \t]*[:=][ \t]*"
+            # name=value, "name": "value" / "name":"value" (a quoted key), name: value (YAML, headers:
+            # a space after the colon, so a path like /run/…/api_key:/mnt/… is not taken for one)
+            rf"(?P<pre>(?:{alt})(?:['\"]?[ \t]*=[ \t]*|['\"][ \t]*:[ \t]*|[ \t]*:[ \t]+)"
             # --flag value / --flag=value, and HTTP's Bearer token
             rf"|--(?:[a-z0-9]+[-_])*?(?:{alt})(?:[ \t]+|=)|bearer[ \t]+)"
             rf"(?:'(?P<sq>[^'\r\n]*)'?|\"(?P<dq>[^\"\r\n]*)\"?|(?P<bare>[^{_UNQUOTED_END}]+))"
