@@ -22,7 +22,7 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, AsyncIterator
 
-from console.secret import reveal
+from console.secret import Secret, reveal
 from console.chat import import_client_libraries
 from console.chat.events import (
     ChatEvent, ChunkReceived, ContentDelta, Finding, ReasoningDelta, RequestSent, ToolCallRequested,
@@ -39,7 +39,7 @@ TOOL_CHOICES = ("auto", "required", "none")
 @dataclass
 class ChatSettings:
     base_url: str
-    api_key: str | None = None
+    api_key: Secret | str | None = None  # a Secret from every front end; revealed only for the HTTP client
     model: str | None = None  # None: the first id /v1/models lists
     stream: bool = True
     reasoning_effort: str | None = "medium"  # low | medium | high | None (not sent)
