@@ -196,8 +196,7 @@ class Scrubber:
     def __init__(self, names: Iterable[str] = (), values: Iterable[Any] = (), *, live: bool = True):
         stems = sorted({_stem(n) for n in names if _stem(n)}, key=len, reverse=True)
         self.names = tuple(names)
-        self._values = tuple(sorted({str(reveal(v)) for v in values if v and len(str(reveal(v))) >= 1},
-                                    key=len, reverse=True))
+        self._values = tuple(sorted({str(reveal(v)) for v in values if v}, key=len, reverse=True))
         self.live = live
         # The quick test: each stem as a literal in text folded to lower case with '-' as '_'
         # ("api_key"), plus "bearer"; a needle holding another ("ssh_password") is implied by it.
@@ -274,7 +273,7 @@ class Scrubber:
             data = _replace_all(data, values_b, masks_b)
         folded = data.lower().replace(b"-", b"_")
         if any(n in folded for n in self._needles_b):
-            data = self._re_b.sub(_masked_match_b, data)
+            data = self._re_b.sub(_masked_match, data)
         return data
 
     def scrub_argv(self, argv: Iterable[str]) -> list[str]:
@@ -298,7 +297,7 @@ class Scrubber:
         m = self._re.match(arg + " x")
         return bool(m) and m.start() == 0 and m.group("pre").startswith("--")
 
-    def scrub_obj(self, obj: Any, *, _key: str = "") -> Any:
+    def scrub_obj(self, obj: Any) -> Any:
         """A JSON-like structure with secrets masked: Secrets, known values, and the value of any
         key that names a secret (``{"api_key": "k"}`` → ``{"api_key": "••••"}``)."""
         if isinstance(obj, Secret):
@@ -346,32 +345,17 @@ def _masked_value(value: str) -> str | None:
     return mask_secret(value)
 
 
-def _masked_match(m: re.Match) -> str:
-    for group in ("sq", "dq", "bare"):
-        value = m.group(group)
-        if value is not None:
-            shown = _masked_value(value)
-            if shown is None:
-                return m.group(0)
-            start, end = m.span(group)
-            base = m.start()
-            whole = m.group(0)
-            return whole[: start - base] + shown + whole[end - base:]
-    return m.group(0)
-
-
-def _masked_match_b(m: re.Match) -> bytes:
-    for group in ("sq", "dq", "bare"):
-        value = m.group(group)
-        if value is not None:
-            shown = _masked_value(value.decode("utf-8", "surrogateescape"))
-            if shown is None:
-                return m.group(0)
-            start, end = m.span(group)
-            base = m.start()
-            whole = m.group(0)
-            return whole[: start - base] + shown.encode() + whole[end - base:]
-    return m.group(0)
+def _masked_match(m: re.Match) -> str | bytes:
+    """A name-led match with its value (whichever of the quoted/bare groups took it) masked."""
+    group = next(g for g in ("sq", "dq", "bare") if m.group(g) is not None)
+    value = m.group(group)
+    is_bytes = isinstance(value, bytes)
+    shown = _masked_value(value.decode("utf-8", "surrogateescape") if is_bytes else value)
+    if shown is None:
+        return m.group(0)
+    start, end = m.start(group) - m.start(), m.end(group) - m.start()
+    whole = m.group(0)
+    return whole[:start] + (shown.encode() if is_bytes else shown) + whole[end:]
 
 
 def world_readable(path: str | os.PathLike) -> bool:
