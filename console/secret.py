@@ -200,7 +200,7 @@ class Scrubber:
         self.live = live
         # The quick test: each stem as a literal in text folded to lower case with '-' as '_'
         # ("api_key"), plus "bearer"; a needle holding another ("ssh_password") is implied by it.
-        literal = {n.strip("-").lower().replace("-", "_") for n in names} | {"bearer"}
+        literal = {n.strip("-").lower().replace("-", "_") for n in names} | ({"bearer"} if names else set())
         literal = {n for n in literal if n and not any(m != n and m in n for m in literal)}
         self._needles = tuple(sorted(literal))
         self._needles_b = tuple(n.encode() for n in self._needles)
@@ -215,22 +215,27 @@ class Scrubber:
         )
         self._re = re.compile(pattern, re.IGNORECASE)
         self._re_b = re.compile(pattern.encode(), re.IGNORECASE)
-        self._cache: tuple = (-1, (), (), (), ())
+        self._cache: tuple = (-1, _Replacements((), ()), _Replacements((), ()))
 
     def with_values(self, *values: Any) -> "Scrubber":
         """A scrubber that also masks ``values`` (plain strings or Secrets)."""
         return Scrubber(self.names, (*self._values, *values), live=self.live)
 
+    def values_only(self) -> "Scrubber":
+        """The same values, no name rules: for a relay that is handed every secret it must mask."""
+        return Scrubber((), self._values, live=self.live)
+
     # -- the values to replace ----------------------------------------------------------
     def _known(self) -> tuple:
-        """(values, their masks, values as bytes, masks as bytes), rebuilt when a Secret comes or goes."""
+        """The known values' replacements (text, bytes), rebuilt when a Secret comes or goes."""
         version = _live_version[0] if self.live else 0
         if self._cache[0] != version:
             live = known_values() if self.live else ()
             values = tuple(sorted(set(self._values) | set(live), key=len, reverse=True))
             masks = tuple(mask_secret(v) for v in values)
             values_b = tuple(v.encode("utf-8", "surrogateescape") for v in values)
-            self._cache = (version, values, masks, values_b, tuple(m.encode() for m in masks))
+            self._cache = (version, _Replacements(values, masks),
+                           _Replacements(values_b, tuple(m.encode() for m in masks)))
         return self._cache[1:]
 
     # -- text ------------------------------------------------------------------------------
@@ -238,9 +243,7 @@ class Scrubber:
         """``text`` with every secret masked (the same object back when there is none)."""
         if not text:
             return text
-        values, masks, _, _ = self._known()
-        if values:
-            text = _replace_all(text, values, masks)
+        text = self._known()[0].apply(text)
         return self._names(text)
 
     def _names(self, text: str) -> str:
@@ -256,7 +259,7 @@ class Scrubber:
         if not lines:
             return lines
         joined = "\n".join(lines)
-        values = self._known()[0]
+        values = self._known()[0].values
         if any(v in joined for v in values):
             return [self.scrub(line) for line in lines]
         folded = joined.lower().replace("-", "_")
@@ -268,13 +271,29 @@ class Scrubber:
         """Bytes (a process's output, complete lines) with every secret masked."""
         if not data:
             return data
-        _, _, values_b, masks_b = self._known()
-        if values_b:
-            data = _replace_all(data, values_b, masks_b)
+        data = self._known()[1].apply(data)
+        if not self._needles_b:
+            return data
+        # bytes.lower() and the '-' → '_' fold keep every offset, so a hit in the folded copy
+        # names the line to rewrite: the regex (it tries every position) sees only those lines.
         folded = data.lower().replace(b"-", b"_")
-        if any(n in folded for n in self._needles_b):
-            data = self._re_b.sub(_masked_match, data)
-        return data
+        lines: set[tuple[int, int]] = set()
+        for needle in self._needles_b:
+            at = folded.find(needle)
+            while at != -1:
+                start = data.rfind(b"\n", 0, at) + 1
+                end = data.find(b"\n", at)
+                end = len(data) if end == -1 else end
+                lines.add((start, end))
+                at = folded.find(needle, end)
+        if not lines:
+            return data
+        out, done = [], 0
+        for start, end in sorted(lines):
+            out += [data[done:start], self._re_b.sub(_masked_match, data[start:end])]
+            done = end
+        out.append(data[done:])
+        return b"".join(out)
 
     def scrub_argv(self, argv: Iterable[str]) -> list[str]:
         """A copy of ``argv`` safe to print: the word after a secret's flag masked, and every known value."""
@@ -325,17 +344,29 @@ class Scrubber:
         return text if _masked_value(text) is None else mask_secret(text)
 
 
-def _replace_all(text, values, masks):
-    """Replace every value by its mask until none is left (a replacement always shortens the
-    text, so this ends; it also catches a value that two replacements brought together)."""
-    changed = True
-    while changed:
-        changed = False
-        for value, shown in zip(values, masks):
-            if value in text:
-                text = text.replace(value, shown)
-                changed = True
-    return text
+class _Replacements:
+    """Known values and their masks (str or bytes), replaced in one pass where that is enough."""
+
+    def __init__(self, values: tuple, masks: tuple):
+        self.values, self.masks = values, masks
+        # A replacement can form a new occurrence only across a mask: when a suffix of a mask
+        # begins a value, a prefix of it ends a value, or a value holds it. Otherwise one pass
+        # is exact; else repeat until none is left (each replacement shortens the text: it ends).
+        self.recur = any(_overlaps(v, m) or m in v for v in values for m in masks)  # any value, any mask
+
+    def apply(self, text):
+        changed = True
+        while changed:
+            changed = False
+            for value, shown in zip(self.values, self.masks):
+                if value in text:
+                    text = text.replace(value, shown)
+                    changed = self.recur
+        return text
+
+
+def _overlaps(value, mask) -> bool:
+    return any(value.startswith(mask[i:]) or value.endswith(mask[:i]) for i in range(1, len(mask)))
 
 
 def _masked_value(value: str) -> str | None:

@@ -280,6 +280,11 @@ async def test_exports_run_as_printed_and_status_reads_the_real_port(standin_sgl
     assert Path(mounts["/run/secrets/gpt-oss-console/hf_token"]).read_text() == token + "\n"
     assert all(v.endswith(":ro") for v in service["volumes"])
     assert key not in compose_file.read_text() and token not in compose_file.read_text()
+    # The console's copies live as long as the container: removing it removes them.
+    copies = xdg / "state" / "gpt-oss-console" / "secrets" / name
+    assert copies.is_dir()
+    cli("stop", name, "--remove", "--timeout", "5")
+    assert not copies.exists()
 
 
 async def test_project_image_gets_the_keys_as_files(console_image, xdg, name, secrets, docker_client):
