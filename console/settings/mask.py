@@ -10,6 +10,7 @@ file, found in a container's secret mount), wherever they appear. Stdlib only (s
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Iterable
 
 from console.secret import Scrubber, mask_secret
@@ -36,6 +37,12 @@ def secret_names() -> tuple[str, ...]:
 SCRUBBER = Scrubber(secret_names())
 
 
+@lru_cache(maxsize=32)
+def scrubber_with(names: tuple[str, ...]) -> Scrubber:
+    """The one scrubber, also knowing ``names`` (an engine's own secret flags, say)."""
+    return Scrubber((*SCRUBBER.names, *names))
+
+
 def scrub(text: str) -> str:
     return SCRUBBER.scrub(text)
 
@@ -59,4 +66,5 @@ def _is_secret(key: str) -> bool:
     return any(s.key == key and s.secret for s in SETTINGS)
 
 
-__all__ = ["SCRUBBER", "mask_secret", "redact_argv", "scrub", "scrub_lines", "scrub_obj", "secret_names"]
+__all__ = ["SCRUBBER", "mask_secret", "redact_argv", "scrub", "scrub_lines", "scrub_obj", "scrubber_with",
+           "secret_names"]
