@@ -221,6 +221,8 @@ class Runtime:
             secret_files.forget(spec.name)
             raise explain(exc, image=spec.image, port=spec.host_port) from exc
         try:
+            if spec.secrets_copied and spec.secret_files:
+                secret_files.copy_into(container, spec.secret_files)
             if before_start is not None:
                 before_start(container)
             container.start()

@@ -9,14 +9,18 @@ entrypoint reads them as ``API_KEY_FILE`` / ``HF_TOKEN_FILE``; a stock SGLang im
 API key in a ``--config`` YAML and the HF token through ``HF_TOKEN_PATH``.
 
 Files are kept while the container exists (a restart mounts them again) and deleted when the
-console removes it. Against a Docker Engine on another host, bind mounts name that host's
-files: the console's copies are on this one.
+console removes it. A Docker Engine on another host would read a bind mount's path on that
+host, so there the files are copied into the created container instead (:func:`copy_into`,
+``LaunchSpec.secrets_copied``): the same paths, root-owned 0400, in its own filesystem.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
+import tarfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -59,6 +63,26 @@ def write(files: Iterable[SecretFile], container_name: str) -> list[Path]:
     private_dir(folder.parent)
     return [write_private(folder / f.name, f.content.reveal() + ("" if f.name == SGLANG_CONFIG else "\n"),
                           mode=FILE_MODE) for f in ours]
+
+
+def copy_into(container, files: Iterable[SecretFile]) -> None:
+    """Copy each file into a created (not yet started) container: root-owned, 0400, under
+    IN_CONTAINER (``docker inspect`` shows neither the path's content nor a mount)."""
+    buf = io.BytesIO()
+    now = int(time.time())
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        parts = IN_CONTAINER.strip("/").split("/")
+        for i in range(1, len(parts) + 1):
+            folder = tarfile.TarInfo("/".join(parts[:i]))
+            folder.type, folder.mode, folder.mtime = tarfile.DIRTYPE, 0o755 if i < len(parts) else 0o700, now
+            tar.addfile(folder)
+        for f in files:
+            data = (f.content.reveal() + ("" if f.name == SGLANG_CONFIG else "\n")).encode()
+            info = tarfile.TarInfo(f.container_path.lstrip("/"))
+            info.size, info.mode, info.mtime = len(data), FILE_MODE, now
+            tar.addfile(info, io.BytesIO(data))
+    if not container.put_archive("/", buf.getvalue()):
+        raise OSError(f"Docker did not accept the secret files into {container.name}")
 
 
 def forget(container_name: str) -> None:

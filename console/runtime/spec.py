@@ -96,6 +96,9 @@ class LaunchSpec:
     hf_cache: str | None = None  # host path mounted at HF_CACHE_IN_CONTAINER
     settings: dict[str, Any] = field(default_factory=dict)
     secret_files: list[SecretFile] = field(default_factory=list)
+    # Copy the secret files into the created container instead of mounting them: for an engine
+    # on another host, whose bind mounts would name that host's files (the fleet's workers).
+    secrets_copied: bool = False
     settings_hash: str = ""
     model: str = ""
     served_model: str = ""
@@ -126,11 +129,15 @@ class LaunchSpec:
 
     # -- secrets as files ---------------------------------------------------
     def secret_mounts(self) -> list[tuple[str, str]]:
-        """(host path, container path) of each secret file, mounted read-only."""
+        """(host path, container path) of each secret file, mounted read-only (none when copied)."""
+        if self.secrets_copied:
+            return []
         return [(secret_files.host_path(f, self.name), f.container_path) for f in self.secret_files]
 
     def write_secret_files(self) -> list[str]:
         """Write the console's copies (0400) so the mounts exist; returns their paths."""
+        if self.secrets_copied:
+            return []
         return [str(p) for p in secret_files.write(self.secret_files, self.name)]
 
     def _volumes(self) -> list[tuple[str, str, str]]:
