@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from console.exit_codes import EXIT_FAILED
+
 
 class ConsoleError(Exception):
     """A failure with a plain-words message and what to do about it.
@@ -10,7 +12,7 @@ class ConsoleError(Exception):
     the TUI shows them in a notification. Never put secrets in either.
     """
 
-    exit_code = 1
+    exit_code = EXIT_FAILED
 
     def __init__(self, message: str, hint: str | None = None, *, exit_code: int | None = None):
         super().__init__(message)

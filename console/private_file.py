@@ -15,6 +15,12 @@ from collections.abc import Iterable
 from pathlib import Path
 
 
+def state_dir() -> Path:
+    """``$XDG_STATE_HOME/gpt-oss-console`` (default ``~/.local/state/gpt-oss-console``)."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(base) / "gpt-oss-console"
+
+
 def private_dir(path: str | os.PathLike) -> Path:
     """Create ``path`` (and parents) and make it 0700: the console's own config/state folders."""
     p = Path(path)
@@ -29,8 +35,9 @@ def write_private(
     *,
     own_dir: bool = False,
     fsync: bool = False,
+    mode: int = 0o600,
 ) -> Path:
-    """Write ``data`` to ``path`` as a 0600 file and return the path.
+    """Write ``data`` to ``path`` as a 0600 file (or ``mode``, e.g. 0400) and return the path.
 
     ``own_dir``: the folder is the console's own (created, made 0700); otherwise it is the
     operator's choice and must exist (a mistyped folder is an error, not a surprise tree). ``fsync`` for files whose loss would
@@ -52,6 +59,8 @@ def write_private(
             if fsync:
                 fh.flush()
                 os.fsync(fh.fileno())
+        if mode != 0o600:
+            os.chmod(tmp, mode)
         os.replace(tmp, p)
     except BaseException:
         try:

@@ -61,3 +61,31 @@ def test_model_and_numbers_are_checked_before_the_turn(sglang_shaped_server, cap
     with pytest.raises(SystemExit):
         cli_main(["chat", "--help"])
     assert "JSON lines" in " ".join(capsys.readouterr().out.split())
+
+
+def test_the_endpoint_comes_from_the_environment_or_a_key_file(sglang_shaped_factory, tmp_path, capsys, monkeypatch):
+    """Issue 10: GPT_OSS_CONSOLE_BASE_URL and the key env serve chat and smoke too; issue 11: the key
+    from a file, --api-key still works but warns that ps shows it, and a 401 says where the key goes."""
+    key = "sk-client-side-key-0004"
+    peer = sglang_shaped_factory(api_key=key)
+    keyfile = tmp_path / "key"
+    keyfile.write_text(key + "\n")
+    for var in ("GPT_OSS_CONSOLE_API_KEY", "GPT_OSS_CONSOLE_API_KEY_FILE", "GPT_OSS_CONSOLE_MODEL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("GPT_OSS_CONSOLE_BASE_URL", peer.base_url)
+
+    assert cli_main(["chat", "--tools", "", "hi"]) == 1  # the env's server, no key: 401
+    out = capsys.readouterr().out
+    assert "wants an API key" in out and "--api-key-file" in out
+    monkeypatch.setenv("GPT_OSS_CONSOLE_API_KEY_FILE", str(keyfile))
+    assert cli_main(["chat", "--tools", "", "hi"]) == 0
+    assert cli_main(["smoke", "--only", "plain-chat", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out[out.index("{\n"):])["base_url"] == peer.base_url and key not in out + err
+    monkeypatch.delenv("GPT_OSS_CONSOLE_API_KEY_FILE")
+    assert cli_main(["smoke", "--only", "plain-chat", "--api-key", key]) == 0
+    out, err = capsys.readouterr()
+    assert "`ps` shows it" in err and key not in out + err
+    monkeypatch.setenv("GPT_OSS_CONSOLE_API_KEY_FILE", str(tmp_path / "missing"))
+    assert cli_main(["smoke", "--only", "plain-chat"]) == 2  # a key file that is not there: bad input
+    assert "does not exist" in capsys.readouterr().err

@@ -190,11 +190,13 @@ async def test_cancel_during_slow_first_token(sglang_shaped_factory):
 
 async def test_api_key_and_no_server(sglang_shaped_factory):
     peer = sglang_shaped_factory(api_key="k1")
-    s = ChatSession(ChatSettings(peer.base_url, model="openai/gpt-oss-20b"))
+    # The front end says where its key goes (the CLI a flag, the console F2): the core words no flag.
+    s = ChatSession(ChatSettings(peer.base_url, model="openai/gpt-oss-20b", key_hint="press F2"))
     events = await collect(s.run_turn("hi"))
     await s.aclose()
     err = of(events, ev.TurnError)[0]
-    assert err.status == 401 and "Unauthorized" in err.message and "--api-key" in err.hint
+    assert err.status == 401 and "Unauthorized" in err.message
+    assert err.hint == "the server wants an API key: press F2"
     s = ChatSession(ChatSettings(peer.base_url, api_key="k1"))
     events = await collect(s.run_turn("hi"))
     await s.aclose()

@@ -164,7 +164,9 @@ def test_secrets_never_reach_output_or_bundle(standin_sglang_image, xdg, name, c
     assert code == 1
     assert key not in out and key not in err
     doc = Path(json.loads(out)["crash_bundle"]).read_text()
-    assert key not in doc and "--api-key" in doc
+    assert key not in doc and "--config" in doc  # the key went to SGLang in its --config file
+    tail = json.loads(doc)["log_tail"]  # SGLang's server_args line is there, masked
+    assert any("api_key='sk-…cdef'" in line for line in tail), tail
 
 
 def test_port_in_use_is_refused_in_words_and_leaves_nothing_behind(standin_sglang_image, xdg, name, capsys,

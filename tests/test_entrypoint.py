@@ -7,7 +7,7 @@ import pytest
 from console.image import entrypoint as E
 from console.image import gpus as G
 from console.image.ssh import install_key, sshd_options, valid_public_key
-from tests.docker.readme_examples import API_KEY_IN_FILE, EXPECTED, examples
+from tests.docker.readme_examples import API_KEY_IN_FILE, EXPECTED, EXPECTED_KEYS, examples
 
 CATALOG = {  # nvidia-smi's view of a few cards: name, MiB, compute capability
     "H100-80GB": ("NVIDIA H100 80GB HBM3", 81559, (9, 0)),
@@ -41,6 +41,16 @@ def test_readme_example_argv(example, tmp_path):
         env["API_KEY_FILE"] = str(tmp_path / "api_key")
     prep = E.prepare(env, [], detect=fake(example.fake_gpus))
     assert prep.argv == ["python3", "-m", "sglang.launch_server", *EXPECTED[example.id]]
+    secrets = E.place_secrets(prep, reads_config=True, folder=str(tmp_path))
+    if example.id in EXPECTED_KEYS:
+        # the key in SGLang's --config file (0600), never on its command line
+        assert secrets == [EXPECTED_KEYS[example.id]]
+        config = tmp_path / "secrets.yaml"
+        assert prep.argv[-2:] == ["--config", str(config)] and EXPECTED_KEYS[example.id] not in prep.argv
+        assert config.read_text().splitlines()[-1] == f'api-key: "{EXPECTED_KEYS[example.id]}"'
+        assert oct(config.stat().st_mode & 0o777) == "0o600"
+    else:
+        assert secrets == [] and "--config" not in prep.argv
 
 
 @pytest.mark.parametrize("env,gpus,fragment", [
@@ -158,13 +168,31 @@ def test_summary_masks_secrets_and_names_sources(tmp_path):
     env = {"MODEL": "gpt-oss-120b", "API_KEY": "sk-supersecretvalue-0123f3a9", "HF_TOKEN_FILE": str(tmp_path / "hf"),
            "DYN_TOOL_CALL_PARSER": "harmony"}
     prep = E.prepare(env, [], detect=fake("H100-80GB:2"))
+    E.place_secrets(prep, reads_config=False)  # an SGLang older than --config: the key on its command line
     text = "\n".join(E.summary_lines(prep))
     assert "sk-supersecretvalue-0123f3a9" not in text and "hf_SecretTokenValue1234567890abcd" not in text
     assert "sk-…f3a9" in text and "hf_…abcd" in text
     assert "[file HF_TOKEN_FILE]" in text and "[auto: largest valid TP" in text
     assert "DYN_TOOL_CALL_PARSER=harmony normalised to gpt-oss" in text
-    assert "--api-key sk-…f3a9" in text
+    assert "--api-key sk-…f3a9" in text and "older than 0.5.2" in text
     assert "no API key" not in text
+
+
+def test_sglang_with_config_support_is_detected_from_its_files(tmp_path, monkeypatch):
+    import sys
+
+    pkg = tmp_path / "sglang"
+    (pkg / "srt").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "sglang", raising=False)
+    assert not E.sglang_reads_config()  # 0.5.1 and older: no reader
+    (pkg / "srt" / "server_args_config_parser.py").write_text("")  # 0.5.2 – 0.5.x
+    assert E.sglang_reads_config()
+    (pkg / "srt" / "server_args_config_parser.py").unlink()
+    (pkg / "srt" / "utils").mkdir()
+    (pkg / "srt" / "utils" / "server_args_config_parser.py").write_text("")  # later releases
+    assert E.sglang_reads_config()
 
 
 def test_warns_on_open_bind_without_key_and_on_loopback_bind():
@@ -179,8 +207,12 @@ def test_child_env_carries_only_the_hf_token(tmp_path):
     (tmp_path / "hf").write_text("hf_fromfile_0123456789\n")
     env = {"HF_TOKEN_FILE": str(tmp_path / "hf"), "API_KEY": "sk-x", "SSH_PASSWORD": "pw", "PATH": "/bin"}
     prep = E.prepare(env, [], detect=fake("H100-80GB:1"))
-    assert prep.env["HF_TOKEN"] == prep.env["HUGGING_FACE_HUB_TOKEN"] == "hf_fromfile_0123456789"
+    # a token from a file stays in the file: huggingface_hub reads HF_TOKEN_PATH
+    assert prep.env["HF_TOKEN_PATH"] == str(tmp_path / "hf") and "HF_TOKEN" not in prep.env
     assert "API_KEY" not in prep.env and "SSH_PASSWORD" not in prep.env and prep.env["PATH"] == "/bin"
+    assert "HF_TOKEN_FILE" not in prep.env
+    prep = E.prepare({"HF_TOKEN": "hf_fromenv_0123456789"}, [], detect=fake("H100-80GB:1"))
+    assert prep.env["HF_TOKEN"] == prep.env["HUGGING_FACE_HUB_TOKEN"] == "hf_fromenv_0123456789"
     from console.settings import SETTINGS
 
     # No secret but the HF token reaches SGLang, whichever declared name it came under.
@@ -237,19 +269,23 @@ def test_redactor_masks_secrets_split_across_reads():
     text = f"[TP0] server_args=ServerArgs(api_key='{secret}')\nnext {secret} line\nprogress 50%\r"
     data = text.encode()
     for step in (1, 3, 7, 64):
-        r = Redactor({secret: "sk-…f3a9"})
+        r = Redactor([secret])
         out = b""
         for i in range(0, len(data), step):
             out += r.feed(data[i:i + step])
             out += r.partial()  # a pause after every read: still never a split secret
         out += r.flush()
-        assert out.decode() == text.replace(secret, "sk-…f3a9"), step
+        shown = out.decode()
+        assert secret not in shown and secret[:len(secret) // 2] not in shown, step
+        assert "next sk-…f3a9 line\nprogress 50%\r" in shown, step
+        if step == 64:  # whole lines pass at once: exactly the masked text
+            assert shown == text.replace(secret, "sk-…f3a9")
 
 
 def test_redactor_emits_complete_lines_at_once():
     from console.image.supervise import Redactor
 
-    r = Redactor({"sk-0123456789abcdef": "sk-…cdef"})
+    r = Redactor(["sk-0123456789abcdef"])
     assert r.feed(b"The server is fired up and ready to roll!\npartial") == b"The server is fired up and ready to roll!\n"
     assert r.partial() == b""  # "partial" is shorter than a secret could be
     assert r.flush() == b"partial"
@@ -274,8 +310,7 @@ def test_supervise_forwards_sigterm_and_masks(tmp_path, capfd):
         import os
 
         threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGTERM)).start()
-        code = supervise.run([sys.executable, str(script)], dict(os.environ), ["sk-supersecret-000099"],
-                             lambda s: "sk-…0099")
+        code = supervise.run([sys.executable, str(script)], dict(os.environ), ["sk-supersecret-000099"])
     finally:
         for s, h in old.items():
             signal.signal(s, h)

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from console.secret import reveal
 from console.ui.app import ConsoleApp, discover_areas
 from console.ui.fleet.pane import FleetPane
 from tests.ui_helpers import screen_text, until
@@ -104,7 +105,7 @@ async def test_up_and_drain_by_keyboard(fleet_lab, console_image, monkeypatch):
         await pilot.press("e")
         await until(pilot, lambda: app.query_one(ChatPane).settings.base_url == pane.status.router.url, "chat's endpoint")
         key = (fleet_lab.root / "cfg" / "gpt-oss-console" / "fleet" / f"{fleet_lab.fleet}.key").read_text().strip()
-        assert app.query_one(ChatPane).settings.api_key == key
+        assert reveal(app.query_one(ChatPane).settings.api_key) == key  # a Secret: compared by its value
         # l shows the selected worker's log (the SGLang stand-in's ready line).
         await pilot.press("l")
         await until(pilot, lambda: "fired up and ready to roll" in screen_text(app), "the worker's log", timeout=60)

@@ -108,7 +108,8 @@ def test_up_registers_one_worker_per_host_and_traffic_reaches_both(two_host_flee
     for c in lab.fleet_containers():
         attrs = json.dumps(c.attrs)
         assert key not in attrs, f"the key is visible in docker inspect of {c.name}"
-        assert "API_KEY_FILE=/run/gpt-oss-console/api-key" in c.attrs["Config"]["Env"]
+        assert "API_KEY_FILE=/run/secrets/gpt-oss-console/api_key" in c.attrs["Config"]["Env"]
+        assert not c.attrs["Mounts"]  # copied in, not mounted: a remote engine has no file of ours to mount
         assert key not in c.logs().decode(errors="replace")  # SGLang prints its args; the image masks them
     assert key not in Path(doc["router"]["log"]).read_text(errors="replace")
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"

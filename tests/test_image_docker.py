@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 
-from tests.docker.readme_examples import API_KEY_IN_FILE, EXPECTED, examples
+from tests.docker.readme_examples import API_KEY_IN_FILE, EXPECTED, EXPECTED_KEYS, examples
 from tests.fixtures.docker_engine import free_port, wait_for_log
 
 pytestmark = pytest.mark.docker
@@ -33,6 +33,13 @@ def _argv(container) -> list[str]:
     code, out = container.exec_run(["cat", "/tmp/sglang-argv.json"])
     assert code == 0, out
     return json.loads(out)["argv"]
+
+
+def _config(container, argv: list[str]) -> str:
+    """The --config file the entrypoint gave SGLang (the API key's way in), read in the container."""
+    code, out = container.exec_run(["cat", argv[argv.index("--config") + 1]])
+    assert code == 0, out
+    return out.decode()
 
 
 def _http(url: str, token: str | None = None) -> int:
@@ -72,7 +79,13 @@ def test_readme_example_produces_expected_argv(example, console_image, container
         volumes[str(tmp_path / "api_key")] = {"bind": env["API_KEY_FILE"], "mode": "ro"}
     c = containers.run(console_image, environment=env, volumes=volumes)
     logs = wait_for_log(c, "SGLANG_ARGV", timeout=30)
-    assert _argv(c) == EXPECTED[example.id]
+    argv = _argv(c)
+    if example.id in EXPECTED_KEYS:  # the key in SGLang's --config file, never on its command line
+        assert argv[-2] == "--config" and argv[-1].endswith("/secrets.yaml")
+        assert _config(c, argv).splitlines()[-1] == f'api-key: "{EXPECTED_KEYS[example.id]}"'
+        assert EXPECTED_KEYS[example.id] not in " ".join(argv)
+        argv = argv[:-2]
+    assert argv == EXPECTED[example.id]
     keyed = "API_KEY" in env or "API_KEY_FILE" in env
     how = "run (masking the API key in SGLang's log)" if keyed else "exec"
     assert f"gpt-oss-image: {how} python3 -m sglang.launch_server --model-path" in logs
@@ -129,7 +142,11 @@ def test_secrets_in_env_stay_out_of_logs(console_image, containers):
     logs = wait_for_log(c, READY, timeout=30)
     assert key not in logs and token not in logs
     assert "sk-…7c1e" in logs and "hf_…0001" in logs
-    assert "--api-key" in _argv(c) and key in _argv(c)
+    argv = _argv(c)  # SGLang's own argv (what ps shows): the key is in its --config file instead
+    assert "--api-key" not in argv and key not in " ".join(argv) and "--config" in argv
+    assert _config(c, argv).splitlines()[-1] == f'api-key: "{key}"'
+    code, out = c.exec_run(["cat", "/tmp/sglang-argv.json"])
+    assert json.loads(out)["env"] == {"HF_TOKEN": "<set>", "HUGGING_FACE_HUB_TOKEN": "<set>"}  # a value: as given
 
 
 def test_secret_files_appear_nowhere_in_inspect_or_logs(console_image, containers, tmp_path):
@@ -150,11 +167,12 @@ def test_secret_files_appear_nowhere_in_inspect_or_logs(console_image, container
     for secret in (key, token):
         assert secret not in inspect and secret not in logs
     assert "[file API_KEY_FILE]" in logs and "[file HF_TOKEN_FILE]" in logs
-    # SGLang did get them: the key as --api-key (enforced by the server), the token in its env.
+    # SGLang did get them: the key through its --config file (enforced by the server), the token
+    # as a file huggingface_hub reads (HF_TOKEN_PATH), neither on a command line nor in an env.
     argv = _argv(c)
-    assert argv[argv.index("--api-key") + 1] == key
+    assert key not in " ".join(argv) and _config(c, argv).splitlines()[-1] == f'api-key: "{key}"'
     code, out = c.exec_run(["cat", "/tmp/sglang-argv.json"])
-    assert json.loads(out)["env"] == {"HF_TOKEN": "<set>", "HUGGING_FACE_HUB_TOKEN": "<set>"}
+    assert json.loads(out)["env"] == {"HF_TOKEN_PATH": "<readable>"}
     assert _http(f"http://127.0.0.1:{port}/v1/models") == 401
     assert _http(f"http://127.0.0.1:{port}/v1/models", key) == 200
 

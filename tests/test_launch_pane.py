@@ -113,6 +113,62 @@ async def test_profiles_save_load_from_the_pane(xdg):
         assert pane.vals.sources["max_model_len"] == "profile"
 
 
+async def test_save_profile_keeps_the_typed_key_for_the_next_launch(xdg):
+    """Issue 19 bug 2: Ctrl+S dropped the API key typed into the form; the next F5 launched without one."""
+    from console.runtime import profiles
+    from console.runtime.secret_files import IN_CONTAINER
+
+    key = "sk-typed-into-the-form-0001"
+    app = LaunchApp(env={"GPT_OSS_IMAGE": "lmsysorg/sglang:latest"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.query_one(LaunchPane)
+        pane.query_one("#f-api_key").focus()
+        await pilot.press(*key)
+        await until(pilot, lambda: pane.spec is not None and pane.spec.api_key is not None)
+        pane.query_one("#launch-profile-name").value = "keyed"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "api_key" not in profiles.load("keyed").values  # secrets stay out of profiles…
+        pane.recompute()  # …but not out of the form: what F5 would launch still has the key
+        assert pane.spec.api_key.reveal() == key
+        assert pane.query_one("#f-api_key").value == key
+        assert pane.spec.command[-2:] == ["--config", f"{IN_CONTAINER}/sglang.yaml"]
+        assert f'api-key: "{key}"' in pane.spec.secret_files[0].content.reveal()
+        # a profile switch keeps it too
+        profiles.save(profiles.Profile("other", {"max_model_len": 8192}))
+        pane._refresh_profiles()
+        pane.query_one("#launch-profiles").value = "other"
+        await pilot.pause()
+        assert pane.profile == "other" and pane.spec.api_key.reveal() == key
+
+
+async def test_the_form_takes_an_api_key_file_and_a_profile_keeps_its_path(xdg, tmp_path):
+    """The API key's help says 'prefer API_KEY_FILE': the form offers one, and the profile remembers it."""
+    from console.runtime import profiles
+
+    keyfile = tmp_path / "key"
+    keyfile.write_text("sk-from-the-operators-file-0002\n")
+    app = LaunchApp(env={"GPT_OSS_IMAGE": "gpt-oss-sglang:latest"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.query_one(LaunchPane)
+        field = pane.query_one("#f-api_key_file")
+        field.focus()
+        await pilot.press(*str(tmp_path / "nope"))
+        await until(pilot, lambda: any(p.key == "api_key_file" for p in pane.vals.errors))
+        assert "does not exist" in str(pane.query_one("#err-api_key_file").render())
+        await pilot.press("ctrl+u", *str(keyfile))
+        await until(pilot, lambda: pane.spec is not None and pane.spec.api_key is not None)
+        assert pane.spec.api_key.path == str(keyfile)
+        assert f"{keyfile}:/run/secrets/gpt-oss-console/api_key:ro" in pane.spec.docker_run()
+        pane.query_one("#launch-profile-name").value = "filed"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        saved = profiles.load("filed").values
+        assert saved["api_key_file"] == str(keyfile) and "api_key" not in saved
+        await pilot.pause()
+        assert field.value == str(keyfile) and pane.vals.sources["api_key"] == "profile"
+
+
 @pytest.mark.docker
 async def test_launch_phases_ready_stop_from_the_tui(standin_sglang_image, docker_client):
     name = unique_name("tui")

@@ -188,7 +188,7 @@ async def test_copy_marked_line_masked() -> None:
         pane.view.cursor = None
         await pilot.pause(0.2)
         await pilot.press("y")
-        assert app.clipboard == "server_args=ServerArgs(api_key='sk…')"
+        assert app.clipboard == "server_args=ServerArgs(api_key='••••')"
 
 
 async def test_save_to_file_private(tmp_path) -> None:
@@ -249,7 +249,7 @@ def test_display_text_masks_secrets_and_terminal_noise() -> None:
 
     shown = display_text("[t] server_args=ServerArgs(api_key='sk-very-secret', hf_token='hf_abcdefgh', admin_api_key=None)")
     assert "very-secret" not in shown and "abcdefgh" not in shown
-    assert "api_key='sk…'" in shown and "hf_token='hf…'" in shown and "admin_api_key=None" in shown
+    assert "api_key='••••'" in shown and "hf_token='••••'" in shown and "admin_api_key=None" in shown
     assert display_text("Capturing 1/24\rCapturing 24/24\r") == "Capturing 24/24"
     assert display_text("\x1b[31mred\x1b[0m\tx\x07") == "red x·"
     long = display_text("a" * (DISPLAY_MAX + 5000))
@@ -262,7 +262,7 @@ async def test_secrets_never_painted() -> None:
         app.query_one(LogsPane).feed_lines(["[2026-01-05 14:30:58] server_args=ServerArgs(port=8000, api_key='sk-live-0123456789')"])
         await pilot.pause(0.2)
         text = screen_text(app)
-        assert "api_key='sk…'" in text and "0123456789" not in text
+        assert "api_key='sk-…6789'" in text and "sk-live-0123456789" not in text
 
 
 async def test_lines_fed_beyond_cap_stay_bounded() -> None:
@@ -349,6 +349,28 @@ def test_snapshot_filtered_160x48(snap_compare) -> None:
 
 
 # ── saving on a thread ──────────────────────────────────────────────────────
+
+
+async def test_save_writes_secrets_masked_as_the_screen_shows_them(tmp_path) -> None:
+    """Issue 19 bug 3: the screen masked the key, the saved file had it in clear."""
+    from console.secret import Secret
+
+    app = LogsApp()
+    target = tmp_path / "saved.log"
+    key = "sk-printed-like-sglang-0000"
+    token = Secret("hf_KnownToThisConsole0000000")  # a secret this console holds (launched with it)
+    async with app.run_test(size=(120, 30)) as pilot:
+        pane = app.query_one(LogsPane)
+        pane.feed_lines(["[2026-01-05 14:30:58] server_args=ServerArgs(port=8000, api_key='" + key + "')",
+                         f"downloading with {token.reveal()} as the token", "plain line"])
+        await pilot.press("s")
+        pane.query_one("#logs-input").value = str(target)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.saved)
+        saved = target.read_text()
+        assert key not in saved and token.reveal() not in saved
+        assert "api_key='sk-…0000'" in saved and "with hf_…0000 as the token" in saved
+        assert saved.splitlines()[-1] == "plain line"
 
 
 async def test_save_runs_on_a_worker_while_the_log_keeps_growing(tmp_path) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 import pytest
 
 from console.errors import ConsoleError
 from console.runtime.build import build_spec, parse_gpus, pick_mode
-from console.runtime.spec import LABEL_HASH, LABEL_OWNED, LABEL_PROFILE, MASK
+from console.runtime.secret_files import IN_CONTAINER
+from console.runtime.spec import LABEL_HASH, LABEL_OWNED, LABEL_PROFILE
 from console.runtime.service import resolve_values
 from console.settings import SETTINGS, sglang_args
 
@@ -42,35 +44,63 @@ def test_project_mode_passes_every_non_container_setting_as_env():
     spec = build_spec(vals)
     assert spec.mode == "project" and spec.command is None
     assert spec.environment["MAX_MODEL_LEN"] == "32768"
-    assert spec.environment["API_KEY"] == KEY
+    # the key as a file the entrypoint reads, never as a value in the container's env
+    assert "API_KEY" not in spec.environment and KEY not in str(spec.create_kwargs())
+    assert spec.environment["API_KEY_FILE"] == f"{IN_CONTAINER}/api_key"
     container_envs = {s.env for s in SETTINGS if s.target == "container"}
     assert not container_envs & set(spec.environment)  # IMAGE, GPUS, ... are how it runs, not what it reads
 
 
-def test_docker_run_preview_masks_secrets_and_is_copyable():
+def _mounts(argv):
+    return {v.split(":")[1]: v for i, v in enumerate(argv) if argv[i - 1] == "-v"}
+
+
+def test_docker_run_preview_has_no_secret_and_mounts_them_as_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     vals = values(api_key=KEY, hf_token=TOKEN, publish_address="0.0.0.0", host_port=18080, gpus="0,1",
                   hf_cache="/data/hf")
     spec = build_spec(vals, profile="pub")
     text = spec.docker_run()
-    assert KEY not in text and TOKEN not in text
+    assert KEY not in text and TOKEN not in text and "****" not in text
     argv = shlex.split(text.replace("\\\n", " "))
     assert argv[:3] == ["docker", "run", "-d"]
     assert "--ipc=host" in argv
     assert argv[argv.index("-p") + 1] == "0.0.0.0:18080:8000"
     assert argv[argv.index("--gpus") + 1] == '"device=0,1"'
-    assert argv[argv.index("-v") + 1] == "/data/hf:/root/.cache/huggingface"
+    mounts = _mounts(argv)
+    assert mounts["/root/.cache/huggingface"] == "/data/hf:/root/.cache/huggingface"
     assert argv[argv.index("--shm-size") + 1] == "32g"
-    # the api key in SGLang's argv is masked too, and the unmasked form keeps it
-    assert argv[argv.index("--api-key") + 1] == MASK
-    assert KEY in spec.docker_run(masked=False)
+    # stock SGLang: the key in its own --config file, the token where huggingface_hub reads it
+    assert argv[-2:] == ["--config", f"{IN_CONTAINER}/sglang.yaml"] and "--api-key" not in argv
+    assert f"HF_TOKEN_PATH={IN_CONTAINER}/hf_token" in argv
+    assert mounts[f"{IN_CONTAINER}/sglang.yaml"].endswith(":ro")
+    # the command runs as printed once the console's copies exist: 0400, the key inside
+    written = spec.write_secret_files()
+    config = next(p for p in written if p.endswith("sglang.yaml"))
+    assert oct(Path(config).stat().st_mode & 0o777) == "0o400"
+    assert Path(config).read_text().splitlines()[-1] == f'api-key: "{KEY}"'
+    assert Path(mounts[f"{IN_CONTAINER}/hf_token"].split(":")[0]).read_text() == TOKEN + "\n"
+    assert oct(Path(config).parent.stat().st_mode & 0o777) == "0o700"
     assert f"{LABEL_PROFILE}=pub" in argv
+
+
+def test_a_key_from_the_operators_file_is_mounted_from_that_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    (tmp_path / "key").write_text(KEY + "\n")
+    vals = values(image="gpt-oss-sglang:latest", api_key_file=str(tmp_path / "key"))
+    spec = build_spec(vals)
+    argv = shlex.split(spec.docker_run().replace("\\\n", " "))
+    assert _mounts(argv)[f"{IN_CONTAINER}/api_key"] == f"{tmp_path / 'key'}:{IN_CONTAINER}/api_key:ro"
+    assert spec.write_secret_files() == []  # nothing of ours to write
+    assert spec.create_kwargs()["volumes"][str(tmp_path / "key")] == {"bind": f"{IN_CONTAINER}/api_key", "mode": "ro"}
 
 
 def test_compose_export_matches_the_spec():
     vals = values(api_key=KEY, gpus="all")
     spec = build_spec(vals, profile="svc")
     text = spec.compose()
-    assert KEY not in text
+    assert KEY not in text and "****" not in text
+    assert f'/sglang.yaml:{IN_CONTAINER}/sglang.yaml:ro"' in text
     assert '"127.0.0.1:8000:8000"' in text
     assert 'ipc: "host"' in text and 'count: "all"' in text and 'capabilities: ["gpu"]' in text
     assert f'"{LABEL_OWNED}": "1"' in text

@@ -61,11 +61,11 @@ def test_parser_spellings_normalise_to_gpt_oss(raw):
 
 def test_alias_precedence_and_notes():
     res = S.resolve({"HUGGING_FACE_HUB_TOKEN": "hf_alias_value_123456", "TP": "2"})
-    assert res.values["hf_token"] == "hf_alias_value_123456" and res.sources["hf_token"] == S.ALIAS
+    assert res.values["hf_token"].reveal() == "hf_alias_value_123456" and res.sources["hf_token"] == S.ALIAS
     assert res.origins["hf_token"] == "HUGGING_FACE_HUB_TOKEN"
     assert res.values["tensor_parallel_size"] == 2 and res.sources["tensor_parallel_size"] == S.ALIAS
     res = S.resolve({"HUGGING_FACE_HUB_TOKEN": "hf_alias", "HF_TOKEN": "hf_main"})
-    assert res.values["hf_token"] == "hf_main" and res.sources["hf_token"] == S.ENV
+    assert res.values["hf_token"].reveal() == "hf_main" and res.sources["hf_token"] == S.ENV
     assert "HF_TOKEN and HUGGING_FACE_HUB_TOKEN both set; HF_TOKEN wins" in res.notes
 
 
@@ -73,11 +73,13 @@ def test_secret_files_win_and_are_stripped(tmp_path):
     key = tmp_path / "api_key"
     key.write_text("sk-from-file-0123456789f3a9\n")
     res = S.resolve({"API_KEY": "sk-env", "API_KEY_FILE": str(key)})
-    assert res.values["api_key"] == "sk-from-file-0123456789f3a9"
+    assert res.values["api_key"].reveal() == "sk-from-file-0123456789f3a9"
+    assert res.values["api_key"].path == str(key)  # where it came from: exports mount that file
+    assert repr(res.values) .count("sk-from-file") == 0  # a Secret: never printed in full
     assert res.sources["api_key"] == S.FILE and res.origins["api_key"] == "API_KEY_FILE"
     missing = S.resolve({"HF_TOKEN_FILE": str(tmp_path / "nope")})
     assert missing.errors and "HF_TOKEN_FILE=" in missing.errors[0].message
-    assert "mount the file" in missing.errors[0].message
+    assert "does not exist: create it (mode 600) or fix the path" in missing.errors[0].message
     (tmp_path / "empty").write_text("\n")
     assert "is empty" in S.resolve({"API_KEY_FILE": str(tmp_path / "empty")}).errors[0].message
 
@@ -165,8 +167,12 @@ def test_argv_full_and_ordered():
         "python3", "-m", "sglang.launch_server", "--model-path", "openai/gpt-oss-120b", "--served-model-name", "gpt-oss",
         "--context-length", "65536", "--tp", "2", "--mem-fraction-static", "0.9", "--max-running-requests", "32",
         "--chunked-prefill-size", "-1", "--attention-backend", "fa3", "--reasoning-parser", "gpt-oss",
-        "--tool-call-parser", "gpt-oss", "--host", "0.0.0.0", "--port", "9000", "--api-key", "sk-abc",
+        "--tool-call-parser", "gpt-oss", "--host", "0.0.0.0", "--port", "9000",
         "--enable-cache-report", "--decode-log-interval", "10", "--json-model-override-args", '{"a": 1}']
+    # The key is never on the command line: SGLang reads it from its --config file.
+    assert S.secret_flags(res.values) == {"--api-key": res.values["api_key"]}
+    assert S.sglang_config(res.values).splitlines()[-1] == 'api-key: "sk-abc"'
+    assert S.read_sglang_config(S.sglang_config(res.values)) == {"api-key": "sk-abc"}
 
 
 def test_argv_always_has_host_and_port_and_parsers_can_be_off():
@@ -198,9 +204,15 @@ def test_cli_flags_from_the_declaration(tmp_path):
                               "--api-key-file", str(key), "--publish-address", "0.0.0.0"])
     cli = S.cli_values(args)
     assert cli == {"model": "gpt-oss-120b", "tensor_parallel_size": "2", "enable_metrics": False,
-                   "api_key": "sk-cli-file-0123456789", "publish_address": "0.0.0.0"}
+                   "api_key_file": str(key), "publish_address": "0.0.0.0"}
     res = S.resolve({}, cli=cli)
     assert res.values["tensor_parallel_size"] == 2 and res.sources["tensor_parallel_size"] == S.CLI
+    assert res.values["api_key"].reveal() == "sk-cli-file-0123456789" and res.values["api_key"].path == str(key)
+    assert (res.sources["api_key"], res.origins["api_key"]) == (S.CLI, "--api-key-file")
+    bad = S.resolve({}, cli={"api_key_file": str(tmp_path / "nope")})
+    assert [(p.key, p.message) for p in bad.errors] == [
+        ("api_key_file", f"--api-key-file {tmp_path / 'nope'}: the API key file {tmp_path / 'nope'} does not exist: "
+                         "create it (mode 600) or fix the path")]
     with pytest.raises(SystemExit):
         parser.parse_args(["--api-key", "x"])  # secrets only as files on a command line
     flags = {a.option_strings[0] for a in parser._actions if a.option_strings}

@@ -10,7 +10,8 @@ from textual.widgets import Log, Markdown, TabbedContent, TextArea
 from console.chat import events as ev
 from console.ui import messages
 from console.ui.chat.inspector import CallReplay, InspectorScreen, validate_messages
-from console.ui.chat.settings import ChatSettings, mask
+from console.secret import mask_secret, reveal
+from console.ui.chat.settings import ChatSettings
 from console.ui.chat.settings_screen import ChatSettingsScreen
 from console.ui.chat.stream import FORCE_CHARS, SEGMENT_CHARS, BlockSplitter, PlainSegment, StreamingMarkdown
 from console.ui.chat.widgets import ReasoningBlock, ToolCallView
@@ -267,10 +268,10 @@ async def test_settings_screen_applies_and_announces_the_endpoint():
         await pilot.press("ctrl+s")
         await pilot.pause()
         s = pane.settings
-        assert (s.base_url, s.api_key, s.system_prompt, s.reasoning_effort, s.tool_choice) == (
+        assert (s.base_url, reveal(s.api_key), s.system_prompt, s.reasoning_effort, s.tool_choice) == (
             "http://10.0.0.5:30000", "sk-another-long-secret", "Be brief.", "high", "get_weather")
         header = str(pane.query_one("#chat-endpoint").render())
-        assert "sk-another-long-secret" not in header and mask("sk-another-long-secret") in header
+        assert "sk-another-long-secret" not in header and mask_secret("sk-another-long-secret") in header
         assert "effort high" in header and "tools →get_weather" in header
         await pilot.pause()
         changed = app.endpoint_changes
@@ -287,7 +288,7 @@ async def test_settings_screen_by_keyboard_alone():
         await pilot.press("tab", *"k-123")
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert (app.pane.settings.base_url, app.pane.settings.api_key) == ("http://127.0.0.1:9", "k-123")
+        assert (app.pane.settings.base_url, reveal(app.pane.settings.api_key)) == ("http://127.0.0.1:9", "k-123")
 
 
 async def test_settings_screen_keeps_a_bad_url_and_says_why():

@@ -284,3 +284,14 @@ async def test_llama_cpp_quirks_are_shown_without_crashing(llama_server):
             elif not has_output:
                 assert "(the server sent an empty answer)" in shown
         assert pane.query_one("#chat-input").display
+
+
+async def test_a_401_points_at_the_chat_settings_not_at_a_cli_flag(sglang_shaped_factory):
+    """Issue 10: a 401 in the console said 'pass --api-key' (a CLI flag) instead of pointing at F2."""
+    peer = sglang_shaped_factory(api_key="sk-server-side-key-0003")
+    app = real_app(peer.base_url, model="openai/gpt-oss-20b")
+    async with app.run_test(size=(100, 40)) as pilot:
+        message = await send_and_wait(pilot, app.pane, "hello")
+        assert message.record.error is not None
+        text = screen_text(app)
+        assert "press F2 and set the API key in the Chat settings" in text and "--api-key" not in text

@@ -20,6 +20,7 @@ async def until(pilot, cond, what: str = "the condition", timeout: float = 20.0)
     deadline = time.monotonic() + timeout
     while not (value := cond()):
         if time.monotonic() > deadline:
+            what = what() if callable(what) else what  # a description can say what it saw
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}\n{screen_text(pilot.app)}")
         await pilot.pause(0.05)
     return value

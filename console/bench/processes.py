@@ -29,6 +29,8 @@ import threading
 import time
 from typing import Callable
 
+from console.secret import reveal
+
 from console.bench.prompts import Prompt
 from console.bench.runner import Progress, RequestRecord
 
@@ -86,7 +88,7 @@ def run_level_processes(
         for i, idx in enumerate(shares):
             conc = concurrency // workers + (i < concurrency % workers)
             job = {"base_url": base_url, "model": model, "concurrency": conc, "output_len": output_len,
-                   "api_key": api_key, "ignore_eos": ignore_eos,
+                   "api_key": reveal(api_key), "ignore_eos": ignore_eos,  # to the worker's stdin, not argv
                    "prompts": [dataclasses.asdict(prompts[j]) for j in idx]}
             proc = subprocess.Popen([sys.executable, "-m", "console.bench.processes"], stdin=subprocess.PIPE,
                                     stdout=subprocess.PIPE, text=True, env=env)

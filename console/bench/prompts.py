@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from console.errors import ConsoleError
+from console.exit_codes import EXIT_USAGE
 
 _WORDS = (
     "the of and to in is it for that on with as was at by be this from or are an but not have all can "
@@ -69,7 +70,7 @@ def load_dataset(path: str | Path, count: int | None = None, seed: int = 0) -> l
         lines = p.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise ConsoleError(f"cannot read dataset {p}: {exc.strerror}", "give a JSONL file, one prompt per line",
-                           exit_code=2) from None
+                           exit_code=EXIT_USAGE) from None
     prompts: list[Prompt] = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
@@ -77,10 +78,10 @@ def load_dataset(path: str | Path, count: int | None = None, seed: int = 0) -> l
         try:
             row = json.loads(line)
         except ValueError:
-            raise ConsoleError(f"{p}:{n}: not JSON", "each line must be one JSON object", exit_code=2) from None
+            raise ConsoleError(f"{p}:{n}: not JSON", "each line must be one JSON object", exit_code=EXIT_USAGE) from None
         prompts.append(_row_to_prompt(row, f"{p}:{n}"))
     if not prompts:
-        raise ConsoleError(f"{p} holds no prompts", exit_code=2)
+        raise ConsoleError(f"{p} holds no prompts", exit_code=EXIT_USAGE)
     if count is None:
         return prompts
     rng = random.Random(seed)
@@ -94,7 +95,7 @@ def load_dataset(path: str | Path, count: int | None = None, seed: int = 0) -> l
 
 def _row_to_prompt(row: dict, where: str) -> Prompt:
     if not isinstance(row, dict):
-        raise ConsoleError(f"{where}: expected a JSON object", exit_code=2)
+        raise ConsoleError(f"{where}: expected a JSON object", exit_code=EXIT_USAGE)
     out_len = row.get("output_len") or row.get("max_tokens")
     if isinstance(row.get("messages"), list):
         messages = row["messages"]
@@ -103,9 +104,9 @@ def _row_to_prompt(row: dict, where: str) -> Prompt:
     elif isinstance(row.get("conversations"), list):
         human = [c.get("value", "") for c in row["conversations"] if c.get("from") in ("human", "user")]
         if not human:
-            raise ConsoleError(f"{where}: no human turn in conversations", exit_code=2)
+            raise ConsoleError(f"{where}: no human turn in conversations", exit_code=EXIT_USAGE)
         messages = [{"role": "user", "content": human[0]}]
     else:
-        raise ConsoleError(f"{where}: needs 'prompt', 'messages' or 'conversations'", exit_code=2)
+        raise ConsoleError(f"{where}: needs 'prompt', 'messages' or 'conversations'", exit_code=EXIT_USAGE)
     text = " ".join(str(m.get("content") or "") for m in messages)
     return Prompt(messages, input_len=len(text.split()), output_len=int(out_len) if out_len else None)

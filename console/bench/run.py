@@ -18,12 +18,13 @@ from console.bench.schema import SCHEMA_ID
 from console.bench.stats import summarize
 from console.exit_codes import EXIT_FAILED, EXIT_UNAVAILABLE
 from console.errors import ConsoleError
+from console.secret import Secret
 
 
 @dataclass
 class BenchConfig:
     base_url: str
-    api_key: str | None = None
+    api_key: Secret | str | None = None  # revealed only in HTTP headers and the workers' stdin
     model: str | None = None  # None: the first model the server lists
     concurrency: list[int] = field(default_factory=lambda: [1, 4, 16, 64])
     input_len: int = 1024

@@ -78,7 +78,9 @@ def chat_url(base_url: str) -> str:
 
 
 def headers(api_key: str | None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    from console.secret import reveal
+
+    return {"Authorization": f"Bearer {reveal(api_key)}"} if api_key else {}
 
 
 def chat_path(base_url: str) -> str:

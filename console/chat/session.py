@@ -22,6 +22,7 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, AsyncIterator
 
+from console.secret import Secret, reveal
 from console.chat import import_client_libraries
 from console.chat.events import (
     ChatEvent, ChunkReceived, ContentDelta, Finding, ReasoningDelta, RequestSent, ToolCallRequested,
@@ -38,7 +39,7 @@ TOOL_CHOICES = ("auto", "required", "none")
 @dataclass
 class ChatSettings:
     base_url: str
-    api_key: str | None = None
+    api_key: Secret | str | None = None  # a Secret from every front end; revealed only for the HTTP client
     model: str | None = None  # None: the first id /v1/models lists
     stream: bool = True
     reasoning_effort: str | None = "medium"  # low | medium | high | None (not sent)
@@ -53,11 +54,14 @@ class ChatSettings:
     timeout_s: float = 120.0
     extra_body: dict[str, Any] = field(default_factory=dict)
     tools_file: str | None = None  # operator tools (JSON) added to the built-ins when no registry is given
+    # Where this front end takes the key from, for a 401's hint (the CLI's flags, the console's F2).
+    key_hint: str = "set the API key the server was started with"
 
     def public(self) -> dict[str, Any]:
         """Settings without the API key (for transcripts and reports)."""
         d = asdict(self)
         d["api_key"] = "set" if self.api_key else None
+        d.pop("key_hint", None)
         return d
 
 
@@ -458,7 +462,7 @@ class ChatSession:
             http = httpx.AsyncClient(timeout=httpx.Timeout(self.settings.timeout_s, connect=10.0),
                                      event_hooks={"request": [on_request]})
             self._client = openai.AsyncOpenAI(base_url=openai_base_url(self.settings.base_url),
-                                              api_key=self.settings.api_key or "none", max_retries=0,
+                                              api_key=reveal(self.settings.api_key) or "none", max_retries=0,
                                               http_client=http)
         return self._client
 
@@ -773,7 +777,7 @@ def _describe(exc: BaseException, base_url: str) -> tuple[int | None, str]:
 
 def _hint_for(status: int | None, message: str, s: ChatSettings) -> str | None:
     if status == 401:
-        return "check the API key" if s.api_key else "the server wants an API key: pass --api-key"
+        return f"the server rejected the API key: {s.key_hint}" if s.api_key else f"the server wants an API key: {s.key_hint}"
     if status == 404:
         return "check the base URL (it should reach /v1/chat/completions) and the model name"
     if status in (400, 422):

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from console.errors import ConsoleError
+from console.exit_codes import EXIT_USAGE
 
 Handler = Callable[[dict[str, Any]], "str | Awaitable[str]"]
 
@@ -340,24 +341,24 @@ def load_tools_file(path: str | os.PathLike) -> list[Tool]:
     try:
         data = json.loads(p.read_text())
     except FileNotFoundError:
-        raise ConsoleError(f"tools file not found: {p}", exit_code=2) from None
+        raise ConsoleError(f"tools file not found: {p}", exit_code=EXIT_USAGE) from None
     except (OSError, ValueError) as e:
-        raise ConsoleError(f"cannot read tools file {p}: {e}", "it must be JSON in OpenAI's tools schema", exit_code=2) from None
+        raise ConsoleError(f"cannot read tools file {p}: {e}", "it must be JSON in OpenAI's tools schema", exit_code=EXIT_USAGE) from None
     entries = data.get("tools") if isinstance(data, dict) else data
     if not isinstance(entries, list):
-        raise ConsoleError(f"{p}: expected a list of tools (or {{\"tools\": [...]}})", exit_code=2)
+        raise ConsoleError(f"{p}: expected a list of tools (or {{\"tools\": [...]}})", exit_code=EXIT_USAGE)
     tools = []
     for i, e in enumerate(entries):
         fn = e.get("function") if isinstance(e, dict) else None
         if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
-            raise ConsoleError(f"{p}: tool #{i + 1} has no function.name", 'each entry: {"type": "function", "function": {"name": ...}}', exit_code=2)
+            raise ConsoleError(f"{p}: tool #{i + 1} has no function.name", 'each entry: {"type": "function", "function": {"name": ...}}', exit_code=EXIT_USAGE)
         params = fn.get("parameters") or {"type": "object", "properties": {}}
         import jsonschema
 
         try:
             jsonschema.validators.validator_for(params).check_schema(params)
         except jsonschema.exceptions.SchemaError as err:
-            raise ConsoleError(f"{p}: tool {fn['name']!r} has an invalid parameters schema: {err.message}", exit_code=2) from None
+            raise ConsoleError(f"{p}: tool {fn['name']!r} has an invalid parameters schema: {err.message}", exit_code=EXIT_USAGE) from None
         timeout = float(e.get("timeout_s", 10))
         if "command" in e:
             argv = e["command"] if isinstance(e["command"], list) else shlex.split(str(e["command"]))
@@ -366,7 +367,7 @@ def load_tools_file(path: str | os.PathLike) -> list[Tool]:
             fixed = e["result"] if isinstance(e["result"], str) else json.dumps(e["result"])
             handler = (lambda fixed: lambda args: fixed)(fixed)
         else:
-            raise ConsoleError(f"{p}: tool {fn['name']!r} needs \"result\" (fixed answer) or \"command\"", exit_code=2)
+            raise ConsoleError(f"{p}: tool {fn['name']!r} needs \"result\" (fixed answer) or \"command\"", exit_code=EXIT_USAGE)
         tools.append(Tool(fn["name"], fn.get("description", ""), params, handler, source=str(p), timeout_s=timeout))
     return tools
 

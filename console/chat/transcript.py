@@ -10,6 +10,7 @@ JSONL, one record a line, so a bug report can be read with ``jq`` or ``grep``:
 - ``{"kind": "messages", "messages": [...]}``: the history, so a loaded session can go on.
 
 Files are written 0600: they can hold prompts and tool results people consider private.
+Every record goes through the secret scrubber first (a server's error text can quote a key).
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from console.chat.events import (
 )
 from console.chat.session import ChatSession, ChatSettings, Exchange, TurnRecord
 from console.errors import ConsoleError
+from console.exit_codes import EXIT_NOT_FOUND, EXIT_USAGE
 from console.private_file import write_private
+from console.settings.mask import scrub, scrub_obj
 
 VERSION = 1
 _EVENT_TYPES = {name: getattr(ev_mod, name) for name in ev_mod.__all__
@@ -72,7 +75,7 @@ def save_jsonl(session: ChatSession, path: str | os.PathLike) -> Path:
                 yield {"kind": "exchange", "turn": i, "data": _exchange_dict(ex)}
         yield {"kind": "messages", "messages": session.messages}
 
-    return write_private(path, (json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records()))
+    return write_private(path, (json.dumps(scrub_obj(r), ensure_ascii=False, default=str) + "\n" for r in records()))
 
 
 def _event_from(type_name: str, data: dict[str, Any]) -> Any:
@@ -106,7 +109,7 @@ def load_jsonl(path: str | os.PathLike, session: ChatSession | None = None, *, b
     try:
         lines = p.read_text(encoding="utf-8").splitlines()
     except OSError as e:
-        raise ConsoleError(f"cannot read transcript {p}: {e.strerror or e}", exit_code=4) from None
+        raise ConsoleError(f"cannot read transcript {p}: {e.strerror or e}", exit_code=EXIT_NOT_FOUND) from None
     session: ChatSession | None = None
     turns: dict[int, TurnRecord] = {}
     messages: list[dict[str, Any]] | None = None
@@ -116,7 +119,7 @@ def load_jsonl(path: str | os.PathLike, session: ChatSession | None = None, *, b
         try:
             rec = json.loads(line)
         except ValueError:
-            raise ConsoleError(f"{p}:{n}: not a JSON line", "is this a gpt-oss-console transcript?", exit_code=2) from None
+            raise ConsoleError(f"{p}:{n}: not a JSON line", "is this a gpt-oss-console transcript?", exit_code=EXIT_USAGE) from None
         kind = rec.get("kind")
         if kind == "session":
             st = dict(rec.get("settings") or {})
@@ -141,7 +144,7 @@ def load_jsonl(path: str | os.PathLike, session: ChatSession | None = None, *, b
         elif kind == "messages":
             messages = rec.get("messages") or []
     if session is None:
-        raise ConsoleError(f"{p}: no session header line", "is this a gpt-oss-console transcript?", exit_code=2)
+        raise ConsoleError(f"{p}: no session header line", "is this a gpt-oss-console transcript?", exit_code=EXIT_USAGE)
     session.turns = [turns[i] for i in sorted(turns)]
     if messages is not None:
         session.messages = messages
@@ -197,4 +200,4 @@ def to_markdown(session: ChatSession) -> str:
 
 
 def export_markdown(session: ChatSession, path: str | os.PathLike) -> Path:
-    return write_private(path, to_markdown(session))
+    return write_private(path, scrub(to_markdown(session)))

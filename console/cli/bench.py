@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 from console.bench.options import add_arguments, read_args
+from console.cli._endpoint import add_endpoint_arguments, endpoint_from_args
 from console.cli.common import EXIT_FAILED, EXIT_OK, emit
 
 HELP = "benchmark a running server: TTFT, ITL, TPOT, throughput per concurrency, cost, tool-call load"
 ORDER = 60
 
-DEFAULT_URL = "http://127.0.0.1:8000"
-
 
 def register(parser) -> None:
-    parser.add_argument("--base-url", default=os.environ.get("GPT_OSS_CONSOLE_BASE_URL", DEFAULT_URL),
-                        help=f"server root or /v1 URL (default {DEFAULT_URL}, env GPT_OSS_CONSOLE_BASE_URL)")
-    parser.add_argument("--api-key", default=os.environ.get("GPT_OSS_CONSOLE_API_KEY"),
-                        help="bearer key if the server has --api-key (env GPT_OSS_CONSOLE_API_KEY)")
+    add_endpoint_arguments(parser, model=False)  # --model is a bench option (below)
     add_arguments(parser)  # the bench options, shared with the TUI bench screen (console/bench/options.py)
     parser.add_argument("--json", nargs="?", const="-", metavar="FILE",
                         help="write the result as JSON to FILE (no FILE: print JSON instead of the table)")
@@ -51,7 +46,9 @@ def _write_json(path: str, data: dict) -> None:
     # results can name the server; keep them private to the user like other console files
     from console.private_file import write_private
 
-    write_private(path, json.dumps(data, indent=2) + "\n")
+    from console.settings.mask import scrub_obj
+
+    write_private(path, json.dumps(scrub_obj(data), indent=2) + "\n")
 
 
 def _output(json_arg: str | None, data: dict, fmt) -> None:
@@ -64,6 +61,8 @@ def _output(json_arg: str | None, data: dict, fmt) -> None:
 
 def run(args) -> int:
     read_args(args)  # every bench option read and checked, with the TUI's messages (exit 2)
+    endpoint = endpoint_from_args(args)
+    args.base_url, args.api_key, args.model = endpoint.base_url, endpoint.api_key, endpoint.model
     if args.tool_load is not None:
         return _run_tool_load(args)
 

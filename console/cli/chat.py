@@ -11,22 +11,20 @@ turn failed, 3 the server is unreachable.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from dataclasses import asdict
 
+from console.cli._endpoint import add_endpoint_arguments, endpoint_from_args
 from console.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, add_json_flag, whole_number
 
 HELP = "send one chat turn (tools, reasoning, inspector findings) to an OpenAI-compatible server"
 ORDER = 41
-API_KEY_ENV = "GPT_OSS_CONSOLE_API_KEY"
+KEY_HINT = "pass --api-key-file FILE (or set GPT_OSS_CONSOLE_API_KEY_FILE)"
 
 
 def register(parser) -> None:
     parser.add_argument("prompt", help="the user message ('-' reads it from stdin)")
-    parser.add_argument("--base-url", required=True, help="server URL, e.g. http://127.0.0.1:8000")
-    parser.add_argument("--api-key", default=None, help=f"API key (or ${API_KEY_ENV})")
-    parser.add_argument("--model", default=None, help="model id (default: the first /v1/models lists)")
+    add_endpoint_arguments(parser)
     parser.add_argument("--system", default=None, help="system prompt")
     parser.add_argument("--effort", choices=["low", "medium", "high"], default="medium", help="reasoning effort")
     parser.add_argument("--no-stream", action="store_true", help="ask for one whole response")
@@ -59,8 +57,9 @@ def run(args) -> int:
         raise ConsoleError("--model is empty", "leave it out to use the first model the server lists",
                            exit_code=EXIT_USAGE)
     tools = None if args.tools is None else [t.strip() for t in args.tools.split(",") if t.strip()]
-    settings = ChatSettings(base_url=args.base_url, api_key=args.api_key or os.environ.get(API_KEY_ENV) or None,
-                            model=args.model, stream=not args.no_stream, reasoning_effort=args.effort,
+    endpoint = endpoint_from_args(args)
+    settings = ChatSettings(base_url=endpoint.base_url, api_key=endpoint.api_key, key_hint=KEY_HINT,
+                            model=endpoint.model, stream=not args.no_stream, reasoning_effort=args.effort,
                             system_prompt=args.system, tool_choice=args.tool_choice, tools=tools,
                             max_rounds=args.max_rounds, max_tokens=args.max_tokens, tools_file=args.tools_file)
     session = ChatSession(settings)

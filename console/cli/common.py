@@ -41,33 +41,39 @@ def whole_number(minimum: int = 1):
 
 
 def emit(data: Any, as_json: bool, human: Callable[[Any], str] | None = None) -> None:
-    """Print ``data`` as JSON or through ``human`` (a function returning text)."""
+    """Print ``data`` as JSON or through ``human`` (a function returning text); secrets masked."""
+    from console.settings.mask import scrub, scrub_obj
+
     if as_json or human is None:
-        json.dump(data, sys.stdout, indent=2, default=_default)
+        json.dump(scrub_obj(data), sys.stdout, indent=2, default=_default)
         sys.stdout.write("\n")
     else:
         text = human(data)
         if text:
-            print(text)
+            print(scrub(text))
     sys.stdout.flush()
 
 
 def _default(obj: Any) -> Any:
     import dataclasses
 
+    from console.settings.mask import scrub_obj
+
     if dataclasses.is_dataclass(obj):
-        return dataclasses.asdict(obj)
+        return scrub_obj(dataclasses.asdict(obj))
     if hasattr(obj, "to_dict"):
-        return obj.to_dict()
-    return str(obj)
+        return scrub_obj(obj.to_dict())
+    return scrub_obj(str(obj))
 
 
 def report_error(exc: ConsoleError, as_json: bool = False) -> int:
+    from console.settings.mask import scrub, scrub_obj
+
     if as_json:
-        json.dump({"error": exc.message, "hint": exc.hint}, sys.stdout, indent=2)
+        json.dump(scrub_obj({"error": exc.message, "hint": exc.hint}), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        print(f"error: {exc.message}", file=sys.stderr)
+        print(f"error: {scrub(exc.message)}", file=sys.stderr)
         if exc.hint:
-            print(f"  → {exc.hint}", file=sys.stderr)
+            print(f"  → {scrub(exc.hint)}", file=sys.stderr)
     return exc.exit_code

@@ -7,7 +7,7 @@ import re
 import sys
 import time
 
-from console.cli.common import EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, emit
+from console.cli.common import EXIT_NOT_FOUND, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, emit
 from console.errors import ConsoleError
 
 HELP = "GPU and serving history recorded by the TUI or `gpus --watch --record-history` (--json, --csv)"
@@ -53,7 +53,7 @@ def run(args) -> int:
                            exit_code=EXIT_NOT_FOUND)
     store, problem = open_store(path, retention_from_env(), check=False)
     if store is None:
-        raise ConsoleError(problem or f"cannot open {path}", exit_code=3)
+        raise ConsoleError(problem or f"cannot open {path}", exit_code=EXIT_UNAVAILABLE)
     if problem:
         print(problem, file=sys.stderr)
     try:

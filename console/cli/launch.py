@@ -33,7 +33,9 @@ def register(parser) -> None:
     parser.add_argument("--replace", action="store_true",
                         help="stop and remove a running console container of the same name first (applies new settings)")
     parser.add_argument("--detach", "-d", action="store_true", help="return once the container has started")
-    parser.add_argument("--dry-run", action="store_true", help="print the equivalent docker run command and exit")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the equivalent docker run command and exit (it runs as printed: secrets are "
+                             "mounted from files, written 0400 under the state dir when they did not come from one)")
     parser.add_argument("--compose", metavar="FILE", help="write a compose file for these settings and exit")
     parser.add_argument("--save-profile", metavar="NAME", help="save these settings as a profile (secrets left out)")
     parser.add_argument(
@@ -54,12 +56,7 @@ def resolve_from_args(args):
     from console.runtime.service import resolve_values
     from console.settings import cli_values
 
-    try:
-        cli = cli_values(args)
-    except OSError as exc:
-        raise ConsoleError(f"cannot read {exc.filename}: {exc.strerror}", "check the path given to --…-file",
-                           exit_code=EXIT_USAGE) from None
-    return resolve_values(profile=args.profile, cli=cli)
+    return resolve_values(profile=args.profile, cli=cli_values(args))
 
 
 def run(args) -> int:
@@ -103,6 +100,10 @@ def run(args) -> int:
                                "check that the folder exists and is writable", exit_code=EXIT_USAGE) from None
         _say(f"wrote {args.compose}", as_json)
     if args.dry_run or args.compose:
+        written = _write_secret_files(spec)
+        if written:
+            _say(f"secrets for this command written to {', '.join(written)} (0400, read-only in the container)",
+                 as_json)
         emit(spec.describe() | {"docker_run": spec.docker_run()}, as_json, lambda d: d["docker_run"])
         return EXIT_OK
     from console.runtime.capacity import predict
@@ -114,6 +115,16 @@ def run(args) -> int:
         _say(f"plan: KV pool {p.max_total_num_tokens:,} tokens per replica ({p.planned_for}, TP={p.tp}, "
              f"{p.free_at_load / 2**30:.1f} GiB free per GPU now)", as_json)
     return launch_and_follow(spec, vals.values, args)
+
+
+def _write_secret_files(spec) -> list[str]:
+    """The console's copies of the secrets the printed command mounts (so it runs as printed)."""
+    try:
+        return spec.write_secret_files()
+    except OSError as exc:
+        raise ConsoleError(f"cannot write the secret files the command mounts: {exc.strerror or exc}",
+                           "check that the state folder ($XDG_STATE_HOME or ~/.local/state) is writable",
+                           exit_code=EXIT_USAGE) from None
 
 
 def launch_and_follow(spec, values, args) -> int:

@@ -50,6 +50,8 @@ def parse_since(text: str | None) -> float | None:
 
 def run(args) -> int:
     from console.logs.docker_reader import DockerLogReader
+    from console.runtime.secret_files import known_secrets
+    from console.settings.mask import scrub, scrub_lines
 
     tail = args.tail
     if tail != "all" and not str(tail).isdigit():
@@ -61,13 +63,16 @@ def run(args) -> int:
         except re.error as exc:
             raise ConsoleError(f"--grep: invalid regular expression: {exc}", exit_code=EXIT_USAGE) from None
     runtime, container = find_container(args)
+    # The container's own secrets (read back from its files) are masked wherever they appear;
+    # names like api_key='…' are masked whatever the value (a stock SGLang prints its key).
+    held = known_secrets(container.attrs)  # noqa: F841  (alive while lines are printed)
     reader = DockerLogReader(container.id, client=runtime.client, follow=args.follow,
                              since=parse_since(args.since), tail=tail)
     seen: list[str] = []
     out = sys.stdout
     try:
         for batch in reader:
-            lines = batch.lines
+            lines = scrub_lines(batch.lines)
             if args.diagnose:
                 seen.extend(lines)
                 del seen[:-5000]
@@ -92,5 +97,5 @@ def run(args) -> int:
         if not diags:
             print("diagnosis: no known failure in the log", file=sys.stderr)
         for d in diags:
-            print(f"cause: {d.title}\nfix:   {d.fix}\nlog:   {d.line[:200]}", file=sys.stderr)
+            print(scrub(f"cause: {d.title}\nfix:   {d.fix}\nlog:   {d.line[:200]}"), file=sys.stderr)
     return EXIT_OK

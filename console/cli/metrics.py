@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 
+from console.cli._endpoint import add_endpoint_arguments, endpoint_from_args
 from console.cli.common import EXIT_OK, EXIT_USAGE, emit
 from console.errors import ConsoleError
 
@@ -14,8 +14,7 @@ ORDER = 55
 
 
 def register(parser) -> None:
-    parser.add_argument("--base-url", default=os.environ.get("GPT_OSS_CONSOLE_BASE_URL", "http://127.0.0.1:8000"),
-                        help="server root or /v1 URL (env GPT_OSS_CONSOLE_BASE_URL)")
+    add_endpoint_arguments(parser, model=False)  # /metrics itself is open; the key serves servers behind a proxy
     parser.add_argument("--interval", type=float, default=2.0, help="seconds between scrapes (default 2)")
     parser.add_argument("--count", type=int, default=1,
                         help="views to print (default 1; 0 = until Ctrl-C). Rates need two scrapes, "
@@ -73,7 +72,8 @@ def run(args) -> int:
     if args.interval <= 0 or args.count < 0:
         raise ConsoleError("--interval must be > 0 and --count ≥ 0", exit_code=EXIT_USAGE)
     shown = 0
-    with Scraper(args.base_url) as scraper:
+    endpoint = endpoint_from_args(args)
+    with Scraper(endpoint.base_url, api_key=endpoint.api_key) as scraper:
         scraper.scrape()  # the baseline for rates
         while args.count == 0 or shown < args.count:
             time.sleep(args.interval)

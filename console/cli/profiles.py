@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from console.cli.common import EXIT_OK, add_json_flag, emit
+from console.exit_codes import EXIT_USAGE
 
 HELP = "list, show, duplicate or delete launch profiles (saved by launch --save-profile or the Launch screen)"
 ORDER = 25
@@ -19,8 +20,7 @@ def register(parser) -> None:
 def run(args) -> int:
     from console.errors import ConsoleError
     from console.runtime import profiles
-    from console.settings import mask_secret
-    from console.settings.spec import BY_KEY
+    from console.settings import scrub_obj
 
     if args.action == "list":
         names = profiles.list_profiles()
@@ -29,16 +29,16 @@ def run(args) -> int:
         return EXIT_OK
     if not args.name:
         raise ConsoleError(f"profiles {args.action} needs a profile name", "gpt-oss-console profiles lists them",
-                           exit_code=2)
+                           exit_code=EXIT_USAGE)
     if args.action == "show":
         prof = profiles.load(args.name)
-        values = {k: (mask_secret(str(v)) if k in BY_KEY and BY_KEY[k].secret else v) for k, v in prof.values.items()}
+        values = scrub_obj(prof.values)  # a kept secret is shown masked, like everywhere else
         emit({"name": prof.name, "path": str(prof.path), "keep_secrets": prof.keep_secrets, "settings": values},
              args.json, lambda d: "\n".join([f"# {d['path']}"] + [f"{k} = {v}" for k, v in d["settings"].items()]))
     elif args.action == "duplicate":
         if not args.new_name:
             raise ConsoleError("profiles duplicate needs the new name", "profiles duplicate NAME NEW_NAME",
-                               exit_code=2)
+                               exit_code=EXIT_USAGE)
         copy = profiles.duplicate(args.name, args.new_name)
         emit({"name": copy.name, "path": str(copy.path)}, args.json, lambda d: f"copied to {d['path']}")
     else:

@@ -6,23 +6,19 @@ Exit codes: 0 every check passed (or was unsupported/skipped), 1 a check failed,
 
 from __future__ import annotations
 
-import os
 import sys
 
+from console.cli._endpoint import add_endpoint_arguments, endpoint_from_args
 from console.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, add_json_flag, emit, whole_number
 
 HELP = "run the chat / tool-calling conformance smoke suite against a server"
 ORDER = 40
-API_KEY_ENV = "GPT_OSS_CONSOLE_API_KEY"
 
 
 def register(parser) -> None:
     from console.smoke.checks import CHECKS
 
-    parser.add_argument("--base-url", required=True, help="server URL, e.g. http://127.0.0.1:8000 (with or without /v1)")
-    parser.add_argument("--api-key", default=None,
-                        help=f"API key (or set ${API_KEY_ENV}, which keeps it out of the process list)")
-    parser.add_argument("--model", default=None, help="model id (default: the first one /v1/models lists)")
+    add_endpoint_arguments(parser)
     out = parser.add_mutually_exclusive_group()
     add_json_flag(out)
     out.add_argument("--junit", metavar="FILE", help="also write JUnit XML to FILE (for CI)")
@@ -47,10 +43,11 @@ def run(args) -> int:
         raise ConsoleError("--soak must be 0 or more", exit_code=EXIT_USAGE)
     from console.server.client import root_url
 
-    root_url(args.base_url)  # a URL no request can reach is bad input (exit 2), not a failed check
+    endpoint = endpoint_from_args(args)
+    root_url(endpoint.base_url)  # a URL no request can reach is bad input (exit 2), not a failed check
     only = [c.strip() for c in args.only.split(",") if c.strip()] if args.only else None
-    config = SmokeConfig(base_url=args.base_url, api_key=args.api_key or os.environ.get(API_KEY_ENV) or None,
-                         model=args.model, soak=args.soak, only=only, max_ttft_s=args.max_ttft,
+    config = SmokeConfig(base_url=endpoint.base_url, api_key=endpoint.api_key,
+                         model=endpoint.model, soak=args.soak, only=only, max_ttft_s=args.max_ttft,
                          max_tokens=args.max_tokens, reasoning_effort=args.reasoning_effort,
                          temperature=args.temperature, timeout_s=args.timeout, replay=not args.no_replay)
     live = not args.json

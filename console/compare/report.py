@@ -25,9 +25,10 @@ CLAIMS = (
 SEED = dict(CLAIMS)
 
 
-def build_result(runner: Any, *, started: str, finished: str) -> dict[str, Any]:
-    from console.compare.run import SCHEMA_ID
+SCHEMA_ID = "gpt-oss-console/compare-result/1"
 
+
+def build_result(runner: Any, *, started: str, finished: str) -> dict[str, Any]:
     c = runner.config
     endpoints = []
     for st in runner.states:

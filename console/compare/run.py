@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from console.compare.endpoints import Named
+from console.compare.report import SCHEMA_ID  # noqa: F401 (the result's schema lives with the result)
 from console.compare.stats import Rate
 from console.errors import ConsoleError
 from console.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE
 
-SCHEMA_ID = "gpt-oss-console/compare-result/1"
 AGREEMENT_PROMPTS = (
     ("What is the weather in Paris?", ["get_weather"]),
     ("Reply with one short sentence: what is 2+2?", []),

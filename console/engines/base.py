@@ -27,7 +27,7 @@ from typing import Any, Mapping
 
 from console.errors import ConsoleError
 from console.exit_codes import EXIT_USAGE
-from console.secret import Secret, mask_secret
+from console.secret import Secret
 
 # The settings every engine understands, by their key in console.settings.spec. The memory
 # budget is ``mem_fraction_static`` (SGLang's name; vLLM's --gpu-memory-utilization) and
@@ -221,22 +221,11 @@ class Engine(abc.ABC):
         return rule.flag if rule and not rule.unsupported else None
 
     def redact(self, argv: list[str]) -> list[str]:
-        """A copy of argv safe to show: the value of every secret flag masked."""
-        out: list[str] = []
-        hide_next = False
-        for arg in argv:
-            if hide_next:
-                out.append(mask_secret(arg))
-                hide_next = False
-            elif arg in self.secret_flags:
-                out.append(arg)
-                hide_next = True
-            elif arg.startswith(tuple(f + "=" for f in self.secret_flags)):
-                flag, _, val = arg.partition("=")
-                out.append(f"{flag}={mask_secret(val)}")
-            else:
-                out.append(arg)
-        return out
+        """A copy of argv safe to show: the value of every secret flag masked (the console's one
+        scrubber, with this engine's secret flags among its names)."""
+        from console.settings.mask import scrubber_with
+
+        return scrubber_with(self.secret_flags).scrub_argv(argv)
 
     def key_file_argv(self, path: str) -> list[str] | None:
         """Arguments that make the engine read its API key from ``path``; None when it cannot

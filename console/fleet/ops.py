@@ -30,8 +30,7 @@ from console.fleet.plan import FleetPlan, detected, plan_fleet
 from console.fleet.remote_gpus import HostGpus, query
 from console.fleet.router import RouterClient, RouterUnavailable
 from console.fleet.state import FleetState, RouterState, save
-from console.fleet.workers import (KEY_IN_CONTAINER, WorkerContainer, WorkerSpec, build_worker, container_name,
-                                   list_fleet, put_secret_file)
+from console.fleet.workers import WorkerContainer, WorkerSpec, build_worker, container_name, list_fleet
 from console.secret import Secret
 
 
@@ -269,10 +268,8 @@ def _bring_up(spec: WorkerSpec, existing: WorkerContainer | None, runtime, route
         else:
             on_event(FleetEvent("launch", f"launching on GPUs {','.join(map(str, spec.slot.gpus)) or 'none'} "
                                           f"at {spec.url}", host=host, worker=name))
-        key_file = spec.key_as_file
-        try:
-            container = runtime.launch(spec.launch, replace=True,
-                                       before_start=(lambda c: put_secret_file(c, KEY_IN_CONTAINER, key)) if key_file else None)
+        try:  # the key goes in as a file, copied before the container starts (spec.launch.secrets_copied)
+            container = runtime.launch(spec.launch, replace=True)
         except ConsoleError as exc:
             on_event(FleetEvent("failed", in_words(exc), host=host, worker=name, ok=False))
             return WorkerOutcome(name, host, spec.url, "failed", in_words(exc))

@@ -31,11 +31,12 @@ from console.errors import ConsoleError
 from console.exit_codes import EXIT_UNAVAILABLE
 from console.fleet.hosts import FleetConfig
 from console.fleet.state import RouterState, state_dir
+from console.runtime.secret_files import IN_CONTAINER
 from console.secret import Secret
 
 ROUTER_ENV = "GPT_OSS_CONSOLE_ROUTER"  # a router script or interpreter to use instead of what PATH finds
 MODULES = (("smg", "smg"), ("sglang_router", "sglang-router"))  # (module, PyPI package): successor first
-KEY_IN_CONTAINER = "/run/gpt-oss-console/api-key"
+KEY_IN_CONTAINER = f"{IN_CONTAINER}/api_key"  # copied in before it starts (console.runtime.secret_files)
 INSTALL_HINT = ("install the router: pip install sglang-router (or its successor smg) into the console's "
                 "environment, or set GPT_OSS_CONSOLE_ROUTER to its smg / sglang-router script")
 
@@ -282,8 +283,9 @@ def _alive(pid: int) -> bool:
 
 def start_container(cfg: FleetConfig, runtime, key: Secret, *, address: str, timeout: float = 120.0) -> RouterState:
     """The router image on the router host's engine (host network: it reaches workers as that host does)."""
-    from console.fleet.workers import FLEET_LABEL, HOST_LABEL, ROLE_LABEL, put_secret_file
+    from console.fleet.workers import FLEET_LABEL, HOST_LABEL, ROLE_LABEL
     from console.runtime.errors import explain
+    from console.runtime.secret_files import SecretFile, copy_into
 
     name = f"{cfg.name}-router"
     runtime.remove_stale(name)
@@ -296,7 +298,7 @@ def start_container(cfg: FleetConfig, runtime, key: Secret, *, address: str, tim
             network_mode="host", detach=True,
             labels={FLEET_LABEL: cfg.name, ROLE_LABEL: "router", HOST_LABEL: runtime.host.name},
         )
-        put_secret_file(container, KEY_IN_CONTAINER, key)
+        copy_into(container, [SecretFile("api_key", key)])
         container.start()
     except ConsoleError:
         raise

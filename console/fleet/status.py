@@ -207,17 +207,22 @@ def router_status(fstate: FleetState, key: Secret | None, *, timeout: float) -> 
     return rs
 
 
+def poll_client():
+    """The HTTP client a status poll uses (one per poll, or kept across polls by the TUI)."""
+    import httpx
+
+    return httpx.Client(limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
+
+
 def collect(cfg: FleetConfig, conns: Connections, fstate: FleetState, key: Secret | None, *,
             gpus: bool = True, http=None) -> FleetStatus:
     """Everything at once; each host (and the router) gets ``cfg.timeout`` seconds.
 
     ``http``: an ``httpx.Client`` to reuse across polls (the TUI keeps one); else one for this poll.
     """
-    import httpx
-
     started = time.monotonic()
     own = http is None
-    http = http or httpx.Client(limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
+    http = http or poll_client()
     hosts = list(cfg.hosts.values())
     router_key = "\0router"  # not a valid host name: no clash
 

@@ -3,18 +3,15 @@
 A worker is a console container (``console.runtime.build.build_spec``) with fleet labels
 (fleet, host, replica, GPUs, URL), so each host's engine is the record of what runs there
 and ``gpt-oss-console status`` on that host lists it too. Its API key is the fleet's and
-reaches it as a file: copied into the container (0400) before it starts, named by
-``API_KEY_FILE`` for the project image's entrypoint; never in its environment or argv.
-(An upstream ``lmsysorg/sglang`` image takes the key only as ``--api-key``: there it is in
-the container's command, as ``launch`` does today, and the console says so.)
+reaches it as ``launch``'s do, as a file (console.runtime.secret_files): named by ``API_KEY_FILE``
+for the project image's entrypoint, inside SGLang's ``--config`` file for a stock image; never in
+its environment or argv. The files are copied into the container (0400) before it starts, not
+mounted: a remote host's engine would look for a mount's source on that host.
 """
 
 from __future__ import annotations
 
-import io
 import re
-import tarfile
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +26,6 @@ HOST_LABEL = f"{FLEET_LABEL}.host"
 REPLICA_LABEL = f"{FLEET_LABEL}.replica"
 GPUS_LABEL = f"{FLEET_LABEL}.gpus"
 URL_LABEL = f"{FLEET_LABEL}.url"
-KEY_IN_CONTAINER = "/run/gpt-oss-console/api-key"
 
 
 def container_name(fleet: str, host: str, replica: int) -> str:
@@ -48,7 +44,6 @@ class WorkerSpec:
     launch: LaunchSpec
     slot: WorkerSlot
     url: str
-    key_as_file: bool
 
     @property
     def name(self) -> str:
@@ -84,37 +79,12 @@ def build_worker(values: dict[str, Any], *, fleet: str, host: Host, address: str
     )
     base = build_spec(v, profile="", image_mode=image_mode, extra_env=extra_env)
     url = worker_url(address, slot.port)
-    env = dict(base.environment)
-    as_file = base.mode == "project"
-    if as_file:  # the project image's entrypoint reads API_KEY_FILE (console.settings' file_env)
-        env.pop("API_KEY", None)
-        env["API_KEY_FILE"] = KEY_IN_CONTAINER
     labels = {FLEET_LABEL: fleet, ROLE_LABEL: "worker", HOST_LABEL: host.name, REPLICA_LABEL: str(slot.replica),
               GPUS_LABEL: ",".join(map(str, slot.gpus)), URL_LABEL: url}
     launch = _FleetLaunchSpec(**{f: getattr(base, f) for f in base.__dataclass_fields__})
-    launch.environment = env
     launch.fleet_labels = labels
-    if not as_file:
-        launch.warnings = [*launch.warnings, f"{launch.image} takes the API key only as --api-key: it is in the "
-                           "container's command (docker inspect shows it); the project's image reads it from a file"]
-    return WorkerSpec(launch=launch, slot=slot, url=url, key_as_file=as_file)
-
-
-def put_secret_file(container, path: str, secret: Secret) -> None:
-    """Copy ``secret`` into a created (not yet started) container as a root-owned 0400 file."""
-    data = (secret.reveal() + "\n").encode()
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        parts = path.strip("/").split("/")
-        for i in range(1, len(parts)):
-            d = tarfile.TarInfo("/".join(parts[:i]))
-            d.type, d.mode, d.mtime = tarfile.DIRTYPE, 0o755, int(time.time())
-            tar.addfile(d)
-        f = tarfile.TarInfo("/".join(parts))
-        f.size, f.mode, f.mtime = len(data), 0o400, int(time.time())
-        tar.addfile(f, io.BytesIO(data))
-    if not container.put_archive("/", buf.getvalue()):
-        raise OSError(f"Docker did not accept {path} into {container.name}")
+    launch.secrets_copied = True  # the host's engine may be remote: no bind mount of this machine's files
+    return WorkerSpec(launch=launch, slot=slot, url=url)
 
 
 # -- what runs on a host --------------------------------------------------------------------
@@ -171,4 +141,4 @@ def list_fleet(runtime, fleet: str, *, role: str = "worker") -> list[WorkerConta
     return sorted(out, key=lambda w: (w.host, w.replica))
 
 
-__all__ = ["WorkerSpec", "build_worker", "container_name", "list_fleet", "put_secret_file"]
+__all__ = ["WorkerSpec", "build_worker", "container_name", "list_fleet"]

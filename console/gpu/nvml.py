@@ -29,39 +29,10 @@ from __future__ import annotations
 
 import os
 
+from console.gpu.errors import LOST_KINDS, NvmlError, lost_message, unavailable_message  # noqa: F401 (re-exported)
+from console.gpu.replay import RecordedNvml
+
 REPLAY_ENV = "GPT_OSS_CONSOLE_NVML_REPLAY"
-
-# Errors after which a device gives no more answers.
-LOST_KINDS = frozenset({"GPU_IS_LOST", "RESET_REQUIRED", "GPU_NOT_FOUND", "INVALID_ARGUMENT"})
-
-
-class NvmlError(Exception):
-    """An NVML failure in backends that are not pynvml (replay), by kind."""
-
-    def __init__(self, kind: str, detail: str = ""):
-        super().__init__(detail or kind)
-        self.kind = kind
-
-
-def unavailable_message(kind: str, detail: str = "") -> str:
-    """Plain words for "no GPUs to show", by NVML error kind."""
-    words = {
-        "LIBRARY_NOT_FOUND": "NVIDIA driver not found (libnvidia-ml.so.1)",
-        "DRIVER_NOT_LOADED": "NVIDIA driver is not loaded (no nvidia kernel module)",
-        "NO_PERMISSION": "no permission to talk to the NVIDIA driver (/dev/nvidia*)",
-        "LIB_RM_VERSION_MISMATCH": "NVIDIA driver and library versions differ (reboot after a driver update)",
-        "PYNVML_MISSING": "nvidia-ml-py is not installed (pip install nvidia-ml-py)",
-        "NO_GPUS": "the NVIDIA driver sees no GPU",
-        "REPLAY_UNREADABLE": f"cannot read the NVML recording ({detail})",
-    }.get(kind, f"NVML failed: {detail or kind}")
-    return f"{words}: no GPUs to show"
-
-
-def lost_message(kind: str) -> str:
-    if kind == "RESET_REQUIRED":
-        return "GPU needs a reset: it stopped answering"
-    return "GPU lost (fell off the bus or was removed): no more readings"
-
 
 class RealNvml:
     """nvidia-ml-py, with error kinds and the v2 → v1 memory fallback."""
@@ -223,8 +194,6 @@ def open_backend(replay: str | None = None):
     else real NVML. Never raises: a missing library shows up at ``init()``."""
     path = replay or os.environ.get(REPLAY_ENV)
     if path:
-        from console.gpu.replay import RecordedNvml
-
         try:
             return RecordedNvml.load(path)
         except (OSError, ValueError) as exc:  # missing file, bad JSON, not a recording

@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from console.gpu.nvml import NvmlError
+from console.gpu.errors import NvmlError
 
 FORMAT = "gpt-oss-console/nvml/1"
 

@@ -10,7 +10,7 @@ others carry on.
 from __future__ import annotations
 
 from console.gpu.data import GpuInfo, GpuProcess, GpuSample, Inventory
-from console.gpu.nvml import LOST_KINDS, lost_message, unavailable_message
+from console.gpu.errors import LOST_KINDS, lost_message, unavailable_message
 from console.planner.catalog import arch_name
 
 # Per-tick NVML calls, in the order they are made.

@@ -10,9 +10,12 @@ Run by docker/entrypoint.sh as ``python3 -m console.image.entrypoint [ARGS]``.
 4. Start sshd if SSH_PUBLIC_KEY / PUBLIC_KEY (or, loudly, SSH_PASSWORD) is set.
 5. Print one summary (value and source of each setting, secrets masked) and
    ``exec`` SGLang so it becomes PID 1 and ``docker stop``'s SIGTERM reaches it.
-   With an API key SGLang would print it (its start-up ``server_args`` line), so
-   then the entrypoint stays PID 1, masks it in SGLang's output and forwards
-   signals instead (:mod:`console.image.supervise`).
+   The API key reaches SGLang in a private ``--config`` file (SGLang ≥ 0.5.2; older
+   ones only take ``--api-key`` on the command line), never in argv that ``ps`` shows;
+   an HF token read from a file stays in that file (``HF_TOKEN_PATH``). With an API key
+   SGLang would print it (its start-up ``server_args`` line), so then the entrypoint
+   stays PID 1, masks it in SGLang's output and forwards signals instead
+   (:mod:`console.image.supervise`).
 
 Arguments starting with ``-`` are extra SGLang flags; any other first argument
 is run instead of SGLang (``docker run IMAGE bash``).
@@ -23,12 +26,14 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
 from console import settings as S
 from console.image import gpus as gpu_detect
 from console.image.ssh import start_sshd, valid_public_key
+from console.secret import reveal
 
 NAME = "gpt-oss-image"
 EXIT_SETTINGS = 2
@@ -214,16 +219,61 @@ def prepare(env: dict[str, str] | None = None, args: list[str] | None = None, *,
 
 
 def _child_env(env: dict[str, str], values: dict[str, Any]) -> dict[str, str]:
-    """SGLang's environment: the HF token under the names huggingface_hub reads; no other secrets."""
+    """SGLang's environment: the HF token where huggingface_hub reads it; no other secrets.
+
+    A token from a file stays in the file: ``HF_TOKEN_PATH`` names it (huggingface_hub reads
+    its token from there). One given as a value goes in as ``HF_TOKEN``, as it came.
+    """
     # Every name a secret can arrive under, from the declaration: a secret added there
     # cannot leak into SGLang's environment by being missed here.
-    secret_names = {n for s in S.SETTINGS if s.secret for n in (s.env, *s.aliases)}
+    secret_names = {n for s in S.SETTINGS if s.secret for n in (s.env, *s.aliases, s.file_env) if n}
     out = {k: v for k, v in env.items() if k not in secret_names}
     token = values.get("hf_token")
-    if token:
-        out["HF_TOKEN"] = token
-        out["HUGGING_FACE_HUB_TOKEN"] = token
+    if token and getattr(token, "path", None):
+        out["HF_TOKEN_PATH"] = token.path
+    elif token:
+        out["HF_TOKEN"] = out["HUGGING_FACE_HUB_TOKEN"] = reveal(token)
     return out
+
+
+def sglang_reads_config() -> bool:
+    """Does the installed SGLang take ``--config FILE.yaml`` (0.5.2 and later)? Read from its files,
+    not by importing it (an import of sglang takes seconds)."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("sglang")
+    except (ImportError, ValueError):
+        return False
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        for where in (("srt", "utils"), ("srt",)):
+            if os.path.exists(os.path.join(root, *where, "server_args_config_parser.py")):
+                return True
+    return False
+
+
+def place_secrets(prep: Prepared, *, reads_config: bool | None = None, folder: str | None = None) -> list[str]:
+    """The argv SGLang runs with: its secret flags in a private ``--config`` file when it reads one,
+    else on its command line (masked in its log by the supervisor). Returns the secret values."""
+    values = prep.resolution.values
+    flags = S.secret_flags(values)
+    if not flags:
+        return []
+    if reads_config is None:
+        reads_config = sglang_reads_config()
+    if reads_config:
+        folder = folder or tempfile.mkdtemp(prefix="gpt-oss-sglang-")  # 0700
+        path = os.path.join(folder, "secrets.yaml")  # SGLang wants the .yaml suffix
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(S.sglang_config(values) or "")
+        prep.argv = [*prep.argv, S.CONFIG_FLAG, path]
+        prep.notes.append(f"{', '.join(flags)} passed to SGLang in {path} (0600), not on its command line")
+    else:
+        prep.argv = [*prep.argv, *(x for flag, v in flags.items() for x in (flag, reveal(v)))]
+        prep.warnings.append("this SGLang has no --config (older than 0.5.2), so the API key is on its command "
+                             "line, where processes in this container can see it: use a newer base image")
+    return [reveal(v) for v in flags.values()]
 
 
 def summary_lines(prep: Prepared) -> list[str]:
@@ -240,7 +290,7 @@ def summary_lines(prep: Prepared) -> list[str]:
         value = values.get(s.key)
         source = res.sources.get(s.key, S.DEFAULT)
         if s.secret:
-            shown = S.mask_secret(value) if value else "(not set)"
+            shown = S.mask_secret(reveal(value)) if value else "(not set)"
         elif s.kind == "args":
             shown = " ".join(value) if value else "(none)"
         elif value is None:
@@ -281,13 +331,14 @@ def main(argv: list[str] | None = None) -> int:
         except RuntimeError as exc:
             print(f"{NAME}: error: {exc}", file=sys.stderr)
             return EXIT_SSH
+    place_secrets(prep)
     print("\n".join(summary_lines(prep)), flush=True)
     sys.stderr.flush()
     if values.get("api_key"):
         from console.image import supervise
 
-        secrets = [str(values[s.key]) for s in S.SETTINGS if s.secret and values.get(s.key)]
-        return supervise.run(prep.argv, prep.env, secrets, S.mask_secret)
+        secrets = [reveal(values[s.key]) for s in S.SETTINGS if s.secret and values.get(s.key)]
+        return supervise.run(prep.argv, prep.env, secrets)
     os.execvpe(prep.argv[0], prep.argv, prep.env)
     return 0  # not reached
 

@@ -11,6 +11,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from console.secret import Secret, reveal
+
 SSHD_PORT = 22
 
 
@@ -54,7 +56,7 @@ def valid_public_key(key: str) -> bool:
     }
 
 
-def start_sshd(public_key: str | None, password: str | None) -> list[str]:
+def start_sshd(public_key: str | None, password: "Secret | str | None") -> list[str]:
     """Set up and start sshd; returns lines for the start-up summary. Raises RuntimeError."""
     sshd = shutil.which("sshd") or ("/usr/sbin/sshd" if os.path.exists("/usr/sbin/sshd") else None)
     if sshd is None:
@@ -63,8 +65,8 @@ def start_sshd(public_key: str | None, password: str | None) -> list[str]:
     if public_key:
         auth = install_key(public_key)
         lines.append(f"ssh: key installed in {auth}")
-    if password:
-        proc = subprocess.run(["chpasswd"], input=f"root:{password}\n", text=True, capture_output=True)
+    if password:  # on stdin, never argv; a Secret's str() is its mask, so reveal it here
+        proc = subprocess.run(["chpasswd"], input=f"root:{reveal(password)}\n", text=True, capture_output=True)
         if proc.returncode != 0:
             raise RuntimeError(f"could not set the root password for SSH: {proc.stderr.strip()}")
     Path("/run/sshd").mkdir(mode=0o755, parents=True, exist_ok=True)

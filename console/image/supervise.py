@@ -6,10 +6,11 @@ in the releases this image targets). ``exec`` would hand the container's stdout 
 SGLang and the key would land in ``docker logs``. So with a key the entrypoint
 stays PID 1 as a minimal init instead:
 
-* SGLang's stdout/stderr go through pipes; every secret is replaced by its mask
-  (``sk-…f3a9``) before it reaches the container's stdout/stderr. Complete lines
-  pass at once; a partial line (progress bars) after a short pause, keeping back
-  only as many bytes as could be the start of a split secret.
+* SGLang's stdout/stderr go through pipes and the console's one scrubber
+  (:mod:`console.settings.mask`: every secret value, and whatever follows a secret's
+  name) before they reach the container's stdout/stderr, masked as ``sk-…f3a9``.
+  Complete lines pass at once; a partial line (progress bars) after a short pause,
+  keeping back only as many bytes as could be the start of a split secret.
 * SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 are forwarded to SGLang,
   so ``docker stop`` still takes SGLang's own shutdown path.
 * Orphans (e.g. sshd sessions) are reaped; the exit status is SGLang's
@@ -27,6 +28,9 @@ import subprocess
 import threading
 from typing import Iterable
 
+from console.secret import Scrubber
+from console.settings.mask import SCRUBBER
+
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 PARTIAL_FLUSH_S = 0.25
 MAX_PARTIAL = 64 * 1024
@@ -36,16 +40,17 @@ READ_SIZE = 64 * 1024  # a pipe's capacity: one read takes all that is there
 class Redactor:
     """Byte-stream masking that never lets a secret through, even split across reads."""
 
-    def __init__(self, replacements: dict[str, str]):
-        pairs = [(s.encode(), r.encode()) for s, r in replacements.items() if s]
-        self._pairs = sorted(pairs, key=lambda p: -len(p[0]))
-        self._keep = max((len(s) for s, _ in self._pairs), default=1) - 1
+    def __init__(self, secrets: Iterable[str], scrubber: Scrubber = SCRUBBER):
+        secrets = [s for s in secrets if s]
+        # The relay is handed every secret it must mask: the values alone. The name rules would
+        # add a scan of every byte SGLang writes (17x a bare relay, tests/perf/bench_log_masking.py);
+        # the console applies them where it shows or saves this log.
+        self._scrubber = scrubber.values_only().with_values(*secrets)
+        self._keep = max((len(s.encode()) for s in secrets), default=1) - 1
         self._buf = b""
 
     def _mask(self, data: bytes) -> bytes:
-        for secret, shown in self._pairs:
-            data = data.replace(secret, shown)
-        return data
+        return self._scrubber.scrub_bytes(data)
 
     def feed(self, data: bytes) -> bytes:
         """Masked output that is safe to emit now: the complete lines.
@@ -100,9 +105,9 @@ def _pump(src: int, dst: int, redactor: Redactor) -> None:
     os.close(src)
 
 
-def run(argv: list[str], env: dict[str, str], secrets: Iterable[str], mask) -> int:
+def run(argv: list[str], env: dict[str, str] | None, secrets: Iterable[str]) -> int:
     """Run ``argv`` with masked output and forwarded signals; return its exit status."""
-    replacements = {s: mask(s) for s in secrets if s}
+    secrets = list(secrets)
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
     def forward(signum, _frame):
@@ -114,8 +119,8 @@ def run(argv: list[str], env: dict[str, str], secrets: Iterable[str], mask) -> i
     for sig in FORWARDED:
         signal.signal(sig, forward)
     pumps = [
-        threading.Thread(target=_pump, args=(proc.stdout.fileno(), 1, Redactor(replacements)), daemon=True),
-        threading.Thread(target=_pump, args=(proc.stderr.fileno(), 2, Redactor(replacements)), daemon=True),
+        threading.Thread(target=_pump, args=(proc.stdout.fileno(), 1, Redactor(secrets)), daemon=True),
+        threading.Thread(target=_pump, args=(proc.stderr.fileno(), 2, Redactor(secrets)), daemon=True),
     ]
     for t in pumps:
         t.start()

@@ -13,7 +13,9 @@ import re
 from typing import Any
 
 from console.runtime.errors import LaunchRefused
+from console.runtime.secret_files import IN_CONTAINER, SGLANG_CONFIG, SecretFile
 from console.runtime.spec import LaunchSpec, check_publish, settings_hash
+from console.secret import Secret, as_secret
 
 IMAGE_MODES = ("auto", "project", "stock")
 
@@ -36,7 +38,8 @@ def sglang_argv(values: dict[str, Any]) -> list[str]:
 
 
 def image_env(values: dict[str, Any]) -> dict[str, str]:
-    """The env vars the project's entrypoint reads (every non-container setting that is set)."""
+    """The env vars the project's entrypoint reads (every non-container setting that is set);
+    a secret as its ``*_FILE`` path in the container, never its value."""
     import shlex
 
     env: dict[str, str] = {}
@@ -44,13 +47,44 @@ def image_env(values: dict[str, Any]) -> dict[str, str]:
         value = values.get(s.key)
         if s.target == "container" or value is None or value == "" or value == []:
             continue
-        if s.kind == "bool":
+        if s.secret:
+            env[s.file_env] = f"{IN_CONTAINER}/{s.key}"
+        elif s.kind == "bool":
             env[s.env] = "true" if value else "false"
         elif s.kind == "args":
             env[s.env] = shlex.join(str(a) for a in value)
         else:
             env[s.env] = str(value)
     return env
+
+
+def secret_files(values: dict[str, Any], mode: str) -> tuple[list[SecretFile], dict[str, str], list[str]]:
+    """The files a container gets for its secrets, the env naming them and SGLang's extra args.
+
+    Project image: one file per secret, named by its ``*_FILE`` variable. Stock SGLang: the API
+    key inside SGLang's own ``--config`` YAML, the HF token in a file ``HF_TOKEN_PATH`` names
+    (huggingface_hub reads its token there); the image has no entrypoint for the SSH password.
+    """
+    from console.settings import CONFIG_FLAG, sglang_config
+
+    files: list[SecretFile] = []
+    env: dict[str, str] = {}
+    args: list[str] = []
+    for s in declaration().SETTINGS:
+        value = as_secret(values.get(s.key))
+        if not s.secret or value is None:
+            continue
+        own = value.path if isinstance(value, Secret) else None
+        if mode == "project":
+            files.append(SecretFile(s.key, value, own))
+        elif s.key == "hf_token":
+            files.append(SecretFile(s.key, value, own))
+            env["HF_TOKEN_PATH"] = f"{IN_CONTAINER}/{s.key}"
+    config = sglang_config(values) if mode == "stock" else None
+    if config:
+        files.append(SecretFile(SGLANG_CONFIG, Secret(config)))
+        args = [CONFIG_FLAG, f"{IN_CONTAINER}/{SGLANG_CONFIG}"]
+    return files, env, args
 
 
 def pick_mode(image: str, mode: str = "auto") -> str:
@@ -93,11 +127,10 @@ def build_spec(
     port = int(values.get("port") or declaration().DEFAULT_PORT)
     host_port = int(values.get("host_port") or port)
     bind = str(values.get("publish_address") or "127.0.0.1")
-    api_key = values.get("api_key") or None
+    api_key = as_secret(values.get("api_key"))
     warnings = check_publish(bind, api_key, allow_public)
 
-    secret_values = [str(values[k]) for k in secrets if values.get(k)]
-    secret_env_names = {s.env for s in declaration().SETTINGS if s.secret}
+    files, secret_env, secret_args = secret_files(values, mode)
     environment: dict[str, str] = {}
     if mode == "project":
         environment = image_env(values)
@@ -105,10 +138,8 @@ def build_spec(
     else:
         from console.settings import LAUNCH
 
-        command = [*LAUNCH, *sglang_argv(values)]
-        # The entrypoint-only settings still matter to SGLang's process (HF downloads).
-        if values.get("hf_token"):
-            environment["HF_TOKEN"] = str(values["hf_token"])
+        command = [*LAUNCH, *sglang_argv(values), *secret_args]
+        environment.update(secret_env)  # the HF token's file, for SGLang's downloads
     # Extra container env (NCCL_DEBUG, proxies…): not settings, passed as given.
     environment.update(extra_env or {})
     hf_cache = values.get("hf_cache")
@@ -129,8 +160,7 @@ def build_spec(
         shm_size=str(shm) if shm else None,
         hf_cache=hf_cache,
         settings=dict(values),
-        secret_env=secret_env_names,
-        secret_values=secret_values,
+        secret_files=files,
         settings_hash=settings_hash(values, secrets),
         model=model,
         served_model=str(values.get("served_model_name") or model),

@@ -9,61 +9,25 @@ Written under ``$XDG_STATE_HOME/gpt-oss-console/crashes/`` (dir 0700).
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from console.private_file import write_private
+from console.private_file import state_dir, write_private
+from console.runtime.secret_files import known_secrets
+from console.settings.mask import redact_argv, scrub_lines, scrub_obj
 
 DEFAULT_LINES = 300
 
 
 def crashes_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return Path(base) / "gpt-oss-console" / "crashes"
-
-
-def _secret_env_names() -> set[str]:
-    from console.settings import SETTINGS
-
-    names = set()
-    for s in SETTINGS:
-        if s.secret:
-            names.add(s.env)
-            names.update(s.aliases)
-    return names
-
-
-def _mask(value: str) -> str:
-    from console.settings import mask_secret
-
-    return mask_secret(value)
+    return state_dir() / "crashes"
 
 
 def masked_env(env_list: Iterable[str]) -> dict[str, str]:
-    secret = _secret_env_names()
-    out = {}
-    for item in env_list:
-        key, _, value = item.partition("=")
-        out[key] = _mask(value) if key in secret and value else value
-    return out
-
-
-def masked_argv(argv: list[str], secrets: Iterable[str] = ()) -> list[str]:
-    from console.settings import redact_argv
-
-    argv = redact_argv(list(argv))
-    return [_scrub(a, secrets) for a in argv]
-
-
-def _scrub(text: str, secrets: Iterable[str]) -> str:
-    for s in secrets:
-        if s and len(s) >= 4:
-            text = text.replace(s, _mask(s))
-    # Tokens that look like HF or OpenAI-style keys, wherever they appear in a log line.
-    return re.sub(r"\b(hf_|sk-)[A-Za-z0-9_-]{12,}", lambda m: _mask(m.group(0)), text)
+    """A container's ``KEY=VALUE`` env as a dict, secrets masked (by name and by value)."""
+    return scrub_obj(dict(item.partition("=")[::2] for item in env_list))
 
 
 def gpu_snapshot() -> dict[str, Any]:
@@ -99,17 +63,10 @@ def write_bundle(
     state = attrs.get("State") or {}
     cfg = attrs.get("Config") or {}
     name = (attrs.get("Name") or "").lstrip("/") or "container"
-    env = masked_env(cfg.get("Env") or [])
-    secret_values = [
-        item.partition("=")[2] for item in cfg.get("Env") or [] if item.partition("=")[0] in _secret_env_names()
-    ]
+    # The container's own secrets, read back from its files: alive while this runs, so the
+    # scrubber masks them wherever they turn up (SGLang prints its API key at start).
+    held = known_secrets(attrs)  # noqa: F841  (kept alive on purpose)
     cmd = list(cfg.get("Cmd") or [])
-    if "--api-key" in cmd:
-        i = cmd.index("--api-key")
-        if i + 1 < len(cmd):
-            secret_values.append(cmd[i + 1])
-    secret_keys = {k for k in (settings or {}) if _is_secret_key(k)}
-    secret_values += [str(settings[k]) for k in secret_keys if settings and settings.get(k)]
     doc = {
         "container": {"name": name, "id": attrs.get("Id", ""), "image": cfg.get("Image", "")},
         "labels": cfg.get("Labels") or {},
@@ -120,22 +77,17 @@ def write_bundle(
         "finished_at": state.get("FinishedAt"),
         "phases": phases,
         "diagnoses": [diagnosis_dict(d) for d in (diagnoses or [])],
-        "argv": masked_argv(list(cfg.get("Entrypoint") or []) + cmd, secret_values),
-        "environment": env,
-        "settings": {k: (_mask(str(v)) if k in secret_keys and v else v) for k, v in (settings or {}).items()},
+        "argv": redact_argv(list(cfg.get("Entrypoint") or []) + cmd),
+        "environment": masked_env(cfg.get("Env") or []),
+        "settings": scrub_obj(dict(settings or {})),
         "gpu": gpu_snapshot(),
-        "log_tail": [_scrub(line, secret_values) for line in log_lines[-last_n:]],
+        "log_tail": scrub_lines([str(line) for line in log_lines[-last_n:]]),
         "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     path = bundle_path(name, attrs.get("Id", ""), state.get("FinishedAt") or "")
+    doc["diagnoses"] = scrub_obj(doc["diagnoses"])  # a diagnosis quotes a log line
     write_private(path, json.dumps(doc, indent=2, default=str), own_dir=True)
     return path
-
-
-def _is_secret_key(key: str) -> bool:
-    from console.settings import BY_KEY
-
-    return key in BY_KEY and BY_KEY[key].secret
 
 
 def diagnosis_dict(d: Any) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from console.errors import ConsoleError
+from console.runtime import secret_files
 from console.runtime import spec as S
 from console.runtime.engine import connect
 from console.runtime.errors import EXIT_NOT_FOUND, EXIT_USAGE, explain
@@ -68,10 +69,33 @@ class ContainerInfo:
         return d
 
 
+def published(attrs: dict[str, Any]) -> tuple[str, int] | None:
+    """(host address, host port) the container's API is published on, from Docker's own port
+    bindings (the live ones while it runs, the configured ones otherwise), not the console's
+    labels: a container started from an exported command may publish elsewhere."""
+    live = (attrs.get("NetworkSettings") or {}).get("Ports") or {}
+    configured = (attrs.get("HostConfig") or {}).get("PortBindings") or {}
+    labels = (attrs.get("Config") or {}).get("Labels") or {}
+    for table in (live, configured):
+        rows = [(k, b) for k, bs in sorted(table.items()) if k.endswith("/tcp") and k != "22/tcp" for b in bs or []]
+        rows = [(k, b) for k, b in rows if str(b.get("HostPort") or "").isdigit()]
+        if not rows:
+            continue
+        # Several bindings (IPv4 and IPv6 of one port, or several ports): prefer the labelled port.
+        wanted = labels.get(S.LABEL_PORT)
+        key, b = next(((k, b) for k, b in rows if b.get("HostPort") == wanted), rows[0])
+        return str(b.get("HostIp") or "0.0.0.0"), int(b["HostPort"])
+    return None
+
+
 def info_from_attrs(attrs: dict[str, Any]) -> ContainerInfo:
     state = attrs.get("State") or {}
     labels = (attrs.get("Config") or {}).get("Labels") or {}
     port = labels.get(S.LABEL_PORT)
+    bind = labels.get(S.LABEL_BIND, "127.0.0.1")
+    where = published(attrs)
+    if where is not None:
+        bind, port = where[0], str(where[1])
     running = bool(state.get("Running"))
     return ContainerInfo(
         id=attrs.get("Id", ""),
@@ -86,7 +110,7 @@ def info_from_attrs(attrs: dict[str, Any]) -> ContainerInfo:
         finished_at=state.get("FinishedAt", ""),
         settings_hash=labels.get(S.LABEL_HASH, ""),
         host_port=int(port) if port and port.isdigit() else None,
-        bind=labels.get(S.LABEL_BIND, "127.0.0.1"),
+        bind=bind,
         mode=labels.get(S.LABEL_MODE, ""),
         model=labels.get(S.LABEL_MODEL, ""),
         served_model=labels.get(S.LABEL_SERVED, ""),
@@ -95,17 +119,23 @@ def info_from_attrs(attrs: dict[str, Any]) -> ContainerInfo:
     )
 
 
-def api_key_of(attrs: dict[str, Any]) -> str | None:
-    """The API key a container was started with (env or argv), to probe it after re-attach."""
+def api_key_of(attrs: dict[str, Any]):
+    """The API key a container was started with (a Secret), to probe it after re-attach: from its
+    secret file (this host's copy), or, for containers an older console started, its env or argv."""
+    from console.secret import Secret
+
+    found = secret_files.read_back(attrs, "api_key")
+    if found is not None:
+        return found
     cfg = attrs.get("Config") or {}
     for item in cfg.get("Env") or []:
         if item.startswith("API_KEY="):
-            return item.split("=", 1)[1] or None
+            return Secret(item.split("=", 1)[1], source="container env") if item.split("=", 1)[1] else None
     args = list(cfg.get("Cmd") or [])
     if "--api-key" in args:
         i = args.index("--api-key")
         if i + 1 < len(args):
-            return args[i + 1]
+            return Secret(args[i + 1], source="container argv")
     return None
 
 
@@ -181,10 +211,18 @@ class Runtime:
         self.ensure_image(spec.image, on_progress)
         self.prepare_hf_cache(spec.hf_cache)
         try:
+            spec.write_secret_files()
+        except OSError as exc:
+            raise ConsoleError(f"cannot write the container's secret files: {exc.strerror or exc}",
+                               f"check that {secret_files.secrets_dir(spec.name).parent} is writable") from None
+        try:
             container = self.client.containers.create(**spec.create_kwargs())
         except Exception as exc:
+            secret_files.forget(spec.name)
             raise explain(exc, image=spec.image, port=spec.host_port) from exc
         try:
+            if spec.secrets_copied and spec.secret_files:
+                secret_files.copy_into(container, spec.secret_files)
             if before_start is not None:
                 before_start(container)
             container.start()
@@ -192,6 +230,7 @@ class Runtime:
             # Docker created it before refusing to start it: do not leave it behind in "Created".
             try:
                 container.remove(force=True)
+                secret_files.forget(spec.name)
             except Exception:
                 pass
             raise explain(exc, image=spec.image, port=spec.host_port,
@@ -242,6 +281,7 @@ class Runtime:
                 exit_code=EXIT_USAGE,
             )
         existing.remove(force=True)
+        secret_files.forget(name)
 
     def owned(self, include_stopped: bool = True) -> list[ContainerInfo]:
         try:
@@ -316,6 +356,7 @@ class Runtime:
             container.remove(force=force)
         except Exception as exc:
             raise explain(exc) from exc
+        secret_files.forget(container.name)
 
 
 def _prepare_hf_cache(path: str | None) -> None:

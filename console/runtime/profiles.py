@@ -2,7 +2,8 @@
 
 ``$XDG_CONFIG_HOME/gpt-oss-console/profiles/<name>.toml`` (dir 0700, files
 0600, written atomically). Secrets are dropped unless the operator asks to keep
-them; then they live only in that 0600 file. A file that does not parse is
+them; then they live only in that 0600 file. A secret read from a file keeps its
+path (``api_key_file = "/…"``): the profile remembers where the key is, not the key. A file that does not parse is
 never overwritten: it is moved aside and the error names the file and line.
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from console.errors import ConsoleError
+from console.exit_codes import EXIT_NOT_FOUND, EXIT_USAGE
 from console.private_file import write_private
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -24,11 +26,11 @@ DEFAULT_PROFILE = "default"
 
 
 class ProfileError(ConsoleError):
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
 
 class ProfileNotFound(ProfileError):
-    exit_code = 4
+    exit_code = EXIT_NOT_FOUND
 
 
 def config_dir() -> Path:
@@ -109,12 +111,19 @@ def load(name: str) -> Profile:
 def _dump(profile: Profile, secrets: Iterable[str]) -> bytes:
     import tomli_w
 
+    from console.secret import Secret, reveal
+    from console.settings.spec import BY_KEY
+
     secrets = set(secrets)
-    values = {
-        k: v
-        for k, v in sorted(profile.values.items())
-        if v is not None and (profile.keep_secrets or k not in secrets)
-    }
+    values: dict[str, Any] = {}
+    for k, v in sorted(profile.values.items()):
+        if v is None:
+            continue
+        path = v.path if isinstance(v, Secret) else None
+        if path and k in BY_KEY and BY_KEY[k].file_key:
+            values[BY_KEY[k].file_key] = path
+        if profile.keep_secrets or k not in secrets:
+            values[k] = reveal(v)
     doc = {
         "profile": {"name": profile.name, "keep_secrets": profile.keep_secrets, "saved_at": time.time()},
         "settings": values,
@@ -134,6 +143,24 @@ def save(profile: Profile, secrets: Iterable[str] | None = None) -> Path:
     write_private(path, _dump(profile, _secret_names() if secrets is None else secrets), own_dir=True, fsync=True)
     profile.saved_at = time.time()
     return path
+
+
+def endpoint(name: str):
+    """The server a profile launches, for the client commands: where it publishes, its key (kept in
+    the profile, or its key file) and the model name it serves."""
+    from console.server.endpoint import Endpoint
+    from console.settings import resolve
+
+    res = resolve({}, profile=load(name).values)
+    problems = [p.message for p in res.errors if p.key.startswith("api_key")]
+    if problems:
+        raise ProfileError(f"profile {name}: {problems[0]}", "fix the profile's API key file")
+    v = res.values
+    host = str(v.get("publish_address") or "127.0.0.1")
+    host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    host = f"[{host}]" if ":" in host else host
+    return Endpoint(base_url=f"http://{host}:{v.get('host_port') or v.get('port')}", api_key=v.get("api_key"),
+                    model=v.get("served_model_name") or v.get("model"))
 
 
 def duplicate(name: str, new_name: str) -> Profile:

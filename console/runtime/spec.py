@@ -1,13 +1,16 @@
 """A launch spec: everything Docker needs to run SGLang, derived from setting values.
 
 One spec feeds three outputs that must agree: the SDK's ``containers.create``
-keyword arguments, the equivalent ``docker run`` command shown to the operator
-(secrets masked) and a compose file. Two image modes:
+keyword arguments, the equivalent ``docker run`` command shown to the operator and a
+compose file. Secrets are in none of them: they travel as read-only files
+(:mod:`console.runtime.secret_files`), so the command and compose file run as printed
+(once :meth:`LaunchSpec.write_secret_files` has written the console's copies). Two image modes:
 
-* ``project`` — the project's image (docker/): settings travel as env vars and
-  its entrypoint builds SGLang's argv;
+* ``project`` — the project's image (docker/): settings travel as env vars (secrets as
+  ``*_FILE`` paths) and its entrypoint builds SGLang's argv;
 * ``stock`` — an image with SGLang installed (``lmsysorg/sglang``): the console
-  builds the argv itself and runs ``python3 -m sglang.launch_server ARGV``.
+  builds the argv itself and runs ``python3 -m sglang.launch_server ARGV``, the API key
+  in SGLang's ``--config`` file and the HF token behind ``HF_TOKEN_PATH``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from console.planner.sglang import IMAGE as SGLANG_IMAGE
+from console.runtime import secret_files
 from console.runtime.errors import LaunchRefused
+from console.runtime.secret_files import SecretFile
+from console.secret import Secret
+from console.settings.mask import scrub
 
 LABEL_PREFIX = "org.gpt-oss-console"
 LABEL_OWNED = f"{LABEL_PREFIX}.owned"
@@ -37,7 +44,6 @@ LABEL_PLAN = f"{LABEL_PREFIX}.plan"  # the planner's prediction at launch (conso
 STOCK_IMAGE = SGLANG_IMAGE
 PROJECT_IMAGE = "gpt-oss-sglang:latest"
 HF_CACHE_IN_CONTAINER = "/root/.cache/huggingface"
-MASK = "****"
 
 
 def settings_hash(values: dict[str, Any], secrets: set[str]) -> str:
@@ -89,12 +95,14 @@ class LaunchSpec:
     ipc_host: bool = True
     hf_cache: str | None = None  # host path mounted at HF_CACHE_IN_CONTAINER
     settings: dict[str, Any] = field(default_factory=dict)
-    secret_env: set[str] = field(default_factory=set)
-    secret_values: list[str] = field(default_factory=list)
+    secret_files: list[SecretFile] = field(default_factory=list)
+    # Copy the secret files into the created container instead of mounting them: for an engine
+    # on another host, whose bind mounts would name that host's files (the fleet's workers).
+    secrets_copied: bool = False
     settings_hash: str = ""
     model: str = ""
     served_model: str = ""
-    api_key: str | None = None
+    api_key: Secret | None = None
     warnings: list[str] = field(default_factory=list)
     prediction: Any = None  # console.planner.capacity.Prediction, when the GPUs could be planned
 
@@ -119,18 +127,30 @@ class LaunchSpec:
             host = f"[{host}]"
         return f"http://{host}:{self.host_port}"
 
-    # -- masking ---------------------------------------------------------
-    def _mask_text(self, text: str) -> str:
-        for secret in self.secret_values:
-            if secret and secret in text:
-                text = text.replace(secret, MASK)
-        return text
+    # -- secrets as files ---------------------------------------------------
+    def secret_mounts(self) -> list[tuple[str, str]]:
+        """(host path, container path) of each secret file, mounted read-only (none when copied)."""
+        if self.secrets_copied:
+            return []
+        return [(secret_files.host_path(f, self.name), f.container_path) for f in self.secret_files]
 
-    def masked_command(self) -> list[str] | None:
-        return None if self.command is None else [self._mask_text(a) for a in self.command]
+    def write_secret_files(self) -> list[str]:
+        """Write the console's copies (0400) so the mounts exist; returns their paths."""
+        if self.secrets_copied:
+            return []
+        return [str(p) for p in secret_files.write(self.secret_files, self.name)]
 
-    def masked_environment(self) -> dict[str, str]:
-        return {k: (MASK if k in self.secret_env and v else self._mask_text(v)) for k, v in self.environment.items()}
+    def _volumes(self) -> list[tuple[str, str, str]]:
+        out = [(self.hf_cache, HF_CACHE_IN_CONTAINER, "rw")] if self.hf_cache else []
+        return out + [(host, inside, "ro") for host, inside in self.secret_mounts()]
+
+    def _shown_command(self) -> list[str] | None:
+        # The command carries no secret (they are files); the scrubber still checks what the
+        # operator added (extra args), since a preview is a place a key could surface.
+        return None if self.command is None else [scrub(a) for a in self.command]
+
+    def _shown_environment(self) -> dict[str, str]:
+        return {k: scrub(v) for k, v in self.environment.items()}
 
     # -- Docker SDK --------------------------------------------------------
     def device_requests(self):
@@ -157,15 +177,16 @@ class LaunchSpec:
             kw["ipc_mode"] = "host"
         if self.shm_size:
             kw["shm_size"] = self.shm_size
-        if self.hf_cache:
-            kw["volumes"] = {self.hf_cache: {"bind": HF_CACHE_IN_CONTAINER, "mode": "rw"}}
+        volumes = self._volumes()
+        if volumes:
+            kw["volumes"] = {host: {"bind": inside, "mode": mode} for host, inside, mode in volumes}
         requests = self.device_requests()
         if requests:
             kw["device_requests"] = requests
         return kw
 
     # -- what the operator sees --------------------------------------------
-    def _run_groups(self, masked: bool) -> list[list[str]]:
+    def _run_groups(self) -> list[list[str]]:
         """``docker run`` as groups (an option with its value; last: image + command)."""
         groups = [["docker", "run", "-d"], ["--name", self.name]]
         if self.gpus == "all":
@@ -178,30 +199,28 @@ class LaunchSpec:
         if self.shm_size:
             groups.append(["--shm-size", self.shm_size])
         groups.append(["-p", f"{self._publish_host()}:{self.host_port}:{self.container_port}"])
-        if self.hf_cache:
-            groups.append(["-v", f"{self.hf_cache}:{HF_CACHE_IN_CONTAINER}"])
-        env = self.masked_environment() if masked else self.environment
-        groups += [["-e", f"{k}={v}"] for k, v in sorted(env.items())]
+        for host, inside, mode in self._volumes():
+            groups.append(["-v", f"{host}:{inside}" + (":ro" if mode == "ro" else "")])
+        groups += [["-e", f"{k}={v}"] for k, v in sorted(self._shown_environment().items())]
         groups += [["--label", f"{k}={v}"] for k, v in self.labels.items() if k != LABEL_PLAN]
-        command = self.masked_command() if masked else self.command
-        groups.append([self.image, *(command or [])])
+        groups.append([self.image, *(self._shown_command() or [])])
         return groups
 
-    def docker_run_argv(self, masked: bool = True) -> list[str]:
-        return [a for g in self._run_groups(masked) for a in g]
+    def docker_run_argv(self) -> list[str]:
+        return [a for g in self._run_groups() for a in g]
 
     def _publish_host(self) -> str:
         return f"[{self.bind}]" if ":" in self.bind else self.bind
 
-    def docker_run(self, masked: bool = True) -> str:
-        """The equivalent shell command, one option per line, ready to paste."""
-        return " \\\n  ".join(" ".join(shlex.quote(a) for a in g) for g in self._run_groups(masked))
+    def docker_run(self) -> str:
+        """The equivalent shell command, one option per line, ready to paste (no secret in it)."""
+        return " \\\n  ".join(" ".join(shlex.quote(a) for a in g) for g in self._run_groups())
 
-    def compose(self, masked: bool = True) -> str:
+    def compose(self) -> str:
         """A docker compose file for the same container (YAML; strings JSON-quoted, which YAML accepts)."""
         q = json.dumps
         out = ["services:", f"  {self.profile or 'sglang'}:", f"    image: {q(self.image)}", f"    container_name: {q(self.name)}"]
-        command = self.masked_command() if masked else self.command
+        command = self._shown_command()
         if command:
             out.append("    command: [" + ", ".join(q(a) for a in command) + "]")
         if self.ipc_host:
@@ -209,9 +228,11 @@ class LaunchSpec:
         if self.shm_size:
             out.append(f"    shm_size: {q(self.shm_size)}")
         out += ["    ports:", f"      - {q(f'{self._publish_host()}:{self.host_port}:{self.container_port}')}"]
-        if self.hf_cache:
-            out += ["    volumes:", f"      - {q(f'{self.hf_cache}:{HF_CACHE_IN_CONTAINER}')}"]
-        env = self.masked_environment() if masked else self.environment
+        volumes = self._volumes()
+        if volumes:
+            out.append("    volumes:")
+            out += [f"      - {q(f'{host}:{inside}' + (':ro' if mode == 'ro' else ''))}" for host, inside, mode in volumes]
+        env = self._shown_environment()
         if env:
             out.append("    environment:")
             out += [f"      {q(k)}: {q(v)}" for k, v in sorted(env.items())]
@@ -234,8 +255,9 @@ class LaunchSpec:
             "profile": self.profile,
             "image": self.image,
             "mode": self.mode,
-            "command": self.masked_command(),
-            "environment": self.masked_environment(),
+            "command": self._shown_command(),
+            "environment": self._shown_environment(),
+            "secret_files": [{"container": inside, "host": host} for host, inside in self.secret_mounts()],
             "publish": f"{self.bind}:{self.host_port}->{self.container_port}/tcp",
             "gpus": self.gpus,
             "shm_size": self.shm_size,

@@ -10,8 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from console.exit_codes import EXIT_UNAVAILABLE
+from console.exit_codes import EXIT_FAILED, EXIT_UNAVAILABLE, EXIT_USAGE
 from console.errors import ConsoleError
+from console.secret import Secret, as_secret, reveal
+
+# Where a key comes from, for a 401's hint: the command line and the console both read it there.
+KEY_HINT = "--api-key-file FILE or GPT_OSS_CONSOLE_API_KEY_FILE; in the console, the API key field"
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -46,9 +50,9 @@ def root_url(base_url: str) -> str:
         parts = urlsplit(url)
         port = parts.port  # raises ValueError outside 0–65535
     except ValueError as exc:
-        raise ConsoleError(f"not a usable server URL: {base_url!r} ({exc})", hint, exit_code=2) from None
+        raise ConsoleError(f"not a usable server URL: {base_url!r} ({exc})", hint, exit_code=EXIT_USAGE) from None
     if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
-        raise ConsoleError(f"not a usable server URL: {base_url!r}", hint, exit_code=2)
+        raise ConsoleError(f"not a usable server URL: {base_url!r}", hint, exit_code=EXIT_USAGE)
     return url
 
 
@@ -57,8 +61,9 @@ def openai_base_url(base_url: str) -> str:
     return root_url(base_url) + "/v1"
 
 
-def _auth_headers(api_key: str | None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+def _auth_headers(api_key: Secret | str | None) -> dict[str, str]:
+    """The Authorization header: where a client's key is revealed on its way to the server."""
+    return {"Authorization": f"Bearer {reveal(api_key)}"} if api_key else {}
 
 
 def _connect_error(url: str, exc: Exception) -> ConsoleError:
@@ -69,7 +74,7 @@ def _connect_error(url: str, exc: Exception) -> ConsoleError:
                             "the server may be busy or still loading; retry, or raise --timeout",
                             exit_code=EXIT_UNAVAILABLE)
     if isinstance(exc, httpx.UnsupportedProtocol):
-        return ConsoleError(f"not an http(s) URL: {url}", "use a URL like http://127.0.0.1:8000", exit_code=2)
+        return ConsoleError(f"not an http(s) URL: {url}", "use a URL like http://127.0.0.1:8000", exit_code=EXIT_USAGE)
     return ConsoleError(f"no server at {url}: is it running / is the port published?",
                         f"connection failed: {exc}", exit_code=EXIT_UNAVAILABLE)
 
@@ -86,15 +91,16 @@ def check_response(resp: Any, what: str, *, api_key: str | None) -> None:
     url = str(resp.request.url)
     if code == 401:
         if api_key:
-            raise AuthRejected(f"the server rejected the API key ({what})", "check --api-key", exit_code=EXIT_UNAVAILABLE)
-        raise AuthRejected(f"the server wants an API key: pass --api-key ({what})", None, exit_code=EXIT_UNAVAILABLE)
+            raise AuthRejected(f"the server rejected the API key ({what})",
+                               "check that it is the key the server was started with", exit_code=EXIT_UNAVAILABLE)
+        raise AuthRejected(f"the server wants an API key ({what})", KEY_HINT, exit_code=EXIT_UNAVAILABLE)
     if code == 503:
         raise ConsoleError(f"the server at {root_url(url)} is still starting ({what} answered 503)",
                            "wait for 'ready' in the logs, or for /health to answer 200", exit_code=EXIT_UNAVAILABLE)
     text = (resp.text or "").strip().replace("\n", " ")[:300]
     if code == 404 and what == "metrics":
         raise ConsoleError("the server has no /metrics", "launch SGLang with --enable-metrics", exit_code=EXIT_UNAVAILABLE)
-    raise ConsoleError(f"{what}: HTTP {code} from {url}", text or None, exit_code=1)
+    raise ConsoleError(f"{what}: HTTP {code} from {url}", text or None, exit_code=EXIT_FAILED)
 
 
 def _json(resp: Any, what: str) -> Any:
@@ -122,11 +128,11 @@ def _not_ready(base_url: str, timeout_s: float, last: ConsoleError | None) -> Co
 class ServerClient:
     """Blocking client: ``health()``, ``models()``, ``server_info()``, ``model_info()``, ``metrics_text()``."""
 
-    def __init__(self, base_url: str, api_key: str | None = None, timeout: float = DEFAULT_TIMEOUT):
+    def __init__(self, base_url: str, api_key: Secret | str | None = None, timeout: float = DEFAULT_TIMEOUT):
         import httpx
 
         self.base_url = root_url(base_url)
-        self.api_key = api_key
+        self.api_key = as_secret(api_key)
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, headers=_auth_headers(api_key))
 
     def __enter__(self) -> ServerClient:
@@ -202,11 +208,11 @@ class ServerClient:
 class AsyncServerClient:
     """The same routes for asyncio code (the TUI's async workers, the smoke suite)."""
 
-    def __init__(self, base_url: str, api_key: str | None = None, timeout: float = DEFAULT_TIMEOUT):
+    def __init__(self, base_url: str, api_key: Secret | str | None = None, timeout: float = DEFAULT_TIMEOUT):
         import httpx
 
         self.base_url = root_url(base_url)
-        self.api_key = api_key
+        self.api_key = as_secret(api_key)
         self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, headers=_auth_headers(api_key))
 
     async def __aenter__(self) -> AsyncServerClient:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from console.errors import ConsoleError
+from console.exit_codes import EXIT_UNAVAILABLE
 
 PREFIX = "sglang:"
 
@@ -67,14 +68,14 @@ ENABLE_HINT = (
 class MetricsDisabled(ConsoleError):
     """The server is up but has no /metrics: it was started without --enable-metrics."""
 
-    exit_code = 3  # something the command needs is not there
+    exit_code = EXIT_UNAVAILABLE  # something the command needs is not there
 
     def __init__(self, url: str):
         super().__init__(f"{url} answered 404: the server was started without --enable-metrics", ENABLE_HINT)
 
 
 class MetricsUnreachable(ConsoleError):
-    exit_code = 3
+    exit_code = EXIT_UNAVAILABLE
 
 
 @dataclass
@@ -318,11 +319,14 @@ class Scraper:
     Thread-agnostic and blocking: the TUI calls it from a worker, the CLI in a loop.
     """
 
-    def __init__(self, base_url: str, timeout: float = 5.0):
+    def __init__(self, base_url: str, timeout: float = 5.0, api_key=None):
         import httpx
 
+        from console.server.client import _auth_headers
+
         self.base_url = base_url
-        self._client = httpx.Client(timeout=timeout)
+        # /metrics is open on SGLang; a proxy in front may still want the key.
+        self._client = httpx.Client(timeout=timeout, headers=_auth_headers(api_key))
         self.previous: MetricsSnapshot | None = None
 
     def scrape(self) -> MetricsView:

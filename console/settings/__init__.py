@@ -11,9 +11,9 @@ Sources: ``default`` < ``profile`` < ``env``/``alias`` < ``file`` (``*_FILE``) <
 ``auto`` marks what the entrypoint/planner filled in.
 """
 
-from .argv import LAUNCH, redact_argv, sglang_args, to_argv
-from .forms import FormField, add_arguments, cli_values, form_field, form_fields
-from .mask import mask_secret
+from .argv import CONFIG_FLAG, LAUNCH, read_sglang_config, secret_flags, sglang_args, sglang_config, to_argv
+from .forms import FormField, add_arguments, cli_values, form_field, form_fields, with_file_fields
+from .mask import mask_secret, redact_argv, scrub, scrub_lines, scrub_obj
 from .resolve import (
     ALIAS, AUTO, CLI, DEFAULT, ENV, FILE, PROFILE, Problem, Resolution, gpt_oss_variant, is_known_model, model_size,
     parse_value, resolve,
@@ -25,9 +25,10 @@ from .spec import (
 from .validate import check_model, validate
 
 __all__ = [
+    "CONFIG_FLAG", "read_sglang_config", "with_file_fields", "secret_flags", "sglang_config",
     "ALIAS", "API", "AUTO", "BY_ENV", "BY_KEY", "CLI", "CONTAINER", "DEFAULT", "ENTRYPOINT", "ENV", "FILE",
     "GROUPS", "KNOWN_MODELS", "LAUNCH", "MEMORY", "MODEL", "PROFILE", "RUNTIME", "SETTINGS", "SGLANG", "TOOLS",
     "FormField", "Problem", "Resolution", "Setting", "add_arguments", "check_model", "cli_values", "form_field",
     "form_fields", "get", "gpt_oss_variant", "in_group", "is_known_model", "mask_secret", "model_size", "parse_value",
-    "redact_argv", "resolve", "sglang_args", "to_argv", "validate",
+    "redact_argv", "resolve", "scrub", "scrub_lines", "scrub_obj", "sglang_args", "to_argv", "validate",
 ]

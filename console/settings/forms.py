@@ -13,7 +13,6 @@ import argparse
 from dataclasses import dataclass
 from typing import Any
 
-from .resolve import read_secret_file
 from .spec import GROUPS, SETTINGS, Setting
 
 
@@ -34,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, include_runtime: bool = Tr
             target = groups[s.group]
         help_text = f"{s.help} [env {s.env}; default {s.default_text()}]".replace("%", "%%")
         if s.secret:
-            target.add_argument(f"{s.cli_flag}-file", dest=f"{s.key}__file", metavar="PATH",
+            target.add_argument(f"{s.cli_flag}-file", dest=s.file_key, metavar="PATH",
                                 default=argparse.SUPPRESS, help=f"read the {s.title} from this file. " + help_text)
         elif s.kind == "bool":
             target.add_argument(s.cli_flag, dest=s.key, action=argparse.BooleanOptionalAction,
@@ -47,17 +46,16 @@ def add_arguments(parser: argparse.ArgumentParser, *, include_runtime: bool = Tr
 def cli_values(args: argparse.Namespace) -> dict[str, Any]:
     """The settings given on the command line, as raw values for ``resolve(cli=...)``.
 
-    Secret ``--…-file`` flags are read here; a file that cannot be read raises OSError
-    for the caller to turn into a people-facing error.
+    Secret ``--…-file`` flags pass their path (``api_key_file``): ``resolve`` reads the file,
+    and a file that cannot be read is a problem with what to do, like any other setting.
     """
     ns = vars(args)
     out: dict[str, Any] = {}
     for s in SETTINGS:
         if s.key in ns:
             out[s.key] = ns[s.key]
-        file_key = f"{s.key}__file"
-        if s.secret and file_key in ns:
-            out[s.key] = read_secret_file(ns[file_key])
+        if s.file_key and s.file_key in ns:
+            out[s.file_key] = ns[s.file_key]
     return out
 
 
@@ -86,11 +84,36 @@ def form_field(s: Setting) -> FormField:
     )
 
 
+def file_field(s: Setting) -> FormField:
+    """A secret's file as a field of its own (a path: saved in profiles, unlike the secret)."""
+    return FormField(
+        key=s.file_key or "", label=f"{s.title} file", group=s.group, kind="str", default=None,
+        placeholder="path (mounted read-only)", choices=(), allowed="a readable file",
+        help=f"Read the {s.title} from this file; the container gets it as a read-only file, never in "
+        f"its environment or command line. Wins over the {s.title} field.", env=s.file_env or "",
+        secret=False, runtime=False,
+    )
+
+
+def with_file_fields(values: dict[str, Any], sources: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Values and sources for the form, a secret's file field included (the file its key was read from)."""
+    values, sources = dict(values), dict(sources)
+    for s in SETTINGS:
+        if s.file_key:
+            path = getattr(values.get(s.key), "path", None)
+            values[s.file_key] = path
+            sources[s.file_key] = sources.get(s.key, "default") if path else "default"
+    return values, sources
+
+
 def form_fields(*, include_entrypoint_only: bool = False) -> dict[str, list[FormField]]:
-    """Group → fields, in display order. SSH settings (image-only) are left out unless asked."""
+    """Group → fields, in display order (a secret's file field right after it). SSH settings
+    (image-only) are left out unless asked."""
     out: dict[str, list[FormField]] = {g: [] for g in GROUPS}
     for s in SETTINGS:
         if s.key.startswith("ssh_") and not include_entrypoint_only:
             continue
         out[s.group].append(form_field(s))
+        if s.file_key:
+            out[s.group].append(file_field(s))
     return {g: fields for g, fields in out.items() if fields}

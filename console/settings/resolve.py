@@ -3,6 +3,10 @@
 Precedence, lowest first: default < profile < env (alias < name < *_FILE) < cli.
 The entrypoint later fills what is still ``None`` and marked auto (source ``auto``).
 Parse failures become problems; nothing here raises for bad input.
+
+Secret settings resolve to :class:`console.secret.Secret` values (``.path`` set when read
+from a file). A file can be named in every layer: ``API_KEY_FILE`` in the env, ``api_key_file``
+in a profile or form, ``--api-key-file`` on the command line (the key's ``file_key``).
 """
 
 from __future__ import annotations
@@ -12,7 +16,10 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from .spec import BY_KEY, KNOWN_MODELS, PARSER_OFF, SETTINGS, Setting
+from console.secret import Secret, SecretFileError
+from console.secret import read_secret_file as _read_secret
+
+from .spec import BY_FILE_KEY, BY_KEY, KNOWN_MODELS, PARSER_OFF, SETTINGS, Setting
 
 # Sources, in the words the start-up summary uses.
 DEFAULT, PROFILE, ENV, ALIAS, FILE, CLI, AUTO = "default", "profile", "env", "alias", "file", "cli", "auto"
@@ -100,23 +107,26 @@ def parse_value(setting: Setting, raw: Any) -> tuple[Any, str | None]:
         try:
             value: Any = int(str(text), 10)
         except ValueError:
-            raise ParseError(f"{setting.env}={raw!r} is not a whole number") from None
+            allowed = setting.allowed_text()
+            raise ParseError(f"{setting.env}={raw!r} is not a whole number: use digits"
+                             + (f" ({allowed})" if allowed else "")) from None
     elif kind == "float":
         try:
             value = float(str(text))
         except ValueError:
-            raise ParseError(f"{setting.env}={raw!r} is not a number (e.g. 0.9)") from None
+            raise ParseError(f"{setting.env}={raw!r} is not a number: use one such as 0.9") from None
     else:
         value = str(text)
     if kind == "choice" and isinstance(value, str):
         value = value.lower() if value.lower() in [str(c) for c in setting.choices] else value
+    if setting.secret:
+        value = raw if isinstance(raw, Secret) else Secret(value, source=setting.env)
     return value, note
 
 
-def read_secret_file(path: str) -> str:
-    with open(path, encoding="utf-8") as fh:
-        # Files usually end with a newline; only surrounding whitespace is stripped.
-        return fh.read().strip()
+def read_secret_file(path: str, setting: Setting | None = None) -> Secret:
+    """A secret setting's file → Secret (raises SecretFileError with what to do)."""
+    return _read_secret(os.path.expanduser(str(path)), what=setting.title if setting else "secret")
 
 
 def resolve(
@@ -142,9 +152,27 @@ def resolve(
             return  # empty means "not set": keep the lower layer
         res.set(s.key, value, source, origin, note)
 
+    def apply_file(s: Setting, path: Any, source: str, origin: str) -> None:
+        """The secret in file ``path`` (an empty path: not set)."""
+        path = "" if path is None else str(path).strip()
+        if not path:
+            return
+        if not read_files:
+            res.set(s.key, None, FILE, origin)
+            return
+        try:
+            value = read_secret_file(path, s)
+        except SecretFileError as exc:
+            where = {FILE: f"{origin}={path}", CLI: f"{origin} {path}"}.get(source, f"profile {origin} = {path}")
+            res.problems.append(Problem(s.key if source == FILE else s.file_key, f"{where}: {exc}"))
+            return
+        res.set(s.key, value, source, origin)
+
     for key, raw in (profile or {}).items():
         if key in BY_KEY:
             apply(BY_KEY[key], raw, PROFILE, "")
+        elif key in BY_FILE_KEY:
+            apply_file(BY_FILE_KEY[key], raw, PROFILE, key)
         else:
             res.notes.append(f"profile key {key!r} is not a launch setting; ignored")
 
@@ -160,27 +188,16 @@ def resolve(
         if env.get(s.env, "") != "":
             apply(s, env[s.env], ENV, s.env)
         if s.file_env and env.get(s.file_env, "") != "":
-            path = env[s.file_env]
-            if not read_files:
-                res.set(s.key, None, FILE, s.file_env)
-                continue
-            try:
-                value = read_secret_file(path)
-            except OSError as exc:
-                res.problems.append(Problem(
-                    s.key, f"{s.file_env}={path} cannot be read ({exc.strerror or exc}): mount the file "
-                    "into the container and check its permissions"))
-                continue
-            if not value:
-                res.problems.append(Problem(s.key, f"{s.file_env}={path} is empty: put the {s.title} in it"))
-                continue
             if env.get(s.env, "") != "":
                 res.notes.append(f"{s.env} and {s.file_env} both set; the file wins")
-            apply(s, value, FILE, s.file_env)
+            apply_file(s, env[s.file_env], FILE, s.file_env)
 
     for key, raw in (cli or {}).items():
         if key in BY_KEY and raw is not None:
             apply(BY_KEY[key], raw, CLI, BY_KEY[key].cli_flag)
+        elif key in BY_FILE_KEY and raw is not None:
+            s = BY_FILE_KEY[key]
+            apply_file(s, raw, CLI, f"{s.cli_flag}-file")
 
     # The parsers' default (gpt-oss) only makes sense for gpt-oss: another model gets
     # none unless they were set on purpose.

@@ -50,6 +50,9 @@ PARSER_ALIASES = {"harmony": "gpt-oss", "gpt_oss": "gpt-oss", "gptoss": "gpt-oss
 PARSER_OFF = "none"
 
 DEFAULT_PORT = 8000
+# Keys and tokens travel in an HTTP Authorization header: printable ASCII, no spaces.
+HEADER_TOKEN = r"[!-~]+"
+HEADER_TOKEN_WORDS = "printable ASCII without spaces"
 DEFAULT_IMAGE = "gpt-oss-sglang:latest"
 
 
@@ -77,6 +80,7 @@ class Setting:
     label: str = ""
     example: str = ""
     allowed: str = ""  # allowed values in words, when the bounds alone do not say it
+    pattern: str = ""  # a regular expression the whole value must match (said in words by ``allowed``)
 
     @property
     def runtime(self) -> bool:
@@ -90,6 +94,11 @@ class Setting:
     @property
     def cli_flag(self) -> str:
         return "--" + self.key.replace("_", "-")
+
+    @property
+    def file_key(self) -> str | None:
+        """A secret's file form as a profile/form/CLI key (``api_key_file``, flag ``--api-key-file``)."""
+        return f"{self.key}_file" if self.secret and self.file_env else None
 
     def allowed_text(self) -> str:
         """Allowed values in words, for docs and form hints."""
@@ -149,7 +158,8 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "hf_token", "HF_TOKEN", "str", MODEL, aliases=("HUGGING_FACE_HUB_TOKEN",), secret=True,
-        file_env="HF_TOKEN_FILE", target=ENTRYPOINT, label="HF token",
+        file_env="HF_TOKEN_FILE", target=ENTRYPOINT, label="HF token", pattern=HEADER_TOKEN,
+        allowed=HEADER_TOKEN_WORDS,
         help="Hugging Face token for downloads (gpt-oss is not gated; needed for private or gated repos "
         "and higher rate limits). Prefer HF_TOKEN_FILE (a mounted file) so it is not in the container's env.",
     ),
@@ -211,9 +221,10 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "api_key", "API_KEY", "str", API, flag="--api-key", secret=True, file_env="API_KEY_FILE",
-        label="API key",
-        help="Clients must send `Authorization: Bearer <key>` (/health and /metrics stay open). Prefer "
-        "API_KEY_FILE (a mounted file). Without one, bind or publish on 127.0.0.1 only.",
+        label="API key", pattern=HEADER_TOKEN, allowed=HEADER_TOKEN_WORDS,
+        help="Clients must send `Authorization: Bearer <key>` (/health and /metrics stay open). SGLang gets it "
+        "in a private --config file, never on its command line. Prefer API_KEY_FILE (a mounted file; the "
+        "console's API key file field and launch --api-key-file take one). Without a key, publish on 127.0.0.1 only.",
     ),
     Setting(
         "enable_metrics", "ENABLE_METRICS", "bool", API, flag="--enable-metrics", default=True,
@@ -277,6 +288,7 @@ SETTINGS: tuple[Setting, ...] = (
 
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 BY_ENV: dict[str, Setting] = {s.env: s for s in SETTINGS}
+BY_FILE_KEY: dict[str, Setting] = {s.file_key: s for s in SETTINGS if s.file_key}
 
 
 def get(key: str) -> Setting:

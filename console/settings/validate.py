@@ -11,6 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Mapping
 
+from console.secret import reveal
+
+from .argv import CONFIG_FLAG, secret_flags
 from .resolve import Problem, gpt_oss_variant, is_known_model
 from .spec import BY_KEY, GPT_OSS_BACKENDS, REFUSED_BACKENDS, SETTINGS, Setting
 
@@ -77,6 +80,10 @@ def validate(values: Mapping[str, Any], *, gpus: Iterable[Any] | None = None) ->
         value = values.get(s.key)
         if value is None:
             continue
+        if s.pattern and not re.fullmatch(s.pattern, str(reveal(value))):
+            # Never the value itself in the message: it is likely a secret.
+            out.append(Problem(s.key, f"{s.env} has characters it cannot carry (it is sent in an HTTP header): "
+                               f"use {s.allowed}, e.g. from `openssl rand -hex 16`"))
         if s.kind in ("int", "float") and not isinstance(value, bool):
             if s.choices and value not in s.choices:
                 if s.key == "tensor_parallel_size":
@@ -136,6 +143,11 @@ def validate(values: Mapping[str, Any], *, gpus: Iterable[Any] | None = None) ->
     for s in SETTINGS:
         if s.flag and values.get(s.key) not in (None, False) and s.flag in given:
             out.append(Problem("extra_args", f"EXTRA_ARGS sets {s.flag}, which {s.env} already sets: set it once"))
+    if CONFIG_FLAG in given and secret_flags(values):
+        names = " and ".join(BY_KEY[k].env for k in BY_KEY if BY_KEY[k].flag in secret_flags(values))
+        out.append(Problem("extra_args", f"EXTRA_ARGS sets {CONFIG_FLAG}, but {names} reaches SGLang in a config "
+                           f"file of its own and SGLang reads only one: put it in your file and leave {names} "
+                           f"unset, or drop {CONFIG_FLAG}"))
     for alias, canonical in (("--tp-size", "tensor_parallel_size"), ("--model", "model")):
         if alias in given and values.get(canonical) is not None:
             out.append(Problem("extra_args", f"EXTRA_ARGS sets {alias}, which {BY_KEY[canonical].env} "

@@ -7,13 +7,14 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from console.settings.mask import scrub
 from console.smoke.runner import CHECKS, FAIL, PASS, SKIP, UNSUPPORTED, CheckResult, summarize
 
 MARK = {PASS: "PASS", FAIL: "FAIL", UNSUPPORTED: "UNSUP", SKIP: "SKIP"}
 
 
 def line(r: CheckResult) -> str:
-    return f"{MARK.get(r.status, r.status.upper()):<6}{r.name:<21}{_latency(r.latency_s):>9}  {r.reason}"
+    return f"{MARK.get(r.status, r.status.upper()):<6}{r.name:<21}{_latency(r.latency_s):>9}  {scrub(r.reason)}"
 
 
 def replay_line(r: CheckResult) -> str | None:
@@ -54,14 +55,15 @@ def write_junit(results: list[CheckResult], path: str | os.PathLike, *, base_url
     ET.SubElement(props, "property", name="model", value=model or "")
     for r in results:
         case = ET.SubElement(suite, "testcase", classname="smoke", name=r.name, time=f"{r.latency_s:.3f}")
+        reason = scrub(r.reason)  # a server's answer can quote what it was sent
         if r.status == FAIL:
-            ET.SubElement(case, "failure", message=r.reason, type="fail").text = "\n".join(
+            ET.SubElement(case, "failure", message=reason, type="fail").text = scrub("\n".join(
                 [CHECKS.get(r.name, ""), r.reason, *map(str, r.details.get("findings", [])),
                  *(f"shape: {h['title']} ({h['source']})" for h in r.details.get("shapes", [])),
-                 *([replay_line(r).strip()] if replay_line(r) else [])])
+                 *([replay_line(r).strip()] if replay_line(r) else [])]))
         elif r.status in (UNSUPPORTED, SKIP):
-            ET.SubElement(case, "skipped", message=f"{r.status}: {r.reason}")
-        ET.SubElement(case, "system-out").text = r.reason
+            ET.SubElement(case, "skipped", message=f"{r.status}: {reason}")
+        ET.SubElement(case, "system-out").text = reason
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     ET.ElementTree(suite).write(p, encoding="utf-8", xml_declaration=True)

@@ -23,6 +23,7 @@ from console.chat.session import ChatSession, ChatSettings, TurnRecord
 from console.chat.tools import ToolRegistry, smoke_registry
 from console.exit_codes import EXIT_UNAVAILABLE, EXIT_USAGE
 from console.errors import ConsoleError
+from console.secret import Secret
 from console.smoke import shapes as sh
 from console.smoke.checks import CHECKS  # re-exported: report and UI read it from here
 
@@ -46,7 +47,7 @@ REPLAYABLE = ("plain-chat", "streaming", "tool-auto", "tool-required", "tool-nam
 @dataclass
 class SmokeConfig:
     base_url: str
-    api_key: str | None = None
+    api_key: Secret | str | None = None  # revealed only in the HTTP header
     model: str | None = None
     soak: int = 100
     only: list[str] | None = None  # check names; None = all

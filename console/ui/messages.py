@@ -9,6 +9,8 @@ from typing import Any
 
 from textual.message import Message
 
+from console.secret import Secret
+
 
 class PlanChosen(Message):
     """The operator picked a planner recommendation: carry it to the launch form."""
@@ -23,7 +25,7 @@ class PlanChosen(Message):
 class EndpointChanged(Message):
     """A server became ready (or went away): chat, smoke and metrics follow it."""
 
-    def __init__(self, base_url: str | None, api_key: str | None = None, model: str | None = None) -> None:
+    def __init__(self, base_url: str | None, api_key: Secret | None = None, model: str | None = None) -> None:
         super().__init__()
         self.base_url = base_url
         self.api_key = api_key

@@ -3,7 +3,9 @@
 An example is a fenced block whose first line is ``# example: ID (FAKE_GPUS=…)``; its
 ``-e NAME=VALUE`` options are the env, and ``FAKE_GPUS`` the inventory the fake
 nvidia-smi reports when tests run it. ``EXPECTED`` is written by hand from the
-seed's intent and SGLang's rules (reference §1–2), not derived from the code.
+seed's intent and SGLang's rules (reference §1–2), not derived from the code; the
+API key is never in that argv: ``EXPECTED_KEYS`` is what SGLang must read from the
+``--config`` file the entrypoint appends.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ EXPECTED: dict[str, list[str]] = {
     "120b-a100": ["--model-path", "openai/gpt-oss-120b", "--context-length", "16384", "--tp", "1",
                   "--attention-backend", "triton", *_COMMON, "--enable-metrics"],
     "120b-h100": ["--model-path", "openai/gpt-oss-120b", "--tp", "1", "--mem-fraction-static", "0.95",
-                  "--attention-backend", "fa3", *_COMMON, "--api-key", API_KEY_IN_FILE, "--enable-metrics"],
+                  "--attention-backend", "fa3", *_COMMON, "--enable-metrics"],
     "120b-2xh100": ["--model-path", "openai/gpt-oss-120b", "--tp", "2", "--attention-backend", "fa3", *_COMMON,
                     "--enable-metrics"],
     "120b-h200": ["--model-path", "openai/gpt-oss-120b", "--tp", "1", "--max-running-requests", "64",
@@ -32,9 +34,9 @@ EXPECTED: dict[str, list[str]] = {
     "20b-4090": ["--model-path", "openai/gpt-oss-20b", "--served-model-name", "gpt-oss", "--context-length", "32768",
                  "--tp", "1", "--attention-backend", "triton", *_COMMON, "--enable-metrics"],
     "runpod-h100": ["--model-path", "openai/gpt-oss-120b", "--context-length", "65536", "--tp", "1",
-                    "--mem-fraction-static", "0.95", "--attention-backend", "fa3", *_COMMON, "--api-key", "sk-change-me-0123456789abcdef",
-                    "--enable-metrics"],
+                    "--mem-fraction-static", "0.95", "--attention-backend", "fa3", *_COMMON, "--enable-metrics"],
 }
+EXPECTED_KEYS: dict[str, str] = {"120b-h100": API_KEY_IN_FILE, "runpod-h100": "sk-change-me-0123456789abcdef"}
 
 
 @dataclass

@@ -48,8 +48,7 @@ SUPERVISED = f"""
 import sys
 sys.path.insert(0, {str(ROOT)!r})
 from console.image import supervise
-from console.settings import mask_secret
-sys.exit(supervise.run([sys.executable, "-c", {CHILD!r}, sys.argv[1]], None, [{KEY!r}], mask_secret))
+sys.exit(supervise.run([sys.executable, "-c", {CHILD!r}, sys.argv[1]], None, [{KEY!r}]))
 """
 
 

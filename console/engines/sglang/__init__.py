@@ -65,7 +65,9 @@ class Sglang(Engine):
 
     secret_flags = ("--api-key", "--admin-api-key")
     secret_env = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "API_KEY", "SSH_PASSWORD")
-    key_file_flag = None  # SGLang 0.5.23 reads the key from argv only (no --api-key-file)
+    # No flag takes a key file, but SGLang (>= 0.5.2) reads options from --config FILE.yaml: the
+    # console puts the key there (console.settings.argv.sglang_config), never in argv.
+    key_file_flag = None
     probes = Probes(info=("/server_info", "/get_server_info"), version="/server_info")
 
     @property
@@ -93,7 +95,8 @@ class Sglang(Engine):
         return _RULES
 
     def argv(self, values: Mapping[str, Any]) -> list[str]:
-        """Exactly what the image's entrypoint runs today (console.settings.argv.to_argv)."""
+        """Exactly what the image's entrypoint runs today (console.settings.argv.to_argv): no
+        secret flag, those go in SGLang's --config file."""
         from console.secret import Secret
         from console.settings.argv import to_argv
 

@@ -50,6 +50,7 @@ def _core_settings(settings: ChatSettings):
     return CoreSettings(
         base_url=settings.base_url,
         api_key=settings.api_key,
+        key_hint="press F2 and set the API key in the Chat settings",
         model=settings.model,
         stream=settings.streaming,
         reasoning_effort=settings.reasoning_effort,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from console.secret import Secret, as_secret
 
 EFFORTS = ("low", "medium", "high")
 CHOICES = ("auto", "required", "none")
@@ -12,7 +13,7 @@ CHOICES = ("auto", "required", "none")
 @dataclass(frozen=True)
 class ChatSettings:
     base_url: str = ""
-    api_key: str | None = None
+    api_key: Secret | None = None  # a typed key arrives as text and is kept as a Secret
     model: str | None = None
     system_prompt: str = ""
     reasoning_effort: str | None = "medium"  # None: don't send the field
@@ -23,13 +24,16 @@ class ChatSettings:
     tools_file: str | None = None
     max_tokens: int | None = None  # None: the server's default
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "api_key", as_secret(self.api_key, "Chat settings"))
+
     def with_(self, **changes) -> ChatSettings:
         return replace(self, **changes)
 
     def summary(self, width: int = 80) -> str:
         """One line for the pane's header; the API key is only ever shown masked."""
         url = self.base_url or "no endpoint (F2)"
-        key = f" key {mask(self.api_key)}" if self.api_key else ""
+        key = f" key {self.api_key.masked}" if self.api_key else ""
         tools = "off"
         if self.tools_enabled:
             tools = self.tool_choice if self.tool_choice in CHOICES else f"→{self.tool_choice}"
@@ -45,14 +49,7 @@ class ChatSettings:
         return " · ".join(parts)
 
 
-def mask(secret: str | None) -> str:
-    if not secret:
-        return ""
-    return "****" if len(secret) < 12 else f"{secret[:3]}…{secret[-2:]}"
-
-
-
-async def fetch_model_ids(base_url: str, api_key: str | None) -> list[str]:
+async def fetch_model_ids(base_url: str, api_key: Secret | str | None) -> list[str]:
     from console.server.client import AsyncServerClient  # httpx stays out of start-up
 
     async with AsyncServerClient(base_url, api_key) as client:

@@ -13,6 +13,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, SelectionList, Static, Switch, TextArea
 
+from console.secret import reveal
 from console.ui.chat.settings import CHOICES, EFFORTS, ChatSettings, describe_error, fetch_model_ids
 
 
@@ -39,7 +40,7 @@ class ChatSettingsScreen(ModalScreen[ChatSettings | None]):
             yield Label("Base URL")
             yield Input(s.base_url, placeholder="http://127.0.0.1:8000", id="base-url")
             yield Label("API key")
-            yield Input(s.api_key or "", password=True, placeholder="(none)", id="api-key")
+            yield Input(reveal(s.api_key) or "", password=True, placeholder="(none)", id="api-key")
             yield Label("Model")
             models = [(s.model, s.model)] if s.model else []
             yield Select(models, value=s.model if s.model else Select.NULL, prompt="(from /v1/models)", id="model")

@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Static
 
+from console.secret import reveal
 from console.ui.chat.settings import describe_error
 
 STATUS_STYLE = {
@@ -90,7 +91,7 @@ class SmokeView(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(id="smoke-bar"):
             yield Input(self.base_url, placeholder="base URL, e.g. http://127.0.0.1:8000", id="smoke-url")
-            yield Input(self.api_key or "", placeholder="API key", password=True, id="smoke-key")
+            yield Input(reveal(self.api_key) or "", placeholder="API key", password=True, id="smoke-key")
             yield Input(self.model or "", placeholder="model (auto)", id="smoke-model")
             yield Input(str(self.soak), placeholder="soak", id="smoke-soak", type="integer")
         yield Static("F5 runs the suite · Esc stops · ↑↓ pick a check for its details", id="smoke-summary")
@@ -127,7 +128,7 @@ class SmokeView(Vertical):
         if base_url is None:
             return
         self.query_one("#smoke-url", Input).value = base_url
-        self.query_one("#smoke-key", Input).value = api_key or ""
+        self.query_one("#smoke-key", Input).value = reveal(api_key) or ""  # a password field: the key itself
         self.query_one("#smoke-model", Input).value = model or ""
 
     # -- running -------------------------------------------------------------------------

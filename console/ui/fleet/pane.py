@@ -131,9 +131,8 @@ class FleetPane(Vertical):
 
     def _connections(self, cfg):
         """The open connections, rebuilt when the hosts file changed what they point at."""
-        import httpx
-
         from console.fleet.connections import Connections
+        from console.fleet.status import poll_client
 
         key = (cfg.ssh_config, tuple(sorted((h.name, h.ssh) for h in cfg.hosts.values())))
         with self._conns_lock:
@@ -144,7 +143,7 @@ class FleetPane(Vertical):
             else:
                 self._conns.cfg = cfg
             if self._http is None:
-                self._http = httpx.Client(limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
+                self._http = poll_client()  # httpx: the core's, the UI holds it only
             return self._conns, self._http
 
     @on(FleetPolled)

@@ -18,6 +18,8 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static
 
+from console.secret import Secret
+
 # Console-only choices that are not launch settings (how to run, not what to run).
 IMAGE_MODE = "image_mode"
 ALLOW_PUBLIC = "allow_public"
@@ -28,6 +30,8 @@ SOURCE_WORDS = {"cli": "edited", "default": "default", "profile": "profile", "pl
 def _text(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, Secret):
+        return value.reveal()  # a password field holds the key itself, shown as dots
     if isinstance(value, list):
         import shlex
 

@@ -191,7 +191,9 @@ class LaunchPane(Vertical):
         for p in self.vals.problems:
             problems.setdefault(p.key, p.message if p.is_error else f"⚠ {p.message}")
         form = self.query_one(SettingsForm)
-        form.fill(self.vals.values, self.vals.sources, problems)
+        from console.settings import with_file_fields
+
+        form.fill(*with_file_fields(self.vals.values, self.vals.sources), problems)
         options = form.options()
         self.spec, self.spec_error = None, None
         try:
@@ -306,7 +308,7 @@ class LaunchPane(Vertical):
             return
         self.profile = str(event.value)
         self.query_one("#launch-profile-name", Input).value = self.profile
-        self.edits.clear()
+        self._keep_only_secret_edits()
         self.planner.clear()
         self.recompute()
         self.notify(f"profile {self.profile} loaded")
@@ -323,12 +325,19 @@ class LaunchPane(Vertical):
             self.notify(f"{exc.message}\n{exc.hint or ''}", title="Profile not saved", severity="error")
             return
         self.profile = name
-        self.edits.clear()
+        self._keep_only_secret_edits()
         self.planner.clear()
         self._refresh_profiles()
         self.recompute()
-        extra = " (with secrets, file is 0600)" if keep_secrets else " (secrets left out)"
+        extra = " (with secrets, file is 0600)" if keep_secrets else " (secrets left out; the form keeps them)"
         self.notify(f"saved {path}{extra}", title="Profile")
+
+    def _keep_only_secret_edits(self) -> None:
+        """After a save or a profile switch the edits are the profile's now, except secrets:
+        they stay out of profiles but not out of the form, so the next launch keeps its key."""
+        from console.settings.spec import BY_KEY
+
+        self.edits = {k: v for k, v in self.edits.items() if k in BY_KEY and BY_KEY[k].secret}
 
     def action_delete_profile(self) -> None:
         from console.runtime import profiles
@@ -344,13 +353,29 @@ class LaunchPane(Vertical):
         self.recompute()
 
     # -- preview ------------------------------------------------------------------------
+    def _secret_files_for_export(self) -> str | None:
+        """Write the secret files an export mounts (so it runs as printed): their paths in words
+        ("" when the secrets came from the operator's own files), or None when they cannot be written."""
+        try:
+            written = self.spec.write_secret_files()
+        except OSError as exc:
+            self.notify(f"cannot write the secret files the command mounts: {exc.strerror or exc}",
+                        title="Export", severity="error")
+            return None
+        return f"{', '.join(written)} (0400)" if written else ""
+
     def action_copy_docker_run(self) -> None:
         if self.spec is None:
             self.notify("fix the settings first", severity="warning")
             return
+        files = self._secret_files_for_export()
+        if files is None:
+            return
         from console.ui.clipboard import copy_text
 
-        copy_text(self.app, self.spec.docker_run(), "docker run command (secrets masked)", title="Launch")
+        copy_text(self.app, self.spec.docker_run(), "docker run command (no secret in it)", title="Launch")
+        if files:
+            self.notify(f"it mounts the secrets read-only from {files}", title="Launch", timeout=8)
 
     def action_export_compose(self) -> None:
         from console.runtime.profiles import config_dir
@@ -358,11 +383,14 @@ class LaunchPane(Vertical):
         if self.spec is None:
             self.notify("fix the settings first", severity="warning")
             return
+        files = self._secret_files_for_export()
+        if files is None:
+            return
         path = config_dir() / f"compose-{self.profile}.yaml"
         from console.private_file import write_private
 
         write_private(path, self.spec.compose(), own_dir=True)
-        self.notify(f"compose file written: {path}")
+        self.notify(f"compose file written: {path}" + (f"; it mounts the secrets from {files}" if files else ""))
 
     def action_connect(self) -> None:
         """The connect card for the server this pane watches (once it is ready)."""

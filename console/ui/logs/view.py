@@ -21,6 +21,7 @@ from textual.strip import Strip
 
 from console.logs.buffer import LogBuffer
 from console.logs.sglang import Severity, severity
+from console.settings.mask import scrub
 
 DISPLAY_MAX = 2000  # characters of one line shown (horizontal scroll reaches this far)
 # A flood: more rows than this arrived since the last repaint while following. A repaint
@@ -30,10 +31,6 @@ FLOOD_ROWS = 1_000
 FLOOD_REPAINT_S = 0.5
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _CTRL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_SECRET = re.compile(
-    r"\b((?:admin_api_key|api_key|hf_token|API_KEY|HF_TOKEN|HUGGING_FACE_HUB_TOKEN|password)\s*=\s*['\"]?)"
-    r"(?!None\b)([^'\",\s)]{2})[^'\",\s)]*"
-)
 
 
 def display_text(line: str) -> str:
@@ -51,8 +48,7 @@ def display_text(line: str) -> str:
         line = line.expandtabs(4)
     if _CTRL.search(line):
         line = _CTRL.sub("·", line)
-    if "=" in line:
-        line = _SECRET.sub(r"\1\2…", line)
+    line = scrub(line)  # the console's one secret scrubber (a few substring tests when clean)
     if extra > 0:
         line = f"{line} …+{extra:,} chars"
     return line

@@ -9,7 +9,6 @@ a second, over 1 m / 5 m / 1 h / 24 h (``[`` and ``]``).
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from typing import Callable
@@ -31,7 +30,6 @@ from console.ui.messages import EndpointChanged
 from console.ui.metrics.messages import MetricsProblem, MetricsScraped
 
 SCRAPE_INTERVALS = (1.0, 2.0, 5.0, 10.0)  # i cycles through them
-URL_ENV = "GPT_OSS_CONSOLE_BASE_URL"
 
 
 def default_docker_follower(timeline: Timeline, stop: threading.Event) -> None:
@@ -76,8 +74,11 @@ class MetricsPane(Vertical):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.base_url: str | None = os.environ.get(URL_ENV) or None
-        self.api_key: str | None = None
+        from console.server.endpoint import endpoint_or_problem
+
+        endpoint, _ = endpoint_or_problem(default_base_url="")  # an unusable key file: the Chat area says so
+        self.base_url: str | None = endpoint.base_url or None
+        self.api_key = endpoint.api_key
         self.model: str | None = None
         self.last_view = None
         self.problem: MetricsProblem | None = None

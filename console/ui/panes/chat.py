@@ -50,12 +50,13 @@ class ChatPane(Vertical):
     def __init__(self, *, settings: ChatSettings | None = None, session_factory: Callable[[ChatSettings], Any] | None = None,
                  id: str | None = None) -> None:
         super().__init__(id=id, classes="chat-pane")
+        self._env_problem: str | None = None
         if settings is None:
-            settings = ChatSettings(
-                base_url=os.environ.get("GPT_OSS_CONSOLE_BASE_URL", ""),
-                api_key=os.environ.get("GPT_OSS_CONSOLE_API_KEY") or None,
-                model=os.environ.get("GPT_OSS_CONSOLE_MODEL") or None,
-            )
+            from console.server.endpoint import endpoint_or_problem
+
+            endpoint, self._env_problem = endpoint_or_problem(default_base_url="")
+            settings = ChatSettings(base_url=endpoint.base_url,
+                                    api_key=endpoint.api_key, model=endpoint.model)
         self.settings = settings
         self.session_factory = session_factory or adapter.make_session
         self.session: Any | None = None
@@ -73,6 +74,8 @@ class ChatPane(Vertical):
         yield Input(placeholder="Message · Enter send · Esc stop · F2 settings · ↑ messages", id="chat-input")
 
     def on_mount(self) -> None:
+        if self._env_problem:  # a key file named in the environment that cannot be used: say so once
+            self.notify(self._env_problem, title="Chat: API key", severity="warning", timeout=10)
         log = self.query_one("#chat-log", VerticalScroll)
         log.anchor()
         self._render_timer = None

@@ -385,6 +385,7 @@ class LogsPane(Vertical):
             LogReaderError,
             engine_error,
         )
+        from console.runtime.secret_files import known_secrets
 
         if client is None:
             try:
@@ -409,6 +410,8 @@ class LogsPane(Vertical):
         problem: LogReaderError | None = None
         while not inbox.stopped.is_set():
             info, problem = inspect()
+            if info:  # the container's secrets, read back from its files: masked while it is followed
+                held = known_secrets(info)  # noqa: F841
             if problem is not None:
                 if isinstance(problem, ContainerGone) or not retrying:
                     break  # no engine at the start is reported, not waited for
@@ -754,9 +757,14 @@ class LogsPane(Vertical):
     @work(thread=True, group="logs-save", name="save log")
     def _save_rows(self, path: str, rows: list[str], filtered: bool) -> None:
         from console.private_file import write_private
+        from console.settings.mask import scrub_lines
+
+        def masked():  # the file gets what the screen shows of secrets: masks (a chunk at a time)
+            for i in range(0, len(rows), 10_000):
+                yield from (line + "\n" for line in scrub_lines(rows[i:i + 10_000]))
 
         try:
-            write_private(os.path.expanduser(path), (line + "\n" for line in rows))
+            write_private(os.path.expanduser(path), masked())
         except OSError as exc:
             self.post_message(self.Saved(path, 0, filtered, exc))
         else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -31,10 +30,13 @@ class SmokePane(Vertical):
         super().__init__(id=id, classes="smoke-pane")
 
     def compose(self) -> ComposeResult:
+        from console.server.endpoint import endpoint_or_problem
+
+        endpoint, _ = endpoint_or_problem(default_base_url="")  # an unusable key file: the Chat area says so
         yield SmokeView(
-            os.environ.get("GPT_OSS_CONSOLE_BASE_URL", ""),
-            os.environ.get("GPT_OSS_CONSOLE_API_KEY") or None,
-            os.environ.get("GPT_OSS_CONSOLE_MODEL") or None,
+            endpoint.base_url,
+            endpoint.api_key,
+            endpoint.model,
             id="smoke-view",
         )
 

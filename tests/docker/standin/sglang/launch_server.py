@@ -1,6 +1,7 @@
 """Stand-in for ``python3 -m sglang.launch_server`` (stdlib only).
 
-Records its argv (stdout line ``SGLANG_ARGV {json}`` and /tmp/sglang-argv.json),
+Records its argv (stdout line ``SGLANG_ARGV {json}`` and /tmp/sglang-argv.json), reads
+``--config FILE.yaml`` like SGLang ≥ 0.5.2 (the command line wins over the file),
 logs SGLang-format start-up lines for the scenario in ``FAKE_SGLANG_SCENARIO``,
 serves the SGLang-shaped HTTP API once "uvicorn" is up, and on SIGTERM logs
 SGLang's shutdown lines and exits 0. See tests/docker/images.py for the scenarios.
@@ -170,13 +171,22 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     record = {"argv": argv, "env": {k: ("<set>" if v else "") for k, v in os.environ.items()
                                    if k in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")}}
+    token_path = os.environ.get("HF_TOKEN_PATH")
+    if token_path:  # where huggingface_hub would read the token: say whether it can
+        record["env"]["HF_TOKEN_PATH"] = "<readable>" if os.access(token_path, os.R_OK) else "<unreadable>"
     plain("SGLANG_ARGV " + json.dumps(record))
     try:
         with open(ARGV_FILE, "w") as fh:
             json.dump(record, fh)
     except OSError:
         pass
-    args = parse(argv)
+    from sglang.srt.utils.server_args_config_parser import merge_config_with_args
+
+    try:
+        args = parse(merge_config_with_args(argv))
+    except (ValueError, OSError) as exc:
+        plain(f"ValueError: {exc}", sys.stderr)
+        return 1
     scenario = os.environ.get("FAKE_SGLANG_SCENARIO", "ok") or "ok"
     if scenario not in SCENARIOS:
         plain(f"fake sglang: unknown FAKE_SGLANG_SCENARIO={scenario!r}; known: {', '.join(SCENARIOS)}", sys.stderr)
