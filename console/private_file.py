@@ -15,10 +15,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 
-def state_dir() -> Path:
-    """``$XDG_STATE_HOME/gpt-oss-console`` (default ``~/.local/state/gpt-oss-console``)."""
+def state_dir(*parts: str) -> Path:
+    """``$XDG_STATE_HOME/gpt-oss-console/<parts>`` (default ``~/.local/state``): where the console
+    keeps what it produces — crash bundles, saved logs. Not created here."""
     base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return Path(base) / "gpt-oss-console"
+    return Path(base, "gpt-oss-console", *parts)
 
 
 def private_dir(path: str | os.PathLike) -> Path:

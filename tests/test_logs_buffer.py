@@ -78,7 +78,7 @@ def test_save_is_private_and_writes_the_view(tmp_path) -> None:
 
 
 def test_severity_filter_alone_and_with_text() -> None:
-    from console.logs.sglang import Severity
+    from console.logs.severity import Severity
 
     buf = LogBuffer()
     quiet = "[2026-01-05 14:31:43 TP0] Decode batch. #running-req: 8, #token: 9000, token usage: 0.05"

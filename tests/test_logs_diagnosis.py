@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from console.logs.diagnosis import Diagnoser, diagnose_lines
+from console.logs.diagnosis import Diagnoser
+from console.logs.scanner import diagnose_lines
 
 DATA = Path(__file__).parent / "data" / "logs"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from console.logs.sglang import (
+from console.logs.events import (
     BatchStats,
     Capacity,
     CudaGraphBegin,
@@ -14,19 +14,16 @@ from console.logs.sglang import (
     Failure,
     HttpUp,
     KVPoolAllocated,
-    LogScanner,
     Phase,
     PhaseChange,
     Ready,
-    Severity,
     SlidingWindowPool,
     WeightLoadBegin,
     WeightLoadProgress,
     WeightsLoaded,
-    parse_line,
-    severity,
-    split_prefix,
 )
+from console.logs.severity import Severity, severity
+from console.logs.sglang import SGLangScanner, parse_line, split_prefix
 from console.logs.stats import LogStats
 
 DATA = Path(__file__).parent / "data" / "logs"
@@ -171,7 +168,7 @@ def test_uninteresting_lines() -> None:
 
 
 def phases_of(lines: list[str], batch: int | None = None) -> tuple[list[Phase], LogStats]:
-    scanner, stats = LogScanner(), LogStats()
+    scanner, stats = SGLangScanner(), LogStats()
     reached: list[Phase] = []
     step = batch or len(lines)
     for i in range(0, len(lines), step):
@@ -244,7 +241,7 @@ def test_scanner_flood_parses_only_newest_stats() -> None:
     decode = "[2026-01-05 14:31:{s:02d} TP0] Decode batch. #running-req: {r}, #token: 9000, token usage: 0.05, cuda graph: True, gen throughput (token/s): {g}.00, #queue-req: 0,"
     access = '[2026-01-05 14:31:00] INFO:     172.17.0.1:40000 - "POST /v1/chat/completions HTTP/1.1" 200 OK'
     lines = [decode.format(s=i % 60, r=i % 9, g=1000 + i) if i % 7 else access for i in range(10_000)]
-    scanner = LogScanner()
+    scanner = SGLangScanner()
     events = scanner.feed(lines)
     assert len(events) == 1 and isinstance(events[0], BatchStats)
     assert events[0].gen_throughput == 1000 + 9999
@@ -256,7 +253,7 @@ def test_scanner_finds_rare_lines_inside_a_flood() -> None:
     lines = [decode] * 5000
     lines[1234] = "[2026-01-05 14:32:00] Health check failed. Server couldn't get a response from detokenizer for last 20 seconds."
     lines[4000] = "[2026-01-05 14:31:18] INFO:     Uvicorn running on http://0.0.0.0:30000 (Press CTRL+C to quit)"
-    events = LogScanner().feed(lines)
+    events = SGLangScanner().feed(lines)
     kinds = [type(e).__name__ for e in events]
     assert kinds == ["Failure", "HttpUp", "BatchStats"]
     assert events[0].diagnosis.code == "health_check_failed"
@@ -266,7 +263,7 @@ def test_scanner_finds_rare_lines_inside_a_flood() -> None:
 def test_traceback_split_across_batches() -> None:
     lines = read("fail_bad_backend.log")
     idx = next(i for i, line in enumerate(lines) if "Traceback" in line)
-    scanner = LogScanner()
+    scanner = SGLangScanner()
     first = scanner.feed(lines[: idx + 2])  # header and one frame
     assert not any(isinstance(e, Failure) for e in first)
     rest = scanner.feed(lines[idx + 2 :])
@@ -275,7 +272,7 @@ def test_traceback_split_across_batches() -> None:
 
 
 def test_traceback_cut_short_does_not_diagnose_the_next_line() -> None:
-    scanner = LogScanner()
+    scanner = SGLangScanner()
     scanner.feed(["[2026-01-05 16:00:00 TP0] Scheduler hit an exception: Traceback (most recent call last):"])
     decode = "[2026-01-05 16:00:01 TP0] Decode batch. #running-req: 1, #token: 9, token usage: 0.00, cuda graph: True, gen throughput (token/s): 1.00, #queue-req: 0,"
     events = scanner.feed([decode] * 3)
@@ -290,7 +287,7 @@ def test_generic_traceback_names_last_exception() -> None:
         "    ^^^^^^^^^^^^^^^^",
         "ValueError: bad things",
     ]
-    events = LogScanner().feed(lines)
+    events = SGLangScanner().feed(lines)
     assert len(events) == 1 and events[0].diagnosis.code == "exception"
     assert "ValueError: bad things" in events[0].diagnosis.title
 

@@ -1,4 +1,4 @@
-"""LogScanner's shortcuts (flood lines skipped in C, anchors before regexes) never lose a
+"""SGLangScanner's shortcuts (flood lines skipped in C, anchors before regexes) never lose a
 line that parse_line recognises: every line shape from tests/data/logs and the reference
 log formats, alone and hidden inside floods of statistics and access lines."""
 
@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from console.logs.sglang import BatchStats, Failure, LogScanner, parse_line
+from console.logs.events import BatchStats, Failure
+from console.logs.sglang import SGLangScanner, parse_line
 
 DATA = Path(__file__).parent / "data" / "logs"
 REFERENCE = Path("/work/shared/reference/sglang-gpt-oss.md")
@@ -86,7 +87,7 @@ def test_no_recognised_line_is_lost(flood: str) -> None:
     for line in EVENT_LINES:
         want = _key(parse_line(line))
         batch = filler[: len(filler) // 2] + [line] + filler[len(filler) // 2 :]
-        got = [_key(ev) for ev in LogScanner().feed(batch) if not isinstance(ev, BatchStats)]
+        got = [_key(ev) for ev in SGLangScanner().feed(batch) if not isinstance(ev, BatchStats)]
         if want not in got:
             lost.append(line)
     assert lost == []
@@ -95,14 +96,14 @@ def test_no_recognised_line_is_lost(flood: str) -> None:
 def test_whole_logs_give_the_same_events_in_one_batch_or_line_by_line() -> None:
     for path in sorted(DATA.glob("*.log")):
         lines = path.read_text().splitlines()
-        whole = [_key(ev) for ev in LogScanner().feed(lines) if not isinstance(ev, BatchStats)]
-        one = LogScanner()
+        whole = [_key(ev) for ev in SGLangScanner().feed(lines) if not isinstance(ev, BatchStats)]
+        one = SGLangScanner()
         single = [_key(ev) for line in lines for ev in one.feed([line]) if not isinstance(ev, BatchStats)]
         assert whole == single, path.name
 
 
 def test_flood_lines_are_skipped_and_newest_stats_kept() -> None:
-    scanner = LogScanner()
+    scanner = SGLangScanner()
     events = scanner.feed([DECODE, PREFILL, TAGGED, ACCESS] * 1000)
     assert [type(ev) for ev in events] == [BatchStats, BatchStats]
     decode = [ev for ev in events if ev.kind == "decode"][0]
@@ -119,4 +120,4 @@ def test_a_statistics_form_anywhere_is_statistics(head: str, form: str) -> None:
     line = head + form + " #running-req: 3, Killed process 1 (out of memory)"
     assert isinstance(parse_line(line), BatchStats)
     batch = [DECODE] * 5 + [line] + [DECODE] * 5
-    assert all(isinstance(ev, BatchStats) for ev in LogScanner().feed(batch))
+    assert all(isinstance(ev, BatchStats) for ev in SGLangScanner().feed(batch))

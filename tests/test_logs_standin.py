@@ -1,5 +1,5 @@
 """The log path end to end on the real Engine: the stand-in SGLang image's start-up and
-failure scenarios, read with DockerLogReader, parsed by LogScanner, summed by LogStats."""
+failure scenarios, read with DockerLogReader, parsed by SGLangScanner, summed by LogStats."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import time
 import pytest
 
 from console.logs.docker_reader import DockerLogReader
-from console.logs.sglang import LogScanner, Phase
+from console.logs.events import Phase
+from console.logs.sglang import SGLangScanner
 from console.logs.stats import LogStats
 
 pytestmark = pytest.mark.docker
@@ -18,7 +19,7 @@ ARGV = ["python3", "-m", "sglang.launch_server", "--model-path", "openai/gpt-oss
 
 
 def read_all(docker_client, container) -> LogStats:
-    scanner, stats = LogScanner(), LogStats()
+    scanner, stats = SGLangScanner(), LogStats()
     for batch in DockerLogReader(container.id, client=docker_client, follow=True):
         stats.apply(scanner.feed(batch.lines))
     return stats
@@ -49,7 +50,7 @@ def test_healthy_start_then_crash_mid_serve(docker_client, standin_sglang_image,
         environment={"FAKE_SGLANG_SCENARIO": "crash_after_ready", "FAKE_SGLANG_DELAY": "0.05",
                      "FAKE_SGLANG_CRASH_AFTER": "2", "FAKE_SGLANG_STATS_INTERVAL": "0.3"},
     )
-    scanner, stats = LogScanner(), LogStats()
+    scanner, stats = SGLangScanner(), LogStats()
     reached: list[Phase] = []
     ready_seen_with_no_diagnosis = threading.Event()
     for batch in DockerLogReader(c.id, client=docker_client, follow=True):
@@ -69,7 +70,7 @@ def test_healthy_start_then_crash_mid_serve(docker_client, standin_sglang_image,
 def test_follow_ready_server_then_stop_reading(docker_client, standin_sglang_image, containers) -> None:
     c = containers.run(standin_sglang_image, ARGV, environment={"FAKE_SGLANG_DELAY": "0.05", "FAKE_SGLANG_STATS_INTERVAL": "0.2"})
     reader = DockerLogReader(c.id, client=docker_client, follow=True)
-    scanner, stats = LogScanner(), LogStats()
+    scanner, stats = SGLangScanner(), LogStats()
     deadline = time.monotonic() + 60
     for batch in reader:
         stats.apply(scanner.feed(batch.lines))

@@ -6,7 +6,6 @@ unix-socket proxy started here, and the test cuts and restores that proxy instea
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 
@@ -17,77 +16,12 @@ from console.runtime.lifecycle import Runtime
 from console.runtime.monitor import Monitor
 from console.runtime.phases import RunPhase
 from console.runtime.service import resolve_values
+from tests.docker.proxy import SocketProxy
 from tests.fixtures.docker_engine import free_port
 from tests.fixtures.docker_engine import test_name as unique_name
 from tests.ui_helpers import until
 
 pytestmark = pytest.mark.docker
-UPSTREAM = "/var/run/docker.sock"
-
-
-class SocketProxy:
-    """Forwards a unix socket to dockerd's; ``stop()`` drops the listener and every live connection."""
-
-    def __init__(self, path: str):
-        self.path = path
-        self._conns: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._server: socket.socket | None = None
-
-    def start(self) -> None:
-        import os
-
-        if os.path.exists(self.path):
-            os.unlink(self.path)
-        srv = socket.socket(socket.AF_UNIX)
-        srv.bind(self.path)
-        srv.listen(64)
-        self._server = srv
-        threading.Thread(target=self._accept, args=(srv,), daemon=True).start()
-
-    def _accept(self, srv: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = srv.accept()
-            except OSError:
-                return
-            upstream = socket.socket(socket.AF_UNIX)
-            upstream.connect(UPSTREAM)
-            with self._lock:
-                self._conns += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def stop(self) -> None:
-        import os
-
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-        with self._lock:
-            conns, self._conns = self._conns, []
-        for c in conns:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            c.close()
-        if os.path.exists(self.path):
-            os.unlink(self.path)
 
 
 def wait_until(cond, timeout: float, what: str):

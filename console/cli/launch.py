@@ -128,9 +128,8 @@ def _write_secret_files(spec) -> list[str]:
 
 
 def launch_and_follow(spec, values, args) -> int:
+    from console.runtime import service
     from console.runtime.lifecycle import Runtime
-    from console.runtime.monitor import Monitor
-
     from console.runtime.phases import PhaseTracker, RunPhase
 
     as_json = args.json
@@ -149,37 +148,46 @@ def launch_and_follow(spec, values, args) -> int:
             _say(f"  pull {p.layer}: {p.status}{pct}", as_json)
 
     _say(f"launching {spec.name} ({spec.image}, {spec.mode} mode) on {spec.base_url}", as_json)
-    container = runtime.launch(spec, on_progress=on_pull, replace=args.replace)
+    info = service.launch(runtime, spec, on_progress=on_pull, replace=args.replace)
     if args.detach:
-        emit({"container": container.name, "id": container.id, "base_url": spec.base_url, "phase": "starting"},
+        emit({"container": info.name, "id": info.id, "base_url": spec.base_url, "phase": "starting"},
              as_json, lambda d: f"started {d['container']} ({d['id'][:12]}); follow it with: "
                                 f"gpt-oss-console logs -f {d['container']}")
         return EXIT_OK
 
-    monitor = Monitor(runtime, container.id, base_url=spec.base_url, api_key=spec.api_key,
-                      stall_after=args.stall_after, on_update=None if as_json else print_progress,
-                      settings=spec.settings, tracker=tracker)
+    monitor = service.monitor_for(runtime, info, tracker=tracker, stall_after=args.stall_after,
+                                  on_update=None if as_json else ProgressPrinter(), settings=spec.settings)
     return follow_until_ready(monitor, spec.name, as_json, timeout=args.timeout, extra={"launch": spec.describe()})
 
 
-def print_progress(snap) -> None:
-    """One stderr line per change of phase, detail, stall or Docker reachability."""
-    if snap.docker_error:
-        _say(f"[{snap.elapsed_s:6.1f}s] Docker: {snap.docker_error}", False)
-        return
-    line = f"[{snap.elapsed_s:6.1f}s] {snap.phase.label}"
-    if snap.detail and snap.detail != snap.phase.label:
-        line += f" — {snap.detail}"
-    if snap.stalled_s is not None:
-        line += f"  (no progress for {snap.stalled_s:.0f}s: stalled?)"
-    _say(line, False)
-    check = getattr(snap, "capacity_check", None)
-    if check is not None and _CHECKS_SAID.get(snap.container_id) != check.summary:
-        _CHECKS_SAID[snap.container_id] = check.summary
-        _say(f"  {check.summary}", False)
+class ProgressPrinter:
+    """One stderr line per change the operator can see: a new phase, new words within it, a
+    stall, Docker's reachability, the launch's plan against the logged pool (once). The same
+    line is never printed twice in a row (a detail change inside a phase printed the phase's
+    label again)."""
 
+    def __init__(self) -> None:
+        self._last = ""
+        self._check = ""
 
-_CHECKS_SAID: dict[str, str] = {}  # container → the capacity check last printed (print it once)
+    def __call__(self, snap) -> None:
+        if snap.docker_error:
+            line = f"Docker: {snap.docker_error}"
+        else:
+            line = snap.phase.label
+            if snap.detail and snap.detail != snap.phase.label:
+                line += f" — {snap.detail}"
+            if snap.stalled_s is not None:
+                line += "  (no progress: stalled?)"
+        if line != self._last:
+            self._last = line
+            if snap.stalled_s is not None and not snap.docker_error:
+                line = line.replace("(no progress:", f"(no progress for {snap.stalled_s:.0f}s:")
+            _say(f"[{snap.elapsed_s:6.1f}s] {line}", False)
+        check = getattr(snap, "capacity_check", None)
+        if check is not None and check.summary != self._check:
+            self._check = check.summary
+            _say(f"  {check.summary}", False)
 
 
 def follow_until_ready(monitor, name: str, as_json: bool, *, timeout: float | None, extra: dict | None = None) -> int:

@@ -10,6 +10,13 @@ import time
 from console.cli._target import add_container_argument, find_container
 from console.cli.common import EXIT_OK, EXIT_USAGE
 from console.errors import ConsoleError
+from console.logs import docker_time
+from console.logs.diagnosis import diagnose_exit
+from console.logs.docker_reader import STDERR
+from console.logs.follow import Ended, LogChunk, LogFollower, Resumed, Retrying, RunStarted
+from console.logs.scanner import diagnoses_of
+from console.runtime.secret_files import known_secrets
+from console.settings.mask import scrub, scrub_lines
 
 HELP = "print the SGLang container's log (-f follows; --grep filters by regex; --diagnose explains failures)"
 ORDER = 22
@@ -39,20 +46,55 @@ def parse_since(text: str | None) -> float | None:
         return float(text)
     except ValueError:
         pass
-    from console.runtime.monitor import parse_docker_time
-
-    when = parse_docker_time(text if text.endswith("Z") else text + "Z")
+    when = docker_time.parse(text if text.endswith("Z") else text + "Z")
     if when is None:
         raise ConsoleError(f"--since {text!r} not understood", "use 10m, 2h, 30s, a unix time or 2026-01-05T14:31:10",
                            exit_code=EXIT_USAGE)
     return when
 
 
-def run(args) -> int:
-    from console.logs.docker_reader import DockerLogReader
-    from console.runtime.secret_files import known_secrets
-    from console.settings.mask import scrub, scrub_lines
+class _Printer:
+    """Writes what the follower publishes: lines (filtered), run markers and engine outages on
+    stderr, and keeps the events for ``--diagnose`` (the follower scanned every line once)."""
 
+    def __init__(self, args, pattern: re.Pattern | None) -> None:
+        self.args = args
+        self.pattern = pattern
+        self.events: list = []
+        self.end: Ended | None = None
+        self._retrying = False
+
+    def __call__(self, item) -> None:
+        args, out = self.args, sys.stdout
+        if isinstance(item, LogChunk):
+            if args.diagnose:
+                self.events.extend(ev for _, ev in item.events)
+            lines = scrub_lines(item.lines)
+            if self.pattern is not None:
+                lines = [line for line in lines if self.pattern.search(line)]
+            if not lines:
+                return
+            if args.json:
+                stream = "stderr" if item.stream == STDERR else "stdout"
+                out.write("".join(json.dumps({"stream": stream, "line": line}) + "\n" for line in lines))
+            else:
+                out.write("\n".join(lines) + "\n")
+            out.flush()
+        elif isinstance(item, RunStarted):
+            if item.restart and not args.json:
+                print(f"-- the container was restarted: a new run from {item.started_at} --", file=sys.stderr, flush=True)
+        elif isinstance(item, Retrying):
+            if not self._retrying:
+                self._retrying = True
+                print(f"{item.reason}: following again once Docker answers…", file=sys.stderr, flush=True)
+        elif isinstance(item, Resumed):
+            self._retrying = False
+            print("Docker answers again: following from where the log was left.", file=sys.stderr, flush=True)
+        elif isinstance(item, Ended):
+            self.end = item
+
+
+def run(args) -> int:
     tail = args.tail
     if tail != "all" and not str(tail).isdigit():
         raise ConsoleError(f"--tail {tail!r} is not a number", "use --tail 200 or --tail all", exit_code=EXIT_USAGE)
@@ -66,34 +108,26 @@ def run(args) -> int:
     # The container's own secrets (read back from its files) are masked wherever they appear;
     # names like api_key='…' are masked whatever the value (a stock SGLang prints its key).
     held = known_secrets(container.attrs)  # noqa: F841  (alive while lines are printed)
-    reader = DockerLogReader(container.id, client=runtime.client, follow=args.follow,
-                             since=parse_since(args.since), tail=tail)
-    seen: list[str] = []
-    out = sys.stdout
+    follower = LogFollower(container.id, client=runtime.client, follow=args.follow, since=parse_since(args.since),
+                           tail=tail)
+    printer = _Printer(args, pattern)
     try:
-        for batch in reader:
-            lines = scrub_lines(batch.lines)
-            if args.diagnose:
-                seen.extend(lines)
-                del seen[:-5000]
-            if pattern is not None:
-                lines = [line for line in lines if pattern.search(line)]
-            if not lines:
-                continue
-            if args.json:
-                out.write("".join(json.dumps({"stream": "stderr" if batch.stream == 2 else "stdout", "line": line}) + "\n"
-                                  for line in lines))
-            else:
-                out.write("\n".join(lines) + "\n")
-            out.flush()
+        follower.run(printer)
     except BrokenPipeError:  # | head
+        follower.stop()
         return EXIT_OK
     except KeyboardInterrupt:
-        reader.close()
+        follower.stop()
+    end = printer.end
+    if end is not None and end.error is not None:
+        raise end.error
     if args.diagnose:
-        from console.logs.diagnosis import diagnose_lines
-
-        diags = diagnose_lines(seen)
+        diags = diagnoses_of(printer.events)
+        state = runtime.inspect(container.id)
+        how = end.exit.diagnosis if end is not None and end.exit is not None else (
+            diagnose_exit(state.exit_code, state.oom_killed) if not state.running else None)
+        if how is not None:
+            diags.append(how)
         if not diags:
             print("diagnosis: no known failure in the log", file=sys.stderr)
         for d in diags:

@@ -21,9 +21,8 @@ def register(parser) -> None:
 
 
 def run(args) -> int:
-    from console.cli.launch import follow_until_ready, print_progress
-    from console.runtime.lifecycle import api_key_of
-    from console.runtime.monitor import Monitor
+    from console.cli.launch import ProgressPrinter, follow_until_ready
+    from console.runtime.service import monitor_for
 
     runtime, container = find_container(args)
     if not args.json:
@@ -33,6 +32,5 @@ def run(args) -> int:
         emit(info.to_dict(), args.json, lambda d: f"restarted {d['name']}")
         return EXIT_OK
 
-    monitor = Monitor(runtime, info.id, base_url=info.base_url, api_key=api_key_of(container.attrs),
-                      on_update=None if args.json else print_progress)
-    return follow_until_ready(monitor, container.name, args.json, timeout=args.wait)
+    monitor = monitor_for(runtime, info, on_update=None if args.json else ProgressPrinter())
+    return follow_until_ready(monitor, info.name, args.json, timeout=args.wait)

@@ -14,9 +14,15 @@ def register(parser) -> None:
     parser.set_defaults(func=run)
 
 
-def _human(rows) -> str:
+def _none_text(want: str | None) -> str:
+    if want:
+        return f"no console container matches {want!r} (gpt-oss-console status lists the console's containers)"
+    return "no containers started by the console (gpt-oss-console launch starts one)"
+
+
+def _human(rows, want: str | None = None) -> str:
     if not rows:
-        return "no containers started by the console (gpt-oss-console launch starts one)"
+        return _none_text(want)
     out = []
     for r in rows:
         head = f"{r['name']}  [{r['phase']}]  profile={r['profile'] or '-'}  {r['base_url'] or ''}"
@@ -48,7 +54,10 @@ def run(args) -> int:
     # Pick the container before its log is replayed: the others' logs are not read at all.
     only = (lambda i: want in (i.name, i.profile) or i.id.startswith(want)) if want else None
     rows = status(runtime, only=only)
-    emit({"containers": rows}, args.json, lambda d: _human(d["containers"]))
+    doc: dict = {"containers": rows}
+    if not rows:
+        doc["error"] = _none_text(want)
+    emit(doc, args.json, lambda d: _human(d["containers"], want))
     if not rows:
         return EXIT_NOT_FOUND
     return EXIT_OK if any(r["phase"] == "ready" for r in rows) else EXIT_FAILED

@@ -1,6 +1,6 @@
 """What every engine's log scanner reports, in engine-neutral words.
 
-The phase names are those of :class:`console.logs.sglang.Phase`, so the launch tracker's
+The phase names are those of :class:`console.logs.events.Phase`, so the launch tracker's
 ``from_log_phase`` (which maps by name) follows any engine unchanged. Stdlib only.
 """
 

@@ -1,13 +1,17 @@
-"""Server logs: read them fast, parse SGLang's lines, say what went wrong.
+"""Server logs: read them fast, follow them through anything, parse them once, say what went wrong.
 
-- ``docker_reader``: :class:`DockerLogReader` (raw multiplexed stream, follow/tail/since,
-  ``close()`` from any thread; errors ``ContainerGone`` / ``EngineUnavailable``) and
-  ``read_file_batches`` for saved logs.
-- ``sglang``: ``parse_line`` → typed events, ``LogScanner`` for batches (floods cost one
-  C-level pass), ``Phase``, ``severity``.
-- ``diagnosis``: ``Diagnoser`` rules and ``diagnose_lines`` → ``Diagnosis(code, title, fix)``.
-- ``stats``: ``LogStats``, what the live panel shows.
-- ``buffer``: ``LogBuffer``, the capped, filterable model behind the Logs pane.
+- ``events``: the engine-neutral events (``Phase``, ``Capacity``, ``Failure``, ``Diagnosis`` …).
+- ``scanner``: the ``Scanner`` seam (one per engine: ``SCANNERS``), ``diagnose_lines``.
+- ``sglang``: SGLang's scanner (``SGLangScanner``: floods cost one C-level pass), ``parse_line``.
+- ``diagnosis``: ``Diagnoser`` rules (line → ``Diagnosis(code, title, fix)``), ``diagnose_exit``.
+- ``docker_reader``: ``DockerLogReader`` (one raw multiplexed stream, follow/tail/since/until,
+  ``close()`` from any thread; errors ``ContainerGone`` / ``EngineUnavailable``), saved files.
+- ``follow``: ``LogFollower`` — resume, backoff (``RETRY``), exactly once, run markers — and
+  the items it publishes (``LogChunk``, ``RunStarted``, ``Retrying``, ``Resumed``, ``Ended``).
+- ``feed``: ``LogFeed`` (a follower in a thread, fanned out, with history) and ``LogHub``.
+- ``resume``, ``docker_time``: finding our place after a cut; Docker's timestamps.
+- ``stats``: ``LogStats``, what the live panel shows; ``buffer``: ``LogBuffer``, the capped,
+  filterable model behind the Logs view; ``severity``: error/warning/info by a line's words.
 
-Nothing here imports Textual; the docker SDK is imported only when a reader needs a client.
+Nothing here imports Textual; the docker SDK is imported only through the runtime's engine.
 """

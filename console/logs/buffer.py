@@ -13,7 +13,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Callable
 
-from console.logs.sglang import Severity, may_contain, severity
+from console.logs.severity import Severity, may_contain, severity
 
 DEFAULT_CAP = 100_000
 _BLOCK = 1024  # lines pre-checked together when searching for errors
@@ -110,6 +110,24 @@ class LogBuffer:
             self.dropped += over
             if self.matches and self.matches[0] < self.dropped:
                 del self.matches[: bisect_left(self.matches, self.dropped)]
+
+    def insert_before_last(self, count: int, line: str) -> None:
+        """Put ``line`` before the last ``count`` lines (a run marker that belongs a little
+        up). Numbers of the lines after it grow by one; only the tail moves."""
+        count = max(0, min(count, len(self.lines)))
+        if count == 0:
+            self.append([line])
+            return
+        index = len(self.lines) - count
+        at = self.dropped + index
+        self.lines.insert(index, line)
+        self.total += 1
+        self.max_len = max(self.max_len, len(line))
+        if self.filter is not None:
+            i = bisect_left(self.matches, at)
+            self.matches[i:] = [m + 1 for m in self.matches[i:]]
+            if self.filter.select([line]):
+                self.matches.insert(i, at)
 
     def clear(self) -> None:
         """Start over (a new source): numbering restarts, the filter stays."""

@@ -3,7 +3,8 @@
 Each rule has a literal *anchor* (found with ``str.find`` over whole batches, so scanning a
 flood costs almost nothing) and a regex that confirms the match on the one line. The fix
 names the console setting to change (the seed's env var names: MEM_FRACTION_STATIC,
-MAX_MODEL_LEN, ATTENTION_BACKEND, HF_TOKEN, PORT, ...).
+MAX_MODEL_LEN, ATTENTION_BACKEND, HF_TOKEN, PORT, ...). :func:`diagnose_exit` explains how a
+container ended when its log cannot (a SIGKILL leaves no line behind).
 """
 
 from __future__ import annotations
@@ -11,16 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-
-@dataclass(frozen=True, slots=True)
-class Diagnosis:
-    code: str  # stable identifier: "not_enough_memory", "cuda_oom", ...
-    title: str  # what went wrong, in plain words
-    fix: str  # what to change, naming the setting
-    line: str = ""  # the log line (message part) that proved it
-
-    def with_line(self, line: str) -> "Diagnosis":
-        return Diagnosis(self.code, self.title, self.fix, line[:500])
+from console.logs.events import Diagnosis
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +109,15 @@ _RULES: tuple[_Rule, ...] = (
         "Check the GPU selection (GPUS setting), that the NVIDIA runtime is installed, and nvidia-smi on the host.",
     ),
     _Rule(
+        # The project image's entrypoint refuses to start SGLang (exit 3) without a GPU.
+        "no_usable_gpu",
+        ("nvidia-smi sees no usable GPU",),
+        re.compile(r"nvidia-smi sees no usable GPU"),
+        "The image found no usable GPU and refused to start (exit code 3)",
+        "Give the container GPUs: set GPUS (all, or the indices), install the NVIDIA Container Toolkit "
+        "(`nvidia-ctk runtime configure`, then restart Docker) and check that nvidia-smi works on the host.",
+    ),
+    _Rule(
         "killed",
         ("Killed",),
         re.compile(r"^\s*Killed\s*$|\bKilled process\b"),
@@ -134,7 +135,7 @@ _TRACEBACK_FIX = (
 
 
 class Diagnoser:
-    """Line → Diagnosis. Stateless; :class:`console.logs.sglang.LogScanner` adds context."""
+    """Line → Diagnosis. Stateless; :class:`console.logs.sglang.SGLangScanner` adds context."""
 
     ANCHORS: tuple[str, ...] = tuple(a for r in _RULES for a in r.anchors)
 
@@ -160,16 +161,29 @@ class Diagnoser:
         return Diagnosis("exception", f"The server crashed: {msg[:200]}", _TRACEBACK_FIX, msg[:500])
 
 
-def diagnose_lines(lines: list[str]) -> list[Diagnosis]:
-    """All distinct diagnoses in a log (post-mortem, crash bundles, CLI). Order of first sight."""
-    from console.logs.sglang import Failure, LogScanner
+def diagnose_exit(exit_code: int | None, oom_killed: bool = False) -> Diagnosis | None:
+    """Why a container ended, from its exit state alone (a killed process logs nothing).
 
-    seen: dict[str, Diagnosis] = {}
-    for ev in LogScanner().feed(lines):
-        if isinstance(ev, Failure) and ev.diagnosis.code not in seen:
-            seen[ev.diagnosis.code] = ev.diagnosis
-    out = list(seen.values())
-    # A specific cause beats the generic traceback it produced.
-    if len(out) > 1:
-        out = [d for d in out if d.code != "exception"] + [d for d in out if d.code == "exception"]
-    return out
+    128 + N is "killed by signal N": 137 is SIGKILL — Docker's own ``kill``, ``stop`` after its
+    timeout, or the kernel's OOM killer. Docker says which only for a container's memory
+    limit (``OOMKilled``).
+    """
+    if oom_killed:
+        return Diagnosis(
+            "oom_killed", "The kernel's OOM killer ended the server: the container hit its memory limit",
+            "Give the container more host memory (or remove its memory limit) and more shared memory "
+            "(SHM size), or lower MAX_RUNNING_REQUESTS / MAX_MODEL_LEN.", f"exit code {exit_code}",
+        )
+    if exit_code == 137:
+        return Diagnosis(
+            "sigkill", "The server was killed with SIGKILL (exit code 137)",
+            "Something killed it: `docker kill`, a `docker stop` whose grace period ran out, or the host's "
+            "OOM killer (see `dmesg` or `journalctl -k` for 'Killed process'). If it was memory, give the "
+            "host more RAM or lower MAX_RUNNING_REQUESTS.", "exit code 137",
+        )
+    if exit_code == 143:
+        return Diagnosis(
+            "sigterm", "The server was stopped with SIGTERM (exit code 143)",
+            "A stop asked for it (`docker stop`, the console's stop); restart it when wanted.", "exit code 143",
+        )
+    return None

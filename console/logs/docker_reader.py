@@ -13,10 +13,13 @@ span frames and chunks; each stream keeps its own unfinished tail.
 
 Usage::
 
-    reader = DockerLogReader(container_id, follow=True, tail=1000)
+    reader = DockerLogReader(container_id, client=client, follow=True, tail=1000)
     for batch in reader:          # LogBatch(stream, lines)
         ...
     reader.close()                # from any thread: the loop above ends promptly
+
+Following a log across engine restarts, container restarts and cuts is
+:mod:`console.logs.follow`'s job; this module reads one stream.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from datetime import datetime
 from typing import Any
 
 from console.errors import ConsoleError
+from console.logs.docker_time import since_param
+from console.runtime.engine import connect
 
 STDOUT = 1
 STDERR = 2
@@ -66,18 +71,12 @@ class LogBatch:
     lines: list[str]
 
 
-def _since_param(since: datetime | float | int | str | None) -> str | None:
-    if since is None:
-        return None
-    if isinstance(since, datetime):
-        return f"{since.timestamp():.6f}"
-    if isinstance(since, (int, float)):
-        return f"{since:.6f}" if isinstance(since, float) else str(since)
-    return since  # already what the API takes ("1700000000" or "1700000000.5")
-
-
 def engine_error(exc: BaseException, container_id: str = "") -> LogReaderError:
     """Translate SDK/requests/socket failures into the two errors the UI shows."""
+    if isinstance(exc, LogReaderError):
+        return exc
+    if isinstance(exc, ConsoleError):  # the engine could not be reached at all (connect)
+        return EngineUnavailable(exc.message, exc.hint)
     name = type(exc).__name__
     text = str(exc)
     if name == "NotFound" or "No such container" in text or "marked for removal" in text:
@@ -110,7 +109,10 @@ class DockerLogReader:
     """Iterate a container's logs as :class:`LogBatch` objects (stdout/stderr runs, in order).
 
     ``follow`` keeps reading until the container stops or :meth:`close` is called.
-    ``since`` (datetime / unix seconds) and ``tail`` (int or "all") select the start.
+    ``since`` / ``until`` (datetime, unix seconds, a Docker time or the API's "secs.nanos")
+    and ``tail`` (int or "all") select the lines. ``client``: a Docker SDK client (the
+    runtime's pinned one); without one the reader connects through
+    :func:`console.runtime.engine.connect`.
     """
 
     def __init__(
@@ -120,6 +122,7 @@ class DockerLogReader:
         client: Any = None,
         follow: bool = False,
         since: datetime | float | int | str | None = None,
+        until: datetime | float | int | str | None = None,
         tail: int | str = "all",
         timestamps: bool = False,
         stdout: bool = True,
@@ -131,6 +134,7 @@ class DockerLogReader:
         self._client = client
         self.follow = follow
         self.since = since
+        self.until = until
         self.tail = tail
         self.timestamps = timestamps
         self.stdout = stdout
@@ -196,7 +200,7 @@ class DockerLogReader:
         # Errors propagate: a stream that ended because the daemon died or the container
         # was removed must say so, not look like a clean stop.
         tail = DockerLogReader(
-            self.container_id, client=self._client, tail=64, since=self.since,
+            self.container_id, client=self._client, tail=64, since=self.since, until=self.until,
             timestamps=self.timestamps, stdout=self.stdout, stderr=self.stderr,
         )
         got = [(b.stream, line) for b in tail for line in b.lines]
@@ -286,9 +290,7 @@ class DockerLogReader:
     # ── internals ───────────────────────────────────────────────────────────
     def _api(self) -> Any:
         if self._client is None:
-            import docker  # lazy: ~100 ms import
-
-            self._client = docker.from_env()
+            self._client = connect()
         return getattr(self._client, "api", self._client)
 
     def _open(self):
@@ -302,9 +304,10 @@ class DockerLogReader:
             "follow": int(self.follow),
             "tail": str(self.tail) if self.tail not in (None, "all") else "all",
         }
-        since = _since_param(self.since)
-        if since is not None:
-            params["since"] = since
+        for name in ("since", "until"):
+            value = since_param(getattr(self, name))
+            if value is not None:
+                params[name] = value
         read = self._open_raw(api, params)
         if read is None:
             read = self._open_sdk(api, params)

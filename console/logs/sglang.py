@@ -9,7 +9,7 @@ arrive without a prefix. Formats drift between releases (``batch.`` vs ``batch,`
 Two entry points:
 
 * :func:`parse_line` — one line → one event or ``None`` (tests, post-mortem, CLI).
-* :class:`LogScanner` — batches of lines → events, fast enough for 500k-line floods:
+* :class:`SGLangScanner` — batches of lines → events, fast enough for 500k-line floods:
   flood lines (batch statistics, access lines) are recognised exactly with C-level
   ``startswith`` passes (no Python frame per line); the other lines are searched for
   anchors. Of the statistics only the newest prefill and decode line of a batch are
@@ -18,190 +18,31 @@ Two entry points:
 
 from __future__ import annotations
 
-import enum
 import re
-from dataclasses import dataclass, field
 from itertools import compress, repeat
 from operator import is_, not_, or_
 
-from console.logs.diagnosis import Diagnosis, Diagnoser
-
-
-class Phase(enum.IntEnum):
-    """Start-up phases in the order a healthy server passes them."""
-
-    PULLING = 0  # reported by the lifecycle (image pull), never by the log
-    STARTING = 1  # server_args printed / process up
-    LOADING_WEIGHTS = 2
-    WEIGHTS_LOADED = 3
-    KV_POOL = 4
-    # SGLang logs the capacity line after the graphs are captured (the scheduler prints it
-    # once its model worker is built), or right after the KV pool with graphs disabled.
-    CUDA_GRAPH = 5
-    CUDA_GRAPH_DONE = 6
-    CAPACITY_KNOWN = 7
-    HTTP_UP = 8
-    READY = 9
-
-    @property
-    def label(self) -> str:
-        return _PHASE_LABELS[self]
-
-
-_PHASE_LABELS = {
-    Phase.PULLING: "pulling image",
-    Phase.STARTING: "starting",
-    Phase.LOADING_WEIGHTS: "loading weights",
-    Phase.WEIGHTS_LOADED: "weights loaded",
-    Phase.KV_POOL: "KV pool allocated",
-    Phase.CAPACITY_KNOWN: "capacity known",
-    Phase.CUDA_GRAPH: "capturing CUDA graphs",
-    Phase.CUDA_GRAPH_DONE: "CUDA graphs captured",
-    Phase.HTTP_UP: "HTTP up (warming up)",
-    Phase.READY: "ready",
-}
-
-
-class Severity(enum.IntEnum):
-    INFO = 0
-    WARNING = 1
-    ERROR = 2
-
-
-# ── events ──────────────────────────────────────────────────────────────────────
-
-
-@dataclass(frozen=True, slots=True)
-class LinePrefix:
-    time: str | None  # "2026-01-05 14:31:10" as logged (server-local clock)
-    ranks: dict[str, int]  # {"TP": 0, "DP": 1, ...}; empty for the main process
-
-
-@dataclass(frozen=True, slots=True)
-class PhaseChange:
-    phase: Phase
-    time: str | None = None
-    detail: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class WeightLoadBegin:
-    avail_mem_gb: float | None
-    time: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class WeightLoadProgress:
-    done: int
-    total: int
-
-
-@dataclass(frozen=True, slots=True)
-class WeightsLoaded:
-    elapsed_s: float | None
-    model_type: str | None
-    dtype: str | None  # "torch.bfloat16" or, in newest builds, a quantization string
-    avail_mem_gb: float | None
-    mem_usage_gb: float | None
-    time: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class KVPoolAllocated:
-    tokens: int | None
-    k_size_gb: float | None
-    v_size_gb: float | None
-    time: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SlidingWindowPool:
-    full_layer_tokens: int | None
-    swa_layer_tokens: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Capacity:
-    max_total_num_tokens: int | None
-    chunked_prefill_size: int | None
-    max_prefill_tokens: int | None
-    max_running_requests: int | None
-    context_len: int | None
-    available_gpu_mem_gb: float | None
-    time: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CudaGraphBegin:
-    avail_mem_gb: float | None
-    time: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CudaGraphEnd:
-    elapsed_s: float | None
-    mem_usage_gb: float | None
-    avail_mem_gb: float | None
-    time: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class HttpUp:
-    url: str
-    port: int | None
-    time: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Ready:
-    time: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class BatchStats:
-    """One ``Prefill batch`` / ``Decode batch`` line; absent fields are ``None``."""
-
-    kind: str  # "prefill" | "decode"
-    time: str | None = None
-    ranks: dict[str, int] = field(default_factory=dict)
-    new_seq: int | None = None
-    new_token: int | None = None
-    cached_token: int | None = None
-    token: int | None = None  # decode: tokens held (full-attention pool in SWA mode)
-    token_usage: float | None = None  # full-attention pool in SWA mode
-    swa_token: int | None = None
-    swa_token_usage: float | None = None
-    running_req: int | None = None
-    queue_req: int | None = None
-    gen_throughput: float | None = None  # token/s
-    input_throughput: float | None = None
-    cuda_graph: bool | None = None
-    accept_len: float | None = None
-    iteration: str | None = None  # the optional "[iter]" tag, verbatim
-    extra: dict[str, str] = field(default_factory=dict)  # fields this parser does not know
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    diagnosis: Diagnosis
-    line: str
-
-
-Event = (
-    PhaseChange
-    | WeightLoadBegin
-    | WeightLoadProgress
-    | WeightsLoaded
-    | KVPoolAllocated
-    | SlidingWindowPool
-    | Capacity
-    | CudaGraphBegin
-    | CudaGraphEnd
-    | HttpUp
-    | Ready
-    | BatchStats
-    | Failure
+from console.logs.diagnosis import Diagnoser
+from console.logs.events import (
+    BatchStats,
+    Capacity,
+    CudaGraphBegin,
+    CudaGraphEnd,
+    Event,
+    Failure,
+    HttpUp,
+    KVPoolAllocated,
+    LinePrefix,
+    Phase,
+    PhaseChange,
+    Ready,
+    SlidingWindowPool,
+    WeightLoadBegin,
+    WeightLoadProgress,
+    WeightsLoaded,
 )
+
+ENGINE = "sglang"
 
 # ── line anatomy ────────────────────────────────────────────────────────────────
 
@@ -324,7 +165,7 @@ def parse_line(line: str) -> Event | None:
     """One log line → the event it reports, or ``None`` for an uninteresting line.
 
     Failures are reported as :class:`Failure` with the :class:`Diagnosis`; a traceback's
-    last exception line needs context, which :class:`LogScanner` keeps.
+    last exception line needs context, which :class:`SGLangScanner` keeps.
     """
     prefix, msg = split_prefix(line.rstrip("\r\n"))
     t = prefix.time
@@ -387,57 +228,6 @@ def parse_line(line: str) -> Event | None:
     if diag is not None:
         return Failure(diag, line)
     return None
-
-
-def phase_of(event: Event) -> Phase | None:
-    """The start-up phase an event proves the server has reached."""
-    return _EVENT_PHASE.get(type(event)) if not isinstance(event, PhaseChange) else event.phase
-
-
-_EVENT_PHASE: dict[type, Phase] = {
-    WeightLoadBegin: Phase.LOADING_WEIGHTS,
-    WeightLoadProgress: Phase.LOADING_WEIGHTS,
-    WeightsLoaded: Phase.WEIGHTS_LOADED,
-    KVPoolAllocated: Phase.KV_POOL,
-    SlidingWindowPool: Phase.KV_POOL,
-    Capacity: Phase.CAPACITY_KNOWN,
-    CudaGraphBegin: Phase.CUDA_GRAPH,
-    CudaGraphEnd: Phase.CUDA_GRAPH_DONE,
-    HttpUp: Phase.HTTP_UP,
-    Ready: Phase.READY,
-}
-
-# ── severity (for highlighting; applied to visible lines and error jumps only) ──
-
-_HARMLESS = "Can not initialize OpenAIServingResponses"
-# Literal alternatives only: a regex engine rejects each position after one character,
-# so this stays ~1 µs for a typical line (it runs for visible lines and error jumps).
-_ERROR = re.compile(
-    r"Error|ERROR|Exception|Traceback|ailed|failure|CRITICAL|FATAL|error:|out of memory"
-    r"|Not enough memory|already in use|already allocated|Killed|Segmentation fault|core dumped"
-    r"|Repository Not Found|attention backend|Errno"
-)
-_WARNING = re.compile(r"WARN|Warning|warning:|eprecat|retract")
-
-
-def may_contain(text: str, at_least: Severity) -> bool:
-    """Cheap pre-check over many joined lines: False means no line reaches ``at_least``."""
-    if at_least <= Severity.INFO:
-        return True
-    if _ERROR.search(text):
-        return True
-    return at_least <= Severity.WARNING and _WARNING.search(text) is not None
-
-
-def severity(line: str) -> Severity:
-    """Error / warning / info for one line, by content (SGLang's format has no level)."""
-    if len(line) > 4096:
-        line = line[:4096]
-    if _ERROR.search(line):
-        return Severity.INFO if _HARMLESS in line else Severity.ERROR
-    if _WARNING.search(line):
-        return Severity.WARNING
-    return Severity.INFO
 
 
 # ── batch scanner ───────────────────────────────────────────────────────────────
@@ -520,10 +310,12 @@ def _classify(lines: list[str]) -> tuple[list[int], int, int, int]:
     return candidates, decode, prefill, access
 
 
-class LogScanner:
-    """Turns batches of raw lines into events. Keeps the context a traceback needs.
+class SGLangScanner:
+    """SGLang's :class:`~console.logs.scanner.Scanner`: batches of raw lines → events.
+    Keeps the context a traceback needs.
 
-    ``feed(lines)`` returns events in line order, except that batch statistics are
+    ``scan(lines)`` returns ``(line index, event)`` pairs in line order (``feed`` the events
+    alone), except that batch statistics are
     summarised: per batch only the newest prefill and newest decode line are parsed (the
     live panel shows the latest values). Everything that changes the phase or signals a
     failure is reported for every occurrence.
@@ -534,12 +326,17 @@ class LogScanner:
     in a busy log.
     """
 
+    engine = ENGINE
+
     def __init__(self) -> None:
         self._in_traceback = False
         # lines seen, and how many were decode / prefill statistics or HTTP access lines
         self.counts = {"lines": 0, "decode": 0, "prefill": 0, "access": 0}
 
     def feed(self, lines: list[str]) -> list[Event]:
+        return [ev for _, ev in self.scan(lines)]
+
+    def scan(self, lines: list[str]) -> list[tuple[int, Event]]:
         if not lines:
             return []
         candidates, dec, pre, acc = _classify(lines)
@@ -572,7 +369,7 @@ class LogScanner:
                     break
             if not want:
                 break
-        return [events[k] for k in sorted(events)]
+        return sorted(events.items())
 
     def _line_events(self, lines: list[str], idx: int, out: dict[int, Event]) -> None:
         line = lines[idx]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from console.logs.diagnosis import Diagnosis
-from console.logs.sglang import (
+from console.logs.events import (
     BatchStats,
     Capacity,
     CudaGraphEnd,
+    Diagnosis,
     Event,
     Failure,
     HttpUp,

@@ -119,6 +119,17 @@ def info_from_attrs(attrs: dict[str, Any]) -> ContainerInfo:
     )
 
 
+@dataclass(frozen=True)
+class ContainerRow:
+    """A running container on the engine, whoever started it (for pickers)."""
+
+    id: str
+    name: str
+    image: str
+    status: str  # Docker's words: "Up 3 minutes"
+    owned: bool  # started by the console
+
+
 def api_key_of(attrs: dict[str, Any]):
     """The API key a container was started with (a Secret), to probe it after re-attach: from its
     secret file (this host's copy), or, for containers an older console started, its env or argv."""
@@ -299,6 +310,19 @@ class Runtime:
         except Exception as exc:
             raise explain(exc) from exc
 
+    def running(self) -> list[ContainerRow]:
+        """Every running container on the engine (the console's first), for a log picker."""
+        try:
+            rows = self.client.api.containers()
+        except Exception as exc:
+            raise explain(exc) from exc
+        out = [
+            ContainerRow(r["Id"], (r.get("Names") or ["/?"])[0].lstrip("/"), r.get("Image", ""), r.get("Status", ""),
+                         (r.get("Labels") or {}).get(S.LABEL_OWNED) == "1")
+            for r in rows
+        ]
+        return sorted(out, key=lambda r: (not r.owned, r.name))
+
     def get(self, target: str | None = None, *, running_only: bool = False):
         """The container named by ``target`` (name, id prefix or profile), or the only one owned."""
         infos = self.owned(include_stopped=not running_only)
@@ -335,16 +359,18 @@ class Runtime:
             raise explain(exc) from exc
 
     def stop(self, container, timeout: int = 30) -> ContainerInfo:
-        """SIGTERM, then SIGKILL after ``timeout`` seconds (Docker's stop semantics)."""
+        """SIGTERM, then SIGKILL after ``timeout`` seconds (Docker's stop semantics).
+        ``container``: the SDK's container or its id."""
         return self._act(container, "stop", timeout=timeout)
 
     def restart(self, container, timeout: int = 30) -> ContainerInfo:
         return self._act(container, "restart", timeout=timeout)
 
-    @staticmethod
-    def _act(container, verb: str, **kwargs) -> ContainerInfo:
+    def _act(self, container, verb: str, **kwargs) -> ContainerInfo:
         """Run ``container.<verb>(**kwargs)`` and return the container's state afterwards."""
         try:
+            if isinstance(container, str):
+                container = self.client.containers.get(container)
             getattr(container, verb)(**kwargs)
             container.reload()
         except Exception as exc:

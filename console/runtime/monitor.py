@@ -1,11 +1,11 @@
-"""Watching one container come up and run: logs + HTTP probes + container state → phases.
+"""Watching one container come up and run: its log's events + HTTP probes + its state → phases.
 
-A :class:`Monitor` owns a log-following thread and a polling loop (run it in a
-worker thread or the CLI's main thread). It survives the Docker daemon going
-away: the state says so in words, and when the daemon answers again the
-monitor re-attaches to the same container and resumes the log where it was
-(docker's own timestamps mark the place). On exit it diagnoses the log and
-writes a crash bundle.
+A :class:`Monitor` subscribes to the container's log feed (:mod:`console.logs.feed`: the TUI
+shares one per container; otherwise the monitor starts its own, of the current run) and runs
+a polling loop (in a worker thread or the CLI's main thread) that inspects the container and
+probes its HTTP endpoint. It survives the Docker daemon going away: the state says so in
+words, and the feed resumes the log where it was once the daemon answers. It never parses a
+line itself: the feed's scanner did. On exit it explains the exit and writes a crash bundle.
 """
 
 from __future__ import annotations
@@ -15,12 +15,19 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Callable
 
 from console.errors import ConsoleError
+from console.logs import docker_time
+from console.logs.diagnosis import diagnose_exit
+from console.logs.events import BatchStats, Capacity, Failure
+from console.logs.feed import LogFeed
+from console.logs.follow import Ended, FollowItem, LogChunk, LogFollower, RunStarted
+from console.runtime import bundle as B
+from console.runtime.capacity import CapacityWatch, prediction_of
 from console.runtime.errors import DockerUnavailable, explain
 from console.runtime.phases import DEFAULT_STALL_S, PhaseTracker, RunPhase
+from console.server.client import ServerClient
 
 
 @dataclass
@@ -46,8 +53,7 @@ class Snapshot:
     history: list[dict[str, Any]] = field(default_factory=list)  # phases seen, seconds from start
 
     def to_dict(self) -> dict[str, Any]:
-        from console.runtime.bundle import diagnosis_dict
-
+        diagnosis_dict = B.diagnosis_dict
         return {
             "container_id": self.container_id,
             "name": self.name,
@@ -68,31 +74,6 @@ class Snapshot:
         }
 
 
-def parse_docker_time(text: str) -> float | None:
-    """``2026-11-26T11:30:00.123456789Z`` → epoch seconds (Docker's RFC 3339 with nanoseconds)."""
-    if not text or text.startswith("0001-"):
-        return None
-    try:
-        head, _, frac = text.rstrip("Z").partition(".")
-        base = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
-        return base + (float("0." + frac[:9]) if frac else 0.0)
-    except ValueError:
-        return None
-
-
-def split_timestamp(text: str) -> tuple[str, str]:
-    """``"2026-…Z line"`` (docker ``timestamps=1``) → (timestamp, line)."""
-    ts, sep, line = text.partition(" ")
-    return (ts, line) if sep and ts.endswith("Z") else ("", text)
-
-
-def open_reader(client, container_id: str, *, follow: bool, since: float | None = None, tail: int | str = "all"):
-    """The log parser's fast chunked reader, with docker timestamps to resume from."""
-    from console.logs.docker_reader import DockerLogReader
-
-    return DockerLogReader(container_id, client=client, follow=follow, since=since, tail=tail, timestamps=True)
-
-
 class Monitor:
     def __init__(
         self,
@@ -109,9 +90,8 @@ class Monitor:
         write_bundle: bool = True,
         started_at: float | None = None,
         tracker: PhaseTracker | None = None,
+        feed: LogFeed | None = None,
     ):
-        from console.logs.sglang import LogScanner
-
         self.runtime = runtime
         self.container_id = container_id
         self.base_url = base_url
@@ -120,6 +100,7 @@ class Monitor:
         self.on_lines = on_lines
         self.settings = settings
         self.write_bundle = write_bundle
+        self.stall_after = stall_after
         # A tracker from the launch carries the phases before the container existed (pulling).
         self.tracker = tracker or PhaseTracker(stall_after=stall_after, started_at=started_at or 0.0)
         self.lines: deque[str] = deque(maxlen=keep_lines)
@@ -130,89 +111,72 @@ class Monitor:
         self.bundle: str | None = None
         self.docker_error: str | None = None
         self.name = container_id[:12]
-        self._scanner = LogScanner()
+        # The log: a shared feed (the TUI's), or our own follower of the current run.
+        self.feed = feed or LogFeed(LogFollower(container_id, current_run=True), name=self.name)
+        self._unsubscribe: Callable[[], None] | None = None
+        self._run_at: float | None = None  # the watched run's start (Docker's StartedAt)
+        self._in_run = False  # the feed has reached the watched run's lines
+        self._log_ended = threading.Event()
         self._lock = threading.RLock()
-        self._last_ts: str = ""
-        self._log_thread: threading.Thread | None = None
-        self._reader = None
-        self._since: float | None = None  # the container's start: earlier runs' lines are not ours
-        self._log_done = threading.Event()
-        self._log_failed: BaseException | None = None
         self._stop = threading.Event()
         self.stopping = False  # set when the operator asked for the stop: not a crash
         self._last_sent: tuple | None = None
 
-    # -- log side -----------------------------------------------------------
-    def _follow(self) -> None:
-        since = parse_docker_time(self._last_ts) if self._last_ts else self._since
-        try:
-            self._reader = open_reader(self.runtime.client, self.container_id, follow=True, since=since)
-            for batch in self._reader:
-                if self._stop.is_set():
-                    return
-                pairs = [split_timestamp(t) for t in batch.lines]
-                # Resuming with ``since`` repeats the lines of the last second: drop what was seen.
-                fresh = [(ts, line) for ts, line in pairs if not self._last_ts or ts > self._last_ts]
-                if fresh:
-                    self._ingest(fresh)
-        except Exception as exc:
-            self._log_failed = exc
-        finally:
-            self._log_done.set()
+    # -- log side (called in the feed's thread) --------------------------------
+    def _on_item(self, item: FollowItem) -> None:
+        if isinstance(item, LogChunk):
+            if self._in_run:
+                self._ingest(item)
+        elif isinstance(item, RunStarted):
+            at = item.time
+            if self._run_at is not None and at is not None and at < self._run_at - 1e-6:
+                return  # an earlier run's marker (the shared feed's history)
+            with self._lock:
+                if self._in_run:  # restarted while watched: a new run, its own phases
+                    self.tracker = PhaseTracker(stall_after=self.stall_after, started_at=at or 0.0)
+                    self.diagnoses, self.capacity, self.stats = [], None, None
+                self._in_run = True
+                self._run_at = at if at is not None else self._run_at
+            if item.events:  # the new run's first lines, published before the marker
+                self._ingest(LogChunk([], item.events, at=time.time()))
+            self._emit(force=True)
+        elif isinstance(item, Ended):
+            self._log_ended.set()
 
-    def _ingest(self, batch: list[tuple[str, str]]) -> None:
-        from console.logs.sglang import BatchStats, Capacity, Failure
-
-        lines = [line for _, line in batch]
+    def _ingest(self, chunk: LogChunk) -> None:
+        lines = chunk.lines
+        changed = False
         with self._lock:
-            self._last_ts = batch[-1][0] or self._last_ts
             self.lines.extend(lines)
-            events = self._scanner.feed(lines)
-            changed = False
-            # Events do not carry their line index; the batch's last timestamp is close enough
-            # for phase timing (batches are a few ms of log).
-            at = parse_docker_time(batch[-1][0])
-            self.tracker.activity(at)
-            for ev in events:
+            self.tracker.activity(chunk.at)
+            for i, ev in chunk.events:
                 if isinstance(ev, Failure):
                     if all(d.code != ev.diagnosis.code for d in self.diagnoses):
                         self.diagnoses.append(ev.diagnosis)
                         changed = True
                 elif isinstance(ev, Capacity):
                     self.capacity = ev
-                if self.watch is not None and self.watch.feed(ev):
-                    changed = True
                 elif isinstance(ev, BatchStats):
                     self.stats = ev
-                changed = self.tracker.log_event(ev, at) or changed
-        if self.on_lines:
+                if self.watch is not None and self.watch.feed(ev):
+                    changed = True
+                changed = self.tracker.log_event(ev, chunk.time_of(i)) or changed
+        if self.on_lines and lines:
             self.on_lines(lines)
         if changed:
             self._emit(force=True)
 
-    def _read_exited_log(self) -> None:
-        """The follow stream saw nothing (a container killed within milliseconds of starting,
-        or a loaded machine where the stream lagged): read the stored log of this run once."""
-        try:
-            reader = open_reader(self.runtime.client, self.container_id, follow=False, since=self._since)
-            pairs = [split_timestamp(t) for batch in reader for t in batch.lines]
-        except Exception:
-            return  # the bundle is still written, with what we have
-        if pairs and not self.lines:
-            self._ingest(pairs)
-
-    def _start_follow(self) -> None:
-        self._log_done.clear()
-        self._log_failed = None
-        self._log_thread = threading.Thread(target=self._follow, name=f"logs-{self.name}", daemon=True)
-        self._log_thread.start()
+    def _follow(self) -> None:
+        """Subscribe once; start (or resume) the feed whenever it is not running."""
+        if self._unsubscribe is None:
+            self._unsubscribe = self.feed.subscribe(self._on_item)
+        self._log_ended.clear()
+        self.feed.start()
 
     # -- probes ---------------------------------------------------------------
     def _probe(self) -> None:
         if not self.base_url:
             return
-        from console.server.client import ServerClient
-
         healthy = models_ok = False
         try:
             with ServerClient(self.base_url, api_key=self.api_key, timeout=2.0) as client:
@@ -260,10 +224,11 @@ class Monitor:
             self.on_update(snap)
 
     def stop(self) -> None:
+        """Stop watching (the feed stops too when nothing else follows it)."""
         self._stop.set()
-        reader = self._reader
-        if reader is not None:
-            reader.close()
+        unsubscribe, self._unsubscribe = self._unsubscribe, None
+        if unsubscribe is not None:
+            unsubscribe()
 
     def _check_container(self):
         """Inspect; returns attrs, or None while Docker is unreachable."""
@@ -296,64 +261,54 @@ class Monitor:
         if attrs is not None:
             self.name = (attrs.get("Name") or "").lstrip("/") or self.name
             if self.watch is None:
-                from console.runtime.capacity import CapacityWatch, prediction_of
-
                 self.watch = CapacityWatch(prediction_of(attrs))
-            started = parse_docker_time((attrs.get("State") or {}).get("StartedAt", ""))
+            started = docker_time.parse((attrs.get("State") or {}).get("StartedAt", ""))
             if started:
-                self._since = started - 0.001  # only this run: a restart keeps the old run's lines
+                self._run_at = started  # only this run: a restart keeps the old run's lines
                 if self.tracker.started_at > started + 1.0:  # re-attaching: time runs from the real start
                     self.tracker.started_at = started
                     self.tracker.history[0].at = started
-            self._start_follow()
+        self._follow()
         next_probe = 0.0
-        while not self._stop.is_set():
-            if deadline is not None and time.monotonic() > deadline:
-                break
-            attrs = self._check_container()
-            if attrs is not None:
-                state = attrs.get("State") or {}
-                if not state.get("Running") and state.get("Status") in ("exited", "dead"):
-                    return self._finish(attrs)
-                if self._log_done.is_set():
-                    # Stream cut (daemon restart, proxy gone) while the container still runs.
-                    self._start_follow()
-                now = time.monotonic()
-                if now >= next_probe and self.tracker.phase not in (RunPhase.EXITED,):
-                    self._probe()
-                    next_probe = now + (0.5 if self.tracker.phase < RunPhase.READY else 2.0)
-            if until_ready and self.tracker.phase is RunPhase.READY:
-                break
-            self._emit()
-            self._stop.wait(poll)
+        try:
+            while not self._stop.is_set():
+                if deadline is not None and time.monotonic() > deadline:
+                    break
+                attrs = self._check_container()
+                if attrs is not None:
+                    state = attrs.get("State") or {}
+                    if not state.get("Running") and state.get("Status") in ("exited", "dead"):
+                        return self._finish(attrs)
+                    if self._log_ended.is_set() and not self.feed.running:
+                        self._follow()  # the log ended while the container runs (no engine at its start)
+                    now = time.monotonic()
+                    if now >= next_probe and self.tracker.phase not in (RunPhase.EXITED,):
+                        self._probe()
+                        next_probe = now + (0.5 if self.tracker.phase < RunPhase.READY else 2.0)
+                if until_ready and self.tracker.phase is RunPhase.READY:
+                    break
+                self._emit()
+                self._stop.wait(poll)
+        finally:
+            if self._stop.is_set():
+                self.stop()
         return self.snapshot()
 
     def _finish(self, attrs: dict[str, Any]) -> Snapshot:
-        # Let the log thread deliver the last lines (the stream ends when the container does).
-        self._log_done.wait(3.0)
-        if not self.lines:
-            self._read_exited_log()
+        # Let the feed deliver the last lines (the follower reads the stored log to its end).
+        self._log_ended.wait(3.0)
         state = attrs.get("State") or {}
+        code, oom = state.get("ExitCode"), bool(state.get("OOMKilled"))
         with self._lock:
-            if not self.diagnoses:
-                from console.logs.diagnosis import diagnose_lines
-
-                self.diagnoses = diagnose_lines(list(self.lines))
-            self.tracker.exited(state.get("ExitCode"), bool(state.get("OOMKilled")))
-        crashed = (state.get("ExitCode") or 0) != 0 or bool(state.get("OOMKilled"))
+            how = None if self.stopping else diagnose_exit(code, oom)
+            if how is not None and all(d.code != how.code for d in self.diagnoses):
+                self.diagnoses.append(how)
+            self.tracker.exited(code, oom)
+        crashed = (code or 0) != 0 or oom
         if self.write_bundle and crashed and not self.stopping:
-            from console.runtime.bundle import write_bundle
-
             try:
-                self.bundle = str(
-                    write_bundle(
-                        attrs,
-                        list(self.lines),
-                        phases=self.tracker.to_dict(),
-                        diagnoses=self.diagnoses,
-                        settings=self.settings,
-                    )
-                )
+                self.bundle = str(B.write_bundle(attrs, list(self.lines), phases=self.tracker.to_dict(),
+                                                 diagnoses=self.diagnoses, settings=self.settings))
             except OSError as exc:
                 self.bundle = None
                 self.docker_error = f"could not write the crash bundle: {exc}"

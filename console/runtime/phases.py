@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from console.logs.events import phase_of
+
 
 class RunPhase(enum.IntEnum):
     CREATED = 0
@@ -124,8 +126,6 @@ class PhaseTracker:
 
     def log_event(self, event: Any, at: float | None = None) -> bool:
         """Feed one parsed log event; returns True when the phase changed."""
-        from console.logs.sglang import phase_of
-
         log_phase = phase_of(event)
         step = from_log_phase(log_phase) if log_phase is not None else None
         self.activity(at)

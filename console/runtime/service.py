@@ -11,10 +11,21 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from console.errors import ConsoleError
+from console.logs import docker_time
+from console.logs.diagnosis import diagnose_exit
+from console.logs.feed import LogFeed
+from console.logs.follow import Ended, LogChunk, LogFollower
+from console.logs.scanner import diagnoses_of
+from console.planner.capacity import Prediction
+from console.runtime import bundle as B
+from console.runtime.capacity import CapacityWatch
 from console.runtime import profiles
-from console.runtime.lifecycle import ContainerInfo, Runtime, api_key_of, info_from_attrs
-from console.runtime.phases import PhaseTracker, RunPhase
-from console.runtime.spec import settings_hash
+from console.runtime.lifecycle import ContainerInfo, LayerProgress, Runtime, api_key_of, info_from_attrs
+from console.runtime.errors import explain
+from console.runtime.monitor import Monitor
+from console.runtime.phases import DEFAULT_STALL_S, PhaseTracker, RunPhase
+from console.runtime.spec import LABEL_PLAN, LaunchSpec, settings_hash
+from console.server.client import ServerClient
 
 PLANNER = "planner"
 
@@ -95,38 +106,38 @@ def drift(info: ContainerInfo) -> bool | None:
     return expected != info.settings_hash
 
 
-def replay(runtime: Runtime, info: ContainerInfo, *, probe: bool = True, watch=None) -> PhaseTracker:
-    """Rebuild a container's phase from its log since it started (and one HTTP probe);
-    ``watch`` (a :class:`console.runtime.capacity.CapacityWatch`) sees the same events.
+def replay(runtime: Runtime, info: ContainerInfo, *, probe: bool = True, tracker: PhaseTracker | None = None,
+           stall_after: float = DEFAULT_STALL_S, watch: CapacityWatch | None = None) -> PhaseTracker:
+    """Rebuild a container's phase from the log of its current run (and one HTTP probe);
+    ``watch`` (the launch's plan against the log) sees the same events.
 
-    Reading stops at the ready line: no later log line moves the tracker (only probes and
-    the container's state do), and a server up for days has millions of lines after it.
+    The log is read with Docker's timestamps: each phase is dated by its own line (not by
+    whatever line ended the batch it came in). Reading stops at the ready line: no later line
+    moves the tracker (only probes and the container's state do), and a server up for days
+    has millions of lines after it. ``tracker``: one to bring up to date (a launch's, which
+    holds the image pull), else a new one from the run's start.
     """
-    from console.logs.sglang import LogScanner
-
-    from console.runtime.monitor import open_reader, parse_docker_time, split_timestamp
-
-    started = parse_docker_time(info.started_at) or None
-    tracker = PhaseTracker(started_at=started or 0.0)
-    scanner = LogScanner()
+    started = docker_time.parse(info.started_at)
+    if tracker is None:
+        tracker = PhaseTracker(stall_after=stall_after, started_at=started or 0.0)
     if info.status not in ("created",):
-        reader = None
-        try:
-            reader = open_reader(runtime.client, info.id, follow=False, since=(started - 0.001) if started else None)
-            for batch in reader:
-                pairs = [split_timestamp(t) for t in batch.lines]
-                at = parse_docker_time(pairs[-1][0]) if pairs else None
-                for ev in scanner.feed([line for _, line in pairs]):
-                    tracker.log_event(ev, at)
+        follower = LogFollower(info.id, client=runtime.client, follow=False, current_run=True, timestamps=True)
+        problems: list[Any] = []
+
+        def on_item(item) -> None:
+            if isinstance(item, LogChunk):
+                for i, ev in item.events:
+                    tracker.log_event(ev, item.time_of(i))
                     if watch is not None:
                         watch.feed(ev)
                 if tracker.phase >= RunPhase.READY:
-                    break
-        except ConsoleError as exc:  # the phase stays what the log showed so far: say why
-            tracker.detail = f"log unreadable: {exc.message}"
-        finally:
-            if reader is not None:
-                reader.close()
+                    follower.stop()
+            elif isinstance(item, Ended) and item.error is not None:
+                problems.append(item.error)
+
+        follower.run(on_item)
+        if problems:  # the phase stays what the log showed so far: say why
+            tracker.detail = f"log unreadable: {problems[0].message}"
     if info.running and probe and info.base_url:
         healthy, models_ok = _probe(info, runtime)
         tracker.probe(healthy, models_ok)
@@ -136,8 +147,6 @@ def replay(runtime: Runtime, info: ContainerInfo, *, probe: bool = True, watch=N
 
 
 def _probe(info: ContainerInfo, runtime: Runtime) -> tuple[bool, bool]:
-    from console.server.client import ServerClient
-
     try:
         key = api_key_of(runtime.client.api.inspect_container(info.id))
         with ServerClient(info.base_url or "", api_key=key, timeout=2.0) as client:
@@ -153,17 +162,10 @@ def status(
 ) -> list[dict[str, Any]]:
     """Every console container (``only``: those it accepts) with its phase, drift and (for
     crashed ones) a crash bundle. Filter here, not after: each row replays a log."""
-    from console.runtime import bundle as B
-
     out = []
     for info in runtime.owned():
         if only is not None and not only(info):
             continue
-        from console.runtime.capacity import CapacityWatch
-        from console.runtime.spec import LABEL_PLAN
-
-        from console.planner.capacity import Prediction
-
         watch = CapacityWatch(Prediction.from_label(info.labels.get(LABEL_PLAN)))
         tracker = replay(runtime, info, watch=watch)
         row = info.to_dict()
@@ -177,10 +179,7 @@ def status(
         )
         crashed = info.status in ("exited", "dead") and ((info.exit_code or 0) != 0 or info.oom_killed)
         if crashed:
-            from console.logs.diagnosis import diagnose_lines
-
-            lines = _tail(runtime, info.id)
-            diagnoses = diagnose_lines(lines)
+            lines, diagnoses = _tail(runtime, info)
             row["diagnoses"] = [B.diagnosis_dict(d) for d in diagnoses]
             path = B.bundle_path(info.name, info.id, info.finished_at)
             if write_bundles and not path.exists():  # it died while no console watched it
@@ -191,28 +190,48 @@ def status(
     return out
 
 
-def _tail(runtime: Runtime, container_id: str, n: int = 300) -> list[str]:
-    from console.runtime.monitor import open_reader
-
+def _tail(runtime: Runtime, info: ContainerInfo, n: int = 300) -> tuple[list[str], list[Any]]:
+    """The last ``n`` lines of an exited container's log and what they and its exit state say."""
     lines: list[str] = []
+    events: list[Any] = []
+
+    def on_item(item) -> None:
+        if isinstance(item, LogChunk):
+            lines.extend(item.lines)
+            events.extend(ev for _, ev in item.events)
+
+    LogFollower(info.id, client=runtime.client, follow=False, tail=n).run(on_item)
+    diagnoses = diagnoses_of(events)
+    how = diagnose_exit(info.exit_code, info.oom_killed)
+    if how is not None:
+        diagnoses.append(how)
+    return lines, diagnoses
+
+
+def launch(runtime: Runtime, spec: LaunchSpec, on_progress: Callable[[LayerProgress], None] | None = None, *,
+           replace: bool = False) -> ContainerInfo:
+    """Pull if needed, create and start; the started container as the console describes it."""
+    container = runtime.launch(spec, on_progress=on_progress, replace=replace)
+    return info_from_attrs(container.attrs)
+
+
+def monitor_for(runtime: Runtime, info: ContainerInfo, *, feed: LogFeed | None = None,
+                tracker: PhaseTracker | None = None, stall_after: float = DEFAULT_STALL_S, **kwargs) -> Monitor:
+    """A Monitor of a container's current run: just launched (``tracker``: the launch's), just
+    restarted, or found running (re-attach after a console restart). Its phases so far come
+    from the run's log, each dated by its own line; ``feed``: a shared log feed (the TUI's),
+    else the monitor follows the run itself."""
     try:
-        for batch in open_reader(runtime.client, container_id, follow=False, tail=n):
-            lines += [t.partition(" ")[2] if t[:1].isdigit() else t for t in batch.lines]
-    except ConsoleError:
-        pass
-    return lines
-
-
-def monitor_for(runtime: Runtime, info: ContainerInfo, **kwargs):
-    """A Monitor attached to an existing container (re-attach after a console restart)."""
-    from console.runtime.monitor import Monitor
-
-    attrs = runtime.client.api.inspect_container(info.id)
-    return Monitor(runtime, info.id, base_url=info.base_url, api_key=api_key_of(attrs), **kwargs)
+        attrs = runtime.client.api.inspect_container(info.id)
+    except Exception as exc:  # removed meanwhile, or the engine went away
+        raise explain(exc) from exc
+    tracker = replay(runtime, info, probe=False, tracker=tracker, stall_after=stall_after)
+    return Monitor(runtime, info.id, base_url=info.base_url, api_key=api_key_of(attrs), stall_after=stall_after,
+                   tracker=tracker, feed=feed, **kwargs)
 
 
 def is_ready(row: Mapping[str, Any]) -> bool:
     return row.get("phase") == RunPhase.READY.label
 
 
-__all__ = ["Values", "check", "drift", "info_from_attrs", "monitor_for", "replay", "resolve_values", "status"]
+__all__ = ["Values", "check", "drift", "info_from_attrs", "launch", "monitor_for", "replay", "resolve_values", "status"]

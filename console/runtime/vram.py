@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from console.runtime.engine import connect
+from console.runtime.errors import explain
 from console.runtime.spec import LABEL_OWNED, LABEL_PROFILE
 
 _CID = re.compile(r"(?:docker[-/]|cri-containerd-|crio-|libpod-|containerd/)([0-9a-f]{64})")
@@ -99,10 +101,11 @@ def map_pids(pids: Iterable[int], client=None, proc_root: str = "/proc") -> dict
     if not pids:
         return {}
     if client is None:
-        from console.runtime.engine import connect
-
         client = connect()
-    refs = _refs(client)
+    try:
+        refs = _refs(client)
+    except Exception as exc:  # the engine went away between connect and the list
+        raise explain(exc) from exc
     out: dict[int, ContainerRef | None] = {}
     missing = []
     for pid in pids:

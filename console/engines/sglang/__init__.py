@@ -1,7 +1,7 @@
 """SGLang behind the Engine protocol — an adapter over the console's existing SGLang code.
 
 Nothing is moved yet: the flags come from console.settings.spec (``Setting.flag``), the argv
-from console.settings.argv, the log scanner is console.logs.sglang.LogScanner (its events
+from console.settings.argv, the log scanner is console.logs.sglang.SGLangScanner (its events
 translated to engine-neutral ones), the metric names are console.server.metrics' tables
 and the plan is console.planner.fit. The integration round moves those modules here.
 """

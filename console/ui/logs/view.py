@@ -20,7 +20,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from console.logs.buffer import LogBuffer
-from console.logs.sglang import Severity, severity
+from console.logs.severity import Severity, severity
 from console.settings.mask import scrub
 
 DISPLAY_MAX = 2000  # characters of one line shown (horizontal scroll reaches this far)

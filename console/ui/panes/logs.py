@@ -40,8 +40,9 @@ from textual.message import Message
 from textual.widgets import Input, Static
 
 from console.logs.buffer import DEFAULT_CAP, FilterError, LogBuffer
-from console.logs.diagnosis import Diagnosis
-from console.logs.sglang import LogScanner, Phase, Severity
+from console.logs.events import Diagnosis, Phase
+from console.logs.severity import Severity
+from console.logs.sglang import SGLangScanner as LogScanner
 from console.logs.stats import LogStats
 from console.ui.logs.view import LogView
 
