@@ -70,14 +70,17 @@ class _Printer:
             if args.diagnose:
                 self.events.extend(ev for _, ev in item.events)
             lines = scrub_lines(item.lines)
-            if self.pattern is not None:
-                lines = [line for line in lines if self.pattern.search(line)]
-            if not lines:
-                return
             if args.json:
-                stream = "stderr" if item.stream == STDERR else "stdout"
-                out.write("".join(json.dumps({"stream": stream, "line": line}) + "\n" for line in lines))
+                pairs = zip(item.streams(), lines)
+                if self.pattern is not None:
+                    pairs = [(st, line) for st, line in pairs if self.pattern.search(line)]
+                out.write("".join(json.dumps({"stream": "stderr" if st == STDERR else "stdout", "line": line}) + "\n"
+                                  for st, line in pairs))
             else:
+                if self.pattern is not None:
+                    lines = [line for line in lines if self.pattern.search(line)]
+                if not lines:
+                    return
                 out.write("\n".join(lines) + "\n")
             out.flush()
         elif isinstance(item, RunStarted):

@@ -169,6 +169,12 @@ class DockerLogReader:
         return self._closed.is_set()
 
     def __iter__(self) -> Iterator[LogBatch]:
+        for group in self.reads():
+            yield from group
+
+    def reads(self) -> Iterator[list[LogBatch]]:
+        """The same batches, grouped by the read they came in (a chunk of up to ~1 MiB holds
+        many stdout/stderr runs): a consumer with per-call costs (a scanner) takes them at once."""
         try:
             read = self._open()
         except LogReaderError:
@@ -182,15 +188,18 @@ class DockerLogReader:
         seen: deque[tuple[int, str]] = deque(maxlen=32)
         try:
             if not self.follow:
-                yield from self._batches(read)
+                yield from self._groups(read)
                 return
-            for batch in self._batches(read):
-                seen.extend((batch.stream, line) for line in batch.lines[-32:])
-                yield batch
+            for group in self._groups(read):
+                for batch in group[-32:]:
+                    seen.extend((batch.stream, line) for line in batch.lines[-32:])
+                yield group
         finally:
             self._release()
         if not self.closed:
-            yield from self._catch_up(list(seen))
+            extra = list(self._catch_up(list(seen)))
+            if extra:
+                yield extra
 
     def _catch_up(self, seen: list[tuple[int, str]]) -> Iterator[LogBatch]:
         """A followed log can end (container stopped) before the Engine has stored the last
@@ -437,7 +446,7 @@ class DockerLogReader:
 
         return read
 
-    def _batches(self, read) -> Iterator[LogBatch]:
+    def _groups(self, read) -> Iterator[list[LogBatch]]:
         tty = bool(self.tty)
         tails: dict[int, bytes] = {STDOUT: b"", STDERR: b"", TTY: b""}
         pending = b""  # an incomplete frame header/payload from the previous chunk
@@ -488,17 +497,20 @@ class DockerLogReader:
                 if parts:
                     runs.append((cur, b"".join(parts)))
                 pending = buf[pos:] if pos < n else b""
+            group = []
             for st, payload in runs:
                 lines = self._split(st, payload, tails, tty)
                 if lines:
-                    yield LogBatch(st, lines)
+                    group.append(LogBatch(st, lines))
+            if group:
+                yield group
             if closed():
                 break
         # EOF: whatever is left is a last line without a newline.
         if not self.closed:
-            for st, rest in tails.items():
-                if rest:
-                    yield LogBatch(st, [self._decode(rest, tty)])
+            last = [LogBatch(st, [self._decode(rest, tty)]) for st, rest in tails.items() if rest]
+            if last:
+                yield last
 
     def _split(self, st: int, payload: bytes, tails: dict[int, bytes], tty: bool) -> list[str]:
         tail = tails.get(st, b"")

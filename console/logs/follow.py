@@ -74,9 +74,16 @@ class LogChunk:
 
     lines: list[str]
     events: list[tuple[int, Event]] = field(default_factory=list)  # (index in lines, event)
-    stream: int = STDOUT  # docker_reader.STDOUT / STDERR / TTY
+    stream: int = STDOUT  # docker_reader.STDOUT / STDERR / TTY, when all lines share it
     stamps: list[str] | None = None  # Docker's time of each line, when read with timestamps
     at: float = 0.0  # wall time the chunk was read
+    runs: list[tuple[int, int]] | None = None  # (stream, line count) in order, when streams mix
+
+    def streams(self) -> list[int]:
+        """The stream of each line."""
+        if self.runs is None:
+            return [self.stream] * len(self.lines)
+        return [st for st, n in self.runs for _ in range(n)]
 
     def time_of(self, index: int) -> float:
         """When line ``index`` was logged: its Docker stamp, else when it was read."""
@@ -403,10 +410,10 @@ class LogFollower:
                 if marked:
                     self._mark(carried)
                     marked = False
-                for batch in reader:
+                for group in reader.reads():  # one read's stdout/stderr runs: scanned at once
                     if self.stopped:
                         break
-                    if self._deliver(batch):
+                    if self._deliver(group):
                         got = True
             except LogReaderError as exc:
                 return got, exc
@@ -422,22 +429,40 @@ class LogFollower:
         events = self._scanner.scan(carried) if carried else []
         self._publish(RunStarted(started or "", self._delivered, len(carried), events))
 
-    def _deliver(self, batch: Any) -> bool:
-        raw = batch.lines
+    def _deliver(self, group: list[Any]) -> bool:
+        raw = group[0].lines if len(group) == 1 else [line for b in group for line in b.lines]
+        runs = None if len(group) == 1 else [(b.stream, len(b.lines)) for b in group]
         stamps = None
         if self.timestamps:
             parts = [line.partition(" ") for line in raw]
             stamps = [p[0] for p in parts]
             raw = [p[2] for p in parts]
-        skip = self._resume.skip
         lines = self._resume.take(raw)
         if not lines:
             return False
-        if stamps is not None and len(lines) != len(raw):
-            stamps = stamps[min(skip, len(stamps)):]
+        dropped = len(raw) - len(lines)  # at the front: already shown before a cut
+        if dropped:
+            if stamps is not None:
+                stamps = stamps[dropped:]
+            if runs is not None:
+                runs = _drop_front(runs, dropped)
         self._delivered = True
-        self._publish(LogChunk(lines, self._scanner.scan(lines), batch.stream, stamps, time.time()))
+        stream = runs[0][0] if runs else group[0].stream
+        if runs is not None and len(runs) == 1:
+            runs = None
+        self._publish(LogChunk(lines, self._scanner.scan(lines), stream, stamps, time.time(), runs))
         return True
+
+
+def _drop_front(runs: list[tuple[int, int]], n: int) -> list[tuple[int, int]]:
+    out = []
+    for st, k in runs:
+        if n >= k:
+            n -= k
+            continue
+        out.append((st, k - n))
+        n = 0
+    return out
 
 
 class LogFile:
