@@ -11,7 +11,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from console.gpu import Sampler
-from console.ui.app import ConsoleApp, discover_areas
+from console.ui.app import ConsoleApp
+from console.ui.areas import AREAS
 from console.ui.gpus.pane import GpusPane
 
 NVML_DATA = Path(__file__).parent / "data" / "nvml"
@@ -32,8 +33,8 @@ class ManualSampler(Sampler):
 
 def use_recording(monkeypatch, name: str, factory=None) -> None:
     """The app's one sampler reads recording ``name`` (``factory``: a ManualSampler with a fixed clock)."""
-    # No container lookup (the launch area installs Docker's when it mounts).
-    monkeypatch.setattr(GpusPane, "container_lookup", None)
+    # No container lookup: the console's asks Docker about the recording's PIDs.
+    monkeypatch.setattr(ConsoleApp, "container_lookup", None)
     monkeypatch.setenv("GPT_OSS_CONSOLE_NVML_REPLAY", str(NVML_DATA / f"{name}.json"))
     factory = factory or (lambda: ManualSampler(clock=lambda: FIXED_TIME))
     monkeypatch.setattr(ConsoleApp, "sampler_factory", staticmethod(factory))
@@ -51,8 +52,7 @@ def recorded_host():
 
 def gpus_app() -> ConsoleApp:
     """The shell with only the GPUs area, so other areas' tabs do not change these screens."""
-    areas, _ = discover_areas()
-    return ConsoleApp(areas=[a for a in areas if a.name == "gpus"])
+    return ConsoleApp(areas=[a for a in AREAS if a.name == "gpus"])
 
 
 async def wait_opened(pilot, app: ConsoleApp, timeout: float = 30.0) -> GpusPane:

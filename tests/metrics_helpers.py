@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from console.ui.app import ConsoleApp, discover_areas
+from console.ui.app import ConsoleApp
+from console.ui.areas import AREAS
 from console.ui.metrics.pane import MetricsPane
 from tests.gpus_helpers import use_recording
 
@@ -15,8 +16,7 @@ NOW = 1_764_000_000.0
 
 
 def metrics_app() -> ConsoleApp:
-    areas, _ = discover_areas()
-    return ConsoleApp(areas=[a for a in areas if a.name == "metrics"])
+    return ConsoleApp(areas=[a for a in AREAS if a.name == "metrics"])
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ import time
 import pytest
 
 from console.secret import reveal
-from console.ui.app import ConsoleApp, discover_areas
+from console.ui.app import ConsoleApp
+from console.ui.areas import AREAS
 from console.ui.fleet.pane import FleetPane
 from tests.ui_helpers import screen_text, until
 
@@ -15,8 +16,7 @@ NOW = 1_764_000_000.0
 
 
 def fleet_app(*names: str) -> ConsoleApp:
-    areas, _ = discover_areas()
-    return ConsoleApp(areas=[a for a in areas if a.name in ("fleet", *names)])
+    return ConsoleApp(areas=[a for a in AREAS if a.name in ("fleet", *names)])
 
 
 @pytest.fixture
@@ -100,7 +100,7 @@ async def test_up_and_drain_by_keyboard(fleet_lab, console_image, monkeypatch):
         wanted = ("alpha/0", "beta/0", "healthy", "2/2 worker(s) ready")
         await until(pilot, lambda: all(w in screen_text(app) for w in wanted), "the table painted")
         # e points Chat at the router, with the fleet's key.
-        from console.ui.panes.chat import ChatPane
+        from console.ui.chat.pane import ChatPane
 
         await pilot.press("e")
         await until(pilot, lambda: app.query_one(ChatPane).settings.base_url == pane.status.router.url, "chat's endpoint")

@@ -293,18 +293,16 @@ async def test_in_the_full_app_launch_feeds_the_logs_pane(standin_sglang_image, 
     for var, value in {"GPT_OSS_IMAGE": standin_sglang_image, "GPT_OSS_GPUS": "none", "GPT_OSS_HF_CACHE": "none", "GPT_OSS_CONTAINER_NAME": name,
                        "GPT_OSS_HOST_PORT": str(port)}.items():
         monkeypatch.setenv(var, value)
-    from console.runtime.vram import container_names
-    from console.ui.gpus.pane import GpusPane
+    from console.ui.app import container_names
 
-    monkeypatch.setattr(GpusPane, "container_lookup", None)  # restored after the test
     app = ConsoleApp()
     try:
         async with app.run_test(size=(100, 30)) as pilot:
             await until(pilot, lambda: app.pane("gpus").inventory is not None, "the GPUs area to open")
             await pilot.press("2")
             await until(pilot, lambda: app.current_area == "launch", "key 2 to open Launch")
-            # the GPUs screen now names the container behind each GPU process
-            await until(pilot, lambda: GpusPane.container_lookup is container_names, "the container lookup")
+            # the GPUs screen names the container behind each GPU process (the app's lookup)
+            await until(pilot, lambda: app.pane("gpus")._container_lookup() is container_names, "the container lookup")
             pane = app.pane("launch")
             assert pane.vals.sources["image"] == "env"
             pane.query_one("#f-image_mode").value = "stock"

@@ -3,7 +3,6 @@ error jumps, save, follow/pause, long lines, messages; snapshots at 80×24 and 1
 
 from __future__ import annotations
 
-import calendar
 import os
 import stat
 import time
@@ -12,8 +11,8 @@ from pathlib import Path
 import pytest
 from textual.app import App, ComposeResult
 
-from console.logs.sglang import Phase
-from console.ui.panes.logs import LogsPane
+from console.logs.events import Phase
+from console.ui.logs.pane import LogsPane
 from tests.ui_helpers import screen_text, until
 
 DATA = Path(__file__).parent / "data" / "logs"
@@ -28,8 +27,6 @@ class LogsApp(App):
     def __init__(self, path: Path | None = None) -> None:
         super().__init__()
         self.path = path
-        self.phases: list[Phase] = []
-        self.diagnoses: list[str] = []
         self.saved: list[LogsPane.Saved] = []
 
     def compose(self) -> ComposeResult:
@@ -41,11 +38,14 @@ class LogsApp(App):
         if self.path is not None:
             pane.open_file(str(self.path))
 
-    def on_logs_pane_phase_reached(self, message: LogsPane.PhaseReached) -> None:
-        self.phases.append(message.phase)
+    @property
+    def phases(self) -> list[Phase]:
+        """The phases the pane's panel reached, in the order it reached them."""
+        return list(self.query_one(LogsPane).stats.phase_times)
 
-    def on_logs_pane_diagnosed(self, message: LogsPane.Diagnosed) -> None:
-        self.diagnoses.append(message.diagnosis.code)
+    @property
+    def diagnoses(self) -> list[str]:
+        return [d.code for d in self.query_one(LogsPane).stats.diagnoses]
 
     def on_logs_pane_saved(self, message: LogsPane.Saved) -> None:
         self.saved.append(message)
@@ -296,7 +296,7 @@ async def test_follow_a_live_container(docker_client, base_image, containers) ->
     app = LogsApp()
     async with app.run_test(size=(120, 30)) as pilot:
         pane = app.query_one(LogsPane)
-        pane.follow_container(c.id, client=docker_client)
+        pane.follow_container(c.id)
         await until(pilot, lambda: pane.stats.phase is Phase.READY)
         await until(pilot, lambda: "late line" in pane.buffer.lines)
         assert app.phases[-1] is Phase.READY
@@ -312,7 +312,7 @@ async def test_container_gone_is_shown(docker_client) -> None:
     app = LogsApp()
     async with app.run_test(size=(120, 30)) as pilot:
         pane = app.query_one(LogsPane)
-        pane.follow_container("gpt-oss-console-test-does-not-exist", client=docker_client)
+        pane.follow_container("gpt-oss-console-test-does-not-exist")
         await until(pilot, lambda: pane.source_state == "error")
         await pilot.pause(0.3)
         assert "error" in screen_text(app)
@@ -437,65 +437,10 @@ async def test_save_to_a_bad_path_says_why_and_keeps_everything(tmp_path, where)
         assert not list(tmp_path.glob("**/.*.log.*"))  # no temporary file left behind
 
 
-# ── resuming a followed log (the Docker-backed cases are in test_logs_reconnect.py) ──
-
-
-def _stamped(i: int, text: str | None = None) -> str:
-    """Line i of a made-up log, as Docker's tail with timestamps gives it: 4 lines a second."""
-    return f"2026-11-26T14:39:{10 + i // 4:02d}.{(i % 4) * 250_000_000:09d}Z {text or f'line {i}'}"
-
-
-def _log(n: int) -> list[str]:
-    return [_stamped(i) for i in range(n)]
-
-
-def test_resume_finds_the_last_line_read_and_skips_exactly_what_was_shown() -> None:
-    from console.ui.panes.logs import _Resume
-
-    r = _Resume()
-    assert r.take([f"line {i}" for i in range(40)]) == [f"line {i}" for i in range(40)]
-    stored = _log(100)  # 60 lines came while the engine was away
-    asked: list = []
-
-    def read_tail(n):
-        asked.append(n)
-        return stored[-n:] if n != "all" else stored
-
-    since = r.locate(read_tail)
-    # line 39 is at 14:39:19.75: the resumed read starts a second earlier, at 14:39:18.75,
-    # where line 35 is; lines 35..39 were shown already
-    assert since == f"{calendar.timegm((2026, 11, 26, 14, 39, 18, 0, 0, 0))}.750000000"
-    assert r.skip == 5 and asked == [1024]
-    resumed = [line.partition(" ")[2] for line in stored if line[:30] >= "2026-11-26T14:39:18.750000000Z"]
-    out = r.take(resumed[:3]) + r.take(resumed[3:])
-    assert out == [f"line {i}" for i in range(40, 100)]
-
-
-def test_resume_reads_longer_tails_until_the_window_is_covered() -> None:
-    from console.ui.panes.logs import _Resume
-
-    r = _Resume()
-    r.TAILS = (2, 10, "all")
-    r.take([f"line {i}" for i in range(3)])
-    stored = _log(12)
-    asked: list = []
-    since = r.locate(lambda n: asked.append(n) or (stored[-n:] if n != "all" else stored))
-    assert asked == [2, 10, "all"] and since is not None and r.skip == 3  # lines 0..2 all within the second
-
-
-def test_resume_when_our_lines_are_gone_says_so() -> None:
-    from console.ui.panes.logs import _Resume
-
-    r = _Resume()
-    r.take(["something else", "and more"])
-    assert r.locate(lambda n: _log(50)) is None and r.skip == 0
-    assert _Resume().locate(lambda n: _log(50)) is None  # nothing read yet: the original start
-
-
 async def test_a_flood_paces_redraws_from_the_previous_interval() -> None:
     """At 60-150k lines/s each ingest brings a few thousand lines: the redraw after a
     flooded interval still waits 1/FLOOD_FPS, and a trickle goes back to VIEW_FPS."""
-    from console.ui.panes import logs as logs_module
+    from console.ui.logs import pane as logs_module
 
     app = LogsApp()
     async with app.run_test(size=(80, 24)) as pilot:

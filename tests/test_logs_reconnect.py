@@ -1,7 +1,7 @@
 """Logs pane: a followed log that loses the Docker Engine retries, then resumes where it left off.
 
-The shared dockerd must never be stopped: the pane's client talks to it through a unix-socket
-proxy (the one the runtime's daemon tests use), and cutting that proxy drops the listener and
+The shared dockerd must never be stopped: the console reaches it through a unix-socket proxy
+(DOCKER_HOST, as an operator would point it), and cutting that proxy drops the listener and
 every live connection, as a daemon stop does. The log read afterwards is compared line for line
 with what Docker stored: nothing missing, nothing twice.
 """
@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from console.ui.panes.logs import LogsPane
+from console.ui.logs.pane import LogsPane
+from tests.docker.proxy import SocketProxy
 from tests.test_logs_pane import LogsApp
-from tests.test_runtime_daemon import SocketProxy
 from tests.ui_helpers import screen_text, until
 
 pytestmark = pytest.mark.docker
@@ -24,20 +24,12 @@ COUNTER = ["sh", "-c", 'i=0; while :; do if [ $((i % 7)) -eq 0 ]; then echo "err
 
 
 @pytest.fixture
-def proxy(tmp_path):
+def proxy(tmp_path, monkeypatch):
     p = SocketProxy(str(tmp_path / "docker.sock"))
     p.start()
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{p.path}")  # the console's engine, behind the proxy
     yield p
     p.stop()
-
-
-@pytest.fixture
-def proxied_client(proxy):
-    import docker
-
-    client = docker.DockerClient(base_url=f"unix://{proxy.path}")
-    yield client
-    client.close()
 
 
 def stored_log(docker_client, container) -> list[str]:
@@ -49,18 +41,17 @@ def assert_numbered_without_gaps(lines: list[str]) -> None:
     assert numbers == list(range(len(numbers))), [n for i, n in enumerate(numbers) if n != i][:5]
 
 
-
 async def cut_engine(pilot, pane: LogsPane, proxy) -> None:
     """Take the Docker Engine away (its socket proxy stops) and wait until the pane says so."""
     proxy.stop()
     await until(pilot, lambda: pane.source_state.startswith("engine unreachable"), "the pane to notice the engine gone")
 
-async def test_follow_resumes_after_the_engine_comes_back(docker_client, base_image, containers, proxy, proxied_client) -> None:
+async def test_follow_resumes_after_the_engine_comes_back(docker_client, base_image, containers, proxy) -> None:
     c = containers.run(base_image, COUNTER)
     app = LogsApp()
     async with app.run_test(size=(100, 24)) as pilot:
         pane = app.query_one(LogsPane)
-        pane.follow_container(c.id, client=proxied_client)
+        pane.follow_container(c.id)
         await until(pilot, lambda: len(pane.buffer.lines) >= 30)
 
         proxy.stop()  # "the daemon went away"
@@ -83,13 +74,13 @@ async def test_follow_resumes_after_the_engine_comes_back(docker_client, base_im
         assert_numbered_without_gaps(pane.buffer.lines)
 
 
-async def test_a_quick_cut_is_followed_again_at_once(docker_client, base_image, containers, proxy, proxied_client) -> None:
+async def test_a_quick_cut_is_followed_again_at_once(docker_client, base_image, containers, proxy) -> None:
     """The stream ends but the engine answers straight away (a daemon restart with live-restore)."""
     c = containers.run(base_image, COUNTER)
     app = LogsApp()
     async with app.run_test(size=(100, 24)) as pilot:
         pane = app.query_one(LogsPane)
-        pane.follow_container(c.id, client=proxied_client)
+        pane.follow_container(c.id)
         for _ in range(3):
             seen = len(pane.buffer.lines)
             await until(pilot, lambda: len(pane.buffer.lines) >= seen + 30)
@@ -104,12 +95,12 @@ async def test_a_quick_cut_is_followed_again_at_once(docker_client, base_image, 
         assert_numbered_without_gaps(pane.buffer.lines)
 
 
-async def test_container_exiting_while_the_engine_is_away_is_read_to_its_end(docker_client, base_image, containers, proxy, proxied_client) -> None:
+async def test_container_exiting_while_the_engine_is_away_is_read_to_its_end(docker_client, base_image, containers, proxy) -> None:
     c = containers.run(base_image, ["sh", "-c", "for i in $(seq 0 49); do echo \"out $i\"; sleep 0.02; done; sleep 2; for i in $(seq 50 99); do echo \"out $i\"; done"])
     app = LogsApp()
     async with app.run_test(size=(100, 24)) as pilot:
         pane = app.query_one(LogsPane)
-        pane.follow_container(c.id, client=proxied_client)
+        pane.follow_container(c.id)
         await until(pilot, lambda: len(pane.buffer.lines) >= 10)
         proxy.stop()
         c.wait(timeout=30)  # the last 50 lines are written, and the container exits, meanwhile
@@ -120,12 +111,12 @@ async def test_container_exiting_while_the_engine_is_away_is_read_to_its_end(doc
         assert pane.buffer.lines == [f"out {i}" for i in range(100)]
 
 
-async def test_container_removed_while_the_engine_is_away_ends_in_words(base_image, containers, proxy, proxied_client) -> None:
+async def test_container_removed_while_the_engine_is_away_ends_in_words(base_image, containers, proxy) -> None:
     c = containers.run(base_image, COUNTER)
     app = LogsApp()
     async with app.run_test(size=(120, 24)) as pilot:
         pane = app.query_one(LogsPane)
-        pane.follow_container(c.id, client=proxied_client)
+        pane.follow_container(c.id)
         await until(pilot, lambda: len(pane.buffer.lines) >= 10)
         await cut_engine(pilot, pane, proxy)
         c.remove(force=True)
@@ -136,12 +127,12 @@ async def test_container_removed_while_the_engine_is_away_ends_in_words(base_ima
         assert "no longer exists" in screen_text(app)
 
 
-async def test_stop_while_retrying_stops_quietly(base_image, containers, proxy, proxied_client) -> None:
+async def test_stop_while_retrying_stops_quietly(base_image, containers, proxy) -> None:
     c = containers.run(base_image, COUNTER)
     app = LogsApp()
     async with app.run_test(size=(100, 24)) as pilot:
         pane = app.query_one(LogsPane)
-        pane.follow_container(c.id, client=proxied_client)
+        pane.follow_container(c.id)
         await until(pilot, lambda: len(pane.buffer.lines) >= 10)
         await cut_engine(pilot, pane, proxy)
         pane.stop()
@@ -152,7 +143,7 @@ async def test_stop_while_retrying_stops_quietly(base_image, containers, proxy, 
         assert pane.source_state == "stopped"  # no late retry message brings it back
 
 
-async def test_cut_in_the_middle_of_a_flood_resumes_exactly(docker_client, base_image, containers, proxy, proxied_client) -> None:
+async def test_cut_in_the_middle_of_a_flood_resumes_exactly(docker_client, base_image, containers, proxy) -> None:
     """A long log being read from the start (a re-attach) when the engine goes: the resumed read
     must find its place far from the log's end, across many batches."""
     flood = (
@@ -171,7 +162,7 @@ async def test_cut_in_the_middle_of_a_flood_resumes_exactly(docker_client, base_
     app = LogsApp()
     async with app.run_test(size=(100, 24)) as pilot:
         pane = app.query_one(LogsPane)
-        pane.follow_container(c.id, client=proxied_client)
+        pane.follow_container(c.id)
         await until(pilot, lambda: pane.buffer.total >= 20_000, timeout=60)
         await cut_engine(pilot, pane, proxy)
         proxy.start()

@@ -85,9 +85,8 @@ def tmux():
 
 
 def test_console_in_tmux(tmux: Tmux) -> None:
-    from console.ui.app import discover_areas
+    from console.ui.areas import AREAS as areas
 
-    areas, _ = discover_areas()
     env = {"GPT_OSS_CONSOLE_NVML_REPLAY": str(RECORDING), "TERM": "xterm-256color", "COLORTERM": "truecolor"}
     tmux.start(program(), env)
 

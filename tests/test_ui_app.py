@@ -1,4 +1,4 @@
-"""The app shell driven through Textual's Pilot: areas, keys, help, palette, relay, quit."""
+"""The app shell driven through Textual's Pilot: the area table, keys, help, palette, relay, quit."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from textual.widgets import Input, Static
 from textual.worker import WorkerState
 
 from console.ui import messages
-from console.ui.app import Area, ConsoleApp, discover_areas
+from console.ui.app import ConsoleApp, stylesheet_of
+from console.ui.areas import AREAS, Area
 from console.ui.screens.confirm import QuitScreen
 from console.ui.screens.help import HelpScreen
 from tests.ui_helpers import screen_text
@@ -62,22 +63,22 @@ class Beta(Static):
         pass
 
 
-AREAS = [
-    Area("alpha", "Alpha", 10, "1", "the first area", Alpha),
-    Area("launch", "Launch", 20, "2", "", Launch),
-    Area("beta", "Beta", 30, "3", "", Beta),
+TEST_AREAS = [
+    Area("alpha", "Alpha", "1", "the first area", Alpha),
+    Area("launch", "Launch", "2", "", Launch),
+    Area("beta", "Beta", "3", "", Beta),
 ]
 
 
 def make_app() -> ConsoleApp:
-    return ConsoleApp(areas=list(AREAS))
+    return ConsoleApp(areas=list(TEST_AREAS))
 
 
 def active(app: ConsoleApp) -> str:
     return f"tab-{app.current_area}"
 
 
-async def test_tabs_follow_discovery_order_and_digit_keys() -> None:
+async def test_tabs_follow_the_table_order_and_digit_keys() -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
@@ -222,49 +223,32 @@ async def test_failed_worker_is_a_notification_not_a_crash() -> None:
 
 
 @pytest.fixture
-def extra_panes(tmp_path, monkeypatch):
-    import console.ui.panes as pkg
-
-    (tmp_path / "zz_broken.py").write_text(
-        'TITLE = "Broken"\nORDER = 98\nKEY = "8"\nraise ImportError("half-written pane")\nPANE = None\n'
-    )
-    (tmp_path / "zz_syntax.py").write_text("TITLE = (\n")
-    (tmp_path / "zz_helper.py").write_text("X = 1\n")  # no PANE: not an area
-    (tmp_path / "zz_fine.py").write_text(
-        textwrap.dedent(
-            """
-            \"\"\"A fine area.\"\"\"
-            from textual.widgets import Static
-            TITLE = "Fine"
-            ORDER = 99
-            KEY = "9"  # read without importing
-            class PANE(Static):
-                pass
-            """
-        )
-    )
-    monkeypatch.setattr(pkg, "__path__", [*pkg.__path__, str(tmp_path)])
+def broken_module(tmp_path, monkeypatch):
+    """A half-written area module on the import path."""
+    (tmp_path / "zz_broken_area.py").write_text('raise ImportError("half-written pane")\n')
+    (tmp_path / "zz_fine_area.py").write_text("from textual.widgets import Static\nclass Fine(Static):\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
     yield
-    for name in ("zz_fine", "zz_broken", "zz_syntax", "zz_helper"):
-        sys.modules.pop(f"console.ui.panes.{name}", None)
+    for name in ("zz_broken_area", "zz_fine_area"):
+        sys.modules.pop(name, None)
 
 
-def test_discovery_reads_areas_without_importing_them(extra_panes) -> None:
-    areas, failures = discover_areas()
-    names = [a.name for a in areas]
-    assert "zz_fine" in names and "zz_broken" in names and "zz_helper" not in names
-    assert [f[0] for f in failures] == ["zz_syntax"] and "SyntaxError" in failures[0][1]
-    assert [a.order for a in areas] == sorted(a.order for a in areas)
-    fine = next(a for a in areas if a.name == "zz_fine")
-    assert (fine.title, fine.key, fine.help) == ("Fine", "9", "A fine area.")
-    assert "console.ui.panes.zz_fine" not in sys.modules  # read, not imported
-    assert fine.load().__name__ == "PANE"
+def test_the_table_names_every_area_and_imports_none_of_them() -> None:
+    import subprocess
+
+    assert [a.name for a in AREAS] == ["gpus", "launch", "logs", "chat", "smoke", "metrics", "fleet"]
+    assert [a.key for a in AREAS] == ["1", "2", "3", "4", "5", "6", "7"]
+    for area in AREAS:  # each a package of its own, its pane named by module and class
+        assert area.pane == f"console.ui.{area.name}.pane:{area.load().__name__}"
+    code = "import sys, console.ui.app; print(sorted(m for m in sys.modules if m.endswith('.pane')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"  # reading the table imports no area
 
 
-async def test_an_area_that_fails_to_import_is_a_message_not_a_crash(extra_panes) -> None:
-    areas, _ = discover_areas()
-    keep = [a for a in areas if a.name in ("zz_broken", "zz_fine")]
-    app = ConsoleApp(areas=[AREAS[0], *keep])
+async def test_an_area_that_fails_to_import_is_a_message_not_a_crash(broken_module) -> None:
+    areas = [TEST_AREAS[0], Area("zz_broken", "Broken", "8", "", "zz_broken_area:Pane"),
+             Area("zz_fine", "Fine", "9", "", "zz_fine_area:Fine")]
+    app = ConsoleApp(areas=areas)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await pilot.press("8")
@@ -276,16 +260,8 @@ async def test_an_area_that_fails_to_import_is_a_message_not_a_crash(extra_panes
         assert app.pane("zz_fine") is not None
 
 
-async def test_broken_pane_failure_shows_as_notification() -> None:
-    app = make_app()
-    app.area_failures = [("logs", "ImportError: nope")]
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        assert any("nope" in str(n.message) for n in app._notifications)
-
-
 async def test_two_areas_claiming_one_key_do_not_fight() -> None:
-    areas = [*AREAS, Area("gamma", "Gamma", 40, "3", "", Beta)]
+    areas = [*TEST_AREAS, Area("gamma", "Gamma", "3", "", Beta)]
     app = ConsoleApp(areas=areas)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
@@ -311,32 +287,30 @@ def test_styles_are_found_inside_an_installed_wheel(tmp_path, monkeypatch) -> No
 async def test_deferred_stylesheets_are_loaded_once_the_areas_mount(monkeypatch) -> None:
     from pathlib import Path
 
-    from console.ui.app import _css_paths, discover_areas
-
     monkeypatch.setenv("GPT_OSS_CONSOLE_NVML_REPLAY", str(Path(__file__).parent / "data/nvml/no-driver.json"))
-    # The real GPUs area first, stand-ins named like the other areas' stylesheets.
-    gpus = next(a for a in discover_areas()[0] if a.name == "gpus")
-    others = [Area(Path(p).stem, Path(p).stem.title(), 20 + i, None, "", Beta)
-              for i, p in enumerate(_css_paths()) if Path(p).stem not in ("app", "gpus")]
+    # The real GPUs area first, stand-ins named like the other areas (their stylesheets are found by name).
+    gpus = next(a for a in AREAS if a.name == "gpus")
+    others = [Area(a.name, a.title, None, "", Beta) for a in AREAS if a.name != "gpus"]
     areas = [gpus, *others]
     app = ConsoleApp(areas=areas)
     names = {Path(p).stem for p in app.css_path}
-    assert "app" in names and areas[0].name in names
-    assert not names & {a.name for a in areas[1:]}  # read after the first frame
+    assert names == {"app", "gpus"}  # the others are read after the first frame
     async with app.run_test(size=(80, 24)) as pilot:
         for _ in range(50):
             if all(app.pane(a.name) for a in others):
                 break
             await pilot.pause(0.05)
         loaded = {Path(path).name for path, _ in app.stylesheet.source if path.endswith(".tcss")}
-        assert loaded == {Path(p).name for p in _css_paths()}
+        assert loaded == {p.name for p in map(stylesheet_of, ["app", *(a.name for a in areas)]) if p is not None}
+        assert len(loaded) == 1 + sum(stylesheet_of(a.name) is not None for a in areas)  # app.tcss and each area's
 
 
 def test_styles_are_found_in_the_source_checkout() -> None:
-    from console.ui.app import _css_paths, _styles_dir
+    from console.ui.app import _styles_dir
 
     assert (_styles_dir() / "app.tcss").is_file()
-    assert _css_paths()[0].endswith("app.tcss")
+    assert str(stylesheet_of("app")).endswith("app.tcss")
+    assert stylesheet_of("no-such-area") is None
 
 
 @pytest.mark.parametrize("name", ["openai", "docker", "httpx", "pynvml"])
@@ -344,7 +318,7 @@ def test_app_import_does_not_pull_heavy_libraries(name) -> None:
     import subprocess
 
     code = (
-        "import sys; import console.ui.app as a; a.discover_areas(); "
+        "import sys; import console.ui.app as a; a.AREAS; "
         f"print({name!r} in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -369,7 +343,7 @@ class Typing(Input):
 
 
 async def test_areas_switch_by_keyboard_while_a_text_field_has_focus() -> None:
-    areas = [Area("alpha", "Alpha", 10, "1", "", Alpha), Area("typing", "Typing", 20, "2", "", Typing)]
+    areas = [Area("alpha", "Alpha", "1", "", Alpha), Area("typing", "Typing", "2", "", Typing)]
     app = ConsoleApp(areas=areas)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("2")

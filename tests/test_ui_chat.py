@@ -414,7 +414,7 @@ def test_splitter_cuts_an_endless_line_at_a_space():
 async def test_typing_the_first_message_imports_the_client_off_the_ui_thread(monkeypatch):
     import sys
 
-    from console.ui.panes.chat import ChatPane
+    from console.ui.chat.pane import ChatPane
 
     started: list = []
     real = ChatPane.run_worker

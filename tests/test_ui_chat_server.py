@@ -14,9 +14,9 @@ from console.ui.chat import adapter
 from console.ui.chat.inspector import InspectorScreen
 from console.ui.chat.settings import ChatSettings
 from console.ui.chat.settings_screen import ChatSettingsScreen
-from console.ui.chat.smoke_view import SmokeView
+from console.ui.smoke.view import SmokeView
 from console.ui.chat.widgets import ReasoningBlock, ToolCallView
-from console.ui.panes.smoke import SmokePane
+from console.ui.smoke.pane import SmokePane
 from tests.test_ui_chat_support import STYLES, ChatTestApp, send_and_wait
 from tests.ui_helpers import screen_text
 

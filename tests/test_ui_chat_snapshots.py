@@ -119,7 +119,7 @@ def test_inspector_stream_tab(snap_compare, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_smoke_results_with_a_failure_selected(snap_compare, size):
     from console.smoke.runner import CheckResult
-    from console.ui.chat.smoke_view import SmokeView
+    from console.ui.smoke.view import SmokeView
     from tests.test_ui_chat_server import SmokeApp
 
     results = [

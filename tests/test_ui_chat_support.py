@@ -15,7 +15,7 @@ from textual.widgets import Footer
 
 from console.chat import events as ev
 from console.ui.chat.settings import ChatSettings
-from console.ui.panes.chat import ChatPane
+from console.ui.chat.pane import ChatPane
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 SETTINGS = ChatSettings(base_url="http://127.0.0.1:8000", api_key="sk-test-secret-key", model="openai/gpt-oss-20b")

@@ -7,7 +7,8 @@ import threading
 from textual.widgets import DataTable, Input, Select, Static
 
 from console.ui import messages
-from console.ui.app import ConsoleApp, discover_areas
+from console.ui.app import ConsoleApp
+from console.ui.areas import AREAS
 from console.ui.gpu_feed import GpuFeed
 from console.ui.gpus import format as fmt
 from console.ui.gpus.pane import GpusPane
@@ -112,7 +113,7 @@ async def test_container_hook_fills_the_container_column(monkeypatch) -> None:
         assert threading.current_thread() is not threading.main_thread()  # off the UI thread
         return {9100: "gpt-oss-sglang", 9101: "gpt-oss-sglang"}
 
-    monkeypatch.setattr(GpusPane, "container_lookup", staticmethod(lookup))
+    monkeypatch.setattr(ConsoleApp, "container_lookup", staticmethod(lookup))
     app = gpus_app()
     async with app.run_test(size=(160, 48)) as pilot:
         pane = await settle(pilot, app, ticks=2)
@@ -268,8 +269,7 @@ async def test_sampler_thread_stops_with_the_app(monkeypatch) -> None:
 
 async def test_full_app_discovers_the_gpus_area_first(monkeypatch) -> None:
     use_recording(monkeypatch, "h100")
-    areas, failures = discover_areas()
-    assert failures == []
+    areas = AREAS
     assert areas[0].name == "gpus" and areas[0].key == "1" and areas[0].title == "GPUs"
     app = ConsoleApp()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -335,8 +335,7 @@ async def test_detail_line_follows_the_highlighted_gpu_and_interval_keys(monkeyp
 
 
 def both_areas() -> ConsoleApp:
-    areas, _ = discover_areas()
-    return ConsoleApp(areas=[a for a in areas if a.name in ("gpus", "metrics")])
+    return ConsoleApp(areas=[a for a in AREAS if a.name in ("gpus", "metrics")])
 
 
 async def metrics_sampling(pilot, app: ConsoleApp):

@@ -1,47 +1,44 @@
-"""The application shell: header, one tab per discovered area, footer, help, palette.
+"""The application shell: header, one tab per area, footer, help, palette.
 
-Areas are the modules of ``console.ui.panes`` (see that package's docstring).
-Besides ``TITLE``/``ORDER``/``KEY``/``PANE`` a module may define ``HELP`` (one
-line shown in the help screen), and a pane widget may implement:
+The areas are the table in :mod:`console.ui.areas` (what a pane may implement is said there).
+Cross-area messages (``console.ui.messages``) bubble up to the app, which hands a copy to every
+other pane — and the latest of each to a pane that mounts later — so a pane simply defines
+``on_plan_chosen`` etc. App-level state the areas share: ``gpu_feed`` (the one NVML sampler),
+``log_hub`` (one log follower per container), ``container_lookup`` (GPU process → container).
 
-- ``quit_warning() -> str | None``: what quitting would interrupt (asks before quitting);
-- ``palette_commands() -> Iterable[tuple[str, Callable[[], object], str]]``:
-  extra command-palette entries (name, callback, help). Bindings that a pane
-  class declares with a description are offered in the palette automatically.
-
-Cross-pane messages (``console.ui.messages``) bubble up to the app, which hands a
-copy to every other pane, so a pane simply defines ``on_plan_chosen`` etc.
-
-Start-up is benchmarked (tests/perf/bench_startup.py): keep this module and
-every pane module cheap to import; heavy libraries load inside workers.
+Start-up is benchmarked (tests/perf/bench_startup.py): keep this module and the first area
+cheap to import; the other areas mount through Textual's ``Lazy`` after the first frame, and
+heavy libraries load inside workers.
 """
 
 from __future__ import annotations
 
-import ast
 import copy
-import importlib
 import os
-import re
+import threading
 import time
-from dataclasses import dataclass, replace
 from pathlib import Path
-from types import ModuleType
+from typing import TYPE_CHECKING, Iterable
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.widget import Widget
 from textual.containers import Container
 from textual.content import Content
+from textual.lazy import Lazy
 from textual.reactive import reactive
-from textual.widgets import ContentSwitcher, Footer, Header
+from textual.widget import Widget
+from textual.widgets import ContentSwitcher, Footer, Header, Static
 from textual.worker import WorkerFailed
 
 import console
 from console.ui import messages
+from console.ui.areas import AREAS, Area
 from console.ui.commands import AreaCommands
 from console.ui.app_history import AppHistory
 from console.ui.gpu_feed import GpuFeed, default_sampler
+
+if TYPE_CHECKING:
+    from console.logs.feed import LogHub
 
 DARK, LIGHT = "textual-dark", "textual-light"
 
@@ -61,123 +58,45 @@ def _styles_dir() -> Path:
     return shipped if shipped.is_dir() else here.parent / "styles"  # source checkout
 
 
-def _css_paths() -> list[str]:
-    # app.tcss first: pane files may refine shared rules. A pane's file is listed
-    # by name so a half-written stylesheet elsewhere cannot break start-up.
-    names = ["app.tcss", "gpus.tcss", "launch.tcss", "logs.tcss", "chat.tcss", "smoke.tcss", "metrics.tcss"]
-    d = _styles_dir()
-    return [str(d / n) for n in names if (d / n).is_file()]
+def container_names(pids: Iterable[int]) -> dict[int, str]:
+    """PID → container name through the runtime (Docker is asked in the caller's thread)."""
+    from console.runtime.vram import container_names as lookup  # the docker SDK comes with it
+
+    return lookup(pids)
 
 
-@dataclass(frozen=True)
-class Area:
-    """One tab: what a pane module declares."""
-
-    name: str  # module name, used in ids: tab-<name>, pane-<name>
-    title: str
-    order: int
-    key: str | None
-    help: str
-    pane: type[Widget] | None = None  # None: the module is imported on first use
-
-    def load(self) -> type[Widget]:
-        """The pane's widget class (imports its module the first time)."""
-        if self.pane is not None:
-            return self.pane
-        return importlib.import_module(f"console.ui.panes.{self.name}").PANE
+def stylesheet_of(name: str) -> Path | None:
+    """``styles/<name>.tcss`` when it exists (an area's, or ``app``)."""
+    path = _styles_dir() / f"{name}.tcss"
+    return path if path.is_file() else None
 
 
-_META = ("TITLE", "ORDER", "KEY", "HELP")
-_CONST = re.compile(r"^(TITLE|ORDER|KEY|HELP)\s*=\s*(.+?)\s*(?:#.*)?$", re.M)
-_PANE = re.compile(r"^(PANE\s*=|class PANE\b|from .* import .*\bPANE\b)", re.M)
-_DOC = re.compile(r'\A\s*[rRuU]?(?:"""|\'\'\')\s*(.*?)\s*(?:"""|\'\'\')?\s*$', re.M)
+class LazyArea(Lazy):
+    """An area's pane, imported, made and mounted after the first frame.
 
-
-def _declared(path: Path) -> tuple[dict, bool, str]:
-    """Read a pane module's constants without importing it: (constants, defines PANE, summary).
-
-    Importing every area's widgets before the first frame is what made start-up
-    slow; only the first tab's module is imported then, the rest after it.
-    Only plain one-line literals are read; anything else makes the caller import.
+    Textual's ``Lazy`` mounts a widget after the first refresh; this one also makes the widget
+    only then, because importing every area's module before the first frame was most of
+    start-up. The area's stylesheet is read first (``ConsoleApp.load_area_styles``).
     """
-    text = path.read_text(encoding="utf-8")
-    meta: dict = {}
-    for name, value in _CONST.findall(text):
-        try:
-            meta[name] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            return {}, True, ""
-    doc = _DOC.match(text)
-    return meta, bool(_PANE.search(text)), doc.group(1) if doc else ""
 
+    def __init__(self, area: Area) -> None:
+        super().__init__(Widget())  # replaced by the pane when it mounts
+        self.area = area
 
-def _area_from_module(name: str) -> Area | None:
-    mod: ModuleType = importlib.import_module(f"console.ui.panes.{name}")
-    if not hasattr(mod, "PANE"):
-        return None
-    return Area(
-        name=name,
-        title=getattr(mod, "TITLE", name.title()),
-        order=getattr(mod, "ORDER", 100),
-        key=getattr(mod, "KEY", None),
-        help=getattr(mod, "HELP", "") or (mod.__doc__ or "").strip().split("\n")[0],
-        pane=mod.PANE,
-    )
+    async def mount_composed_widgets(self, widgets: list[Widget]) -> None:
+        app: ConsoleApp = self.app  # type: ignore[assignment]
+        parent = self.parent
 
+        async def mount() -> None:
+            if parent is None or app._exit or not app.is_running:
+                return
+            app.load_area_styles()
+            pane = app.make_pane(self.area)
+            await parent.mount(pane, after=self)
+            await self.remove()
+            app.catch_up(pane)
 
-def _pane_modules(paths) -> list[tuple[str, Path]]:
-    """(module name, file) of each pane module: ``x.py`` or ``x/__init__.py``
-    (a directory listing; pkgutil costs more to import than this takes)."""
-    found: dict[str, Path] = {}
-    for base in map(Path, paths):
-        if not base.is_dir():
-            continue
-        for entry in sorted(base.iterdir()):
-            name = entry.stem if entry.suffix == ".py" else entry.name
-            if name.startswith("_") or name in found or not name.isidentifier():
-                continue
-            if entry.suffix == ".py" and entry.is_file():
-                found[name] = entry
-            elif entry.is_dir() and (entry / "__init__.py").is_file():
-                found[name] = entry / "__init__.py"
-    return list(found.items())
-
-
-def discover_areas() -> tuple[list[Area], list[tuple[str, str]]]:
-    """Find every pane module; return the areas in tab order and the failures.
-
-    Modules are read, not imported (see ``_declared``); one whose constants are
-    not plain literals is imported. A pane that fails is reported, not fatal:
-    one broken area must not take the whole console down.
-    """
-    import console.ui.panes as pkg
-
-    areas: list[Area] = []
-    failures: list[tuple[str, str]] = []
-    for name, path in _pane_modules(pkg.__path__):
-        try:
-            meta, has_pane, doc = _declared(path) if path.is_file() else ({}, True, "")
-            if not has_pane:
-                continue
-            if "TITLE" in meta and "ORDER" in meta and all(
-                isinstance(meta.get(k, ""), t) for k, t in (("TITLE", str), ("ORDER", int), ("HELP", str))
-            ):
-                area = Area(
-                    name=name,
-                    title=meta["TITLE"],
-                    order=meta["ORDER"],
-                    key=meta.get("KEY"),
-                    help=meta.get("HELP") or doc.strip().split("\n")[0],
-                )
-            else:
-                area = _area_from_module(name)
-        except Exception as exc:  # noqa: BLE001 - any failure of a pane is reported the same way
-            failures.append((name, f"{type(exc).__name__}: {exc}"))
-            continue
-        if area is not None:
-            areas.append(area)
-    areas.sort(key=lambda a: (a.order, a.name))
-    return areas, failures
+        self.call_after_refresh(mount)
 
 
 class AreaTabs(Widget):
@@ -213,7 +132,6 @@ class AreaTabs(Widget):
 class ConsoleApp(App):
     TITLE = "gpt-oss-console"
     SUB_TITLE = f"v{console.__version__}"
-    CSS_PATH = _css_paths()
     COMMANDS = App.COMMANDS | {AreaCommands}
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help", key_display="F1"),
@@ -234,20 +152,27 @@ class ConsoleApp(App):
     clock = staticmethod(time.time)
     # The host's /proc for the GPUs area (tests read a recorded tree).
     host_factory = staticmethod(default_host)
+    # GPU process → the container that runs it, for the GPUs area (called off the UI thread);
+    # tests swap it (None: no lookup).
+    container_lookup = staticmethod(container_names)
 
-    def __init__(self, *, areas: list[Area] | None = None) -> None:
-        super().__init__()
-        if areas is None:
-            areas, self.area_failures = discover_areas()
-        else:
-            self.area_failures = []
-        self.areas = areas
+    def __init__(self, *, areas: Iterable[Area] | None = None) -> None:
+        # Stylesheets: app.tcss and the first area's before the first frame; the other areas'
+        # when they mount (parsing and matching every area's rules up front cost more than the
+        # rest of start-up).
+        self.areas = list(AREAS if areas is None else areas)
+        first = [stylesheet_of("app")] + ([stylesheet_of(self.areas[0].name)] if self.areas else [])
+        super().__init__(css_path=[str(p) for p in first if p is not None])
+        self._deferred_css = [str(p) for a in self.areas[1:] if (p := stylesheet_of(a.name)) is not None]
         # One timeline for every chart, kept on disk by the history recorder (console/ui/app_history.py).
         self.history = AppHistory(clock=type(self).clock)
         self.gpu_feed = GpuFeed(lambda: type(self).sampler_factory(), on_open=self.history.inventory,
                                 on_tick=self.history.gpu)
+        self._log_hub: LogHub | None = None
+        self._hub_lock = threading.Lock()
+        self._latest: dict[type, messages.Message] = {}  # the last of each cross-area message
         taken: dict[str, str] = {}
-        for i, area in enumerate(areas):
+        for i, area in enumerate(self.areas):
             if not area.key:
                 continue
             if area.key in taken:
@@ -255,17 +180,25 @@ class ConsoleApp(App):
                 # other is reached by tab, mouse or palette (a developer's slip,
                 # not the operator's business, so logged rather than shown).
                 self.log.warning(f"area {area.name}: key {area.key} is already {taken[area.key]}'s")
-                areas[i] = replace(area, key=None)
+                self.areas[i] = Area(area.name, area.title, None, area.help, area.pane)
                 continue
             taken[area.key] = area.title
             self.bind(area.key, f"show_area('{area.name}')", description=area.title, show=False)
         self.theme = LIGHT if os.environ.get(THEME_ENV, "").lower() == "light" else DARK
-        # Stylesheets of the areas that are not visible at start are read after
-        # the first frame (parsing and matching every pane's rules up front cost
-        # more than the rest of start-up). CSS_PATH still lists them all.
-        hidden = {a.name for a in self.areas[1:]}
-        self._deferred_css = [p for p in self.css_path if Path(p).stem in hidden]
-        self.css_path = [p for p in self.css_path if Path(p).stem not in hidden]
+
+    # -- shared state -------------------------------------------------------------
+
+    @property
+    def log_hub(self) -> LogHub:
+        """One log follower per container, shared by the areas (created on first use, off the
+        first frame: the log modules take a good part of start-up to import)."""
+        with self._hub_lock:
+            if self._log_hub is None:
+                from console.logs.feed import LogHub
+
+                self._log_hub = LogHub()
+            return self._log_hub
+
 
     # -- layout ---------------------------------------------------------------
 
@@ -276,16 +209,16 @@ class ConsoleApp(App):
         with ContentSwitcher(id="areas", initial=first):
             for i, area in enumerate(self.areas):
                 with Container(id=f"tab-{area.name}", classes="area"):
-                    # Only the first tab is visible at start; the others mount
-                    # after the first frame so the console paints sooner.
-                    if i == 0:
-                        yield self._make_pane(area)
+                    # Only the first area is made before the first frame.
+                    yield self.make_pane(area) if i == 0 else LazyArea(area)
         yield Footer()
 
-    def _load_deferred_css(self) -> None:
+    def load_area_styles(self) -> None:
+        """Read the stylesheets of the areas not visible at start (once)."""
         from textual.css.stylesheet import StylesheetError
 
-        for path in self._deferred_css:
+        paths, self._deferred_css = self._deferred_css, []
+        for path in paths:
             try:
                 self.stylesheet.read(path)
                 self.stylesheet.parse()
@@ -293,25 +226,11 @@ class ConsoleApp(App):
                 self.stylesheet.source.pop((str(Path(path).absolute()), ""), None)
                 self.stylesheet.parse()
                 self.notify(str(exc), title=f"{Path(path).name} has errors", severity="error", timeout=15)
-        if self._deferred_css:
-            self._deferred_css = []
+        if paths:
             self.stylesheet.update(self)
 
-    async def _mount_hidden_panes(self) -> None:
-        if self._exit or not self.is_running:
-            return
-        self._load_deferred_css()
-        for area in self.areas[1:]:
-            if self._exit or not self.is_running:
-                return
-            tab = self.query_one(f"#tab-{area.name}", Container)
-            if tab.is_attached and not tab.children:
-                await tab.mount(self._make_pane(area))
-
-    def _make_pane(self, area: Area) -> Widget:
+    def make_pane(self, area: Area) -> Widget:
         """The area's widget; a module that fails to import becomes a message in its tab."""
-        from textual.widgets import Static
-
         try:
             return area.load()(id=f"pane-{area.name}")
         except Exception as exc:  # noqa: BLE001 - a broken area is shown, never fatal
@@ -337,18 +256,15 @@ class ConsoleApp(App):
     def on_mount(self) -> None:
         if self.areas:
             self.query_one(AreaTabs).current = self.areas[0].name
-        self.call_after_refresh(self._mount_hidden_panes)
-        self.call_after_refresh(self.history.open_in, self)
-        if self.areas:
             self.call_after_refresh(self._focus_area, self.areas[0].name)
-        for name, error in self.area_failures:
-            self.notify(error, title=f"The {name} area", severity="error", timeout=15)
-        if not self.areas:
-            self.notify("No areas were found in console.ui.panes.", severity="error")
+        self.call_after_refresh(self.history.open_in, self)
 
     def on_unmount(self) -> None:
-        self.gpu_feed.close()  # after every pane has gone: the sampler lives as long as the app
+        # After every pane has gone: the sampler, the history and the log feeds live as long as the app.
+        self.gpu_feed.close()
         self.history.close()  # writes what is left
+        if self._log_hub is not None:
+            self._log_hub.close()
 
     def history_loaded(self) -> None:
         """What was recorded before is on the timeline: charts and panes show it now, not at their next tick."""
@@ -403,15 +319,28 @@ class ConsoleApp(App):
         """Give every pane except the sender its own copy of a cross-pane message."""
         if getattr(message, "relayed", False):
             return
+        self._latest[type(message)] = message
         sender = message._sender
         for pane in self.panes():
             if isinstance(sender, Widget) and pane in sender.ancestors_with_self:
                 continue  # the pane the message came from
-            twin = copy.copy(message)
-            twin.relayed = True
-            twin.bubble = False  # handled by that pane only; never comes back up
-            twin._stop_propagation = False
-            pane.post_message(twin)
+            self._hand(pane, message)
+
+    @staticmethod
+    def _hand(pane: Widget, message: messages.Message) -> None:
+        twin = copy.copy(message)
+        twin.relayed = True
+        twin.bubble = False  # handled by that pane only; never comes back up
+        twin._stop_propagation = False
+        pane.post_message(twin)
+
+    def catch_up(self, pane: Widget) -> None:
+        """A pane that mounted late gets the latest of each cross-area message (the endpoint
+        that became ready, the container being watched, the plan chosen) it missed."""
+        for message in list(self._latest.values()):
+            sender = message._sender
+            if not (isinstance(sender, Widget) and pane in sender.ancestors_with_self):
+                self._hand(pane, message)
 
     def on_plan_chosen(self, message: messages.PlanChosen) -> None:
         self._relay(message)
@@ -421,6 +350,9 @@ class ConsoleApp(App):
         self.notify(f"{model}: settings carried to the launch form" if self.area("launch") else f"{model} chosen")
 
     def on_endpoint_changed(self, message: messages.EndpointChanged) -> None:
+        self._relay(message)
+
+    def on_container_watched(self, message: messages.ContainerWatched) -> None:
         self._relay(message)
 
     # -- help, theme, quit -----------------------------------------------------

@@ -30,3 +30,12 @@ class EndpointChanged(Message):
         self.base_url = base_url
         self.api_key = api_key
         self.model = model
+
+
+class ContainerWatched(Message):
+    """A container whose log the areas should follow: just launched, restarted, or re-attached."""
+
+    def __init__(self, container_id: str, name: str = "") -> None:
+        super().__init__()
+        self.container_id = container_id
+        self.name = name

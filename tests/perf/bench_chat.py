@@ -182,7 +182,7 @@ async def chat_pane(base_url: str, repeats: int, size: tuple[int, int]) -> list[
 
     from console.ui.chat import adapter
     from console.ui.chat.settings import ChatSettings
-    from console.ui.panes.chat import ChatPane
+    from console.ui.chat.pane import ChatPane
 
     styles = ROOT / "styles"
     settings = ChatSettings(base_url=base_url, api_key="bench", model=MODEL, tools_enabled=False)

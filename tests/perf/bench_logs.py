@@ -5,7 +5,8 @@ A container (the locally built test base image) writes ≥ 500,000 SGLang-like l
 
 * ``docker logs CONTAINER > /dev/null`` (the Go CLI) — the baseline;
 * the console's path: a headless Textual app with the Logs pane, ``follow_container`` until
-  every line is in the pane's buffer (reader → inbox → buffer → parser → view);
+  every line is in the pane's buffer (follower: reader → scanner, in its thread → inbox →
+  buffer → view); the UI thread's own CPU time is reported too (``time.thread_time``);
 * the console's reader alone, and the docker SDK's frame iterator (reference).
 
 Each console measurement runs in a fresh child process so its peak RSS is its own.
@@ -103,7 +104,7 @@ def child(mode: str, cid: str) -> dict:
     elif mode == "pane":
         from textual.app import App, ComposeResult
 
-        from console.ui.panes.logs import LogsPane
+        from console.ui.logs.pane import LogsPane
 
         result: dict = {}
 
@@ -119,14 +120,16 @@ def child(mode: str, cid: str) -> dict:
             def start(self) -> None:
                 ru = resource.getrusage(resource.RUSAGE_SELF)
                 result["cpu0"] = ru.ru_utime + ru.ru_stime
+                result["ui0"] = time.thread_time()  # the UI thread's own CPU (the app runs here)
                 result["t0"] = time.perf_counter()
-                self.query_one(LogsPane).follow_container(cid, client=client, follow=False)
+                self.query_one(LogsPane).follow_container(cid, follow=False)
 
             def on_logs_pane_source_ended(self, message: LogsPane.SourceEnded) -> None:
                 pane = self.query_one(LogsPane)
                 result["t1"] = time.perf_counter()
                 ru = resource.getrusage(resource.RUSAGE_SELF)
                 result["cpu1"] = ru.ru_utime + ru.ru_stime
+                result["ui1"] = time.thread_time()
                 result["n"] = pane.buffer.total
                 result["kept"] = len(pane.buffer.lines)
                 result["error"] = str(message.error) if message.error else None
@@ -136,6 +139,7 @@ def child(mode: str, cid: str) -> dict:
         dt = result["t1"] - result["t0"]
         n = result["n"]
         cpu0 = result["cpu1"] - result["cpu0"]  # measured inside the app: the window only
+        ui_cpu = result["ui1"] - result["ui0"]
         if result.get("error"):
             raise SystemExit(result["error"])
     else:
@@ -144,7 +148,8 @@ def child(mode: str, cid: str) -> dict:
     if mode != "pane":
         ru = resource.getrusage(resource.RUSAGE_SELF)
         cpu0 = ru.ru_utime + ru.ru_stime - cpu0
-    return {"mode": mode, "lines": n, "seconds": dt, "cpu_s": cpu0, "peak_rss_mib": rss1 / 1024, "rss_growth_mib": (rss1 - rss0) / 1024}
+    extra = {"ui_cpu_s": ui_cpu} if mode == "pane" else {}
+    return extra | {"mode": mode, "lines": n, "seconds": dt, "cpu_s": cpu0, "peak_rss_mib": rss1 / 1024, "rss_growth_mib": (rss1 - rss0) / 1024}
 
 
 def run_child(mode: str, cid: str) -> dict:
@@ -191,6 +196,9 @@ def main() -> int:
         cpu_pane = statistics.median(r["cpu_s"] for r in pane)
         cpu_reader = statistics.median(r["cpu_s"] for r in reader)
         print(f"CPU per 100k lines          pane path {cpu_pane / args.lines * 1e5:.2f} s, reader alone {cpu_reader / args.lines * 1e5:.2f} s")
+        ui = statistics.median(r["ui_cpu_s"] for r in pane)
+        ui_runs = ", ".join(f"{r['ui_cpu_s'] / args.lines * 5e5:.2f}" for r in pane)
+        print(f"UI-thread CPU per 500k lines {ui / args.lines * 5e5:.2f} s   runs {ui_runs}")
         print(f"docker SDK frame iterator   {sdk_rate:>12,.0f} lines/s   (reference)")
         print(f"peak RSS console pane path  {peak:>12,.1f} MiB (buffer cap 100,000 lines; SDK path peak {sdk[0]['peak_rss_mib']:.1f} MiB)")
         print(f"RATIO log_ingest {pane_rate / cli_rate:.2f} goal >= 1.0")

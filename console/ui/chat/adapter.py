@@ -15,7 +15,7 @@ from console.errors import ConsoleError
 if TYPE_CHECKING:
     from console.chat import events as ev
     from console.ui.chat.settings import ChatSettings
-    from console.ui.panes.chat import ChatPane
+    from console.ui.chat.pane import ChatPane
 
 
 class NoEndpoint(ConsoleError):

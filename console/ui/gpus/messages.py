@@ -25,7 +25,7 @@ class GpusSampled(Message):
 
 
 class ContainersResolved(Message):
-    """PID → container name, from whatever ``GpusPane.container_lookup`` is set to."""
+    """PID → container name, from the app's ``container_lookup``."""
 
     def __init__(self, containers: dict[int, str]) -> None:
         super().__init__()

@@ -20,6 +20,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Label, Static
 
 from console.charts.layouts import gpu_charts
+from console.errors import ConsoleError
 from console.ui.gpus import format as fmt
 from console.ui.gpus.messages import ContainersResolved, GpusOpened, GpusSampled
 from console.ui.gpus.processes import ProcessTable, ProcRow, SignalAsked, SignalOutcome, send_signal
@@ -48,9 +49,7 @@ class GpusPane(VerticalScroll):
         Binding("right_square_bracket", "window(1)", "Longer charts", key_display="]", show=False),
     ]
 
-    # Seam: the launch area may set ``container_lookup`` (PIDs → container names,
-    # called off the UI thread). Tests swap the sampler at ``ConsoleApp.sampler_factory``.
-    container_lookup: Callable[[Iterable[int]], dict[int, str]] | None = None
+    # Tests swap the sampler at ``ConsoleApp.sampler_factory``.
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -135,12 +134,23 @@ class GpusPane(VerticalScroll):
             pass
         self.post_message(GpusSampled(snap, host, procs))
 
+    def _container_lookup(self) -> Callable[[Iterable[int]], dict[int, str]] | None:
+        """The app's PID → container lookup (app-level state: only the console itself has
+        one; an app that mounts this pane alone shows no container column values)."""
+        return getattr(self.app, "container_lookup", None)
+
     @work(thread=True, exclusive=True, group="gpus-containers")
     def _resolve_containers(self, pids: frozenset[int]) -> None:
-        lookup = type(self).container_lookup
+        lookup = self._container_lookup()
         if lookup is None:
             return
-        self.post_message(ContainersResolved(dict(lookup(pids))))
+        try:
+            names = dict(lookup(pids))
+        except ConsoleError:
+            # No Docker (or none reachable): the processes are listed without their containers.
+            # Not worth a toast: nothing was asked of Docker by the operator here.
+            return
+        self.post_message(ContainersResolved(names))
 
     @work(thread=True, group="gpus-tick")
     def action_sample_now(self) -> None:
@@ -360,9 +370,8 @@ class GpusPane(VerticalScroll):
 
     def _show_processes(self, processes: list[tuple]) -> None:
         pids = frozenset(p[1] for p in processes)
-        # Ask again when the PIDs change, or when the lookup appeared after they
-        # were first seen (the launch area installs it after the first frame).
-        if pids and type(self).container_lookup is not None and pids != self._pids:
+        # Ask again when the PIDs change.
+        if pids and self._container_lookup() is not None and pids != self._pids:
             self._pids = pids
             self._resolve_containers(pids)
         self._processes = processes  # refilled each tick: host CPU and memory move

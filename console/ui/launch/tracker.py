@@ -1,4 +1,8 @@
-"""The phase tracker line: created › pulling › starting › weights › KV pool › graphs › ready."""
+"""The phase line over the Launch form: created › pull › start › weights › KV pool › graphs › ready.
+
+It draws a :class:`console.runtime.monitor.Snapshot` (whose phases the core's
+:class:`~console.runtime.phases.PhaseTracker` keeps); it tracks nothing itself.
+"""
 
 from __future__ import annotations
 
@@ -56,6 +60,6 @@ def render_tracker(snap, pull_text: str = "") -> Text:
     return text
 
 
-class PhaseTracker(Static):
+class PhaseSteps(Static):
     def show(self, snap, pull_text: str = "") -> None:
         self.update(render_tracker(snap, pull_text))

@@ -25,11 +25,6 @@ from console.ui.chat.widgets import AssistantMessage, UserMessage
 
 # The inspector and settings screens (TextArea, Select...) load when first opened.
 
-TITLE = "Chat"
-ORDER = 40
-KEY = "4"
-HELP = "Chat with the endpoint: streaming, reasoning, tool calls, inspector (i), transcripts"
-
 RENDER_VISIBLE_DELAY_S = 0.05
 YIELD_EVERY_S = 0.002
 STOP_GRACE_S = 1.0  # after Esc, how long the session may take to wind down before its worker is cancelled
@@ -418,6 +413,3 @@ class ChatPane(Vertical):
 
     def quit_warning(self) -> str | None:
         return "an answer is still streaming" if self._turn_running else None
-
-
-PANE = ChatPane

@@ -8,12 +8,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 
 from console.ui import messages
-from console.ui.chat.smoke_view import SmokeView
-
-TITLE = "Smoke"
-ORDER = 45
-KEY = "5"
-HELP = "Conformance smoke suite: chat, streaming, tool calls, Harmony leaks, soak — F5 runs it"
+from console.ui.smoke.view import SmokeView
 
 
 class SmokePane(Vertical):
@@ -51,6 +46,3 @@ class SmokePane(Vertical):
 
     def quit_warning(self) -> str | None:
         return self.query_one(SmokeView).quit_warning()
-
-
-PANE = SmokePane

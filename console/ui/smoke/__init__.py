@@ -1,0 +1,1 @@
+"""The Smoke area: the conformance smoke suite against the current endpoint."""
