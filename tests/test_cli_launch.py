@@ -92,7 +92,8 @@ def test_phase_history_is_in_order(standin_sglang_image, xdg, name, capsys):
     code, _, err = run_cli(capsys, *launch_args(standin_sglang_image, name, port, "ok"))
     assert code == 0, err
     lines = [line for line in err.splitlines() if line.startswith("[")]
-    labels = [line.split("] ", 1)[1].split(" — ")[0] for line in lines]
+    # a phase's later words are printed under it, indented, without its label again
+    labels = [line.split("] ", 1)[1].split(" — ")[0] for line in lines if not line.split("] ", 1)[1].startswith(" ")]
     order = [PHASES.index(x) for x in labels]
     assert order == sorted(order) and labels[-1] == "ready"
     assert {"starting", "loading weights", "KV pool", "CUDA graphs"} <= set(labels)

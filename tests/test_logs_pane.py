@@ -318,6 +318,152 @@ async def test_container_gone_is_shown(docker_client) -> None:
         assert "error" in screen_text(app)
 
 
+STANDIN_ARGV = ["python3", "-m", "sglang.launch_server", "--model-path", "openai/gpt-oss-20b", "--host", "0.0.0.0",
+                "--port", "8000"]
+
+
+def panel(app) -> str:
+    return str(app.query_one("#logs-panel").render())
+
+
+def status_line(app) -> str:
+    return str(app.query_one("#logs-status").render())
+
+
+@pytest.mark.docker
+async def test_a_killed_server_shows_how_it_ended_not_its_last_phase(standin_sglang_image, containers) -> None:
+    """Issue 19 bug 9: after `docker kill` (or an OOM exit) the header still said "ready"."""
+    c = containers.run(standin_sglang_image, STANDIN_ARGV, environment={"FAKE_SGLANG_DELAY": "0.05"})
+    app = LogsApp()
+    async with app.run_test(size=(120, 30)) as pilot:
+        pane = app.query_one(LogsPane)
+        pane.follow_container(c.id)
+        await until(pilot, lambda: pane.stats.phase is Phase.READY, "ready")
+        await until(pilot, lambda: "Phase ready" in panel(app), "the header to say ready")
+        await pilot.press("f")  # paused while the source is live: not "following … PAUSED"
+        await until(pilot, lambda: "PAUSED" in status_line(app))
+        assert " live " in status_line(app) and "following" not in status_line(app)
+        await pilot.press("f")
+        c.kill()
+        await until(pilot, lambda: pane.source_state == "ended", "the log to end")
+        await until(pilot, lambda: "exited" in panel(app), "the header to say how it ended")
+        header = panel(app)
+        assert "exited (code 137: killed — SIGKILL or the OOM killer) after ready" in header
+        assert "Phase ready" not in header
+        assert "killed with SIGKILL" in header  # the exit explained, with what to check
+
+
+@pytest.mark.docker
+async def test_a_restart_is_marked_in_the_log_and_starts_the_phases_over(standin_sglang_image, containers) -> None:
+    """Issue 19 bug 9: a restart left the old run's "ready" in the header and nothing between the runs."""
+    c = containers.run(standin_sglang_image, STANDIN_ARGV,
+                       environment={"FAKE_SGLANG_SCENARIO": "slow_start", "FAKE_SGLANG_PHASE_DELAY": "1"})
+    app = LogsApp()
+    async with app.run_test(size=(120, 30)) as pilot:
+        pane = app.query_one(LogsPane)
+        pane.follow_container(c.id)
+        await until(pilot, lambda: pane.stats.phase is Phase.READY, "the first run to be ready", timeout=60)
+        first_run = len(pane.buffer.lines)
+        c.restart(timeout=5)
+
+        def marker_row() -> int | None:
+            return next((i for i, line in enumerate(pane.buffer.lines) if "the container restarted" in line), None)
+
+        await until(pilot, lambda: marker_row() is not None, "the marker between the runs", timeout=60)
+        assert pane.stats.phase is None or pane.stats.phase < Phase.READY  # the new run's phases, from the start
+        await pilot.pause(0.3)
+        assert "Phase ready" not in panel(app)
+        await until(pilot, lambda: pane.stats.phase is Phase.READY, "the new run to be ready", timeout=60)
+        row = marker_row()
+        assert row >= first_run - 5  # after the first run's lines (its shutdown lines may precede it)
+        after = pane.buffer.lines[row + 1 :]
+        assert any("server_args" in line or "Load weight begin" in line for line in after)
+        assert not any("Load weight begin" in line for line in pane.buffer.lines[row - 3 : row])
+        assert sum("fired up and ready" in line for line in pane.buffer.lines) == 2  # each line once
+
+
+async def test_a_paused_short_log_counts_only_rows_below_the_screen() -> None:
+    """Issue 19: "PAUSED +5 new" for a 4-line log: lines that arrived while paused were counted
+    even when all of them were on screen."""
+    app = LogsApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(LogsPane)
+        await pilot.press("f")
+        pane.feed_lines([f"line {i}" for i in range(4)])
+        await pilot.pause(0.3)
+        assert "PAUSED" in status_line(app) and "new" not in status_line(app)
+        assert "line 3" in screen_text(app)
+        pane.feed_lines([f"more {i}" for i in range(40)])
+        await pilot.pause(0.3)
+        rows = pane.view.scrollable_content_region.height
+        assert f"+{44 - rows:,} new (f: follow)" in status_line(app)
+
+
+async def test_the_empty_state_says_how_to_get_a_log() -> None:
+    app = LogsApp()
+    async with app.run_test(size=(120, 24)) as pilot:
+        await pilot.pause(0.2)
+        text = screen_text(app)
+        assert "launch a server (2 Launch, F5)" in text and "c picks a running container" in text
+        assert "o opens a saved log" in text
+
+
+async def test_o_opens_a_saved_log() -> None:
+    app = LogsApp()
+    async with app.run_test(size=(120, 30)) as pilot:
+        pane = app.query_one(LogsPane)
+        await pilot.press("o")
+        pane.query_one("#logs-input").value = str(DATA / "fail_cuda_oom.log")
+        await pilot.press("enter")
+        await until(pilot, lambda: pane.source_state == "loaded")
+        assert pane.source == "file fail_cuda_oom.log" and pane.stats.diagnoses
+        assert "launch a server" not in screen_text(app)
+
+
+async def test_picking_without_docker_says_what_to_do(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    app = LogsApp()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("c")
+        await until(pilot, lambda: app._notifications, "a word about Docker")
+        note = str(list(app._notifications)[-1].message)
+        assert "Docker" in note and "Traceback" not in note
+
+
+@pytest.mark.docker
+async def test_c_picks_any_running_container_and_follows_it(base_image, containers) -> None:
+    c = containers.run(base_image, ["sh", "-c", "echo picked-$HOSTNAME; sleep 100"])
+    app = LogsApp()
+    async with app.run_test(size=(120, 30)) as pilot:
+        pane = app.query_one(LogsPane)
+        await pilot.press("c")
+        from console.ui.logs.picker import ContainerPicker
+        from textual.widgets import OptionList
+
+        await until(pilot, lambda: isinstance(app.screen, ContainerPicker), "the picker")
+        options = app.screen.query_one(OptionList)
+        options.highlighted = options.get_option_index(c.id)
+        await pilot.press("enter")
+        await until(pilot, lambda: any(line.startswith("picked-") for line in pane.buffer.lines), "the picked log")
+        assert pane.source == f"container {c.id[:12]}" and pane.source_state == "following"
+
+
+async def test_save_goes_to_the_state_folder_unless_told_otherwise(tmp_path, monkeypatch) -> None:
+    """Issue 19: the default save path was the working directory (a clone got an untracked file)."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    app = LogsApp(DATA / "fail_port_in_use.log")
+    async with app.run_test(size=(160, 30)) as pilot:
+        pane = await loaded(pilot)
+        await pilot.press("s")
+        path = Path(pane.query_one("#logs-input").value)
+        assert path.parent == tmp_path / "state" / "gpt-oss-console" / "logs"
+        await pilot.press("enter")
+        await until(pilot, lambda: app.saved)
+        assert path.read_text() == (DATA / "fail_port_in_use.log").read_text()
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+        assert any(str(path) in str(n.message) for n in app._notifications)  # the path is said
+
+
 # ── snapshots (deterministic: a recorded log file, no clocks) ───────────────
 
 

@@ -77,3 +77,61 @@ def test_status_of_one_container_reads_no_other(xdg, base_image, containers, cap
 def test_status_of_an_unknown_container_is_not_found(xdg, docker_client, capsys) -> None:
     code, rows = status(capsys, "gpt-oss-console-test-no-such-container")
     assert code == EXIT_NOT_FOUND and rows == []
+
+
+# ready, then quiet, then lines that came later (requests): all stored before status reads them
+READY_THEN_LATER = (
+    "import sys, time\n"
+    "sys.stdout.write(open('/logs/healthy_20b.log').read()); sys.stdout.flush()\n"
+    "time.sleep(3)\n"
+    "print('[2026-01-05 14:31:40] INFO:     127.0.0.1:5 - \"POST /v1/chat/completions HTTP/1.1\" 200 OK', flush=True)\n"
+    "time.sleep(float(sys.argv[1]))\n"
+)
+
+
+@pytest.mark.parametrize("after", ["0", "100000"], ids=["stopped", "running"])
+def test_ready_in_is_the_time_of_the_ready_line_not_of_the_last_line_read(xdg, base_image, containers, capsys, after) -> None:
+    """Issue 19 bug 6: the log was replayed in batches and every event of a batch was dated by the
+    batch's last line, so a server that logged anything after ready reported that as "ready in"."""
+    c = containers.run(base_image, ["python3", "-c", READY_THEN_LATER, after], labels={LABEL_OWNED: "1"}, volumes=LOGS)
+    wait_for_log(c, "POST /v1/chat/completions", timeout=60)
+    if after == "0":
+        c.wait(timeout=30)
+    code, rows = status(capsys, c.name)
+    (row,) = rows
+    assert row["time_to_ready_s"] is not None and 0 <= row["time_to_ready_s"] < 2.5, row
+    main(["status", c.name])
+    out, _ = capsys.readouterr()
+    assert f"ready in {row['time_to_ready_s']}s" in out
+
+
+def test_status_of_a_name_that_matches_nothing_says_so(xdg, base_image, containers, capsys) -> None:
+    """Issue 19 bug 11: with containers there, `status nosuch` said "No containers started by the
+    console…"; say that none matches nosuch, as stop does."""
+    containers.run(base_image, ["sleep", "100"], labels={LABEL_OWNED: "1"})
+    code = main(["status", "gpt-oss-console-test-nosuch"])
+    out, _ = capsys.readouterr()
+    assert code == EXIT_NOT_FOUND
+    assert "no console container matches 'gpt-oss-console-test-nosuch'" in out
+    assert "No containers started" not in out and "no containers started" not in out
+    code, rows = status(capsys, "gpt-oss-console-test-nosuch")
+    assert code == EXIT_NOT_FOUND and rows == []
+
+
+def test_a_killed_and_a_refused_container_are_explained_in_status_and_the_bundle(xdg, base_image, console_image,
+                                                                                 containers, capsys) -> None:
+    """Exit 137 gets its explanation (SIGKILL / the OOM killer) and the image's own exit-3 refusal
+    ("nvidia-smi sees no usable GPU") its diagnosis, in status and in the crash bundle."""
+    killed = containers.run(base_image, ["sh", "-c", "echo up; sleep 100"], labels={LABEL_OWNED: "1"})
+    wait_for_log(killed, "up")
+    killed.kill()
+    killed.wait(timeout=30)
+    refused = containers.run(console_image, labels={LABEL_OWNED: "1"})  # no GPU: the entrypoint refuses
+    assert refused.wait(timeout=60)["StatusCode"] == 3
+    for c, code, words in ((killed, "sigkill", "SIGKILL"), (refused, "no_usable_gpu", "no usable GPU")):
+        _, (row,) = status(capsys, c.name)
+        assert row["exit_code"] in (137, 3)
+        assert code in [d["code"] for d in row["diagnoses"]], row["diagnoses"]
+        assert any(words in d["title"] for d in row["diagnoses"])
+        bundle = json.loads(Path(row["crash_bundle"]).read_text())
+        assert code in [d["code"] for d in bundle["diagnoses"]]

@@ -127,6 +127,31 @@ async def test_container_hook_fills_the_container_column(monkeypatch) -> None:
         assert asked == [frozenset({9100, 9101})]  # asked again only when the PIDs change
 
 
+async def test_the_console_without_docker_greets_nobody_with_a_failure(monkeypatch, tmp_path) -> None:
+    """Issue 10 bug 4: started without Docker, the console showed a raw "A background task failed —
+    DockerUnavailable" (the GPUs area's container lookup) and a "Re-attach failed" toast to a user
+    who never attached anything. The Launch area says it once, in its side panel."""
+    use_recording(monkeypatch, "2xh100")
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    from console.ui.app import container_names
+
+    monkeypatch.setattr(ConsoleApp, "container_lookup", staticmethod(container_names))  # the console's own
+    app = ConsoleApp()
+    async with app.run_test(size=(160, 48)) as pilot:
+        pane = await settle(pilot, app, ticks=2)
+        await until(pilot, lambda: pane._pids, "the container lookup to be asked")
+        launch = await until(pilot, lambda: app.pane("launch"), "the Launch area")
+        await until(pilot, lambda: "Docker" in str(launch.query_one("#launch-info").render()), "the Launch area's word")
+        await until(pilot, lambda: not any(w.group == "gpus-containers" and not w.is_finished for w in app.workers),
+                    "the lookup to finish")
+        await pilot.pause(0.3)
+        notes = [f"{n.title}: {n.message}" for n in app._notifications]
+        assert not any("DockerUnavailable" in n or "background task" in n or "failed" in n for n in notes), notes
+        procs = pane.query_one("#gpus-procs", DataTable)
+        assert procs.row_count and str(procs.get_row_at(0)[4]) == ""  # no container named, nothing said
+
+
 async def test_enter_on_a_plan_posts_plan_chosen_with_launch_setting_names(monkeypatch) -> None:
     chosen: list[messages.PlanChosen] = []
     # two real H100s, a 4.5 GiB process on GPU 0: both still fit 120b at TP=2 (76.2 vs 80.6 GiB free)

@@ -162,32 +162,40 @@ def launch_and_follow(spec, values, args) -> int:
 
 class ProgressPrinter:
     """One stderr line per change the operator can see: a new phase, new words within it, a
-    stall, Docker's reachability, the launch's plan against the logged pool (once). The same
-    line is never printed twice in a row (a detail change inside a phase printed the phase's
-    label again)."""
+    stall, Docker's reachability, the launch's plan against the logged pool (once). Words that
+    change within a phase are printed under it, without its label again ("loading weights"
+    twice in a row read as a repeat)."""
 
     def __init__(self) -> None:
-        self._last = ""
+        self._last: tuple | None = None
+        self._phase = None
         self._check = ""
 
     def __call__(self, snap) -> None:
-        if snap.docker_error:
-            line = f"Docker: {snap.docker_error}"
-        else:
-            line = snap.phase.label
-            if snap.detail and snap.detail != snap.phase.label:
-                line += f" — {snap.detail}"
-            if snap.stalled_s is not None:
-                line += "  (no progress: stalled?)"
-        if line != self._last:
-            self._last = line
-            if snap.stalled_s is not None and not snap.docker_error:
-                line = line.replace("(no progress:", f"(no progress for {snap.stalled_s:.0f}s:")
+        line = self._line(snap)
+        if line is not None:
             _say(f"[{snap.elapsed_s:6.1f}s] {line}", False)
         check = getattr(snap, "capacity_check", None)
         if check is not None and check.summary != self._check:
             self._check = check.summary
             _say(f"  {check.summary}", False)
+
+    def _line(self, snap) -> str | None:
+        stalled = snap.stalled_s is not None
+        key = (snap.docker_error, snap.phase, snap.detail, stalled)
+        if key == self._last:
+            return None
+        self._last = key
+        if snap.docker_error:
+            return f"Docker: {snap.docker_error}"
+        detail = snap.detail if snap.detail and snap.detail != snap.phase.label else ""
+        if snap.phase == self._phase and not stalled:
+            return f"  {detail}" if detail else None
+        self._phase = snap.phase
+        line = snap.phase.label + (f" — {detail}" if detail else "")
+        if stalled:
+            line += f"  (no progress for {snap.stalled_s:.0f}s: stalled?)"
+        return line
 
 
 def follow_until_ready(monitor, name: str, as_json: bool, *, timeout: float | None, extra: dict | None = None) -> int:
