@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import os
 import json
 import shlex
 from dataclasses import dataclass, field
@@ -39,6 +40,13 @@ LABEL_MODE = f"{LABEL_PREFIX}.mode"
 LABEL_MODEL = f"{LABEL_PREFIX}.model"
 LABEL_SERVED = f"{LABEL_PREFIX}.served-model"
 LABEL_PLAN = f"{LABEL_PREFIX}.plan"  # the planner's prediction at launch (console.planner.capacity)
+LABEL_USER = f"{LABEL_PREFIX}.user"  # who launched it: one engine may serve several operators
+
+
+def console_user() -> str:
+    """The launching user as the user label says it (the uid: not spoofable through $USER)."""
+    return str(os.getuid())
+
 
 # Stock SGLang, pinned to the version the planner plans for (console/planner/sglang.py).
 STOCK_IMAGE = SGLANG_IMAGE
@@ -167,7 +175,8 @@ class LaunchSpec:
             "image": self.image,
             "name": self.name,
             "environment": dict(self.environment),
-            "labels": self.labels,
+            # The user label only where the console launches: an exported command runs as whoever runs it.
+            "labels": {**self.labels, LABEL_USER: console_user()},
             "ports": {f"{self.container_port}/tcp": (self.bind, self.host_port)},
             "detach": True,
         }

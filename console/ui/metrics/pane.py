@@ -24,9 +24,10 @@ from textual.worker import get_current_worker
 from console.charts.axis import format_value
 from console.charts.chart import MARKS
 from console.charts.layouts import gpu_vram_util_charts, server_charts
+from console.timeline.log_marks import LogMarks
 from console.timeline.timeline import Timeline
 from console.ui.chart_view import ChartView
-from console.ui.messages import EndpointChanged
+from console.ui.messages import ContainerWatched, EndpointChanged
 from console.ui.metrics.messages import MetricsProblem, MetricsScraped
 
 SCRAPE_INTERVALS = (1.0, 2.0, 5.0, 10.0)  # i cycles through them
@@ -87,6 +88,8 @@ class MetricsPane(Vertical):
         self._stop = threading.Event()
         self._wake = threading.Event()
         self.interval = SCRAPE_INTERVALS[1]
+        self._log_marks: Callable[[], None] | None = None  # unsubscribes from the watched container's log
+        self._marking: str | None = None  # the container whose failures are marked
 
     def compose(self) -> ComposeResult:
         yield Static("", id="metrics-status")
@@ -116,6 +119,8 @@ class MetricsPane(Vertical):
     def on_unmount(self) -> None:
         self._stop.set()
         self._wake.set()
+        if self._log_marks is not None:
+            self._log_marks()
         if self._unsubscribe is not None:
             self._unsubscribe()  # the sampler itself is the app's: it stops when the app exits
 
@@ -199,6 +204,30 @@ class MetricsPane(Vertical):
             self._wake.set()
             self._wake = threading.Event()
             self._show_status()
+
+    def on_container_watched(self, message: ContainerWatched) -> None:
+        if message.container_id == self._marking:
+            return
+        self._marking = message.container_id
+        if self._log_marks is not None:
+            self._log_marks()
+            self._log_marks = None
+        self._mark_failures(message.container_id, message.name or message.container_id[:12])
+
+    @work(thread=True, group="metrics-log")
+    def _mark_failures(self, container_id: str, name: str) -> None:
+        """The watched container's diagnosed failures as marks (its log, read once for all areas)."""
+        hub = getattr(self.app, "log_hub", None)
+        if hub is None:
+            return  # an app without shared feeds (a test app of this area alone)
+        unsubscribe = hub.feed(container_id).subscribe(LogMarks(self.timeline, name), replay=False)
+        self.app.call_from_thread(self._marks_subscribed, container_id, unsubscribe)
+
+    def _marks_subscribed(self, container_id: str, unsubscribe: Callable[[], None]) -> None:
+        if container_id != self._marking or not self.is_attached:
+            unsubscribe()  # another container is watched by now (or the area went away)
+        else:
+            self._log_marks = unsubscribe
 
     def _watch(self, url: str) -> None:
         if self.base_url and url != self.base_url:
