@@ -10,8 +10,8 @@ from textual.widgets import Log, Markdown, TabbedContent, TextArea
 from console.chat import events as ev
 from console.ui import messages
 from console.ui.chat.inspector import CallReplay, InspectorScreen, validate_messages
+from console.chat.settings import ChatSettings
 from console.secret import mask_secret, reveal
-from console.ui.chat.settings import ChatSettings
 from console.ui.chat.settings_screen import ChatSettingsScreen
 from console.ui.chat.stream import FORCE_CHARS, SEGMENT_CHARS, BlockSplitter, PlainSegment, StreamingMarkdown
 from console.ui.chat.widgets import ReasoningBlock, ToolCallView

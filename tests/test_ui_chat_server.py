@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Log, Select
 
 from console.ui.chat import adapter
 from console.ui.chat.inspector import InspectorScreen
-from console.ui.chat.settings import ChatSettings
+from console.chat.settings import ChatSettings
 from console.ui.chat.settings_screen import ChatSettingsScreen
 from console.ui.smoke.view import SmokeView
 from console.ui.chat.widgets import ReasoningBlock, ToolCallView
@@ -273,7 +273,7 @@ async def test_llama_cpp_quirks_are_shown_without_crashing(llama_server):
     async with app.run_test(size=(100, 40)) as pilot:
         pane = app.pane
         for choice, streaming in [("required", True), ("get_weather", True), ("auto", True), ("auto", False)]:
-            pane.apply_settings(pane.settings.with_(tool_choice=choice, streaming=streaming))
+            pane.apply_settings(pane.settings.with_(tool_choice=choice, stream=streaming))
             message = await send_and_wait(pilot, pane, "What is the weather in Paris?", timeout=180)
             rec = message.record
             shown = screen_text(app)

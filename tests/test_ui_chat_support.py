@@ -14,7 +14,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import Footer
 
 from console.chat import events as ev
-from console.ui.chat.settings import ChatSettings
+from console.chat.settings import ChatSettings
 from console.ui.chat.pane import ChatPane
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"

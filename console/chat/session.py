@@ -19,51 +19,19 @@ import copy
 import json
 import threading
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, AsyncIterator
 
-from console.secret import Secret, reveal
+from console.secret import reveal
 from console.chat import import_client_libraries
 from console.chat.events import (
     ChatEvent, ChunkReceived, ContentDelta, Finding, ReasoningDelta, RequestSent, ToolCallRequested,
     ToolResult, TurnDone, TurnError, TurnStats,
 )
 from console.chat.inspect import RoundCheck, check_call, check_round
+from console.chat.settings import ChatSettings
 from console.chat.tools import ToolRegistry, default_registry
 from console.exit_codes import EXIT_USAGE
-
-REASONING_EFFORTS = ("low", "medium", "high")
-TOOL_CHOICES = ("auto", "required", "none")
-
-
-@dataclass
-class ChatSettings:
-    base_url: str
-    api_key: Secret | str | None = None  # a Secret from every front end; revealed only for the HTTP client
-    model: str | None = None  # None: the first id /v1/models lists
-    stream: bool = True
-    reasoning_effort: str | None = "medium"  # low | medium | high | None (not sent)
-    system_prompt: str | None = None
-    tool_choice: Any = "auto"  # "auto" | "required" | "none" | a tool name | {"type": "function", ...}
-    tools: list[str] | None = None  # names offered; None = every tool in the registry; [] = none
-    parallel_tool_calls: bool | None = None  # None: not sent
-    max_rounds: int = 8  # tool rounds per turn (the depth limit)
-    max_tokens: int | None = None
-    temperature: float | None = None
-    include_usage: bool = True  # stream_options.include_usage
-    timeout_s: float = 120.0
-    extra_body: dict[str, Any] = field(default_factory=dict)
-    tools_file: str | None = None  # operator tools (JSON) added to the built-ins when no registry is given
-    # Where this front end takes the key from, for a 401's hint (the CLI's flags, the console's F2).
-    key_hint: str = "set the API key the server was started with"
-
-    def public(self) -> dict[str, Any]:
-        """Settings without the API key (for transcripts and reports)."""
-        d = asdict(self)
-        d["api_key"] = "set" if self.api_key else None
-        d.pop("key_hint", None)
-        return d
-
 
 def tool_choice_param(choice: Any) -> Any:
     if choice in (None, "auto", "required", "none") or isinstance(choice, dict):
@@ -291,11 +259,12 @@ class ChatSession:
     # ------------------------------------------------------------------ the loop
 
     def _offered(self, s: ChatSettings) -> set[str]:
-        return set(self.registry.names() if s.tools is None else [n for n in s.tools if n in self.registry])
+        names = s.offered_tools()
+        return set(self.registry.names() if names is None else [n for n in names if n in self.registry])
 
     def _params(self, s: ChatSettings, messages: list[dict[str, Any]], round: int) -> dict[str, Any]:
         p: dict[str, Any] = {"model": s.model, "messages": [dict(m) for m in messages]}  # a snapshot: history grows
-        tools = self.registry.schemas(s.tools)
+        tools = self.registry.schemas(s.offered_tools())
         if tools:
             p["tools"] = tools
             choice = s.tool_choice

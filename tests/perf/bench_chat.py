@@ -181,7 +181,7 @@ async def chat_pane(base_url: str, repeats: int, size: tuple[int, int]) -> list[
     from textual.app import App
 
     from console.ui.chat import adapter
-    from console.ui.chat.settings import ChatSettings
+    from console.chat.settings import ChatSettings
     from console.ui.chat.pane import ChatPane
 
     styles = ROOT / "styles"

@@ -14,8 +14,11 @@ from console.errors import ConsoleError
 
 if TYPE_CHECKING:
     from console.chat import events as ev
-    from console.ui.chat.settings import ChatSettings
+    from console.chat.settings import ChatSettings
     from console.ui.chat.pane import ChatPane
+
+
+KEY_HINT = "press F2 and set the API key in the Chat settings"  # a 401 says where this area takes the key
 
 
 class NoEndpoint(ConsoleError):
@@ -44,24 +47,6 @@ def tool_names(settings: ChatSettings) -> list[str]:
         return default_registry().names()
 
 
-def _core_settings(settings: ChatSettings):
-    from console.chat.session import ChatSettings as CoreSettings
-
-    return CoreSettings(
-        base_url=settings.base_url,
-        api_key=settings.api_key,
-        key_hint="press F2 and set the API key in the Chat settings",
-        model=settings.model,
-        stream=settings.streaming,
-        reasoning_effort=settings.reasoning_effort,
-        system_prompt=settings.system_prompt or None,
-        tool_choice=settings.tool_choice,
-        tools=(list(settings.tools) if settings.tools is not None else None) if settings.tools_enabled else [],
-        tools_file=settings.tools_file,
-        max_tokens=settings.max_tokens,
-    )
-
-
 def import_client_libraries(*extra: str) -> None:
     """Warm the client imports on a thread while the operator types (see the core's helper)."""
     from console.chat import import_client_libraries as core_import
@@ -72,13 +57,13 @@ def import_client_libraries(*extra: str) -> None:
 def make_session(settings: ChatSettings):
     from console.chat.session import ChatSession
 
-    return ChatSession(_core_settings(settings))
+    return ChatSession(settings.with_(key_hint=KEY_HINT))  # its own copy: a session edits its system prompt
 
 
 def update_session(session: Any, settings: ChatSettings) -> bool:
     """Carry new request settings into a live session (keeps the conversation); False if it cannot."""
     try:
-        session.config = _core_settings(settings)
+        session.config = settings.with_(key_hint=KEY_HINT)
     except Exception:  # noqa: BLE001 - any refusal means: build a new session
         return False
     return True

@@ -19,7 +19,8 @@ from console.ui import messages
 from console.ui.chat import adapter
 from console.ui.chat.prompt import PathScreen
 from console.ui.chat.record import TurnRecord
-from console.ui.chat.settings import ChatSettings, describe_error
+from console.chat.settings import ChatSettings
+from console.ui.chat.settings import describe_error, summary
 from console.ui.chat.stream import PlainSegment, StreamingMarkdown
 from console.ui.chat.widgets import AssistantMessage, UserMessage
 
@@ -62,7 +63,7 @@ class ChatPane(Vertical):
         self._chat_path: Path | None = None  # where this conversation is saved as it goes
 
     def compose(self) -> ComposeResult:
-        yield Static(self.settings.summary(), id="chat-endpoint", markup=False)
+        yield Static(summary(self.settings), id="chat-endpoint", markup=False)
         log = VerticalScroll(id="chat-log")
         log.can_focus = False  # focus goes to the input and the messages; PageUp/PageDown scroll
         yield log
@@ -149,7 +150,7 @@ class ChatPane(Vertical):
     def apply_settings(self, settings: ChatSettings, *, announce: bool = False) -> None:
         endpoint_changed = (settings.base_url, settings.api_key) != (self.settings.base_url, self.settings.api_key)
         self.settings = settings
-        self.query_one("#chat-endpoint", Static).update(settings.summary())
+        self.query_one("#chat-endpoint", Static).update(summary(settings))
         # The conversation carries over (to a new endpoint too); Ctrl+L starts afresh.
         if self.session is not None and not adapter.update_session(self.session, settings):
             self.session = None
@@ -270,7 +271,7 @@ class ChatPane(Vertical):
         model = getattr(getattr(self.session, "settings", None), "model", None)
         if model and not self.settings.model:
             self.settings = self.settings.with_(model=model)
-            self.query_one("#chat-endpoint", Static).update(self.settings.summary())
+            self.query_one("#chat-endpoint", Static).update(summary(self.settings))
 
     def _session(self) -> Any:
         if not self.settings.base_url:

@@ -1,52 +1,30 @@
-"""The chat's endpoint and request settings (the screen that edits them: settings_screen)."""
+"""How the Chat area shows its settings (the value itself is the core's ChatSettings; the screen
+that edits it: settings_screen)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-
-from console.secret import Secret, as_secret
-
-EFFORTS = ("low", "medium", "high")
-CHOICES = ("auto", "required", "none")
+from console.chat.settings import TOOL_CHOICES, ChatSettings
+from console.secret import Secret
 
 
-@dataclass(frozen=True)
-class ChatSettings:
-    base_url: str = ""
-    api_key: Secret | None = None  # a typed key arrives as text and is kept as a Secret
-    model: str | None = None
-    system_prompt: str = ""
-    reasoning_effort: str | None = "medium"  # None: don't send the field
-    tool_choice: str = "auto"  # auto | required | none | the name of one tool
-    streaming: bool = True
-    tools_enabled: bool = True
-    tools: tuple[str, ...] | None = None  # names offered; None = every known tool
-    tools_file: str | None = None
-    max_tokens: int | None = None  # None: the server's default
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "api_key", as_secret(self.api_key, "Chat settings"))
-
-    def with_(self, **changes) -> ChatSettings:
-        return replace(self, **changes)
-
-    def summary(self, width: int = 80) -> str:
-        """One line for the pane's header; the API key is only ever shown masked."""
-        url = self.base_url or "no endpoint (F2)"
-        key = f" key {self.api_key.masked}" if self.api_key else ""
-        tools = "off"
-        if self.tools_enabled:
-            tools = self.tool_choice if self.tool_choice in CHOICES else f"→{self.tool_choice}"
-            if self.tools is not None:
-                tools += f"({len(self.tools)})"
-        parts = [
-            f"{url}{key}",
-            self.model or "model ?",
-            f"effort {self.reasoning_effort or 'default'}",
-            f"tools {tools}",
-            "stream" if self.streaming else "no stream",
-        ]
-        return " · ".join(parts)
+def summary(settings: ChatSettings) -> str:
+    """One line for the pane's header; the API key is only ever shown masked."""
+    s = settings
+    url = s.base_url or "no endpoint (F2)"
+    key = f" key {s.api_key.masked}" if s.api_key else ""
+    tools = "off"
+    if s.tools_enabled:
+        tools = s.tool_choice if s.tool_choice in TOOL_CHOICES else f"→{s.tool_choice}"
+        if s.tools is not None:
+            tools += f"({len(s.tools)})"
+    parts = [
+        f"{url}{key}",
+        s.model or "model ?",
+        f"effort {s.reasoning_effort or 'default'}",
+        f"tools {tools}",
+        "stream" if s.stream else "no stream",
+    ]
+    return " · ".join(parts)
 
 
 async def fetch_model_ids(base_url: str, api_key: Secret | str | None) -> list[str]:

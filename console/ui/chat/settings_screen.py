@@ -13,8 +13,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, SelectionList, Static, Switch, TextArea
 
+from console.chat.settings import REASONING_EFFORTS, TOOL_CHOICES, ChatSettings
 from console.secret import reveal
-from console.ui.chat.settings import CHOICES, EFFORTS, ChatSettings, describe_error, fetch_model_ids
+from console.ui.chat.settings import describe_error, fetch_model_ids
 
 
 class ChatSettingsScreen(ModalScreen[ChatSettings | None]):
@@ -46,14 +47,14 @@ class ChatSettingsScreen(ModalScreen[ChatSettings | None]):
             yield Select(models, value=s.model if s.model else Select.NULL, prompt="(from /v1/models)", id="model")
             yield Static("", id="models-status")
             yield Label("System prompt")
-            yield TextArea(s.system_prompt, id="system-prompt", soft_wrap=True)
+            yield TextArea(s.system_prompt or "", id="system-prompt", soft_wrap=True)
             with Horizontal(classes="row"):
                 yield Label("Reasoning effort")
-                efforts = [("default (not sent)", "default")] + [(e, e) for e in EFFORTS]
+                efforts = [("default (not sent)", "default")] + [(e, e) for e in REASONING_EFFORTS]
                 yield Select(efforts, value=s.reasoning_effort or "default", allow_blank=False, id="effort")
             with Horizontal(classes="row"):
                 yield Label("Tool choice")
-                choices = [(c, c) for c in CHOICES] + [(f"named: {n}", n) for n in self.tool_names]
+                choices = [(c, c) for c in TOOL_CHOICES] + [(f"named: {n}", n) for n in self.tool_names]
                 value = s.tool_choice if s.tool_choice in {v for _, v in choices} else "auto"
                 yield Select(choices, value=value, allow_blank=False, id="tool-choice")
             with Horizontal(classes="row"):
@@ -61,7 +62,7 @@ class ChatSettingsScreen(ModalScreen[ChatSettings | None]):
                 yield Input(str(s.max_tokens or ""), placeholder="server default", type="integer", id="max-tokens")
             with Horizontal(classes="row"):
                 yield Label("Streaming")
-                yield Switch(s.streaming, id="streaming")
+                yield Switch(s.stream, id="streaming")
                 yield Label("Tools")
                 yield Switch(s.tools_enabled, id="tools-enabled")
             yield Label("Tools offered")
@@ -121,12 +122,12 @@ class ChatSettingsScreen(ModalScreen[ChatSettings | None]):
                 base_url=form("#base-url", Input).value.strip(),
                 api_key=form("#api-key", Input).value.strip() or None,
                 model=None if model == Select.NULL else str(model),
-                system_prompt=form("#system-prompt", TextArea).text,
+                system_prompt=form("#system-prompt", TextArea).text or None,
                 reasoning_effort=None if effort == "default" else str(effort),
                 tool_choice=str(form("#tool-choice", Select).value),
-                streaming=form("#streaming", Switch).value,
+                stream=form("#streaming", Switch).value,
                 tools_enabled=form("#tools-enabled", Switch).value,
-                tools=None if set(chosen) == set(self.tool_names) else tuple(chosen),
+                tools=None if set(chosen) == set(self.tool_names) else list(chosen),
                 tools_file=form("#tools-file", Input).value.strip() or None,
                 max_tokens=int(form("#max-tokens", Input).value) if form("#max-tokens", Input).value.strip() else None,
             )
