@@ -230,22 +230,11 @@ def test_form_fields_cover_the_form():
     assert flat["mem_fraction_static"].allowed == "0 < x < 1"
 
 
-def test_readme_settings_table_is_current():
-    readme = REPO / "docker" / "README.md"
-    assert docs.is_current(readme), "run: python -m console.settings.docs --write docker/README.md"
+def test_the_settings_table_lists_what_the_image_reads():
     table = docs.markdown_table()
     for s in S.SETTINGS:
         assert (f"`{s.env}`" in table) == (not s.runtime)
-
-
-def test_docs_write_and_check(tmp_path, capsys):
-    readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{docs.START}\nold\n{docs.END}\noutro\n")
-    assert docs.main(["--check", str(readme)]) == 1
-    assert docs.main(["--write", str(readme)]) == 0
-    assert docs.main(["--check", str(readme)]) == 0
-    text = readme.read_text()
-    assert text.startswith("intro\n") and text.endswith("outro\n") and "`--context-length`" in text
+    assert "`--context-length`" in table
 
 
 def test_gpt_oss_by_folder_or_mirror_name():
