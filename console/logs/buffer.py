@@ -14,6 +14,7 @@ from bisect import bisect_left
 from collections.abc import Callable
 
 from console.logs.severity import Severity, may_contain, severity
+from console.private_file import write_private
 
 DEFAULT_CAP = 100_000
 _BLOCK = 1024  # lines pre-checked together when searching for errors
@@ -186,11 +187,15 @@ class LogBuffer:
         return None
 
     # ── export ───────────────────────────────────────────────────────────────
-    def save(self, path: str, *, view_only: bool = True) -> int:
-        """Write the view (or every retained line) to ``path``, mode 0600. Returns the line count."""
-        path = os.path.expanduser(path)
-        rows = [self.lines[a - self.dropped] for a in self.matches] if (view_only and self.filter) else self.lines
-        from console.private_file import write_private
+    def rows(self, *, view_only: bool = True) -> list[str]:
+        """The view's lines (or every retained line) as a new list: a snapshot a thread may write
+        while the buffer goes on growing (the strings are shared, not copied)."""
+        if view_only and self.filter is not None:
+            return [self.lines[a - self.dropped] for a in self.matches]
+        return list(self.lines)
 
-        write_private(path, (line + "\n" for line in rows))
+    def save(self, path: str, *, view_only: bool = True, own_dir: bool = False) -> int:
+        """Write the view (or every retained line) to ``path``, mode 0600. Returns the line count."""
+        rows = self.rows(view_only=view_only)
+        write_private(os.path.expanduser(path), (line + "\n" for line in rows), own_dir=own_dir)
         return len(rows)

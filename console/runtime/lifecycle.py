@@ -14,7 +14,7 @@ from console.errors import ConsoleError
 from console.runtime import secret_files
 from console.runtime import spec as S
 from console.runtime.engine import connect
-from console.runtime.errors import EXIT_NOT_FOUND, EXIT_USAGE, explain
+from console.runtime.errors import EXIT_NOT_FOUND, EXIT_USAGE, DockerUnavailable, explain
 from console.runtime.spec import LaunchSpec
 
 
@@ -411,8 +411,6 @@ def _split_image(image: str) -> tuple[str, str]:
 
 def _as_pull_error(exc: Exception) -> Exception:
     """A failed pull means the image is absent here; say so whatever the registry error was."""
-    from console.runtime.errors import DockerUnavailable
-
     explained = explain(exc)
     if isinstance(explained, DockerUnavailable):
         return exc

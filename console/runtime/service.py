@@ -20,12 +20,15 @@ from console.planner.capacity import Prediction
 from console.runtime import bundle as B
 from console.runtime.capacity import CapacityWatch
 from console.runtime import profiles
+from console.runtime.build import secret_keys
 from console.runtime.lifecycle import ContainerInfo, LayerProgress, Runtime, api_key_of, info_from_attrs
 from console.runtime.errors import explain
 from console.runtime.monitor import Monitor
 from console.runtime.phases import DEFAULT_STALL_S, PhaseTracker, RunPhase
 from console.runtime.spec import LABEL_PLAN, LaunchSpec, settings_hash
 from console.server.client import ServerClient
+from console.settings import parse_value, resolve, validate
+from console.settings.spec import BY_KEY
 
 PLANNER = "planner"
 
@@ -50,8 +53,6 @@ class Values:
 
 def check(values: Mapping[str, Any]) -> list[Any]:
     """The declaration's validation (GPUS=none, no GPU request, is part of it)."""
-    from console.settings import validate
-
     return validate(values)
 
 
@@ -63,9 +64,6 @@ def resolve_values(
     env: Mapping[str, str] | None = None,
 ) -> Values:
     """default < profile < planner < env < cli, with problems from the declaration."""
-    from console.settings import parse_value, resolve
-    from console.settings.spec import BY_KEY
-
     prof_values = profiles.load(profile).values if profile else {}
     res = resolve(os.environ if env is None else env, profile=prof_values, cli=cli)
     notes = list(res.notes)
@@ -86,10 +84,6 @@ def resolve_values(
 
 def profile_hash(name: str) -> str | None:
     """The settings hash the saved profile would launch with (env ignored), or None."""
-    from console.settings import resolve
-
-    from console.runtime.build import secret_keys
-
     try:
         prof = profiles.load(name)
     except ConsoleError:

@@ -123,11 +123,10 @@ class LogsActions:
         if self._saving is not None:
             self.input_bar.say(f"still writing {self._saving}…", "yellow")
             return
-        # Snapshot the rows now (a shallow copy: the strings are shared) so the log keeps
-        # growing while a thread writes them: a slow or network home never stalls the UI.
-        buf = self.buffer
-        filtered = buf.filter is not None
-        rows = [buf.lines[a - buf.dropped] for a in buf.matches] if filtered else list(buf.lines)
+        # Snapshot the rows now so the log keeps growing while a thread writes them: a slow or
+        # network home never stalls the UI.
+        filtered = self.buffer.filter is not None
+        rows = self.buffer.rows()
         self._saving = message.path
         self.input_bar.say(f"saving {len(rows):,} lines…", "dim")
         self._save_rows(message.path, rows, filtered)
