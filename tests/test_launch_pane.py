@@ -321,3 +321,48 @@ async def test_in_the_full_app_launch_feeds_the_logs_pane(standin_sglang_image, 
             docker_client.containers.get(name).remove(force=True)
         except Exception:
             pass
+
+
+async def test_the_stall_threshold_is_the_same_setting_as_the_cli_one():
+    """Issue 19: the TUI's stall threshold was fixed at 180 s while the CLI had --stall-after."""
+    from console.runtime.build import build_spec
+    from console.runtime.service import resolve_values
+
+    app = LaunchApp(env={"GPT_OSS_STALL_AFTER": "45"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.query_one(LaunchPane)
+        await pilot.pause()
+        assert pane.stall_after == 45.0 and pane.vals.sources["stall_after"] == "env"
+        pane.query_one("#f-stall_after").focus()
+        await pilot.press("end", "ctrl+u", *"2.5")
+        await pilot.pause()
+        assert pane.stall_after == 2.5 and pane.vals.sources["stall_after"] == "cli"
+    # how the console watches is not how the server runs: changing it is no drift
+    a = resolve_values(env={}, cli={"stall_after": "30"}).values
+    b = resolve_values(env={}, cli={"stall_after": "300"}).values
+    assert build_spec(a, profile="p").settings_hash == build_spec(b, profile="p").settings_hash
+
+
+@pytest.mark.docker
+async def test_the_tui_warns_of_a_stall_after_the_forms_threshold(standin_sglang_image, docker_client):
+    name = unique_name("tui-stall")
+    env = {"GPT_OSS_IMAGE": standin_sglang_image, "GPT_OSS_GPUS": "none", "GPT_OSS_HF_CACHE": "none",
+           "GPT_OSS_CONTAINER_NAME": name, "GPT_OSS_HOST_PORT": str(free_port()), "GPT_OSS_STALL_AFTER": "1.5"}
+    app = LaunchApp(env=env)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            pane = app.query_one(LaunchPane)
+            from console.runtime.build import build_spec
+
+            # the form has no field for the stand-in's own env: the same values, launched by the pane's worker
+            spec = build_spec(pane.vals.values, profile="default", image_mode="stock",
+                              extra_env={"FAKE_SGLANG_SCENARIO": "slow_start", "FAKE_SGLANG_PHASE_DELAY": "5"})
+            pane._launch_worker(spec)
+            tracker = lambda: str(pane.query_one("#launch-tracker").render())  # noqa: E731
+            await until(pilot, lambda: "no progress for" in tracker(), "the stall warning", timeout=40)
+            assert "stalled?" in tracker()
+    finally:
+        try:
+            docker_client.containers.get(name).remove(force=True)
+        except Exception:
+            pass

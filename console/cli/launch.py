@@ -38,9 +38,6 @@ def register(parser) -> None:
                              "mounted from files, written 0400 under the state dir when they did not come from one)")
     parser.add_argument("--compose", metavar="FILE", help="write a compose file for these settings and exit")
     parser.add_argument("--save-profile", metavar="NAME", help="save these settings as a profile (secrets left out)")
-    parser.add_argument(
-        "--stall-after", type=float, default=180.0, metavar="S", help="warn when start-up makes no progress for S s"
-    )
     parser.add_argument("--timeout", type=float, default=None, metavar="S", help="give up waiting for ready after S s")
     add_json_flag(parser)
     add_arguments(parser)
@@ -135,7 +132,8 @@ def launch_and_follow(spec, values, args) -> int:
     as_json = args.json
     runtime = Runtime()
     layers: dict[str, float] = {}
-    tracker = PhaseTracker(stall_after=args.stall_after)
+    stall_after = float(values["stall_after"])
+    tracker = PhaseTracker(stall_after=stall_after)
 
     def on_pull(p) -> None:
         if tracker.advance(RunPhase.PULLING, "pulling image"):
@@ -155,7 +153,7 @@ def launch_and_follow(spec, values, args) -> int:
                                 f"gpt-oss-console logs -f {d['container']}")
         return EXIT_OK
 
-    monitor = service.monitor_for(runtime, info, tracker=tracker, stall_after=args.stall_after,
+    monitor = service.monitor_for(runtime, info, tracker=tracker, stall_after=stall_after,
                                   on_update=None if as_json else ProgressPrinter(), settings=spec.settings)
     return follow_until_ready(monitor, spec.name, as_json, timeout=args.timeout, extra={"launch": spec.describe()})
 

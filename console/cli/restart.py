@@ -22,7 +22,7 @@ def register(parser) -> None:
 
 def run(args) -> int:
     from console.cli.launch import ProgressPrinter, follow_until_ready
-    from console.runtime.service import monitor_for
+    from console.runtime.service import monitor_for, resolve_values
 
     runtime, container = find_container(args)
     if not args.json:
@@ -32,5 +32,6 @@ def run(args) -> int:
         emit(info.to_dict(), args.json, lambda d: f"restarted {d['name']}")
         return EXIT_OK
 
-    monitor = monitor_for(runtime, info, on_update=None if args.json else ProgressPrinter())
+    stall_after = float(resolve_values().values["stall_after"])  # GPT_OSS_STALL_AFTER or the default
+    monitor = monitor_for(runtime, info, stall_after=stall_after, on_update=None if args.json else ProgressPrinter())
     return follow_until_ready(monitor, info.name, args.json, timeout=args.wait)

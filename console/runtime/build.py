@@ -30,6 +30,12 @@ def secret_keys() -> set[str]:
     return {s.key for s in declaration().SETTINGS if s.secret}
 
 
+def hashed(values: dict[str, Any]) -> dict[str, Any]:
+    """The values that shape the server (what drift compares): not how the console watches it."""
+    watch = {s.key for s in declaration().SETTINGS if s.watch}
+    return {k: v for k, v in values.items() if k not in watch}
+
+
 def sglang_argv(values: dict[str, Any]) -> list[str]:
     """SGLang's flags for ``values``: the declaration's own builder, the one the image uses too."""
     from console.settings import sglang_args
@@ -161,7 +167,7 @@ def build_spec(
         hf_cache=hf_cache,
         settings=dict(values),
         secret_files=files,
-        settings_hash=settings_hash(values, secrets),
+        settings_hash=settings_hash(hashed(values), secrets),
         model=model,
         served_model=str(values.get("served_model_name") or model),
         api_key=api_key,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from console.logs.events import phase_of
+from console.settings.spec import BY_KEY
 
 
 class RunPhase(enum.IntEnum):
@@ -48,7 +49,7 @@ STEPS = (
     RunPhase.READY,
 )
 
-DEFAULT_STALL_S = 180.0
+DEFAULT_STALL_S = float(BY_KEY["stall_after"].default)  # the setting's default (the form, --stall-after)
 
 
 def from_log_phase(log_phase: Any) -> RunPhase | None:

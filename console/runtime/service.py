@@ -20,7 +20,7 @@ from console.planner.capacity import Prediction
 from console.runtime import bundle as B
 from console.runtime.capacity import CapacityWatch
 from console.runtime import profiles
-from console.runtime.build import secret_keys
+from console.runtime.build import hashed, secret_keys
 from console.runtime.lifecycle import ContainerInfo, LayerProgress, Runtime, api_key_of, info_from_attrs
 from console.runtime.errors import explain
 from console.runtime.monitor import Monitor
@@ -89,7 +89,7 @@ def profile_hash(name: str) -> str | None:
     except ConsoleError:
         return None
     values = resolve({}, profile=prof.values).values
-    return settings_hash(values, secret_keys())
+    return settings_hash(hashed(values), secret_keys())
 
 
 def drift(info: ContainerInfo) -> bool | None:

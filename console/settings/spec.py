@@ -81,6 +81,7 @@ class Setting:
     example: str = ""
     allowed: str = ""  # allowed values in words, when the bounds alone do not say it
     pattern: str = ""  # a regular expression the whole value must match (said in words by ``allowed``)
+    watch: bool = False  # how the console watches the server, not how it runs it: no drift when it changes
 
     @property
     def runtime(self) -> bool:
@@ -283,6 +284,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "container_name", "GPT_OSS_CONTAINER_NAME", "str", RUNTIME, default="gpt-oss-sglang", target=CONTAINER,
         help="Name of the container the console creates and manages.",
+    ),
+    Setting(
+        "stall_after", "GPT_OSS_STALL_AFTER", "float", RUNTIME, default=180.0, minimum=1, target=CONTAINER,
+        watch=True, label="Stall warning (s)",
+        help="Seconds without start-up progress (no new log line, no image bytes) before the console says "
+        "the start-up looks stalled (launch, restart and the Launch area).",
     ),
 )
 

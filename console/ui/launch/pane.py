@@ -138,6 +138,7 @@ class LaunchPane(LaunchWorkers, Vertical):
                                    allow_public=options[ALLOW_PUBLIC])
         except ConsoleError as exc:
             self.spec_error = exc
+        self.stall_after = float(self.vals.values.get("stall_after") or DEFAULT_STALL_S)  # the next launch's
         self._show_preview()
         self._show_info()
 
