@@ -360,3 +360,20 @@ def test_detach_and_timeout_say_what_runs_and_how_to_follow(standin_sglang_image
     finally:
         for c in docker_client.containers.list(all=True, filters={"name": name}):
             c.remove(force=True)
+
+
+def test_weights_download_and_shards_are_counted_with_an_eta(standin_sglang_image, xdg, name, capsys, tmp_path):
+    """Issue 19: no ETA while weights download (measured in the HF cache mount: SGLang logs nothing
+    meanwhile) or load (shard n/m from the loader's bar)."""
+    cache = tmp_path / "hf-cache"
+    args = launch_args(standin_sglang_image, name, free_port(), "slow_start")
+    args[args.index("--hf-cache") + 1] = str(cache)
+    code, _, err = run_cli(capsys, *args, "-e", "FAKE_SGLANG_PHASE_DELAY=6", "-e", "FAKE_SGLANG_DOWNLOAD_MB=400",
+                           "-e", "FAKE_SGLANG_SHARDS=3")
+    assert code == 0, err
+    lines = err.splitlines()
+    downloaded = [line for line in lines if "GiB downloaded" in line]
+    assert downloaded and all(" of 12.8 GiB downloaded" in line for line in downloaded), err
+    shards = [line.split("]   ", 1)[1] for line in lines if "shards" in line]
+    assert shards and shards[-1].startswith("3/3 shards"), err
+    assert any(s.startswith(("1/3 shards, ~", "2/3 shards, ~")) and s.endswith(" left") for s in shards), err

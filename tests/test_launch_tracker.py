@@ -34,3 +34,8 @@ def test_ready_exit_oom_unhealthy_stall_and_docker_loss_in_words():
     lost = render_tracker(snap(RunPhase.STARTING, docker_error="the Docker daemon is not answering")).plain
     assert "Docker: the Docker daemon is not answering" in lost
     assert "2/3 layers" in render_tracker(snap(RunPhase.PULLING), "2/3 layers").plain
+
+
+def test_progress_within_a_phase_is_shown_with_its_eta():
+    text = render_tracker(snap(RunPhase.LOADING_WEIGHTS, detail="loading weights", progress="2/8 shards, ~30 s left")).plain
+    assert "loading weights · 2/8 shards, ~30 s left" in text

@@ -92,3 +92,55 @@ def test_reattach_uses_log_timestamps():
     t.log_event(parse_line(LOG[0]), at=905.0)
     t.log_event(parse_line(LOG[-1]), at=950.0)
     assert t.time_to_ready == 50.0 and t.history[0].at == 900.0
+
+
+def test_weight_shards_give_a_count_and_an_eta():
+    """Issue 19: no ETA in the phase tracker (weights-loading shards n/m)."""
+    clock = Clock()
+    t = PhaseTracker(clock=clock)
+    t.log_event(parse_line("[2026-01-05 14:31:10 TP0] Load weight begin. avail mem=61.20 GB"))
+    assert t.progress is None
+    for done, at in ((0, 1000.0), (1, 1002.0), (3, 1006.0)):
+        clock.now = at
+        t.log_event(parse_line(f"Loading safetensors checkpoint shards:  {done * 12}% Completed | {done}/8 [00:0{done}<?, ?it/s]"))
+    assert t.phase is RunPhase.LOADING_WEIGHTS
+    # 3 shards in 6 s since the first count: 5 more take 10 s
+    assert t.progress.text() == "3/8 shards, ~10 s left"
+    assert t.progress.step() == ("shards", 3)
+    assert t.to_dict()["progress"] == "3/8 shards, ~10 s left"
+    t.log_event(parse_line("[2026-01-05 14:31:22 TP0] KV Cache is allocated. #tokens: 1234567, K size: 8.00 GB, V size: 8.00 GB"))
+    assert t.progress is None  # the next phase measures its own
+
+
+def test_a_download_measured_in_the_cache_counts_as_progress_with_an_eta():
+    clock = Clock()
+    t = PhaseTracker(clock=clock, stall_after=5)
+    t.advance(RunPhase.LOADING_WEIGHTS, "loading weights")
+    gib = 2**30
+    assert t.measure("downloaded", 1 * gib, 12 * gib)
+    assert t.progress.text() == "1.0 of 12.0 GiB downloaded"  # one sample: no rate yet
+    clock.now += 30
+    assert not t.measure("downloaded", 1 * gib, 12 * gib)  # nothing new
+    assert t.stalled_for() == 30
+    clock.now += 30
+    assert t.measure("downloaded", 3 * gib, 12 * gib)
+    assert t.stalled_for() is None  # bytes arriving are progress
+    assert t.progress.text() == "3.0 of 12.0 GiB downloaded, ~4 min left"
+    assert t.progress.step() == ("downloaded", 2)
+
+
+def test_download_watch_finds_the_models_folder_in_the_mounted_cache(tmp_path):
+    from console.runtime.download import DownloadWatch
+    from console.runtime.spec import HF_CACHE_IN_CONTAINER, LABEL_MODEL
+
+    attrs = {"Config": {"Labels": {LABEL_MODEL: "openai/gpt-oss-20b"}},
+             "Mounts": [{"Source": str(tmp_path), "Destination": HF_CACHE_IN_CONTAINER}]}
+    watch = DownloadWatch.for_container(attrs)
+    assert watch is not None and watch.total_bytes == int(12.8 * 2**30) and watch.sample() == 0
+    blobs = tmp_path / "hub" / "models--openai--gpt-oss-20b" / "blobs"
+    blobs.mkdir(parents=True)
+    (blobs / "a.incomplete").write_bytes(b"x" * 1000)
+    (blobs / "b").write_bytes(b"x" * 24)
+    assert watch.sample() == 1024
+    assert DownloadWatch.for_container({**attrs, "Mounts": []}) is None  # no cache mount (or not this host)
+    assert DownloadWatch.for_container({**attrs, "Config": {"Labels": {LABEL_MODEL: "some/model"}}}) is None

@@ -168,11 +168,16 @@ class ProgressPrinter:
         self._last: tuple | None = None
         self._phase = None
         self._check = ""
+        self._progress: tuple | None = None
 
     def __call__(self, snap) -> None:
         line = self._line(snap)
         if line is not None:
             _say(f"[{snap.elapsed_s:6.1f}s] {line}", False)
+        progress = snap.progress_step
+        if progress is not None and progress != self._progress:  # a shard, a tenth downloaded
+            self._progress = progress
+            _say(f"[{snap.elapsed_s:6.1f}s]   {snap.progress}", False)
         check = getattr(snap, "capacity_check", None)
         if check is not None and check.summary != self._check:
             self._check = check.summary

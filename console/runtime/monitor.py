@@ -25,9 +25,13 @@ from console.logs.feed import LogFeed
 from console.logs.follow import Ended, FollowItem, LogChunk, LogFollower, RunStarted
 from console.runtime import bundle as B
 from console.runtime.capacity import CapacityWatch, prediction_of
+from console.runtime.download import DownloadWatch
 from console.runtime.errors import DockerUnavailable, explain
 from console.runtime.phases import DEFAULT_STALL_S, PhaseTracker, RunPhase
 from console.server.client import ServerClient
+
+
+DOWNLOAD_LOOK_S = 2.0  # how often the HF cache is measured while weights download
 
 
 @dataclass
@@ -51,6 +55,8 @@ class Snapshot:
     bundle: str | None = None
     base_url: str | None = None
     history: list[dict[str, Any]] = field(default_factory=list)  # phases seen, seconds from start
+    progress: str | None = None  # within the phase: "3/8 shards, ~40 s left", "2.1 of 12.8 GiB downloaded"
+    progress_step: tuple | None = None  # what counts as news in it (each shard, each tenth downloaded)
 
     def to_dict(self) -> dict[str, Any]:
         diagnosis_dict = B.diagnosis_dict
@@ -70,6 +76,7 @@ class Snapshot:
             "capacity_check": None if self.capacity_check is None else self.capacity_check.to_dict(),
             "crash_bundle": self.bundle,
             "base_url": self.base_url,
+            "progress": self.progress,
             "history": self.history,
         }
 
@@ -117,6 +124,8 @@ class Monitor:
         self._run_at: float | None = None  # the watched run's start (Docker's StartedAt)
         self._in_run = False  # the feed has reached the watched run's lines
         self._log_ended = threading.Event()
+        self._download: DownloadWatch | None = None  # the model's folder in the mounted HF cache
+        self._next_download_look = 0.0
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self.stopping = False  # set when the operator asked for the stop: not a crash
@@ -212,13 +221,16 @@ class Monitor:
                 bundle=self.bundle,
                 history=t.to_dict()["history"],
                 base_url=self.base_url,
+                progress=None if t.progress is None else t.progress.text(),
+                progress_step=None if t.progress is None else t.progress.step(),
             )
 
     def _emit(self, force: bool = False) -> None:
         if not self.on_update:
             return
         snap = self.snapshot()
-        key = (snap.phase, snap.detail, snap.docker_error, snap.stalled_s is not None, len(snap.diagnoses))
+        key = (snap.phase, snap.detail, snap.docker_error, snap.stalled_s is not None, len(snap.diagnoses),
+               snap.progress_step)
         if force or key != self._last_sent:
             self._last_sent = key
             self.on_update(snap)
@@ -262,6 +274,7 @@ class Monitor:
             self.name = (attrs.get("Name") or "").lstrip("/") or self.name
             if self.watch is None:
                 self.watch = CapacityWatch(prediction_of(attrs))
+            self._download = DownloadWatch.for_container(attrs)
             started = docker_time.parse((attrs.get("State") or {}).get("StartedAt", ""))
             if started:
                 self._run_at = started  # only this run: a restart keeps the old run's lines
@@ -282,6 +295,7 @@ class Monitor:
                     if self._log_ended.is_set() and not self.feed.running:
                         self._follow()  # the log ended while the container runs (no engine at its start)
                     now = time.monotonic()
+                    self._look_at_download(now)
                     if now >= next_probe and self.tracker.phase not in (RunPhase.EXITED,):
                         self._probe()
                         next_probe = now + (0.5 if self.tracker.phase < RunPhase.READY else 2.0)
@@ -293,6 +307,23 @@ class Monitor:
             if self._stop.is_set():
                 self.stop()
         return self.snapshot()
+
+    def _look_at_download(self, now: float) -> None:
+        """While the weights load and no shard has been counted yet, how much of the checkpoint
+        is in the cache (every DOWNLOAD_LOOK_S; the download itself logs nothing)."""
+        watch = self._download
+        if watch is None or now < self._next_download_look:
+            return
+        self._next_download_look = now + DOWNLOAD_LOOK_S
+        tracker = self.tracker
+        if tracker.phase is not RunPhase.LOADING_WEIGHTS or (tracker.progress and tracker.progress.what == "shards"):
+            return
+        done = watch.sample()
+        if done and done < watch.total_bytes:
+            with self._lock:
+                moved = self.tracker.measure("downloaded", done, watch.total_bytes)
+            if moved:
+                self._emit(force=True)
 
     def _finish(self, attrs: dict[str, Any]) -> Snapshot:
         # Let the feed deliver the last lines (the follower reads the stored log to its end).

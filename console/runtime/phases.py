@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from console.logs.events import phase_of
+from console.logs.events import WeightLoadProgress, phase_of
 from console.settings.spec import BY_KEY
 
 
@@ -70,6 +70,46 @@ def from_log_phase(log_phase: Any) -> RunPhase | None:
 
 
 @dataclass
+class Progress:
+    """Measured progress inside a phase: weight shards loaded, or bytes downloaded into the HF
+    cache. The ETA extrapolates the rate since the first sample (None until it means something)."""
+
+    what: str  # "shards" | "downloaded"
+    done: float
+    total: float
+    first_at: float  # when the first sample came
+    first_done: float
+    at: float  # the latest sample
+
+    @property
+    def eta_s(self) -> float | None:
+        moved, took = self.done - self.first_done, self.at - self.first_at
+        if moved <= 0 or took < 2.0 or self.done >= self.total:
+            return None
+        return (self.total - self.done) * took / moved
+
+    def text(self) -> str:
+        if self.what == "shards":
+            part = f"{int(self.done)}/{int(self.total)} shards"
+        else:
+            part = f"{self.done / 2**30:.1f} of {self.total / 2**30:.1f} GiB {self.what}"
+        eta = self.eta_s
+        return part + (f", ~{_duration(eta)} left" if eta is not None else "")
+
+    def step(self) -> tuple[str, int]:
+        """What counts as news for a line-per-change reader: each shard, each tenth of a download."""
+        return self.what, int(self.done) if self.what == "shards" else int(10 * self.done / max(self.total, 1))
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+@dataclass
 class Transition:
     phase: RunPhase
     at: float  # wall-clock seconds
@@ -90,6 +130,7 @@ class PhaseTracker:
     oom_killed: bool = False
     health_failures: int = 0
     unhealthy_after: int = 3  # consecutive failed probes after ready
+    progress: Progress | None = None  # within the current phase (shards, download), with an ETA
 
     def __post_init__(self) -> None:
         now = self.clock()
@@ -114,6 +155,7 @@ class PhaseTracker:
             return False
         self.phase = phase
         self.detail = detail
+        self.progress = None  # the next phase measures its own
         self.history.append(Transition(phase, now, detail))
         self.last_progress = max(self.last_progress, now)
         if phase is RunPhase.READY and self.ready_at is None:
@@ -125,6 +167,23 @@ class PhaseTracker:
         at = self.clock() if at is None else at
         self.last_progress = max(self.last_progress, at)
 
+    def measure(self, what: str, done: float, total: float, at: float | None = None) -> bool:
+        """Progress inside the current phase (``what``: "shards", "downloaded"). True when it
+        moved; moving counts as activity (no stall while bytes or shards come)."""
+        now = self.clock() if at is None else at
+        p = self.progress
+        if total <= 0 or self.phase >= RunPhase.READY:
+            return False
+        if p is None or p.what != what or done < p.done:
+            self.progress = Progress(what, done, total, now, done, now)
+            self.activity(now)
+            return True
+        if done == p.done:
+            return False
+        p.done, p.total, p.at = done, total, now
+        self.activity(now)
+        return True
+
     def log_event(self, event: Any, at: float | None = None) -> bool:
         """Feed one parsed log event; returns True when the phase changed."""
         log_phase = phase_of(event)
@@ -132,7 +191,10 @@ class PhaseTracker:
         self.activity(at)
         if step is None:
             return False
-        return self.advance(step, getattr(log_phase, "label", ""), at)
+        changed = self.advance(step, getattr(log_phase, "label", ""), at)
+        if isinstance(event, WeightLoadProgress) and self.phase is RunPhase.LOADING_WEIGHTS:
+            self.measure("shards", event.done, event.total, at)
+        return changed
 
     def probe(self, healthy: bool, models_ok: bool) -> bool:
         """An HTTP probe result. Ready = healthy /health + a /v1/models answer."""
@@ -180,6 +242,7 @@ class PhaseTracker:
             "elapsed_s": round(self.elapsed, 2),
             "time_to_ready_s": None if self.time_to_ready is None else round(self.time_to_ready, 2),
             "stalled_s": None if self.stalled_for() is None else round(self.stalled_for() or 0, 1),
+            "progress": None if self.progress is None else self.progress.text(),
             "exit_code": self.exit_code,
             "oom_killed": self.oom_killed,
             "history": [

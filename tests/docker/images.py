@@ -32,7 +32,10 @@ Images
       scales all phase delays in the other scenarios (default 0.2 s);
       ``FAKE_SGLANG_STATS_INTERVAL`` s between Prefill/Decode stat lines once
       ready (default 1); ``FAKE_SGLANG_TOKEN_INTERVAL`` s between streamed tokens (default 0:
-      a request in flight for a while, to drain a worker under load); ``SCENARIOS`` below lists the names;
+      a request in flight for a while, to drain a worker under load); ``FAKE_SGLANG_DOWNLOAD_MB`` writes that many MB into
+      the HF cache's model folder after "Load weight begin" (a download, which
+      SGLang does not log) and ``FAKE_SGLANG_SHARDS`` prints tqdm's
+      checkpoint-shard bar with that many shards; ``SCENARIOS`` below lists the names;
     * logs the memory figures SGLang 0.5.23 computes for the fake GPU, model
       and TP (``tests/data/sglang/answers.json``, SGLang's own answers): the
       memory free at load, what the weights took, the KV pool; with

@@ -49,8 +49,10 @@ def render_tracker(snap, pull_text: str = "") -> Text:
         text.append("\nunhealthy: /health or /v1/models stopped answering", style="bold red")
     elif phase is RunPhase.READY:
         text.append(f"\nready at {snap.base_url} in {snap.time_to_ready_s:.1f}s", style="green")
-    elif snap.detail:
+    elif snap.detail or snap.progress:
         text.append(f"\n{snap.detail}", style="dim")
+        if snap.progress:
+            text.append(f"{' · ' if snap.detail else ''}{snap.progress}", style="cyan")
     if pull_text and phase <= RunPhase.PULLING:
         text.append(f"  {pull_text}", style="cyan")
     if snap.stalled_s is not None:

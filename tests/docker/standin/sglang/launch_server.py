@@ -46,6 +46,22 @@ def traceback_lines(exc_line: str, where: str) -> None:
     plain(exc_line, sys.stderr)
 
 
+def download(model: str, megabytes: int, seconds: float) -> None:
+    """Write ``megabytes`` into the HF cache the way a download grows (an .incomplete blob in
+    the model's folder), over ``seconds``: the console measures the cache, SGLang logs nothing."""
+    if megabytes <= 0:
+        return
+    org, _, name = model.partition("/")
+    folder = os.path.join(os.path.expanduser("~/.cache/huggingface/hub"), f"models--{org}--{name}", "blobs")
+    os.makedirs(folder, exist_ok=True)
+    chunk = b"\0" * (1 << 20)
+    with open(os.path.join(folder, "0123abcd.incomplete"), "wb") as fh:
+        for _ in range(megabytes):
+            fh.write(chunk)
+            fh.flush()
+            time.sleep(seconds / megabytes)
+
+
 def parse(argv: list[str]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="sglang.launch_server")
     ap.add_argument("--model-path", "--model", required=True)
@@ -234,6 +250,13 @@ def main(argv: list[str] | None = None) -> int:
         mem, per_rank = free_gb + 0.6, size_gb
     for rank in range(tp):
         log(f"Load weight begin. avail mem={mem - 0.6:.2f} GB", rank)
+    download(name, int(os.environ.get("FAKE_SGLANG_DOWNLOAD_MB", "0") or 0), delay)
+    shards = int(os.environ.get("FAKE_SGLANG_SHARDS", "0") or 0)
+    for done in range(shards + 1 if shards > 0 else 0):  # tqdm's bar, as SGLang's loader prints it
+        plain(f"Loading safetensors checkpoint shards: {100 * done // shards:3d}% Completed | {done}/{shards} "
+              f"[00:{done:02d}<00:{shards - done:02d},  1.00s/it]", sys.stderr)
+        if done < shards:
+            time.sleep(delay / shards)
     time.sleep(delay)
     if scenario == "gated_repo":
         traceback_lines("huggingface_hub.errors.GatedRepoError: 401 Client Error. (Request ID: Root=1-6789abcd)\n\n"
