@@ -377,3 +377,26 @@ def test_weights_download_and_shards_are_counted_with_an_eta(standin_sglang_imag
     shards = [line.split("]   ", 1)[1] for line in lines if "shards" in line]
     assert shards and shards[-1].startswith("3/3 shards"), err
     assert any(s.startswith(("1/3 shards, ~", "2/3 shards, ~")) and s.endswith(" left") for s in shards), err
+
+
+def test_logs_diagnose_explains_a_kill_and_the_images_gpu_refusal(base_image, console_image, containers, xdg, capsys):
+    """Issue 19: exit 137 got no explanation (SIGKILL / OOM killer) and the image's own exit-3
+    refusal ("nvidia-smi sees no usable GPU") no diagnosis in `logs --diagnose`."""
+    from console.runtime.spec import LABEL_OWNED
+
+    killed = containers.run(base_image, ["sh", "-c", "echo up; sleep 100"], labels={LABEL_OWNED: "1"})
+    deadline = time.monotonic() + 30
+    while b"up" not in killed.logs() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    killed.kill()
+    killed.wait(timeout=30)
+    code, out, err = run_cli(capsys, "logs", killed.name, "--diagnose")
+    assert code == 0 and out == "up\n"
+    assert "SIGKILL" in err and "OOM killer" in err and "Traceback" not in err
+
+    refused = containers.run(console_image, labels={LABEL_OWNED: "1"})  # no GPU here: the entrypoint refuses
+    assert refused.wait(timeout=60)["StatusCode"] == 3
+    code, out, err = run_cli(capsys, "logs", refused.name, "--diagnose")
+    assert code == 0 and "nvidia-smi sees no usable GPU" in out
+    assert "cause: The image found no usable GPU and refused to start (exit code 3)" in err
+    assert "NVIDIA Container Toolkit" in err
