@@ -358,7 +358,7 @@ class ConsoleApp(App):
     # -- help, theme, quit -----------------------------------------------------
 
     def action_help(self) -> None:
-        from console.ui.screens.help import HelpScreen
+        from console.ui.screens.help import HelpScreen  # its widgets load when first asked for
 
         if isinstance(self.screen, HelpScreen):
             self.pop_screen()
@@ -383,7 +383,7 @@ class ConsoleApp(App):
         return warnings
 
     async def action_quit(self) -> None:
-        from console.ui.screens.confirm import QuitScreen
+        from console.ui.screens.confirm import QuitScreen  # as the help screen: on first use
 
         if isinstance(self.screen, QuitScreen):
             return

@@ -16,6 +16,7 @@ from textual import work
 from textual.worker import get_current_worker
 
 from console.errors import ConsoleError
+from console.logs.follow import RETRY
 from console.runtime import service
 from console.runtime.capacity import predict
 from console.runtime.errors import DockerUnavailable
@@ -25,8 +26,6 @@ from console.ui.launch.messages import Attached, Failed, Progress, Pulled, Recov
 
 if TYPE_CHECKING:
     from console.ui.launch.pane import LaunchPane
-
-ATTACH_RETRY_S = 5.0  # while Docker is away at start, look again this often (quietly)
 
 
 class LaunchWorkers:
@@ -66,6 +65,7 @@ class LaunchWorkers:
     @work(thread=True, exclusive=True, group="launch")
     def _attach_worker(self: LaunchPane) -> None:
         told = False
+        failures = 0
         while True:
             try:
                 runtime = self._runtime()
@@ -77,7 +77,8 @@ class LaunchWorkers:
                 if not told:
                     self.post_message(Failed(exc, "re-attach"))
                     told = True
-                deadline = time.monotonic() + ATTACH_RETRY_S
+                failures += 1
+                deadline = time.monotonic() + RETRY.delay(failures)  # the console's one retry policy
                 while time.monotonic() < deadline:
                     if get_current_worker().is_cancelled or not self.is_attached:
                         return
