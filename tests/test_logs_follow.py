@@ -220,3 +220,19 @@ def test_a_feed_replays_its_end_to_a_subscriber_after_it(tmp_path) -> None:
     got = Collect()
     feed.subscribe(got)
     assert got.items[-1] == Ended(None) and len(got.lines) == 34
+
+
+def test_the_last_subscriber_leaving_stops_the_feed_for_good_and_a_closed_feed_takes_nobody() -> None:
+    feed = LogFeed(LogFile(str(DATA / "healthy_20b.log")))
+    a, b = Collect(), Collect()
+    stop_a = feed.subscribe(a)
+    stop_b = feed.subscribe(b)
+    stop_a()
+    assert not feed.closed  # b still reads it
+    stop_b()
+    assert feed.closed
+    late = Collect()
+    feed.subscribe(late)  # too late: nothing is delivered to it
+    feed.start()
+    feed.join(5)
+    assert late.items == [] and not feed.running

@@ -46,7 +46,8 @@ class LogFeed:
         self.source = source
         self.name = name
         self.keep_lines = keep_lines
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # publishing: history and delivery in order (held while sinks run)
+        self._subs_lock = threading.Lock()  # the subscriber list only (never held while a sink runs)
         self._start_lock = threading.Lock()
         self._subs: list[_Subscriber] = []
         self._history: deque[LogChunk | RunStarted] = deque()
@@ -67,13 +68,19 @@ class LogFeed:
                     sink(item)
                 if self._state is not None:
                     sink(self._state)
-            self._subs.append(sub)
+            with self._subs_lock:
+                if not self.closed:  # a closed feed takes nobody (LogHub.subscribe makes a new one)
+                    self._subs.append(sub)
         return lambda: self._unsubscribe(sub)
 
     def _unsubscribe(self, sub: _Subscriber) -> None:
-        sub.active = False
-        if not any(s.active for s in list(self._subs)):
-            self.stop()
+        with self._subs_lock:
+            sub.active = False
+            idle = not self.closed and not any(s.active for s in self._subs)
+            if idle:
+                self.closed = True  # decided with the list in hand: no subscriber slips in now
+        if idle:
+            self.source.stop()
 
     # ── running ─────────────────────────────────────────────────────────────
     def start(self) -> "LogFeed":
@@ -115,10 +122,11 @@ class LogFeed:
                 self._state = item
             elif isinstance(item, Resumed):
                 self._state = None
-            live = [s for s in self._subs if s.active]
-            self._subs = live
+            with self._subs_lock:
+                live = self._subs = [s for s in self._subs if s.active]
             for sub in live:
-                sub.sink(item)
+                if sub.active:  # one that left meanwhile gets nothing more
+                    sub.sink(item)
 
 
 class LogHub:
@@ -138,6 +146,16 @@ class LogHub:
                 follower = LogFollower(container_id, client=self._client)
                 feed = self._feeds[container_id] = LogFeed(follower, name=container_id[:12])
         return feed.start()
+
+    def subscribe(self, container_id: str, sink: Sink, *, replay: bool = True) -> tuple[LogFeed, Callable[[], None]]:
+        """Subscribe ``sink`` to the container's feed: (the feed, its unsubscribe). A feed whose
+        last subscriber left just then (it stops for good) is replaced by a fresh one."""
+        while True:
+            feed = self.feed(container_id)
+            unsubscribe = feed.subscribe(sink, replay=replay)
+            if not feed.closed:
+                return feed, unsubscribe
+            unsubscribe()
 
     def close(self) -> None:
         with self._lock:

@@ -280,10 +280,10 @@ class LogFollower:
 
     def run(self, publish: Publish) -> None:
         """Read until the log ends, an error ends it, or :meth:`stop`; the last item published is
-        :class:`Ended` (unless stopped). May be called again after it returned: it resumes
-        after the last line read (a container restarted meanwhile: its new run follows)."""
+        :class:`Ended` (unless stopped). May be called again after it returned by itself: it
+        resumes after the last line read (a container restarted meanwhile: its new run follows).
+        A stop is for good, even one that came before the run began."""
         self._publish = publish
-        self._stop.clear()
         problem: LogReaderError | None = None
         exited: ContainerExit | None = None
         try:
@@ -424,6 +424,8 @@ class LogFollower:
 
     def _mark(self, carried: list[str]) -> None:
         started, self._pending = self._pending, None
+        if started == self._run:
+            return  # announced already (a stream cut before this run's first line: planned again)
         self._run = started
         self._scanner = scanner_for(self.engine)  # a traceback does not span runs
         events = self._scanner.scan(carried) if carried else []

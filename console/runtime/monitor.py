@@ -21,7 +21,7 @@ from console.errors import ConsoleError
 from console.logs import docker_time
 from console.logs.diagnosis import diagnose_exit
 from console.logs.events import BatchStats, Capacity, Failure
-from console.logs.feed import LogFeed
+from console.logs.feed import LogFeed, LogHub
 from console.logs.follow import Ended, FollowItem, LogChunk, LogFollower, RunStarted
 from console.runtime import bundle as B
 from console.runtime.capacity import CapacityWatch, prediction_of
@@ -97,7 +97,7 @@ class Monitor:
         write_bundle: bool = True,
         started_at: float | None = None,
         tracker: PhaseTracker | None = None,
-        feed: LogFeed | None = None,
+        hub: LogHub | None = None,
     ):
         self.runtime = runtime
         self.container_id = container_id
@@ -118,8 +118,10 @@ class Monitor:
         self.bundle: str | None = None
         self.docker_error: str | None = None
         self.name = container_id[:12]
-        # The log: a shared feed (the TUI's), or our own follower of the current run.
-        self.feed = feed or LogFeed(LogFollower(container_id, current_run=True), name=self.name)
+        # The log: the shared feed of this container (the TUI's hub), or our own follower of the current run.
+        self.hub = hub
+        self.feed: LogFeed | None = None if hub is not None else LogFeed(
+            LogFollower(container_id, current_run=True), name=self.name)
         self._unsubscribe: Callable[[], None] | None = None
         self._run_at: float | None = None  # the watched run's start (Docker's StartedAt)
         self._in_run = False  # the feed has reached the watched run's lines
@@ -141,7 +143,8 @@ class Monitor:
             if self._run_at is not None and at is not None and at < self._run_at - 1e-6:
                 return  # an earlier run's marker (the shared feed's history)
             with self._lock:
-                if self._in_run:  # restarted while watched: a new run, its own phases
+                later = at is not None and self._run_at is not None and at > self._run_at + 1e-6
+                if self._in_run and later:  # restarted while watched: a new run, its own phases
                     self.tracker = PhaseTracker(stall_after=self.stall_after, started_at=at or 0.0)
                     self.diagnoses, self.capacity, self.stats = [], None, None
                 self._in_run = True
@@ -178,7 +181,10 @@ class Monitor:
     def _follow(self) -> None:
         """Subscribe once; start (or resume) the feed whenever it is not running."""
         if self._unsubscribe is None:
-            self._unsubscribe = self.feed.subscribe(self._on_item)
+            if self.hub is not None:
+                self.feed, self._unsubscribe = self.hub.subscribe(self.container_id, self._on_item)
+            else:
+                self._unsubscribe = self.feed.subscribe(self._on_item)
         self._log_ended.clear()
         self.feed.start()
 
@@ -292,7 +298,7 @@ class Monitor:
                     state = attrs.get("State") or {}
                     if not state.get("Running") and state.get("Status") in ("exited", "dead"):
                         return self._finish(attrs)
-                    if self._log_ended.is_set() and not self.feed.running:
+                    if self._log_ended.is_set() and self.feed is not None and not self.feed.running:
                         self._follow()  # the log ended while the container runs (no engine at its start)
                     now = time.monotonic()
                     self._look_at_download(now)

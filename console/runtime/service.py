@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping
 from console.errors import ConsoleError
 from console.logs import docker_time
 from console.logs.diagnosis import diagnose_exit
-from console.logs.feed import LogFeed
+from console.logs.feed import LogHub
 from console.logs.follow import Ended, LogChunk, LogFollower
 from console.logs.scanner import diagnoses_of
 from console.planner.capacity import Prediction
@@ -209,11 +209,11 @@ def launch(runtime: Runtime, spec: LaunchSpec, on_progress: Callable[[LayerProgr
     return info_from_attrs(container.attrs)
 
 
-def monitor_for(runtime: Runtime, info: ContainerInfo, *, feed: LogFeed | None = None,
+def monitor_for(runtime: Runtime, info: ContainerInfo, *, hub: LogHub | None = None,
                 tracker: PhaseTracker | None = None, stall_after: float = DEFAULT_STALL_S, **kwargs) -> Monitor:
     """A Monitor of a container's current run: just launched (``tracker``: the launch's), just
     restarted, or found running (re-attach after a console restart). Its phases so far come
-    from the run's log, each dated by its own line; ``feed``: a shared log feed (the TUI's),
+    from the run's log, each dated by its own line; ``hub``: the shared log feeds (the TUI's),
     else the monitor follows the run itself."""
     try:
         attrs = runtime.client.api.inspect_container(info.id)
@@ -221,7 +221,7 @@ def monitor_for(runtime: Runtime, info: ContainerInfo, *, feed: LogFeed | None =
         raise explain(exc) from exc
     tracker = replay(runtime, info, probe=False, tracker=tracker, stall_after=stall_after)
     return Monitor(runtime, info.id, base_url=info.base_url, api_key=api_key_of(attrs), stall_after=stall_after,
-                   tracker=tracker, feed=feed, **kwargs)
+                   tracker=tracker, hub=hub, **kwargs)
 
 
 def is_ready(row: Mapping[str, Any]) -> bool:

@@ -121,7 +121,7 @@ class LaunchWorkers:
         hub = getattr(self.app, "log_hub", None)
         try:
             monitor = service.monitor_for(
-                runtime, info, feed=hub.feed(info.id) if hub is not None else None, tracker=tracker,
+                runtime, info, hub=hub, tracker=tracker,
                 stall_after=self.stall_after, settings=settings, on_update=lambda snap: self.post_message(Progress(snap)),
             )
         except ConsoleError as exc:

@@ -198,14 +198,14 @@ class LogsPane(LogsActions, Vertical):
 
     @work(thread=True, group="logs-source", name="subscribe to a log feed")
     def _subscribe(self, inbox: Inbox, feed: LogFeed | None, container_id: str | None) -> None:
-        if feed is None:
-            feed = self.hub.feed(container_id or "")
-        else:
-            feed.start()
         if inbox.stopped.is_set():
             return
+        if feed is None:
+            feed, inbox.unsubscribe = self.hub.subscribe(container_id or "", inbox.put)
+        else:
+            feed.start()
+            inbox.unsubscribe = feed.subscribe(inbox.put)
         self._feed = feed
-        inbox.unsubscribe = feed.subscribe(inbox.put)
         if inbox.stopped.is_set():
             inbox.unsubscribe()
 

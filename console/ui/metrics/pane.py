@@ -220,7 +220,7 @@ class MetricsPane(Vertical):
         hub = getattr(self.app, "log_hub", None)
         if hub is None:
             return  # an app without shared feeds (a test app of this area alone)
-        unsubscribe = hub.feed(container_id).subscribe(LogMarks(self.timeline, name), replay=False)
+        _, unsubscribe = hub.subscribe(container_id, LogMarks(self.timeline, name), replay=False)
         self.app.call_from_thread(self._marks_subscribed, container_id, unsubscribe)
 
     def _marks_subscribed(self, container_id: str, unsubscribe: Callable[[], None]) -> None:
