@@ -612,3 +612,16 @@ async def test_a_flood_paces_redraws_from_the_previous_interval() -> None:
         assert pane._view_timer_pending or len(flushes) == 3
         await until(pilot, lambda: len(flushes) >= 3, "the next redraw")
         assert flushes[2] - flushes[1] < timer_wait
+
+
+async def test_the_chosen_plan_is_shown_next_to_the_logged_pool() -> None:
+    """The planner's PlanChosen reaches the Logs area as a message (no other area calls into it)."""
+    from types import SimpleNamespace
+
+    from console.ui.messages import PlanChosen
+
+    app = LogsApp(DATA / "healthy_20b.log")
+    async with app.run_test(size=(120, 30)) as pilot:
+        pane = await loaded(pilot)
+        pane.post_message(PlanChosen({"max_model_len": 131072}, plan=SimpleNamespace(max_total_num_tokens=1_000_000)))
+        await until(pilot, lambda: "plan 1,000,000 (+7%)" in screen_text(app), "the plan beside the pool")
