@@ -12,6 +12,7 @@ from console.ui.areas import AREAS
 from console.ui.gpu_feed import GpuFeed
 from console.ui.gpus import format as fmt
 from console.ui.gpus.pane import GpusPane
+from console.ui.gpus.processes import COLUMNS
 from console.ui.gpus.planner import plan_values
 from tests.gpus_helpers import (
     FIXED_TIME,
@@ -149,7 +150,8 @@ async def test_the_console_without_docker_greets_nobody_with_a_failure(monkeypat
         notes = [f"{n.title}: {n.message}" for n in app._notifications]
         assert not any("DockerUnavailable" in n or "background task" in n or "failed" in n for n in notes), notes
         procs = pane.query_one("#gpus-procs", DataTable)
-        assert procs.row_count and str(procs.get_row_at(0)[4]) == ""  # no container named, nothing said
+        container = procs.get_row_at(0)[COLUMNS.index("Container")]
+        assert procs.row_count and str(container) == ""  # no container named, nothing said
 
 
 async def test_enter_on_a_plan_posts_plan_chosen_with_launch_setting_names(monkeypatch) -> None:
