@@ -1,10 +1,11 @@
 """What a log feed has published that the Logs view has not taken yet.
 
 The feed's thread puts items in; the view takes them all at once, at most a few dozen times a
-second. Consecutive chunks merge into one (a flood arrives as a few large batches, k9s style);
-the other items (run markers, outages, the end) keep their place between them. At most one
-"come and take" message is pending at a time, and a reader that gets too far ahead waits
-(memory stays bounded while the view catches up).
+second (a flood arrives as a few large takes, k9s style), in order: chunks, run markers,
+outages, the end. A chunk is one read of the log (thousands of lines in a flood): kept as
+it is, not copied into a merged list. At most one "come and take" message is pending at a
+time, and a reader that gets too far ahead waits (memory stays bounded while the view
+catches up).
 """
 
 from __future__ import annotations
@@ -34,15 +35,8 @@ class Inbox:
             if isinstance(item, LogChunk):
                 while self._lines > HIGH_WATER and not self.stopped.is_set():
                     self._cond.wait(0.1)
-                last = self._items[-1] if self._items else None
-                if isinstance(last, LogChunk):
-                    last.lines.extend(item.lines)
-                    last.events.extend(item.events)  # indices no longer matter once merged
-                else:  # a copy: the feed's history keeps the original
-                    self._items.append(LogChunk(list(item.lines), list(item.events), item.stream, None, item.at))
                 self._lines += len(item.lines)
-            else:
-                self._items.append(item)
+            self._items.append(item)  # shared with the feed's history: read, never changed
             if self.stopped.is_set() or self._pending:
                 return
             self._pending = True
