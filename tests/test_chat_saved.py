@@ -13,7 +13,7 @@ import time
 from console.chat import saved
 from console.ui.chat import adapter
 from console.ui.chat.saved_list import SavedChatsList, SavedChatsScreen
-from console.ui.chat.settings import ChatSettings
+from console.chat.settings import ChatSettings
 from console.ui.screens.confirm import ConfirmScreen
 from tests.test_ui_chat_support import ChatTestApp, send_and_wait
 from tests.ui_helpers import until

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Input
 from console.compare.options import OPTIONS, read_args
 from console.ui.commands import pane_bindings
 from console.ui.compare.screen import CompareScreen, field_id
-from console.ui.panes.smoke import SmokePane
+from console.ui.smoke.pane import SmokePane
 from tests.test_ui_chat_support import STYLES
 from tests.ui_helpers import screen_text, until
 
