@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from console.logs.severity import Severity, may_contain, severity
 from console.private_file import write_private
+from console.settings.mask import scrub_lines
 
 DEFAULT_CAP = 100_000
 _BLOCK = 1024  # lines pre-checked together when searching for errors
@@ -197,5 +198,15 @@ class LogBuffer:
     def save(self, path: str, *, view_only: bool = True, own_dir: bool = False) -> int:
         """Write the view (or every retained line) to ``path``, mode 0600. Returns the line count."""
         rows = self.rows(view_only=view_only)
-        write_private(os.path.expanduser(path), (line + "\n" for line in rows), own_dir=own_dir)
+        write_rows(path, rows, own_dir=own_dir)
         return len(rows)
+
+
+def write_rows(path: str, rows: list[str], *, own_dir: bool = False) -> None:
+    """A log's lines to a private file, its secrets masked as the screen shows them (the
+    scrubber: secret names and every live secret value), a chunk at a time."""
+    def masked():
+        for i in range(0, len(rows), 10_000):
+            yield from (line + "\n" for line in scrub_lines(rows[i : i + 10_000]))
+
+    write_private(os.path.expanduser(path), masked(), own_dir=own_dir)

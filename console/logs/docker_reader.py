@@ -37,7 +37,6 @@ from typing import Any
 
 from console.errors import ConsoleError
 from console.logs.docker_time import since_param
-from console.runtime.engine import connect
 
 STDOUT = 1
 STDERR = 2
@@ -111,8 +110,8 @@ class DockerLogReader:
     ``follow`` keeps reading until the container stops or :meth:`close` is called.
     ``since`` / ``until`` (datetime, unix seconds, a Docker time or the API's "secs.nanos")
     and ``tail`` (int or "all") select the lines. ``client``: a Docker SDK client (the
-    runtime's pinned one); without one the reader connects through
-    :func:`console.runtime.engine.connect`.
+    runtime's pinned one, :func:`console.runtime.engine.connect`; this package does not
+    connect by itself, so it never depends on the runtime that depends on it).
     """
 
     def __init__(
@@ -299,7 +298,7 @@ class DockerLogReader:
     # ── internals ───────────────────────────────────────────────────────────
     def _api(self) -> Any:
         if self._client is None:
-            self._client = connect()
+            raise EngineUnavailable("No Docker client to read the log with.", "Pass the runtime's client.")
         return getattr(self._client, "api", self._client)
 
     def _open(self):

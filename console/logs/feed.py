@@ -130,11 +130,15 @@ class LogFeed:
 
 
 class LogHub:
-    """One shared follower per container (the TUI's, held by the app). ``client``: tests hand
-    a Docker client; the console's followers connect through the runtime's pinned client."""
+    """One shared follower per container (the TUI's, held by the app). ``client`` (tests) or
+    ``connect`` (the console: the runtime's pinned client) and ``hold`` go to every follower
+    (see :class:`~console.logs.follow.LogFollower`)."""
 
-    def __init__(self, *, client: Any = None) -> None:
+    def __init__(self, *, client: Any = None, connect: Callable[[], Any] | None = None,
+                 hold: Callable[[dict], Any] | None = None) -> None:
         self._client = client
+        self._connect = connect
+        self._hold = hold
         self._feeds: dict[str, LogFeed] = {}
         self._lock = threading.Lock()
 
@@ -143,7 +147,7 @@ class LogHub:
         with self._lock:
             feed = self._feeds.get(container_id)
             if feed is None or feed.closed:
-                follower = LogFollower(container_id, client=self._client)
+                follower = LogFollower(container_id, client=self._client, connect=self._connect, hold=self._hold)
                 feed = self._feeds[container_id] = LogFeed(follower, name=container_id[:12])
         return feed.start()
 

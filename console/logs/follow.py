@@ -31,6 +31,7 @@ from console.logs.docker_reader import (
     STDOUT,
     ContainerGone,
     DockerLogReader,
+    EngineUnavailable,
     LogReaderError,
     engine_error,
     read_file_batches,
@@ -38,7 +39,6 @@ from console.logs.docker_reader import (
 from console.logs.events import Diagnosis, Event
 from console.logs.resume import Resume
 from console.logs.scanner import DEFAULT_ENGINE, Scanner, scanner_for
-from console.runtime.engine import connect
 
 
 @dataclass(frozen=True)
@@ -232,7 +232,10 @@ class LogFollower:
     whole log, earlier runs first, then a :class:`RunStarted` marker); ``current_run`` starts
     at the current run instead. ``timestamps`` reads Docker's stamp of every line (exact event
     times for ``status``; costs a little per line, so the live views do without). ``client``: a
-    Docker SDK client (default: :func:`console.runtime.engine.connect`, the pinned one).
+    Docker SDK client, or ``connect``: how to make one when the run starts (the runtime's pinned
+    :func:`console.runtime.engine.connect`; this package depends on the runtime for nothing).
+    ``hold``: called with each ``docker inspect`` of the container, what it returns is kept
+    while following (the console's scrubber learns the container's secrets that way).
     """
 
     def __init__(
@@ -247,6 +250,8 @@ class LogFollower:
         timestamps: bool = False,
         engine: str = DEFAULT_ENGINE,
         retry: RetryPolicy = RETRY,
+        connect: Callable[[], Any] | None = None,
+        hold: Callable[[dict], Any] | None = None,
     ) -> None:
         self.container_id = container_id
         self.follow = follow
@@ -257,6 +262,9 @@ class LogFollower:
         self.engine = engine
         self.retry = retry
         self._client = client
+        self._connect = connect
+        self._hold = hold
+        self._held: Any = None  # what ``hold`` returned for the last inspect
         self._scanner: Scanner = scanner_for(engine)
         self._resume = Resume()
         self._run: str | None = None  # StartedAt of the run the last lines belong to
@@ -288,7 +296,10 @@ class LogFollower:
         exited: ContainerExit | None = None
         try:
             if self._client is None:
-                self._client = connect()
+                if self._connect is None:
+                    raise EngineUnavailable("No way to reach the Docker Engine was given.",
+                                            "Pass the runtime's client or its connect.")
+                self._client = self._connect()
         except Exception as exc:  # noqa: BLE001 - connect says why in words
             publish(Ended(engine_error(exc, self.container_id)))
             return
@@ -341,9 +352,12 @@ class LogFollower:
     # ── internals ───────────────────────────────────────────────────────────
     def _inspect(self) -> tuple[dict | None, LogReaderError | None]:
         try:
-            return getattr(self._client, "api", self._client).inspect_container(self.container_id), None
+            info = getattr(self._client, "api", self._client).inspect_container(self.container_id)
         except Exception as exc:  # noqa: BLE001 - SDK/requests/socket errors vary
             return None, engine_error(exc, self.container_id)
+        if self._hold is not None:
+            self._held = self._hold(info)
+        return info, None
 
     def _plan(self, info: dict) -> list[_Read | _Mark]:
         """The reads (and run markers) that continue the log from where it stands."""

@@ -26,6 +26,7 @@ from console.logs.follow import Ended, FollowItem, LogChunk, LogFollower, RunSta
 from console.runtime import bundle as B
 from console.runtime.capacity import CapacityWatch, prediction_of
 from console.runtime.download import DownloadWatch
+from console.runtime.engine import connect
 from console.runtime.errors import DockerUnavailable, explain
 from console.runtime.phases import DEFAULT_STALL_S, PhaseTracker, RunPhase
 from console.server.client import ServerClient
@@ -121,7 +122,7 @@ class Monitor:
         # The log: the shared feed of this container (the TUI's hub), or our own follower of the current run.
         self.hub = hub
         self.feed: LogFeed | None = None if hub is not None else LogFeed(
-            LogFollower(container_id, current_run=True), name=self.name)
+            LogFollower(container_id, current_run=True, connect=connect), name=self.name)
         self._unsubscribe: Callable[[], None] | None = None
         self._run_at: float | None = None  # the watched run's start (Docker's StartedAt)
         self._in_run = False  # the feed has reached the watched run's lines

@@ -195,8 +195,11 @@ class ConsoleApp(App):
         with self._hub_lock:
             if self._log_hub is None:
                 from console.logs.feed import LogHub
+                from console.runtime.engine import connect
+                from console.runtime.secret_files import known_secrets
 
-                self._log_hub = LogHub()
+                # The runtime's pinned client; each container's secrets masked while it is followed.
+                self._log_hub = LogHub(connect=connect, hold=known_secrets)
             return self._log_hub
 
 

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 from textual import work
 
-from console.logs.buffer import FilterError
+from console.logs.buffer import FilterError, write_rows
 from console.logs.severity import Severity
-from console.private_file import state_dir, write_private
+from console.private_file import state_dir
 from console.runtime.lifecycle import Runtime
 from console.ui.clipboard import copy_text
 from console.ui.logs.input_bar import LogInputBar
@@ -135,7 +135,7 @@ class LogsActions:
     def _save_rows(self: LogsPane, path: str, rows: list[str], filtered: bool) -> None:
         own = Path(path).parent == state_dir("logs")  # the default folder is the console's: made 0700
         try:
-            write_private(path, (line + "\n" for line in rows), own_dir=own)
+            write_rows(path, rows, own_dir=own)
         except OSError as exc:
             self.post_message(self.Saved(path, 0, filtered, exc))
         else:

@@ -33,6 +33,8 @@ from console.logs.follow import ContainerExit, Ended, LogChunk, LogFile, LogFoll
 from console.logs.scanner import scanner_for
 from console.logs.severity import Severity
 from console.logs.stats import LogStats
+from console.runtime.engine import connect
+from console.runtime.secret_files import known_secrets
 from console.ui.logs.actions import LogsActions
 from console.ui.logs.inbox import Inbox
 from console.ui.logs.input_bar import LogInputBar
@@ -154,7 +156,7 @@ class LogsPane(LogsActions, Vertical):
         """The app's shared feeds (``app.log_hub``); an app without one gets the pane's own."""
         hub = getattr(self.app, "log_hub", None)
         if hub is None:
-            hub = self._own_hub = self._own_hub or LogHub()
+            hub = self._own_hub = self._own_hub or LogHub(connect=connect, hold=known_secrets)
         return hub
 
     def reset(self) -> None:
@@ -176,7 +178,9 @@ class LogsPane(LogsActions, Vertical):
         if follow and tail == "all" and since is None:
             feed = None  # the hub's: taken in the worker (it may wait on a busy feed)
         else:
-            feed = LogFeed(LogFollower(container_id, follow=follow, tail=tail, since=since), name=container_id[:12])
+            follower = LogFollower(container_id, follow=follow, tail=tail, since=since, connect=connect,
+                                   hold=known_secrets)  # the container's secrets masked while followed
+            feed = LogFeed(follower, name=container_id[:12])
         self._open(f"container {container_id[:12]}", "following" if follow else "reading", clear,
                    feed, container_id)
 
