@@ -27,7 +27,7 @@ async def test_round_trip_and_markdown(sglang_shaped_server, tmp_path):
     assert types.count("ReasoningDelta") == 2 and types.count("ContentDelta") == 1
 
     back = transcript.load_jsonl(path, api_key="secret-key-123")
-    assert back.messages == s.messages and back.settings.api_key == "secret-key-123"
+    assert back.messages == s.messages and back.settings.api_key.reveal() == "secret-key-123"
     t0, b0 = s.turns[0], back.turns[0]
     assert b0.user_text == t0.user_text
     assert [type(e).__name__ for e in b0.events] == [type(e).__name__ for e in transcript._merge_deltas(t0.events)]
