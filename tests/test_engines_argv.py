@@ -19,11 +19,9 @@ from console.secret import Secret
 
 DATA = Path(__file__).parent / "data" / "engines"
 
-# SGLang's parser allows unique-prefix abbreviations; the console's TENSOR_PARALLEL_SIZE setting
-# still passes `--tp`, which SGLang 0.5.23 declares only as `--tp-size` / `--tensor-parallel-size`.
-# Allowed here only while it stays unambiguous (the test below proves it); the settings should
-# move to `--tp-size` when they are rewired onto the engines.
-KNOWN_ABBREVIATIONS = {"sglang": {"--tp": "--tp-size"}}
+# SGLang's parser allows unique-prefix abbreviations; the console relies on none (TENSOR_PARALLEL_SIZE
+# passes `--tp-size`, the name SGLang 0.5.23 declares).
+KNOWN_ABBREVIATIONS: dict[str, dict[str, str]] = {}
 
 
 def declaration(engine: str) -> dict:
@@ -150,14 +148,13 @@ def test_flag_map_names_declared_flags(name):
     assert missing == []
 
 
-def test_sglang_tp_abbreviation_is_unambiguous():
-    """`--tp` works only because exactly one SGLang flag starts with it; this fails the day that changes."""
+def test_sglang_tensor_parallel_flag_is_declared_not_abbreviated():
+    """TENSOR_PARALLEL_SIZE passes SGLang's declared `--tp-size`, not the `--tp` abbreviation its
+    parser happens to accept today."""
     flags = declaration("sglang")["flags"]
-    assert declaration("sglang")["allow_abbrev"] is True
-    starting = {id(flags[f]) for f in flags if f.startswith("--tp")}
-    assert len(starting) == 1 and "--tp-size" in flags
     argv = engines.get("sglang").argv({"model": "openai/gpt-oss-120b", "tensor_parallel_size": 2})
-    assert "abbrev:--tp" in check_argv(engines.get("sglang"), argv)
+    assert argv[argv.index("--tp-size") + 1] == "2" and "--tp" not in argv and "--tp-size" in flags
+    assert not [p for p in check_argv(engines.get("sglang"), argv) if p.startswith("abbrev:")]
 
 
 def test_a_wrong_flag_or_choice_is_caught():

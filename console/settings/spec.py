@@ -166,7 +166,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     # ── Memory & performance ──────────────────────────────────────────────
     Setting(
-        "tensor_parallel_size", "TENSOR_PARALLEL_SIZE", "int", MEMORY, flag="--tp",
+        "tensor_parallel_size", "TENSOR_PARALLEL_SIZE", "int", MEMORY, flag="--tp-size",
         aliases=("TP_SIZE", "TP"), choices=(1, 2, 4, 8), auto=True, label="Tensor parallel size",
         help="GPUs one model copy is split over. gpt-oss has 64 query / 8 KV heads, so only 1, 2, 4 or "
         "8 are valid. Auto: the largest valid TP ≤ the GPU count at which the model fits; 20b → 1.",
