@@ -1,4 +1,5 @@
-"""``launch``: start SGLang in Docker from settings, then follow it until it is ready."""
+"""``launch``: start an engine (SGLang by default; --engine vllm|llamacpp) in Docker from settings,
+then follow it until it is ready."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 from console.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json_flag, emit
 from console.errors import ConsoleError
 
-HELP = "launch SGLang in Docker (settings from a profile, env and flags) and follow it until ready"
+HELP = "launch SGLang, vLLM or llama.cpp in Docker (settings from a profile, env and flags) and follow it until ready"
 ORDER = 20
 
 
@@ -23,7 +24,7 @@ def register(parser) -> None:
         default="auto",
         help=f"project: the project's env-driven image; stock: an SGLang image ({STOCK_IMAGE}, the version "
         "plans are made for) run with the argv the console builds; auto: stock for images named */sglang, "
-        "else project",
+        "else project. --engine vllm and llamacpp always run stock (their own image and argv)",
     )
     parser.add_argument(
         "--allow-public", action="store_true", help="publish on a non-local address even without an API key (warns)"
@@ -105,8 +106,9 @@ def run(args) -> int:
         return EXIT_OK
     from console.runtime.capacity import predict
 
-    # The plan for these settings on this box, kept on the container: the log's pool is checked against it.
-    spec.prediction = predict(vals.values)
+    # The plan for these settings on this box, kept on the container: the log's pool is checked against it
+    # (SGLang's pool rule; the other engines' plans are `plan --engine`'s).
+    spec.prediction = predict(vals.values) if spec.engine == "sglang" else None
     if spec.prediction is not None:
         p = spec.prediction
         _say(f"plan: KV pool {p.max_total_num_tokens:,} tokens per replica ({p.planned_for}, TP={p.tp}, "

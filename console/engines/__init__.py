@@ -62,3 +62,12 @@ def get(name: str | None = None):
 
 def all_engines() -> list:
     return [get(n) for n in names()]
+
+
+def by_metrics(text: str):
+    """The engine whose metric prefix a /metrics page uses (SGLang when none matches): how a
+    client that knows only a URL reads the right names."""
+    for engine in all_engines():
+        if engine.metric_names.prefix in text:
+            return engine
+    return get(DEFAULT)

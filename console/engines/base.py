@@ -134,6 +134,13 @@ class Engine(abc.ABC):
     secret_flags: tuple[str, ...] = ("--api-key",)  # argv flags whose value is a secret
     secret_env: tuple[str, ...] = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")  # env names that carry one
     key_file_flag: str | None = None  # the engine's own "read the API key from this file" flag
+    # Else an options file the engine reads (``--config FILE.yaml``), where the key goes as
+    # ``api-key: "…"``: the file's name under the secrets folder and the flag that names it.
+    config_file: str | None = None
+    config_flag: str = "--config"
+    # huggingface_hub (inside the engine) reads the HF token from the file HF_TOKEN_PATH names;
+    # False: the engine reads only the HF_TOKEN variable, which `docker inspect` shows.
+    hf_token_file: bool = True
     rules: tuple = ()
     metric_names: MetricNames
     probes: Probes = Probes()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from console.errors import ConsoleError
+from console.engines.follow import scanner_for
 from console.logs import docker_time
 from console.logs.diagnosis import diagnose_exit
 from console.logs.feed import LogHub
@@ -115,7 +116,8 @@ def replay(runtime: Runtime, info: ContainerInfo, *, probe: bool = True, tracker
     if tracker is None:
         tracker = PhaseTracker(stall_after=stall_after, started_at=started or 0.0)
     if info.status not in ("created",):
-        follower = LogFollower(info.id, client=runtime.client, follow=False, current_run=True, timestamps=True)
+        follower = LogFollower(info.id, client=runtime.client, follow=False, current_run=True, timestamps=True,
+                               scanners=scanner_for)
         problems: list[Any] = []
 
         def on_item(item) -> None:
@@ -194,7 +196,7 @@ def _tail(runtime: Runtime, info: ContainerInfo, n: int = 300) -> tuple[list[str
             lines.extend(item.lines)
             events.extend(ev for _, ev in item.events)
 
-    LogFollower(info.id, client=runtime.client, follow=False, tail=n).run(on_item)
+    LogFollower(info.id, client=runtime.client, follow=False, tail=n, scanners=scanner_for).run(on_item)
     diagnoses = diagnoses_of(events)
     how = diagnose_exit(info.exit_code, info.oom_killed)
     if how is not None:

@@ -109,6 +109,7 @@ class LlamaCpp(Engine):
     secret_flags = ("--api-key",)
     secret_env = ("LLAMA_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
     key_file_flag = "--api-key-file"
+    hf_token_file = False  # llama-server's -hf download reads HF_TOKEN from its environment only
     metric_names = METRICS
     # /health answers 503 {"error": {"message": "Loading model"}} until the model is loaded.
     # Only /health is open when an API key is set: /metrics and /v1/models need the key too.
