@@ -104,7 +104,7 @@ def test_launch_engine_llamacpp_ready_status_logs_metrics_smoke_bench_stop(llama
 
     rc, out, err = cli(env, "bench", *base, "--concurrency", "1", "--requests", "2", "--input-len", "32",
                        "--output-len", "8", "--json", "--quiet", timeout=600)
-    assert rc == 0, err
+    assert rc == 0, out[-3000:] + err
     result = json.loads(out)
     (level,) = result["levels"]
     assert level["concurrency"] == 1 and level["completed"] == 2 and level["output_throughput"] > 0

@@ -108,10 +108,10 @@ async def probe(base_url: str, api_key: str | None = None, models: list[dict[str
     """``probe_engine`` with a client of its own."""
     import httpx
 
-    from console.server.client import root_url
+    from console.server.client import _auth_headers, root_url
 
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    async with httpx.AsyncClient(base_url=root_url(base_url), headers=headers, timeout=timeout_s) as http:
+    async with httpx.AsyncClient(base_url=root_url(base_url), headers=_auth_headers(api_key),
+                                 timeout=timeout_s) as http:
         return await probe_engine(http, models)
 
 
@@ -135,8 +135,10 @@ class Replayer:
     def _http(self) -> Any:
         import httpx
 
-        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        return httpx.AsyncClient(base_url=self.base_url, headers=headers,
+        from console.server.client import _auth_headers
+
+        # The key is a Secret: its str is the mask, so the header takes it revealed (an f-string sent "sk-…").
+        return httpx.AsyncClient(base_url=self.base_url, headers=_auth_headers(self.api_key),
                                  timeout=httpx.Timeout(self.timeout_s, connect=10.0))
 
     async def replay(self, request: dict[str, Any], ctx: dict[str, Any], result: Any) -> Verdict:
