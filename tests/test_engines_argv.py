@@ -250,3 +250,42 @@ def test_declarations_record_their_version(name):
     assert decl["version"] and decl["source"] and len(decl["flags"]) > 50
     engine = engines.get(name)
     assert decl["version"] == engine.version or decl["version"] in engine.version or engine.version in decl["version"]
+
+
+def launch_argv(values) -> tuple | None:
+    """What ``launch`` would run for these values (through the runtime's own spec builder): the
+    engine and the whole argv its container starts (stock image's entrypoint + command)."""
+    from console.errors import ConsoleError
+    from console.runtime.build import build_spec
+
+    plain = {k: v for k, v in values.items() if v is not None}
+    try:
+        spec = build_spec(plain, image_mode="stock")
+    except ConsoleError:
+        return None
+    engine = engines.get(spec.engine)
+    if engine.name == "sglang":
+        return engine, list(spec.command)
+    return engine, [*engine.command, *spec.command]
+
+
+@pytest.mark.parametrize("name", ["sglang", "vllm", "llamacpp"])
+def test_every_launch_argv_is_declared_by_the_engine(name, tmp_path, monkeypatch):
+    """The same value sets, through ``launch``'s path (secrets as files: SGLang's and vLLM's --config,
+    llama.cpp's --api-key-file; the key in no argument)."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    engine = engines.get(name)
+    built = 0
+    for values in value_sets(engine):
+        got = launch_argv({**values, "engine": name})
+        if got is None:
+            continue
+        built += 1
+        found, argv = got
+        assert found is engine
+        assert real_problems(check_argv(engine, argv)) == [], (values, argv)
+        assert "sk-test-0123456789abcdef" not in " ".join(argv)
+        if values.get("api_key") is not None:
+            via = engine.key_file_flag or "--config"
+            assert via in argv and argv[argv.index(via) + 1].startswith("/run/secrets/gpt-oss-console/")
+    assert built >= len(COMMON_VALUES)
