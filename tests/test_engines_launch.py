@@ -148,6 +148,20 @@ def test_launch_engine_vllm_ready_status_metrics_stop(standin_vllm_image, env, k
     assert httpx.get(f"http://127.0.0.1:{port}/v1/models", headers={"Authorization": f"Bearer {KEY}"},
                      timeout=5).status_code == 200
 
+    # What the console's clients read through the engine's probes: its info route, its identify step.
+    import asyncio
+
+    from console import engines
+    from console.secret import Secret
+    from console.server.client import ServerClient
+    from console.smoke.replay import probe
+
+    vllm = engines.get("vllm")
+    with ServerClient(f"http://127.0.0.1:{port}", Secret(KEY)) as client:
+        assert [m["id"] for m in client.server_info(vllm.probes.info)["data"]] == ["openai/gpt-oss-20b"]
+    found = asyncio.run(probe(f"http://127.0.0.1:{port}", Secret(KEY)))
+    assert (found.kind, found.version) == ("vllm", vllm.version)
+
     rc, out, err = cli(env, "metrics", "--base-url", f"http://127.0.0.1:{port}", "--interval", "0.3", "--json")
     assert rc == 0, err
     view = json.loads(out)

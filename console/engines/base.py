@@ -121,6 +121,9 @@ class Probes:
     version: str | None = None
     metrics: str = "/metrics"
     metrics_need_key: bool = False  # llama-server guards /metrics with --api-key; SGLang and vLLM do not
+    # Routes whose JSON tells this engine apart from the others (the first that answers is read
+    # by Engine.identify): how a client that knows only a URL finds out what serves it.
+    identify: tuple[str, ...] = ()
 
 
 class Engine(abc.ABC):
@@ -238,6 +241,11 @@ class Engine(abc.ABC):
         """Arguments that make the engine read its API key from ``path``; None when it cannot
         (then the key must go through argv, masked by the image's supervisor)."""
         return [self.key_file_flag, path] if self.key_file_flag else None
+
+    def identify(self, body: dict, owned_by: str = "") -> tuple[str | None, str | None, str] | None:
+        """(version, model path, why) when ``body`` — the JSON of the first ``probes.identify``
+        route that answered — is this engine's; ``owned_by``: what /v1/models says. None: not it."""
+        return None
 
     # -- watching --------------------------------------------------------------------
     @abc.abstractmethod

@@ -168,9 +168,12 @@ def pick_mode(image: str, mode: str = "auto") -> str:
         raise LaunchRefused(f"unknown image mode {mode!r}", "use auto, project or stock")
     if mode != "auto":
         return mode
-    # Upstream's image (and anything named like it) has no env-driven entrypoint.
+    # Upstream's image (the engine's pinned stock image, any tag) and anything named like it has no
+    # env-driven entrypoint.
+    from console import engines
+
     repo = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
-    return "stock" if repo.endswith("lmsysorg/sglang") or repo.endswith("/sglang") else "project"
+    return "stock" if engines.get("sglang").is_stock_image(image) or repo.endswith("/sglang") else "project"
 
 
 def parse_gpus(raw: Any) -> str | list[int] | None:

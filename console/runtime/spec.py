@@ -50,7 +50,8 @@ def console_user() -> str:
     return str(os.getuid())
 
 
-# Stock SGLang, pinned to the version the planner plans for (console/planner/sglang.py).
+# Stock SGLang, pinned to the version the planner plans for (console/planner/sglang.py); the same
+# as console.engines.get("sglang").stock_image().image (the other engines' images are theirs).
 STOCK_IMAGE = SGLANG_IMAGE
 PROJECT_IMAGE = "gpt-oss-sglang:latest"
 HF_CACHE_IN_CONTAINER = "/root/.cache/huggingface"

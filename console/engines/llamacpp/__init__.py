@@ -113,7 +113,12 @@ class LlamaCpp(Engine):
     metric_names = METRICS
     # /health answers 503 {"error": {"message": "Loading model"}} until the model is loaded.
     # Only /health is open when an API key is set: /metrics and /v1/models need the key too.
-    probes = Probes(info=("/props",), version="/props", metrics_need_key=True)
+    probes = Probes(info=("/props",), version="/props", metrics_need_key=True, identify=("/props",))
+
+    def identify(self, body, owned_by=""):
+        if "build_info" in body or "default_generation_settings" in body:
+            return str(body.get("build_info") or "") or None, body.get("model_path"), "/props answered"
+        return None
 
     @property
     def command(self) -> tuple[str, ...]:

@@ -90,7 +90,12 @@ class Vllm(Engine):
     key_file_flag = None
     config_file = "vllm.yaml"
     metric_names = METRICS
-    probes = Probes(info=("/v1/models",), version="/version")
+    probes = Probes(info=("/v1/models",), version="/version", identify=("/version",))
+
+    def identify(self, body, owned_by=""):
+        if "version" in body and owned_by in ("vllm", ""):
+            return str(body["version"]), None, "/version answered" + (", owned_by vllm" if owned_by else "")
+        return None
 
     @property
     def command(self) -> tuple[str, ...]:
