@@ -87,6 +87,75 @@ def test_a_fourth_engine_is_one_package_and_an_entry_point(tmp_path, monkeypatch
     assert "fourth" not in engines.names()
 
 
+def test_a_fourth_engine_launches_and_is_followed_without_touching_the_console(tmp_path, monkeypatch):
+    """One package (its entry point) is all a fourth engine needs: launch's spec builder runs its
+    argv with the key as a file and labels the container with it; the log follower reads its
+    lines through its own scanner, chosen by that label."""
+    pkg = tmp_path / "fifth_engine"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(textwrap.dedent('''
+        import re
+        from console.engines.base import Engine, Flag, MetricNames, StockImage
+        from console.engines.events import Phase, PhaseReached
+        from console.engines.rules import Rule
+        from console.engines.scan import AnchorScanner
+
+        class Scanner(AnchorScanner):
+            ANCHORS = ("serving on",)
+            RULES = (Rule("no_model", ("no such model",), re.compile("no such model"), "No model", "Fix MODEL."),)
+            def parse(self, msg, time):
+                return PhaseReached(Phase.READY, time) if "serving on" in msg else None
+
+        class Fifth(Engine):
+            name = "fifth"
+            label = "Fifth"
+            version = "2.0"
+            order = 50
+            stock_images = (StockImage("example/fifth:2.0", (8, 9)),)
+            flags = {"model": Flag("--weights", always=True), "port": Flag("--listen", always=True),
+                     "api_key": Flag("--key")}
+            key_file_flag = "--key-file"
+            metric_names = MetricNames("fifth:", {}, {}, {})
+            command = ("fifth",)
+            def scanner(self):
+                return Scanner()
+            def plan(self, model, gpu, count=1, **settings):
+                return None
+
+        ENGINE = Fifth()
+    '''))
+    dist = tmp_path / "fifth_engine-2.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: fifth-engine\nVersion: 2.0\n")
+    (dist / "entry_points.txt").write_text(f"[{engines.ENTRY_POINT_GROUP}]\nfifth = fifth_engine:ENGINE\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    engines._sources.cache_clear()
+    try:
+        from console.engines.follow import scanner_for
+        from console.logs import events as le
+        from console.logs.scanner import engine_of
+        from console.runtime.build import build_spec
+        from console.runtime.spec import LABEL_ENGINE
+        from console.secret import Secret
+
+        spec = build_spec({"engine": "fifth", "model": "m", "port": 9000, "gpus": "none",
+                           "api_key": Secret("sk-fifth-0123456789")})
+        assert spec.image == "example/fifth:2.0" and spec.labels[LABEL_ENGINE] == "fifth"
+        assert spec.command == ["--weights", "m", "--listen", "9000", "--key-file",
+                                "/run/secrets/gpt-oss-console/api_key"]
+        assert engine_of({"Config": {"Labels": spec.labels}}) == "fifth"
+        scanner = scanner_for("fifth")
+        found = scanner.scan(["loading", "E no such model here", "serving on :9000"])
+        assert [(i, type(e).__name__) for i, e in found] == [(1, "Failure"), (2, "PhaseChange")]
+        assert found[1][1].phase is le.Phase.READY and found[0][1].diagnosis.code == "no_model"
+    finally:
+        monkeypatch.undo()
+        engines._sources.cache_clear()
+        engines._load.cache_clear()
+        sys.modules.pop("fifth_engine", None)
+
+
 def test_engines_import_nothing_heavy():
     """The registry and the engines' declarations import no HTTP, Docker or Textual library."""
     import subprocess
