@@ -191,7 +191,13 @@ def test_launch_refuses_what_an_engine_cannot_take(env, tmp_path):
     rc, out, err = cli(env, "launch", "--engine", "llamacpp", "--tensor-parallel-size", "2", "--dry-run")
     assert rc == 2 and "no tensor parallelism" in err and "Traceback" not in err
     rc, out, err = cli(env, "launch", "--engine", "vllm", "--attention-backend", "fa3", "--dry-run")
-    assert rc == 2 and "ATTENTION_BACKEND is an SGLang setting" in err
+    assert rc == 2 and "vLLM does not take ATTENTION_BACKEND: an SGLang setting" in err
+    rc, out, err = cli(env, "launch", "--engine", "llamacpp", "--mem-fraction-static", "0.9", "--dry-run")
+    assert rc == 2 and "llama.cpp does not take MEM_FRACTION_STATIC: llama.cpp allocates" in err
+    (tmp_path / "hf").write_text("hf_0123456789abcdef\n")
+    (tmp_path / "hf").chmod(0o600)
+    rc, out, err = cli(env, "launch", "--engine", "llamacpp", "--hf-token-file", str(tmp_path / "hf"), "--dry-run")
+    assert rc == 2 and "reads the HF token only from its environment" in err and "hf_0123" not in out + err
     rc, out, err = cli(env, "launch", "--engine", "mlc", "--dry-run")
     assert rc == 2 and "unknown engine 'mlc'" in err and "sglang, vllm, llamacpp" in err
     rc, out, err = cli(env, "launch", "--engine", "vllm", "--image-mode", "project", "--dry-run")

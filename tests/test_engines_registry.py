@@ -184,3 +184,22 @@ def test_one_batch_or_line_by_line_gives_the_same_events(name, log):
     one = engine.scanner()
     single = [e for line in lines for e in one.feed([line]) if not isinstance(e, Serving)]
     assert whole == single and whole
+
+
+def test_each_engine_says_which_settings_it_takes_and_why_not_the_others():
+    """The core API a Launch form reads: the settings an engine takes (with their labels and help)
+    and, for the others, why not — the same words launch refuses them with."""
+    from console.settings.spec import BY_KEY
+
+    sglang, vllm, llama = engines.get("sglang"), engines.get("vllm"), engines.get("llamacpp")
+    assert sglang.not_taken() == {}
+    assert [s.key for s in sglang.launch_settings()] == list(BY_KEY)  # every declared setting, declared order
+    assert set(vllm.not_taken()) == {"chunked_prefill", "attention_backend", "enable_cache_report",
+                                     "ssh_public_key", "ssh_password"}
+    assert [s.key for s in vllm.launch_settings()][-3:] == ["max_num_batched_tokens", "kv_cache_dtype",
+                                                             "enforce_eager"]
+    why = llama.not_taken()
+    assert "no memory fraction" in why["mem_fraction_static"] and "environment" in why["hf_token"]
+    keys = {s.key for s in llama.launch_settings()}
+    assert {"n_gpu_layers", "log_verbosity", "model", "engine"} <= keys and not keys & set(why)
+    assert all(s.help and s.title for s in llama.launch_settings())

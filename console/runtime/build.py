@@ -57,15 +57,15 @@ def engine_command(engine, values: dict[str, Any]) -> tuple[list[SecretFile], di
     (llama.cpp's --api-key-file) or its options file (vLLM's --config), the HF token in a file
     HF_TOKEN_PATH names. A setting only SGLang has, set, is refused with what to do.
     """
-    from console.engines.base import COMMON_KEYS, EngineSettingError
+    from console.engines.base import EngineSettingError
 
     decl = declaration()
-    for s in decl.SETTINGS:
-        if s.target == decl.SGLANG and s.key not in COMMON_KEYS and s.key != "extra_args" \
-                and values.get(s.key) not in (None, False, s.default):
-            raise EngineSettingError(f"{s.env} is an SGLang setting; {engine.label} has no such option",
-                                     f"unset {s.env} for --engine {engine.name} (or pass the engine's own "
-                                     "flag in EXTRA_ARGS)")
+    for key, why in engine.not_taken().items():
+        s = decl.BY_KEY[key]
+        if values.get(key) not in (None, False, "", s.default):
+            raise EngineSettingError(f"{engine.label} does not take {s.env}: {why}",
+                                     f"unset {s.env} for --engine {engine.name} (an engine's own flag can go in "
+                                     "EXTRA_ARGS)")
     files: list[SecretFile] = []
     env: dict[str, str] = {}
     key_args: list[str] = []
@@ -82,17 +82,9 @@ def engine_command(engine, values: dict[str, Any]) -> tuple[list[SecretFile], di
                                 "a key in argv or env (ps and docker inspect show them)",
                                 "leave API_KEY unset and publish on 127.0.0.1 only, or put a proxy with the key in front")
     token = as_secret(values.get("hf_token"))
-    if token is not None:
-        if not engine.hf_token_file:
-            raise LaunchRefused(f"{engine.label} reads the HF token only from its environment, which docker inspect "
-                                "shows; the console does not put it there",
-                                "download the GGUF into the HF cache folder first (or give MODEL as a .gguf path) "
-                                "and leave HF_TOKEN unset")
+    if token is not None:  # the engines that reach here read it from the file HF_TOKEN_PATH names
         files.append(SecretFile("hf_token", token, token.path))
         env["HF_TOKEN_PATH"] = f"{IN_CONTAINER}/hf_token"
-    if values.get("ssh_password") or values.get("ssh_public_key"):
-        raise LaunchRefused(f"the stock {engine.label} image has no SSH server to configure",
-                            "unset SSH_PUBLIC_KEY / SSH_PASSWORD (they are for the project's SGLang image)")
     plain = {k: v for k, v in values.items() if k not in secret_keys()}
     argv = engine.argv(plain)
     return files, env, [*argv[len(engine.command):], *key_args]
