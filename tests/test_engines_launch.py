@@ -108,6 +108,8 @@ def test_launch_engine_llamacpp_ready_status_logs_metrics_smoke_bench_stop(llama
     result = json.loads(out)
     (level,) = result["levels"]
     assert level["concurrency"] == 1 and level["completed"] == 2 and level["output_throughput"] > 0
+    # The server's own count over the level, read from llama.cpp's /metrics (its names, behind the key).
+    assert level["server"] is not None and level["server"]["generation_tokens"] >= 2 * 8 - 2, level["server"]
 
     # The metrics moved with the smoke and bench requests.
     rc, out, err = cli(env, "metrics", *base, "--interval", "0.5", "--json")

@@ -336,8 +336,12 @@ class Scraper:
         self.names = names
         self._identify = identify
 
+    def fetch(self) -> str:
+        """The page's text, with this scraper's connection and key."""
+        return fetch_text(self.base_url, client=self._client)
+
     def scrape(self) -> MetricsView:
-        text = fetch_text(self.base_url, client=self._client)
+        text = self.fetch()
         if self.names is None and self._identify is not None:
             self.names = self._identify(text)
         snap = parse(text, names=self.names)
