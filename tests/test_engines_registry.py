@@ -203,3 +203,19 @@ def test_each_engine_says_which_settings_it_takes_and_why_not_the_others():
     keys = {s.key for s in llama.launch_settings()}
     assert {"n_gpu_layers", "log_verbosity", "model", "engine"} <= keys and not keys & set(why)
     assert all(s.help and s.title for s in llama.launch_settings())
+
+
+@pytest.mark.parametrize("name", ["sglang", "vllm", "llamacpp"])
+def test_the_one_scrubber_masks_every_engines_secret_flags_and_env(name):
+    """What an engine declares as carrying a secret (its flags, its env names: VLLM_API_KEY,
+    LLAMA_API_KEY…) is masked by the console's one scrubber, in argv, env lines and log text."""
+    from console.settings.mask import scrub, scrub_obj
+
+    engine = engines.get(name)
+    value = "sk-Zq8wXv3TnB0aLk5R"
+    for flag in engine.secret_flags:
+        assert value not in " ".join(engine.redact(["x", flag, value])), flag
+        assert value not in scrub(f"{flag} {value}") and value not in scrub(f"{flag}={value}"), flag
+    for env in engine.secret_env:
+        assert value not in scrub(f"{env}={value}"), env
+        assert value not in str(scrub_obj({env: value})), env
