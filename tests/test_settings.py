@@ -29,7 +29,7 @@ def test_every_setting_is_complete_and_unique():
     assert issue_settings <= set(envs)
     runtime = {s.key for s in S.SETTINGS if s.runtime}
     assert runtime == {"image", "gpus", "shm_size", "hf_cache", "host_port", "publish_address", "container_name",
-                       "stall_after"}
+                       "stall_after", "engine"}
 
 
 def test_defaults_and_sources():
