@@ -204,3 +204,18 @@ def test_launch_refuses_what_an_engine_cannot_take(env, tmp_path):
     assert rc == 2 and "unknown engine 'mlc'" in err and "sglang, vllm, llamacpp" in err
     rc, out, err = cli(env, "launch", "--engine", "vllm", "--image-mode", "project", "--dry-run")
     assert rc == 2 and "the project's image runs SGLang" in err
+
+
+def test_a_profile_keeps_the_engine(env):
+    """The engine is a declared launch setting: saved with a profile, launched from it again."""
+    rc, _, err = cli(env, "launch", "--engine", "llamacpp", "--model", "/models/x.gguf", "--gpus", "none",
+                     "--save-profile", "homelab", "--dry-run")
+    assert rc == 0, err
+    rc, out, err = cli(env, "launch", "--profile", "homelab", "--dry-run", "--json")
+    assert rc == 0, err
+    doc = json.loads(out)
+    assert doc["engine"] == "llamacpp" and doc["image"] == "ghcr.io/ggml-org/llama.cpp:server-cuda"
+    assert doc["command"][:2] == ["-m", "/models/x.gguf"] and "org.gpt-oss-console.engine=llamacpp" in doc["docker_run"]
+    rc, out, err = cli(env, "launch", "--profile", "homelab", "--engine", "vllm", "--model", "gpt-oss-20b",
+                       "--dry-run", "--json")
+    assert rc == 0 and json.loads(out)["engine"] == "vllm", err
