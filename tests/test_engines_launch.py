@@ -219,3 +219,26 @@ def test_a_profile_keeps_the_engine(env):
     rc, out, err = cli(env, "launch", "--profile", "homelab", "--engine", "vllm", "--model", "gpt-oss-20b",
                        "--dry-run", "--json")
     assert rc == 0 and json.loads(out)["engine"] == "vllm", err
+
+
+def test_an_engines_own_settings_from_the_cli_env_and_profile(env):
+    """llama.cpp's and vLLM's own settings (declared in their packages) are launch flags, env vars
+    and profile keys, checked like the common ones; another engine's on the command line is refused."""
+    rc, out, err = cli(env, "launch", "--engine", "llamacpp", "--model", "/m.gguf", "--gpus", "none",
+                       "--n-gpu-layers", "20", "--threads", "4", "--save-profile", "cpu", "--dry-run", "--json")
+    assert rc == 0, err
+    command = json.loads(out)["command"]
+    assert command[command.index("-ngl") + 1] == "20" and command[command.index("--threads") + 1] == "4"
+    rc, out, err = cli(env | {"LOG_VERBOSITY": "4"}, "launch", "--profile", "cpu", "--dry-run", "--json")
+    command = json.loads(out)["command"]
+    assert rc == 0 and command[command.index("-ngl") + 1] == "20" and command[command.index("-lv") + 1] == "4"
+    # The profile's llama.cpp setting is left out, with a note, when the launch is vLLM's.
+    rc, out, err = cli(env, "launch", "--profile", "cpu", "--engine", "vllm", "--model", "gpt-oss-20b",
+                       "--kv-cache-dtype", "fp8", "--dry-run")
+    assert rc == 0, err
+    assert "-ngl" not in out and "--kv-cache-dtype fp8" in out
+    assert "note: n_gpu_layers left out: a llama.cpp setting" in err
+    rc, out, err = cli(env, "launch", "--engine", "vllm", "--n-gpu-layers", "20", "--dry-run")
+    assert rc == 2 and "--n-gpu-layers is a llama.cpp setting" in err and "--engine llamacpp" in err
+    rc, out, err = cli(env, "launch", "--engine", "vllm", "--kv-cache-dtype", "fp9", "--dry-run")
+    assert rc == 2 and "KV_CACHE_DTYPE='fp9' is not allowed: use auto, fp8" in err

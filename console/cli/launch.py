@@ -42,7 +42,29 @@ def register(parser) -> None:
     parser.add_argument("--timeout", type=float, default=None, metavar="S", help="give up waiting for ready after S s")
     add_json_flag(parser)
     add_arguments(parser)
+    _add_engine_arguments(parser)
     parser.set_defaults(func=run)
+
+
+def _add_engine_arguments(parser) -> None:
+    """The engines' own settings (declared in console/engines/<name>), one group per engine."""
+    import argparse
+
+    from console import engines
+    from console.settings.spec import BY_KEY
+
+    for engine in engines.all_engines():
+        own = [s for s in engine.settings if s.key not in BY_KEY]
+        if not own:
+            continue
+        group = parser.add_argument_group(f"{engine.label} settings (with --engine {engine.name})")
+        for s in own:
+            text = f"{s.help} [env {s.env}; default {s.default_text()}]".replace("%", "%%")
+            if s.kind == "bool":
+                group.add_argument(s.cli_flag, dest=s.key, action=argparse.BooleanOptionalAction,
+                                   default=argparse.SUPPRESS, help=text)
+            else:
+                group.add_argument(s.cli_flag, dest=s.key, metavar=s.key.upper(), default=argparse.SUPPRESS, help=text)
 
 
 def _say(text: str, as_json: bool) -> None:
@@ -51,10 +73,12 @@ def _say(text: str, as_json: bool) -> None:
 
 
 def resolve_from_args(args):
+    from console import engines
     from console.runtime.service import resolve_values
     from console.settings import cli_values
 
-    return resolve_values(profile=args.profile, cli=cli_values(args))
+    own = {s.key: getattr(args, s.key) for e in engines.all_engines() for s in e.settings if hasattr(args, s.key)}
+    return resolve_values(profile=args.profile, cli=cli_values(args) | own)
 
 
 def run(args) -> int:

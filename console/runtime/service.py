@@ -80,7 +80,58 @@ def resolve_values(
             res.values[key] = value
             res.sources[key] = PLANNER
     problems = list(res.problems) + check(res.values)
-    return Values(dict(res.values), dict(res.sources), problems, notes)
+    own, own_sources, own_problems = engine_values(res.values, prof_values, os.environ if env is None else env,
+                                                   cli or {}, notes)
+    return Values(dict(res.values) | own, dict(res.sources) | own_sources, problems + own_problems, notes)
+
+
+def engine_values(values: Mapping[str, Any], profile: Mapping[str, Any], env: Mapping[str, str],
+                  cli: Mapping[str, Any], notes: list[str]) -> tuple[dict, dict, list]:
+    """The engines' own settings (llama.cpp's N_GPU_LAYERS, vLLM's KV_CACHE_DTYPE…), declared in
+    their packages: profile < env < CLI, parsed by the same rules as the common ones. Another
+    engine's setting given on the command line is refused; in a profile or the environment it is
+    left out with a note (a profile saved for llama.cpp, launched with --engine vllm)."""
+    from console import engines
+    from console.settings import Problem
+
+    try:
+        chosen = engines.get(values.get("engine") or None)
+    except ConsoleError:
+        return {}, {}, []  # the spec builder says which engines exist
+    out: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    problems: list[Any] = []
+    for engine in engines.all_engines():
+        for s in engine.settings:
+            if s.key in BY_KEY:
+                continue  # SGLang's own are in the common declaration
+            for source, raw in (("cli", cli.get(s.key)), ("env", env.get(s.env)), ("profile", profile.get(s.key))):
+                if raw is not None and raw != "":
+                    break
+            else:
+                continue
+            if engine is not chosen:
+                if source == "cli":
+                    problems.append(Problem(s.key, f"{s.cli_flag} is a {engine.label} setting, and this launch is "
+                                                   f"{chosen.label}'s: add --engine {engine.name}, or drop it"))
+                elif source == "profile":
+                    notes.append(f"{s.key} left out: a {engine.label} setting, and this launch is {chosen.label}'s")
+                continue
+            try:
+                value, note = parse_value(s, raw)
+            except ValueError as exc:
+                problems.append(Problem(s.key, str(exc)))
+                continue
+            low, high = s.minimum, s.maximum
+            if (s.choices and value not in s.choices) or (low is not None and value < low) \
+                    or (high is not None and value > high):
+                problems.append(Problem(s.key, f"{s.env}={raw!r} is not allowed: use {s.allowed_text()}"))
+                continue
+            out[s.key] = value
+            sources[s.key] = source
+            if note:
+                notes.append(note)
+    return out, sources, problems
 
 
 def profile_hash(name: str) -> str | None:
