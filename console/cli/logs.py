@@ -19,7 +19,7 @@ from console.logs.scanner import diagnoses_of
 from console.runtime.secret_files import known_secrets
 from console.settings.mask import scrub, scrub_lines
 
-HELP = "print the SGLang container's log (-f follows; --grep filters by regex; --diagnose explains failures)"
+HELP = "print the server container's log (-f follows; --grep filters by regex; --diagnose explains failures, by its engine's rules)"
 ORDER = 22
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
