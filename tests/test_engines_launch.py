@@ -144,6 +144,8 @@ def test_launch_engine_vllm_ready_status_metrics_stop(standin_vllm_image, env, k
     rc, out, err = cli(env, "status", name, "--json")
     (row,) = json.loads(out)["containers"]
     assert rc == 0 and row["engine"] == "vllm" and row["phase"] == "ready", out
+    rc, out, err = cli(env, "logs", name, "--grep", "non-default args|startup complete")
+    assert rc == 0 and "Application startup complete." in out and KEY not in out + err
     # The key reached vLLM through its --config file: /v1 wants it, and the console's probe had it.
     import httpx
 
@@ -187,6 +189,9 @@ def test_launch_engine_vllm_negative_kv_budget_is_diagnosed(standin_vllm_image, 
     rc, out, _ = cli(env, "status", name, "--json")
     (row,) = json.loads(out)["containers"]
     assert row["engine"] == "vllm" and row["diagnoses"][0]["code"] == "kv_memory_negative"
+    rc, out, err = cli(env, "logs", name, "--diagnose")
+    assert "Available KV cache memory: -2.14 GiB" in out
+    assert "No room left for the KV cache" in out + err and "MEM_FRACTION_STATIC" in out + err
 
 
 def test_launch_refuses_what_an_engine_cannot_take(env, tmp_path):
