@@ -248,3 +248,22 @@ def test_an_engines_own_settings_from_the_cli_env_and_profile(env):
     assert rc == 2 and "--n-gpu-layers is a llama.cpp setting" in err and "--engine llamacpp" in err
     rc, out, err = cli(env, "launch", "--engine", "vllm", "--kv-cache-dtype", "fp9", "--dry-run")
     assert rc == 2 and "KV_CACHE_DTYPE='fp9' is not allowed: use auto, fp8" in err
+
+
+def test_a_profile_with_an_engines_own_settings_is_not_drift(tmp_path, monkeypatch):
+    """status compares a container's settings hash with its profile's: the engine's own settings
+    count on both sides (a llama.cpp profile with N_GPU_LAYERS is not 'drift' once launched)."""
+    from console.runtime import profiles
+    from console.runtime.build import build_spec
+    from console.runtime.service import profile_hash, resolve_values
+    from tests.runtime_helpers import isolate_state
+
+    isolate_state(tmp_path, monkeypatch)
+    profiles.save(profiles.Profile("cpu", {"engine": "llamacpp", "model": "/m.gguf", "gpus": "none",
+                                           "n_gpu_layers": "20"}))
+    launched = build_spec(resolve_values(profile="cpu", env={}).values, profile="cpu")
+    assert launched.command[launched.command.index("-ngl") + 1] == "20"
+    assert profile_hash("cpu") == launched.settings_hash
+    profiles.save(profiles.Profile("cpu", {"engine": "llamacpp", "model": "/m.gguf", "gpus": "none",
+                                           "n_gpu_layers": "30"}))
+    assert profile_hash("cpu") != launched.settings_hash  # a changed own setting is drift

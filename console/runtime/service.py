@@ -141,6 +141,7 @@ def profile_hash(name: str) -> str | None:
     except ConsoleError:
         return None
     values = resolve({}, profile=prof.values).values
+    values |= engine_values(values, prof.values, {}, {}, [])[0]  # the engine's own settings hash too
     return settings_hash(hashed(values), secret_keys())
 
 
