@@ -179,3 +179,24 @@ async def test_body_delimited_by_close_and_content_length_both_end_cleanly():
     assert (first.ok, first.content, first.id) == (True, "hi", "a")
     assert (second.ok, second.content, second.id) == (True, "yo", "b")
     assert srv.connections == 2  # "connection: close" is honoured: a new connection for the next request
+
+
+async def test_a_kept_alive_connection_closed_as_the_request_goes_out_is_retried_on_a_new_one():
+    """llama-server closes a keep-alive connection idle for 5 s: the next request on it meets the
+    close before any answer. Nothing was answered, so it goes again on a fresh connection; a fresh
+    connection that closes the same way is still an error (no loop)."""
+    async def close_unanswered(reader, writer):
+        writer.transport.abort()
+
+    srv = Scripted(sse_answer, close_unanswered, sse_answer)
+    async with srv as url, StreamClient(url) as client:
+        first = await stream_chat(client, "/v1/chat/completions", {"stream": True})
+        second = await stream_chat(client, "/v1/chat/completions", {"stream": True})
+    assert first.ok and second.ok and second.content == "Hello there", second.error
+    assert srv.connections == 2 and len(srv.requests) == 3
+
+    fresh = Scripted(close_unanswered, sse_answer)
+    async with fresh as url, StreamClient(url) as client:
+        rec = await stream_chat(client, "/v1/chat/completions", {"stream": True})
+    assert rec.error and rec.error.split(":")[0] in ("RemoteProtocolError", "ReadError")
+    assert len(fresh.requests) == 1

@@ -266,3 +266,21 @@ def test_planner_is_stdlib_only():
     r = subprocess.run([sys.executable, "-S", "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert r.returncode == 0, r.stderr
     assert "BAD []" in r.stdout
+
+
+def test_plan_engine_all_shows_each_engines_verdict(capsys):
+    """`plan --engine all`: each engine's verdict for each model by its own rules, a TP an engine
+    cannot take said in its words (llama.cpp has no tensor parallelism), JSON the same."""
+    rc, out, _ = cli(capsys, "plan", "--engine", "all", "--gpu", "H100-80GB", "--model", "120b")
+    assert rc == 0
+    lines = out.splitlines()
+    assert lines[0] == "gpt-oss-120b on 1× H100-80GB:"
+    assert [ln.split()[0] for ln in lines[1:4]] == ["SGLang", "vLLM", "llama.cpp"]
+    assert "fits with a shorter context" in lines[1] and "→ --context-length" in lines[1]
+    rc, out, _ = cli(capsys, "plan", "--engine", "all", "--gpu", "H100-80GB", "--model", "120b", "--count", "2",
+                     "--tp", "2", "--json")
+    doc = json.loads(out)
+    (model,) = doc["models"]
+    by = {e["engine"]: e for e in model["engines"]}
+    assert by["sglang"]["plan"]["tp"] == 2 and by["vllm"]["plan"]["tp"] == 2
+    assert by["llamacpp"]["plan"] is None and "no tensor parallelism" in by["llamacpp"]["problem"]

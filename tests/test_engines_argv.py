@@ -19,11 +19,9 @@ from console.secret import Secret
 
 DATA = Path(__file__).parent / "data" / "engines"
 
-# SGLang's parser allows unique-prefix abbreviations; the console's TENSOR_PARALLEL_SIZE setting
-# still passes `--tp`, which SGLang 0.5.23 declares only as `--tp-size` / `--tensor-parallel-size`.
-# Allowed here only while it stays unambiguous (the test below proves it); the settings should
-# move to `--tp-size` when they are rewired onto the engines.
-KNOWN_ABBREVIATIONS = {"sglang": {"--tp": "--tp-size"}}
+# SGLang's parser allows unique-prefix abbreviations; the console relies on none (TENSOR_PARALLEL_SIZE
+# passes `--tp-size`, the name SGLang 0.5.23 declares).
+KNOWN_ABBREVIATIONS: dict[str, dict[str, str]] = {}
 
 
 def declaration(engine: str) -> dict:
@@ -150,14 +148,13 @@ def test_flag_map_names_declared_flags(name):
     assert missing == []
 
 
-def test_sglang_tp_abbreviation_is_unambiguous():
-    """`--tp` works only because exactly one SGLang flag starts with it; this fails the day that changes."""
+def test_sglang_tensor_parallel_flag_is_declared_not_abbreviated():
+    """TENSOR_PARALLEL_SIZE passes SGLang's declared `--tp-size`, not the `--tp` abbreviation its
+    parser happens to accept today."""
     flags = declaration("sglang")["flags"]
-    assert declaration("sglang")["allow_abbrev"] is True
-    starting = {id(flags[f]) for f in flags if f.startswith("--tp")}
-    assert len(starting) == 1 and "--tp-size" in flags
     argv = engines.get("sglang").argv({"model": "openai/gpt-oss-120b", "tensor_parallel_size": 2})
-    assert "abbrev:--tp" in check_argv(engines.get("sglang"), argv)
+    assert argv[argv.index("--tp-size") + 1] == "2" and "--tp" not in argv and "--tp-size" in flags
+    assert not [p for p in check_argv(engines.get("sglang"), argv) if p.startswith("abbrev:")]
 
 
 def test_a_wrong_flag_or_choice_is_caught():
@@ -253,3 +250,42 @@ def test_declarations_record_their_version(name):
     assert decl["version"] and decl["source"] and len(decl["flags"]) > 50
     engine = engines.get(name)
     assert decl["version"] == engine.version or decl["version"] in engine.version or engine.version in decl["version"]
+
+
+def launch_argv(values) -> tuple | None:
+    """What ``launch`` would run for these values (through the runtime's own spec builder): the
+    engine and the whole argv its container starts (stock image's entrypoint + command)."""
+    from console.errors import ConsoleError
+    from console.runtime.build import build_spec
+
+    plain = {k: v for k, v in values.items() if v is not None}
+    try:
+        spec = build_spec(plain, image_mode="stock")
+    except ConsoleError:
+        return None
+    engine = engines.get(spec.engine)
+    if engine.name == "sglang":
+        return engine, list(spec.command)
+    return engine, [*engine.command, *spec.command]
+
+
+@pytest.mark.parametrize("name", ["sglang", "vllm", "llamacpp"])
+def test_every_launch_argv_is_declared_by_the_engine(name, tmp_path, monkeypatch):
+    """The same value sets, through ``launch``'s path (secrets as files: SGLang's and vLLM's --config,
+    llama.cpp's --api-key-file; the key in no argument)."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    engine = engines.get(name)
+    built = 0
+    for values in value_sets(engine):
+        got = launch_argv({**values, "engine": name})
+        if got is None:
+            continue
+        built += 1
+        found, argv = got
+        assert found is engine
+        assert real_problems(check_argv(engine, argv)) == [], (values, argv)
+        assert "sk-test-0123456789abcdef" not in " ".join(argv)
+        if values.get("api_key") is not None:
+            via = engine.key_file_flag or "--config"
+            assert via in argv and argv[argv.index(via) + 1].startswith("/run/secrets/gpt-oss-console/")
+    assert built >= len(COMMON_VALUES)

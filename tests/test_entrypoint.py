@@ -130,26 +130,26 @@ def test_no_gpu_is_its_own_exit_code():
 
 def test_no_nvidia_smi_leaves_auto_to_sglang():
     prep = E.prepare({"MODEL": "gpt-oss-120b"}, [], detect=lambda: None)
-    assert "--tp" not in prep.argv and "--attention-backend" not in prep.argv
+    assert "--tp-size" not in prep.argv and "--attention-backend" not in prep.argv
     assert any("auto-detection skipped" in w for w in prep.warnings)
 
 
 def test_tp_auto_on_odd_gpu_counts_and_explicit_honoured():
     prep = E.prepare({"MODEL": "gpt-oss-120b"}, [], detect=fake("H100-80GB:6"))
-    assert prep.argv[prep.argv.index("--tp") + 1] == "4"
+    assert prep.argv[prep.argv.index("--tp-size") + 1] == "4"
     assert prep.resolution.sources["tensor_parallel_size"] == "auto"
     assert "6 is not a valid TP" in prep.reasons["tensor_parallel_size"]
     assert any("2 of 6 GPUs unused" in w for w in prep.warnings)
     prep = E.prepare({"MODEL": "gpt-oss-120b", "TENSOR_PARALLEL_SIZE": "1", "ATTENTION_BACKEND": "triton"}, [],
                      detect=fake("H100-80GB:2"))
-    assert prep.argv[prep.argv.index("--tp") + 1] == "1"
+    assert prep.argv[prep.argv.index("--tp-size") + 1] == "1"
     assert prep.argv[prep.argv.index("--attention-backend") + 1] == "triton"
     assert prep.resolution.sources["tensor_parallel_size"] == "env"
 
 
 def test_20b_on_many_gpus_stays_tp1_and_blackwell_gets_trtllm():
     prep = E.prepare({"MODEL": "gpt-oss-20b"}, [], detect=fake("H100-80GB:4"))
-    assert prep.argv[prep.argv.index("--tp") + 1] == "1"
+    assert prep.argv[prep.argv.index("--tp-size") + 1] == "1"
     prep = E.prepare({"MODEL": "gpt-oss-120b"}, [], detect=fake("B200-180GB:1"))
     assert prep.argv[prep.argv.index("--attention-backend") + 1] == "trtllm_mha"
 
@@ -323,7 +323,7 @@ def test_supervise_forwards_sigterm_and_masks(tmp_path, capfd):
 def test_local_gpt_oss_folder_is_planned_as_that_model():
     prep = E.prepare({"MODEL": "/models/gpt-oss-120b"}, [], detect=fake("H100-80GB:2"))
     assert prep.argv[prep.argv.index("--model-path") + 1] == "/models/gpt-oss-120b"
-    assert prep.argv[prep.argv.index("--tp") + 1] == "2"
+    assert prep.argv[prep.argv.index("--tp-size") + 1] == "2"
     assert any("taken to be openai/gpt-oss-120b" in w for w in prep.warnings)
     with pytest.raises(E.Refusal, match="does not fit"):
         E.prepare({"MODEL": "/models/gpt-oss-120b"}, [], detect=fake("L40S-48GB:1"))
@@ -332,7 +332,7 @@ def test_local_gpt_oss_folder_is_planned_as_that_model():
 def test_other_models_pass_without_planning():
     prep = E.prepare({"MODEL": "Qwen/Qwen3-8B"}, [], detect=fake("L40S-48GB:1"))
     assert prep.argv[3:5] == ["--model-path", "Qwen/Qwen3-8B"]
-    assert "--tp" not in prep.argv and "--reasoning-parser" not in prep.argv
+    assert "--tp-size" not in prep.argv and "--reasoning-parser" not in prep.argv
 
 
 def test_ssh_password_is_warned_once():

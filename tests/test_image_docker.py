@@ -338,7 +338,7 @@ def test_standin_failure_scenarios(scenario, line, exit_code, standin_sglang_ima
 def test_standin_ok_scenario_logs_like_sglang(standin_sglang_image, containers):
     port = free_port()
     c = containers.run(standin_sglang_image, ["python3", "-m", "sglang.launch_server", "--model-path",
-                                              "openai/gpt-oss-120b", "--tp", "2", "--host", "0.0.0.0", "--port", "8000",
+                                              "openai/gpt-oss-120b", "--tp-size", "2", "--host", "0.0.0.0", "--port", "8000",
                                               "--served-model-name", "oss"],
                        environment={**FAST, "FAKE_GPUS": "H100-80GB:2", "FAKE_SGLANG_STATS_INTERVAL": "0.2"},
                        ports={"8000/tcp": ("127.0.0.1", port)})

@@ -34,7 +34,7 @@ def test_stock_mode_runs_sglang_with_the_declarations_argv():
     assert spec.command[3:] == sglang_args(vals)
     argv = spec.command
     assert argv[argv.index("--model-path") + 1] == "openai/gpt-oss-120b"  # short name expanded
-    assert argv[argv.index("--tp") + 1] == "2"
+    assert argv[argv.index("--tp-size") + 1] == "2"
     assert argv[argv.index("--mem-fraction-static") + 1] == "0.9"
     assert argv[argv.index("--host") + 1] == "0.0.0.0"
 

@@ -29,7 +29,7 @@ def test_every_setting_is_complete_and_unique():
     assert issue_settings <= set(envs)
     runtime = {s.key for s in S.SETTINGS if s.runtime}
     assert runtime == {"image", "gpus", "shm_size", "hf_cache", "host_port", "publish_address", "container_name",
-                       "stall_after"}
+                       "stall_after", "engine"}
 
 
 def test_defaults_and_sources():
@@ -124,6 +124,7 @@ def _errors(env, gpus=None):
     ({"PORT": "70000"}, "PORT=70000 is out of range"),
     ({"DYN_TOOL_CALL_PARSER": "hermes"}, "not a gpt-oss parser"),
     ({"EXTRA_ARGS": "--tp 2", "TENSOR_PARALLEL_SIZE": "2"}, "EXTRA_ARGS sets --tp, which TENSOR_PARALLEL_SIZE"),
+    ({"EXTRA_ARGS": "--tp-size 2", "TENSOR_PARALLEL_SIZE": "2"}, "EXTRA_ARGS sets --tp-size, which TENSOR_PARALLEL_SIZE"),
     ({"EXTRA_ARGS": "--port=9"}, "EXTRA_ARGS sets --port"),
     ({"GPT_OSS_SHM_SIZE": "lots"}, "GPT_OSS_SHM_SIZE='lots' is not a size"),
     ({"GPT_OSS_GPUS": "first"}, "GPT_OSS_GPUS='first' is not understood"),
@@ -166,7 +167,7 @@ def test_argv_full_and_ordered():
                      "EXTRA_ARGS": "--decode-log-interval 10 --json-model-override-args '{\"a\": 1}'"})
     assert S.to_argv(res.values) == [
         "python3", "-m", "sglang.launch_server", "--model-path", "openai/gpt-oss-120b", "--served-model-name", "gpt-oss",
-        "--context-length", "65536", "--tp", "2", "--mem-fraction-static", "0.9", "--max-running-requests", "32",
+        "--context-length", "65536", "--tp-size", "2", "--mem-fraction-static", "0.9", "--max-running-requests", "32",
         "--chunked-prefill-size", "-1", "--attention-backend", "fa3", "--reasoning-parser", "gpt-oss",
         "--tool-call-parser", "gpt-oss", "--host", "0.0.0.0", "--port", "9000",
         "--enable-cache-report", "--decode-log-interval", "10", "--json-model-override-args", '{"a": 1}']

@@ -522,3 +522,22 @@ def test_feed_opens_once_catches_late_subscribers_up_and_stays_closed() -> None:
     feed.close()
     assert feed.open() is None
     assert feed.subscribe(lambda s: None)() is None  # a no-op unsubscribe after the app exited
+
+
+async def test_the_planner_shows_the_verdict_per_engine(monkeypatch) -> None:
+    """Under the highlighted model's verdict: every engine's, by its own rules (console.engines.verdicts,
+    the plan command's `--engine all`), for the same GPUs and context."""
+    from console import engines
+
+    async with gpus_open(monkeypatch, "no-driver") as (pilot, app, pane):
+        pane.query_one("#plan-gpu", Select).value = "H100-80GB"
+        matrix = pane.query_one("#plan-matrix", DataTable)
+        await until(pilot, lambda: str(matrix.get_row("gpt-oss-20b")[1]) == "fits", "the H100's plan")
+        matrix.move_cursor(row=1)  # gpt-oss-120b: SGLang only with a shorter context on one H100
+        await until(pilot, lambda: "gpt-oss-120b on" in str(pane.query_one("#plan-reasons", Static).render()),
+                    "the 120b row's reasons")
+        reasons = str(pane.query_one("#plan-reasons", Static).render())
+        found = engines.verdicts("gpt-oss-120b", "H100-80GB", 1, max_model_len=131072)
+        short = {"fits": "fits", "fits-shorter-context": "shorter ctx", "does-not-fit": "no fit"}
+        line = "Engines: " + " · ".join(f"{e.label} {short[p.verdict]}" for e, p, _ in found)
+        assert line in reasons and "SGLang shorter ctx" in line

@@ -215,13 +215,27 @@ class _Exchange:
 
     async def __aenter__(self) -> Response:
         c = self.client
+        reused = False
         while c._idle:
             conn = c._idle.pop()
             if conn.reusable:
+                reused = True
                 break
             conn.close()
         else:
             conn = await c._connect()
+        try:
+            return await self._send(conn)
+        except HTTPError:
+            if not reused:
+                raise
+            # A kept-alive connection the server closed as the request went out (llama-server closes
+            # idle ones after 5 s): no answer began, so the request goes again on a new connection.
+            conn.close()
+            return await self._send(await c._connect())
+
+    async def _send(self, conn: _Connection) -> Response:
+        c = self.client
         self.conn = conn
         head = [("host", c.authority), ("content-type", "application/json"), ("accept", "text/event-stream"),
                 ("content-length", str(len(self.body))), *self.headers.items()]

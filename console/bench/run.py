@@ -71,12 +71,16 @@ def resolve_model(base_url: str, api_key: str | None) -> str:
     return ids[0]
 
 
-def _server_snapshot(base_url: str):
-    """The server's /metrics now, or None (metrics off or unreachable: the bench goes on)."""
-    from console.server.metrics import fetch_text, parse
+def _server_snapshot(base_url: str, api_key=None):
+    """The server's /metrics now, in its engine's names (told by the page), or None (metrics off
+    or unreachable: the bench goes on)."""
+    from console import engines
+    from console.server.metrics import Scraper, parse
 
     try:
-        return parse(fetch_text(base_url, timeout=5.0))
+        with Scraper(base_url, timeout=5.0, api_key=api_key) as scraper:  # llama.cpp's /metrics wants the key
+            text = scraper.fetch()
+        return parse(text, names=engines.by_metrics(text).metric_names)
     except Exception:  # a missing /metrics must never fail a benchmark
         return None
 
@@ -152,7 +156,7 @@ def run_bench(cfg: BenchConfig, on_event: Callable[[BenchEvent], None] | None = 
         seed = cfg.seed + 1000 * conc
         prompts = load_dataset(cfg.dataset, n, seed) if cfg.dataset else random_prompts(n, cfg.input_len, seed)
         emit(LevelStarted(conc, n))
-        before = _server_snapshot(base)
+        before = _server_snapshot(base, cfg.api_key)
         workers = cfg.workers or auto_workers(conc)
         if workers > 1:
             records, duration = run_level_processes(base, model, prompts, conc, cfg.output_len, workers,
@@ -162,7 +166,7 @@ def run_bench(cfg: BenchConfig, on_event: Callable[[BenchEvent], None] | None = 
                 run_level(base, model, prompts, conc, cfg.output_len, cfg.api_key, cfg.ignore_eos, emit)
             )
         summary = summarize(records, duration, conc, cfg.price_per_hour)
-        summary["server"] = _server_view(before, _server_snapshot(base))
+        summary["server"] = _server_view(before, _server_snapshot(base, cfg.api_key))
         summary["client_processes"] = workers
         ref = reference.closest(figures, conc)
         summary["published"] = ref.to_dict() if ref else None

@@ -1,4 +1,5 @@
-"""``launch``: start SGLang in Docker from settings, then follow it until it is ready."""
+"""``launch``: start an engine (SGLang by default; --engine vllm|llamacpp) in Docker from settings,
+then follow it until it is ready."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 from console.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json_flag, emit
 from console.errors import ConsoleError
 
-HELP = "launch SGLang in Docker (settings from a profile, env and flags) and follow it until ready"
+HELP = "launch SGLang, vLLM or llama.cpp in Docker (settings from a profile, env and flags) and follow it until ready"
 ORDER = 20
 
 
@@ -23,7 +24,7 @@ def register(parser) -> None:
         default="auto",
         help=f"project: the project's env-driven image; stock: an SGLang image ({STOCK_IMAGE}, the version "
         "plans are made for) run with the argv the console builds; auto: stock for images named */sglang, "
-        "else project",
+        "else project. --engine vllm and llamacpp always run stock (their own image and argv)",
     )
     parser.add_argument(
         "--allow-public", action="store_true", help="publish on a non-local address even without an API key (warns)"
@@ -41,7 +42,29 @@ def register(parser) -> None:
     parser.add_argument("--timeout", type=float, default=None, metavar="S", help="give up waiting for ready after S s")
     add_json_flag(parser)
     add_arguments(parser)
+    _add_engine_arguments(parser)
     parser.set_defaults(func=run)
+
+
+def _add_engine_arguments(parser) -> None:
+    """The engines' own settings (declared in console/engines/<name>), one group per engine."""
+    import argparse
+
+    from console import engines
+    from console.settings.spec import BY_KEY
+
+    for engine in engines.all_engines():
+        own = [s for s in engine.settings if s.key not in BY_KEY]
+        if not own:
+            continue
+        group = parser.add_argument_group(f"{engine.label} settings (with --engine {engine.name})")
+        for s in own:
+            text = f"{s.help} [env {s.env}; default {s.default_text()}]".replace("%", "%%")
+            if s.kind == "bool":
+                group.add_argument(s.cli_flag, dest=s.key, action=argparse.BooleanOptionalAction,
+                                   default=argparse.SUPPRESS, help=text)
+            else:
+                group.add_argument(s.cli_flag, dest=s.key, metavar=s.key.upper(), default=argparse.SUPPRESS, help=text)
 
 
 def _say(text: str, as_json: bool) -> None:
@@ -50,10 +73,12 @@ def _say(text: str, as_json: bool) -> None:
 
 
 def resolve_from_args(args):
+    from console import engines
     from console.runtime.service import resolve_values
     from console.settings import cli_values
 
-    return resolve_values(profile=args.profile, cli=cli_values(args))
+    own = {s.key: getattr(args, s.key) for e in engines.all_engines() for s in e.settings if hasattr(args, s.key)}
+    return resolve_values(profile=args.profile, cli=cli_values(args) | own)
 
 
 def run(args) -> int:
@@ -105,8 +130,9 @@ def run(args) -> int:
         return EXIT_OK
     from console.runtime.capacity import predict
 
-    # The plan for these settings on this box, kept on the container: the log's pool is checked against it.
-    spec.prediction = predict(vals.values)
+    # The plan for these settings on this box, kept on the container: the log's pool is checked against it
+    # (SGLang's pool rule; the other engines' plans are `plan --engine`'s).
+    spec.prediction = predict(vals.values) if spec.engine == "sglang" else None
     if spec.prediction is not None:
         p = spec.prediction
         _say(f"plan: KV pool {p.max_total_num_tokens:,} tokens per replica ({p.planned_for}, TP={p.tp}, "

@@ -9,6 +9,7 @@ import time
 
 from console.cli._target import add_container_argument, find_container
 from console.cli.common import EXIT_OK, EXIT_USAGE
+from console.engines.follow import scanner_for
 from console.errors import ConsoleError
 from console.logs import docker_time
 from console.logs.diagnosis import diagnose_exit
@@ -18,7 +19,7 @@ from console.logs.scanner import diagnoses_of
 from console.runtime.secret_files import known_secrets
 from console.settings.mask import scrub, scrub_lines
 
-HELP = "print the SGLang container's log (-f follows; --grep filters by regex; --diagnose explains failures)"
+HELP = "print the server container's log (-f follows; --grep filters by regex; --diagnose explains failures, by its engine's rules)"
 ORDER = 22
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -112,7 +113,7 @@ def run(args) -> int:
     # names like api_key='…' are masked whatever the value (a stock SGLang prints its key).
     held = known_secrets(container.attrs)  # noqa: F841  (alive while lines are printed)
     follower = LogFollower(container.id, client=runtime.client, follow=args.follow, since=parse_since(args.since),
-                           tail=tail)
+                           tail=tail, scanners=scanner_for)
     printer = _Printer(args, pattern)
     try:
         follower.run(printer)

@@ -1,4 +1,5 @@
-"""``gpt-oss-console metrics``: SGLang's /metrics in plain words, once or every few seconds."""
+"""``gpt-oss-console metrics``: an engine's /metrics (SGLang, vLLM, llama.cpp) in plain words, once or
+every few seconds."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ def register(parser) -> None:
     parser.add_argument("--count", type=int, default=1,
                         help="views to print (default 1; 0 = until Ctrl-C). Rates need two scrapes, "
                              "so each view waits one interval")
+    parser.add_argument("--engine", default=None, metavar="NAME",
+                        help="the server's engine: sglang, vllm or llamacpp (default: told by its metric names)")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON (one object per view)")
     parser.set_defaults(func=run)
 
@@ -34,7 +37,8 @@ def format_view(d: dict) -> str:
         return "—" if g.get(k) is None else f"{g[k]:.0%}"
 
     lines = [
-        f"models {', '.join(d['models']) or '?'}  tp ranks {len(d['tp_ranks'])}  replicas {d['replicas']}",
+        (f"{d['engine']}  " if d.get("engine") else "")
+        + f"models {', '.join(d['models']) or '?'}  tp ranks {len(d['tp_ranks'])}  replicas {d['replicas']}",
         f"requests running {g.get('running', 0):.0f}  queued {g.get('queued', 0):.0f}   "
         f"KV usage {pct('token_usage')}  SWA usage {pct('swa_token_usage')}  "
         f"cache hit {pct('cache_hit_rate')}  server-reported gen {g.get('gen_throughput', 0):.1f} tok/s",
@@ -72,12 +76,23 @@ def run(args) -> int:
     if args.interval <= 0 or args.count < 0:
         raise ConsoleError("--interval must be > 0 and --count ≥ 0", exit_code=EXIT_USAGE)
     shown = 0
+    from console import engines
+
     endpoint = endpoint_from_args(args)
-    with Scraper(endpoint.base_url, api_key=endpoint.api_key) as scraper:
+    named = engines.get(args.engine) if args.engine else None
+    found: list = []
+
+    def identify(text: str):
+        found.append(engines.by_metrics(text))
+        return found[0].metric_names
+
+    with Scraper(endpoint.base_url, api_key=endpoint.api_key, names=named.metric_names if named else None,
+                 identify=identify) as scraper:
         scraper.scrape()  # the baseline for rates
+        engine = named or found[0]
         while args.count == 0 or shown < args.count:
             time.sleep(args.interval)
-            view = scraper.scrape().to_dict()
+            view = scraper.scrape().to_dict() | {"engine": engine.name}
             emit(view, args.json, format_view)
             shown += 1
             if not args.json and (args.count == 0 or shown < args.count):

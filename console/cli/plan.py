@@ -20,7 +20,8 @@ def register(parser) -> None:
     parser.add_argument("--concurrency", type=int, help="concurrent requests at that context (default 1)")
     parser.add_argument("--mem-fraction-static", type=float, help="SGLang's weights+KV share of GPU memory (default: SGLang's rule)")
     parser.add_argument("--engine", default="sglang",
-                        help="plan for this engine's memory rules: sglang (default), vllm or llamacpp")
+                        help="plan for this engine's memory rules: sglang (default), vllm or llamacpp; "
+                             "all: each engine's verdict side by side")
     parser.add_argument("--engine-version", help="the engine release whose rules to apply (vllm: 0.10 or 0.34; "
                         "default: the release its stock image pins)")
     parser.add_argument("--list-gpus", action="store_true", help="list the GPU catalog and exit")
@@ -153,6 +154,8 @@ def run(args) -> int:
             raise ConsoleError(f"--count {count}: this box has {box.count}× {gpu.name}",
                                f"plan for up to {box.count}, or name a catalog GPU with --gpu", exit_code=EXIT_USAGE)
 
+    if (args.engine or "").lower() == "all":
+        return _run_all_engines(args, gpu, count, memory)
     if (args.engine or "sglang") != "sglang" or args.engine_version:
         return _run_engine(args, gpu, count)
     try:
@@ -170,6 +173,44 @@ def run(args) -> int:
     emit(doc, args.json, lambda _: "\n\n".join(format_plan(p) for p in plans))
     # One model asked: "no" when it does not fit. Both: "no" when neither does.
     return EXIT_OK if any(p.fits for p in plans) else EXIT_FAILED
+
+
+def _run_all_engines(args, gpu, count: int, memory) -> int:
+    """Each engine's verdict for each model (console.engines.verdicts), with its first fix."""
+    from console import engines
+    from console.planner import catalog
+    from console.planner.fit import PlanError
+
+    settings = {"tensor_parallel_size": args.tp, "max_model_len": args.context_length,
+                "mem_fraction_static": args.mem_fraction_static}
+    settings = {k: v for k, v in settings.items() if v is not None}
+    try:
+        models = [catalog.lookup_model(args.model).name] if args.model else list(catalog.MODELS)
+        rows = [(m, engines.verdicts(m, gpu, count, memory=memory, **settings)) for m in models]
+    except (PlanError, catalog.UnknownName) as exc:
+        raise ConsoleError(str(exc), exit_code=EXIT_USAGE) from None
+    doc = {"models": [{"model": m, "engines": [
+        {"engine": e.name, "version": p.engine_version if p else e.version, "problem": problem or None,
+         "plan": p.to_dict() if p else None} for e, p, problem in found]} for m, found in rows]}
+
+    def text(_) -> str:
+        out = []
+        for m, found in rows:
+            out.append(f"{m} on {count}× {gpu.name}:")
+            for e, p, problem in found:
+                if p is None:
+                    out.append(f"  {e.label:10} cannot plan: {problem}")
+                    continue
+                line = f"  {e.label:10} {p.verdict_text}"
+                if p.fits:
+                    line += f" (TP={p.tp}, context {p.max_context:,}, {p.concurrency:g}× concurrent)"
+                if p.fixes:
+                    line += f" → {p.fixes[0]}"
+                out.append(line)
+        return "\n".join(out)
+
+    emit(doc, args.json, text)
+    return EXIT_OK if any(p is not None and p.fits for _, found in rows for _, p, _ in found) else EXIT_FAILED
 
 
 def _run_engine(args, gpu, count: int) -> int:

@@ -7,7 +7,7 @@ import sys
 from console.cli._target import add_container_argument, add_stop_timeout, find_container
 from console.cli.common import EXIT_OK, add_json_flag, emit
 
-HELP = "restart the SGLang container and follow it until ready (--detach: do not wait)"
+HELP = "restart the server container and follow it until ready (--detach: do not wait)"
 ORDER = 24
 
 

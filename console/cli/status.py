@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from console.cli.common import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_OK, add_json_flag, emit
 
-HELP = "show the SGLang containers the console manages: phase, time to ready, drift, crashes"
+HELP = "show the server containers the console manages: phase, time to ready, drift, crashes"
 ORDER = 21
 
 
@@ -27,7 +27,7 @@ def _human(rows, want: str | None = None) -> str:
     for r in rows:
         head = f"{r['name']}  [{r['phase']}]  profile={r['profile'] or '-'}  {r['base_url'] or ''}"
         out.append(head)
-        bits = [f"image {r['image']}", f"docker status {r['status']}"]
+        bits = [f"engine {r.get('engine') or 'sglang'}", f"image {r['image']}", f"docker status {r['status']}"]
         if r.get("time_to_ready_s") is not None:
             bits.append(f"ready in {r['time_to_ready_s']}s")
         if r.get("exit_code") is not None:

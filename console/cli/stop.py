@@ -7,7 +7,7 @@ import sys
 from console.cli._target import add_container_argument, add_stop_timeout, find_container
 from console.cli.common import EXIT_OK, add_json_flag, emit
 
-HELP = "stop the SGLang container (graceful, then killed after --timeout); --remove deletes it"
+HELP = "stop the server container (graceful, then killed after --timeout); --remove deletes it"
 ORDER = 23
 
 

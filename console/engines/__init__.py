@@ -62,3 +62,29 @@ def get(name: str | None = None):
 
 def all_engines() -> list:
     return [get(n) for n in names()]
+
+
+def verdicts(model, gpu, count: int = 1, **settings) -> list[tuple]:
+    """Every engine's plan for one model on the same GPUs and settings, in engine order:
+    ``(engine, EnginePlan or None, problem)`` — problem: why the engine cannot be planned with
+    these settings (llama.cpp with TENSOR_PARALLEL_SIZE 2), in its own words. The one way the
+    plan command and the GPUs area show a verdict per engine. ``memory`` (the detected box's
+    free memory) reaches the engines that plan from it (SGLang)."""
+    from console.errors import ConsoleError
+
+    out = []
+    for engine in all_engines():
+        try:
+            out.append((engine, engine.plan(model, gpu, count, **settings), ""))
+        except ConsoleError as exc:
+            out.append((engine, None, str(exc)))
+    return out
+
+
+def by_metrics(text: str):
+    """The engine whose metric prefix a /metrics page uses (SGLang when none matches): how a
+    client that knows only a URL reads the right names."""
+    for engine in all_engines():
+        if engine.metric_names.prefix in text:
+            return engine
+    return get(DEFAULT)

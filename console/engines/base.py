@@ -121,6 +121,9 @@ class Probes:
     version: str | None = None
     metrics: str = "/metrics"
     metrics_need_key: bool = False  # llama-server guards /metrics with --api-key; SGLang and vLLM do not
+    # Routes whose JSON tells this engine apart from the others (the first that answers is read
+    # by Engine.identify): how a client that knows only a URL finds out what serves it.
+    identify: tuple[str, ...] = ()
 
 
 class Engine(abc.ABC):
@@ -134,6 +137,13 @@ class Engine(abc.ABC):
     secret_flags: tuple[str, ...] = ("--api-key",)  # argv flags whose value is a secret
     secret_env: tuple[str, ...] = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")  # env names that carry one
     key_file_flag: str | None = None  # the engine's own "read the API key from this file" flag
+    # Else an options file the engine reads (``--config FILE.yaml``), where the key goes as
+    # ``api-key: "…"``: the file's name under the secrets folder and the flag that names it.
+    config_file: str | None = None
+    config_flag: str = "--config"
+    # huggingface_hub (inside the engine) reads the HF token from the file HF_TOKEN_PATH names;
+    # False: the engine reads only the HF_TOKEN variable, which `docker inspect` shows.
+    hf_token_file: bool = True
     rules: tuple = ()
     metric_names: MetricNames
     probes: Probes = Probes()
@@ -220,6 +230,41 @@ class Engine(abc.ABC):
         rule = self.flags.get(key)
         return rule.flag if rule and not rule.unsupported else None
 
+    # -- what a launch form shows --------------------------------------------------------
+    def not_taken(self) -> dict[str, str]:
+        """Declared launch settings this engine does not take → why, in words (the Launch form
+        greys them out with this; ``launch`` refuses them set with the same reason)."""
+        from console.settings.spec import ENTRYPOINT, SETTINGS, SGLANG
+
+        out: dict[str, str] = {}
+        sglang = self.name == "sglang"
+        for s in SETTINGS:
+            rule = self.flags.get(s.key)
+            if rule is not None and rule.unsupported:
+                out[s.key] = rule.unsupported
+            elif s.key in COMMON_KEYS and s.key not in self.flags:
+                out[s.key] = f"{self.label} has no such setting"
+            elif not sglang and s.target == SGLANG and s.key not in COMMON_KEYS and s.key != "extra_args":
+                out[s.key] = f"an SGLang setting; {self.label} has no such option"
+            elif not sglang and s.key.startswith("ssh_"):
+                out[s.key] = f"the stock {self.label} image has no SSH server (SSH is the project's SGLang image's)"
+            elif s.key == "hf_token" and not self.hf_token_file:
+                out[s.key] = (f"{self.label} reads the HF token only from its environment, which docker inspect "
+                              "shows; download the weights into the HF cache folder first (or give MODEL as a path)")
+            assert s.target != ENTRYPOINT or sglang or s.key in out or s.key == "hf_token", s.key
+        return out
+
+    def launch_settings(self) -> tuple:
+        """The settings a launch of this engine takes, in form order: the declared ones it takes
+        (common, container, image) and then its own (:attr:`settings`), each a
+        :class:`console.settings.spec.Setting` with its label, help and allowed values."""
+        from console.settings.spec import SETTINGS
+
+        skip = self.not_taken()
+        declared = {s.key for s in SETTINGS}
+        return (tuple(s for s in SETTINGS if s.key not in skip)
+                + tuple(s for s in self.settings if s.key not in declared))
+
     def redact(self, argv: list[str]) -> list[str]:
         """A copy of argv safe to show: the value of every secret flag masked (the console's one
         scrubber, with this engine's secret flags among its names)."""
@@ -231,6 +276,11 @@ class Engine(abc.ABC):
         """Arguments that make the engine read its API key from ``path``; None when it cannot
         (then the key must go through argv, masked by the image's supervisor)."""
         return [self.key_file_flag, path] if self.key_file_flag else None
+
+    def identify(self, body: dict, owned_by: str = "") -> tuple[str | None, str | None, str] | None:
+        """(version, model path, why) when ``body`` — the JSON of the first ``probes.identify``
+        route that answered — is this engine's; ``owned_by``: what /v1/models says. None: not it."""
+        return None
 
     # -- watching --------------------------------------------------------------------
     @abc.abstractmethod

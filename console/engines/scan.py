@@ -37,6 +37,10 @@ class AnchorScanner:
 
     # -- the scan ---------------------------------------------------------------------
     def feed(self, lines: list[str]) -> list[Event]:
+        return [ev for _, ev in self.feed_indexed(lines)]
+
+    def feed_indexed(self, lines: list[str]) -> list[tuple[int, Event]]:
+        """Like :meth:`feed`, each event with the index of the line that carries it."""
         if not lines:
             return []
         self.counts["lines"] += len(lines)
@@ -56,7 +60,7 @@ class AnchorScanner:
                         events.append((i, stats))
                     break
         events.sort(key=lambda pair: pair[0])
-        return [ev for _, ev in events]
+        return events
 
     def events_of(self, line: str) -> list[Event]:
         """One line → what it reports: a start-up step, a failure, or both (a KV budget

@@ -135,10 +135,11 @@ class LogHub:
     (see :class:`~console.logs.follow.LogFollower`)."""
 
     def __init__(self, *, client: Any = None, connect: Callable[[], Any] | None = None,
-                 hold: Callable[[dict], Any] | None = None) -> None:
+                 hold: Callable[[dict], Any] | None = None, scanners: Callable[[str], Any] | None = None) -> None:
         self._client = client
         self._connect = connect
         self._hold = hold
+        self._scanners = scanners  # engine name → scanner, for each follower (the label picks the engine)
         self._feeds: dict[str, LogFeed] = {}
         self._lock = threading.Lock()
 
@@ -147,7 +148,8 @@ class LogHub:
         with self._lock:
             feed = self._feeds.get(container_id)
             if feed is None or feed.closed:
-                follower = LogFollower(container_id, client=self._client, connect=self._connect, hold=self._hold)
+                follower = LogFollower(container_id, client=self._client, connect=self._connect, hold=self._hold,
+                                       scanners=self._scanners)
                 feed = self._feeds[container_id] = LogFeed(follower, name=container_id[:12])
         return feed.start()
 

@@ -38,7 +38,7 @@ from console.logs.docker_reader import (
 )
 from console.logs.events import Diagnosis, Event
 from console.logs.resume import Resume
-from console.logs.scanner import DEFAULT_ENGINE, Scanner, scanner_for
+from console.logs.scanner import DEFAULT_ENGINE, Scanner, engine_of, scanner_for
 
 
 @dataclass(frozen=True)
@@ -236,6 +236,10 @@ class LogFollower:
     :func:`console.runtime.engine.connect`; this package depends on the runtime for nothing).
     ``hold``: called with each ``docker inspect`` of the container, what it returns is kept
     while following (the console's scrubber learns the container's secrets that way).
+    ``engine``: whose log format it is; None reads the container's ``engine`` label
+    (:data:`~console.logs.scanner.ENGINE_LABEL`) at the first inspect. ``scanners``: engine name →
+    a fresh scanner (``console.engines.follow.scanner_for``, handed in by the runtime, the CLI and
+    the UI); the default knows SGLang only.
     """
 
     def __init__(
@@ -248,10 +252,11 @@ class LogFollower:
         since: Any = None,
         current_run: bool = False,
         timestamps: bool = False,
-        engine: str = DEFAULT_ENGINE,
+        engine: str | None = None,
         retry: RetryPolicy = RETRY,
         connect: Callable[[], Any] | None = None,
         hold: Callable[[dict], Any] | None = None,
+        scanners: Callable[[str], Scanner] | None = None,
     ) -> None:
         self.container_id = container_id
         self.follow = follow
@@ -259,13 +264,15 @@ class LogFollower:
         self.since = since
         self.current_run = current_run
         self.timestamps = timestamps
-        self.engine = engine
+        self._scanners = scanners or scanner_for
+        self._engine_from_label = engine is None
+        self.engine = engine or DEFAULT_ENGINE
         self.retry = retry
         self._client = client
         self._connect = connect
         self._hold = hold
         self._held: Any = None  # what ``hold`` returned for the last inspect
-        self._scanner: Scanner = scanner_for(engine)
+        self._scanner: Scanner = self._scanners(self.engine)
         self._resume = Resume()
         self._run: str | None = None  # StartedAt of the run the last lines belong to
         self._pending: str | None = None  # a run whose marker is due after the lines before it
@@ -357,6 +364,11 @@ class LogFollower:
             return None, engine_error(exc, self.container_id)
         if self._hold is not None:
             self._held = self._hold(info)
+        if self._engine_from_label:
+            self._engine_from_label = False  # a container's engine does not change
+            engine = engine_of(info)
+            if engine != self.engine:
+                self.engine, self._scanner = engine, self._scanners(engine)
         return info, None
 
     def _plan(self, info: dict) -> list[_Read | _Mark]:
@@ -441,7 +453,7 @@ class LogFollower:
         if started == self._run:
             return  # announced already (a stream cut before this run's first line: planned again)
         self._run = started
-        self._scanner = scanner_for(self.engine)  # a traceback does not span runs
+        self._scanner = self._scanners(self.engine)  # a traceback does not span runs
         events = self._scanner.scan(carried) if carried else []
         self._publish(RunStarted(started or "", self._delivered, len(carried), events))
 
@@ -484,9 +496,10 @@ def _drop_front(runs: list[tuple[int, int]], n: int) -> list[tuple[int, int]]:
 class LogFile:
     """A saved log as the same items (post-mortem reading): chunks, then :class:`Ended`."""
 
-    def __init__(self, path: str, *, engine: str = DEFAULT_ENGINE) -> None:
+    def __init__(self, path: str, *, engine: str = DEFAULT_ENGINE,
+                 scanners: Callable[[str], Scanner] | None = None) -> None:
         self.path = path
-        self._scanner = scanner_for(engine)
+        self._scanner = (scanners or scanner_for)(engine)
         self._stop = threading.Event()
 
     def stop(self) -> None:

@@ -5,8 +5,9 @@ A :class:`Scanner` turns batches of one engine's raw lines into the engine-neutr
 has per-line timestamps can date every event exactly). The follower
 (:mod:`console.logs.follow`) runs exactly one scanner per log; its consumers never parse.
 
-Adding an engine (vLLM, llama.cpp) is one module with a scanner class and one entry in
-:data:`SCANNERS`.
+The other engines' scanners live with them (console/engines); the follower is handed
+``console.engines.follow.scanner_for`` by whoever builds it, since the engines depend on this
+package and not the other way round.
 """
 
 from __future__ import annotations
@@ -35,6 +36,14 @@ SCANNERS: dict[str, Callable[[], Scanner]] = {
     SGLangScanner.engine: SGLangScanner,
 }
 DEFAULT_ENGINE = SGLangScanner.engine
+# The container label naming the engine whose log it is (the runtime sets it at launch).
+ENGINE_LABEL = "org.gpt-oss-console.engine"
+
+
+def engine_of(attrs: dict) -> str:
+    """A container's engine from its ``docker inspect`` (no label: SGLang, the only engine before it)."""
+    labels = (attrs.get("Config") or {}).get("Labels") or {}
+    return labels.get(ENGINE_LABEL) or DEFAULT_ENGINE
 
 
 def scanner_for(engine: str = DEFAULT_ENGINE) -> Scanner:

@@ -31,9 +31,71 @@ def secret_keys() -> set[str]:
 
 
 def hashed(values: dict[str, Any]) -> dict[str, Any]:
-    """The values that shape the server (what drift compares): not how the console watches it."""
-    watch = {s.key for s in declaration().SETTINGS if s.watch}
-    return {k: v for k, v in values.items() if k not in watch}
+    """The values that shape the server (what drift compares): not how the console watches it.
+    The default engine counts as unset: containers from before the setting hashed without it."""
+    decl = declaration()
+    watch = {s.key for s in decl.SETTINGS if s.watch}
+    return {k: v for k, v in values.items()
+            if k not in watch and not (k == "engine" and v in (None, decl.DEFAULT_ENGINE))}
+
+
+def engine_for(values: dict[str, Any]):
+    """The :class:`console.engines.base.Engine` the values name (UnknownEngine: exit 2, the known ones listed)."""
+    from console import engines
+
+    return engines.get(values.get("engine") or None)
+
+
+def engine_command(engine, values: dict[str, Any]) -> tuple[list[SecretFile], dict[str, str], list[str]]:
+    """A stock vLLM or llama.cpp launch: (secret files, env naming them, the container's command).
+
+    Their stock images' entrypoints are the engine's ``command`` (``vllm serve``, ``llama-server``),
+    so the container's command is the rest of the argv.
+
+    The argv comes from the engine (its flags for the common settings, its own settings'
+    defaults, EXTRA_ARGS); secrets never in it: the API key through the engine's key-file flag
+    (llama.cpp's --api-key-file) or its options file (vLLM's --config), the HF token in a file
+    HF_TOKEN_PATH names. A setting only SGLang has, set, is refused with what to do.
+    """
+    from console.engines.base import EngineSettingError
+
+    decl = declaration()
+    for key, why in engine.not_taken().items():
+        s = decl.BY_KEY[key]
+        if values.get(key) not in (None, False, "", s.default):
+            raise EngineSettingError(f"{engine.label} does not take {s.env}: {why}",
+                                     f"unset {s.env} for --engine {engine.name} (an engine's own flag can go in "
+                                     "EXTRA_ARGS)")
+    files: list[SecretFile] = []
+    env: dict[str, str] = {}
+    key_args: list[str] = []
+    key = as_secret(values.get("api_key"))
+    if key is not None:
+        if engine.key_file_flag:
+            files.append(SecretFile("api_key", key, key.path))
+            key_args = engine.key_file_argv(f"{IN_CONTAINER}/api_key") or []
+        elif engine.config_file:
+            files.append(SecretFile(engine.config_file, Secret(engine_config(key))))
+            key_args = [engine.config_flag, f"{IN_CONTAINER}/{engine.config_file}"]
+        else:
+            raise LaunchRefused(f"{engine.label} cannot read its API key from a file, and the console never puts "
+                                "a key in argv or env (ps and docker inspect show them)",
+                                "leave API_KEY unset and publish on 127.0.0.1 only, or put a proxy with the key in front")
+    token = as_secret(values.get("hf_token"))
+    if token is not None:  # the engines that reach here read it from the file HF_TOKEN_PATH names
+        files.append(SecretFile("hf_token", token, token.path))
+        env["HF_TOKEN_PATH"] = f"{IN_CONTAINER}/hf_token"
+    plain = {k: v for k, v in values.items() if k not in secret_keys()}
+    argv = engine.argv(plain)
+    return files, env, [*argv[len(engine.command):], *key_args]
+
+
+def engine_config(key: Secret) -> str:
+    """The options file an engine reads with ``--config``: its API key, JSON-quoted (a YAML string)."""
+    import json
+
+    return ("# options written by gpt-oss-console (read with --config); keep this file private\n"
+            f"api-key: {json.dumps(key.reveal())}\n")
 
 
 def sglang_argv(values: dict[str, Any]) -> list[str]:
@@ -98,9 +160,12 @@ def pick_mode(image: str, mode: str = "auto") -> str:
         raise LaunchRefused(f"unknown image mode {mode!r}", "use auto, project or stock")
     if mode != "auto":
         return mode
-    # Upstream's image (and anything named like it) has no env-driven entrypoint.
+    # Upstream's image (the engine's pinned stock image, any tag) and anything named like it has no
+    # env-driven entrypoint.
+    from console import engines
+
     repo = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
-    return "stock" if repo.endswith("lmsysorg/sglang") or repo.endswith("/sglang") else "project"
+    return "stock" if engines.get("sglang").is_stock_image(image) or repo.endswith("/sglang") else "project"
 
 
 def parse_gpus(raw: Any) -> str | list[int] | None:
@@ -128,22 +193,33 @@ def build_spec(
 ) -> LaunchSpec:
     """Build the spec, refusing unsafe publishing; ``values`` are resolved setting values."""
     secrets = secret_keys()
+    engine = engine_for(values)
+    sglang = engine.name == declaration().DEFAULT_ENGINE
     image = values.get("image") or declaration().DEFAULT_IMAGE
-    mode = pick_mode(image, image_mode)
+    if not sglang and image == declaration().DEFAULT_IMAGE:
+        image = engine.stock_image().image  # the project's image runs SGLang
+    if not sglang and image_mode == "project":
+        raise LaunchRefused(f"the project's image runs SGLang, not {engine.label}",
+                            f"use --image-mode auto or stock with --engine {engine.name}")
+    mode = pick_mode(image, image_mode) if sglang else "stock"
     port = int(values.get("port") or declaration().DEFAULT_PORT)
     host_port = int(values.get("host_port") or port)
     bind = str(values.get("publish_address") or "127.0.0.1")
     api_key = as_secret(values.get("api_key"))
     warnings = check_publish(bind, api_key, allow_public)
 
-    files, secret_env, secret_args = secret_files(values, mode)
     environment: dict[str, str] = {}
-    if mode == "project":
+    if not sglang:
+        files, secret_env, command = engine_command(engine, values)
+        environment.update(secret_env)
+    elif mode == "project":
+        files, _, _ = secret_files(values, mode)
         environment = image_env(values)
         command = None
     else:
         from console.settings import LAUNCH
 
+        files, secret_env, secret_args = secret_files(values, mode)
         command = [*LAUNCH, *sglang_argv(values), *secret_args]
         environment.update(secret_env)  # the HF token's file, for SGLang's downloads
     # Extra container env (NCCL_DEBUG, proxies…): not settings, passed as given.
@@ -172,4 +248,5 @@ def build_spec(
         served_model=str(values.get("served_model_name") or model),
         api_key=api_key,
         warnings=warnings,
+        engine=engine.name,
     )

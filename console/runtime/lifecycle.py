@@ -53,6 +53,7 @@ class ContainerInfo:
     model: str
     served_model: str
     health: str | None = None  # Docker HEALTHCHECK status, when the image has one
+    engine: str = "sglang"  # from the engine label (none: a container from before engines, SGLang)
     labels: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -115,6 +116,7 @@ def info_from_attrs(attrs: dict[str, Any]) -> ContainerInfo:
         model=labels.get(S.LABEL_MODEL, ""),
         served_model=labels.get(S.LABEL_SERVED, ""),
         health=((state.get("Health") or {}).get("Status")),
+        engine=labels.get(S.LABEL_ENGINE) or "sglang",
         labels=dict(labels),
     )
 

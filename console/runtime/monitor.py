@@ -17,6 +17,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from console.engines.follow import scanner_for
 from console.errors import ConsoleError
 from console.logs import docker_time
 from console.logs.diagnosis import diagnose_exit
@@ -122,7 +123,7 @@ class Monitor:
         # The log: the shared feed of this container (the TUI's hub), or our own follower of the current run.
         self.hub = hub
         self.feed: LogFeed | None = None if hub is not None else LogFeed(
-            LogFollower(container_id, current_run=True, connect=connect), name=self.name)
+            LogFollower(container_id, current_run=True, connect=connect, scanners=scanner_for), name=self.name)
         self._unsubscribe: Callable[[], None] | None = None
         self._run_at: float | None = None  # the watched run's start (Docker's StartedAt)
         self._in_run = False  # the feed has reached the watched run's lines

@@ -30,6 +30,8 @@ from console.secret import Secret, SecretFileError, read_secret_file
 
 IN_CONTAINER = "/run/secrets/gpt-oss-console"
 SGLANG_CONFIG = "sglang.yaml"  # SGLang's --config wants the .yaml suffix
+VLLM_CONFIG = "vllm.yaml"  # vLLM's --config (console.engines.vllm's config_file)
+CONFIG_FILES = (SGLANG_CONFIG, VLLM_CONFIG)  # option files holding the API key as `api-key: "…"`
 FILE_MODE = 0o400
 
 
@@ -61,7 +63,7 @@ def write(files: Iterable[SecretFile], container_name: str) -> list[Path]:
         return []
     folder = private_dir(secrets_dir(container_name))
     private_dir(folder.parent)
-    return [write_private(folder / f.name, f.content.reveal() + ("" if f.name == SGLANG_CONFIG else "\n"),
+    return [write_private(folder / f.name, f.content.reveal() + ("" if f.name in CONFIG_FILES else "\n"),
                           mode=FILE_MODE) for f in ours]
 
 
@@ -77,7 +79,7 @@ def copy_into(container, files: Iterable[SecretFile]) -> None:
             folder.type, folder.mode, folder.mtime = tarfile.DIRTYPE, 0o755 if i < len(parts) else 0o700, now
             tar.addfile(folder)
         for f in files:
-            data = (f.content.reveal() + ("" if f.name == SGLANG_CONFIG else "\n")).encode()
+            data = (f.content.reveal() + ("" if f.name in CONFIG_FILES else "\n")).encode()
             info = tarfile.TarInfo(f.container_path.lstrip("/"))
             info.size, info.mode, info.mtime = len(data), FILE_MODE, now
             tar.addfile(info, io.BytesIO(data))
@@ -101,7 +103,7 @@ def mounts(attrs: dict[str, Any]) -> dict[str, str]:
 
 
 def read_back(attrs: dict[str, Any], name: str) -> Secret | None:
-    """The secret a container was given as file ``name`` (or in its SGLang config, for the API key),
+    """The secret a container was given as file ``name`` (or in its SGLang/vLLM config, for the API key),
     read from this host's copy; None when it has none or the file is not readable here."""
     found = mounts(attrs)
     path = found.get(f"{IN_CONTAINER}/{name}")
@@ -110,7 +112,7 @@ def read_back(attrs: dict[str, Any], name: str) -> Secret | None:
             return read_secret_file(path, what=name.replace("_", " "))
         except SecretFileError:
             return None
-    config = found.get(f"{IN_CONTAINER}/{SGLANG_CONFIG}")
+    config = next((found[f"{IN_CONTAINER}/{c}"] for c in CONFIG_FILES if f"{IN_CONTAINER}/{c}" in found), None)
     if config and name == "api_key":
         from console.settings import read_sglang_config
 
@@ -128,7 +130,7 @@ def known_secrets(attrs: dict[str, Any]) -> list[Secret]:
     out = []
     for dest in mounts(attrs):
         name = os.path.basename(dest)
-        if name == SGLANG_CONFIG:
+        if name in CONFIG_FILES:
             name = "api_key"
         secret = read_back(attrs, name)
         if secret:

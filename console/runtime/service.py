@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from console.errors import ConsoleError
+from console.engines.follow import scanner_for
 from console.logs import docker_time
 from console.logs.diagnosis import diagnose_exit
 from console.logs.feed import LogHub
@@ -79,7 +80,58 @@ def resolve_values(
             res.values[key] = value
             res.sources[key] = PLANNER
     problems = list(res.problems) + check(res.values)
-    return Values(dict(res.values), dict(res.sources), problems, notes)
+    own, own_sources, own_problems = engine_values(res.values, prof_values, os.environ if env is None else env,
+                                                   cli or {}, notes)
+    return Values(dict(res.values) | own, dict(res.sources) | own_sources, problems + own_problems, notes)
+
+
+def engine_values(values: Mapping[str, Any], profile: Mapping[str, Any], env: Mapping[str, str],
+                  cli: Mapping[str, Any], notes: list[str]) -> tuple[dict, dict, list]:
+    """The engines' own settings (llama.cpp's N_GPU_LAYERS, vLLM's KV_CACHE_DTYPE…), declared in
+    their packages: profile < env < CLI, parsed by the same rules as the common ones. Another
+    engine's setting given on the command line is refused; in a profile or the environment it is
+    left out with a note (a profile saved for llama.cpp, launched with --engine vllm)."""
+    from console import engines
+    from console.settings import Problem
+
+    try:
+        chosen = engines.get(values.get("engine") or None)
+    except ConsoleError:
+        return {}, {}, []  # the spec builder says which engines exist
+    out: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    problems: list[Any] = []
+    for engine in engines.all_engines():
+        for s in engine.settings:
+            if s.key in BY_KEY:
+                continue  # SGLang's own are in the common declaration
+            for source, raw in (("cli", cli.get(s.key)), ("env", env.get(s.env)), ("profile", profile.get(s.key))):
+                if raw is not None and raw != "":
+                    break
+            else:
+                continue
+            if engine is not chosen:
+                if source == "cli":
+                    problems.append(Problem(s.key, f"{s.cli_flag} is a {engine.label} setting, and this launch is "
+                                                   f"{chosen.label}'s: add --engine {engine.name}, or drop it"))
+                elif source == "profile":
+                    notes.append(f"{s.key} left out: a {engine.label} setting, and this launch is {chosen.label}'s")
+                continue
+            try:
+                value, note = parse_value(s, raw)
+            except ValueError as exc:
+                problems.append(Problem(s.key, str(exc)))
+                continue
+            low, high = s.minimum, s.maximum
+            if (s.choices and value not in s.choices) or (low is not None and value < low) \
+                    or (high is not None and value > high):
+                problems.append(Problem(s.key, f"{s.env}={raw!r} is not allowed: use {s.allowed_text()}"))
+                continue
+            out[s.key] = value
+            sources[s.key] = source
+            if note:
+                notes.append(note)
+    return out, sources, problems
 
 
 def profile_hash(name: str) -> str | None:
@@ -89,6 +141,7 @@ def profile_hash(name: str) -> str | None:
     except ConsoleError:
         return None
     values = resolve({}, profile=prof.values).values
+    values |= engine_values(values, prof.values, {}, {}, [])[0]  # the engine's own settings hash too
     return settings_hash(hashed(values), secret_keys())
 
 
@@ -115,7 +168,8 @@ def replay(runtime: Runtime, info: ContainerInfo, *, probe: bool = True, tracker
     if tracker is None:
         tracker = PhaseTracker(stall_after=stall_after, started_at=started or 0.0)
     if info.status not in ("created",):
-        follower = LogFollower(info.id, client=runtime.client, follow=False, current_run=True, timestamps=True)
+        follower = LogFollower(info.id, client=runtime.client, follow=False, current_run=True, timestamps=True,
+                               scanners=scanner_for)
         problems: list[Any] = []
 
         def on_item(item) -> None:
@@ -194,7 +248,7 @@ def _tail(runtime: Runtime, info: ContainerInfo, n: int = 300) -> tuple[list[str
             lines.extend(item.lines)
             events.extend(ev for _, ev in item.events)
 
-    LogFollower(info.id, client=runtime.client, follow=False, tail=n).run(on_item)
+    LogFollower(info.id, client=runtime.client, follow=False, tail=n, scanners=scanner_for).run(on_item)
     diagnoses = diagnoses_of(events)
     how = diagnose_exit(info.exit_code, info.oom_killed)
     if how is not None:

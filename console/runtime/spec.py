@@ -25,6 +25,7 @@ from typing import Any
 
 from console.planner.sglang import IMAGE as SGLANG_IMAGE
 from console.runtime import secret_files
+from console.logs.scanner import ENGINE_LABEL
 from console.runtime.errors import LaunchRefused
 from console.runtime.secret_files import SecretFile
 from console.secret import Secret
@@ -41,6 +42,7 @@ LABEL_MODEL = f"{LABEL_PREFIX}.model"
 LABEL_SERVED = f"{LABEL_PREFIX}.served-model"
 LABEL_PLAN = f"{LABEL_PREFIX}.plan"  # the planner's prediction at launch (console.planner.capacity)
 LABEL_USER = f"{LABEL_PREFIX}.user"  # who launched it: one engine may serve several operators
+LABEL_ENGINE = ENGINE_LABEL  # which inference engine (sglang, vllm, llamacpp): its log scanner, metrics, probes
 
 
 def console_user() -> str:
@@ -48,7 +50,8 @@ def console_user() -> str:
     return str(os.getuid())
 
 
-# Stock SGLang, pinned to the version the planner plans for (console/planner/sglang.py).
+# Stock SGLang, pinned to the version the planner plans for (console/planner/sglang.py); the same
+# as console.engines.get("sglang").stock_image().image (the other engines' images are theirs).
 STOCK_IMAGE = SGLANG_IMAGE
 PROJECT_IMAGE = "gpt-oss-sglang:latest"
 HF_CACHE_IN_CONTAINER = "/root/.cache/huggingface"
@@ -113,6 +116,7 @@ class LaunchSpec:
     api_key: Secret | None = None
     warnings: list[str] = field(default_factory=list)
     prediction: Any = None  # console.planner.capacity.Prediction, when the GPUs could be planned
+    engine: str = "sglang"  # console.engines name, kept as a label
 
     @property
     def labels(self) -> dict[str, str]:
@@ -123,6 +127,7 @@ class LaunchSpec:
             LABEL_PORT: str(self.host_port),
             LABEL_BIND: self.bind,
             LABEL_MODE: self.mode,
+            LABEL_ENGINE: self.engine,
             LABEL_MODEL: self.model,
             LABEL_SERVED: self.served_model or self.model,
             **({LABEL_PLAN: self.prediction.to_label()} if self.prediction is not None else {}),
@@ -264,6 +269,7 @@ class LaunchSpec:
             "profile": self.profile,
             "image": self.image,
             "mode": self.mode,
+            "engine": self.engine,
             "command": self._shown_command(),
             "environment": self._shown_environment(),
             "secret_files": [{"container": inside, "host": host} for host, inside in self.secret_mounts()],

@@ -31,6 +31,11 @@ class Health:
         return self.status_code == 503
 
 
+# SGLang's info routes, newest first: the default of server_info (the engines pass their own
+# Probes.info; this package cannot import console.engines, which reads its metric names).
+SGLANG_INFO = ("/server_info", "/get_server_info")
+
+
 def root_url(base_url: str) -> str:
     """``http://h:p/v1/`` → ``http://h:p``: SGLang's own routes live at the root.
 
@@ -164,18 +169,21 @@ class ServerClient:
     def model_ids(self) -> list[str]:
         return [m["id"] for m in self.models()]
 
-    def server_info(self) -> dict[str, Any]:
-        return self._info("/server_info", "/get_server_info")
+    def server_info(self, routes: tuple[str, ...] = SGLANG_INFO) -> dict[str, Any]:
+        """The running server's description: the first of ``routes`` that exists (an engine's
+        ``Engine.probes.info``: vLLM's /v1/models, llama.cpp's /props; default SGLang's)."""
+        return self._info(*routes)
 
     def model_info(self) -> dict[str, Any]:
         return self._info("/model_info", "/get_model_info")
 
-    def _info(self, new: str, old: str) -> dict[str, Any]:
-        r = self._get(new)
-        if r.status_code in (404, 405):  # older SGLang builds
-            r = self._get(old)
-        check_response(r, new, api_key=self.api_key)
-        return _json(r, new)
+    def _info(self, *routes: str) -> dict[str, Any]:
+        for path in routes:
+            r = self._get(path)
+            if r.status_code not in (404, 405):  # a route this build lacks (older SGLang: /get_…)
+                break
+        check_response(r, routes[0], api_key=self.api_key)
+        return _json(r, routes[0])
 
     def metrics_text(self) -> str:
         r = self._get("/metrics")
@@ -244,18 +252,19 @@ class AsyncServerClient:
     async def model_ids(self) -> list[str]:
         return [m["id"] for m in await self.models()]
 
-    async def server_info(self) -> dict[str, Any]:
-        return await self._info("/server_info", "/get_server_info")
+    async def server_info(self, routes: tuple[str, ...] = SGLANG_INFO) -> dict[str, Any]:
+        return await self._info(*routes)
 
     async def model_info(self) -> dict[str, Any]:
         return await self._info("/model_info", "/get_model_info")
 
-    async def _info(self, new: str, old: str) -> dict[str, Any]:
-        r = await self._get(new)
-        if r.status_code in (404, 405):
-            r = await self._get(old)
-        check_response(r, new, api_key=self.api_key)
-        return _json(r, new)
+    async def _info(self, *routes: str) -> dict[str, Any]:
+        for path in routes:
+            r = await self._get(path)
+            if r.status_code not in (404, 405):
+                break
+        check_response(r, routes[0], api_key=self.api_key)
+        return _json(r, routes[0])
 
     async def metrics_text(self) -> str:
         r = await self._get("/metrics")

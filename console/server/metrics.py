@@ -308,6 +308,9 @@ def fetch_text(base_url: str, timeout: float = 5.0, client=None) -> str:
             client.close()
     if resp.status_code == 404:
         raise MetricsDisabled(url)
+    if resp.status_code == 401:
+        raise MetricsUnreachable(f"{url} wants the API key (llama.cpp guards /metrics with it)",
+                                 "pass --api-key-file FILE (or set GPT_OSS_CONSOLE_API_KEY_FILE)")
     if resp.status_code != 200:
         raise MetricsUnreachable(f"{url} answered HTTP {resp.status_code}", "check the server's logs")
     return resp.text
@@ -319,7 +322,9 @@ class Scraper:
     Thread-agnostic and blocking: the TUI calls it from a worker, the CLI in a loop.
     """
 
-    def __init__(self, base_url: str, timeout: float = 5.0, api_key=None):
+    def __init__(self, base_url: str, timeout: float = 5.0, api_key=None, names=None, identify=None):
+        """``names``: the engine's metric names (``Engine.metric_names``; default SGLang's);
+        ``identify``: text → names, asked on the first scrape when ``names`` is None."""
         import httpx
 
         from console.server.client import _auth_headers
@@ -328,10 +333,18 @@ class Scraper:
         # /metrics is open on SGLang; a proxy in front may still want the key.
         self._client = httpx.Client(timeout=timeout, headers=_auth_headers(api_key))
         self.previous: MetricsSnapshot | None = None
+        self.names = names
+        self._identify = identify
+
+    def fetch(self) -> str:
+        """The page's text, with this scraper's connection and key."""
+        return fetch_text(self.base_url, client=self._client)
 
     def scrape(self) -> MetricsView:
-        text = fetch_text(self.base_url, client=self._client)
-        snap = parse(text)
+        text = self.fetch()
+        if self.names is None and self._identify is not None:
+            self.names = self._identify(text)
+        snap = parse(text, names=self.names)
         result = view(snap, self.previous)
         self.previous = snap
         return result

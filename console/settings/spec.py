@@ -54,6 +54,7 @@ DEFAULT_PORT = 8000
 HEADER_TOKEN = r"[!-~]+"
 HEADER_TOKEN_WORDS = "printable ASCII without spaces"
 DEFAULT_IMAGE = "gpt-oss-sglang:latest"
+DEFAULT_ENGINE = "sglang"  # console.engines.DEFAULT: the engines registry validates the name
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     # ── Memory & performance ──────────────────────────────────────────────
     Setting(
-        "tensor_parallel_size", "TENSOR_PARALLEL_SIZE", "int", MEMORY, flag="--tp",
+        "tensor_parallel_size", "TENSOR_PARALLEL_SIZE", "int", MEMORY, flag="--tp-size",
         aliases=("TP_SIZE", "TP"), choices=(1, 2, 4, 8), auto=True, label="Tensor parallel size",
         help="GPUs one model copy is split over. gpt-oss has 64 query / 8 KV heads, so only 1, 2, 4 or "
         "8 are valid. Auto: the largest valid TP ≤ the GPU count at which the model fits; 20b → 1.",
@@ -256,8 +257,15 @@ SETTINGS: tuple[Setting, ...] = (
         "Use SSH_PUBLIC_KEY instead.",
     ),
     Setting(
+        "engine", "GPT_OSS_ENGINE", "str", RUNTIME, default=DEFAULT_ENGINE, target=CONTAINER, label="Engine",
+        allowed="sglang, vllm or llamacpp (console/engines lists them)",
+        help="Inference engine to launch: sglang, vllm or llamacpp. Each maps the settings above onto its own "
+        "flags (one it lacks is refused with the reason); the image defaults to the engine's pinned stock image.",
+    ),
+    Setting(
         "image", "GPT_OSS_IMAGE", "str", RUNTIME, default=DEFAULT_IMAGE, target=CONTAINER,
-        help="Docker image the console runs (built from docker/Dockerfile).",
+        help="Docker image the console runs (built from docker/Dockerfile). With ENGINE vllm or llamacpp, "
+        "left at this default: the engine's stock image.",
     ),
     Setting(
         "gpus", "GPT_OSS_GPUS", "str", RUNTIME, default="all", target=CONTAINER, label="GPUs",

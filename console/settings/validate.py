@@ -148,7 +148,8 @@ def validate(values: Mapping[str, Any], *, gpus: Iterable[Any] | None = None) ->
         out.append(Problem("extra_args", f"EXTRA_ARGS sets {CONFIG_FLAG}, but {names} reaches SGLang in a config "
                            f"file of its own and SGLang reads only one: put it in your file and leave {names} "
                            f"unset, or drop {CONFIG_FLAG}"))
-    for alias, canonical in (("--tp-size", "tensor_parallel_size"), ("--model", "model")):
+    for alias, canonical in (("--tp", "tensor_parallel_size"), ("--tensor-parallel-size", "tensor_parallel_size"),
+                             ("--model", "model")):
         if alias in given and values.get(canonical) is not None:
             out.append(Problem("extra_args", f"EXTRA_ARGS sets {alias}, which {BY_KEY[canonical].env} "
                                "already sets: set it once"))

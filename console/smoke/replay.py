@@ -66,9 +66,18 @@ class Verdict:
 
 
 async def probe_engine(http: Any, models: list[dict[str, Any]] | None = None) -> EngineInfo:
-    """Which engine answers at ``http``'s base URL: each engine's own route, cheapest first."""
+    """Which engine answers at ``http``'s base URL: each engine's identify step (its own routes,
+    console.engines' order), then llama-cpp-python's OpenAPI title (a test peer, not an engine)."""
+    from console import engines
+
+    seen: dict[str, Any] = {}
 
     async def get(path: str) -> Any:
+        if path not in seen:
+            seen[path] = await fetch(path)
+        return seen[path]
+
+    async def fetch(path: str) -> Any:
         try:
             r = await http.get(path)
         except Exception:  # noqa: BLE001 - an engine without the route, or a broken one
@@ -84,17 +93,15 @@ async def probe_engine(http: Any, models: list[dict[str, Any]] | None = None) ->
         body = await get("/v1/models")
         models = body.get("data") if isinstance(body, dict) and isinstance(body.get("data"), list) else []
     owner = next((str(m.get("owned_by") or "") for m in models if isinstance(m, dict)), "")
-    info = await get("/server_info") or await get("/get_server_info")
-    if isinstance(info, dict) and ("tp_size" in info or "model_path" in info):
-        return EngineInfo("sglang", str(info.get("version") or "") or None, info.get("model_path"),
-                          "/server_info answered")
-    version = await get("/version")
-    if isinstance(version, dict) and "version" in version and owner in ("vllm", ""):
-        return EngineInfo("vllm", str(version["version"]), None, "/version answered" + (", owned_by vllm" if owner else ""))
-    props = await get("/props")
-    if isinstance(props, dict) and ("build_info" in props or "default_generation_settings" in props):
-        return EngineInfo("llama.cpp", str(props.get("build_info") or "") or None, props.get("model_path"),
-                          "/props answered")
+    for engine in engines.all_engines():
+        body = None
+        for route in engine.probes.identify:
+            body = await get(route)
+            if body is not None:
+                break
+        found = engine.identify(body, owner) if isinstance(body, dict) else None
+        if found is not None:  # kind: "sglang", "vllm", "llama.cpp"
+            return EngineInfo(engine.label.lower(), *found)
     api = await get("/openapi.json")
     title = str(((api or {}).get("info") or {}).get("title") or "") if isinstance(api, dict) else ""
     if "llama.cpp python" in title.lower() or "llama_cpp" in title.lower():
@@ -108,10 +115,10 @@ async def probe(base_url: str, api_key: str | None = None, models: list[dict[str
     """``probe_engine`` with a client of its own."""
     import httpx
 
-    from console.server.client import root_url
+    from console.server.client import _auth_headers, root_url
 
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    async with httpx.AsyncClient(base_url=root_url(base_url), headers=headers, timeout=timeout_s) as http:
+    async with httpx.AsyncClient(base_url=root_url(base_url), headers=_auth_headers(api_key),
+                                 timeout=timeout_s) as http:
         return await probe_engine(http, models)
 
 
@@ -135,8 +142,10 @@ class Replayer:
     def _http(self) -> Any:
         import httpx
 
-        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        return httpx.AsyncClient(base_url=self.base_url, headers=headers,
+        from console.server.client import _auth_headers
+
+        # The key is a Secret: its str is the mask, so the header takes it revealed (an f-string sent "sk-…").
+        return httpx.AsyncClient(base_url=self.base_url, headers=_auth_headers(self.api_key),
                                  timeout=httpx.Timeout(self.timeout_s, connect=10.0))
 
     async def replay(self, request: dict[str, Any], ctx: dict[str, Any], result: Any) -> Verdict:

@@ -197,9 +197,10 @@ class ConsoleApp(App):
                 from console.logs.feed import LogHub
                 from console.runtime.engine import connect
                 from console.runtime.secret_files import known_secrets
+                from console.engines.follow import scanner_for
 
                 # The runtime's pinned client; each container's secrets masked while it is followed.
-                self._log_hub = LogHub(connect=connect, hold=known_secrets)
+                self._log_hub = LogHub(connect=connect, hold=known_secrets, scanners=scanner_for)
             return self._log_hub
 
 

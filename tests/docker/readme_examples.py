@@ -21,19 +21,19 @@ API_KEY_IN_FILE = "sk-readme-example-file-key-0042"  # what tests put in $PWD/ap
 _COMMON = ["--reasoning-parser", "gpt-oss", "--tool-call-parser", "gpt-oss", "--host", "0.0.0.0", "--port", "8000"]
 
 EXPECTED: dict[str, list[str]] = {
-    "120b-a100": ["--model-path", "openai/gpt-oss-120b", "--context-length", "16384", "--tp", "1",
+    "120b-a100": ["--model-path", "openai/gpt-oss-120b", "--context-length", "16384", "--tp-size", "1",
                   "--attention-backend", "triton", *_COMMON, "--enable-metrics"],
-    "120b-h100": ["--model-path", "openai/gpt-oss-120b", "--tp", "1", "--mem-fraction-static", "0.95",
+    "120b-h100": ["--model-path", "openai/gpt-oss-120b", "--tp-size", "1", "--mem-fraction-static", "0.95",
                   "--attention-backend", "fa3", *_COMMON, "--enable-metrics"],
-    "120b-2xh100": ["--model-path", "openai/gpt-oss-120b", "--tp", "2", "--attention-backend", "fa3", *_COMMON,
+    "120b-2xh100": ["--model-path", "openai/gpt-oss-120b", "--tp-size", "2", "--attention-backend", "fa3", *_COMMON,
                     "--enable-metrics"],
-    "120b-h200": ["--model-path", "openai/gpt-oss-120b", "--tp", "1", "--max-running-requests", "64",
+    "120b-h200": ["--model-path", "openai/gpt-oss-120b", "--tp-size", "1", "--max-running-requests", "64",
                   "--attention-backend", "fa3", *_COMMON, "--enable-metrics", "--enable-cache-report"],
-    "20b-l40s": ["--model-path", "openai/gpt-oss-20b", "--tp", "1", "--attention-backend", "triton", *_COMMON,
+    "20b-l40s": ["--model-path", "openai/gpt-oss-20b", "--tp-size", "1", "--attention-backend", "triton", *_COMMON,
                  "--enable-metrics"],
     "20b-4090": ["--model-path", "openai/gpt-oss-20b", "--served-model-name", "gpt-oss", "--context-length", "32768",
-                 "--tp", "1", "--attention-backend", "triton", *_COMMON, "--enable-metrics"],
-    "runpod-h100": ["--model-path", "openai/gpt-oss-120b", "--context-length", "65536", "--tp", "1",
+                 "--tp-size", "1", "--attention-backend", "triton", *_COMMON, "--enable-metrics"],
+    "runpod-h100": ["--model-path", "openai/gpt-oss-120b", "--context-length", "65536", "--tp-size", "1",
                     "--mem-fraction-static", "0.95", "--attention-backend", "fa3", *_COMMON, "--enable-metrics"],
 }
 EXPECTED_KEYS: dict[str, str] = {"120b-h100": API_KEY_IN_FILE, "runpod-h100": "sk-change-me-0123456789abcdef"}

@@ -109,10 +109,16 @@ class LlamaCpp(Engine):
     secret_flags = ("--api-key",)
     secret_env = ("LLAMA_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
     key_file_flag = "--api-key-file"
+    hf_token_file = False  # llama-server's -hf download reads HF_TOKEN from its environment only
     metric_names = METRICS
     # /health answers 503 {"error": {"message": "Loading model"}} until the model is loaded.
     # Only /health is open when an API key is set: /metrics and /v1/models need the key too.
-    probes = Probes(info=("/props",), version="/props", metrics_need_key=True)
+    probes = Probes(info=("/props",), version="/props", metrics_need_key=True, identify=("/props",))
+
+    def identify(self, body, owned_by=""):
+        if "build_info" in body or "default_generation_settings" in body:
+            return str(body.get("build_info") or "") or None, body.get("model_path"), "/props answered"
+        return None
 
     @property
     def command(self) -> tuple[str, ...]:

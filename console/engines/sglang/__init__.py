@@ -68,7 +68,13 @@ class Sglang(Engine):
     # No flag takes a key file, but SGLang (>= 0.5.2) reads options from --config FILE.yaml: the
     # console puts the key there (console.settings.argv.sglang_config), never in argv.
     key_file_flag = None
-    probes = Probes(info=("/server_info", "/get_server_info"), version="/server_info")
+    probes = Probes(info=("/server_info", "/get_server_info"), version="/server_info",
+                    identify=("/server_info", "/get_server_info"))
+
+    def identify(self, body, owned_by=""):
+        if "tp_size" in body or "model_path" in body:
+            return str(body.get("version") or "") or None, body.get("model_path"), "/server_info answered"
+        return None
 
     @property
     def command(self) -> tuple[str, ...]:

@@ -8,9 +8,10 @@ from console.planner import fit
 
 def plan(model, gpu, count: int = 1, *, tensor_parallel_size: int | None = None, max_model_len: int | None = None,
          mem_fraction_static: float | None = None, max_running_requests: int | None = None,
-         **_ignored) -> EnginePlan:
+         memory=None, **_ignored) -> EnginePlan:
+    """``memory``: the detected box's memory free now (console.planner.memory), as fit.plan takes it."""
     p = fit.plan(model, gpu, count, tp=tensor_parallel_size, context_length=max_model_len,
-                 mem_fraction_static=mem_fraction_static)
+                 mem_fraction_static=mem_fraction_static, memory=memory)
     budget = int(p.free_at_load_bytes * p.mem_fraction_static)
     arithmetic = (
         f"budget = mem_fraction_static {p.mem_fraction_static} × {gib(p.free_at_load_bytes)} free at load "

@@ -83,12 +83,19 @@ class Vllm(Engine):
     settings = SETTINGS
     flags = FLAGS
     secret_flags = ("--api-key",)
-    # vLLM also reads its key from VLLM_API_KEY, which `docker inspect` shows like argv; it has no
-    # key-file option, so the image's supervisor must mask the argv it logs.
+    # vLLM also reads its key from VLLM_API_KEY, which `docker inspect` shows like argv, and has no
+    # key-file flag; but its argument parser (FlexibleArgumentParser) reads options from
+    # `--config FILE.yaml` (CLI values win over the file's), so the key goes there, as for SGLang.
     secret_env = ("VLLM_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
     key_file_flag = None
+    config_file = "vllm.yaml"
     metric_names = METRICS
-    probes = Probes(info=("/v1/models",), version="/version")
+    probes = Probes(info=("/v1/models",), version="/version", identify=("/version",))
+
+    def identify(self, body, owned_by=""):
+        if "version" in body and owned_by in ("vllm", ""):
+            return str(body["version"]), None, "/version answered" + (", owned_by vllm" if owned_by else "")
+        return None
 
     @property
     def command(self) -> tuple[str, ...]:

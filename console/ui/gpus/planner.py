@@ -76,6 +76,7 @@ class PlannerPanel(Vertical):
         self.memory = None  # MemoryAtLoad of the detected GPUs, from the latest sample
         self._memory_key = None
         self.plans: list = []
+        self.engine_verdicts: dict[str, list] = {}  # model → console.engines.verdicts
         self.problem: str | None = None  # what is wrong with the inputs, said under them
 
     def compose(self) -> ComposeResult:
@@ -174,12 +175,18 @@ class PlannerPanel(Vertical):
             table.add_columns(*COLUMNS)
             self.query_one("#plan-reasons", Static).update("")
             return
+        from console import engines
+
         gpu, count, memory = self._gpu_and_count()
         ctx = parse_tokens(self.query_one("#plan-context", Input).value)
         rows = []
+        self.engine_verdicts = {}
         for model in MODELS.values():
             try:
                 p = plan(model, gpu, count, context_length=min(ctx, model.max_context), memory=memory)
+                # The same model on every engine, by each engine's own rules (the line under the verdict).
+                self.engine_verdicts[p.model] = engines.verdicts(model, gpu, count, memory=memory,
+                                                                 max_model_len=min(ctx, model.max_context))
             except PlanError as exc:
                 self._show_problem(str(exc))
                 continue
@@ -226,6 +233,15 @@ class PlannerPanel(Vertical):
         text.append(f"{p.model} on {gpus} ({p.planned_for}): ", style="bold")
         text.append(p.verdict_text, style=VERDICT_STYLE[p.verdict])
         text.append(f" — {p.tp_reason}\n")
+        found = self.engine_verdicts.get(p.model) or []
+        if found:  # one line: at 80×24 the verdict per engine must not push the reasons out
+            text.append("Engines: ", style="bold")
+            for i, (engine, ep, _problem) in enumerate(found):
+                text.append(" · " if i else "")
+                verdict = ep.verdict if ep is not None else "does-not-fit"
+                text.append(f"{engine.label} {VERDICT_SHORT[verdict] if ep is not None else 'n/a'}",
+                            style=VERDICT_STYLE[verdict])
+            text.append("\n")
         # Memory other processes hold comes first: at 80×24 it is what the operator must see.
         held = [w for w in p.warnings if "already held" in w]
         for warning in held:

@@ -27,6 +27,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
+from console.engines.follow import scanner_for as engine_scanner
 from console.logs.buffer import DEFAULT_CAP, LogBuffer
 from console.logs.feed import LogFeed, LogHub
 from console.logs.follow import ContainerExit, Ended, LogChunk, LogFile, LogFollower, Resumed, Retrying, RunStarted
@@ -156,7 +157,7 @@ class LogsPane(LogsActions, Vertical):
         """The app's shared feeds (``app.log_hub``); an app without one gets the pane's own."""
         hub = getattr(self.app, "log_hub", None)
         if hub is None:
-            hub = self._own_hub = self._own_hub or LogHub(connect=connect, hold=known_secrets)
+            hub = self._own_hub = self._own_hub or LogHub(connect=connect, hold=known_secrets, scanners=engine_scanner)
         return hub
 
     def reset(self) -> None:
@@ -179,7 +180,7 @@ class LogsPane(LogsActions, Vertical):
             feed = None  # the hub's: taken in the worker (it may wait on a busy feed)
         else:
             follower = LogFollower(container_id, follow=follow, tail=tail, since=since, connect=connect,
-                                   hold=known_secrets)  # the container's secrets masked while followed
+                                   hold=known_secrets, scanners=engine_scanner)  # the container's secrets masked while followed
             feed = LogFeed(follower, name=container_id[:12])
         self._open(f"container {container_id[:12]}", "following" if follow else "reading", clear,
                    feed, container_id)

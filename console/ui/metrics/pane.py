@@ -146,11 +146,13 @@ class MetricsPane(Vertical):
 
     @work(thread=True, exclusive=True, group="metrics-scrape")
     def _scrape_loop(self, base_url: str, wake: threading.Event) -> None:
+        from console import engines
         from console.errors import ConsoleError
         from console.server.metrics import MetricsDisabled, Scraper
 
         worker = get_current_worker()
-        scraper = Scraper(base_url)
+        # The engine's names, told by its /metrics page (vLLM, llama.cpp); the key for the one that guards it.
+        scraper = Scraper(base_url, api_key=self.api_key, identify=lambda text: engines.by_metrics(text).metric_names)
         try:
             while not worker.is_cancelled and not self._stop.is_set():
                 wait = self.interval

@@ -6,7 +6,8 @@ console/engines/vllm/logs.py for the line-by-line origins): the log format
 ``/health`` (200 once serving), ``/v1/models``, ``/v1/chat/completions`` (plain and streamed),
 ``/version``, and ``/metrics`` with ``vllm:`` names, the ``model_name``/``engine`` labels and
 vLLM's histogram buckets. ``--api-key`` guards ``/v1`` routes only, answering
-``{"error": "Unauthorized"}`` with 401, like vLLM's middleware.
+``{"error": "Unauthorized"}`` with 401, like vLLM's middleware; ``--config FILE.yaml`` is read
+like vLLM's argument parser does (the console puts the API key there).
 
 Scenario in env ``FAKE_VLLM_SCENARIO``: ``ok`` (default), ``kv_negative`` (120b on one H100 at
 vLLM 0.10.1's defaults: "Available KV cache memory: -2.14 GiB", vllm issue 23278), ``oom`` (CUDA
@@ -60,7 +61,34 @@ def plain(msg: str, stream=None) -> None:
         print(msg, file=stream or sys.stdout, flush=True)
 
 
+def expand_config(argv: list[str]) -> list[str]:
+    """``--config FILE.yaml`` the way vLLM's FlexibleArgumentParser reads it: each ``key: value``
+    becomes ``--key value`` (``true``: the bare flag), placed after the model tag so that the
+    command line's own flags, parsed later, win."""
+    if "--config" not in argv:
+        return argv
+    i = argv.index("--config")
+    if i + 1 >= len(argv):
+        plain("vllm serve: error: argument --config: expected one argument", sys.stderr)
+        sys.exit(2)
+    path, rest = argv[i + 1], argv[:i] + argv[i + 2:]
+    extra: list[str] = []
+    with open(path, encoding="utf-8") as fh:  # the stand-in's YAML: one `key: scalar` a line
+        for line in fh:
+            key, sep, raw = line.partition(":")
+            if not sep or line.lstrip().startswith("#"):
+                continue
+            raw = raw.strip()
+            value = json.loads(raw) if raw.startswith('"') else raw
+            if value in (True, "true"):
+                extra.append(f"--{key.strip()}")
+            else:
+                extra += [f"--{key.strip()}", str(value)]
+    return rest[:1] + extra + rest[1:]
+
+
 def parse(argv: list[str]) -> argparse.Namespace:
+    argv = expand_config(argv)
     ap = argparse.ArgumentParser(prog="vllm serve", allow_abbrev=False)
     ap.add_argument("model_tag")
     ap.add_argument("--host")
