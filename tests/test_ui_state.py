@@ -30,8 +30,10 @@ def test_a_damaged_file_reads_as_empty_and_is_rewritten():
     path.parent.mkdir(parents=True)
     path.write_text("{not json")
     assert state.remembered("launch") == {}
+    assert "could not be read" in state.problem() and str(path) in state.problem()
     state.remember("launch", profile="p1")
-    assert state.remembered("launch") == {"profile": "p1"}
+    assert state.remembered("launch") == {"profile": "p1"} and state.problem() is None
+    assert path.with_name("ui-state.json.damaged").read_text() == "{not json"
 
 
 def test_a_secret_is_refused():

@@ -3,8 +3,9 @@
 One JSON file, ``<config dir>/ui-state.json`` (0600, written atomically through
 console/private_file.py), one section per area: ``remembered("launch")`` reads a section,
 ``remember("launch", profile="big")`` merges values into it. Secrets never go here (a
-``Secret`` is refused: keys live in their own files). A damaged or unreadable file reads as
-empty, so a start never fails on it; the next ``remember`` writes a good one.
+``Secret`` is refused: keys live in their own files). A damaged file reads as empty, so a
+start never fails on it; ``problem()`` says so in one sentence, and the next ``remember``
+keeps the damaged file aside (``ui-state.json.damaged``) before writing a good one.
 """
 
 from __future__ import annotations
@@ -26,14 +27,27 @@ def state_path() -> Path:
     return Path(base, "gpt-oss-console", FILE_NAME)
 
 
-def _read_all() -> dict[str, dict[str, Any]]:
+def _load() -> tuple[dict[str, dict[str, Any]], str | None]:
+    """The sections, and a sentence when the file exists but cannot be used."""
+    path = state_path()
     try:
-        data = json.loads(state_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}, None
+    except (OSError, ValueError) as exc:
+        return {}, f"{path} could not be read ({exc.__class__.__name__}): starting from defaults"
     if not isinstance(data, dict):
-        return {}
-    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, dict)}
+        return {}, f"{path} holds no settings object: starting from defaults"
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, dict)}, None
+
+
+def _read_all() -> dict[str, dict[str, Any]]:
+    return _load()[0]
+
+
+def problem() -> str | None:
+    """One sentence when the remembered state could not be read (the console starts from defaults)."""
+    return _load()[1]
 
 
 def remembered(section: str) -> dict[str, Any]:
@@ -46,7 +60,12 @@ def remember(section: str, **values: Any) -> None:
     for key, value in values.items():
         if isinstance(value, Secret):
             raise TypeError(f"{section}.{key}: a secret is never remembered in the UI state")
-    data = _read_all()
+    data, damaged = _load()
+    if damaged:
+        try:  # nothing lost: the operator can still look at what was there
+            os.replace(state_path(), state_path().with_name(FILE_NAME + ".damaged"))
+        except OSError:
+            pass
     part = dict(data.get(section, {}))
     for key, value in values.items():
         if value is None:
