@@ -4,6 +4,11 @@ Nothing here lists settings: widgets come from ``console.settings.form_fields()`
 Each row shows the value's source (default/profile/planner/env/edited) and, under
 it, the validation problem for that setting; the focused field's help is shown
 in one line at the bottom, so the form fits 80×24.
+
+The fields are the truth: ``fill`` remembers the text it put in each field, and any field
+whose text differs from it (or that was edited before) is an edit, read from the widget at
+the moment it is needed. No change is dropped while the form fills itself (a burst of keys
+used to leave the preview and F5 on an older value: issue 19 bug 1, issue 10 bug 2).
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static
+
+from console.ui.fields import TextField
 
 from console.secret import Secret
 
@@ -43,6 +50,8 @@ class SettingsForm(VerticalScroll):
     """Inputs for every setting; posts :class:`SettingsForm.Edited` on each change."""
 
     class Edited(Message):
+        """A field changed by the operator; ``raw`` is what the field holds now."""
+
         def __init__(self, key: str, raw: Any) -> None:
             super().__init__()
             self.key = key
@@ -59,7 +68,7 @@ class SettingsForm(VerticalScroll):
 
         self.groups = form_fields()
         self.fields = {f.key: f for fs in self.groups.values() for f in fs}
-        self._filling = False
+        self.filled: dict[str, Any] = {}  # what fill() last put in each field
 
     def compose(self) -> ComposeResult:
         for group, fields in self.groups.items():
@@ -96,34 +105,44 @@ class SettingsForm(VerticalScroll):
         if f.secret:
             placeholder = "not set (stays out of profiles)"
         restrict = {"int": r"-?\d*", "float": r"-?\d*\.?\d*"}.get(f.kind)
-        return Input(placeholder=placeholder, password=f.secret, restrict=restrict, id=wid, compact=True)
+        return TextField(placeholder=placeholder, password=f.secret, restrict=restrict, id=wid, compact=True)
 
     # -- values in and out ------------------------------------------------------
-    def fill(self, values: dict[str, Any], sources: dict[str, str], problems: dict[str, str]) -> None:
-        """Show ``values`` (without posting Edited) and each source and problem."""
-        self._filling = True
-        try:
-            for key, f in self.fields.items():
-                widget = self.query_one(f"#f-{key}")
-                value = values.get(key)
-                if isinstance(widget, Select) and f.kind == "bool":
-                    if widget.value != bool(value):
-                        widget.value = bool(value)
-                elif isinstance(widget, Select):
-                    target = value if value in f.choices else Select.NULL
-                    if widget.value != target:
-                        widget.value = target
-                elif isinstance(widget, Input):
-                    text = _text(value)
-                    if widget.value != text and not widget.has_focus:
-                        widget.value = text
-                self.set_source(key, sources.get(key, "default"))
-                self.set_problem(key, problems.get(key))
-        finally:
-            self.call_after_refresh(self._done_filling)
+    def fill(self, values: dict[str, Any], sources: dict[str, str], problems: dict[str, str],
+             edits: dict[str, Any] | None = None) -> None:
+        """Show ``values`` (an edited field shows its edit as typed) and each source and problem."""
+        edits = edits or {}
+        for key, f in self.fields.items():
+            widget = self.query_one(f"#f-{key}")
+            value = values.get(key)
+            if isinstance(widget, Select):
+                target = bool(value) if f.kind == "bool" else (value if value in f.choices else Select.NULL)
+                if widget.value != target:
+                    widget.value = target
+                self.filled[key] = None if target is Select.NULL else target
+            elif isinstance(widget, Input):
+                # An edit is shown as typed ("0." stays "0." while the operator types 0.9).
+                text = _text(edits[key]) if key in edits else _text(value)
+                if widget.value != text:
+                    widget.value = text
+                self.filled[key] = text
+            self.set_source(key, sources.get(key, "default"))
+            self.set_problem(key, problems.get(key))
 
-    def _done_filling(self) -> None:
-        self._filling = False
+    def current(self, key: str) -> Any:
+        """What the field of ``key`` holds right now (Select: its value, None for blank)."""
+        widget = self.query_one(f"#f-{key}")
+        if isinstance(widget, Select):
+            return None if widget.value is Select.NULL else widget.value
+        return widget.value
+
+    def changed_fields(self) -> dict[str, Any]:
+        """Fields whose text differs from what fill() put there: changed by the operator since."""
+        out = {}
+        for key in self.fields:
+            if key in self.filled and (now := self.current(key)) != self.filled[key]:
+                out[key] = now
+        return out
 
     def set_source(self, key: str, source: str) -> None:
         word = SOURCE_WORDS.get(source, source)
@@ -148,15 +167,15 @@ class SettingsForm(VerticalScroll):
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
         key = self._key_of(event.input)
-        if key in self.fields and not self._filling:
-            self.post_message(self.Edited(key, event.value))
+        if key in self.fields:  # every change, the field as it is now (the pane tells fill()'s echoes)
+            self.post_message(self.Edited(key, event.input.value))
 
     @on(Select.Changed)
     def _select_changed(self, event: Select.Changed) -> None:
         key = self._key_of(event.select)
-        if not self._filling and key:
-            value = event.value if event.value is not Select.NULL else None
-            self.post_message(self.Edited(key, value))
+        if not key:
+            return
+        self.post_message(self.Edited(key, event.value if event.value is not Select.NULL else None))
 
     def on_descendant_focus(self, event) -> None:
         key = self._key_of(event.widget)

@@ -33,7 +33,8 @@ from console.settings.spec import BY_KEY
 from console.secret import Secret
 from console.server.endpoint import Endpoint
 from console.ui.clipboard import copy_text
-from console.ui.launch.form import ALLOW_PUBLIC, IMAGE_MODE, HelpLine, SettingsForm, _text
+from console.ui.fields import TextField
+from console.ui.launch.form import ALLOW_PUBLIC, IMAGE_MODE, HelpLine, SettingsForm
 from console.ui.launch.info import PULL_DONE, info_text, preview_text
 from console.ui.launch.messages import Attached, Failed, Progress, Pulled, Recovered
 from console.ui.launch.tracker import PhaseSteps
@@ -90,7 +91,7 @@ class LaunchPane(LaunchWorkers, Vertical):
         yield HelpLine("", id="launch-help")
         with Horizontal(id="launch-actions"):
             yield Select([], prompt="profile", allow_blank=True, id="launch-profiles", compact=True)
-            yield Input(value="default", placeholder="profile name", id="launch-profile-name", compact=True)
+            yield TextField(value="default", placeholder="profile name", id="launch-profile-name", compact=True)
             yield Button("Launch F5", id="launch-go", variant="success", compact=True)
             yield Button("Stop F6", id="launch-stop", variant="error", compact=True)
             yield Button("Restart F7", id="launch-restart", compact=True)
@@ -118,7 +119,12 @@ class LaunchPane(LaunchWorkers, Vertical):
 
     # -- values ---------------------------------------------------------------------
     def recompute(self) -> None:
-        """Resolve form edits over env/planner/profile/defaults; show sources, problems, preview."""
+        """Resolve the form's fields over env/planner/profile/defaults; show sources, problems, preview.
+
+        Called before anything is launched, previewed, exported or saved: the edits are read from
+        the fields as they are at that moment."""
+        form = self.query_one(SettingsForm)
+        self.edits.update(form.changed_fields())
         try:
             self.vals = resolve_values(profile=self.profile if self._profile_exists() else None,
                                        planner=self.planner, cli=self.edits, env=self.env)
@@ -129,8 +135,7 @@ class LaunchPane(LaunchWorkers, Vertical):
         problems: dict[str, str] = {}
         for p in self.vals.problems:
             problems.setdefault(p.key, p.message if p.is_error else f"⚠ {p.message}")
-        form = self.query_one(SettingsForm)
-        form.fill(*with_file_fields(self.vals.values, self.vals.sources), problems)
+        form.fill(*with_file_fields(self.vals.values, self.vals.sources), problems, self.edits)
         options = form.options()
         self.spec, self.spec_error = None, None
         try:
@@ -162,10 +167,11 @@ class LaunchPane(LaunchWorkers, Vertical):
         if event.key in (IMAGE_MODE, ALLOW_PUBLIC):
             self.recompute()
             return
-        current = self.vals.values.get(event.key) if self.vals is not None else None
-        if event.key not in self.edits and _text(event.raw) == _text(current):
-            return  # a widget echoing the value it was given, not an edit
-        self.edits[event.key] = event.raw
+        form = self.query_one(SettingsForm)
+        if event.key not in self.edits and event.raw == form.filled.get(event.key):
+            return  # a field echoing the value fill() gave it, not an edit
+        # The field as it is now (typing the old value back is still an edit); recompute reads the rest.
+        self.edits[event.key] = form.current(event.key)
         self.recompute()
 
     @on(SettingsForm.FieldFocused)
@@ -200,8 +206,7 @@ class LaunchPane(LaunchWorkers, Vertical):
 
     def action_save_profile(self, keep_secrets: bool = False) -> None:
         name = self.query_one("#launch-profile-name", Input).value.strip() or "default"
-        if self.vals is None:
-            return
+        self.recompute()  # what the fields show now
         try:
             path = profiles.save(profiles.Profile(name, dict(self.vals.values), keep_secrets=keep_secrets))
         except ConsoleError as exc:
@@ -244,6 +249,7 @@ class LaunchPane(LaunchWorkers, Vertical):
         return f"{', '.join(written)} (0400)" if written else ""
 
     def action_copy_docker_run(self) -> None:
+        self.recompute()  # what the fields show now
         if self.spec is None:
             self.notify("fix the settings first", severity="warning")
             return
@@ -255,6 +261,7 @@ class LaunchPane(LaunchWorkers, Vertical):
             self.notify(f"it mounts the secrets read-only from {files}", title="Launch", timeout=8)
 
     def action_export_compose(self) -> None:
+        self.recompute()  # what the fields show now
         if self.spec is None:
             self.notify("fix the settings first", severity="warning")
             return
