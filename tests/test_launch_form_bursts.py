@@ -78,10 +78,61 @@ async def test_save_and_export_take_the_fields_as_they_are_now(tmp_path):
         field = pane.query_one("#f-max_model_len")
         # A value set in the field with no key event handled yet: a save reads it all the same.
         field.value = "32768"
-        pane.query_one("#launch-profile-name").value = "burst"
-        pane.action_save_profile()
+        pane.save_profile_as("burst")
         assert profiles.load("burst").values["max_model_len"] == 32768
         field.value = "16384"
         pane.action_export_compose()
         compose = (profiles.config_dir() / "compose-burst.yaml").read_text()
         assert "16384" in compose and "32768" not in compose
+
+
+async def test_ctrl_s_asks_for_a_name_says_a_bad_one_and_the_profile_is_remembered():
+    from console.ui.launch.save_screen import ProfileNameScreen
+    from console.ui.state import remembered
+
+    app = LaunchApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(LaunchPane)
+        pane.query_one("#f-max_model_len").focus()
+        await pilot.press(*"8192", "ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ProfileNameScreen), "the name dialog")
+        assert app.screen.query_one("#profile-name").value == "default"  # the current profile offered
+        await pilot.press("ctrl+u", *"-bad name", "enter")
+        await until(pilot, lambda: "invalid profile name" in str(app.screen.query_one("#profile-problem").render()),
+                    "the bad name said in the dialog")
+        await pilot.press("ctrl+u", *"small", "enter")
+        await until(pilot, lambda: not isinstance(app.screen, ProfileNameScreen), "the dialog to close")
+        assert profiles.load("small").values["max_model_len"] == 8192
+        assert remembered("launch")["profile"] == "small"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ProfileNameScreen), "the name dialog")
+        await pilot.press("escape")  # cancelled: nothing written
+        await until(pilot, lambda: not isinstance(app.screen, ProfileNameScreen), "the dialog to close")
+    # the next console opens the last profile
+    app = LaunchApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(LaunchPane)
+        await pilot.pause()
+        assert pane.profile == "small" and pane.vals.sources["max_model_len"] == "profile"
+        assert pane.query_one("#f-max_model_len").value == "8192"
+
+
+async def test_quitting_with_unsaved_launch_edits_asks():
+    app = LaunchApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(LaunchPane)
+        await pilot.pause()
+        assert pane.quit_warning() is None
+        pane.query_one("#f-container_name").focus()
+        await pilot.press("ctrl+u", *"mine")
+        # read at the moment of asking, even before the form has handled the keys
+        pane.query_one("#f-served_model_name").value = "gptoss"
+        warning = pane.quit_warning()
+        assert "unsaved Launch edits" in warning and "Container name" in warning
+        assert "Served model name" in warning and "Ctrl+S" in warning
+        pane.save_profile_as("kept")
+        await pilot.pause()
+        assert pane.quit_warning() is None
+        pane.query_one("#f-api_key").value = "sk-a-key-is-never-saved-0003"
+        await pilot.pause()
+        assert pane.quit_warning() is None  # a secret is never in a profile: nothing to save

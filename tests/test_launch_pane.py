@@ -35,6 +35,17 @@ class LaunchApp(App):
         self.endpoints.append(message)
 
 
+async def save_as(pilot, name: str) -> None:
+    """Ctrl+S, then the profile's name typed into the dialog it opens, then Enter."""
+    from console.ui.launch.save_screen import ProfileNameScreen
+
+    await pilot.press("ctrl+s")
+    await until(pilot, lambda: isinstance(pilot.app.screen, ProfileNameScreen), "the profile name dialog")
+    await pilot.press("ctrl+u", *name, "enter")
+    await until(pilot, lambda: not isinstance(pilot.app.screen, ProfileNameScreen), "the dialog to close")
+    await pilot.pause()
+
+
 @pytest.fixture(autouse=True)
 def xdg(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
@@ -104,10 +115,7 @@ async def test_profiles_save_load_from_the_pane(xdg):
         pane = app.query_one(LaunchPane)
         pane.edits.update(max_model_len="32768", api_key="sk-never-in-a-profile-0000")
         pane.recompute()
-        name = pane.query_one("#launch-profile-name")
-        name.value = "mine"
-        await pilot.press("ctrl+s")
-        await pilot.pause()
+        await save_as(pilot, "mine")
         saved = profiles.load("mine")
         assert saved.values["max_model_len"] == 32768 and "api_key" not in saved.values
         assert pane.vals.sources["max_model_len"] == "profile"
@@ -125,9 +133,7 @@ async def test_save_profile_keeps_the_typed_key_for_the_next_launch(xdg):
         pane.query_one("#f-api_key").focus()
         await pilot.press(*key)
         await until(pilot, lambda: pane.spec is not None and pane.spec.api_key is not None)
-        pane.query_one("#launch-profile-name").value = "keyed"
-        await pilot.press("ctrl+s")
-        await pilot.pause()
+        await save_as(pilot, "keyed")
         assert "api_key" not in profiles.load("keyed").values  # secrets stay out of profiles…
         pane.recompute()  # …but not out of the form: what F5 would launch still has the key
         assert pane.spec.api_key.reveal() == key
@@ -160,9 +166,7 @@ async def test_the_form_takes_an_api_key_file_and_a_profile_keeps_its_path(xdg, 
         await until(pilot, lambda: pane.spec is not None and pane.spec.api_key is not None)
         assert pane.spec.api_key.path == str(keyfile)
         assert f"{keyfile}:/run/secrets/gpt-oss-console/api_key:ro" in pane.spec.docker_run()
-        pane.query_one("#launch-profile-name").value = "filed"
-        await pilot.press("ctrl+s")
-        await pilot.pause()
+        await save_as(pilot, "filed")
         saved = profiles.load("filed").values
         assert saved["api_key_file"] == str(keyfile) and "api_key" not in saved
         await pilot.pause()

@@ -33,13 +33,21 @@ from console.settings.spec import BY_KEY
 from console.secret import Secret
 from console.server.endpoint import Endpoint
 from console.ui.clipboard import copy_text
-from console.ui.fields import TextField
 from console.ui.launch.form import ALLOW_PUBLIC, IMAGE_MODE, HelpLine, SettingsForm
 from console.ui.launch.info import PULL_DONE, info_text, preview_text
 from console.ui.launch.messages import Attached, Failed, Progress, Pulled, Recovered
 from console.ui.launch.tracker import PhaseSteps
+from console.ui.state import remember, remembered
 from console.ui.launch.workers import LaunchWorkers
 from console.ui.messages import ContainerWatched, EndpointChanged, PlanChosen
+
+
+def remember_profile(name: str) -> None:
+    """The next start opens this profile. Remembering is a convenience: a failure is no error."""
+    try:
+        remember("launch", profile=name)
+    except OSError:
+        pass
 
 
 class LaunchPane(LaunchWorkers, Vertical):
@@ -91,13 +99,15 @@ class LaunchPane(LaunchWorkers, Vertical):
         yield HelpLine("", id="launch-help")
         with Horizontal(id="launch-actions"):
             yield Select([], prompt="profile", allow_blank=True, id="launch-profiles", compact=True)
-            yield TextField(value="default", placeholder="profile name", id="launch-profile-name", compact=True)
             yield Button("Launch F5", id="launch-go", variant="success", compact=True)
             yield Button("Stop F6", id="launch-stop", variant="error", compact=True)
             yield Button("Restart F7", id="launch-restart", compact=True)
             yield Button("Save ^S", id="launch-save", compact=True)
 
     def on_mount(self) -> None:
+        last = remembered("launch").get("profile")
+        if isinstance(last, str) and last != self.profile:
+            self.profile = last  # the profile used last time (a re-attach may still choose another)
         self._refresh_profiles()
         self.recompute()
         self.query_one(PhaseSteps).show(None)
@@ -198,14 +208,23 @@ class LaunchPane(LaunchWorkers, Vertical):
         if event.value is Select.NULL or event.value == self.profile:
             return
         self.profile = str(event.value)
-        self.query_one("#launch-profile-name", Input).value = self.profile
+        remember_profile(self.profile)
         self._keep_only_secret_edits()
         self.planner.clear()
         self.recompute()
         self.notify(f"profile {self.profile} loaded")
 
     def action_save_profile(self, keep_secrets: bool = False) -> None:
-        name = self.query_one("#launch-profile-name", Input).value.strip() or "default"
+        """Ask for the profile's name (the current one offered), then save the form as it is then."""
+        from console.ui.launch.save_screen import ProfileNameScreen
+
+        def named(name: str | None) -> None:
+            if name:
+                self.save_profile_as(name, keep_secrets)
+
+        self.app.push_screen(ProfileNameScreen(self.profile, with_secrets=keep_secrets), named)
+
+    def save_profile_as(self, name: str, keep_secrets: bool = False) -> None:
         self.recompute()  # what the fields show now
         try:
             path = profiles.save(profiles.Profile(name, dict(self.vals.values), keep_secrets=keep_secrets))
@@ -213,6 +232,7 @@ class LaunchPane(LaunchWorkers, Vertical):
             self.notify(f"{exc.message}\n{exc.hint or ''}", title="Profile not saved", severity="error")
             return
         self.profile = name
+        remember_profile(name)
         self._keep_only_secret_edits()
         self.planner.clear()
         self._refresh_profiles()
@@ -392,10 +412,24 @@ class LaunchPane(LaunchWorkers, Vertical):
         self.announced = False
         self._restart_worker(self.container_id)
 
+    def unsaved_edits(self) -> list[str]:
+        """Settings edited in the form and in no profile yet (secrets never go to profiles)."""
+        if self.is_mounted:
+            self.edits.update(self.query_one(SettingsForm).changed_fields())
+        return sorted(k for k in self.edits if not (k in BY_KEY and BY_KEY[k].secret) and not k.endswith("_file"))
+
     def quit_warning(self) -> str | None:
-        """Quitting never stops a server; it would only cut an image pull short."""
-        pulling = self.pull_layers and not all(p.status.startswith(PULL_DONE) for p in self.pull_layers.values())
-        return "an image pull is in progress and would be cancelled" if pulling else None
+        """Quitting never stops a server; it would cut an image pull short, or lose the form's edits."""
+        reasons = []
+        if self.pull_layers and not all(p.status.startswith(PULL_DONE) for p in self.pull_layers.values()):
+            reasons.append("an image pull is in progress and would be cancelled")
+        unsaved = self.unsaved_edits()
+        if unsaved:
+            fields = self.query_one(SettingsForm).fields
+            names = ", ".join(fields[k].label if k in fields else k for k in unsaved[:4])
+            more = f" and {len(unsaved) - 4} more" if len(unsaved) > 4 else ""
+            reasons.append(f"unsaved Launch edits ({names}{more}) would be lost: stay and press Ctrl+S to keep them")
+        return "; ".join(reasons) or None
 
     def palette_commands(self):
         yield ("Launch: save profile with secrets", lambda: self.action_save_profile(True),
