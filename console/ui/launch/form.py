@@ -103,7 +103,7 @@ class SettingsForm(VerticalScroll):
             return Select(options, prompt=f.placeholder or "auto", allow_blank=True, id=wid, compact=True)
         placeholder = f.placeholder
         if f.secret:
-            placeholder = "not set (stays out of profiles)"
+            placeholder = "not set (never in profiles)"
         restrict = {"int": r"-?\d*", "float": r"-?\d*\.?\d*"}.get(f.kind)
         return TextField(placeholder=placeholder, password=f.secret, restrict=restrict, id=wid, compact=True)
 
@@ -187,6 +187,7 @@ class HelpLine(Static):
     """The focused setting's help, env var and allowed values."""
 
     def show(self, field) -> None:
+        self.display = field is not None  # no empty rows when no setting has the focus
         if field is None:
             self.update("")
             return

@@ -25,6 +25,14 @@ def layer_line(p) -> Text:
     return line
 
 
+def home_short(path: str) -> str:
+    """``~/…`` for a path under the home folder: a row shorter at 80 columns, and still a path a shell takes."""
+    import os
+
+    home = os.path.expanduser("~").rstrip("/")
+    return "~" + path[len(home):] if home and home != "~" and path.startswith(home + "/") else path
+
+
 def info_text(*, name: str | None, endpoint: tuple | None, drift: bool | None, profile: str,
               pull_layers: dict[str, Any], snap) -> Text:
     text = Text()
@@ -51,13 +59,14 @@ def info_text(*, name: str | None, endpoint: tuple | None, drift: bool | None, p
         if cap.max_running_requests:
             text.append(f" · ≤{cap.max_running_requests} requests")
     if snap is not None:
-        for d in snap.diagnoses:
-            text.append(f"\n✗ {d.title}", style="bold red")
-            text.append(f"\n  fix: {d.fix}")
+        # The bundle's path before the diagnoses: a long fix must never push it out of sight.
         if snap.bundle:
-            text.append(f"\ncrash bundle: {snap.bundle}", style="dim")
-    if not text:
-        text.append("docker run (F8: copy)", style="dim")
+            text.append("\n" if text else "")
+            text.append(f"crash bundle: {home_short(snap.bundle)}")
+        for d in snap.diagnoses:
+            text.append("\n" if text else "")
+            text.append(f"✗ {d.title}", style="bold red")
+            text.append(f"\n  fix: {d.fix}")
     return text
 
 

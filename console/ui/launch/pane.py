@@ -62,7 +62,9 @@ class LaunchPane(LaunchWorkers, Vertical):
         Binding("f8", "copy_docker_run", "Copy docker run"),
         Binding("f9", "export_compose", "Export compose", show=False),
         Binding("f10", "connect", "Connect"),
+        Binding("f3", "toggle_preview", "Preview"),
     ]
+    NARROW = 110  # columns under which the side panel goes under the form and the preview folds
 
     def __init__(self, *, id: str | None = None, attach: bool = True, env: Mapping[str, str] | None = None,
                  runtime_factory=None) -> None:
@@ -86,6 +88,7 @@ class LaunchPane(LaunchWorkers, Vertical):
         self.monitor = None
         self.pull_layers: dict[str, Any] = {}  # image pull progress per layer
         self.stall_after = DEFAULT_STALL_S
+        self.preview_open: bool | None = None  # F3's choice; None: open when wide, folded when narrow
 
     # -- layout -------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -110,10 +113,25 @@ class LaunchPane(LaunchWorkers, Vertical):
             self.profile = last  # the profile used last time (a re-attach may still choose another)
         self._refresh_profiles()
         self.recompute()
+        self.query_one(HelpLine).show(None)
         self.query_one(PhaseSteps).show(None)
         self.set_interval(1.0, self._tick)
         if self.attach:
             self._attach_worker()
+
+    def on_resize(self, event) -> None:
+        self.set_class(event.size.width < self.NARROW, "-narrow")
+        self._fold_preview()
+
+    def _fold_preview(self) -> None:
+        shown = self.preview_open if self.preview_open is not None else not self.has_class("-narrow")
+        self.set_class(not shown, "-preview-folded")
+        if self.is_mounted:
+            self._show_info()
+
+    def action_toggle_preview(self) -> None:
+        self.preview_open = self.has_class("-preview-folded")
+        self._fold_preview()
 
     def _tick(self) -> None:
         """Keep the elapsed time and the stall warning live between phase changes."""
@@ -170,6 +188,11 @@ class LaunchPane(LaunchWorkers, Vertical):
     def _show_info(self) -> None:
         text = info_text(name=self.container_name, endpoint=self.endpoint, drift=self.drift, profile=self.profile,
                          pull_layers=self.pull_layers, snap=self.snap)
+        if self.has_class("-preview-folded"):
+            text.append("\n" if text else "")
+            text.append("docker run: F3 shows it · F8 copies it", style="dim")
+        elif not text:
+            text.append("docker run (F8 copies · F3 folds)", style="dim")
         self.query_one("#launch-info", Static).update(text)
 
     @on(SettingsForm.Edited)
