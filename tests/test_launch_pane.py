@@ -257,14 +257,22 @@ async def test_launch_phases_ready_stop_from_the_tui(standin_sglang_image, docke
 
 
 @pytest.mark.docker
-async def test_a_new_console_reattaches_to_the_running_server(standin_sglang_image, docker_client, capsys):
+async def test_a_new_console_reattaches_to_the_running_server(standin_sglang_image, docker_client, capsys, xdg):
     from console.cli import main
 
+    from console.runtime import profiles
+    from console.ui.state import remember
+
+    # Its own profile, remembered as the last one: on a shared engine other consoles' servers run
+    # too, and the one to re-attach to is this profile's (an arbitrary one made this test flaky).
     name = unique_name("tui-reattach")
     port = free_port()
+    profile = name.replace("gpt-oss-console-test-", "t-")
+    profiles.save(profiles.Profile(profile, {"image": standin_sglang_image, "gpus": "none", "hf_cache": "none",
+                                             "host_port": port, "container_name": name}))
+    remember("launch", profile=profile)
     try:
-        assert main(["launch", "--image", standin_sglang_image, "--gpus", "none", "--hf-cache", "none",
-                     "--host-port", str(port), "--container-name", name, "--detach"]) == 0
+        assert main(["launch", "--profile", profile, "--detach"]) == 0
         app = LaunchApp(attach=True)
         async with app.run_test(size=(80, 24)) as pilot:
             pane = app.query_one(LaunchPane)
@@ -274,6 +282,20 @@ async def test_a_new_console_reattaches_to_the_running_server(standin_sglang_ima
                     break
             assert pane.container_name == name and pane.snap.phase is RunPhase.READY
             assert app.endpoints[-1].base_url == f"http://127.0.0.1:{port}"
+            # issue 19 bug 8: drift against the form as it stands, re-checked live
+            assert pane.profile == profile and pane.form_drift() is False
+            assert "the form is what this server runs" in str(pane.query_one("#launch-info").render())
+            pane.query_one("#f-max_model_len").focus()
+            await pilot.press(*"8192")
+            await until(pilot, lambda: "form differs from the running server" in str(pane.query_one("#launch-info").render()),
+                        "the edit shown as drift")
+            await pilot.press(*["backspace"] * 4)
+            await until(pilot, lambda: pane.form_drift() is False, "the form matching the server again")
+            # saving another value into the server's profile: the server now drifts from its profile
+            pane.query_one("#f-max_model_len").value = "4096"
+            pane.save_profile_as(profile)
+            await until(pilot, lambda: "drift: running settings differ from profile" in
+                        str(pane.query_one("#launch-info").render()), "the profile drift")
         assert docker_client.containers.get(name).status == "running"  # closing the console left it running
     finally:
         try:
@@ -370,3 +392,55 @@ async def test_the_tui_warns_of_a_stall_after_the_forms_threshold(standin_sglang
             docker_client.containers.get(name).remove(force=True)
         except Exception:
             pass
+
+
+@pytest.mark.docker
+async def test_several_servers_of_one_profile_the_operator_chooses(standin_sglang_image, docker_client, xdg):
+    """Re-attach with two servers from one profile: a chooser, not an arbitrary pick; the chosen one
+    is watched and the form shows its profile."""
+    from console.cli import main
+    from console.runtime import profiles
+    from console.ui.launch.choose_screen import ChooseServerScreen
+    from console.ui.state import remember
+
+    names = [unique_name("tui-choose"), unique_name("tui-choose")]
+    profile = names[0].replace("gpt-oss-console-test-", "t-")
+    profiles.save(profiles.Profile(profile, {"image": standin_sglang_image, "gpus": "none", "hf_cache": "none",
+                                             "max_model_len": 8192}))
+    remember("launch", profile=profile)
+    try:
+        for n in names:
+            assert main(["launch", "--profile", profile, "--container-name", n, "--host-port", str(free_port()),
+                         "--detach"]) == 0
+        app = LaunchApp(attach=True)
+        async with app.run_test(size=(80, 24)) as pilot:
+            pane = app.query_one(LaunchPane)
+            await until(pilot, lambda: isinstance(app.screen, ChooseServerScreen) and app.screen.query("#choose-list"),
+                        "the chooser", timeout=60)
+            listed = app.screen.query_one("#choose-list")
+            assert listed.option_count == 2 and pane.container_name is None
+            assert [listed.get_option_at_index(i).id for i in range(2)] == [
+                docker_client.containers.get(n).id for n in sorted(names)]
+            await pilot.press("down", "enter")
+            await until(pilot, lambda: pane.container_name == sorted(names)[1], "the chosen server watched", timeout=60)
+            assert pane.profile == profile and pane.query_one("#f-max_model_len").value == "8192"
+    finally:
+        for n in names:
+            try:
+                docker_client.containers.get(n).remove(force=True)
+            except Exception:
+                pass
+
+
+def test_pick_attach_rule():
+    from types import SimpleNamespace as C
+
+    from console.ui.launch.workers import pick_attach
+
+    a, b, c = C(name="a", profile="p"), C(name="b", profile="p"), C(name="c", profile="q")
+    assert pick_attach([], "a", "p") == []
+    assert pick_attach([a, b, c], "c", "p") is c  # the form's container name first
+    assert pick_attach([a, c], "x", "p") is a  # the one server of this profile
+    assert pick_attach([a, b, c], "x", "p") == [a, b]  # several of this profile: choose among them
+    assert pick_attach([c], "x", "p") is c  # the only server there is
+    assert pick_attach([a, c], "x", "z") == [a, c]  # several, none of this profile

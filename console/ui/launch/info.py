@@ -34,12 +34,16 @@ def home_short(path: str) -> str:
 
 
 def info_text(*, name: str | None, endpoint: tuple | None, drift: bool | None, profile: str,
-              pull_layers: dict[str, Any], snap) -> Text:
+              pull_layers: dict[str, Any], snap, form_drift: bool | None = None) -> Text:
     text = Text()
     if name:
         text.append(name, style="bold")
         if endpoint and endpoint[0]:
             text.append(f"  {endpoint[0]}")
+        if form_drift:
+            text.append("\n⚠ the form differs from the running server: shift+F5 replaces it", style="yellow")
+        elif form_drift is False:
+            text.append("\n✓ the form is what this server runs", style="dim")
         if drift:
             text.append(f"\n⚠ drift: running settings differ from profile {profile!r}", style="yellow")
     if pull_layers and (snap is None or snap.phase.label in ("created", "pulling")):

@@ -35,7 +35,7 @@ from console.server.endpoint import Endpoint
 from console.ui.clipboard import copy_text
 from console.ui.launch.form import ALLOW_PUBLIC, IMAGE_MODE, HelpLine, SettingsForm
 from console.ui.launch.info import PULL_DONE, info_text, preview_text
-from console.ui.launch.messages import Attached, Failed, Progress, Pulled, Recovered
+from console.ui.launch.messages import Attached, Choose, Failed, Progress, Pulled, Recovered
 from console.ui.launch.tracker import PhaseSteps
 from console.ui.state import remember, remembered
 from console.ui.launch.workers import LaunchWorkers
@@ -63,6 +63,7 @@ class LaunchPane(LaunchWorkers, Vertical):
         Binding("f9", "export_compose", "Export compose", show=False),
         Binding("f10", "connect", "Connect"),
         Binding("f3", "toggle_preview", "Preview"),
+        Binding("f4", "choose_server", "Watch…"),
     ]
     NARROW = 110  # columns under which the side panel goes under the form and the preview folds
 
@@ -84,7 +85,10 @@ class LaunchPane(LaunchWorkers, Vertical):
         self.container_name: str | None = None
         self.endpoint: tuple | None = None
         self.announced = False
-        self.drift: bool | None = None
+        self.drift: bool | None = None  # the running container against its saved profile
+        self.running_hash = ""  # the watched container's settings hash: drift against the form, live
+        self.running_profile = ""  # the profile it was launched from
+        self.choice_note = ""  # several servers could be watched: F4 chooses
         self.monitor = None
         self.pull_layers: dict[str, Any] = {}  # image pull progress per layer
         self.stall_after = DEFAULT_STALL_S
@@ -187,13 +191,33 @@ class LaunchPane(LaunchWorkers, Vertical):
 
     def _show_info(self) -> None:
         text = info_text(name=self.container_name, endpoint=self.endpoint, drift=self.drift, profile=self.profile,
-                         pull_layers=self.pull_layers, snap=self.snap)
+                         pull_layers=self.pull_layers, snap=self.snap, form_drift=self.form_drift())
+        if self.choice_note and not self.container_name:
+            text.append("\n" if text else "")
+            text.append(self.choice_note, style="yellow")
         if self.has_class("-preview-folded"):
             text.append("\n" if text else "")
             text.append("docker run: F3 shows it · F8 copies it", style="dim")
         elif not text:
             text.append("docker run (F8 copies · F3 folds)", style="dim")
         self.query_one("#launch-info", Static).update(text)
+
+    def _recheck_profile_drift(self) -> None:
+        """The watched server against its profile as saved now (a save may have changed either)."""
+        if self.running_hash and self.running_profile:
+            from console.runtime.service import profile_hash
+
+            expected = profile_hash(self.running_profile)
+            self.drift = None if expected is None else expected != self.running_hash
+
+    def form_drift(self) -> bool | None:
+        """True when the form, as it stands, would launch something other than the watched server
+        runs (None: nothing watched, or the form cannot build a launch)."""
+        if not self.container_name or not self.running_hash or self.spec is None:
+            return None
+        if self.snap is not None and self.snap.phase.label == "exited":
+            return None
+        return self.spec.settings_hash != self.running_hash
 
     @on(SettingsForm.Edited)
     def _edited(self, event: SettingsForm.Edited) -> None:
@@ -256,6 +280,7 @@ class LaunchPane(LaunchWorkers, Vertical):
             return
         self.profile = name
         remember_profile(name)
+        self._recheck_profile_drift()
         self._keep_only_secret_edits()
         self.planner.clear()
         self._refresh_profiles()
@@ -360,10 +385,39 @@ class LaunchPane(LaunchWorkers, Vertical):
         self.container_name = message.name
         self.endpoint = (message.base_url, message.api_key, message.model)
         self.drift = message.drift
+        self.running_hash = message.settings_hash
+        self.running_profile = message.profile
+        self.choice_note = ""
         if message.profile and message.profile != self.profile and self.attach:
+            # Watching a server found running: the form shows the profile it was launched from.
             self.profile = message.profile
+            self._keep_only_secret_edits()
+            self.planner.clear()
+            self._refresh_profiles()
+            self.recompute()
         self.post_message(ContainerWatched(message.container_id, message.name))  # Logs, Metrics follow it
         self._show_info()
+
+    @on(Choose)
+    def _choose(self, message: Choose) -> None:
+        if not message.infos:
+            self.notify("no console server is running", title="Watch", severity="warning")
+            return
+        if not message.ask:
+            self.choice_note = f"{message.why}: F4 chooses one to watch"
+            self._show_info()
+            return
+        from console.ui.launch.choose_screen import ChooseServerScreen
+
+        def chosen(container_id: str | None) -> None:
+            if container_id:
+                self.attach = True  # the form follows the chosen server's profile
+                self._attach_to_worker(container_id)
+
+        self.app.push_screen(ChooseServerScreen(message.infos, message.why), chosen)
+
+    def action_choose_server(self) -> None:
+        self._list_worker()
 
     @on(Pulled)
     def _pulled(self, message: Pulled) -> None:
