@@ -4,8 +4,11 @@ what F5 creates on the real Docker Engine all equal what the fields show (issue 
 
 from __future__ import annotations
 
+import json
+import re
 import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -22,24 +25,37 @@ def help_line(screen: str) -> str:
 
 
 def focus_field(tmux: Tmux, label: str, env: str) -> None:
-    """Tab through the form until the help line names ``label``'s env var (keyboard only)."""
-    for _ in range(60):
-        line = help_line(tmux.screen())
+    """Tab through the form until the help line names ``label``'s env var (keyboard only); each Tab
+    waits for the screen to show where the focus went, so none overtakes the drawing."""
+    line = help_line(tmux.screen())
+    for _ in range(80):
         if line.strip().startswith(label) and f"env {env}" in line:
             return
         tmux.keys("Tab")
-        time.sleep(0.15)
+        before, deadline = line, time.monotonic() + 3
+        while (line := help_line(tmux.screen())) == before and time.monotonic() < deadline:
+            time.sleep(0.05)
     raise AssertionError(f"Tab never reached {label}; screen was:\n{tmux.screen()}")
 
 
-def field_row(screen: str, label: str) -> str:
-    return next((line for line in screen.splitlines() if line.startswith(f" {label} ")), "")
+def field_value(screen: str, label: str) -> str | None:
+    """The value a form row shows: ``" Host port            18821    edited"`` → ``"18821"``."""
+    for line in screen.splitlines():
+        m = re.match(rf" {re.escape(label)} {{2,}}(\S+)", line)
+        if m:
+            return m.group(1)
+    return None
 
 
 def test_bursts_into_the_launch_form_launch_what_the_fields_show(tmux: Tmux, standin_sglang_image, docker_client):
     base = unique_name("tmux-burst")
     port = free_port()
     cfg = tempfile.mkdtemp(prefix="gpt-oss-console-test-tmux-cfg-")
+    # A profile of its own as the last one used: other consoles' servers on a shared engine are
+    # then only mentioned, not re-attached to or offered in a chooser.
+    state = Path(cfg, "gpt-oss-console", "ui-state.json")
+    state.parent.mkdir(parents=True)
+    state.write_text(json.dumps({"launch": {"profile": base.replace("gpt-oss-console-test-", "t-")}}))
     # No GPU here: the stand-in runs without one, and no HF cache is mounted.
     env = dict(GPT_OSS_CONSOLE_NVML_REPLAY=str(RECORDING), TERM="xterm-256color", COLORTERM="truecolor",
                XDG_CONFIG_HOME=cfg, XDG_STATE_HOME=cfg + "/state", XDG_DATA_HOME=cfg + "/data",
@@ -48,25 +64,25 @@ def test_bursts_into_the_launch_form_launch_what_the_fields_show(tmux: Tmux, sta
     try:
         tmux.wait_for(lambda s: "Quit" in s.splitlines()[-1], "the first screen")
         tmux.keys("2")
-        tmux.wait_for(lambda s: "F5 launches" in s, "the Launch area")
+        tmux.wait_for(lambda s: "Launch F5" in s, "the Launch area")
 
         focus_field(tmux, "Container name", "GPT_OSS_CONTAINER_NAME")
         tmux.keys("C-u", f"{base}-stale")  # one send-keys: ctrl+u and the name arrive together
-        tmux.wait_for(lambda s: f"Container name       {base}-stale" in s, "the typed name")
+        tmux.wait_for(lambda s: field_value(s, "Container name") == f"{base}-stale", "the typed name")
         tmux.keys("End", *["BSpace"] * 5, "good")
         name = f"{base}-good"
-        tmux.wait_for(lambda s: field_row(s, "Container name").split()[2:3] == [name], f"the field to show {name}")
+        tmux.wait_for(lambda s: field_value(s, "Container name") == name, f"the field to show {name}")
 
         focus_field(tmux, "Host port", "GPT_OSS_HOST_PORT")
         tmux.keys("C-u", "99999")
         tmux.wait_for(lambda s: "out of range" in s, "the port's error, as typed")
         tmux.keys(*["BSpace"] * 5, str(port))
-        tmux.wait_for(lambda s: field_row(s, "Host port").split()[2:3] == [str(port)] and "out of range" not in s,
+        tmux.wait_for(lambda s: field_value(s, "Host port") == str(port) and "out of range" not in s,
                       "the new port and no error left behind")
 
         focus_field(tmux, "Image", "GPT_OSS_IMAGE")
         tmux.keys("C-u", standin_sglang_image)
-        tmux.wait_for(lambda s: field_row(s, "Image").split()[1:2] == [standin_sglang_image], "the typed image")
+        tmux.wait_for(lambda s: field_value(s, "Image") == standin_sglang_image, "the typed image")
 
         tmux.keys("F3")  # unfold the docker run preview
         screen = tmux.wait_for(lambda s: "docker run -d" in s, "the preview")
