@@ -16,8 +16,7 @@ from console.runtime.errors import LaunchRefused
 from console.runtime.secret_files import IN_CONTAINER, SGLANG_CONFIG, SecretFile
 from console.runtime.spec import LaunchSpec, check_publish, settings_hash
 from console.secret import Secret, as_secret
-
-IMAGE_MODES = ("auto", "project", "stock")
+from console.settings.spec import IMAGE_MODES
 
 
 def declaration():
@@ -31,9 +30,10 @@ def secret_keys() -> set[str]:
 
 
 def hashed(values: dict[str, Any]) -> dict[str, Any]:
-    """The values that shape the server (what drift compares): not how the console watches it."""
+    """The values that shape the server (what drift compares): not how the console watches it.
+    IMAGE_MODE auto counts as unset: containers from before the setting hashed without it."""
     watch = {s.key for s in declaration().SETTINGS if s.watch}
-    return {k: v for k, v in values.items() if k not in watch}
+    return {k: v for k, v in values.items() if k not in watch and not (k == "image_mode" and v in (None, "auto"))}
 
 
 def sglang_argv(values: dict[str, Any]) -> list[str]:
@@ -122,14 +122,17 @@ def build_spec(
     values: dict[str, Any],
     *,
     profile: str = "default",
-    image_mode: str = "auto",
+    image_mode: str | None = None,
     allow_public: bool = False,
     extra_env: dict[str, str] | None = None,
 ) -> LaunchSpec:
-    """Build the spec, refusing unsafe publishing; ``values`` are resolved setting values."""
+    """Build the spec, refusing unsafe publishing; ``values`` are resolved setting values.
+
+    ``image_mode``: None takes the IMAGE_MODE setting; ``extra_env`` adds to (and wins over) the
+    EXTRA_ENV setting's KEY=VALUE items (the CLI's -e)."""
     secrets = secret_keys()
     image = values.get("image") or declaration().DEFAULT_IMAGE
-    mode = pick_mode(image, image_mode)
+    mode = pick_mode(image, image_mode or values.get("image_mode") or "auto")
     port = int(values.get("port") or declaration().DEFAULT_PORT)
     host_port = int(values.get("host_port") or port)
     bind = str(values.get("publish_address") or "127.0.0.1")
@@ -146,7 +149,8 @@ def build_spec(
 
         command = [*LAUNCH, *sglang_argv(values), *secret_args]
         environment.update(secret_env)  # the HF token's file, for SGLang's downloads
-    # Extra container env (NCCL_DEBUG, proxies…): not settings, passed as given.
+    # Extra container env (NCCL_DEBUG, proxies…): passed as given (validation refused the declared names).
+    environment.update(dict(item.split("=", 1) for item in values.get("extra_env") or [] if "=" in item))
     environment.update(extra_env or {})
     hf_cache = values.get("hf_cache")
     hf_cache = os.path.expanduser(str(hf_cache)) if hf_cache and str(hf_cache).lower() != "none" else None

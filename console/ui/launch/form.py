@@ -27,8 +27,7 @@ from console.ui.fields import TextField
 
 from console.secret import Secret
 
-# Console-only choices that are not launch settings (how to run, not what to run).
-IMAGE_MODE = "image_mode"
+# A console-only choice that is no launch setting (a safety override, never saved).
 ALLOW_PUBLIC = "allow_public"
 SOURCE_WORDS = {"cli": "edited", "default": "default", "profile": "profile", "planner": "planner",
                 "env": "env", "alias": "env", "file": "file", "auto": "auto"}
@@ -80,12 +79,6 @@ class SettingsForm(VerticalScroll):
                     yield Static("", classes="launch-source", id=f"src-{f.key}")
                 yield Static("", classes="launch-problem", id=f"err-{f.key}")
             if group == "Image & runtime":
-                with Horizontal(classes="launch-row"):
-                    yield Label("Image mode", classes="launch-label")
-                    yield Select([("auto", "auto"), ("project image (env)", "project"),
-                                  ("stock SGLang (argv)", "stock")], value="auto", allow_blank=False,
-                                 id=f"f-{IMAGE_MODE}", compact=True)
-                    yield Static("", classes="launch-source")
                 with Horizontal(classes="launch-row"):
                     yield Label("Public bind", classes="launch-label")
                     yield Select([("refuse without API key", False), ("allow, with a warning", True)], value=False,
@@ -155,9 +148,7 @@ class SettingsForm(VerticalScroll):
         box.display = bool(message)
 
     def options(self) -> dict[str, Any]:
-        mode = self.query_one(f"#f-{IMAGE_MODE}", Select).value
-        return {IMAGE_MODE: mode if isinstance(mode, str) else "auto",
-                ALLOW_PUBLIC: self.query_one(f"#f-{ALLOW_PUBLIC}", Select).value is True}
+        return {ALLOW_PUBLIC: self.query_one(f"#f-{ALLOW_PUBLIC}", Select).value is True}
 
     # -- events -------------------------------------------------------------------
     def _key_of(self, widget: Widget) -> str | None:
@@ -200,4 +191,4 @@ class HelpLine(Static):
         self.update(text)
 
 
-__all__ = ["ALLOW_PUBLIC", "IMAGE_MODE", "HelpLine", "SettingsForm", "Vertical"]
+__all__ = ["ALLOW_PUBLIC", "HelpLine", "SettingsForm", "Vertical"]

@@ -33,7 +33,7 @@ from console.settings.spec import BY_KEY
 from console.secret import Secret
 from console.server.endpoint import Endpoint
 from console.ui.clipboard import copy_text
-from console.ui.launch.form import ALLOW_PUBLIC, IMAGE_MODE, HelpLine, SettingsForm
+from console.ui.launch.form import ALLOW_PUBLIC, HelpLine, SettingsForm
 from console.ui.launch.info import PULL_DONE, info_text, preview_text
 from console.ui.launch.messages import Attached, Choose, Failed, Progress, Pulled, Recovered
 from console.ui.launch.tracker import PhaseSteps
@@ -171,8 +171,7 @@ class LaunchPane(LaunchWorkers, Vertical):
         options = form.options()
         self.spec, self.spec_error = None, None
         try:
-            self.spec = build_spec(self.vals.values, profile=self.profile, image_mode=options[IMAGE_MODE],
-                                   allow_public=options[ALLOW_PUBLIC])
+            self.spec = build_spec(self.vals.values, profile=self.profile, allow_public=options[ALLOW_PUBLIC])
         except ConsoleError as exc:
             self.spec_error = exc
         self.stall_after = float(self.vals.values.get("stall_after") or DEFAULT_STALL_S)  # the next launch's
@@ -221,7 +220,7 @@ class LaunchPane(LaunchWorkers, Vertical):
 
     @on(SettingsForm.Edited)
     def _edited(self, event: SettingsForm.Edited) -> None:
-        if event.key in (IMAGE_MODE, ALLOW_PUBLIC):
+        if event.key == ALLOW_PUBLIC:
             self.recompute()
             return
         form = self.query_one(SettingsForm)
