@@ -45,6 +45,37 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+ENGINE = "engine"
+
+
+def engine_field(groups: dict[str, list]):
+    """The Engine selector: the declared ``engine`` setting when the declaration has it, else one
+    built from the engines registry; either way a choice among console.engines' names."""
+    import dataclasses
+
+    from console import engines
+    from console.settings.forms import FormField
+
+    names = tuple(engines.names())
+    declared = next((f for fs in groups.values() for f in fs if f.key == ENGINE), None)
+    if declared is not None:
+        return dataclasses.replace(declared, kind="choice", choices=names)
+    return FormField(key=ENGINE, label="Engine", group=next(iter(groups)), kind="choice", default=engines.DEFAULT,
+                     placeholder=engines.DEFAULT, choices=names, allowed=", ".join(names),
+                     help="Inference engine to launch; each shows its own settings below the model's.",
+                     env="GPT_OSS_ENGINE", secret=False, runtime=True)
+
+
+def engine_groups() -> dict[str, tuple[str, list]]:
+    """Each engine's own settings (declared in its package) as form fields, by engine name."""
+    from console import engines
+    from console.settings.forms import form_field
+    from console.settings.spec import BY_KEY
+
+    return {e.name: (e.label, [form_field(s) for s in e.settings if s.key not in BY_KEY])
+            for e in engines.all_engines() if any(s.key not in BY_KEY for s in e.settings)}
+
+
 class SettingsForm(VerticalScroll):
     """Inputs for every setting; posts :class:`SettingsForm.Edited` on each change."""
 
@@ -66,18 +97,37 @@ class SettingsForm(VerticalScroll):
         from console.settings import form_fields
 
         self.groups = form_fields()
+        engine = engine_field(self.groups)
+        for fields in self.groups.values():
+            fields[:] = [f for f in fields if f.key != ENGINE]
+        first = next(iter(self.groups))
+        self.groups[first].insert(0, engine)  # first: it decides which settings follow
+        self.engine_groups = engine_groups()  # engine name → (its label, its own settings' fields)
         self.fields = {f.key: f for fs in self.groups.values() for f in fs}
+        for _, fields in self.engine_groups.values():
+            self.fields.update({f.key: f for f in fields})
         self.filled: dict[str, Any] = {}  # what fill() last put in each field
+
+    def _row(self, f) -> ComposeResult:
+        with Horizontal(classes="launch-row", id=f"row-{f.key}"):
+            yield Label(f.label, classes="launch-label")
+            yield self._widget(f)
+            yield Static("", classes="launch-source", id=f"src-{f.key}")
+        yield Static("", classes="launch-problem", id=f"err-{f.key}")
 
     def compose(self) -> ComposeResult:
         for group, fields in self.groups.items():
             yield Label(group, classes="launch-group")
             for f in fields:
-                with Horizontal(classes="launch-row", id=f"row-{f.key}"):
-                    yield Label(f.label, classes="launch-label")
-                    yield self._widget(f)
-                    yield Static("", classes="launch-source", id=f"src-{f.key}")
-                yield Static("", classes="launch-problem", id=f"err-{f.key}")
+                yield from self._row(f)
+            if group == next(iter(self.groups)):
+                # Each engine's own settings, beside the common ones; only the chosen engine's show.
+                for name, (label, own) in self.engine_groups.items():
+                    with Vertical(classes="engine-own", id=f"engine-own-{name}") as box:
+                        box.display = False
+                        yield Label(f"{label}'s own settings", classes="launch-group")
+                        for f in own:
+                            yield from self._row(f)
             if group == "Image & runtime":
                 with Horizontal(classes="launch-row"):
                     yield Label("Public bind", classes="launch-label")
@@ -121,6 +171,14 @@ class SettingsForm(VerticalScroll):
                 self.filled[key] = text
             self.set_source(key, sources.get(key, "default"))
             self.set_problem(key, problems.get(key))
+
+    def show_engine(self, name: str, not_taken: dict[str, str] | None = None) -> None:
+        """Show the chosen engine's own settings (only its), and dim the common ones it does not take."""
+        for other in self.engine_groups:
+            self.query_one(f"#engine-own-{other}").display = other == name
+        for key in self.fields:
+            if self.query(f"#row-{key}"):
+                self.query_one(f"#row-{key}").set_class(bool(not_taken and key in not_taken), "-not-taken")
 
     def current(self, key: str) -> Any:
         """What the field of ``key`` holds right now (Select: its value, None for blank)."""

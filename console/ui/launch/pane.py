@@ -42,6 +42,16 @@ from console.ui.launch.workers import LaunchWorkers
 from console.ui.messages import ContainerWatched, EndpointChanged, PlanChosen
 
 
+def engine_of(values: Mapping[str, Any], edits: Mapping[str, Any]):
+    """The engine the form names (its Engine field), SGLang when unknown."""
+    from console import engines
+
+    try:
+        return engines.get(values.get("engine") or edits.get("engine") or None)
+    except ConsoleError:
+        return engines.get(None)
+
+
 def remember_profile(name: str) -> None:
     """The next start opens this profile. Remembering is a convenience: a failure is no error."""
     try:
@@ -167,9 +177,18 @@ class LaunchPane(LaunchWorkers, Vertical):
         problems: dict[str, str] = {}
         for p in self.vals.problems:
             problems.setdefault(p.key, p.message if p.is_error else f"⚠ {p.message}")
-        form.fill(*with_file_fields(self.vals.values, self.vals.sources), problems, self.edits)
+        values, sources = with_file_fields(self.vals.values, self.vals.sources)
+        engine = engine_of(values, self.edits)
+        if "engine" not in values:  # until the declaration has the engine setting (engines-wire)
+            values["engine"] = engine.name
+            sources["engine"] = "cli" if "engine" in self.edits else "default"
+        form.fill(values, sources, problems, self.edits)
+        not_taken = engine.not_taken() if hasattr(engine, "not_taken") else None
+        form.show_engine(engine.name, not_taken)
         options = form.options()
         self.spec, self.spec_error = None, None
+        # The launch follows the values' ``engine`` once console.settings declares it (engines-wire);
+        # the form's Engine field is an edit like any other, so nothing more is needed here then.
         try:
             self.spec = build_spec(self.vals.values, profile=self.profile, allow_public=options[ALLOW_PUBLIC])
         except ConsoleError as exc:
