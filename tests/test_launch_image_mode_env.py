@@ -47,8 +47,8 @@ def test_the_default_image_mode_leaves_old_settings_hashes_alone():
 
 def test_extra_env_rules_are_one_for_the_flag_the_setting_and_the_form(capsys):
     assert extra_env_problems(["NCCL_DEBUG=INFO", "HTTPS_PROXY=http://proxy:3128", "EMPTY="]) == []
-    (bad,) = extra_env_problems(["NCCL DEBUG"])
-    assert "not KEY=VALUE" in bad.message
+    (bad,) = extra_env_problems(["A=1", "sk-pasted-without-a-name-0005"])
+    assert "item 2 is not KEY=VALUE" in bad.message and "sk-pasted" not in bad.message
     (secret,) = extra_env_problems(["HF_TOKEN=hf_never_in_env_0004"])
     assert "HF token" in secret.message and "as a file" in secret.message and "hf_never" not in secret.message
     (dup,) = extra_env_problems(["MAX_MODEL_LEN=4096"])

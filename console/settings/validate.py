@@ -73,11 +73,11 @@ def extra_env_problems(items: Iterable[str]) -> list[Problem]:
     env = BY_KEY["extra_env"].env
     declared = {n: s for s in SETTINGS for n in (s.env, *s.aliases, s.file_env) if n}
     out: list[Problem] = []
-    for item in items:
+    for n, item in enumerate(items, 1):
         key, sep, _ = str(item).partition("=")
         if not sep or not re.fullmatch(ENV_NAME, key):
-            # The item itself may hold a secret: name only its position in words.
-            out.append(Problem("extra_env", f"{env}: {key[:40]!r} is not KEY=VALUE: write each as NAME=value "
+            # The item itself may be a pasted secret: say only which one it is.
+            out.append(Problem("extra_env", f"{env}: item {n} is not KEY=VALUE: write each as NAME=value "
                                "(letters, digits and _ in the name), quoted if the value has spaces"))
         elif key in declared:
             s = declared[key]

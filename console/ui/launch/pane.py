@@ -18,7 +18,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, ScrollableContainer, Vertical
-from textual.widgets import Button, Input, Select, Static
+from textual.widgets import Button, Select, Static
 
 from console.errors import ConsoleError
 from console.private_file import write_private
