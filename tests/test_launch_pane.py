@@ -444,3 +444,41 @@ def test_pick_attach_rule():
     assert pick_attach([a, b, c], "x", "p") == [a, b]  # several of this profile: choose among them
     assert pick_attach([c], "x", "p") is c  # the only server there is
     assert pick_attach([a, c], "x", "z") == [a, c]  # several, none of this profile
+
+
+@pytest.mark.docker
+async def test_a_server_that_drifted_from_its_profile_fills_the_form_with_what_it_runs(
+        standin_sglang_image, docker_client, xdg):
+    """Issue 19 (smaller): re-attach fills the form from the attached container's settings, read
+    back from Docker, when they differ from its profile; the form then is what the server runs."""
+    from console.cli import main
+    from console.runtime import profiles
+    from console.ui.state import remember
+
+    name = unique_name("tui-readback")
+    port = free_port()
+    profile = name.replace("gpt-oss-console-test-", "t-")
+    profiles.save(profiles.Profile(profile, {"image": standin_sglang_image, "gpus": "none", "hf_cache": "none",
+                                             "container_name": name, "host_port": port}))
+    remember("launch", profile=profile)
+    try:
+        assert main(["launch", "--profile", profile, "--max-model-len", "4096", "--enable-cache-report",
+                     "--extra-args", "--decode-log-interval 10", "--detach"]) == 0
+        app = LaunchApp(attach=True)
+        async with app.run_test(size=(120, 40)) as pilot:
+            pane = app.query_one(LaunchPane)
+            await until(pilot, lambda: pane.container_name == name and pane.from_running, "the server's settings",
+                        timeout=60)
+            assert pane.drift is True  # it runs other settings than its profile…
+            assert pane.query_one("#f-max_model_len").value == "4096"  # …and the form shows them
+            assert str(pane.query_one("#src-max_model_len").render()) == "running"
+            assert pane.query_one("#f-enable_cache_report").value is True
+            assert pane.query_one("#f-extra_args").value == "--decode-log-interval 10"
+            assert pane.form_drift() is False and "the form is what this server runs" in str(
+                pane.query_one("#launch-info").render())
+            assert pane.quit_warning() is None  # nothing typed: quitting loses nothing
+    finally:
+        try:
+            docker_client.containers.get(name).remove(force=True)
+        except Exception:
+            pass

@@ -30,7 +30,7 @@ from console.secret import Secret
 # A console-only choice that is no launch setting (a safety override, never saved).
 ALLOW_PUBLIC = "allow_public"
 SOURCE_WORDS = {"cli": "edited", "default": "default", "profile": "profile", "planner": "planner",
-                "env": "env", "alias": "env", "file": "file", "auto": "auto"}
+                "env": "env", "alias": "env", "file": "file", "auto": "auto", "running": "running"}
 
 
 def _text(value: Any) -> str:
@@ -197,7 +197,8 @@ class SettingsForm(VerticalScroll):
 
     def set_source(self, key: str, source: str) -> None:
         word = SOURCE_WORDS.get(source, source)
-        style = {"edited": "bold", "planner": "cyan", "profile": "green", "env": "yellow"}.get(word, "dim")
+        style = {"edited": "bold", "planner": "cyan", "profile": "green", "env": "yellow",
+                 "running": "magenta"}.get(word, "dim")
         self.query_one(f"#src-{key}", Static).update(Text(word, style=style))
 
     def set_problem(self, key: str, message: str | None) -> None:

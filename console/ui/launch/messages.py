@@ -24,8 +24,10 @@ class Attached(Message):
     """A container to watch: just launched, restarted, or found running at start."""
 
     def __init__(self, container_id: str, name: str, base_url: str | None, api_key: str | None, model: str | None,
-                 drift: bool | None = None, profile: str = "", settings_hash: str = "") -> None:
+                 drift: bool | None = None, profile: str = "", settings_hash: str = "",
+                 running: dict | None = None) -> None:
         super().__init__()
+        self.running = running  # the settings it runs with, read back (a server found, not launched here)
         self.settings_hash = settings_hash  # what the container runs with: drift against the form
         self.container_id = container_id
         self.name = name

@@ -33,7 +33,7 @@ from console.settings.spec import BY_KEY
 from console.secret import Secret
 from console.server.endpoint import Endpoint
 from console.ui.clipboard import copy_text
-from console.ui.launch.form import ALLOW_PUBLIC, HelpLine, SettingsForm
+from console.ui.launch.form import ALLOW_PUBLIC, HelpLine, SettingsForm, _text
 from console.ui.launch.info import PULL_DONE, info_text, preview_text
 from console.ui.launch.messages import Attached, Choose, Failed, Progress, Pulled, Recovered
 from console.ui.launch.tracker import PhaseSteps
@@ -99,6 +99,7 @@ class LaunchPane(LaunchWorkers, Vertical):
         self.running_hash = ""  # the watched container's settings hash: drift against the form, live
         self.running_profile = ""  # the profile it was launched from
         self.choice_note = ""  # several servers could be watched: F4 chooses
+        self.from_running: dict[str, Any] = {}  # edits that are the watched server's own settings, read back
         self.monitor = None
         self.pull_layers: dict[str, Any] = {}  # image pull progress per layer
         self.stall_after = DEFAULT_STALL_S
@@ -179,6 +180,9 @@ class LaunchPane(LaunchWorkers, Vertical):
             problems.setdefault(p.key, p.message if p.is_error else f"⚠ {p.message}")
         values, sources = with_file_fields(self.vals.values, self.vals.sources)
         engine = engine_of(values, self.edits)
+        for key, raw in self.from_running.items():
+            if key in self.edits and _text(self.edits[key]) == _text(raw):
+                sources[key] = "running"  # read back from the watched server, not typed
         if "engine" not in values:  # until the declaration has the engine setting (engines-wire)
             values["engine"] = engine.name
             sources["engine"] = "cli" if "engine" in self.edits else "default"
@@ -219,6 +223,18 @@ class LaunchPane(LaunchWorkers, Vertical):
         elif not text:
             text.append("docker run (F8 copies · F3 folds)", style="dim")
         self.query_one("#launch-info", Static).update(text)
+
+    def _fill_from_running(self, running: dict[str, Any]) -> None:
+        """A server found running that drifted from its profile: the form shows what it runs (as
+        edits marked "running": F5 with shift would launch the same, Ctrl+S would save it)."""
+        self.recompute()
+        if self.form_drift() is not True:
+            return
+        values = self.vals.values if self.vals is not None else {}
+        taken = {k: raw for k, raw in running.items() if k in BY_KEY and _text(raw) != _text(values.get(k))}
+        self.edits.update(taken)
+        self.from_running = dict(taken)
+        self.recompute()
 
     def _recheck_profile_drift(self) -> None:
         """The watched server against its profile as saved now (a save may have changed either)."""
@@ -310,6 +326,7 @@ class LaunchPane(LaunchWorkers, Vertical):
         """After a save or a profile switch the edits are the profile's now, except secrets:
         they stay out of profiles but not out of the form, so the next launch keeps its key."""
         self.edits = {k: v for k, v in self.edits.items() if k in BY_KEY and BY_KEY[k].secret}
+        self.from_running = {}
 
     def action_delete_profile(self) -> None:
         try:
@@ -413,6 +430,8 @@ class LaunchPane(LaunchWorkers, Vertical):
             self.planner.clear()
             self._refresh_profiles()
             self.recompute()
+        if message.running is not None and self.attach:
+            self._fill_from_running(message.running)
         self.post_message(ContainerWatched(message.container_id, message.name))  # Logs, Metrics follow it
         self._show_info()
 
@@ -511,7 +530,8 @@ class LaunchPane(LaunchWorkers, Vertical):
         """Settings edited in the form and in no profile yet (secrets never go to profiles)."""
         if self.is_mounted:
             self.edits.update(self.query_one(SettingsForm).changed_fields())
-        return sorted(k for k in self.edits if not (k in BY_KEY and BY_KEY[k].secret) and not k.endswith("_file"))
+        return sorted(k for k in self.edits if not (k in BY_KEY and BY_KEY[k].secret) and not k.endswith("_file")
+                      and not (k in self.from_running and _text(self.edits[k]) == _text(self.from_running[k])))
 
     def quit_warning(self) -> str | None:
         """Quitting never stops a server; it would cut an image pull short, or lose the form's edits."""

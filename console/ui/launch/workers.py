@@ -45,6 +45,16 @@ def pick_attach(running: list[ContainerInfo], name: str | None, profile: str) ->
     return running[0] if len(running) == 1 else running
 
 
+def running_settings(runtime: Runtime, info: ContainerInfo) -> dict[str, Any] | None:
+    """What a server found running runs with (None when Docker cannot say: the form keeps its profile)."""
+    from console.runtime.readback import settings_of
+
+    try:
+        return settings_of(runtime.inspect_attrs(info.id))
+    except ConsoleError:
+        return None
+
+
 class LaunchWorkers:
     def _runtime(self: LaunchPane) -> Runtime:
         if self.runtime_factory is not None:
@@ -114,7 +124,7 @@ class LaunchWorkers:
                 self.post_message(Choose(info, why, ask=mine))
             return
         self._watch(runtime, info, model=info.served_model or info.model, drift=service.drift(info),
-                    profile=info.profile)
+                    profile=info.profile, running=running_settings(runtime, info))
 
     @work(thread=True, exclusive=True, group="launch")
     def _attach_to_worker(self: LaunchPane, container_id: str) -> None:
@@ -131,7 +141,7 @@ class LaunchWorkers:
         if self.monitor is not None:
             self.monitor.stop()
         self._watch(runtime, info, model=info.served_model or info.model, drift=service.drift(info),
-                    profile=info.profile)
+                    profile=info.profile, running=running_settings(runtime, info))
 
     @work(thread=True, exclusive=True, group="launch")
     def _list_worker(self: LaunchPane) -> None:
@@ -163,7 +173,8 @@ class LaunchWorkers:
 
     def _watch(self: LaunchPane, runtime: Runtime, info: ContainerInfo, *, base_url: str | None = None,
                api_key: str | None = None, model: str | None = None, drift: bool | None = None, profile: str = "",
-               settings: dict[str, Any] | None = None, tracker: PhaseTracker | None = None) -> None:
+               settings: dict[str, Any] | None = None, tracker: PhaseTracker | None = None,
+               running: dict[str, Any] | None = None) -> None:
         """Runs in the worker thread until the container exits or the pane goes away."""
         hub = getattr(self.app, "log_hub", None)
         try:
@@ -176,7 +187,7 @@ class LaunchWorkers:
             return
         self.monitor = monitor
         self.post_message(Attached(info.id, info.name, base_url or info.base_url, api_key or monitor.api_key, model,
-                                   drift, profile, info.settings_hash))
+                                   drift, profile, info.settings_hash, running))
         try:
             monitor.run()
         except ConsoleError as exc:
