@@ -33,8 +33,10 @@ def need(condition: bool, what: str) -> None:
 
 @pytest.fixture(autouse=True)
 def _private_state(tmp_path_factory, monkeypatch):
-    """The console's state and data folders (history database, saved chats) fresh for each
-    test, never the operator's; a test that needs them elsewhere sets them again."""
+    """The console's state, data and config folders (history database, saved chats, remembered
+    UI state, profiles) fresh for each test, never the operator's; a test that needs them
+    elsewhere sets them again."""
     base = tmp_path_factory.mktemp("xdg")
     monkeypatch.setenv("XDG_STATE_HOME", str(base / "state"))
     monkeypatch.setenv("XDG_DATA_HOME", str(base / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "config"))

@@ -242,3 +242,18 @@ def report_plan(fp) -> str:
     from console.fleet.report import plan_text
 
     return plan_text(fp)
+
+
+@pytest.mark.parametrize("flag, expected", [(None, "stock"), ("project", "project")])
+def test_a_workers_image_mode_is_the_profiles_unless_the_flag_says(flag, expected):
+    # fleet up without --image-mode must not override a profile's IMAGE_MODE with "auto".
+    from console.fleet.plan import WorkerSlot
+    from console.fleet.workers import build_worker
+    from console.secret import Secret
+    from console.settings import resolve
+
+    values = dict(resolve({}).values, image_mode="stock", image="gpt-oss-sglang:latest")
+    slot = WorkerSlot(host="local", replica=0, gpus=(0,), port=30001, tp=1)
+    w = build_worker(values, fleet="f", host=Host(name="local"), address="127.0.0.1", slot=slot,
+                     key=Secret("sk-fleet-key-123456"), image_mode=flag)
+    assert w.launch.mode == expected

@@ -35,6 +35,17 @@ class LaunchApp(App):
         self.endpoints.append(message)
 
 
+async def save_as(pilot, name: str) -> None:
+    """Ctrl+S, then the profile's name typed into the dialog it opens, then Enter."""
+    from console.ui.launch.save_screen import ProfileNameScreen
+
+    await pilot.press("ctrl+s")
+    await until(pilot, lambda: isinstance(pilot.app.screen, ProfileNameScreen), "the profile name dialog")
+    await pilot.press("ctrl+u", *name, "enter")
+    await until(pilot, lambda: not isinstance(pilot.app.screen, ProfileNameScreen), "the dialog to close")
+    await pilot.pause()
+
+
 @pytest.fixture(autouse=True)
 def xdg(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
@@ -104,10 +115,7 @@ async def test_profiles_save_load_from_the_pane(xdg):
         pane = app.query_one(LaunchPane)
         pane.edits.update(max_model_len="32768", api_key="sk-never-in-a-profile-0000")
         pane.recompute()
-        name = pane.query_one("#launch-profile-name")
-        name.value = "mine"
-        await pilot.press("ctrl+s")
-        await pilot.pause()
+        await save_as(pilot, "mine")
         saved = profiles.load("mine")
         assert saved.values["max_model_len"] == 32768 and "api_key" not in saved.values
         assert pane.vals.sources["max_model_len"] == "profile"
@@ -125,9 +133,7 @@ async def test_save_profile_keeps_the_typed_key_for_the_next_launch(xdg):
         pane.query_one("#f-api_key").focus()
         await pilot.press(*key)
         await until(pilot, lambda: pane.spec is not None and pane.spec.api_key is not None)
-        pane.query_one("#launch-profile-name").value = "keyed"
-        await pilot.press("ctrl+s")
-        await pilot.pause()
+        await save_as(pilot, "keyed")
         assert "api_key" not in profiles.load("keyed").values  # secrets stay out of profiles…
         pane.recompute()  # …but not out of the form: what F5 would launch still has the key
         assert pane.spec.api_key.reveal() == key
@@ -160,9 +166,7 @@ async def test_the_form_takes_an_api_key_file_and_a_profile_keeps_its_path(xdg, 
         await until(pilot, lambda: pane.spec is not None and pane.spec.api_key is not None)
         assert pane.spec.api_key.path == str(keyfile)
         assert f"{keyfile}:/run/secrets/gpt-oss-console/api_key:ro" in pane.spec.docker_run()
-        pane.query_one("#launch-profile-name").value = "filed"
-        await pilot.press("ctrl+s")
-        await pilot.pause()
+        await save_as(pilot, "filed")
         saved = profiles.load("filed").values
         assert saved["api_key_file"] == str(keyfile) and "api_key" not in saved
         await pilot.pause()
@@ -253,14 +257,22 @@ async def test_launch_phases_ready_stop_from_the_tui(standin_sglang_image, docke
 
 
 @pytest.mark.docker
-async def test_a_new_console_reattaches_to_the_running_server(standin_sglang_image, docker_client, capsys):
+async def test_a_new_console_reattaches_to_the_running_server(standin_sglang_image, docker_client, capsys, xdg):
     from console.cli import main
 
+    from console.runtime import profiles
+    from console.ui.state import remember
+
+    # Its own profile, remembered as the last one: on a shared engine other consoles' servers run
+    # too, and the one to re-attach to is this profile's (an arbitrary one made this test flaky).
     name = unique_name("tui-reattach")
     port = free_port()
+    profile = name.replace("gpt-oss-console-test-", "t-")
+    profiles.save(profiles.Profile(profile, {"image": standin_sglang_image, "gpus": "none", "hf_cache": "none",
+                                             "host_port": port, "container_name": name}))
+    remember("launch", profile=profile)
     try:
-        assert main(["launch", "--image", standin_sglang_image, "--gpus", "none", "--hf-cache", "none",
-                     "--host-port", str(port), "--container-name", name, "--detach"]) == 0
+        assert main(["launch", "--profile", profile, "--detach"]) == 0
         app = LaunchApp(attach=True)
         async with app.run_test(size=(80, 24)) as pilot:
             pane = app.query_one(LaunchPane)
@@ -270,6 +282,20 @@ async def test_a_new_console_reattaches_to_the_running_server(standin_sglang_ima
                     break
             assert pane.container_name == name and pane.snap.phase is RunPhase.READY
             assert app.endpoints[-1].base_url == f"http://127.0.0.1:{port}"
+            # issue 19 bug 8: drift against the form as it stands, re-checked live
+            assert pane.profile == profile and pane.form_drift() is False
+            assert "the form is what this server runs" in str(pane.query_one("#launch-info").render())
+            pane.query_one("#f-max_model_len").focus()
+            await pilot.press(*"8192")
+            await until(pilot, lambda: "form differs from the running server" in str(pane.query_one("#launch-info").render()),
+                        "the edit shown as drift")
+            await pilot.press(*["backspace"] * 4)
+            await until(pilot, lambda: pane.form_drift() is False, "the form matching the server again")
+            # saving another value into the server's profile: the server now drifts from its profile
+            pane.query_one("#f-max_model_len").value = "4096"
+            pane.save_profile_as(profile)
+            await until(pilot, lambda: "drift: running settings differ from profile" in
+                        str(pane.query_one("#launch-info").render()), "the profile drift")
         assert docker_client.containers.get(name).status == "running"  # closing the console left it running
     finally:
         try:
@@ -361,6 +387,96 @@ async def test_the_tui_warns_of_a_stall_after_the_forms_threshold(standin_sglang
             tracker = lambda: str(pane.query_one("#launch-tracker").render())  # noqa: E731
             await until(pilot, lambda: "no progress for" in tracker(), "the stall warning", timeout=40)
             assert "stalled?" in tracker()
+    finally:
+        try:
+            docker_client.containers.get(name).remove(force=True)
+        except Exception:
+            pass
+
+
+@pytest.mark.docker
+async def test_several_servers_of_one_profile_the_operator_chooses(standin_sglang_image, docker_client, xdg):
+    """Re-attach with two servers from one profile: a chooser, not an arbitrary pick; the chosen one
+    is watched and the form shows its profile."""
+    from console.cli import main
+    from console.runtime import profiles
+    from console.ui.launch.choose_screen import ChooseServerScreen
+    from console.ui.state import remember
+
+    names = [unique_name("tui-choose"), unique_name("tui-choose")]
+    profile = names[0].replace("gpt-oss-console-test-", "t-")
+    profiles.save(profiles.Profile(profile, {"image": standin_sglang_image, "gpus": "none", "hf_cache": "none",
+                                             "max_model_len": 8192}))
+    remember("launch", profile=profile)
+    try:
+        for n in names:
+            assert main(["launch", "--profile", profile, "--container-name", n, "--host-port", str(free_port()),
+                         "--detach"]) == 0
+        app = LaunchApp(attach=True)
+        async with app.run_test(size=(80, 24)) as pilot:
+            pane = app.query_one(LaunchPane)
+            await until(pilot, lambda: isinstance(app.screen, ChooseServerScreen) and app.screen.query("#choose-list"),
+                        "the chooser", timeout=60)
+            listed = app.screen.query_one("#choose-list")
+            assert listed.option_count == 2 and pane.container_name is None
+            assert [listed.get_option_at_index(i).id for i in range(2)] == [
+                docker_client.containers.get(n).id for n in sorted(names)]
+            await pilot.press("down", "enter")
+            await until(pilot, lambda: pane.container_name == sorted(names)[1], "the chosen server watched", timeout=60)
+            assert pane.profile == profile and pane.query_one("#f-max_model_len").value == "8192"
+    finally:
+        for n in names:
+            try:
+                docker_client.containers.get(n).remove(force=True)
+            except Exception:
+                pass
+
+
+def test_pick_attach_rule():
+    from types import SimpleNamespace as C
+
+    from console.ui.launch.workers import pick_attach
+
+    a, b, c = C(name="a", profile="p"), C(name="b", profile="p"), C(name="c", profile="q")
+    assert pick_attach([], "a", "p") == []
+    assert pick_attach([a, b, c], "c", "p") is c  # the form's container name first
+    assert pick_attach([a, c], "x", "p") is a  # the one server of this profile
+    assert pick_attach([a, b, c], "x", "p") == [a, b]  # several of this profile: choose among them
+    assert pick_attach([c], "x", "p") is c  # the only server there is
+    assert pick_attach([a, c], "x", "z") == [a, c]  # several, none of this profile
+
+
+@pytest.mark.docker
+async def test_a_server_that_drifted_from_its_profile_fills_the_form_with_what_it_runs(
+        standin_sglang_image, docker_client, xdg):
+    """Issue 19 (smaller): re-attach fills the form from the attached container's settings, read
+    back from Docker, when they differ from its profile; the form then is what the server runs."""
+    from console.cli import main
+    from console.runtime import profiles
+    from console.ui.state import remember
+
+    name = unique_name("tui-readback")
+    port = free_port()
+    profile = name.replace("gpt-oss-console-test-", "t-")
+    profiles.save(profiles.Profile(profile, {"image": standin_sglang_image, "gpus": "none", "hf_cache": "none",
+                                             "container_name": name, "host_port": port}))
+    remember("launch", profile=profile)
+    try:
+        assert main(["launch", "--profile", profile, "--max-model-len", "4096", "--enable-cache-report",
+                     "--extra-args", "--decode-log-interval 10", "--detach"]) == 0
+        app = LaunchApp(attach=True)
+        async with app.run_test(size=(120, 40)) as pilot:
+            pane = app.query_one(LaunchPane)
+            await until(pilot, lambda: pane.container_name == name and pane.from_running, "the server's settings",
+                        timeout=60)
+            assert pane.drift is True  # it runs other settings than its profile…
+            assert pane.query_one("#f-max_model_len").value == "4096"  # …and the form shows them
+            assert str(pane.query_one("#src-max_model_len").render()) == "running"
+            assert pane.query_one("#f-enable_cache_report").value is True
+            assert pane.query_one("#f-extra_args").value == "--decode-log-interval 10"
+            assert pane.form_drift() is False and "the form is what this server runs" in str(
+                pane.query_one("#launch-info").render())
+            assert pane.quit_warning() is None  # nothing typed: quitting loses nothing
     finally:
         try:
             docker_client.containers.get(name).remove(force=True)

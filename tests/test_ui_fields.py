@@ -70,3 +70,19 @@ async def test_focus_keeps_the_text_and_a_digit_is_typed_into_it():
         assert field.selection.is_empty
         await pilot.press("1")
         assert field.value == "openai/gpt-oss-20b1"
+
+
+def test_every_text_field_in_the_app_is_a_text_field():
+    """No area builds a bare Input: each would garble bursts and select its text on focus."""
+    import ast
+    from pathlib import Path
+
+    ui = Path(__file__).resolve().parents[1] / "console" / "ui"
+    bare = []
+    for path in sorted(ui.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                if name == "Input":
+                    bare.append(f"{path.relative_to(ui)}:{node.lineno}")
+    assert bare == [], f"use console.ui.fields.TextField instead of Input at {bare}"

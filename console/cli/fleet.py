@@ -46,8 +46,9 @@ def register(parser) -> None:
     common(p, settings=tuple(s.key for s in FS.FLEET_SETTINGS))
     _add_up_settings(p)
     p.add_argument("--profile", "-p", metavar="NAME", help="launch profile the workers start from")
-    p.add_argument("--image-mode", choices=("auto", "project", "stock"), default="auto",
-                   help="as for launch: project (env-driven image, key as a file) or stock (lmsysorg/sglang)")
+    p.add_argument("--image-mode", choices=("auto", "project", "stock"), default=None,
+                   help="as for launch: project (env-driven image, key as a file) or stock (lmsysorg/sglang); "
+                   "default: the profile's IMAGE_MODE, else auto")
     p.add_argument("--env", "-e", action="append", default=[], metavar="KEY=VALUE", help="extra env for every worker")
     p.add_argument("--tp", type=int, help="tensor-parallel size per replica (default: the planner's choice)")
     p.add_argument("--context", type=int, metavar="TOKENS", help="context to plan for (default: the model's)")

@@ -14,23 +14,15 @@ ORDER = 20
 
 
 def register(parser) -> None:
-    from console.runtime.spec import STOCK_IMAGE
     from console.settings import add_arguments
 
     parser.add_argument("--profile", "-p", metavar="NAME", help="start from this saved profile")
     parser.add_argument(
-        "--image-mode",
-        choices=("auto", "project", "stock"),
-        default="auto",
-        help=f"project: the project's env-driven image; stock: an SGLang image ({STOCK_IMAGE}, the version "
-        "plans are made for) run with the argv the console builds; auto: stock for images named */sglang, "
-        "else project. --engine vllm and llamacpp always run stock (their own image and argv)",
-    )
-    parser.add_argument(
         "--allow-public", action="store_true", help="publish on a non-local address even without an API key (warns)"
     )
     parser.add_argument("--env", "-e", action="append", default=[], metavar="KEY=VALUE",
-                        help="extra environment variable for the container (repeatable; e.g. NCCL_DEBUG=INFO)")
+                        help="extra environment variable for the container (repeatable; e.g. NCCL_DEBUG=INFO); "
+                        "adds to --extra-env")
     parser.add_argument("--replace", action="store_true",
                         help="stop and remove a running console container of the same name first (applies new settings)")
     parser.add_argument("--detach", "-d", action="store_true", help="return once the container has started")
@@ -99,14 +91,13 @@ def run(args) -> int:
                 print(f"error: {p.message}", file=sys.stderr)
         return EXIT_USAGE
     profile = args.profile or args.save_profile or profiles.DEFAULT_PROFILE
-    extra_env = {}
-    for item in args.env:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConsoleError(f"--env {item!r} is not KEY=VALUE", exit_code=EXIT_USAGE)
-        extra_env[key] = value
-    spec = build_spec(vals.values, profile=profile, image_mode=args.image_mode, allow_public=args.allow_public,
-                      extra_env=extra_env)
+    from console.settings.validate import extra_env_problems
+
+    problems = extra_env_problems(args.env)  # the same rules as --extra-env and the form's field
+    if problems:
+        raise ConsoleError(problems[0].message.replace("GPT_OSS_EXTRA_ENV", "--env"), exit_code=EXIT_USAGE)
+    extra_env = dict(item.split("=", 1) for item in args.env)
+    spec = build_spec(vals.values, profile=profile, allow_public=args.allow_public, extra_env=extra_env)
     for w in spec.warnings:
         _say(f"warning: {w}", as_json)
     if args.save_profile:

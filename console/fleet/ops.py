@@ -149,7 +149,7 @@ def ensure_router(cfg: FleetConfig, conns: Connections, fstate: FleetState, key:
 class UpOptions:
     model: str
     values_for: Callable[[Any], dict[str, Any]]  # a replica's Plan → its resolved launch settings
-    image_mode: str = "auto"
+    image_mode: str | None = None  # None: the profile's IMAGE_MODE setting
     extra_env: dict[str, str] = field(default_factory=dict)
     gpu_request: bool = True
     tp: int | None = None
@@ -157,7 +157,7 @@ class UpOptions:
     ready_timeout: float = 1800.0
 
 
-def up_options(*, profile: str | None = None, cli: dict[str, Any] | None = None, image_mode: str = "auto",
+def up_options(*, profile: str | None = None, cli: dict[str, Any] | None = None, image_mode: str | None = None,
                extra_env: dict[str, str] | None = None, tp: int | None = None, context: int | None = None,
                ready_timeout: float = 1800.0) -> UpOptions:
     """Worker settings as ``launch`` resolves them (default < profile < planner < env < flags), per host's plan."""

@@ -61,7 +61,7 @@ class _FleetLaunchSpec(LaunchSpec):
 
 
 def build_worker(values: dict[str, Any], *, fleet: str, host: Host, address: str, slot: WorkerSlot,
-                 key: Secret, image_mode: str = "auto", extra_env: dict[str, str] | None = None,
+                 key: Secret, image_mode: str | None = None, extra_env: dict[str, str] | None = None,
                  gpu_request: bool = True) -> WorkerSpec:
     """The worker's spec from resolved launch settings (``values``) and its slot in the plan."""
     from console.runtime.build import build_spec

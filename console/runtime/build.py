@@ -16,8 +16,7 @@ from console.runtime.errors import LaunchRefused
 from console.runtime.secret_files import IN_CONTAINER, SGLANG_CONFIG, SecretFile
 from console.runtime.spec import LaunchSpec, check_publish, settings_hash
 from console.secret import Secret, as_secret
-
-IMAGE_MODES = ("auto", "project", "stock")
+from console.settings.spec import IMAGE_MODES
 
 
 def declaration():
@@ -32,11 +31,13 @@ def secret_keys() -> set[str]:
 
 def hashed(values: dict[str, Any]) -> dict[str, Any]:
     """The values that shape the server (what drift compares): not how the console watches it.
-    The default engine counts as unset: containers from before the setting hashed without it."""
+    The default engine and IMAGE_MODE auto count as unset: containers from before those settings hashed
+    without them."""
     decl = declaration()
     watch = {s.key for s in decl.SETTINGS if s.watch}
     return {k: v for k, v in values.items()
-            if k not in watch and not (k == "engine" and v in (None, decl.DEFAULT_ENGINE))}
+            if k not in watch and not (k == "engine" and v in (None, decl.DEFAULT_ENGINE))
+            and not (k == "image_mode" and v in (None, "auto"))}
 
 
 def engine_for(values: dict[str, Any]):
@@ -187,15 +188,19 @@ def build_spec(
     values: dict[str, Any],
     *,
     profile: str = "default",
-    image_mode: str = "auto",
+    image_mode: str | None = None,
     allow_public: bool = False,
     extra_env: dict[str, str] | None = None,
 ) -> LaunchSpec:
-    """Build the spec, refusing unsafe publishing; ``values`` are resolved setting values."""
+    """Build the spec, refusing unsafe publishing; ``values`` are resolved setting values.
+
+    ``image_mode``: None takes the IMAGE_MODE setting; ``extra_env`` adds to (and wins over) the
+    EXTRA_ENV setting's KEY=VALUE items (the CLI's -e)."""
     secrets = secret_keys()
     engine = engine_for(values)
     sglang = engine.name == declaration().DEFAULT_ENGINE
     image = values.get("image") or declaration().DEFAULT_IMAGE
+    image_mode = image_mode or values.get("image_mode") or "auto"
     if not sglang and image == declaration().DEFAULT_IMAGE:
         image = engine.stock_image().image  # the project's image runs SGLang
     if not sglang and image_mode == "project":
@@ -222,7 +227,8 @@ def build_spec(
         files, secret_env, secret_args = secret_files(values, mode)
         command = [*LAUNCH, *sglang_argv(values), *secret_args]
         environment.update(secret_env)  # the HF token's file, for SGLang's downloads
-    # Extra container env (NCCL_DEBUG, proxies…): not settings, passed as given.
+    # Extra container env (NCCL_DEBUG, proxies…): passed as given (validation refused the declared names).
+    environment.update(dict(item.split("=", 1) for item in values.get("extra_env") or [] if "=" in item))
     environment.update(extra_env or {})
     hf_cache = values.get("hf_cache")
     hf_cache = os.path.expanduser(str(hf_cache)) if hf_cache and str(hf_cache).lower() != "none" else None

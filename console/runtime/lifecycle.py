@@ -296,6 +296,13 @@ class Runtime:
         existing.remove(force=True)
         secret_files.forget(name)
 
+    def inspect_attrs(self, container_id: str) -> dict[str, Any]:
+        """Docker's whole inspect of one container (ConsoleError when it is gone or Docker is)."""
+        try:
+            return self.client.api.inspect_container(container_id)
+        except Exception as exc:
+            raise explain(exc) from exc
+
     def owned(self, include_stopped: bool = True) -> list[ContainerInfo]:
         try:
             found = self.client.api.containers(all=include_stopped, filters={"label": f"{S.LABEL_OWNED}=1"})

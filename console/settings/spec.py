@@ -55,6 +55,8 @@ HEADER_TOKEN = r"[!-~]+"
 HEADER_TOKEN_WORDS = "printable ASCII without spaces"
 DEFAULT_IMAGE = "gpt-oss-sglang:latest"
 DEFAULT_ENGINE = "sglang"  # console.engines.DEFAULT: the engines registry validates the name
+IMAGE_MODES = ("auto", "project", "stock")
+ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 
 
 @dataclass(frozen=True)
@@ -266,6 +268,19 @@ SETTINGS: tuple[Setting, ...] = (
         "image", "GPT_OSS_IMAGE", "str", RUNTIME, default=DEFAULT_IMAGE, target=CONTAINER,
         help="Docker image the console runs (built from docker/Dockerfile). With ENGINE vllm or llamacpp, "
         "left at this default: the engine's stock image.",
+    ),
+    Setting(
+        "image_mode", "GPT_OSS_IMAGE_MODE", "choice", RUNTIME, default="auto", choices=IMAGE_MODES,
+        target=CONTAINER, label="Image mode",
+        help="How the image is run. project: the project's image, settings as env for its entrypoint; stock: an "
+        "SGLang image run with the argv the console builds; auto: stock for images named */sglang, else project. "
+        "ENGINE vllm and llamacpp always run stock (their own image and argv).",
+    ),
+    Setting(
+        "extra_env", "GPT_OSS_EXTRA_ENV", "args", RUNTIME, target=CONTAINER, label="Extra env",
+        example="NCCL_DEBUG=INFO", allowed="KEY=VALUE pairs, split like a shell line",
+        help="More environment for the container (NCCL_DEBUG=INFO, proxies…), split like a shell line; the CLI's "
+        "-e adds to it. A variable a setting above sets is refused (set it there; secrets go in as files).",
     ),
     Setting(
         "gpus", "GPT_OSS_GPUS", "str", RUNTIME, default="all", target=CONTAINER, label="GPUs",

@@ -66,6 +66,27 @@ def check_model(model: str | None) -> Problem | None:
                    "parser checks do not apply to it", "warning")
 
 
+def extra_env_problems(items: Iterable[str]) -> list[Problem]:
+    """EXTRA_ENV: KEY=VALUE items, none of them a variable a declared setting (or its file) sets."""
+    from .spec import ENV_NAME
+
+    env = BY_KEY["extra_env"].env
+    declared = {n: s for s in SETTINGS for n in (s.env, *s.aliases, s.file_env) if n}
+    out: list[Problem] = []
+    for n, item in enumerate(items, 1):
+        key, sep, _ = str(item).partition("=")
+        if not sep or not re.fullmatch(ENV_NAME, key):
+            # The item itself may be a pasted secret: say only which one it is.
+            out.append(Problem("extra_env", f"{env}: item {n} is not KEY=VALUE: write each as NAME=value "
+                               "(letters, digits and _ in the name), quoted if the value has spaces"))
+        elif key in declared:
+            s = declared[key]
+            where = "as a file (never in the container's env)" if s.secret else "once"
+            out.append(Problem("extra_env", f"{env} sets {key}, which the {s.title} setting sets {where}: "
+                               f"use that setting instead"))
+    return out
+
+
 def validate(values: Mapping[str, Any], *, gpus: Iterable[Any] | None = None) -> list[Problem]:
     """All problems with ``values``; errors first, then warnings."""
     out: list[Problem] = []
@@ -153,6 +174,8 @@ def validate(values: Mapping[str, Any], *, gpus: Iterable[Any] | None = None) ->
         if alias in given and values.get(canonical) is not None:
             out.append(Problem("extra_args", f"EXTRA_ARGS sets {alias}, which {BY_KEY[canonical].env} "
                                "already sets: set it once"))
+
+    out.extend(extra_env_problems(values.get("extra_env") or []))
 
     if not values.get("api_key"):
         if values.get("publish_address") == "0.0.0.0":

@@ -15,6 +15,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Input, Static
 
 from console.chat import events as ev
+from console.ui.fields import TextField
 from console.ui import messages
 from console.ui.chat import adapter
 from console.ui.chat.prompt import PathScreen
@@ -67,7 +68,7 @@ class ChatPane(Vertical):
         log = VerticalScroll(id="chat-log")
         log.can_focus = False  # focus goes to the input and the messages; PageUp/PageDown scroll
         yield log
-        yield Input(placeholder="Message · Enter send · Esc stop · F2 settings · ↑ messages", id="chat-input")
+        yield TextField(placeholder="Message · Enter send · Esc stop · F2 settings · ↑ messages", id="chat-input")
 
     def on_mount(self) -> None:
         if self._env_problem:  # a key file named in the environment that cannot be used: say so once

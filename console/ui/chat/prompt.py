@@ -8,6 +8,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
+from console.ui.fields import TextField
+
 
 class PathScreen(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
@@ -20,7 +22,7 @@ class PathScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="path-dialog"):
             yield Label(f"{self.title_text} — Enter confirm · Esc cancel")
-            yield Input(self.default, id="path")
+            yield TextField(self.default, id="path")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         value = event.value.strip()

@@ -15,6 +15,7 @@ from textual.widgets import Input, Label, Select, SelectionList, Static, Switch,
 
 from console.chat.settings import REASONING_EFFORTS, TOOL_CHOICES, ChatSettings
 from console.secret import reveal
+from console.ui.fields import TextField
 from console.ui.chat.settings import describe_error, fetch_model_ids
 
 
@@ -39,9 +40,9 @@ class ChatSettingsScreen(ModalScreen[ChatSettings | None]):
         with VerticalScroll(id="chat-settings-form"):
             yield Static("Chat settings — Ctrl+S apply · Esc cancel · Ctrl+R reload models", classes="title")
             yield Label("Base URL")
-            yield Input(s.base_url, placeholder="http://127.0.0.1:8000", id="base-url")
+            yield TextField(s.base_url, placeholder="http://127.0.0.1:8000", id="base-url")
             yield Label("API key")
-            yield Input(reveal(s.api_key) or "", password=True, placeholder="(none)", id="api-key")
+            yield TextField(reveal(s.api_key) or "", password=True, placeholder="(none)", id="api-key")
             yield Label("Model")
             models = [(s.model, s.model)] if s.model else []
             yield Select(models, value=s.model if s.model else Select.NULL, prompt="(from /v1/models)", id="model")
@@ -59,7 +60,7 @@ class ChatSettingsScreen(ModalScreen[ChatSettings | None]):
                 yield Select(choices, value=value, allow_blank=False, id="tool-choice")
             with Horizontal(classes="row"):
                 yield Label("Max tokens")
-                yield Input(str(s.max_tokens or ""), placeholder="server default", type="integer", id="max-tokens")
+                yield TextField(str(s.max_tokens or ""), placeholder="server default", type="integer", id="max-tokens")
             with Horizontal(classes="row"):
                 yield Label("Streaming")
                 yield Switch(s.stream, id="streaming")
@@ -69,7 +70,7 @@ class ChatSettingsScreen(ModalScreen[ChatSettings | None]):
             chosen = set(self.tool_names if s.tools is None else s.tools)
             yield SelectionList[str](*[(n, n, n in chosen) for n in self.tool_names], id="tools")
             yield Label("Operator tools file (OpenAI tools JSON)")
-            yield Input(s.tools_file or "", placeholder="(none)", id="tools-file")
+            yield TextField(s.tools_file or "", placeholder="(none)", id="tools-file")
 
     def on_mount(self) -> None:
         if self.settings.base_url:

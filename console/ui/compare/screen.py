@@ -24,6 +24,7 @@ from textual.widgets import Checkbox, DataTable, Footer, Input, Label, Static
 
 from console.bench.options import Option, OptionError, read_value
 from console.compare.options import OPTIONS
+from console.ui.fields import TextField
 from console.ui.compare.messages import CompareFinished, CompareUpdate
 
 HINT = "Enter or Ctrl+R runs; Ctrl+E edits, Ctrl+S saves Markdown + JSON, Esc cancels or closes."
@@ -115,11 +116,11 @@ class CompareScreen(Screen):
         with VerticalScroll(id="cmp-form"):
             with Horizontal(classes="cmp-field"):
                 yield Label("Endpoints", classes="cmp-label")
-                yield Input(self.endpoints_text, id="cmp-endpoints", classes="-wide",
+                yield TextField(self.endpoints_text, id="cmp-endpoints", classes="-wide",
                             placeholder="NAME=URL … e.g. sglang=http://127.0.0.1:30000 vllm=http://127.0.0.1:8000")
             with Horizontal(classes="cmp-field"):
                 yield Label("Key files", classes="cmp-label")
-                yield Input(self.key_files_text, id="cmp-keys", classes="-wide",
+                yield TextField(self.key_files_text, id="cmp-keys", classes="-wide",
                             placeholder="NAME=FILE … (or GPT_OSS_CONSOLE_API_KEY_FILE_<NAME>)")
             for o in OPTIONS:
                 with Horizontal(classes="cmp-field"):
@@ -127,7 +128,7 @@ class CompareScreen(Screen):
                     if o.switch:
                         yield Checkbox(o.help, id=field_id(o))
                     else:
-                        yield Input(o.default, placeholder=o.placeholder, id=field_id(o), validators=[Reads(o)],
+                        yield TextField(o.default, placeholder=o.placeholder, id=field_id(o), validators=[Reads(o)],
                                     validate_on=("blur", "submitted"), classes="-wide" if o.dest == "only" else "")
         yield Static(HINT, id="cmp-hint")
         yield Static("", id="cmp-summary")

@@ -20,6 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static, Tab, Tabs
 
 from console.errors import ConsoleError
+from console.ui.fields import TextField
 
 SSH_TAB = "ssh"
 
@@ -95,7 +96,7 @@ class ConnectScreen(ModalScreen[None]):
             yield Tabs(id="connect-tabs")
             with VerticalScroll(id="connect-body"):
                 yield Static("", id="connect-snippet", markup=False)
-            yield Input(os.path.join(os.getcwd(), ".env"), id="connect-path")
+            yield TextField(os.path.join(os.getcwd(), ".env"), id="connect-path")
             yield Static("", id="connect-status")
         yield Footer()
 

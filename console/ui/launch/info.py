@@ -25,13 +25,25 @@ def layer_line(p) -> Text:
     return line
 
 
+def home_short(path: str) -> str:
+    """``~/…`` for a path under the home folder: a row shorter at 80 columns, and still a path a shell takes."""
+    import os
+
+    home = os.path.expanduser("~").rstrip("/")
+    return "~" + path[len(home):] if home and home != "~" and path.startswith(home + "/") else path
+
+
 def info_text(*, name: str | None, endpoint: tuple | None, drift: bool | None, profile: str,
-              pull_layers: dict[str, Any], snap) -> Text:
+              pull_layers: dict[str, Any], snap, form_drift: bool | None = None) -> Text:
     text = Text()
     if name:
         text.append(name, style="bold")
         if endpoint and endpoint[0]:
             text.append(f"  {endpoint[0]}")
+        if form_drift:
+            text.append("\n⚠ the form differs from the running server: shift+F5 replaces it", style="yellow")
+        elif form_drift is False:
+            text.append("\n✓ the form is what this server runs", style="dim")
         if drift:
             text.append(f"\n⚠ drift: running settings differ from profile {profile!r}", style="yellow")
     if pull_layers and (snap is None or snap.phase.label in ("created", "pulling")):
@@ -51,13 +63,14 @@ def info_text(*, name: str | None, endpoint: tuple | None, drift: bool | None, p
         if cap.max_running_requests:
             text.append(f" · ≤{cap.max_running_requests} requests")
     if snap is not None:
-        for d in snap.diagnoses:
-            text.append(f"\n✗ {d.title}", style="bold red")
-            text.append(f"\n  fix: {d.fix}")
+        # The bundle's path before the diagnoses: a long fix must never push it out of sight.
         if snap.bundle:
-            text.append(f"\ncrash bundle: {snap.bundle}", style="dim")
-    if not text:
-        text.append("docker run (F8: copy)", style="dim")
+            text.append("\n" if text else "")
+            text.append(f"crash bundle: {home_short(snap.bundle)}")
+        for d in snap.diagnoses:
+            text.append("\n" if text else "")
+            text.append(f"✗ {d.title}", style="bold red")
+            text.append(f"\n  fix: {d.fix}")
     return text
 
 

@@ -24,8 +24,11 @@ class Attached(Message):
     """A container to watch: just launched, restarted, or found running at start."""
 
     def __init__(self, container_id: str, name: str, base_url: str | None, api_key: str | None, model: str | None,
-                 drift: bool | None = None, profile: str = "") -> None:
+                 drift: bool | None = None, profile: str = "", settings_hash: str = "",
+                 running: dict | None = None) -> None:
         super().__init__()
+        self.running = running  # the settings it runs with, read back (a server found, not launched here)
+        self.settings_hash = settings_hash  # what the container runs with: drift against the form
         self.container_id = container_id
         self.name = name
         self.base_url = base_url
@@ -44,3 +47,13 @@ class Failed(Message):
 
 class Recovered(Message):
     """Docker answers again after the pane said it did not."""
+
+
+class Choose(Message):
+    """Several running console servers could be the one to watch: the operator picks."""
+
+    def __init__(self, infos: list, why: str, ask: bool = True) -> None:
+        super().__init__()
+        self.infos = infos
+        self.why = why
+        self.ask = ask  # False: only say so (F4 asks); servers of other profiles are no reason to interrupt

@@ -18,7 +18,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, ScrollableContainer, Vertical
-from textual.widgets import Button, Input, Select, Static
+from textual.widgets import Button, Select, Static
 
 from console.errors import ConsoleError
 from console.private_file import write_private
@@ -33,12 +33,31 @@ from console.settings.spec import BY_KEY
 from console.secret import Secret
 from console.server.endpoint import Endpoint
 from console.ui.clipboard import copy_text
-from console.ui.launch.form import ALLOW_PUBLIC, IMAGE_MODE, HelpLine, SettingsForm, _text
+from console.ui.launch.form import ALLOW_PUBLIC, HelpLine, SettingsForm, _text
 from console.ui.launch.info import PULL_DONE, info_text, preview_text
-from console.ui.launch.messages import Attached, Failed, Progress, Pulled, Recovered
+from console.ui.launch.messages import Attached, Choose, Failed, Progress, Pulled, Recovered
 from console.ui.launch.tracker import PhaseSteps
+from console.ui.state import remember, remembered
 from console.ui.launch.workers import LaunchWorkers
 from console.ui.messages import ContainerWatched, EndpointChanged, PlanChosen
+
+
+def engine_of(values: Mapping[str, Any], edits: Mapping[str, Any]):
+    """The engine the form names (its Engine field), SGLang when unknown."""
+    from console import engines
+
+    try:
+        return engines.get(values.get("engine") or edits.get("engine") or None)
+    except ConsoleError:
+        return engines.get(None)
+
+
+def remember_profile(name: str) -> None:
+    """The next start opens this profile. Remembering is a convenience: a failure is no error."""
+    try:
+        remember("launch", profile=name)
+    except OSError:
+        pass
 
 
 class LaunchPane(LaunchWorkers, Vertical):
@@ -53,7 +72,10 @@ class LaunchPane(LaunchWorkers, Vertical):
         Binding("f8", "copy_docker_run", "Copy docker run"),
         Binding("f9", "export_compose", "Export compose", show=False),
         Binding("f10", "connect", "Connect"),
+        Binding("f3", "toggle_preview", "Preview"),
+        Binding("f4", "choose_server", "Watch…"),
     ]
+    NARROW = 110  # columns under which the side panel goes under the form and the preview folds
 
     def __init__(self, *, id: str | None = None, attach: bool = True, env: Mapping[str, str] | None = None,
                  runtime_factory=None) -> None:
@@ -73,10 +95,15 @@ class LaunchPane(LaunchWorkers, Vertical):
         self.container_name: str | None = None
         self.endpoint: tuple | None = None
         self.announced = False
-        self.drift: bool | None = None
+        self.drift: bool | None = None  # the running container against its saved profile
+        self.running_hash = ""  # the watched container's settings hash: drift against the form, live
+        self.running_profile = ""  # the profile it was launched from
+        self.choice_note = ""  # several servers could be watched: F4 chooses
+        self.from_running: dict[str, Any] = {}  # edits that are the watched server's own settings, read back
         self.monitor = None
         self.pull_layers: dict[str, Any] = {}  # image pull progress per layer
         self.stall_after = DEFAULT_STALL_S
+        self.preview_open: bool | None = None  # F3's choice; None: open when wide, folded when narrow
 
     # -- layout -------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -90,19 +117,36 @@ class LaunchPane(LaunchWorkers, Vertical):
         yield HelpLine("", id="launch-help")
         with Horizontal(id="launch-actions"):
             yield Select([], prompt="profile", allow_blank=True, id="launch-profiles", compact=True)
-            yield Input(value="default", placeholder="profile name", id="launch-profile-name", compact=True)
             yield Button("Launch F5", id="launch-go", variant="success", compact=True)
             yield Button("Stop F6", id="launch-stop", variant="error", compact=True)
             yield Button("Restart F7", id="launch-restart", compact=True)
             yield Button("Save ^S", id="launch-save", compact=True)
 
     def on_mount(self) -> None:
+        last = remembered("launch").get("profile")
+        if isinstance(last, str) and last != self.profile:
+            self.profile = last  # the profile used last time (a re-attach may still choose another)
         self._refresh_profiles()
         self.recompute()
+        self.query_one(HelpLine).show(None)
         self.query_one(PhaseSteps).show(None)
         self.set_interval(1.0, self._tick)
         if self.attach:
             self._attach_worker()
+
+    def on_resize(self, event) -> None:
+        self.set_class(event.size.width < self.NARROW, "-narrow")
+        self._fold_preview()
+
+    def _fold_preview(self) -> None:
+        shown = self.preview_open if self.preview_open is not None else not self.has_class("-narrow")
+        self.set_class(not shown, "-preview-folded")
+        if self.is_mounted:
+            self._show_info()
+
+    def action_toggle_preview(self) -> None:
+        self.preview_open = self.has_class("-preview-folded")
+        self._fold_preview()
 
     def _tick(self) -> None:
         """Keep the elapsed time and the stall warning live between phase changes."""
@@ -118,7 +162,12 @@ class LaunchPane(LaunchWorkers, Vertical):
 
     # -- values ---------------------------------------------------------------------
     def recompute(self) -> None:
-        """Resolve form edits over env/planner/profile/defaults; show sources, problems, preview."""
+        """Resolve the form's fields over env/planner/profile/defaults; show sources, problems, preview.
+
+        Called before anything is launched, previewed, exported or saved: the edits are read from
+        the fields as they are at that moment."""
+        form = self.query_one(SettingsForm)
+        self.edits.update(form.changed_fields())
         try:
             self.vals = resolve_values(profile=self.profile if self._profile_exists() else None,
                                        planner=self.planner, cli=self.edits, env=self.env)
@@ -129,13 +178,18 @@ class LaunchPane(LaunchWorkers, Vertical):
         problems: dict[str, str] = {}
         for p in self.vals.problems:
             problems.setdefault(p.key, p.message if p.is_error else f"⚠ {p.message}")
-        form = self.query_one(SettingsForm)
-        form.fill(*with_file_fields(self.vals.values, self.vals.sources), problems)
+        values, sources = with_file_fields(self.vals.values, self.vals.sources)
+        engine = engine_of(values, self.edits)
+        for key, raw in self.from_running.items():
+            if key in self.edits and _text(self.edits[key]) == _text(raw):
+                sources[key] = "running"  # read back from the watched server, not typed
+        form.fill(values, sources, problems, self.edits)
+        form.show_engine(engine.name, engine.not_taken())
         options = form.options()
         self.spec, self.spec_error = None, None
+        # The form's Engine field is an edit like any other: the values' ``engine`` picks what launches.
         try:
-            self.spec = build_spec(self.vals.values, profile=self.profile, image_mode=options[IMAGE_MODE],
-                                   allow_public=options[ALLOW_PUBLIC])
+            self.spec = build_spec(self.vals.values, profile=self.profile, allow_public=options[ALLOW_PUBLIC])
         except ConsoleError as exc:
             self.spec_error = exc
         self.stall_after = float(self.vals.values.get("stall_after") or DEFAULT_STALL_S)  # the next launch's
@@ -154,18 +208,56 @@ class LaunchPane(LaunchWorkers, Vertical):
 
     def _show_info(self) -> None:
         text = info_text(name=self.container_name, endpoint=self.endpoint, drift=self.drift, profile=self.profile,
-                         pull_layers=self.pull_layers, snap=self.snap)
+                         pull_layers=self.pull_layers, snap=self.snap, form_drift=self.form_drift())
+        if self.choice_note and not self.container_name:
+            text.append("\n" if text else "")
+            text.append(self.choice_note, style="yellow")
+        if self.has_class("-preview-folded"):
+            text.append("\n" if text else "")
+            text.append("docker run: F3 shows it · F8 copies it", style="dim")
+        elif not text:
+            text.append("docker run (F8 copies · F3 folds)", style="dim")
         self.query_one("#launch-info", Static).update(text)
+
+    def _fill_from_running(self, running: dict[str, Any]) -> None:
+        """A server found running that drifted from its profile: the form shows what it runs (as
+        edits marked "running": F5 with shift would launch the same, Ctrl+S would save it)."""
+        self.recompute()
+        if self.form_drift() is not True:
+            return
+        values = self.vals.values if self.vals is not None else {}
+        taken = {k: raw for k, raw in running.items() if k in BY_KEY and _text(raw) != _text(values.get(k))}
+        self.edits.update(taken)
+        self.from_running = dict(taken)
+        self.recompute()
+
+    def _recheck_profile_drift(self) -> None:
+        """The watched server against its profile as saved now (a save may have changed either)."""
+        if self.running_hash and self.running_profile:
+            from console.runtime.service import profile_hash
+
+            expected = profile_hash(self.running_profile)
+            self.drift = None if expected is None else expected != self.running_hash
+
+    def form_drift(self) -> bool | None:
+        """True when the form, as it stands, would launch something other than the watched server
+        runs (None: nothing watched, or the form cannot build a launch)."""
+        if not self.container_name or not self.running_hash or self.spec is None:
+            return None
+        if self.snap is not None and self.snap.phase.label == "exited":
+            return None
+        return self.spec.settings_hash != self.running_hash
 
     @on(SettingsForm.Edited)
     def _edited(self, event: SettingsForm.Edited) -> None:
-        if event.key in (IMAGE_MODE, ALLOW_PUBLIC):
+        if event.key == ALLOW_PUBLIC:
             self.recompute()
             return
-        current = self.vals.values.get(event.key) if self.vals is not None else None
-        if event.key not in self.edits and _text(event.raw) == _text(current):
-            return  # a widget echoing the value it was given, not an edit
-        self.edits[event.key] = event.raw
+        form = self.query_one(SettingsForm)
+        if event.key not in self.edits and event.raw == form.filled.get(event.key):
+            return  # a field echoing the value fill() gave it, not an edit
+        # The field as it is now (typing the old value back is still an edit); recompute reads the rest.
+        self.edits[event.key] = form.current(event.key)
         self.recompute()
 
     @on(SettingsForm.FieldFocused)
@@ -192,22 +284,32 @@ class LaunchPane(LaunchWorkers, Vertical):
         if event.value is Select.NULL or event.value == self.profile:
             return
         self.profile = str(event.value)
-        self.query_one("#launch-profile-name", Input).value = self.profile
+        remember_profile(self.profile)
         self._keep_only_secret_edits()
         self.planner.clear()
         self.recompute()
         self.notify(f"profile {self.profile} loaded")
 
     def action_save_profile(self, keep_secrets: bool = False) -> None:
-        name = self.query_one("#launch-profile-name", Input).value.strip() or "default"
-        if self.vals is None:
-            return
+        """Ask for the profile's name (the current one offered), then save the form as it is then."""
+        from console.ui.launch.save_screen import ProfileNameScreen
+
+        def named(name: str | None) -> None:
+            if name:
+                self.save_profile_as(name, keep_secrets)
+
+        self.app.push_screen(ProfileNameScreen(self.profile, with_secrets=keep_secrets), named)
+
+    def save_profile_as(self, name: str, keep_secrets: bool = False) -> None:
+        self.recompute()  # what the fields show now
         try:
             path = profiles.save(profiles.Profile(name, dict(self.vals.values), keep_secrets=keep_secrets))
         except ConsoleError as exc:
             self.notify(f"{exc.message}\n{exc.hint or ''}", title="Profile not saved", severity="error")
             return
         self.profile = name
+        remember_profile(name)
+        self._recheck_profile_drift()
         self._keep_only_secret_edits()
         self.planner.clear()
         self._refresh_profiles()
@@ -219,6 +321,7 @@ class LaunchPane(LaunchWorkers, Vertical):
         """After a save or a profile switch the edits are the profile's now, except secrets:
         they stay out of profiles but not out of the form, so the next launch keeps its key."""
         self.edits = {k: v for k, v in self.edits.items() if k in BY_KEY and BY_KEY[k].secret}
+        self.from_running = {}
 
     def action_delete_profile(self) -> None:
         try:
@@ -244,6 +347,7 @@ class LaunchPane(LaunchWorkers, Vertical):
         return f"{', '.join(written)} (0400)" if written else ""
 
     def action_copy_docker_run(self) -> None:
+        self.recompute()  # what the fields show now
         if self.spec is None:
             self.notify("fix the settings first", severity="warning")
             return
@@ -255,6 +359,7 @@ class LaunchPane(LaunchWorkers, Vertical):
             self.notify(f"it mounts the secrets read-only from {files}", title="Launch", timeout=8)
 
     def action_export_compose(self) -> None:
+        self.recompute()  # what the fields show now
         if self.spec is None:
             self.notify("fix the settings first", severity="warning")
             return
@@ -310,10 +415,41 @@ class LaunchPane(LaunchWorkers, Vertical):
         self.container_name = message.name
         self.endpoint = (message.base_url, message.api_key, message.model)
         self.drift = message.drift
+        self.running_hash = message.settings_hash
+        self.running_profile = message.profile
+        self.choice_note = ""
         if message.profile and message.profile != self.profile and self.attach:
+            # Watching a server found running: the form shows the profile it was launched from.
             self.profile = message.profile
+            self._keep_only_secret_edits()
+            self.planner.clear()
+            self._refresh_profiles()
+            self.recompute()
+        if message.running is not None and self.attach:
+            self._fill_from_running(message.running)
         self.post_message(ContainerWatched(message.container_id, message.name))  # Logs, Metrics follow it
         self._show_info()
+
+    @on(Choose)
+    def _choose(self, message: Choose) -> None:
+        if not message.infos:
+            self.notify("no console server is running", title="Watch", severity="warning")
+            return
+        if not message.ask:
+            self.choice_note = f"{message.why}: F4 chooses one to watch"
+            self._show_info()
+            return
+        from console.ui.launch.choose_screen import ChooseServerScreen
+
+        def chosen(container_id: str | None) -> None:
+            if container_id:
+                self.attach = True  # the form follows the chosen server's profile
+                self._attach_to_worker(container_id)
+
+        self.app.push_screen(ChooseServerScreen(message.infos, message.why), chosen)
+
+    def action_choose_server(self) -> None:
+        self._list_worker()
 
     @on(Pulled)
     def _pulled(self, message: Pulled) -> None:
@@ -385,10 +521,25 @@ class LaunchPane(LaunchWorkers, Vertical):
         self.announced = False
         self._restart_worker(self.container_id)
 
+    def unsaved_edits(self) -> list[str]:
+        """Settings edited in the form and in no profile yet (secrets never go to profiles)."""
+        if self.is_mounted:
+            self.edits.update(self.query_one(SettingsForm).changed_fields())
+        return sorted(k for k in self.edits if not (k in BY_KEY and BY_KEY[k].secret) and not k.endswith("_file")
+                      and not (k in self.from_running and _text(self.edits[k]) == _text(self.from_running[k])))
+
     def quit_warning(self) -> str | None:
-        """Quitting never stops a server; it would only cut an image pull short."""
-        pulling = self.pull_layers and not all(p.status.startswith(PULL_DONE) for p in self.pull_layers.values())
-        return "an image pull is in progress and would be cancelled" if pulling else None
+        """Quitting never stops a server; it would cut an image pull short, or lose the form's edits."""
+        reasons = []
+        if self.pull_layers and not all(p.status.startswith(PULL_DONE) for p in self.pull_layers.values()):
+            reasons.append("an image pull is in progress and would be cancelled")
+        unsaved = self.unsaved_edits()
+        if unsaved:
+            fields = self.query_one(SettingsForm).fields
+            names = ", ".join(fields[k].label if k in fields else k for k in unsaved[:4])
+            more = f" and {len(unsaved) - 4} more" if len(unsaved) > 4 else ""
+            reasons.append(f"unsaved Launch edits ({names}{more}) would be lost: stay and press Ctrl+S to keep them")
+        return "; ".join(reasons) or None
 
     def palette_commands(self):
         yield ("Launch: save profile with secrets", lambda: self.action_save_profile(True),

@@ -22,10 +22,37 @@ from console.runtime.capacity import predict
 from console.runtime.errors import DockerUnavailable
 from console.runtime.lifecycle import ContainerInfo, Runtime
 from console.runtime.phases import PhaseTracker, RunPhase
-from console.ui.launch.messages import Attached, Failed, Progress, Pulled, Recovered
+from console.ui.launch.messages import Attached, Choose, Failed, Progress, Pulled, Recovered
 
 if TYPE_CHECKING:
     from console.ui.launch.pane import LaunchPane
+
+
+def pick_attach(running: list[ContainerInfo], name: str | None, profile: str) -> ContainerInfo | list:
+    """The server to re-attach to at start: the form's container name, else the one server of the
+    current profile, else the only console server running. Otherwise the candidates, for the
+    operator to choose from: those of the current profile when several, else all ([] for none)."""
+    if not running:
+        return []
+    named = [i for i in running if name and i.name == name]
+    if named:
+        return named[0]
+    mine = [i for i in running if i.profile == profile]
+    if len(mine) == 1:
+        return mine[0]
+    if mine:
+        return mine
+    return running[0] if len(running) == 1 else running
+
+
+def running_settings(runtime: Runtime, info: ContainerInfo) -> dict[str, Any] | None:
+    """What a server found running runs with (None when Docker cannot say: the form keeps its profile)."""
+    from console.runtime.readback import settings_of
+
+    try:
+        return settings_of(runtime.inspect_attrs(info.id))
+    except ConsoleError:
+        return None
 
 
 class LaunchWorkers:
@@ -88,13 +115,43 @@ class LaunchWorkers:
                 return
         if told:
             self.post_message(Recovered())
-        if not running:
+        info = pick_attach(running, self.spec.name if self.spec is not None else None, self.profile)
+        if isinstance(info, list):
+            if info:  # several could be meant: the operator chooses (an arbitrary one was a surprise)
+                mine = all(i.profile == self.profile for i in info)
+                why = (f"{len(info)} servers of profile {self.profile!r} are running" if mine
+                       else f"{len(info)} console servers are running, none of profile {self.profile!r}")
+                self.post_message(Choose(info, why, ask=mine))
             return
-        wanted = self.spec.name if self.spec is not None else None
-        info = next((i for i in running if i.name == wanted), None) or next(
-            (i for i in running if i.profile == self.profile), running[0])
         self._watch(runtime, info, model=info.served_model or info.model, drift=service.drift(info),
-                    profile=info.profile)
+                    profile=info.profile, running=running_settings(runtime, info))
+
+    @work(thread=True, exclusive=True, group="launch")
+    def _attach_to_worker(self: LaunchPane, container_id: str) -> None:
+        """Watch the container the operator chose."""
+        try:
+            runtime = self._runtime()
+            info = next((i for i in runtime.owned(include_stopped=True) if i.id == container_id), None)
+        except ConsoleError as exc:
+            self.post_message(Failed(exc, "attach"))
+            return
+        if info is None:
+            self.post_message(Failed(ConsoleError("that server is gone", "F4 lists the running ones"), "attach"))
+            return
+        if self.monitor is not None:
+            self.monitor.stop()
+        self._watch(runtime, info, model=info.served_model or info.model, drift=service.drift(info),
+                    profile=info.profile, running=running_settings(runtime, info))
+
+    @work(thread=True, exclusive=True, group="launch")
+    def _list_worker(self: LaunchPane) -> None:
+        """F4: every running console server, to choose the one to watch."""
+        try:
+            running = self._runtime().owned(include_stopped=False)
+        except ConsoleError as exc:
+            self.post_message(Failed(exc, "list"))
+            return
+        self.post_message(Choose(running, f"{len(running)} console server(s) running"))
 
     @work(thread=True, exclusive=True, group="launch")
     def _restart_worker(self: LaunchPane, container_id: str) -> None:
@@ -116,7 +173,8 @@ class LaunchWorkers:
 
     def _watch(self: LaunchPane, runtime: Runtime, info: ContainerInfo, *, base_url: str | None = None,
                api_key: str | None = None, model: str | None = None, drift: bool | None = None, profile: str = "",
-               settings: dict[str, Any] | None = None, tracker: PhaseTracker | None = None) -> None:
+               settings: dict[str, Any] | None = None, tracker: PhaseTracker | None = None,
+               running: dict[str, Any] | None = None) -> None:
         """Runs in the worker thread until the container exits or the pane goes away."""
         hub = getattr(self.app, "log_hub", None)
         try:
@@ -129,7 +187,7 @@ class LaunchWorkers:
             return
         self.monitor = monitor
         self.post_message(Attached(info.id, info.name, base_url or info.base_url, api_key or monitor.api_key, model,
-                                   drift, profile))
+                                   drift, profile, info.settings_hash, running))
         try:
             monitor.run()
         except ConsoleError as exc:

@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.widgets import Input, Static
 
 from console.private_file import state_dir
+from console.ui.fields import TextField
 
 
 def default_save_path(name: str) -> str:
@@ -45,7 +46,7 @@ class LogInputBar(Horizontal):
         self.mode = "filter"  # or "save" / "open"
 
     def compose(self) -> ComposeResult:
-        yield Input(id="logs-input", placeholder="filter (Enter: apply, Esc: close)")
+        yield TextField(id="logs-input", placeholder="filter (Enter: apply, Esc: close)")
         yield Static(id="logs-input-error")
 
     def on_mount(self) -> None:

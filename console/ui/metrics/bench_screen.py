@@ -20,6 +20,7 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Checkbox, Footer, Input, Label, ProgressBar, Static
 
 from console.bench.options import OPTIONS, Option, OptionError, read_field
+from console.ui.fields import TextField
 from console.ui.metrics.messages import BenchFinished, BenchUpdate
 from console.charts.layouts import gpu_vram_util_charts, server_charts
 from console.ui.chart_view import ChartView
@@ -101,7 +102,7 @@ class BenchScreen(Screen):
                         yield Checkbox(o.help, id=field_id(o))
                         continue
                     value = (self.model or "") if o.dest == "model" else o.default
-                    yield Input(value, placeholder=o.placeholder, id=field_id(o),
+                    yield TextField(value, placeholder=o.placeholder, id=field_id(o),
                                 validators=[Reads(o)], validate_on=("blur", "submitted"),
                                 classes="-wide" if o.dest in WIDE else "")
             yield Static(HINT, id="bench-hint")

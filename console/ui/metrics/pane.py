@@ -26,6 +26,7 @@ from console.charts.chart import MARKS
 from console.charts.layouts import gpu_vram_util_charts, server_charts
 from console.timeline.log_marks import LogMarks
 from console.timeline.timeline import Timeline
+from console.ui.fields import TextField
 from console.ui.chart_view import ChartView
 from console.ui.messages import ContainerWatched, EndpointChanged
 from console.ui.metrics.messages import MetricsProblem, MetricsScraped
@@ -93,7 +94,7 @@ class MetricsPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="metrics-status")
-        yield Input(placeholder="server URL, e.g. http://127.0.0.1:8000 — Enter to watch, Esc to keep",
+        yield TextField(placeholder="server URL, e.g. http://127.0.0.1:8000 — Enter to watch, Esc to keep",
                     id="metrics-url")
         yield Static("", id="metrics-latest")
         yield ChartView(self.timeline, metrics_charts, clock=type(self).clock, id="metrics-chart",

@@ -19,6 +19,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Static
 
 from console.secret import reveal
+from console.ui.fields import TextField
 from console.ui.chat.settings import describe_error
 
 STATUS_STYLE = {
@@ -90,10 +91,10 @@ class SmokeView(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="smoke-bar"):
-            yield Input(self.base_url, placeholder="base URL, e.g. http://127.0.0.1:8000", id="smoke-url")
-            yield Input(reveal(self.api_key) or "", placeholder="API key", password=True, id="smoke-key")
-            yield Input(self.model or "", placeholder="model (auto)", id="smoke-model")
-            yield Input(str(self.soak), placeholder="soak", id="smoke-soak", type="integer")
+            yield TextField(self.base_url, placeholder="base URL, e.g. http://127.0.0.1:8000", id="smoke-url")
+            yield TextField(reveal(self.api_key) or "", placeholder="API key", password=True, id="smoke-key")
+            yield TextField(self.model or "", placeholder="model (auto)", id="smoke-model")
+            yield TextField(str(self.soak), placeholder="soak", id="smoke-soak", type="integer")
         yield Static("F5 runs the suite · Esc stops · ↑↓ pick a check for its details", id="smoke-summary")
         yield DataTable(id="smoke-table", cursor_type="row", zebra_stripes=True)
         with VerticalScroll(id="smoke-details-scroll"):
