@@ -14,7 +14,7 @@ from console.ui.launch.pane import LaunchPane
 from tests.test_launch_pane import LaunchApp
 from tests.ui_helpers import screen_text, until
 
-LONG_IMAGE = "ghcr.io/example-org/gpt-oss-sglang:v0.5.23-cu129"
+LONG_IMAGE = "images.example.com/org/gpt-oss-sglang:v0.5.23-cu"
 LONG_ENV = {"MODEL": "openai/gpt-oss-120b", "SERVED_MODEL_NAME": "openai/gpt-oss-120b-prod-eu",
             "GPT_OSS_IMAGE": LONG_IMAGE}
 BUNDLE = "/home/operator/.local/state/gpt-oss-console/bundles/gpt-oss-sglang-20261204T215600Z.json"
