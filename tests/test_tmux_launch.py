@@ -20,8 +20,9 @@ pytestmark = [pytest.mark.tmux, pytest.mark.docker]
 
 
 def help_line(screen: str) -> str:
-    """The focused setting's help: the row that names its env var."""
-    return next((line for line in screen.splitlines() if "  env " in line), "")
+    """The focused setting's help: the row that names its env var (``Label  env NAME``), not a form
+    row whose source column says ``env`` (GPUs set by GPT_OSS_GPUS)."""
+    return next((line for line in screen.splitlines() if re.search(r"  env [A-Z][A-Z0-9_]+", line)), "")
 
 
 def focus_field(tmux: Tmux, label: str, env: str) -> None:
