@@ -444,6 +444,10 @@ def test_pick_attach_rule():
     assert pick_attach([a, b, c], "x", "p") == [a, b]  # several of this profile: choose among them
     assert pick_attach([c], "x", "p") is c  # the only server there is
     assert pick_attach([a, c], "x", "z") == [a, c]  # several, none of this profile
+    # a container name the operator set: only that one is attached to by itself
+    assert pick_attach([c], "x", "p", explicit=True) == [c]
+    assert pick_attach([a, c], "x", "p", explicit=True) == [a, c]
+    assert pick_attach([a, c], "a", "p", explicit=True) is a
 
 
 @pytest.mark.docker

@@ -28,15 +28,20 @@ if TYPE_CHECKING:
     from console.ui.launch.pane import LaunchPane
 
 
-def pick_attach(running: list[ContainerInfo], name: str | None, profile: str) -> ContainerInfo | list:
+def pick_attach(running: list[ContainerInfo], name: str | None, profile: str,
+                explicit: bool = False) -> ContainerInfo | list:
     """The server to re-attach to at start: the form's container name, else the one server of the
     current profile, else the only console server running. Otherwise the candidates, for the
-    operator to choose from: those of the current profile when several, else all ([] for none)."""
+    operator to choose from: those of the current profile when several, else all ([] for none).
+    A container name the operator set (``explicit``: env, flag or profile) is the only one attached
+    to by itself: another server is then only a candidate."""
     if not running:
         return []
     named = [i for i in running if name and i.name == name]
     if named:
         return named[0]
+    if explicit:
+        return running
     mine = [i for i in running if i.profile == profile]
     if len(mine) == 1:
         return mine[0]
@@ -115,13 +120,18 @@ class LaunchWorkers:
                 return
         if told:
             self.post_message(Recovered())
-        info = pick_attach(running, self.spec.name if self.spec is not None else None, self.profile)
+        explicit = self.vals is not None and self.vals.sources.get("container_name") not in (None, "default")
+        info = pick_attach(running, self.spec.name if self.spec is not None else None, self.profile, explicit)
         if isinstance(info, list):
             if info:  # several could be meant: the operator chooses (an arbitrary one was a surprise)
                 mine = all(i.profile == self.profile for i in info)
-                why = (f"{len(info)} servers of profile {self.profile!r} are running" if mine
-                       else f"{len(info)} console servers are running, none of profile {self.profile!r}")
-                self.post_message(Choose(info, why, ask=mine))
+                n = f"{len(info)} servers" if len(info) > 1 else "a server"
+                verb = "are" if len(info) > 1 else "is"
+                why = (f"{n} of profile {self.profile!r} {verb} running" if mine
+                       else f"{n} of other profiles {verb} running, none of profile {self.profile!r}")
+                if explicit:
+                    why = f"no container named {self.spec.name!r}; {why}"
+                self.post_message(Choose(info, why, ask=mine and not explicit))
             return
         self._watch(runtime, info, model=info.served_model or info.model, drift=service.drift(info),
                     profile=info.profile, running=running_settings(runtime, info))
