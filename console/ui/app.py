@@ -136,7 +136,9 @@ class ConsoleApp(App):
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help", key_display="F1"),
         Binding("ctrl+t", "toggle_theme", "Theme"),
-        Binding("q", "quit", "Quit"),
+        # q quits from the areas and closes a pushed screen; ctrl+q quits from anywhere.
+        # Both ask first when work would be cut short (console/ui/quit.py).
+        Binding("q", "quit_or_close", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
         # Digits are text inside a text field (the chat input). ctrl+PgUp/PgDn reach every area from
         # anywhere (xterm, tmux and most terminals send them); alt+digit works where the terminal
@@ -373,20 +375,13 @@ class ConsoleApp(App):
         self.theme = LIGHT if self.theme != LIGHT else DARK
 
     def quit_warnings(self) -> list[str]:
-        warnings = []
-        for pane in self.panes():
-            hook = getattr(pane, "quit_warning", None)
-            if hook is None:
-                continue
-            try:
-                text = hook()
-            except Exception as exc:  # noqa: BLE001 - a broken hook must not block quitting
-                text = f"could not ask {pane.id}: {exc}"
-            if text:
-                warnings.append(text)
-        return warnings
+        """What quitting now would interrupt, in words (every pane and pushed screen is asked)."""
+        from console.ui import quit
+
+        return quit.warnings_of(quit.holders(self))
 
     async def action_quit(self) -> None:
+        from console.ui import quit
         from console.ui.screens.confirm import QuitScreen  # as the help screen: on first use
 
         if isinstance(self.screen, QuitScreen):
@@ -398,9 +393,31 @@ class ConsoleApp(App):
 
         def decided(quit_now: bool | None) -> None:
             if quit_now:
+                quit.cancel_work(quit.holders(self))  # streams closed now, not after they finish
                 self.exit()
 
         self.push_screen(QuitScreen(warnings), decided)
+
+    async def action_quit_or_close(self) -> None:
+        """q: close the screen pushed over the areas (asking when it runs work); quit from the areas."""
+        from console.ui import quit
+        from console.ui.screens.confirm import ConfirmScreen
+
+        screen = self.screen
+        if not quit.is_pushed(self, screen):
+            await self.action_quit()
+            return
+        warnings = quit.warnings_of([screen])
+        if not warnings:
+            quit.close(screen)
+            return
+
+        def decided(yes: bool | None) -> None:
+            if yes and screen.is_attached:
+                quit.cancel_work([screen])
+                screen.dismiss(None)
+
+        self.push_screen(ConfirmScreen("Close?", [f"• {w}" for w in warnings], yes="Close"), decided)
 
     # -- failures ----------------------------------------------------------------
 

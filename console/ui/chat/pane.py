@@ -415,3 +415,7 @@ class ChatPane(Vertical):
 
     def quit_warning(self) -> str | None:
         return "an answer is still streaming" if self._turn_running else None
+
+    def cancel_work(self) -> None:
+        if self._turn_running and self.session is not None:
+            self.session.cancel()

@@ -20,6 +20,7 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Checkbox, Footer, Input, Label, ProgressBar, Static
 
 from console.bench.options import OPTIONS, Option, OptionError, read_field
+from console.cancel import Cancelled
 from console.ui.fields import TextField
 from console.ui.metrics.messages import BenchFinished, BenchUpdate
 from console.charts.layouts import gpu_vram_util_charts, server_charts
@@ -36,10 +37,6 @@ def live_charts(tl) -> list:
 WIDE = {"model", "dataset"}  # free text that is often long: the field takes the rest of the row
 SHORT_IDS = {"price_per_hour": "price"}  # the field's id from before the options were shared
 HINT = "Enter or Ctrl+R runs (a Tool-call load runs tool rounds instead); Esc closes."
-
-
-class Cancelled(Exception):
-    pass
 
 
 class Reads(Validator):
@@ -237,7 +234,7 @@ class BenchScreen(Screen):
         def job() -> dict:
             if cfg.dataset:
                 load_dataset(cfg.dataset)  # every line judged now, not after the warm-up
-            return run_bench(cfg, self._on_event)
+            return run_bench(cfg, self._on_event, self._cancel)
 
         self._guarded(job)
 
@@ -245,10 +242,9 @@ class BenchScreen(Screen):
     def _run_tool_load(self, v: dict[str, Any]) -> None:
         """What ``bench --tool-load`` does: the served model first (an unreachable server is
         one message, not N failed rounds), then the rounds."""
-        import asyncio
-
         from console.bench.run import LevelStarted, resolve_model
         from console.bench.toolload import run_tool_load
+        from console.cancel import run_coroutine
         from console.server.client import root_url
 
         def job() -> dict:
@@ -257,8 +253,8 @@ class BenchScreen(Screen):
             model = v["model"] or served
             rounds = v["tool_rounds"] or 4 * v["tool_load"]
             self._on_event(LevelStarted(v["tool_load"], rounds))
-            res = asyncio.run(run_tool_load(base, model, v["tool_load"], rounds, self.api_key,
-                                            on_progress=self._on_event))
+            res = run_coroutine(run_tool_load(base, model, v["tool_load"], rounds, self.api_key,
+                                              on_progress=self._on_event), self._cancel)
             return {"model": model, "base_url": base, **res.to_dict()}
 
         self._guarded(job)
@@ -390,7 +386,15 @@ class BenchScreen(Screen):
 
     def action_close(self) -> None:
         if self.running:
-            self._cancel.set()
-            self._status("cancelling after the requests in flight…")
+            self.cancel_work()
+            self._status("cancelling: closing the streams in flight…")
             return
         self.dismiss(self.result)
+
+    # -- the app's quit policy (console/ui/quit.py) -----------------------------------------
+    def quit_warning(self) -> str | None:
+        return "a bench is running: quitting cancels it and drops the requests in flight" if self.running else None
+
+    def cancel_work(self) -> None:
+        """Stop the run now: the worker's loop cancels every stream (console.cancel)."""
+        self._cancel.set()

@@ -46,3 +46,6 @@ class SmokePane(Vertical):
 
     def quit_warning(self) -> str | None:
         return self.query_one(SmokeView).quit_warning()
+
+    def cancel_work(self) -> None:
+        self.query_one(SmokeView).action_stop()
