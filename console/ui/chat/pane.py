@@ -40,9 +40,13 @@ class ChatPane(Vertical):
         Binding("f4", "connect", "Connect"),
         Binding("ctrl+l", "new_conversation", "New chat"),
         Binding("f5", "saved_chats", "Chats"),
+        Binding("ctrl+s", "save_transcript", "Save transcript", show=False),
+        Binding("ctrl+o", "load_transcript", "Load transcript", show=False),
         Binding("pageup", "scroll_log(-1)", "Page up", show=False),
         Binding("pagedown", "scroll_log(1)", "Page down", show=False),
     ]
+    # Keys of a focused answer (↑ from the input reaches it), listed in the help with the pane's.
+    HELP_ELSEWHERE = (("on an answer", "console.ui.chat.widgets:AssistantMessage"),)
 
     def __init__(self, *, settings: ChatSettings | None = None, session_factory: Callable[[ChatSettings], Any] | None = None,
                  id: str | None = None) -> None:
@@ -406,8 +410,6 @@ class ChatPane(Vertical):
         self.notify(f"Loaded {len(turns)} turn(s) from {path}", title="Transcript")
 
     def palette_commands(self) -> Iterable[tuple[str, Callable[[], object], str]]:
-        yield ("Save transcript (JSONL)", self.action_save_transcript, "Reasoning, tool calls and raw exchanges")
-        yield ("Load transcript (JSONL)", self.action_load_transcript, "Show a saved conversation and continue it")
         yield ("Export transcript as Markdown", self.action_export_markdown, "For bug reports and notes")
         yield ("Connect a client to this endpoint", self.action_connect,
                "URLs from where you sit, SSH tunnel, curl/Python/.env snippets")
