@@ -130,10 +130,10 @@ def test_console_in_tmux(tmux: Tmux) -> None:
 
     # Help opens with F1 and lists the GPUs keys; Escape closes it.
     tmux.keys("F1")
-    screen = tmux.wait_for(lambda s: "Esc closes" in s and "go to an area" in s, "the help screen")
+    screen = tmux.wait_for(lambda s: "Esc or q closes" in s and "go to an area" in s, "the help screen")
     assert "Sample now" in screen and "this help" in screen
     tmux.keys("Escape")
-    tmux.wait_for(lambda s: "Esc closes" not in s, "the help screen to close")
+    tmux.wait_for(lambda s: "Esc or q closes" not in s, "the help screen to close")
 
     # The command palette finds the areas.
     tmux.keys("C-p")
