@@ -436,3 +436,14 @@ async def test_typing_the_first_message_imports_the_client_off_the_ui_thread(mon
         assert thread is True  # the import runs beside the UI loop, not on it
         await worker.wait()
         assert "openai" in sys.modules and "httpx" in sys.modules
+
+
+async def test_settings_screen_opens_with_its_title_in_view_at_80x24():
+    """Issue 10: the dialog opened scrolled past its title (focusing the URL scrolled the form)."""
+    app = ChatTestApp(ScriptedSession(), settings=ChatSettings())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f2")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Chat settings" in text and "Ctrl+S apply" in text and "Base URL" in text
+        assert app.screen.focused is app.screen.query_one("#base-url")
