@@ -264,6 +264,15 @@ class ConsoleApp(App):
             self.query_one(AreaTabs).current = self.areas[0].name
             self.call_after_refresh(self._focus_area, self.areas[0].name)
         self.call_after_refresh(self.history.open_in, self)
+        self.call_after_refresh(self._say_state_problem)
+
+    def _say_state_problem(self) -> None:
+        """A remembered-state file that cannot be read: one sentence; the areas start from defaults."""
+        from console.ui import state
+
+        problem = state.problem()
+        if problem:
+            self.notify(problem, title="Remembered settings", severity="warning", timeout=15)
 
     def on_unmount(self) -> None:
         # After every pane has gone: the sampler, the history and the log feeds live as long as the app.

@@ -55,9 +55,12 @@ class ChatPane(Vertical):
         if settings is None:
             from console.server.endpoint import endpoint_or_problem
 
+            from console.ui.recall import recalled, text
+
             endpoint, self._env_problem = endpoint_or_problem(default_base_url="")
-            settings = ChatSettings(base_url=endpoint.base_url,
-                                    api_key=endpoint.api_key, model=endpoint.model)
+            kept = recalled("chat") if not endpoint.base_url else {}  # the environment wins
+            settings = ChatSettings(base_url=endpoint.base_url or text(kept.get("base_url")) or "",
+                                    api_key=endpoint.api_key, model=endpoint.model or text(kept.get("model")))
         self.settings = settings
         self.session_factory = session_factory or adapter.make_session
         self.session: Any | None = None
@@ -175,7 +178,10 @@ class ChatPane(Vertical):
 
         def done(result: ChatSettings | None) -> None:
             if result is not None:
+                from console.ui.recall import keep
+
                 self.apply_settings(result, announce=True)
+                keep(self, "chat", base_url=result.base_url or None, model=result.model or None)
 
         self.app.push_screen(ChatSettingsScreen(self.settings, adapter.tool_names(self.settings)), done)
 

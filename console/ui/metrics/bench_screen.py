@@ -54,6 +54,14 @@ class Reads(Validator):
         return self.success()
 
 
+def _reads(option: Option, text: str) -> bool:
+    try:
+        read_field(option, text)
+    except OptionError:
+        return False
+    return True
+
+
 def field_id(option: Option) -> str:
     """The widget id of an option's field: ``bench-input-len`` etc."""
     return "bench-" + SHORT_IDS.get(option.dest, option.field_id)
@@ -90,15 +98,20 @@ class BenchScreen(Screen):
         self._return_to = None  # the field focused when the run started: focus comes back there
 
     def compose(self) -> ComposeResult:
+        from console.ui.recall import recalled, text
+
+        kept = recalled("bench")  # the fields of the last run (a field that no longer reads: its default)
         with VerticalScroll(id="bench-body"):
             yield Static(self._target_text(), id="bench-target")
             for o in OPTIONS:
                 with Horizontal(classes="bench-field"):
                     yield Label(o.label, classes="bench-label")
                     if o.switch:
-                        yield Checkbox(o.help, id=field_id(o))
+                        yield Checkbox(o.help, value=kept.get(o.dest) is True, id=field_id(o))
                         continue
                     value = (self.model or "") if o.dest == "model" else o.default
+                    if o.dest != "model" and (t := text(kept.get(o.dest))) is not None and _reads(o, t):
+                        value = t
                     yield TextField(value, placeholder=o.placeholder, id=field_id(o),
                                 validators=[Reads(o)], validate_on=("blur", "submitted"),
                                 classes="-wide" if o.dest in WIDE else "")
@@ -176,6 +189,7 @@ class BenchScreen(Screen):
         except OptionError as e:
             self._status(_said(e), "bold red", field_problem=True)
             return
+        self._remember_fields()
         self.running = True
         self._return_to = self.focused or self._return_to  # a run again from the results: no field has focus
         self._cancel.clear()
@@ -195,6 +209,18 @@ class BenchScreen(Screen):
             self._run(self._config(values))
         if self.timeline is not None:
             self.timeline.add_event("bench", f"bench started ({what})", source="bench")
+
+    def _remember_fields(self) -> None:
+        """The fields as typed (the model is the server's business, not a setting to carry)."""
+        from console.ui.recall import keep
+
+        kept: dict[str, Any] = {}
+        for o in OPTIONS:
+            if o.dest == "model":
+                continue
+            w = self.query_one("#" + field_id(o))
+            kept[o.dest] = bool(w.value) if o.switch else w.value.strip()
+        keep(self, "bench", **kept)
 
     def _config(self, v: dict[str, Any]):
         from console.bench.run import BenchConfig

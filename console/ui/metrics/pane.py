@@ -78,8 +78,11 @@ class MetricsPane(Vertical):
         super().__init__(id=id)
         from console.server.endpoint import endpoint_or_problem
 
+        from console.ui.recall import recalled, text
+
         endpoint, _ = endpoint_or_problem(default_base_url="")  # an unusable key file: the Chat area says so
-        self.base_url: str | None = endpoint.base_url or None
+        # The environment's server, else the one the operator last typed with u.
+        self.base_url: str | None = endpoint.base_url or text(recalled("metrics").get("base_url")) or None
         self.api_key = endpoint.api_key
         self.model: str | None = None
         self.last_view = None
@@ -260,9 +263,12 @@ class MetricsPane(Vertical):
         event.input.display = False
         self.focus()
         if url:
+            from console.ui.recall import keep
+
             if "://" not in url:
                 url = "http://" + url
             self._watch(url)
+            keep(self, "metrics", base_url=url)
 
     def key_escape(self) -> None:
         box = self.query_one("#metrics-url", Input)

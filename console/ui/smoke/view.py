@@ -156,11 +156,14 @@ class SmokeView(Vertical):
             soak = int(soak_text) if soak_text else 100
         except ValueError:
             soak = 100
+        from console.ui.recall import keep
+
         self.running = True
         self._reset_rows()
         self.query_one(DataTable).focus()
-        self._run(url, self.query_one("#smoke-key", Input).value.strip() or None,
-                  self.query_one("#smoke-model", Input).value.strip() or None, max(soak, 0))
+        model = self.query_one("#smoke-model", Input).value.strip() or None
+        keep(self, "smoke", base_url=url, model=model, soak=max(soak, 0))
+        self._run(url, self.query_one("#smoke-key", Input).value.strip() or None, model, max(soak, 0))
 
     @on(Input.Submitted)
     def _submitted(self) -> None:
