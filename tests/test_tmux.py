@@ -162,8 +162,10 @@ def exited_within(tmux: Tmux, seconds: float) -> float | None:
 
 
 def console_env(**extra: str) -> dict[str, str]:
-    # tmux's own TERM, no truecolor: what an operator over SSH gets by default
-    return {"GPT_OSS_CONSOLE_NVML_REPLAY": str(RECORDING), "TERM": "screen-256color", **extra}
+    # tmux's own TERM, no truecolor: what an operator over SSH gets by default. No Docker: the
+    # shared engine's containers (other tests') must not attach, re-attach or toast here.
+    return {"GPT_OSS_CONSOLE_NVML_REPLAY": str(RECORDING), "TERM": "screen-256color",
+            "DOCKER_HOST": "unix:///nonexistent/docker.sock", **extra}
 
 
 def test_quit_during_a_bench_asks_then_cancels_within_a_second(tmux: Tmux, sglang_shaped_factory) -> None:
@@ -210,6 +212,8 @@ def test_a_toast_leaves_after_its_timeout_with_no_key_pressed(tmux: Tmux) -> Non
     tmux.wait_for(lambda s: "3 Logs" in s, "the tabs")
     tmux.keys("3")
     tmux.wait_for(lambda s: "Next error" in s.splitlines()[-1], "the Logs area")
+    tmux.keys("c")  # no Docker here: a longer toast says so, and stays above the next one
+    tmux.wait_for(lambda s: "Logs" in s and "▌" in s, "the first toast", timeout=10)
     tmux.keys("n")
     tmux.wait_for(lambda s: "No error below." in s, "the toast", timeout=10)
     shown = time.monotonic()
@@ -232,3 +236,15 @@ def test_q_in_the_inspector_closes_only_the_inspector(tmux: Tmux, sglang_shaped_
     screen = tmux.wait_for(lambda s: "Inspector ·" not in s, "the Inspector to close")
     assert "Say hello" in screen and "Enter send" in screen
     assert not tmux.status_file.exists() and tmux.pane("#{pane_dead}") == "0"
+
+
+def test_keys_typed_right_after_an_area_key_land_in_the_new_area(tmux: Tmux) -> None:
+    """Issue 10: area switching never eats a typed character. A burst (one send-keys, as over
+    SSH) of an area key and text: the text lands in the new area's field, not in the old area."""
+    tmux.start(program(), console_env())
+    tmux.wait_for(lambda s: s.count("H100 80GB HBM3") >= 2 and "Quit" in s.splitlines()[-1], "the GPUs area")
+    time.sleep(1.0)  # the other areas mount just after the first frame
+    tmux.keys("4hello")
+    tmux.wait_for(lambda s: any("hello" in line and "▊" in line for line in s.splitlines()), "hello in the chat input")
+    tmux.keys("C-NPage", "127.0.0.1:9")  # on to Smoke and its URL field, in one burst
+    tmux.wait_for(lambda s: "URL 127.0.0.1:9" in s and "F5 runs the suite" in s, "the URL typed into Smoke")

@@ -185,7 +185,10 @@ class ConsoleApp(App):
                 self.areas[i] = Area(area.name, area.title, None, area.help, area.pane)
                 continue
             taken[area.key] = area.title
-            self.bind(area.key, f"show_area('{area.name}')", description=area.title, show=False)
+            # Priority, so a digit switches before the keys typed after it are handed to the area
+            # being left (check_action lets a digit typed into a text field stay text).
+            self._bindings.bind(area.key, f"show_area('{area.name}')", description=area.title, show=False,
+                                priority=True)
         self.theme = LIGHT if os.environ.get(THEME_ENV, "").lower() == "light" else DARK
 
     # -- shared state -------------------------------------------------------------
@@ -247,6 +250,18 @@ class ConsoleApp(App):
             )
             return Static(f"The {area.title} area could not load: {type(exc).__name__}: {exc}",
                           id=f"broken-{area.name}", classes="area-broken")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "show_area" and self._typing():
+            return False  # the digit goes to the field
+        return True
+
+    def _typing(self) -> bool:
+        """Whether the focused widget takes typed text (a digit there is text, not an area key)."""
+        from textual.widgets import Input, TextArea
+
+        focused = self.focused
+        return isinstance(focused, (Input, TextArea)) and not getattr(focused, "read_only", False)
 
     def action_cycle_area(self, step: int) -> None:
         names = [a.name for a in self.areas]
@@ -315,18 +330,20 @@ class ConsoleApp(App):
             return
         self.query_one("#areas", ContentSwitcher).current = f"tab-{name}"
         self.query_one(AreaTabs).current = name
-        self.call_after_refresh(self._focus_area, name)
+        # Focus now, not after the next refresh: keys typed right after the area's key ("4hello"
+        # in one burst, as over SSH) are already queued, and would go to the area just left.
+        if not self._focus_area(name):
+            self.call_after_refresh(self._focus_area, name)
 
-    def _focus_area(self, name: str) -> None:
+    def _focus_area(self, name: str) -> bool:
         pane = self.pane(name)
         if pane is None:
-            return
-        if pane.focusable:
-            pane.focus()
-            return
-        target = next((w for w in pane.query("*") if w.focusable), None)
-        if target is not None:
-            target.focus()
+            return False
+        target = pane if pane.focusable else next((w for w in pane.query("*") if w.focusable), None)
+        if target is None:
+            return False
+        target.screen.set_focus(target)  # at once; Widget.focus() would queue it behind the typed keys
+        return True
 
     # -- messages between panes --------------------------------------------------
 

@@ -255,7 +255,7 @@ class MetricsPane(Vertical):
         box = self.query_one("#metrics-url", Input)
         box.value = self.base_url or "http://127.0.0.1:8000"
         box.display = True
-        box.focus()
+        self.screen.set_focus(box)  # at once: the keys typed right after u belong to the field
 
     @on(Input.Submitted, "#metrics-url")
     def _url_entered(self, event: Input.Submitted) -> None:
