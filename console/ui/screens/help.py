@@ -64,14 +64,12 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,f1,question_mark,q", "dismiss", "Close")]
 
     def compose(self) -> ComposeResult:
-        from console.ui import quit
-
         app: ConsoleApp = self.app  # type: ignore[assignment]
         stack = app.screen_stack
         under = stack[-2] if len(stack) >= 2 and stack[-1] is self else app.screen  # what help was opened over
         with VerticalScroll(id="help-body") as body:
             body.border_title = "Help — Esc or q closes"
-            if quit.is_pushed(app, under) and not isinstance(under, HelpScreen):
+            if under is not stack[0] and not isinstance(under, HelpScreen):  # a screen over the areas
                 rows = [(keys_display(app, b), b.description) for _, b in widget_bindings(under)]
                 yield Static(Text("This screen", style="bold underline"), classes="help-title")
                 yield Static(_table(rows) if rows else Text("no keys of its own", style="dim"),
