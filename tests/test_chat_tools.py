@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 
 from console.chat.inspect import RoundCheck, check_call, check_round, harmony_leaks
-from console.chat.tools import ToolFailed, default_registry, load_tools_file, safe_eval
+from console.chat.tools import DEMO_WEATHER, ToolFailed, default_registry, load_tools_file, safe_eval
 from console.errors import ConsoleError
 
 
@@ -32,7 +32,7 @@ async def test_builtins_deterministic():
     assert reg.names() == ["get_weather", "calculator", "get_time", "create_ticket"]
     out = await reg.execute("get_weather", {"location": "Tokyo", "unit": "fahrenheit"})
     assert json.loads(out.result) == {"location": "Tokyo", "temperature": 75.2, "unit": "fahrenheit",
-                                      "conditions": "sunny", "humidity": 55}
+                                      "conditions": "sunny", "humidity": 55, "demo": DEMO_WEATHER}
     out = await reg.execute("get_time", {"timezone": "Asia/Tokyo"})
     assert json.loads(out.result)["iso"] == "2026-01-05T23:31:10+09:00"
     out = await reg.execute("get_time", {"timezone": "Mars/Olympus"})
@@ -134,3 +134,16 @@ def test_reasoning_only_says_why():
     assert [f.code for f in cut] == ["reasoning-only"] and "max_tokens ran out during reasoning" in cut[0].message
     stop = check_round(RoundCheck(streamed=True, reasoning="thinking…", done_seen=True, finish_reason="stop"))
     assert "finish_reason 'stop'" in stop[0].message
+
+
+async def test_the_demo_tools_say_their_answers_are_made_up():
+    """Issue 10: the built-in weather and ticket tools returned canned data without saying so."""
+    from console.chat.tools import DEMO_TICKET
+
+    reg = default_registry()
+    weather = json.loads((await reg.execute("get_weather", {"location": "Paris"})).result)
+    ticket = json.loads((await reg.execute("create_ticket", {"title": "GPU 3 hot", "priority": "high"})).result)
+    assert weather["demo"] == DEMO_WEATHER and "not a weather service" in DEMO_WEATHER
+    assert ticket["demo"] == DEMO_TICKET and "no ticket was filed" in DEMO_TICKET
+    real = json.loads((await reg.execute("calculator", {"expression": "6*7"})).result)
+    assert "demo" not in real and real["result"] == 42  # the tools that compute for real carry no such note

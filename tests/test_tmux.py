@@ -130,10 +130,10 @@ def test_console_in_tmux(tmux: Tmux) -> None:
 
     # Help opens with F1 and lists the GPUs keys; Escape closes it.
     tmux.keys("F1")
-    screen = tmux.wait_for(lambda s: "Esc closes" in s and "go to an area" in s, "the help screen")
+    screen = tmux.wait_for(lambda s: "Esc or q closes" in s and "go to an area" in s, "the help screen")
     assert "Sample now" in screen and "this help" in screen
     tmux.keys("Escape")
-    tmux.wait_for(lambda s: "Esc closes" not in s, "the help screen to close")
+    tmux.wait_for(lambda s: "Esc or q closes" not in s, "the help screen to close")
 
     # The command palette finds the areas.
     tmux.keys("C-p")
@@ -149,3 +149,102 @@ def test_console_in_tmux(tmux: Tmux) -> None:
     assert tmux.status_file.exists(), tmux.screen()
     time.sleep(0.1)  # the shell's echo may still be writing
     assert tmux.status_file.read_text().strip() == "0", tmux.screen()
+
+
+def exited_within(tmux: Tmux, seconds: float) -> float | None:
+    """Seconds until the program exited (its shell wrote the exit code), or None."""
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        if tmux.status_file.exists():
+            return time.monotonic() - start
+        time.sleep(0.02)
+    return None
+
+
+def console_env(**extra: str) -> dict[str, str]:
+    # tmux's own TERM, no truecolor: what an operator over SSH gets by default. No Docker: the
+    # shared engine's containers (other tests') must not attach, re-attach or toast here.
+    return {"GPT_OSS_CONSOLE_NVML_REPLAY": str(RECORDING), "TERM": "screen-256color",
+            "DOCKER_HOST": "unix:///nonexistent/docker.sock", **extra}
+
+
+def test_quit_during_a_bench_asks_then_cancels_within_a_second(tmux: Tmux, sglang_shaped_factory) -> None:
+    """Issue 10 bug 1: ctrl+q during a bench asks; yes closes every stream within 1 s (the
+    server sees them cut) and the program ends, instead of a blank terminal while they finish."""
+    peer = sglang_shaped_factory(token_interval_s=0.02)  # 1024 tokens: ~20 s a request
+    srv = peer.server
+    tmux.start(program(), console_env(GPT_OSS_CONSOLE_BASE_URL=peer.base_url))
+    tmux.wait_for(lambda s: "6 Metrics" in s, "the tabs")
+    tmux.keys("6")
+    tmux.wait_for(lambda s: "b Bench" in s or "Bench" in s.splitlines()[-1], "the Metrics area")
+    tmux.keys("b")
+    tmux.wait_for(lambda s: "Concurrency" in s and "Run" in s.splitlines()[-1], "the bench screen")
+    tmux.keys("C-r")
+    deadline = time.monotonic() + 60
+    while srv.streams_open < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.streams_open >= 1, tmux.screen()
+    # q on the bench screen would close it, losing the run: asked, and No keeps it going
+    tmux.keys("q")
+    tmux.wait_for(lambda s: "a bench is running" in s and "Close (y)" in s, "the close question")
+    tmux.keys("n")
+    tmux.wait_for(lambda s: "Close (y)" not in s, "the question to go")
+    assert srv.streams_open >= 1 and srv.streams_cut == 0
+    tmux.keys("C-q")
+    tmux.wait_for(lambda s: "a bench is running" in s and "Quit (y)" in s, "the quit prompt")
+    assert srv.streams_open >= 1
+    tmux.keys("y")
+    said_yes = time.monotonic()
+    while srv.streams_open and time.monotonic() - said_yes < 10:
+        time.sleep(0.01)
+    closed_in = time.monotonic() - said_yes
+    assert srv.streams_open == 0 and srv.streams_cut >= 1
+    assert closed_in < 1.0, f"the streams closed {closed_in:.2f} s after the answer"
+    exit_s = exited_within(tmux, 10)
+    assert exit_s is not None, tmux.screen()
+    assert tmux.status_file.read_text().strip() == "0"
+
+
+def test_a_toast_leaves_after_its_timeout_with_no_key_pressed(tmux: Tmux) -> None:
+    """Issue 10 bug 3: a toast is gone from the real terminal once its time is up, with no key
+    (Logs' `n` with no log says "No error below." for 3 s)."""
+    tmux.start(program(), console_env())
+    tmux.wait_for(lambda s: "3 Logs" in s, "the tabs")
+    tmux.keys("3")
+    tmux.wait_for(lambda s: "Next error" in s.splitlines()[-1], "the Logs area")
+    tmux.keys("c")  # no Docker here: a longer toast says so, and stays above the next one
+    tmux.wait_for(lambda s: "Logs" in s and "▌" in s, "the first toast", timeout=10)
+    tmux.keys("n")
+    tmux.wait_for(lambda s: "No error below." in s, "the toast", timeout=10)
+    shown = time.monotonic()
+    tmux.wait_for(lambda s: "No error below." not in s, "the toast to leave by itself", timeout=3 + 5)
+    assert time.monotonic() - shown >= 2.0  # it stayed for its time first
+
+
+def test_q_in_the_inspector_closes_only_the_inspector(tmux: Tmux, sglang_shaped_factory) -> None:
+    """Issue 10 bug 8: q in the chat Inspector closes it (as less, k9s); the conversation stays."""
+    peer = sglang_shaped_factory()
+    tmux.start(program(), console_env(GPT_OSS_CONSOLE_BASE_URL=peer.base_url))
+    tmux.wait_for(lambda s: "4 Chat" in s, "the tabs")
+    tmux.keys("4")
+    tmux.wait_for(lambda s: "Enter send" in s, "the chat input")
+    tmux.keys("Say hello", "Enter")
+    tmux.wait_for(lambda s: "tok" in s and "Say hello" in s and "Enter send" in s, "the answer", timeout=60)
+    tmux.keys("F3")
+    tmux.wait_for(lambda s: "Inspector ·" in s, "the Inspector")
+    tmux.keys("q")
+    screen = tmux.wait_for(lambda s: "Inspector ·" not in s, "the Inspector to close")
+    assert "Say hello" in screen and "Enter send" in screen
+    assert not tmux.status_file.exists() and tmux.pane("#{pane_dead}") == "0"
+
+
+def test_keys_typed_right_after_an_area_key_land_in_the_new_area(tmux: Tmux) -> None:
+    """Issue 10: area switching never eats a typed character. A burst (one send-keys, as over
+    SSH) of an area key and text: the text lands in the new area's field, not in the old area."""
+    tmux.start(program(), console_env())
+    tmux.wait_for(lambda s: s.count("H100 80GB HBM3") >= 2 and "Quit" in s.splitlines()[-1], "the GPUs area")
+    time.sleep(1.0)  # the other areas mount just after the first frame
+    tmux.keys("4hello")
+    tmux.wait_for(lambda s: any("hello" in line and "▊" in line for line in s.splitlines()), "hello in the chat input")
+    tmux.keys("C-NPage", "127.0.0.1:9")  # on to Smoke and its URL field, in one burst
+    tmux.wait_for(lambda s: "URL 127.0.0.1:9" in s and "F5 runs the suite" in s, "the URL typed into Smoke")

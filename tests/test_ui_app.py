@@ -106,7 +106,7 @@ async def test_help_lists_keys_per_area_and_closes() -> None:
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         text = screen_text(app)
-        for expected in ("Alpha", "Mark it", "Beta thing", "ctrl+p", "1 Alpha, 2 Launch, 3", "the first area"):
+        for expected in ("Alpha", "Mark it", "Beta thing", "^p", "1 Alpha, 2 Launch, 3", "the first area"):
             assert expected in text, expected
         await pilot.press("escape")
         await pilot.pause()

@@ -436,3 +436,42 @@ async def test_typing_the_first_message_imports_the_client_off_the_ui_thread(mon
         assert thread is True  # the import runs beside the UI loop, not on it
         await worker.wait()
         assert "openai" in sys.modules and "httpx" in sys.modules
+
+
+async def test_settings_screen_opens_with_its_title_in_view_at_80x24():
+    """Issue 10: the dialog opened scrolled past its title (focusing the URL scrolled the form)."""
+    app = ChatTestApp(ScriptedSession(), settings=ChatSettings())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f2")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Chat settings" in text and "Ctrl+S apply" in text and "Base URL" in text
+        assert app.screen.focused is app.screen.query_one("#base-url")
+
+
+def test_inspector_stream_rows_differ_within_80_columns():
+    """Issue 10: at 80 columns the Stream tab showed only the JSON prefix every chunk shares
+    (id, object, created, model). What the chunk brings now comes first."""
+    from console.ui.chat.record import chunk_line
+
+    def chunk(delta: dict, finish=None, usage=None) -> dict:
+        return {"id": "chatcmpl-0123456789abcdef", "object": "chat.completion.chunk", "created": 1764000000,
+                "model": "openai/gpt-oss-120b", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                "usage": usage}
+
+    rows = [chunk_line(0, n, 1.0 + n / 10, 1.0, raw) for n, raw in enumerate([
+        chunk({"role": "assistant", "content": ""}),
+        chunk({"reasoning_content": "Thinking"}),
+        chunk({"content": "Hello"}),
+        chunk({"tool_calls": [{"index": 0, "function": {"name": "get_weather", "arguments": "{}"}}]}),
+        chunk({}, finish="stop"),
+        chunk({}, usage={"prompt_tokens": 9, "completion_tokens": 3}),
+        "data: not json",
+    ])]
+    seen = [row[:80] for row in rows]
+    for word in ("role assistant", 'reasoning "Thinking"', 'content "Hello"', "tool_calls [", "finish stop",
+                 'usage {"prompt_tokens":9'):
+        assert any(word in row for row in seen), (word, seen)
+    assert len(set(row[14:80] for row in seen)) == len(seen)  # past the sequence and offset, every row differs
+    assert all('"chatcmpl-0123456789abcdef"' in row for row in rows[:-1])  # the JSON is still there in full
+    assert rows[-1].endswith("data: not json")

@@ -53,8 +53,12 @@ def run_level_processes(
     api_key: str | None = None,
     ignore_eos: bool = True,
     on_progress: Callable[[Progress], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> tuple[list[RequestRecord], float]:
-    """Like ``run_level`` (records in prompt order, duration) over ``workers`` processes."""
+    """Like ``run_level`` (records in prompt order, duration) over ``workers`` processes.
+    Setting ``cancel`` ends the children at once (their connections close with them) and
+    raises ``console.cancel.Cancelled``."""
+    from console.cancel import raise_if_set
     from console.errors import ConsoleError
 
     workers = max(1, min(workers, concurrency, len(prompts)))
@@ -100,6 +104,7 @@ def run_level_processes(
             readers.append(t)
         deadline = time.monotonic() + 120
         while len(ready) < workers and not errors and time.monotonic() < deadline:
+            raise_if_set(cancel)
             if any(p.poll() is not None for p in procs):
                 break
             time.sleep(0.02)
@@ -109,6 +114,7 @@ def run_level_processes(
         t_start = time.perf_counter()
         running = True
         while running:
+            raise_if_set(cancel)  # the finally below ends the children
             running = any(t.is_alive() for t in readers)  # one more report after the last one ends
             time.sleep(0.1 if running else 0)
             if on_progress:

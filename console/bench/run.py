@@ -7,6 +7,7 @@ directly and the TUI from a thread worker; progress comes through ``on_event``.
 from __future__ import annotations
 
 import datetime as _dt
+import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -137,8 +138,13 @@ async def warm_up(base_url: str, model: str, api_key: str | None, n: int = 1) ->
                                f"check --model ({model}) and the server's logs", exit_code=EXIT_FAILED)
 
 
-def run_bench(cfg: BenchConfig, on_event: Callable[[BenchEvent], None] | None = None) -> dict:
-    """Run the benchmark and return the result dict (matching ``schema.RESULT_SCHEMA``)."""
+def run_bench(cfg: BenchConfig, on_event: Callable[[BenchEvent], None] | None = None,
+              cancel: threading.Event | None = None) -> dict:
+    """Run the benchmark and return the result dict (matching ``schema.RESULT_SCHEMA``).
+
+    Setting ``cancel`` stops it within a fraction of a second, every stream closed
+    (``console.cancel.Cancelled`` is raised): the TUI's Esc and quit do."""
+    from console.cancel import raise_if_set
     from console.server.client import root_url
 
     emit = on_event or (lambda e: None)
@@ -148,9 +154,10 @@ def run_bench(cfg: BenchConfig, on_event: Callable[[BenchEvent], None] | None = 
     figures = reference.figures_for(model, gpu)
     started = _now()
     if cfg.warmup > 0:
-        run_timed(warm_up(base, model, cfg.api_key, cfg.warmup))
+        run_timed(warm_up(base, model, cfg.api_key, cfg.warmup), cancel)
     levels = []
     for conc in cfg.concurrency:
+        raise_if_set(cancel)
         n = cfg.requests_for(conc)
         # a fresh seed per level: no level re-sends prompts an earlier one put in the prefix cache
         seed = cfg.seed + 1000 * conc
@@ -160,10 +167,10 @@ def run_bench(cfg: BenchConfig, on_event: Callable[[BenchEvent], None] | None = 
         workers = cfg.workers or auto_workers(conc)
         if workers > 1:
             records, duration = run_level_processes(base, model, prompts, conc, cfg.output_len, workers,
-                                                    cfg.api_key, cfg.ignore_eos, emit)
+                                                    cfg.api_key, cfg.ignore_eos, emit, cancel)
         else:
             records, duration = run_timed(
-                run_level(base, model, prompts, conc, cfg.output_len, cfg.api_key, cfg.ignore_eos, emit)
+                run_level(base, model, prompts, conc, cfg.output_len, cfg.api_key, cfg.ignore_eos, emit), cancel
             )
         summary = summarize(records, duration, conc, cfg.price_per_hour)
         summary["server"] = _server_view(before, _server_snapshot(base, cfg.api_key))

@@ -56,20 +56,22 @@ class Progress:
     output_tokens: int
 
 
-def run_timed(coro):
+def run_timed(coro, cancel=None):
     """Run a timing coroutine on its own event loop — uvloop's where installed: a loop
     iteration costs less, so a chunk's bytes reach ``data_received`` ~0.08 ms sooner
     after the kernel has them (tests/perf/bench_accuracy.py), and 16 streams leave more
     idle time. A fresh loop in the calling thread either way, never a global policy (the
-    TUI runs this from a worker thread beside Textual's own loop)."""
+    TUI runs this from a worker thread beside Textual's own loop). ``cancel`` (a
+    ``threading.Event``) stops it promptly, streams closed: :mod:`console.cancel`."""
+    from console.cancel import run_coroutine
+
     try:
         import uvloop
     except ImportError:
         factory = None
     else:
         factory = uvloop.new_event_loop
-    with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(coro)
+    return run_coroutine(coro, cancel, factory)
 
 
 def chat_url(base_url: str) -> str:

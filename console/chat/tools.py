@@ -141,6 +141,12 @@ WEATHER = {
 }
 
 
+# The built-in tools that make their answers up say so in every result: the operator reading the
+# call (and the model) must not take a fixed table for a weather service or a ticket for a filed one.
+DEMO_WEATHER = "sample data from the console's built-in demo tool, not a weather service"
+DEMO_TICKET = "demo tool: the id is made up and no ticket was filed"
+
+
 def _weather(args: dict[str, Any]) -> str:
     loc = str(args["location"]).strip()
     key = loc.lower().split(",")[0].strip()
@@ -150,7 +156,7 @@ def _weather(args: dict[str, Any]) -> str:
     unit = args.get("unit", "celsius")
     temp = row["temperature_c"] if unit == "celsius" else round(row["temperature_c"] * 9 / 5 + 32, 1)
     return json.dumps({"location": key.title(), "temperature": temp, "unit": unit,
-                       "conditions": row["conditions"], "humidity": row["humidity"]})
+                       "conditions": row["conditions"], "humidity": row["humidity"], "demo": DEMO_WEATHER})
 
 
 _BIN = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
@@ -225,7 +231,8 @@ def _make_clock(now: Callable[[], datetime]) -> Handler:
 def _ticket(args: dict[str, Any]) -> str:
     digest = hashlib.sha1(json.dumps(args, sort_keys=True).encode()).hexdigest()[:6].upper()
     return json.dumps({"ticket": f"T-{digest}", "title": args["title"], "priority": args["priority"],
-                       "labels": args.get("labels", []), "assignee": args.get("assignee"), "status": "open"})
+                       "labels": args.get("labels", []), "assignee": args.get("assignee"), "status": "open",
+                       "demo": DEMO_TICKET})
 
 
 WEATHER_SCHEMA = {

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import datetime as _dt
 import random
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -182,9 +183,11 @@ def _now() -> str:
 
 
 class CompareRunner:
-    def __init__(self, config: CompareConfig, on_event: Callable[[CompareEvent], Any] | None = None):
+    def __init__(self, config: CompareConfig, on_event: Callable[[CompareEvent], Any] | None = None,
+                 cancel: threading.Event | None = None):
         self.config = config
         self.emit = on_event or (lambda e: None)
+        self.cancel = cancel  # set: the bench's thread stops too (console.cancel)
         self.states = [EndpointState(n, model=n.endpoint.model) for n in config.endpoints]
         self.runs = 0
 
@@ -443,7 +446,7 @@ class CompareRunner:
                                   input_len=c.input_len, output_len=c.output_len, requests=c.requests,
                                   price_per_hour=c.price_per_hour, warmup=0 if st.name in warmed else 1)
                 try:
-                    result = await asyncio.to_thread(run_bench, cfg)
+                    result = await asyncio.to_thread(run_bench, cfg, None, self.cancel)
                 except ConsoleError as e:
                     st.bench.append({"concurrency": conc, "error": e.message})
                     self.emit(MeasureDone(st.name, f"bench:{conc}", f"error: {e.message}"))

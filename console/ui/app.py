@@ -136,7 +136,9 @@ class ConsoleApp(App):
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help", key_display="F1"),
         Binding("ctrl+t", "toggle_theme", "Theme"),
-        Binding("q", "quit", "Quit"),
+        # q quits from the areas and closes a pushed screen; ctrl+q quits from anywhere.
+        # Both ask first when work would be cut short (console/ui/quit.py).
+        Binding("q", "quit_or_close", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
         # Digits are text inside a text field (the chat input). ctrl+PgUp/PgDn reach every area from
         # anywhere (xterm, tmux and most terminals send them); alt+digit works where the terminal
@@ -183,7 +185,10 @@ class ConsoleApp(App):
                 self.areas[i] = Area(area.name, area.title, None, area.help, area.pane)
                 continue
             taken[area.key] = area.title
-            self.bind(area.key, f"show_area('{area.name}')", description=area.title, show=False)
+            # Priority, so a digit switches before the keys typed after it are handed to the area
+            # being left (check_action lets a digit typed into a text field stay text).
+            self._bindings.bind(area.key, f"show_area('{area.name}')", description=area.title, show=False,
+                                priority=True)
         self.theme = LIGHT if os.environ.get(THEME_ENV, "").lower() == "light" else DARK
 
     # -- shared state -------------------------------------------------------------
@@ -246,6 +251,18 @@ class ConsoleApp(App):
             return Static(f"The {area.title} area could not load: {type(exc).__name__}: {exc}",
                           id=f"broken-{area.name}", classes="area-broken")
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "show_area" and self._typing():
+            return False  # the digit goes to the field
+        return True
+
+    def _typing(self) -> bool:
+        """Whether the focused widget takes typed text (a digit there is text, not an area key)."""
+        from textual.widgets import Input, TextArea
+
+        focused = self.focused
+        return isinstance(focused, (Input, TextArea)) and not getattr(focused, "read_only", False)
+
     def action_cycle_area(self, step: int) -> None:
         names = [a.name for a in self.areas]
         if names:
@@ -262,6 +279,15 @@ class ConsoleApp(App):
             self.query_one(AreaTabs).current = self.areas[0].name
             self.call_after_refresh(self._focus_area, self.areas[0].name)
         self.call_after_refresh(self.history.open_in, self)
+        self.call_after_refresh(self._say_state_problem)
+
+    def _say_state_problem(self) -> None:
+        """A remembered-state file that cannot be read: one sentence; the areas start from defaults."""
+        from console.ui import state
+
+        problem = state.problem()
+        if problem:
+            self.notify(problem, title="Remembered settings", severity="warning", timeout=15)
 
     def on_unmount(self) -> None:
         # After every pane has gone: the sampler, the history and the log feeds live as long as the app.
@@ -304,18 +330,20 @@ class ConsoleApp(App):
             return
         self.query_one("#areas", ContentSwitcher).current = f"tab-{name}"
         self.query_one(AreaTabs).current = name
-        self.call_after_refresh(self._focus_area, name)
+        # Focus now, not after the next refresh: keys typed right after the area's key ("4hello"
+        # in one burst, as over SSH) are already queued, and would go to the area just left.
+        if not self._focus_area(name):
+            self.call_after_refresh(self._focus_area, name)
 
-    def _focus_area(self, name: str) -> None:
+    def _focus_area(self, name: str) -> bool:
         pane = self.pane(name)
         if pane is None:
-            return
-        if pane.focusable:
-            pane.focus()
-            return
-        target = next((w for w in pane.query("*") if w.focusable), None)
-        if target is not None:
-            target.focus()
+            return False
+        target = pane if pane.focusable else next((w for w in pane.query("*") if w.focusable), None)
+        if target is None:
+            return False
+        target.screen.set_focus(target)  # at once; Widget.focus() would queue it behind the typed keys
+        return True
 
     # -- messages between panes --------------------------------------------------
 
@@ -373,20 +401,13 @@ class ConsoleApp(App):
         self.theme = LIGHT if self.theme != LIGHT else DARK
 
     def quit_warnings(self) -> list[str]:
-        warnings = []
-        for pane in self.panes():
-            hook = getattr(pane, "quit_warning", None)
-            if hook is None:
-                continue
-            try:
-                text = hook()
-            except Exception as exc:  # noqa: BLE001 - a broken hook must not block quitting
-                text = f"could not ask {pane.id}: {exc}"
-            if text:
-                warnings.append(text)
-        return warnings
+        """What quitting now would interrupt, in words (every pane and pushed screen is asked)."""
+        from console.ui import quit
+
+        return quit.warnings_of(quit.holders(self))
 
     async def action_quit(self) -> None:
+        from console.ui import quit
         from console.ui.screens.confirm import QuitScreen  # as the help screen: on first use
 
         if isinstance(self.screen, QuitScreen):
@@ -398,9 +419,31 @@ class ConsoleApp(App):
 
         def decided(quit_now: bool | None) -> None:
             if quit_now:
+                quit.cancel_work(quit.holders(self))  # streams closed now, not after they finish
                 self.exit()
 
         self.push_screen(QuitScreen(warnings), decided)
+
+    async def action_quit_or_close(self) -> None:
+        """q: close the screen pushed over the areas (asking when it runs work); quit from the areas."""
+        from console.ui import quit
+        from console.ui.screens.confirm import ConfirmScreen
+
+        screen = self.screen
+        if not quit.is_pushed(self, screen):
+            await self.action_quit()
+            return
+        warnings = quit.warnings_of([screen])
+        if not warnings:
+            quit.close(screen)
+            return
+
+        def decided(yes: bool | None) -> None:
+            if yes and screen.is_attached:
+                quit.cancel_work([screen])
+                screen.dismiss(None)
+
+        self.push_screen(ConfirmScreen("Close?", [f"• {w}" for w in warnings], yes="Close"), decided)
 
     # -- failures ----------------------------------------------------------------
 

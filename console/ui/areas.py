@@ -50,7 +50,8 @@ AREAS: tuple[Area, ...] = (
          "start-up phases", "console.ui.launch.pane:LaunchPane"),
     Area("logs", "Logs", "3", "Server log: follow/pause, filter (text or regex), errors only, next error, save; "
          "phases, capacity and diagnoses; c picks any running container", "console.ui.logs.pane:LogsPane"),
-    Area("chat", "Chat", "4", "Chat with the endpoint: streaming, reasoning, tool calls, inspector (i), transcripts",
+    Area("chat", "Chat", "4", "Chat with the endpoint: streaming, reasoning, tool calls, inspector (F3, or i on a message), "
+         "transcripts (ctrl+s, ctrl+o)",
          "console.ui.chat.pane:ChatPane"),
     Area("smoke", "Smoke", "5", "Conformance smoke suite: chat, streaming, tool calls, Harmony leaks, soak — F5 "
          "runs it", "console.ui.smoke.pane:SmokePane"),

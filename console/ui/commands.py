@@ -7,6 +7,7 @@ non-Textual base classes) declares with a description becomes
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
@@ -22,15 +23,28 @@ Command = tuple[str, Callable[[], Any], str]  # name, callback, help
 
 
 def pane_bindings(pane_cls: type) -> list[Binding]:
-    """Bindings with a description declared by the pane's own classes (not Textual's bases)."""
+    """Bindings with a description declared by the pane's own classes (not Textual's bases).
+
+    One binding per action: an action with several keys ("N,p") keeps them all in ``key``
+    (comma-separated), so the help lists every key the footer or a user may know it by."""
     found: dict[str, Binding] = {}
     for cls in reversed(pane_cls.__mro__):
         if cls.__module__.split(".")[0] == "textual" or "BINDINGS" not in cls.__dict__:
             continue
+        own: dict[str, Binding] = {}
         for binding in Binding.make_bindings(cls.__dict__["BINDINGS"]):
-            if binding.description:
-                found[binding.action] = binding  # subclasses override their bases
+            if not binding.description:
+                continue
+            first = own.get(binding.action)
+            own[binding.action] = binding if first is None else replace(first, key=f"{first.key},{binding.key}")
+        found.update(own)  # subclasses override their bases
     return list(found.values())
+
+
+def keys_display(app, binding: Binding) -> str:
+    """Every key of a binding as the footer writes each one ("N p", "f5", "^s")."""
+    return " ".join(app.get_key_display(replace(binding, key=key, key_display=None if i else binding.key_display))
+                    for i, key in enumerate(binding.key.split(",")))
 
 
 def widget_bindings(root: Widget) -> list[tuple[Widget, Binding]]:

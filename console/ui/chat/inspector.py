@@ -81,7 +81,7 @@ class InspectorScreen(Screen[TurnReplay | CallReplay | None]):
         chunks = sum(len(r.chunks) for r in rec.rounds)
         head = (
             f"Inspector · {len(rec.rounds)} round(s) · {chunks:,} chunk(s) · "
-            f"{len(rec.tool_calls)} tool call(s) · {len(rec.findings)} finding(s) · Esc close"
+            f"{len(rec.tool_calls)} tool call(s) · {len(rec.findings)} finding(s) · q closes"
         )
         yield Static(head, id="inspector-title", markup=False)
         with TabbedContent(id="inspector-tabs"):

@@ -40,9 +40,13 @@ class ChatPane(Vertical):
         Binding("f4", "connect", "Connect"),
         Binding("ctrl+l", "new_conversation", "New chat"),
         Binding("f5", "saved_chats", "Chats"),
+        Binding("ctrl+s", "save_transcript", "Save transcript", show=False),
+        Binding("ctrl+o", "load_transcript", "Load transcript", show=False),
         Binding("pageup", "scroll_log(-1)", "Page up", show=False),
         Binding("pagedown", "scroll_log(1)", "Page down", show=False),
     ]
+    # Keys of a focused answer (↑ from the input reaches it), listed in the help with the pane's.
+    HELP_ELSEWHERE = (("on an answer", "console.ui.chat.widgets:AssistantMessage"),)
 
     def __init__(self, *, settings: ChatSettings | None = None, session_factory: Callable[[ChatSettings], Any] | None = None,
                  id: str | None = None) -> None:
@@ -51,9 +55,12 @@ class ChatPane(Vertical):
         if settings is None:
             from console.server.endpoint import endpoint_or_problem
 
+            from console.ui.recall import recalled, text
+
             endpoint, self._env_problem = endpoint_or_problem(default_base_url="")
-            settings = ChatSettings(base_url=endpoint.base_url,
-                                    api_key=endpoint.api_key, model=endpoint.model)
+            kept = recalled("chat") if not endpoint.base_url else {}  # the environment wins
+            settings = ChatSettings(base_url=endpoint.base_url or text(kept.get("base_url")) or "",
+                                    api_key=endpoint.api_key, model=endpoint.model or text(kept.get("model")))
         self.settings = settings
         self.session_factory = session_factory or adapter.make_session
         self.session: Any | None = None
@@ -171,7 +178,10 @@ class ChatPane(Vertical):
 
         def done(result: ChatSettings | None) -> None:
             if result is not None:
+                from console.ui.recall import keep
+
                 self.apply_settings(result, announce=True)
+                keep(self, "chat", base_url=result.base_url or None, model=result.model or None)
 
         self.app.push_screen(ChatSettingsScreen(self.settings, adapter.tool_names(self.settings)), done)
 
@@ -406,8 +416,6 @@ class ChatPane(Vertical):
         self.notify(f"Loaded {len(turns)} turn(s) from {path}", title="Transcript")
 
     def palette_commands(self) -> Iterable[tuple[str, Callable[[], object], str]]:
-        yield ("Save transcript (JSONL)", self.action_save_transcript, "Reasoning, tool calls and raw exchanges")
-        yield ("Load transcript (JSONL)", self.action_load_transcript, "Show a saved conversation and continue it")
         yield ("Export transcript as Markdown", self.action_export_markdown, "For bug reports and notes")
         yield ("Connect a client to this endpoint", self.action_connect,
                "URLs from where you sit, SSH tunnel, curl/Python/.env snippets")
@@ -415,3 +423,7 @@ class ChatPane(Vertical):
 
     def quit_warning(self) -> str | None:
         return "an answer is still streaming" if self._turn_running else None
+
+    def cancel_work(self) -> None:
+        if self._turn_running and self.session is not None:
+            self.session.cancel()

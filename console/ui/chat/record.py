@@ -93,7 +93,43 @@ def pretty_json(value: Any) -> str:
 
 
 def chunk_line(round_index: int, n: int, at: float, t0: float | None, raw: dict[str, Any] | str) -> str:
-    """One stream chunk as a single inspector line: round, sequence, offset from the request, JSON."""
+    """One stream chunk as a single inspector line: round, sequence, offset from the request,
+    what the chunk brings (its delta, finish reason, usage), then the JSON. What differs from
+    chunk to chunk comes first: at 80 columns the JSON's id/object/created/model prefix,
+    the same on every row, was all that showed."""
     offset = f"+{at - t0:7.3f}s" if t0 is not None else ""
     body = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
-    return f"r{round_index} #{n:<5d}{offset} {body}"
+    gist = chunk_gist(raw)
+    return f"r{round_index} #{n:<5d}{offset} " + (f"{gist} │ {body}" if gist else body)
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def chunk_gist(raw: dict[str, Any] | str) -> str:
+    """What a chunk adds, in words: ``content "Hi"``, ``reasoning "…"``, ``tool_calls […]``,
+    ``finish stop``, ``usage {…}``; "" for a line that is not a JSON object (shown as it came)."""
+    if not isinstance(raw, dict):
+        return ""
+    parts: list[str] = []
+    choices = raw.get("choices")
+    for choice in choices if isinstance(choices, list) else ():
+        if not isinstance(choice, dict):
+            continue
+        delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else choice.get("message")
+        if isinstance(delta, dict):
+            for key, word in (("role", "role"), ("reasoning_content", "reasoning"), ("reasoning", "reasoning"),
+                              ("content", "content")):
+                value = delta.get(key)
+                if isinstance(value, str) and value:
+                    parts.append(f"{word} {value}" if key == "role" else f"{word} {_compact(value)}")
+            if delta.get("tool_calls"):
+                parts.append(f"tool_calls {_compact(delta['tool_calls'])}")
+        if choice.get("finish_reason"):
+            parts.append(f"finish {choice['finish_reason']}")
+    if raw.get("usage"):
+        parts.append(f"usage {_compact(raw['usage'])}")
+    if raw.get("error"):
+        parts.append(f"error {_compact(raw['error'])}")
+    return " · ".join(parts) or "(empty delta)"

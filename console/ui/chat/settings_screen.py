@@ -37,8 +37,10 @@ class ChatSettingsScreen(ModalScreen[ChatSettings | None]):
 
     def compose(self) -> ComposeResult:
         s = self.settings
-        with VerticalScroll(id="chat-settings-form"):
-            yield Static("Chat settings — Ctrl+S apply · Esc cancel · Ctrl+R reload models", classes="title")
+        with VerticalScroll(id="chat-settings-form") as form:
+            # In the border, not a line of the form: focusing the URL scrolled a title line away.
+            form.border_title = "Chat settings"
+            form.border_subtitle = "Ctrl+S apply · Esc cancel · Ctrl+R reload models"
             yield Label("Base URL")
             yield TextField(s.base_url, placeholder="http://127.0.0.1:8000", id="base-url")
             yield Label("API key")
@@ -73,6 +75,9 @@ class ChatSettingsScreen(ModalScreen[ChatSettings | None]):
             yield TextField(s.tools_file or "", placeholder="(none)", id="tools-file")
 
     def on_mount(self) -> None:
+        # Focusing the URL scrolls it to the top edge, its label above out of sight: start at the top.
+        form = self.query_one("#chat-settings-form", VerticalScroll)
+        self.call_after_refresh(form.scroll_home, animate=False)
         if self.settings.base_url:
             self.action_refresh_models()
 

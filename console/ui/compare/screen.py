@@ -23,6 +23,7 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Checkbox, DataTable, Footer, Input, Label, Static
 
 from console.bench.options import Option, OptionError, read_value
+from console.cancel import Cancelled
 from console.compare.options import OPTIONS
 from console.ui.fields import TextField
 from console.ui.compare.messages import CompareFinished, CompareUpdate
@@ -35,10 +36,6 @@ ABOUT = ("The same smoke checks on every endpoint, endpoints in turn, repeated u
          "the engine's raw path (model or parser?); then Harmony leaks per 1,000 turns, streamed vs whole, "
          "prefix-cache reuse, greedy output with a cold and a cached prefix, and the bench levels — each beside "
          "the seed's claim.")
-
-
-class Cancelled(Exception):
-    pass
 
 
 def _said(e: Exception) -> str:
@@ -249,13 +246,12 @@ class CompareScreen(Screen):
 
     @work(thread=True, exclusive=True, group="compare")
     def _run(self, config) -> None:
-        import asyncio
-
+        from console.cancel import run_coroutine
         from console.compare.run import CompareRunner
         from console.errors import ConsoleError
 
         try:
-            result = asyncio.run(CompareRunner(config, self._on_event).run())
+            result = run_coroutine(CompareRunner(config, self._on_event, self._cancel).run(), self._cancel)
         except Cancelled:
             self.post_message(CompareFinished(None, "cancelled"))
         except ConsoleError as e:
@@ -352,13 +348,17 @@ class CompareScreen(Screen):
 
     def action_close(self) -> None:
         if self.running:
-            self._cancel.set()
-            self._status("cancelling after the request in flight…")
+            self.cancel_work()
+            self._status("cancelling: closing the requests in flight…")
             return
         self.dismiss(self.result)
 
     def quit_warning(self) -> str | None:
-        return "a comparison is running" if self.running else None
+        return "a comparison is running: quitting cancels it" if self.running else None
+
+    def cancel_work(self) -> None:
+        """Stop the run now: the worker's loop cancels the requests in flight (console.cancel)."""
+        self._cancel.set()
 
 
 def _live_cell(counts: dict[str, int]) -> Text:

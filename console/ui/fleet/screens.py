@@ -8,6 +8,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from console.ui.screens.text import TextScreen as PageScreen
+
 
 class ConfirmScreen(ModalScreen[bool]):
     """``question`` with what it will do; y confirms, n / Esc keeps things as they are."""
@@ -35,30 +37,9 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(yes)
 
 
-class TextScreen(ModalScreen[None]):
-    """A scrollable page of text (the plan, a log tail); Esc or q closes it."""
-
-    DEFAULT_CSS = """
-    TextScreen { align: center middle; }
-    TextScreen > VerticalScroll { width: 95%; height: 90%; border: thick $accent; background: $surface; }
-    """
-    BINDINGS = [Binding("escape,q", "close", "Close")]
-
-    def __init__(self, title: str, text: str) -> None:
-        super().__init__()
-        self.title_text = title
-        self.text = text
-
-    def compose(self) -> ComposeResult:
-        with VerticalScroll() as box:
-            box.border_title = self.title_text
-            box.border_subtitle = "Esc: close"
-            yield Static(self.text, markup=False, id="text-body")
+class TextScreen(PageScreen):
+    """A scrollable page of text (the plan, a log tail), shown from its end; Esc or q closes it."""
 
     def on_mount(self) -> None:
-        box = self.query_one(VerticalScroll)
-        box.focus()
-        box.scroll_end(animate=False)
-
-    def action_close(self) -> None:
-        self.dismiss(None)
+        super().on_mount()
+        self.query_one(VerticalScroll).scroll_end(animate=False)

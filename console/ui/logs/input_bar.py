@@ -64,7 +64,8 @@ class LogInputBar(Horizontal):
         inp.value = value
         inp.cursor_position = len(value)
         self.say("")
-        inp.focus()
+        # At once: keys typed right after "/" (one burst over SSH) must land in the field.
+        self.screen.set_focus(inp)
 
     def ask_save(self, name: str) -> None:
         self.show("save", default_save_path(name), "save to file (Enter: write, Esc: cancel)")

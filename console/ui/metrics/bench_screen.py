@@ -20,6 +20,7 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Checkbox, Footer, Input, Label, ProgressBar, Static
 
 from console.bench.options import OPTIONS, Option, OptionError, read_field
+from console.cancel import Cancelled
 from console.ui.fields import TextField
 from console.ui.metrics.messages import BenchFinished, BenchUpdate
 from console.charts.layouts import gpu_vram_util_charts, server_charts
@@ -38,10 +39,6 @@ SHORT_IDS = {"price_per_hour": "price"}  # the field's id from before the option
 HINT = "Enter or Ctrl+R runs (a Tool-call load runs tool rounds instead); Esc closes."
 
 
-class Cancelled(Exception):
-    pass
-
-
 class Reads(Validator):
     """A field is valid when its option reads it: the same check, and message, as the CLI's flag."""
 
@@ -55,6 +52,14 @@ class Reads(Validator):
         except OptionError as e:
             return self.failure(_said(e))
         return self.success()
+
+
+def _reads(option: Option, text: str) -> bool:
+    try:
+        read_field(option, text)
+    except OptionError:
+        return False
+    return True
 
 
 def field_id(option: Option) -> str:
@@ -93,15 +98,20 @@ class BenchScreen(Screen):
         self._return_to = None  # the field focused when the run started: focus comes back there
 
     def compose(self) -> ComposeResult:
+        from console.ui.recall import recalled, text
+
+        kept = recalled("bench")  # the fields of the last run (a field that no longer reads: its default)
         with VerticalScroll(id="bench-body"):
             yield Static(self._target_text(), id="bench-target")
             for o in OPTIONS:
                 with Horizontal(classes="bench-field"):
                     yield Label(o.label, classes="bench-label")
                     if o.switch:
-                        yield Checkbox(o.help, id=field_id(o))
+                        yield Checkbox(o.help, value=kept.get(o.dest) is True, id=field_id(o))
                         continue
                     value = (self.model or "") if o.dest == "model" else o.default
+                    if o.dest != "model" and (t := text(kept.get(o.dest))) is not None and _reads(o, t):
+                        value = t
                     yield TextField(value, placeholder=o.placeholder, id=field_id(o),
                                 validators=[Reads(o)], validate_on=("blur", "submitted"),
                                 classes="-wide" if o.dest in WIDE else "")
@@ -179,6 +189,7 @@ class BenchScreen(Screen):
         except OptionError as e:
             self._status(_said(e), "bold red", field_problem=True)
             return
+        self._remember_fields()
         self.running = True
         self._return_to = self.focused or self._return_to  # a run again from the results: no field has focus
         self._cancel.clear()
@@ -198,6 +209,18 @@ class BenchScreen(Screen):
             self._run(self._config(values))
         if self.timeline is not None:
             self.timeline.add_event("bench", f"bench started ({what})", source="bench")
+
+    def _remember_fields(self) -> None:
+        """The fields as typed (the model is the server's business, not a setting to carry)."""
+        from console.ui.recall import keep
+
+        kept: dict[str, Any] = {}
+        for o in OPTIONS:
+            if o.dest == "model":
+                continue
+            w = self.query_one("#" + field_id(o))
+            kept[o.dest] = bool(w.value) if o.switch else w.value.strip()
+        keep(self, "bench", **kept)
 
     def _config(self, v: dict[str, Any]):
         from console.bench.run import BenchConfig
@@ -237,7 +260,7 @@ class BenchScreen(Screen):
         def job() -> dict:
             if cfg.dataset:
                 load_dataset(cfg.dataset)  # every line judged now, not after the warm-up
-            return run_bench(cfg, self._on_event)
+            return run_bench(cfg, self._on_event, self._cancel)
 
         self._guarded(job)
 
@@ -245,10 +268,9 @@ class BenchScreen(Screen):
     def _run_tool_load(self, v: dict[str, Any]) -> None:
         """What ``bench --tool-load`` does: the served model first (an unreachable server is
         one message, not N failed rounds), then the rounds."""
-        import asyncio
-
         from console.bench.run import LevelStarted, resolve_model
         from console.bench.toolload import run_tool_load
+        from console.cancel import run_coroutine
         from console.server.client import root_url
 
         def job() -> dict:
@@ -257,8 +279,8 @@ class BenchScreen(Screen):
             model = v["model"] or served
             rounds = v["tool_rounds"] or 4 * v["tool_load"]
             self._on_event(LevelStarted(v["tool_load"], rounds))
-            res = asyncio.run(run_tool_load(base, model, v["tool_load"], rounds, self.api_key,
-                                            on_progress=self._on_event))
+            res = run_coroutine(run_tool_load(base, model, v["tool_load"], rounds, self.api_key,
+                                              on_progress=self._on_event), self._cancel)
             return {"model": model, "base_url": base, **res.to_dict()}
 
         self._guarded(job)
@@ -390,7 +412,15 @@ class BenchScreen(Screen):
 
     def action_close(self) -> None:
         if self.running:
-            self._cancel.set()
-            self._status("cancelling after the requests in flight…")
+            self.cancel_work()
+            self._status("cancelling: closing the streams in flight…")
             return
         self.dismiss(self.result)
+
+    # -- the app's quit policy (console/ui/quit.py) -----------------------------------------
+    def quit_warning(self) -> str | None:
+        return "a bench is running: quitting cancels it and drops the requests in flight" if self.running else None
+
+    def cancel_work(self) -> None:
+        """Stop the run now: the worker's loop cancels every stream (console.cancel)."""
+        self._cancel.set()

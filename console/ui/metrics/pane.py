@@ -78,8 +78,11 @@ class MetricsPane(Vertical):
         super().__init__(id=id)
         from console.server.endpoint import endpoint_or_problem
 
+        from console.ui.recall import recalled, text
+
         endpoint, _ = endpoint_or_problem(default_base_url="")  # an unusable key file: the Chat area says so
-        self.base_url: str | None = endpoint.base_url or None
+        # The environment's server, else the one the operator last typed with u.
+        self.base_url: str | None = endpoint.base_url or text(recalled("metrics").get("base_url")) or None
         self.api_key = endpoint.api_key
         self.model: str | None = None
         self.last_view = None
@@ -252,7 +255,7 @@ class MetricsPane(Vertical):
         box = self.query_one("#metrics-url", Input)
         box.value = self.base_url or "http://127.0.0.1:8000"
         box.display = True
-        box.focus()
+        self.screen.set_focus(box)  # at once: the keys typed right after u belong to the field
 
     @on(Input.Submitted, "#metrics-url")
     def _url_entered(self, event: Input.Submitted) -> None:
@@ -260,9 +263,12 @@ class MetricsPane(Vertical):
         event.input.display = False
         self.focus()
         if url:
+            from console.ui.recall import keep
+
             if "://" not in url:
                 url = "http://" + url
             self._watch(url)
+            keep(self, "metrics", base_url=url)
 
     def key_escape(self) -> None:
         box = self.query_one("#metrics-url", Input)

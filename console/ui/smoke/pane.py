@@ -27,11 +27,17 @@ class SmokePane(Vertical):
     def compose(self) -> ComposeResult:
         from console.server.endpoint import endpoint_or_problem
 
+        from console.ui.recall import recalled, text
+
         endpoint, _ = endpoint_or_problem(default_base_url="")  # an unusable key file: the Chat area says so
+        kept = recalled("smoke")
+        env_url = bool(endpoint.base_url)  # the environment wins over what was remembered
+        soak = kept.get("soak")
         yield SmokeView(
-            endpoint.base_url,
+            endpoint.base_url or text(kept.get("base_url")) or "",
             endpoint.api_key,
-            endpoint.model,
+            endpoint.model or (None if env_url else text(kept.get("model"))),
+            **({"soak": soak} if isinstance(soak, int) and not isinstance(soak, bool) and soak >= 0 else {}),
             id="smoke-view",
         )
 
@@ -46,3 +52,6 @@ class SmokePane(Vertical):
 
     def quit_warning(self) -> str | None:
         return self.query_one(SmokeView).quit_warning()
+
+    def cancel_work(self) -> None:
+        self.query_one(SmokeView).action_stop()

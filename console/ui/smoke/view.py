@@ -16,7 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input, Label, Static
 
 from console.secret import reveal
 from console.ui.fields import TextField
@@ -73,6 +73,9 @@ def details_text(name: str, description: str, result: Any | None) -> Text:
     return text
 
 
+SHORT_BELOW = 28  # rows of the area under which the details panel gives way to the checks
+
+
 class SmokeView(Vertical):
     """Run the smoke suite against an endpoint and watch the verdicts arrive."""
 
@@ -90,12 +93,17 @@ class SmokeView(Vertical):
         self._checks: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
+        # One labelled line of borderless fields: at 80×24 every check's row fits below it.
         with Horizontal(id="smoke-bar"):
-            yield TextField(self.base_url, placeholder="base URL, e.g. http://127.0.0.1:8000", id="smoke-url")
-            yield TextField(reveal(self.api_key) or "", placeholder="API key", password=True, id="smoke-key")
-            yield TextField(self.model or "", placeholder="model (auto)", id="smoke-model")
-            yield TextField(str(self.soak), placeholder="soak", id="smoke-soak", type="integer")
-        yield Static("F5 runs the suite · Esc stops · ↑↓ pick a check for its details", id="smoke-summary")
+            yield Label("URL", classes="smoke-label")
+            yield TextField(self.base_url, placeholder="http://127.0.0.1:8000", id="smoke-url", compact=True)
+            yield Label("key", classes="smoke-label")
+            yield TextField(reveal(self.api_key) or "", placeholder="none", password=True, id="smoke-key", compact=True)
+            yield Label("model", classes="smoke-label")
+            yield TextField(self.model or "", placeholder="auto", id="smoke-model", compact=True)
+            yield Label("soak turns", classes="smoke-label")
+            yield TextField(str(self.soak), placeholder="0", id="smoke-soak", type="integer", compact=True)
+        yield Static("F5 runs the suite · Esc stops · ↑↓ Enter: a check's details", id="smoke-summary")
         yield DataTable(id="smoke-table", cursor_type="row", zebra_stripes=True)
         with VerticalScroll(id="smoke-details-scroll"):
             yield Static("", id="smoke-details", markup=False)
@@ -148,11 +156,14 @@ class SmokeView(Vertical):
             soak = int(soak_text) if soak_text else 100
         except ValueError:
             soak = 100
+        from console.ui.recall import keep
+
         self.running = True
         self._reset_rows()
         self.query_one(DataTable).focus()
-        self._run(url, self.query_one("#smoke-key", Input).value.strip() or None,
-                  self.query_one("#smoke-model", Input).value.strip() or None, max(soak, 0))
+        model = self.query_one("#smoke-model", Input).value.strip() or None
+        keep(self, "smoke", base_url=url, model=model, soak=max(soak, 0))
+        self._run(url, self.query_one("#smoke-key", Input).value.strip() or None, model, max(soak, 0))
 
     @on(Input.Submitted)
     def _submitted(self) -> None:
@@ -238,6 +249,20 @@ class SmokeView(Vertical):
     @on(DataTable.RowHighlighted)
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_details()
+
+    def on_resize(self) -> None:
+        # A short terminal gives every row to the checks; Enter shows a check's details then.
+        self.set_class(self.size.height < SHORT_BELOW, "-short")
+
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        if not self.has_class("-short"):
+            return
+        from console.ui.screens.text import TextScreen
+
+        name = str(event.row_key.value)
+        self.app.push_screen(TextScreen(name, details_text(name, self._catalogue().get(name, ""),
+                                                           self.results.get(name))))
 
     def _show_details(self) -> None:
         table = self.query_one(DataTable)

@@ -413,6 +413,8 @@ class SGLangShapedServer(ThreadingHTTPServer):
         self.metrics = Metrics(served_model_name)
         self.cache = PrefixCache()
         self.requests_seen: list[dict[str, Any]] = []  # chat request bodies, for tests
+        self.streams_open = 0  # chat streams being written now (tests: a cancelled client closes them)
+        self.streams_cut = 0  # chat streams the client closed before their end
         self._seq = 0
         self._seq_lock = threading.Lock()
 
@@ -861,6 +863,8 @@ class _Handler(BaseHTTPRequestHandler):
             pieces.append(event(None, with_usage=usage, choices=False))
         cut = max(2, len(pieces) // 2) if "disconnect_midstream" in faults else None
 
+        with srv._seq_lock:
+            srv.streams_open += 1
         try:
             if first_delay:
                 time.sleep(first_delay)
@@ -886,7 +890,12 @@ class _Handler(BaseHTTPRequestHandler):
             return True
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+            with srv._seq_lock:
+                srv.streams_cut += 1
             return False
+        finally:
+            with srv._seq_lock:
+                srv.streams_open -= 1
 
 
 def make_server(host: str = "127.0.0.1", port: int = 0, *, served_model_name: str = "openai/gpt-oss-20b",
