@@ -23,7 +23,8 @@ def unavailable_message(kind: str, detail: str = "") -> str:
         "LIB_RM_VERSION_MISMATCH": "NVIDIA driver and library versions differ (reboot after a driver update)",
         "PYNVML_MISSING": "nvidia-ml-py is not installed (pip install nvidia-ml-py)",
         "NO_GPUS": "the NVIDIA driver sees no GPU",
-        "REPLAY_UNREADABLE": f"cannot read the NVML recording ({detail})",
+        "REPLAY_UNREADABLE": f"cannot read the NVML recording ({detail}; fix it, or record one on a GPU box with "
+                             "`gpt-oss-console gpus --record FILE`)",
     }.get(kind, f"NVML failed: {detail or kind}")
     return f"{words}: no GPUs to show"
 
