@@ -11,6 +11,7 @@ and with any JSON value put anywhere some of the time (so the shape check must c
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from hypothesis import example, given, strategies as st
 
@@ -75,7 +76,10 @@ def _replay(tmp_path, doc, *, raw: bool = False) -> str:
 def _ok(capsys, rc: int, *, json_out: bool = False) -> str:
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
-    if rc != 0 and json_out:  # a refusal: the sentence and what to do, as JSON
+    if rc == 1:  # the answer is no (nothing fits): an answer, not a refusal
+        if json_out:
+            json.loads(out)
+    elif rc != 0 and json_out:  # a refusal: the sentence and what to do, as JSON
         doc = json.loads(out)
         assert rc in (2, 3, 4) and doc["error"].strip() and doc["hint"], (rc, doc)
     elif rc != 0:  # ... or on stderr
@@ -99,9 +103,10 @@ def test_any_recording_gives_gpus_or_a_reason(doc, tmp_path_factory, capsys):
     out = _ok(capsys, main(["gpus", "--json", "--replay", path]), json_out=True)
     report = json.loads(out)
     try:
-        check_recording(doc)
+        check_recording(doc, ticks=1)
     except ValueError as exc:  # a malformed recording: no GPUs, and the reason names the answer
         assert report["gpus"] == [] and str(exc) in report["error"] and "record one" in report["error"]
+    # A later tick of the wrong shape: that GPU is marked lost with the reason when it is read.
     _ok(capsys, main(["gpus", "--replay", path]))
     _ok(capsys, main(["gpus", "--watch", "--count", "3", "--interval", "0.001", "--replay", path]))
     _ok(capsys, main(["gpus", "--json", "--watch", "--count", "2", "--interval", "0.001", "--replay", path]))
@@ -113,6 +118,15 @@ def test_any_recording_plans_or_says_why(doc, model, context, tmp_path_factory, 
     monkeypatch.setenv("GPT_OSS_CONSOLE_NVML_REPLAY", _replay(tmp_path_factory.mktemp("nvml"), doc))
     argv = ["plan", "--json", "--model", model] + (["--context-length", context] if context else [])
     _ok(capsys, main(argv), json_out=True)
+
+
+def test_a_later_malformed_tick_marks_its_gpu_lost_with_the_reason(tmp_path, capsys):
+    doc = json.loads((Path(__file__).parent / "data" / "nvml" / "h100.json").read_text())
+    doc["devices"][0]["ticks"] = doc["devices"][0]["ticks"][:1] * 2 + [{"memory": "full"}]
+    path = _replay(tmp_path, doc)
+    rc = main(["gpus", "--json", "--watch", "--count", "4", "--interval", "0.001", "--replay", path])
+    out = _ok(capsys, rc)
+    assert "ticks[2].memory must be [total, used, free, reserved]" in out and "no more readings" in out
 
 
 @given(text=st.text(max_size=200) | st.binary(max_size=200).map(lambda b: b.decode("latin-1")))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 # Errors after which a device gives no more answers.
-LOST_KINDS = frozenset({"GPU_IS_LOST", "RESET_REQUIRED", "GPU_NOT_FOUND", "INVALID_ARGUMENT"})
+LOST_KINDS = frozenset({"GPU_IS_LOST", "RESET_REQUIRED", "GPU_NOT_FOUND", "INVALID_ARGUMENT",
+                        "REPLAY_MALFORMED"})  # a recording's later answer of the wrong shape
 
 
 class NvmlError(Exception):
@@ -29,7 +30,9 @@ def unavailable_message(kind: str, detail: str = "") -> str:
     return f"{words}: no GPUs to show"
 
 
-def lost_message(kind: str) -> str:
+def lost_message(kind: str, detail: str = "") -> str:
+    if kind == "REPLAY_MALFORMED":
+        return f"the recording's answer is malformed ({detail}): no more readings from this GPU"
     if kind == "RESET_REQUIRED":
         return "GPU needs a reset: it stopped answering"
     return "GPU lost (fell off the bus or was removed): no more readings"

@@ -96,9 +96,22 @@ _SHAPES: dict[str, tuple[Any, str]] = {  # field → (check, what it must be, in
 }
 
 
-def check_recording(data: Any) -> None:
+def check_tick(where: str, tick: Any) -> None:
+    """Raise ValueError naming the answer of ``tick`` that has the wrong shape."""
+    if not isinstance(tick, dict):
+        raise ValueError(f"{where} must be an object of readings or {{\"error\": \"KIND\"}}")
+    if "error" in tick and not _is_error(tick):
+        raise ValueError(f"{where}.error must be a string, alone in its tick")
+    for name, value in tick.items():
+        if name in _SHAPES and not _is_error(value) and not _SHAPES[name][0](value):
+            raise ValueError(f"{where}.{name} must be {_SHAPES[name][1]} or {{\"error\": \"KIND\"}}")
+
+
+def check_recording(data: Any, *, ticks: int | None = None) -> None:
     """Raise ValueError naming the first answer of the wrong shape (a hand-edited or truncated
-    recording), so a replay fails once, in words, instead of at some later NVML call."""
+    recording), so a replay fails once, in words, instead of at some later NVML call.
+    ``ticks``: check only each device's first ticks (the rest when they are read: an hour's
+    recording is checked in ~20 ms, which start-up should not wait for)."""
     def bad(where: str, what: str) -> ValueError:
         return ValueError(f"{where} must be {what}")
 
@@ -106,6 +119,7 @@ def check_recording(data: Any) -> None:
         if name in _SHAPES and not _is_error(value) and not _SHAPES[name][0](value):
             raise bad(where, _SHAPES[name][1] + ' or {"error": "KIND"}')
 
+    limit = ticks
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ValueError(f"not an NVML recording: its \"format\" must be \"{FORMAT}\"")
     init = data.get("init")
@@ -127,16 +141,11 @@ def check_recording(data: Any) -> None:
             raise bad(f"devices[{i}].static", "an object")
         for name, value in static.items():
             field(f"devices[{i}].static.{name}", name, value)
-        ticks = dev.get("ticks", [])
-        if not isinstance(ticks, list):
+        readings = dev.get("ticks", [])
+        if not isinstance(readings, list):
             raise bad(f"devices[{i}].ticks", "a list")
-        for j, tick in enumerate(ticks):
-            if not isinstance(tick, dict):
-                raise bad(f"devices[{i}].ticks[{j}]", 'an object of readings or {"error": "KIND"}')
-            if "error" in tick and not _is_error(tick):
-                raise bad(f"devices[{i}].ticks[{j}].error", "a string, alone in its tick")
-            for name, value in tick.items():
-                field(f"devices[{i}].ticks[{j}].{name}", name, value)
+        for j, tick in enumerate(readings if limit is None else readings[:limit]):
+            check_tick(f"devices[{i}].ticks[{j}]", tick)
 
 
 def _answer(value: Any):
@@ -151,12 +160,13 @@ class RecordedNvml:
     Error = NvmlError
 
     def __init__(self, data: dict, source: str = "replay") -> None:
-        check_recording(data)
+        check_recording(data, ticks=1)  # later ticks: when they are read (_field)
         self.data = data
         self.source = source
         self._devices = data.get("devices", [])
         self._tick = [0] * len(self._devices)
         self._seen: list[set[str]] = [set() for _ in self._devices]
+        self._checked: list[set[int]] = [{0} for _ in self._devices]  # ticks whose shape was checked
         self._last_names: dict[str, Any] = {}
 
     @classmethod
@@ -232,6 +242,12 @@ class RecordedNvml:
             self._tick[h] = min(self._tick[h] + 1, len(ticks) - 1)
         seen.add(name)
         tick = ticks[self._tick[h]]
+        if self._tick[h] not in self._checked[h]:
+            try:
+                check_tick(f"devices[{h}].ticks[{self._tick[h]}]", tick)
+            except ValueError as exc:
+                raise NvmlError("REPLAY_MALFORMED", str(exc)) from None
+            self._checked[h].add(self._tick[h])
         if "error" in tick and len(tick) == 1:
             raise NvmlError(tick["error"])
         self._last_names = tick.get("process_name", {})
