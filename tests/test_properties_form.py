@@ -88,6 +88,11 @@ def config(tmp_path_factory):
     return base
 
 
+# The verbs a rejection's "what to do" starts with.
+TO_DO = ("use ", "set ", "give ", "check ", "write ", "add ", "remove ", "lower ", "raise ", "choose ", "pick ",
+         "drop ", "make ", "fix ", "point ", "publish ", "start ", "create ", "install ", "leave ", "unset ", "pass ")
+
+
 def _sentence(text: str) -> None:
     assert isinstance(text, str) and text.strip() and "Traceback" not in text, text
     assert text[0] != " " and len(text) < 600, text
@@ -124,6 +129,8 @@ def test_any_form_gives_a_spec_or_sentences(config, fields, opts, key_file, hf_f
     vals = resolve_values(cli=fields, env={})
     for p in vals.problems:
         _sentence(p.message)
+        if p.is_error:  # says what is wrong, then what to do
+            assert any(w in p.message.lower() for w in TO_DO), p.message
         for s in ("sk-Form0123456789Key", "hf_Form0123456789Token", "sk-FromFile0123456789"):
             assert s not in p.message  # a key is never quoted back
     try:
