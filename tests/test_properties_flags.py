@@ -135,3 +135,10 @@ def test_client_flags_against_a_closed_port(command, capsys):
         _run(argv, capsys)
 
     check()
+
+
+@pytest.mark.parametrize("argv", [["smoke", "--timeout", "nan"], ["smoke", "--max-ttft", "inf"],
+                                  ["smoke", "--temperature", "nan"], ["plan", "--mem-fraction-static", "nan"]])
+def test_nan_and_inf_are_refused_where_a_number_is_asked(argv, capsys):
+    """Found: ``--timeout nan`` reached httpx ("deadline must not be NaN"); float() takes them all."""
+    assert _run(argv + (["--base-url", f"http://127.0.0.1:{_closed_port()}"] if argv[0] == "smoke" else []), capsys) == 2
