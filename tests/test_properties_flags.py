@@ -89,6 +89,8 @@ def _run(argv: list[str], capsys) -> int:
 
 @pytest.fixture(autouse=True)
 def _no_endpoint(monkeypatch, tmp_path_factory):
+    # A generated value can name an output file (smoke --junit 0, bench --json hopper): in a folder of its own.
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
     for k in list(os.environ):
         if k.startswith("GPT_OSS_CONSOLE_") or k in ("API_KEY", "HF_TOKEN"):
             monkeypatch.delenv(k, raising=False)
