@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 pytest_plugins = [
     "tests.fixtures.docker_engine",
@@ -20,6 +21,14 @@ pytest_plugins = [
 ]
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# Property tests (hypothesis): at least 200 generated cases per surface under CI, never a
+# deadline (a loaded CI box is slow, not wrong); locally a quicker pass. A test that needs
+# more cases says so with its own settings(max_examples=...).
+_QUIET = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much]
+settings.register_profile("ci", max_examples=200, deadline=None, suppress_health_check=_QUIET)
+settings.register_profile("dev", max_examples=40, deadline=None, suppress_health_check=_QUIET)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if IN_CI else "dev"))
 
 
 def need(condition: bool, what: str) -> None:

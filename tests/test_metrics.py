@@ -108,8 +108,9 @@ def test_empty_histogram_has_no_quantiles():
 def test_non_sglang_and_malformed_lines():
     snap = M.parse("# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 3.0\n")
     assert snap.gauges == {} and snap.counters == {} and snap.histograms == {}
-    with pytest.raises(ValueError):
+    with pytest.raises(M.MetricsUnreadable) as caught:  # words and what to do, not the parser's ValueError
         M.parse("sglang:num_running_reqs{model_name=\"x\" 1\n")
+    assert "not Prometheus text" in caught.value.message and "curl" in caught.value.hint
 
 
 def test_metrics_url_sits_at_the_root():

@@ -81,7 +81,7 @@ def load_dataset(path: str | Path, count: int | None = None, seed: int = 0) -> l
             raise ConsoleError(f"{p}:{n}: not JSON", "each line must be one JSON object", exit_code=EXIT_USAGE) from None
         prompts.append(_row_to_prompt(row, f"{p}:{n}"))
     if not prompts:
-        raise ConsoleError(f"{p} holds no prompts", exit_code=EXIT_USAGE)
+        raise ConsoleError(f"{p} holds no prompts", "give a JSONL file, one prompt per line", exit_code=EXIT_USAGE)
     if count is None:
         return prompts
     rng = random.Random(seed)
@@ -95,18 +95,28 @@ def load_dataset(path: str | Path, count: int | None = None, seed: int = 0) -> l
 
 def _row_to_prompt(row: dict, where: str) -> Prompt:
     if not isinstance(row, dict):
-        raise ConsoleError(f"{where}: expected a JSON object", exit_code=EXIT_USAGE)
+        raise ConsoleError(f"{where}: expected a JSON object", 'e.g. {"prompt": "...", "output_len": 256}',
+                           exit_code=EXIT_USAGE)
     out_len = row.get("output_len") or row.get("max_tokens")
+    if out_len is not None and (isinstance(out_len, bool) or not isinstance(out_len, int) or out_len < 0):
+        raise ConsoleError(f"{where}: output_len {out_len!r} is not a token count",
+                           "give a whole number of tokens, e.g. \"output_len\": 256, or leave it out", exit_code=EXIT_USAGE)
     if isinstance(row.get("messages"), list):
         messages = row["messages"]
+        if not all(isinstance(m, dict) for m in messages):
+            raise ConsoleError(f"{where}: each of 'messages' must be an object",
+                               'e.g. {"role": "user", "content": "..."}', exit_code=EXIT_USAGE)
     elif isinstance(row.get("prompt"), str):
         messages = [{"role": "user", "content": row["prompt"]}]
     elif isinstance(row.get("conversations"), list):
-        human = [c.get("value", "") for c in row["conversations"] if c.get("from") in ("human", "user")]
+        human = [c.get("value", "") for c in row["conversations"]
+                 if isinstance(c, dict) and c.get("from") in ("human", "user")]
         if not human:
-            raise ConsoleError(f"{where}: no human turn in conversations", exit_code=EXIT_USAGE)
+            raise ConsoleError(f"{where}: no human turn in conversations",
+                               'ShareGPT rows need {"from": "human", "value": "..."}', exit_code=EXIT_USAGE)
         messages = [{"role": "user", "content": human[0]}]
     else:
-        raise ConsoleError(f"{where}: needs 'prompt', 'messages' or 'conversations'", exit_code=EXIT_USAGE)
+        raise ConsoleError(f"{where}: needs 'prompt', 'messages' or 'conversations'",
+                           'e.g. {"prompt": "...", "output_len": 256}', exit_code=EXIT_USAGE)
     text = " ".join(str(m.get("content") or "") for m in messages)
-    return Prompt(messages, input_len=len(text.split()), output_len=int(out_len) if out_len else None)
+    return Prompt(messages, input_len=len(text.split()), output_len=out_len or None)

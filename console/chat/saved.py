@@ -55,12 +55,16 @@ def _summary(path: Path) -> SavedChat | None:
             for line in fh:
                 if '"kind": "session"' in line[:40] or '"kind": "turn"' in line[:40]:
                     rec = json.loads(line)
+                    if not isinstance(rec, dict):
+                        return None  # not a record of ours: not a chat to offer
                     if rec.get("kind") == "session":
-                        model = (rec.get("settings") or {}).get("model")
+                        settings = rec.get("settings")
+                        model = settings.get("model") if isinstance(settings, dict) else None
+                        model = model if isinstance(model, str) else None
                     else:
                         turns += 1
                         title = title or " ".join(str(rec.get("user") or "").split())
-    except (OSError, ValueError):
+    except (OSError, ValueError):  # unreadable, not UTF-8, not JSON
         return None
     return SavedChat(path, title[:200] or "(no message)", model, turns, updated)
 

@@ -348,33 +348,49 @@ def load_tools_file(path: str | os.PathLike) -> list[Tool]:
     try:
         data = json.loads(p.read_text())
     except FileNotFoundError:
-        raise ConsoleError(f"tools file not found: {p}", exit_code=EXIT_USAGE) from None
+        raise ConsoleError(f"tools file not found: {p}", "check the path given to --tools-file", exit_code=EXIT_USAGE) from None
     except (OSError, ValueError) as e:
         raise ConsoleError(f"cannot read tools file {p}: {e}", "it must be JSON in OpenAI's tools schema", exit_code=EXIT_USAGE) from None
     entries = data.get("tools") if isinstance(data, dict) else data
     if not isinstance(entries, list):
-        raise ConsoleError(f"{p}: expected a list of tools (or {{\"tools\": [...]}})", exit_code=EXIT_USAGE)
+        raise ConsoleError(f"{p}: expected a list of tools (or {{\"tools\": [...]}})",
+                           'each entry: {"type": "function", "function": {"name": ...}, "result": ...}', exit_code=EXIT_USAGE)
     tools = []
     for i, e in enumerate(entries):
         fn = e.get("function") if isinstance(e, dict) else None
         if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
             raise ConsoleError(f"{p}: tool #{i + 1} has no function.name", 'each entry: {"type": "function", "function": {"name": ...}}', exit_code=EXIT_USAGE)
         params = fn.get("parameters") or {"type": "object", "properties": {}}
+        if not isinstance(params, dict):
+            raise ConsoleError(f"{p}: tool {fn['name']!r} has parameters that are not a JSON Schema object",
+                               'e.g. "parameters": {"type": "object", "properties": {}}', exit_code=EXIT_USAGE)
         import jsonschema
 
         try:
             jsonschema.validators.validator_for(params).check_schema(params)
         except jsonschema.exceptions.SchemaError as err:
-            raise ConsoleError(f"{p}: tool {fn['name']!r} has an invalid parameters schema: {err.message}", exit_code=EXIT_USAGE) from None
-        timeout = float(e.get("timeout_s", 10))
+            raise ConsoleError(f"{p}: tool {fn['name']!r} has an invalid parameters schema: {err.message}",
+                               "parameters must be a JSON Schema object, e.g. {\"type\": \"object\", \"properties\": {}}",
+                               exit_code=EXIT_USAGE) from None
+        timeout = e.get("timeout_s", 10)
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < 86400:
+            raise ConsoleError(f"{p}: tool {fn['name']!r} has timeout_s {timeout!r}",
+                               "give seconds as a number above 0, e.g. \"timeout_s\": 10", exit_code=EXIT_USAGE)
+        timeout = float(timeout)
         if "command" in e:
-            argv = e["command"] if isinstance(e["command"], list) else shlex.split(str(e["command"]))
+            try:
+                argv = e["command"] if isinstance(e["command"], list) else shlex.split(str(e["command"]))
+            except ValueError as err:
+                raise ConsoleError(f"{p}: tool {fn['name']!r}'s command cannot be split like a shell line ({err})",
+                                   'check its quotes, or give it as a list: ["program", "arg"]',
+                                   exit_code=EXIT_USAGE) from None
             handler = _command_handler(fn["name"], [str(a) for a in argv], timeout)
         elif "result" in e:
             fixed = e["result"] if isinstance(e["result"], str) else json.dumps(e["result"])
             handler = (lambda fixed: lambda args: fixed)(fixed)
         else:
-            raise ConsoleError(f"{p}: tool {fn['name']!r} needs \"result\" (fixed answer) or \"command\"", exit_code=EXIT_USAGE)
+            raise ConsoleError(f"{p}: tool {fn['name']!r} needs \"result\" (fixed answer) or \"command\"",
+                               'add "result": "..." or "command": ["program", "arg"]', exit_code=EXIT_USAGE)
         tools.append(Tool(fn["name"], fn.get("description", ""), params, handler, source=str(p), timeout_s=timeout))
     return tools
 

@@ -16,10 +16,11 @@ Every record goes through the secret scrubber first (a server's error text can q
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import os
 import time
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from console.chat.session import ChatSession, ChatSettings, Exchange, TurnRecord
 from console.errors import ConsoleError
 from console.exit_codes import EXIT_NOT_FOUND, EXIT_USAGE
 from console.private_file import write_private
+from console.records import build, fits
 from console.settings.mask import scrub, scrub_obj
 
 VERSION = 1
@@ -78,15 +80,23 @@ def save_jsonl(session: ChatSession, path: str | os.PathLike) -> Path:
     return write_private(path, (json.dumps(scrub_obj(r), ensure_ascii=False, default=str) + "\n" for r in records()))
 
 
-def _event_from(type_name: str, data: dict[str, Any]) -> Any:
-    cls = _EVENT_TYPES.get(type_name)
+def _event_from(type_name: Any, data: Any) -> Any:
+    cls = _EVENT_TYPES.get(type_name) if isinstance(type_name, str) else None
     if cls is None:
-        return None
-    names = {f.name for f in fields(cls)}
-    kwargs = {k: v for k, v in data.items() if k in names}
-    if "problems" in kwargs:
-        kwargs["problems"] = tuple(kwargs["problems"] or ())
-    return cls(**kwargs)
+        return None  # an event this version does not know: skipped
+    return build(cls, data, what=f"the {type_name} event")
+
+
+@dataclass
+class _TurnLine:
+    index: int
+    user: str | None = None
+    replay_of: int | None = None
+
+
+def _key(turn: Any) -> Any:
+    """A record's turn number as a dict key (a list or object there is no turn of ours)."""
+    return turn if isinstance(turn, int) and not isinstance(turn, bool) else None
 
 
 def load_jsonl(path: str | os.PathLike, session: ChatSession | None = None, *, base_url: str | None = None,
@@ -118,31 +128,39 @@ def load_jsonl(path: str | os.PathLike, session: ChatSession | None = None, *, b
             continue
         try:
             rec = json.loads(line)
-        except ValueError:
-            raise ConsoleError(f"{p}:{n}: not a JSON line", "is this a gpt-oss-console transcript?", exit_code=EXIT_USAGE) from None
-        kind = rec.get("kind")
-        if kind == "session":
-            st = dict(rec.get("settings") or {})
-            st["api_key"] = api_key
-            if base_url:
-                st["base_url"] = base_url
-            known = {f.name for f in fields(ChatSettings)}
-            session = ChatSession(ChatSettings(**{k: v for k, v in st.items() if k in known}), registry)
-        elif kind == "turn":
-            turns[rec["index"]] = TurnRecord(rec.get("user"), replay_of=rec.get("replay_of"))
-        elif kind == "event" and rec.get("turn") in turns:
-            e = _event_from(rec.get("type", ""), rec.get("data") or {})
-            if e is not None:
-                turns[rec["turn"]].events.append(e)
-        elif kind == "exchange" and rec.get("turn") in turns:
-            d = dict(rec.get("data") or {})
-            b64 = d.pop("wire_request_b64", None)
-            known = {f.name for f in fields(Exchange)}
-            ex = Exchange(**{k: v for k, v in d.items() if k in known})
-            ex.wire_request = base64.b64decode(b64) if b64 else None
-            turns[rec["turn"]].exchanges.append(ex)
-        elif kind == "messages":
-            messages = rec.get("messages") or []
+            if not isinstance(rec, dict):
+                raise ValueError("a record must be a JSON object")
+            kind = rec.get("kind")
+            if kind == "session":
+                st = rec.get("settings") if rec.get("settings") is not None else {}
+                settings = build(ChatSettings, st, what="the session's settings", skip=("api_key",))
+                settings = settings.with_(api_key=api_key, **({"base_url": base_url} if base_url else {}))
+                session = ChatSession(settings, registry)
+            elif kind == "turn":
+                turn = build(_TurnLine, rec, what="the turn")
+                turns[turn.index] = TurnRecord(turn.user, replay_of=turn.replay_of)
+            elif kind == "event" and _key(rec.get("turn")) in turns:
+                e = _event_from(rec.get("type", ""), rec.get("data") if rec.get("data") is not None else {})
+                if e is not None:
+                    turns[rec["turn"]].events.append(e)
+            elif kind == "exchange" and _key(rec.get("turn")) in turns:
+                d = rec.get("data") if rec.get("data") is not None else {}
+                ex = build(Exchange, d, what="the exchange", skip=("wire_request",))
+                b64 = d.get("wire_request_b64")
+                if b64 is not None and not isinstance(b64, str):
+                    raise ValueError("the exchange's 'wire_request_b64' must be base64 text")
+                ex.wire_request = base64.b64decode(b64, validate=True) if b64 else None
+                turns[rec["turn"]].exchanges.append(ex)
+            elif kind == "messages":
+                messages = rec.get("messages") or []
+                if not fits(messages, list[dict[str, Any]]):
+                    raise ValueError("'messages' must be a list of objects")
+        except (ValueError, TypeError, binascii.Error) as exc:  # json, records.build, b64decode
+            what = "not a JSON line" if isinstance(exc, json.JSONDecodeError) else str(exc)
+            raise ConsoleError(f"{p}:{n}: {what}",
+                               "is this a gpt-oss-console transcript? A saved chat the console wrote loads as it "
+                               "was; an edited one must keep each record's fields as they were written",
+                               exit_code=EXIT_USAGE) from None
     if session is None:
         raise ConsoleError(f"{p}: no session header line", "is this a gpt-oss-console transcript?", exit_code=EXIT_USAGE)
     session.turns = [turns[i] for i in sorted(turns)]

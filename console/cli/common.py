@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import math
 import sys
 from typing import Any, Callable
 
@@ -77,3 +79,25 @@ def report_error(exc: ConsoleError, as_json: bool = False) -> int:
         if exc.hint:
             print(f"  → {scrub(exc.hint)}", file=sys.stderr)
     return exc.exit_code
+
+
+def seconds(text: str) -> float:
+    """argparse type: a duration above 0 (float() alone takes "nan" and "inf", which no wait can be)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds: give one above 0, such as 30")
+    return value
+
+
+def finite(text: str) -> float:
+    """argparse type: a number, not "nan" or "inf" (a server's JSON cannot carry them)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number: give one such as 0.7")
+    return value

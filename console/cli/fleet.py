@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from console.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json_flag, emit
+from console.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json_flag, emit, seconds
 from console.errors import ConsoleError
 
 HELP = "several GPU hosts behind SGLang's router: plan, up, status, drain, down, logs"
@@ -54,7 +54,7 @@ def register(parser) -> None:
     p.add_argument("--context", type=int, metavar="TOKENS", help="context to plan for (default: the model's)")
     p.add_argument("--api-key-file", metavar="FILE",
                    help="the one API key of the router and the workers (default: one the fleet generates, 0600)")
-    p.add_argument("--ready-timeout", type=float, default=1800.0, metavar="S",
+    p.add_argument("--ready-timeout", type=seconds, default=1800.0, metavar="S",
                    help="give up on a worker not ready after S s (default 1800)")
     p.set_defaults(func=run_up)
 
@@ -66,7 +66,7 @@ def register(parser) -> None:
     p = sub.add_parser("drain", help="take one worker out: deregister, wait for its requests, stop it")
     common(p)
     p.add_argument("worker", help="container name, URL or HOST/REPLICA (fleet status lists them)")
-    p.add_argument("--wait", type=float, default=600.0, metavar="S", help="longest wait for requests in flight (600)")
+    p.add_argument("--wait", type=seconds, default=600.0, metavar="S", help="longest wait for requests in flight (600)")
     p.add_argument("--remove", action="store_true", help="also remove the stopped container")
     p.set_defaults(func=run_drain)
 

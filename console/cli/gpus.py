@@ -162,7 +162,7 @@ def _fit_lines(rows) -> list[str]:
 def run(args) -> int:
     from console.gpu import Sampler, open_backend
 
-    if args.interval <= 0 or (args.count is not None and args.count < 1):
+    if not 0 < args.interval < float("inf") or (args.count is not None and args.count < 1):  # nan fails too
         raise ConsoleError("--interval must be > 0 and --count ≥ 1", exit_code=EXIT_USAGE)
     if args.record_history and not args.watch:
         raise ConsoleError("--record-history records while watching", "add --watch", exit_code=EXIT_USAGE)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 import time
 
-from console.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json_flag, emit
+from console.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json_flag, emit, seconds
 from console.errors import ConsoleError
 
 HELP = "launch SGLang, vLLM or llama.cpp in Docker (settings from a profile, env and flags) and follow it until ready"
@@ -31,7 +31,7 @@ def register(parser) -> None:
                              "mounted from files, written 0400 under the state dir when they did not come from one)")
     parser.add_argument("--compose", metavar="FILE", help="write a compose file for these settings and exit")
     parser.add_argument("--save-profile", metavar="NAME", help="save these settings as a profile (secrets left out)")
-    parser.add_argument("--timeout", type=float, default=None, metavar="S", help="give up waiting for ready after S s")
+    parser.add_argument("--timeout", type=seconds, default=None, metavar="S", help="give up waiting for ready after S s")
     add_json_flag(parser)
     add_arguments(parser)
     _add_engine_arguments(parser)

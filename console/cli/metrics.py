@@ -73,7 +73,7 @@ def format_view(d: dict) -> str:
 def run(args) -> int:
     from console.server.metrics import Scraper
 
-    if args.interval <= 0 or args.count < 0:
+    if not 0 < args.interval < float("inf") or args.count < 0:  # nan fails too
         raise ConsoleError("--interval must be > 0 and --count ≥ 0", exit_code=EXIT_USAGE)
     shown = 0
     from console import engines

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from console.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, add_json_flag, emit
+from console.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, add_json_flag, emit, finite
 from console.errors import ConsoleError
 
 HELP = "plan gpt-oss on a GPU set: TP, memory split, KV-pool tokens, max context, verdict"
@@ -18,7 +18,7 @@ def register(parser) -> None:
     parser.add_argument("--tp", type=int, help="tensor-parallel size (default: chosen for you)")
     parser.add_argument("--context-length", type=int, help="context to plan for (default 131072)")
     parser.add_argument("--concurrency", type=int, help="concurrent requests at that context (default 1)")
-    parser.add_argument("--mem-fraction-static", type=float, help="SGLang's weights+KV share of GPU memory (default: SGLang's rule)")
+    parser.add_argument("--mem-fraction-static", type=finite, help="SGLang's weights+KV share of GPU memory (default: SGLang's rule)")
     parser.add_argument("--engine", default="sglang",
                         help="plan for this engine's memory rules: sglang (default), vllm or llamacpp; "
                              "all: each engine's verdict side by side")

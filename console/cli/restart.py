@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from console.cli._target import add_container_argument, add_stop_timeout, find_container
-from console.cli.common import EXIT_OK, add_json_flag, emit
+from console.cli.common import EXIT_OK, add_json_flag, emit, seconds
 
 HELP = "restart the server container and follow it until ready (--detach: do not wait)"
 ORDER = 24
@@ -15,7 +15,7 @@ def register(parser) -> None:
     add_container_argument(parser)
     add_stop_timeout(parser)
     parser.add_argument("--detach", "-d", action="store_true", help="return once restarted")
-    parser.add_argument("--wait", type=float, default=None, metavar="S", help="give up waiting for ready after S s")
+    parser.add_argument("--wait", type=seconds, default=None, metavar="S", help="give up waiting for ready after S s")
     add_json_flag(parser)
     parser.set_defaults(func=run)
 

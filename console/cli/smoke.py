@@ -9,7 +9,9 @@ from __future__ import annotations
 import sys
 
 from console.cli._endpoint import add_endpoint_arguments, endpoint_from_args
-from console.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, add_json_flag, emit, whole_number
+from console.cli.common import (
+    EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, add_json_flag, emit, finite, seconds, whole_number,
+)
 
 HELP = "run the chat / tool-calling conformance smoke suite against a server"
 ORDER = 40
@@ -24,11 +26,11 @@ def register(parser) -> None:
     out.add_argument("--junit", metavar="FILE", help="also write JUnit XML to FILE (for CI)")
     parser.add_argument("--soak", type=int, default=100, metavar="N", help="turns of tool rounds in the soak check (default 100, 0 skips)")
     parser.add_argument("--only", default=None, metavar="CHECK,...", help="run only these checks: " + ", ".join(CHECKS))
-    parser.add_argument("--max-ttft", type=float, default=30.0, metavar="S", help="streaming fails above this first-token time (default 30 s)")
+    parser.add_argument("--max-ttft", type=seconds, default=30.0, metavar="S", help="streaming fails above this first-token time (default 30 s)")
     parser.add_argument("--max-tokens", type=whole_number(1), default=2048, help="max_tokens per request (default 2048)")
     parser.add_argument("--reasoning-effort", choices=["low", "medium", "high"], default="low")
-    parser.add_argument("--temperature", type=float, default=None, help="sampling temperature (default: the server's)")
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for one request (default 120)")
+    parser.add_argument("--temperature", type=finite, default=None, help="sampling temperature (default: the server's)")
+    parser.add_argument("--timeout", type=seconds, default=120.0, help="seconds to wait for one request (default 120)")
     parser.add_argument("--no-replay", action="store_true",
                         help="do not replay failed checks through the engine's raw path (model or parser?)")
     parser.set_defaults(func=run)

@@ -21,8 +21,10 @@ from console.exit_codes import EXIT_FAILED, EXIT_USAGE
 from console.private_file import write_private
 from console.secret import Secret
 
-_LINE = re.compile(r"^(?P<lead>\s*(?:export\s+)?)(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)(?P<eq>\s*=\s*)(?P<value>.*?)(?P<nl>\r?\n)?$",
-                   re.S)
+# Blanks, not \s: on an empty value ``\s*`` took the line's own newline, and the new value landed
+# on a line of its own.
+_LINE = re.compile(r"^(?P<lead>[ \t]*(?:export[ \t]+)?)(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)(?P<eq>[ \t]*=[ \t]*)"
+                   r"(?P<value>.*?)(?P<nl>\r?\n)?$", re.S)
 _PLAIN = re.compile(r"^[A-Za-z0-9_./:@%+,~=-]*$")  # written without quotes
 ADDED_BY = "# added by gpt-oss-console connect"
 
@@ -114,7 +116,10 @@ def update_env_file(path: str | os.PathLike, updates: Mapping[str, str | Secret]
         raise ConsoleError(f"cannot read {target}: {exc.strerror}", "check its permissions",
                            exit_code=EXIT_USAGE) from None
     result.created = original is None
-    lines = (original or "").splitlines(keepends=True)
+    # Lines end at \n only (python-dotenv and compose agree): str.splitlines would also cut at
+    # \x85, \u2028… inside a value, and write it back as two lines.
+    parts = (original or "").split("\n")
+    lines = [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
     found: dict[str, list[int]] = {}
     for i, line in enumerate(lines):
         m = _LINE.match(line)

@@ -22,6 +22,7 @@ from console.errors import ConsoleError
 from console.exit_codes import EXIT_NOT_FOUND, EXIT_USAGE
 from console.fleet.hosts import config_dir
 from console.private_file import private_dir, write_private
+from console.records import build
 from console.secret import Secret, SecretFileError, read_secret_file, world_readable
 
 
@@ -68,6 +69,12 @@ def load(fleet: str) -> FleetState:
     p = state_path(fleet)
     try:
         doc = json.loads(p.read_text(encoding="utf-8"))
+        if isinstance(doc, dict):  # what older versions left out or wrote as null
+            doc = {**doc, "name": doc.get("name", fleet), "extra": doc.get("extra") or {}}
+        router = doc.get("router") if isinstance(doc, dict) else None
+        state = build(FleetState, doc, what="the fleet state", skip=("router",))
+        state.router = build(RouterState, router, what="its router") if router is not None else None
+        return state
     except FileNotFoundError:
         return FleetState(fleet)
     except (OSError, ValueError) as exc:
@@ -79,10 +86,6 @@ def load(fleet: str) -> FleetState:
             pass
         raise ConsoleError(f"the fleet state {p} was unreadable ({exc}); moved to {broken}",
                            "run the command again; if a router process is left, fleet down stops it by port") from None
-    router = doc.get("router")
-    return FleetState(name=doc.get("name", fleet), key_file=doc.get("key_file"),
-                      router=RouterState(**router) if isinstance(router, dict) else None,
-                      model=doc.get("model"), extra=doc.get("extra") or {})
 
 
 def save(state: FleetState) -> Path:

@@ -30,7 +30,10 @@ class DetectedBox:
 def detected_box(inventory, snapshot=None, containers: dict[int, str] | None = None) -> DetectedBox | None:
     """The planner's view of ``inventory`` (with ``snapshot``'s free memory and processes,
     ``containers``: PID → container name), or None when no GPU has a known memory size."""
-    usable = [g for g in inventory.gpus if g.memory_total]
+    # A card of less than 1 GiB is a misread (or a hand-made recording), not something to plan
+    # for; a card lost in this sample serves nothing.
+    lost = {s.index for s in snapshot.samples if s.lost} if snapshot is not None else set()
+    usable = [g for g in inventory.gpus if (g.memory_total or 0) >= 1 << 30 and g.index not in lost]
     if not usable:
         return None
     name, _ = Counter(g.name for g in usable).most_common(1)[0]

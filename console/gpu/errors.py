@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 # Errors after which a device gives no more answers.
-LOST_KINDS = frozenset({"GPU_IS_LOST", "RESET_REQUIRED", "GPU_NOT_FOUND", "INVALID_ARGUMENT"})
+LOST_KINDS = frozenset({"GPU_IS_LOST", "RESET_REQUIRED", "GPU_NOT_FOUND", "INVALID_ARGUMENT",
+                        "REPLAY_MALFORMED"})  # a recording's later answer of the wrong shape
 
 
 class NvmlError(Exception):
@@ -23,12 +24,15 @@ def unavailable_message(kind: str, detail: str = "") -> str:
         "LIB_RM_VERSION_MISMATCH": "NVIDIA driver and library versions differ (reboot after a driver update)",
         "PYNVML_MISSING": "nvidia-ml-py is not installed (pip install nvidia-ml-py)",
         "NO_GPUS": "the NVIDIA driver sees no GPU",
-        "REPLAY_UNREADABLE": f"cannot read the NVML recording ({detail})",
+        "REPLAY_UNREADABLE": f"cannot read the NVML recording ({detail}; fix it, or record one on a GPU box with "
+                             "`gpt-oss-console gpus --record FILE`)",
     }.get(kind, f"NVML failed: {detail or kind}")
     return f"{words}: no GPUs to show"
 
 
-def lost_message(kind: str) -> str:
+def lost_message(kind: str, detail: str = "") -> str:
+    if kind == "REPLAY_MALFORMED":
+        return f"the recording's answer is malformed ({detail}): no more readings from this GPU"
     if kind == "RESET_REQUIRED":
         return "GPU needs a reset: it stopped answering"
     return "GPU lost (fell off the bus or was removed): no more readings"

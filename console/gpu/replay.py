@@ -43,6 +43,111 @@ TICK_FIELDS = ("memory", "utilization", "temperature", "power_usage", "sm_clock"
                "process_utilization")
 
 
+def _is_error(value: Any) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and isinstance(value.get("error"), str)
+
+
+def _number(v: Any) -> bool:
+    # JSON reads NaN and Infinity too: a reading is a finite number
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and abs(v) != float("inf")
+
+
+def _count(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _numbers(n: int, *, counts: int = 0) -> Any:
+    """A list of ``n`` numbers, the first ``counts`` of them whole and not negative (PIDs, bytes)."""
+    return lambda v: isinstance(v, list) and len(v) == n and all(
+        _count(x) if i < counts else _number(x) for i, x in enumerate(v))
+
+
+def _names(v: Any) -> bool:
+    return isinstance(v, dict) and all(isinstance(n, str) or _is_error(n) for n in v.values())
+
+
+_SHAPES: dict[str, tuple[Any, str]] = {  # field → (check, what it must be, in words)
+    "driver_version": (lambda v: isinstance(v, str), "a string"),
+    "cuda_version": (_count, "a whole number such as 13000"),
+    "nvml_version": (lambda v: isinstance(v, str), "a string"),
+    "device_count": (_count, "a whole number"),
+    "name": (lambda v: isinstance(v, str), "a string"),
+    "uuid": (lambda v: isinstance(v, str), "a string"),
+    "compute_capability": (_numbers(2, counts=2), "[major, minor]"),
+    "memory_total": (_count, "bytes, a whole number"),
+    "power_limit": (lambda v: _number(v) and v >= 0, "milliwatts, a number"),
+    "pcie_gen": (_count, "a whole number"),
+    "pcie_gen_max": (_count, "a whole number"),
+    "handle": (lambda v: v is None, "null"),
+    "memory": (lambda v: isinstance(v, list) and len(v) == 4 and all(_count(x) for x in v[:3])
+               and (v[3] is None or _count(v[3])),  # reserved: null where only memory v1 answers
+               "[total, used, free, reserved] in bytes (reserved may be null)"),
+    "utilization": (_numbers(2), "[gpu %, memory %]"),
+    "temperature": (_number, "a number (°C)"),
+    "power_usage": (_number, "a number (mW)"),
+    "sm_clock": (_number, "a number (MHz)"),
+    "fan_speed": (_number, "a number (%)"),
+    "processes": (lambda v: isinstance(v, list) and all(
+        isinstance(p, list) and len(p) == 2 and _count(p[0]) and (p[1] is None or _count(p[1])) for p in v),
+        "a list of [pid, bytes used]"),
+    "process_utilization": (lambda v: isinstance(v, list) and all(_numbers(3, counts=1)(p) for p in v),
+                            "a list of [pid, sm %, memory %]"),
+    "process_name": (_names, "an object of pid → name"),
+}
+
+
+def check_tick(where: str, tick: Any) -> None:
+    """Raise ValueError naming the answer of ``tick`` that has the wrong shape."""
+    if not isinstance(tick, dict):
+        raise ValueError(f"{where} must be an object of readings or {{\"error\": \"KIND\"}}")
+    if "error" in tick and not _is_error(tick):
+        raise ValueError(f"{where}.error must be a string, alone in its tick")
+    for name, value in tick.items():
+        if name in _SHAPES and not _is_error(value) and not _SHAPES[name][0](value):
+            raise ValueError(f"{where}.{name} must be {_SHAPES[name][1]} or {{\"error\": \"KIND\"}}")
+
+
+def check_recording(data: Any, *, ticks: int | None = None) -> None:
+    """Raise ValueError naming the first answer of the wrong shape (a hand-edited or truncated
+    recording), so a replay fails once, in words, instead of at some later NVML call.
+    ``ticks``: check only each device's first ticks (the rest when they are read: an hour's
+    recording is checked in ~20 ms, which start-up should not wait for)."""
+    def bad(where: str, what: str) -> ValueError:
+        return ValueError(f"{where} must be {what}")
+
+    def field(where: str, name: str, value: Any) -> None:
+        if name in _SHAPES and not _is_error(value) and not _SHAPES[name][0](value):
+            raise bad(where, _SHAPES[name][1] + ' or {"error": "KIND"}')
+
+    limit = ticks
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ValueError(f"not an NVML recording: its \"format\" must be \"{FORMAT}\"")
+    init = data.get("init")
+    if init is not None and not _is_error(init):
+        raise bad("init", 'null or {"error": "KIND"}')
+    for name in ("driver_version", "cuda_version", "nvml_version", "device_count"):
+        if name in data:
+            field(name, name, data[name])
+    if "process_names" in data and not _names(data["process_names"]):
+        raise bad("process_names", "an object of pid → name")
+    devices = data.get("devices", [])
+    if not isinstance(devices, list):
+        raise bad("devices", "a list")
+    for i, dev in enumerate(devices):
+        if not isinstance(dev, dict):
+            raise bad(f"devices[{i}]", "an object with static and ticks")
+        static = dev.get("static", {})
+        if not isinstance(static, dict):
+            raise bad(f"devices[{i}].static", "an object")
+        for name, value in static.items():
+            field(f"devices[{i}].static.{name}", name, value)
+        readings = dev.get("ticks", [])
+        if not isinstance(readings, list):
+            raise bad(f"devices[{i}].ticks", "a list")
+        for j, tick in enumerate(readings if limit is None else readings[:limit]):
+            check_tick(f"devices[{i}].ticks[{j}]", tick)
+
+
 def _answer(value: Any):
     if isinstance(value, dict) and "error" in value and len(value) == 1:
         raise NvmlError(value["error"])
@@ -55,13 +160,13 @@ class RecordedNvml:
     Error = NvmlError
 
     def __init__(self, data: dict, source: str = "replay") -> None:
-        if data.get("format") != FORMAT:
-            raise ValueError(f"not an NVML recording ({FORMAT}): {source}")
+        check_recording(data, ticks=1)  # later ticks: when they are read (_field)
         self.data = data
         self.source = source
         self._devices = data.get("devices", [])
         self._tick = [0] * len(self._devices)
         self._seen: list[set[str]] = [set() for _ in self._devices]
+        self._checked: list[set[int]] = [{0} for _ in self._devices]  # ticks whose shape was checked
         self._last_names: dict[str, Any] = {}
 
     @classmethod
@@ -137,6 +242,12 @@ class RecordedNvml:
             self._tick[h] = min(self._tick[h] + 1, len(ticks) - 1)
         seen.add(name)
         tick = ticks[self._tick[h]]
+        if self._tick[h] not in self._checked[h]:
+            try:
+                check_tick(f"devices[{h}].ticks[{self._tick[h]}]", tick)
+            except ValueError as exc:
+                raise NvmlError("REPLAY_MALFORMED", str(exc)) from None
+            self._checked[h].add(self._tick[h])
         if "error" in tick and len(tick) == 1:
             raise NvmlError(tick["error"])
         self._last_names = tick.get("process_name", {})

@@ -40,7 +40,7 @@ class Sampler:
         history_seconds: float = HISTORY_SECONDS,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if interval <= 0:
+        if not 0 < interval < float("inf"):  # nan and inf too
             raise ValueError("interval must be > 0")
         self.backend = backend if backend is not None else open_backend()
         self._interval = interval
@@ -124,7 +124,7 @@ class Sampler:
 
     @interval.setter
     def interval(self, seconds: float) -> None:
-        if seconds <= 0:
+        if not 0 < seconds < float("inf"):
             raise ValueError("interval must be > 0")
         self._interval = seconds
         maxlen = max(1, math.ceil(self._history_seconds / seconds))

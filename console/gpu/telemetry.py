@@ -134,7 +134,7 @@ def read_sample(backend, dev: Device, now: float) -> GpuSample:
             kind = backend.kind(exc)
             if kind in LOST_KINDS:
                 dev.lost = True
-                dev.error = lost_message(kind)
+                dev.error = lost_message(kind, str(exc))
                 return GpuSample(dev.index, now, lost=True, error=dev.error)
             if kind == "NOT_SUPPORTED" or kind == "FUNCTION_NOT_FOUND":
                 dev.calls = [c for c in dev.calls if c[0] != i]

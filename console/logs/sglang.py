@@ -216,8 +216,8 @@ def parse_line(line: str) -> Event | None:
             _f(_AVAIL.search(msg)),
             t,
         )
-    if "Uvicorn running on" in msg:
-        url = _UVICORN.search(msg).group(1)  # type: ignore[union-attr]
+    if "Uvicorn running on" in msg and (up := _UVICORN.search(msg)):  # a line cut before its URL says nothing
+        url = up.group(1)
         port = _PORT.search(url)
         return HttpUp(url, int(port.group(1)) if port else None, t)
     if "fired up and ready to roll" in msg:

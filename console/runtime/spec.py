@@ -90,6 +90,14 @@ def check_publish(bind: str, api_key: str | None, allow_public: bool) -> list[st
     ]
 
 
+
+def _yaml_str(value: str) -> str:
+    """A YAML double-quoted string: JSON's escapes, which YAML shares, except that YAML reads
+    JSON's surrogate pair for a character beyond U+FFFF as two lone surrogates: ``\\U0001f600``."""
+    if value.isascii():
+        return json.dumps(value)
+    return '"' + "".join(f"\\U{ord(c):08x}" if ord(c) > 0xFFFF else json.dumps(c)[1:-1] for c in value) + '"'
+
 @dataclass
 class LaunchSpec:
     name: str
@@ -232,7 +240,7 @@ class LaunchSpec:
 
     def compose(self) -> str:
         """A docker compose file for the same container (YAML; strings JSON-quoted, which YAML accepts)."""
-        q = json.dumps
+        q = _yaml_str
         out = ["services:", f"  {self.profile or 'sglang'}:", f"    image: {q(self.image)}", f"    container_name: {q(self.name)}"]
         command = self._shown_command()
         if command:

@@ -66,9 +66,25 @@ def openai_base_url(base_url: str) -> str:
     return root_url(base_url) + "/v1"
 
 
-def _auth_headers(api_key: Secret | str | None) -> dict[str, str]:
-    """The Authorization header: where a client's key is revealed on its way to the server."""
-    return {"Authorization": f"Bearer {reveal(api_key)}"} if api_key else {}
+def bearer(api_key: Secret | str | None) -> dict[str, str]:
+    """The Authorization header: where a client's key is revealed on its way to the server.
+
+    Raises ConsoleError for a key an HTTP header cannot carry (a character outside printable
+    ASCII: a stray byte from copying, a file in another encoding), before any request is sent;
+    the message says where the key came from, never the key."""
+    if not api_key:
+        return {}
+    value = reveal(api_key) or ""
+    bad = next((i for i, c in enumerate(value) if not " " < c < "\x7f"), None)
+    if bad is not None:
+        src = getattr(api_key, "source", "") or "the key given"
+        raise ConsoleError(f"the API key ({src}) holds a character an HTTP header cannot carry, at position {bad + 1}",
+                           "API keys are printable ASCII without spaces: check the file or variable it came from",
+                           exit_code=EXIT_USAGE)
+    return {"Authorization": f"Bearer {value}"}
+
+
+_auth_headers = bearer  # the name the clients import
 
 
 def _connect_error(url: str, exc: Exception) -> ConsoleError:

@@ -38,7 +38,9 @@ class Endpoint:
 
     def auth_headers(self) -> dict[str, str]:
         """The Authorization header: the one place a key is revealed on its way to a server."""
-        return {"Authorization": f"Bearer {self.api_key.reveal()}"} if self.api_key else {}
+        from console.server.client import bearer
+
+        return bearer(self.api_key)
 
     def to_dict(self) -> dict:
         return {"base_url": self.base_url, "api_key": self.api_key.masked if self.api_key else None,

@@ -78,6 +78,12 @@ class MetricsUnreachable(ConsoleError):
     exit_code = EXIT_UNAVAILABLE
 
 
+class MetricsUnreadable(ConsoleError):
+    """The page at /metrics is not Prometheus text (a proxy's page, another service on the port)."""
+
+    exit_code = EXIT_UNAVAILABLE
+
+
 @dataclass
 class Histogram:
     """Cumulative buckets ``[(upper_bound, cumulative_count), ...]`` ending with +Inf."""
@@ -176,11 +182,22 @@ def parse(text: str, at: float | None = None, wall: float | None = None, names=N
     models: set[str] = set()
     ranks: set[str] = set()
 
-    for family in text_string_to_metric_families(text):
+    try:
+        fams = list(text_string_to_metric_families(text))
+    except Exception as exc:  # noqa: BLE001 - the parser raises ValueError, KeyError, IndexError… on bad text
+        first = next((ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")), text[:80])
+        raise MetricsUnreadable(
+            f"the server's /metrics page is not Prometheus text ({type(exc).__name__}"
+            f"{': ' + str(exc)[:80] if str(exc) else ''}; near {first[:80]!r})",
+            "check that the base URL is the SGLang server itself (another service, or a proxy's own page, "
+            "may answer on that port): `curl BASE_URL/metrics` shows what it sends") from None
+    for family in fams:
         if not family.name.startswith(prefix):
             continue
         name = family.name[len(prefix):]
         for sample in family.samples:
+            if not math.isfinite(sample.value):
+                continue  # NaN says nothing; an infinite count or usage is not a reading
             labels = dict(sample.labels)
             if "model_name" in labels:
                 models.add(labels["model_name"])
@@ -192,7 +209,10 @@ def parse(text: str, at: float | None = None, wall: float | None = None, names=N
                     rank, {"buckets": {}, "count": 0.0, "sum": 0.0}
                 )
                 if sample.name.endswith("_bucket"):
-                    h["buckets"][float(labels["le"])] = sample.value
+                    try:
+                        h["buckets"][float(labels["le"])] = sample.value
+                    except (KeyError, ValueError):
+                        continue  # a bucket without a bound cannot be placed
                 elif sample.name.endswith("_count"):
                     h["count"] = sample.value
                 elif sample.name.endswith("_sum"):
@@ -234,7 +254,20 @@ def parse(text: str, at: float | None = None, wall: float | None = None, names=N
             h = ranks_[min(ranks_, key=_rank_order)]
             chosen.append(Histogram(sorted(h["buckets"].items()), h["count"], h["sum"]))
         snap.histograms[short] = Histogram.add(chosen)
+    # Sums of finite readings can still overflow (1e308 + 1e308): a number nobody can read is left out.
+    for table in (snap.gauges, snap.counters):
+        for k in [k for k, v in table.items() if not math.isfinite(v)]:
+            del table[k]
+    for k in [k for k, h in snap.histograms.items() if not (math.isfinite(h.count) and math.isfinite(h.sum))]:
+        del snap.histograms[k]
+    for ranks_ in snap.per_rank.values():
+        for r in [r for r, v in ranks_.items() if not math.isfinite(v)]:
+            del ranks_[r]
     return snap
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is None or math.isfinite(value) else None
 
 
 @dataclass
@@ -271,13 +304,18 @@ def view(current: MetricsSnapshot, previous: MetricsSnapshot | None = None) -> M
         for name, value in current.counters.items():
             old = previous.counters.get(name)
             if old is not None and value >= old:  # a smaller value means the server restarted
-                rates[name] = (value - old) / interval
+                rate = (value - old) / interval
+                if math.isfinite(rate):
+                    rates[name] = rate
     latency: dict[str, dict[str, dict[str, float | None]]] = {}
+
+    def figures(h: Histogram) -> dict[str, float | None]:
+        return {k: _finite(v) for k, v in {**h.quantiles(), "mean": h.mean}.items()} | {"count": h.count}
+
     for name, hist in current.histograms.items():
-        entry = {"total": {**hist.quantiles(), "mean": hist.mean, "count": hist.count}}
+        entry = {"total": figures(hist)}
         if previous is not None:
-            delta = hist.minus(previous.histograms.get(name))
-            entry["interval"] = {**delta.quantiles(), "mean": delta.mean, "count": delta.count}
+            entry["interval"] = figures(hist.minus(previous.histograms.get(name)))
         latency[name] = entry
     return MetricsView(current, interval, rates, latency)
 

@@ -19,6 +19,7 @@ from .spec import BY_KEY, GPT_OSS_BACKENDS, REFUSED_BACKENDS, SETTINGS, Setting
 
 _SHM = re.compile(r"^\d+(\.\d+)?[bkmgBKMG]?[bB]?$")
 _GPUS = re.compile(r"^(all|none|\d+(,\d+)*)$", re.IGNORECASE)  # none: no GPU request (CPU-only hosts, tests)
+_CONTAINER_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")  # the Docker Engine's own rule
 
 
 def _field(gpu: Any, name: str) -> Any:
@@ -155,6 +156,12 @@ def validate(values: Mapping[str, Any], *, gpus: Iterable[Any] | None = None) ->
     shm = values.get("shm_size")
     if shm and not _SHM.match(str(shm)):
         out.append(Problem("shm_size", f"{BY_KEY['shm_size'].env}={shm!r} is not a size: use a number with b, k, m or g (e.g. 32g)"))
+    name = values.get("container_name")
+    if name and not _CONTAINER_NAME.fullmatch(str(name)):
+        # Said, not quietly rewritten: the container must be the one the field names.
+        out.append(Problem("container_name", f"{BY_KEY['container_name'].env}={name!r} is not a name Docker "
+                           "accepts: use two or more letters, digits, '_', '.' or '-', starting with a letter "
+                           "or digit (e.g. gpt-oss-sglang)"))
     gpus_sel = values.get("gpus")
     if gpus_sel and not _GPUS.match(str(gpus_sel).replace(" ", "")):
         out.append(Problem("gpus", f"{BY_KEY['gpus'].env}={gpus_sel!r} is not understood: use all, none or device indices like 0,1"))
