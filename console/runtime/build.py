@@ -184,6 +184,16 @@ def _safe_name(text: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_.-]", "-", text).strip("-.") or "gpt-oss-sglang"
 
 
+def container_name(values: dict[str, Any], engine: str, profile: str = "default") -> str:
+    """The container's name: the one set; the declared default (SGLang's, gpt-oss-sglang) follows
+    the engine, as the image does — gpt-oss-vllm, gpt-oss-llamacpp — so an SGLang and a vLLM
+    launch with default names do not take each other's container; empty: gpt-oss-<profile>."""
+    name = str(values.get("container_name") or f"gpt-oss-{profile}")
+    if name == declaration().DEFAULT_CONTAINER_NAME:
+        name = f"gpt-oss-{engine}"
+    return _safe_name(name)
+
+
 def build_spec(
     values: dict[str, Any],
     *,
@@ -235,7 +245,7 @@ def build_spec(
     shm = values.get("shm_size") or None
     model = str(values.get("model") or "")
     return LaunchSpec(
-        name=_safe_name(str(values.get("container_name") or f"gpt-oss-{profile}")),
+        name=container_name(values, engine.name, profile),
         profile=profile,
         image=image,
         mode=mode,
