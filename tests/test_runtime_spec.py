@@ -167,6 +167,9 @@ def test_the_default_container_name_follows_the_engine():
         vals = {"image": None, "gpus": "none", "hf_cache": "none", "engine": engine}
         spec = build_spec(resolve_values(cli=vals, env={}).values)
         assert spec.name == f"gpt-oss-{engine}", engine
+        # the same container as that name set by hand (re-attach reads the name back): no drift
+        by_hand = build_spec(resolve_values(cli=vals | {"container_name": f"gpt-oss-{engine}"}, env={}).values)
+        assert by_hand.name == spec.name and by_hand.settings_hash == spec.settings_hash, engine
         assert build_spec(resolve_values(cli=vals | {"container_name": "mine"}, env={}).values).name == "mine"
         from_env = resolve_values(cli=vals, env={"GPT_OSS_CONTAINER_NAME": "from-env"}).values
         assert build_spec(from_env).name == "from-env"

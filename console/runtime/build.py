@@ -244,8 +244,13 @@ def build_spec(
     hf_cache = os.path.expanduser(str(hf_cache)) if hf_cache and str(hf_cache).lower() != "none" else None
     shm = values.get("shm_size") or None
     model = str(values.get("model") or "")
+    name = container_name(values, engine.name, profile)
+    # The hash covers the name that runs: a default name that followed the engine hashes as that
+    # name set by hand (what re-attach reads back from the container).
+    hash_values = values if values.get("container_name") != declaration().DEFAULT_CONTAINER_NAME \
+        else {**values, "container_name": name}
     return LaunchSpec(
-        name=container_name(values, engine.name, profile),
+        name=name,
         profile=profile,
         image=image,
         mode=mode,
@@ -259,7 +264,7 @@ def build_spec(
         hf_cache=hf_cache,
         settings=dict(values),
         secret_files=files,
-        settings_hash=settings_hash(hashed(values), secrets),
+        settings_hash=settings_hash(hashed(hash_values), secrets),
         model=model,
         served_model=str(values.get("served_model_name") or model),
         api_key=api_key,
