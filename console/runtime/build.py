@@ -35,6 +35,10 @@ def hashed(values: dict[str, Any]) -> dict[str, Any]:
     without them."""
     decl = declaration()
     watch = {s.key for s in decl.SETTINGS if s.watch}
+    if values.get("container_name") == decl.DEFAULT_CONTAINER_NAME:
+        # The name that runs: a default name that followed the engine hashes as that name set by
+        # hand (re-attach reads it back from the container; a profile hashes the same way).
+        values = {**values, "container_name": container_name(values, engine_for(values).name)}
     return {k: v for k, v in values.items()
             if k not in watch and not (k == "engine" and v in (None, decl.DEFAULT_ENGINE))
             and not (k == "image_mode" and v in (None, "auto"))}
@@ -244,13 +248,8 @@ def build_spec(
     hf_cache = os.path.expanduser(str(hf_cache)) if hf_cache and str(hf_cache).lower() != "none" else None
     shm = values.get("shm_size") or None
     model = str(values.get("model") or "")
-    name = container_name(values, engine.name, profile)
-    # The hash covers the name that runs: a default name that followed the engine hashes as that
-    # name set by hand (what re-attach reads back from the container).
-    hash_values = values if values.get("container_name") != declaration().DEFAULT_CONTAINER_NAME \
-        else {**values, "container_name": name}
     return LaunchSpec(
-        name=name,
+        name=container_name(values, engine.name, profile),
         profile=profile,
         image=image,
         mode=mode,
@@ -264,7 +263,7 @@ def build_spec(
         hf_cache=hf_cache,
         settings=dict(values),
         secret_files=files,
-        settings_hash=settings_hash(hashed(hash_values), secrets),
+        settings_hash=settings_hash(hashed(values), secrets),
         model=model,
         served_model=str(values.get("served_model_name") or model),
         api_key=api_key,
