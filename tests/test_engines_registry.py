@@ -156,6 +156,28 @@ def test_a_fourth_engine_launches_and_is_followed_without_touching_the_console(t
         sys.modules.pop("fifth_engine", None)
 
 
+def test_the_follower_scanner_comes_from_the_engine_by_label():
+    """The logs package knows no engine: an unlabelled container (from before the label) reads as
+    SGLang's, a labelled one by its engine's scanner, an unknown label is a usage error that lists
+    the engines; the same choice diagnoses a saved log."""
+    from console.engines.follow import FollowerScanner, diagnose_lines, scanner_for
+    from console.engines.sglang.scanner import SGLangScanner
+    from console.logs.scanner import ENGINE_LABEL, engine_of
+
+    assert engine_of({"Config": {"Labels": {}}}) is None and engine_of({}) is None
+    assert engine_of({"Config": {"Labels": {ENGINE_LABEL: "vllm"}}}) == "vllm"
+    assert isinstance(scanner_for(None), SGLangScanner) and isinstance(scanner_for("sglang"), SGLangScanner)
+    vllm = scanner_for("vllm")
+    assert isinstance(vllm, FollowerScanner) and vllm.engine == "vllm"
+    with pytest.raises(engines.UnknownEngine) as exc:
+        scanner_for("tgi")
+    assert exc.value.exit_code == 2 and "vllm" in exc.value.hint
+    oom = "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB"
+    crash = ["Traceback (most recent call last):", '  File "x.py", line 1', oom]
+    assert [d.code for d in diagnose_lines(crash)] == ["cuda_oom"] == [d.code for d in diagnose_lines(crash, "vllm")]
+    assert diagnose_lines(["INFO 01-01 00:00:00 api_server.py:1] Application startup complete."], "vllm") == []
+
+
 def test_engines_import_nothing_heavy():
     """The registry and the engines' declarations import no HTTP, Docker or Textual library."""
     import subprocess

@@ -9,7 +9,7 @@ import pytest
 
 from console import engines
 from console.engines.events import Capacity, Failure, Phase, Serving, phase_of
-from console.logs.scanner import diagnose_lines
+from console.engines.follow import diagnose_lines
 from console.planner import fit
 from console.runtime.phases import PhaseTracker, RunPhase, from_log_phase
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from console.logs.diagnosis import Diagnoser
-from console.logs.scanner import diagnose_lines
+from console.engines.follow import diagnose_lines
 
 DATA = Path(__file__).parent / "data" / "logs"
 
@@ -57,7 +57,7 @@ def test_healthy_logs_have_no_diagnosis(name: str) -> None:
     ],
 )
 def test_line_rules(line: str, code: str) -> None:
-    from console.logs.sglang import split_prefix
+    from console.engines.sglang.scanner import split_prefix
 
     diag = Diagnoser.match_line(split_prefix(line)[1])
     assert diag is not None and diag.code == code
@@ -73,7 +73,7 @@ def test_line_rules(line: str, code: str) -> None:
     ],
 )
 def test_harmless_lines(line: str) -> None:
-    from console.logs.sglang import split_prefix
+    from console.engines.sglang.scanner import split_prefix
 
     assert Diagnoser.match_line(split_prefix(line)[1]) is None
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from console.engines.follow import scanner_for
 from console.logs import docker_time
 from console.logs.events import Phase, Ready, WeightLoadBegin
 from console.logs.feed import LogFeed, LogHub
@@ -81,7 +82,7 @@ def test_a_log_of_two_runs_reads_with_a_marker_between(docker_client, base_image
     c.wait(timeout=30)
     c.start()
     c.wait(timeout=30)
-    got = run_follower(LogFollower(c.id, client=docker_client, follow=False))
+    got = run_follower(LogFollower(c.id, scanners=scanner_for, client=docker_client, follow=False))
     lines = got.lines
     assert lines[0] == "run" and lines[2] == "|run|" and lines[3] == "run" and len(lines) == 5, lines
     (marker,) = got.of(RunStarted)
@@ -94,14 +95,14 @@ def test_the_current_run_only(docker_client, base_image, containers) -> None:
     c.wait(timeout=30)
     c.start()
     c.wait(timeout=30)
-    got = run_follower(LogFollower(c.id, client=docker_client, follow=False, current_run=True))
+    got = run_follower(LogFollower(c.id, scanners=scanner_for, client=docker_client, follow=False, current_run=True))
     stored = docker_client.api.logs(c.id).decode().splitlines()
     assert got.lines == ["|run|", stored[-1]] and not got.of(RunStarted)[0].restart
 
 
 def test_a_restart_while_followed_is_read_across_with_a_marker(docker_client, base_image, containers) -> None:
     c = containers.run(base_image, ["sh", "-c", "i=0; while [ $i -lt 400 ]; do echo \"line $i\"; i=$((i+1)); sleep 0.01; done; sleep 100"])
-    follower = LogFollower(c.id, client=docker_client)
+    follower = LogFollower(c.id, scanners=scanner_for, client=docker_client)
     got = Collect()
     thread = threading.Thread(target=follower.run, args=(got,), daemon=True)
     thread.start()
@@ -130,7 +131,8 @@ def test_events_carry_the_time_of_their_own_line(docker_client, base_image, cont
     )
     c = containers.run(base_image, ["python3", "-c", script])
     c.wait(timeout=30)
-    got = run_follower(LogFollower(c.id, client=docker_client, follow=False, timestamps=True, current_run=True))
+    got = run_follower(LogFollower(c.id, scanners=scanner_for, client=docker_client, follow=False, timestamps=True,
+                                   current_run=True))
     stored = [line.split(" ", 1) for line in docker_client.api.logs(c.id, timestamps=True).decode().splitlines()]
     times = {}
     for chunk in got.of(LogChunk):
@@ -144,7 +146,7 @@ def test_events_carry_the_time_of_their_own_line(docker_client, base_image, cont
 @pytest.mark.parametrize("how, code, diagnosis", [("kill", 137, "sigkill"), ("exit", 3, None)])
 def test_an_exit_ends_the_follow_with_how_it_ended(docker_client, base_image, containers, how, code, diagnosis) -> None:
     c = containers.run(base_image, ["sh", "-c", "echo up; " + ("sleep 100" if how == "kill" else "sleep 1; exit 3")])
-    follower = LogFollower(c.id, client=docker_client)
+    follower = LogFollower(c.id, scanners=scanner_for, client=docker_client)
     got = Collect()
     threading.Thread(target=follower.run, args=(got,), daemon=True).start()
     wait_until(lambda: "up" in got.lines, 30, "the first line")
@@ -167,7 +169,7 @@ def test_a_cut_engine_is_retried_and_resumed_exactly(docker_client, base_image, 
     client = docker.DockerClient(base_url=f"unix://{proxy.path}")
     try:
         c = containers.run(base_image, ["sh", "-c", "i=0; while [ $i -lt 300 ]; do echo \"out $i\"; i=$((i+1)); sleep 0.01; done"])
-        follower = LogFollower(c.id, client=client, retry=RetryPolicy((1,)))
+        follower = LogFollower(c.id, scanners=scanner_for, client=client, retry=RetryPolicy((1,)))
         got = Collect()
         threading.Thread(target=follower.run, args=(got,), daemon=True).start()
         wait_until(lambda: len(got.lines) >= 30, 30, "the first lines")
@@ -185,7 +187,7 @@ def test_a_cut_engine_is_retried_and_resumed_exactly(docker_client, base_image, 
 def test_a_late_subscriber_gets_the_history_then_live_lines(docker_client, base_image, containers) -> None:
     c = containers.run(base_image, ["sh", "-c", "cat /logs/healthy_20b.log; sleep 2; echo late; sleep 100"],
                        volumes={str(DATA): {"bind": "/logs", "mode": "ro"}})
-    hub = LogHub(client=docker_client)
+    hub = LogHub(scanners=scanner_for, client=docker_client)
     try:
         early = Collect()
         feed = hub.feed(c.id)
@@ -206,16 +208,16 @@ def test_a_late_subscriber_gets_the_history_then_live_lines(docker_client, base_
 
 def test_a_saved_file_is_published_like_a_log(tmp_path) -> None:
     got = Collect()
-    LogFile(str(DATA / "fail_cuda_oom.log")).run(got)
+    LogFile(str(DATA / "fail_cuda_oom.log"), scanners=scanner_for).run(got)
     assert got.lines == (DATA / "fail_cuda_oom.log").read_text().splitlines()
     assert any(ev.__class__.__name__ == "Failure" for c in got.of(LogChunk) for _, ev in c.events)
     missing = Collect()
-    LogFile(str(tmp_path / "nope.log")).run(missing)
+    LogFile(str(tmp_path / "nope.log"), scanners=scanner_for).run(missing)
     assert isinstance(missing.items[-1].error, FileNotFoundError)
 
 
 def test_a_feed_replays_its_end_to_a_subscriber_after_it(tmp_path) -> None:
-    feed = LogFeed(LogFile(str(DATA / "healthy_20b.log")))
+    feed = LogFeed(LogFile(str(DATA / "healthy_20b.log"), scanners=scanner_for))
     feed.start().join(10)
     got = Collect()
     feed.subscribe(got)
@@ -223,7 +225,7 @@ def test_a_feed_replays_its_end_to_a_subscriber_after_it(tmp_path) -> None:
 
 
 def test_the_last_subscriber_leaving_stops_the_feed_for_good_and_a_closed_feed_takes_nobody() -> None:
-    feed = LogFeed(LogFile(str(DATA / "healthy_20b.log")))
+    feed = LogFeed(LogFile(str(DATA / "healthy_20b.log"), scanners=scanner_for))
     a, b = Collect(), Collect()
     stop_a = feed.subscribe(a)
     stop_b = feed.subscribe(b)

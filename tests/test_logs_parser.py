@@ -23,7 +23,7 @@ from console.logs.events import (
     WeightsLoaded,
 )
 from console.logs.severity import Severity, severity
-from console.logs.sglang import SGLangScanner, parse_line, split_prefix
+from console.engines.sglang.scanner import SGLangScanner, parse_line, split_prefix
 from console.logs.stats import LogStats
 
 DATA = Path(__file__).parent / "data" / "logs"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from console.logs.events import BatchStats, Failure
-from console.logs.sglang import SGLangScanner, parse_line
+from console.engines.sglang.scanner import SGLangScanner, parse_line
 
 DATA = Path(__file__).parent / "data" / "logs"
 REFERENCE = Path("/work/shared/reference/sglang-gpt-oss.md")

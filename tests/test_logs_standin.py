@@ -10,7 +10,7 @@ import pytest
 
 from console.logs.docker_reader import DockerLogReader
 from console.logs.events import Phase
-from console.logs.sglang import SGLangScanner
+from console.engines.sglang.scanner import SGLangScanner
 from console.logs.stats import LogStats
 
 pytestmark = pytest.mark.docker

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from console.logs.sglang import parse_line
+from console.engines.sglang.scanner import parse_line
 from console.planner import plan
 from console.planner.capacity import TOLERANCE, Observed, Prediction, check_capacity
 from console.runtime.capacity import CapacityWatch, prediction_of

@@ -29,11 +29,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from hypothesis import example, given, strategies as st
 
+from console.engines.follow import scanner_for
 from console.logs.buffer import FilterError, LogBuffer
 from console.logs.diagnosis import diagnose_exit
 from console.logs.events import Diagnosis
 from console.logs.follow import Ended, LogChunk, LogFile, LogFollower, RunStarted
-from console.logs.scanner import diagnoses_of, scanner_for
+from console.logs.scanner import diagnoses_of
 from console.runtime.phases import PhaseTracker
 
 DATA = Path(__file__).parent / "data" / "logs"
@@ -143,7 +144,7 @@ def _expected(recs, *, tty: bool) -> list[tuple[int, str]]:
 
 def _follow(client, *, timestamps: bool) -> list:
     items: list = []
-    LogFollower("c0ffee", client=client, follow=False, timestamps=timestamps).run(items.append)
+    LogFollower("c0ffee", scanners=scanner_for, client=client, follow=False, timestamps=timestamps).run(items.append)
     return items
 
 
@@ -237,7 +238,7 @@ def test_any_saved_log_reads_back(data, crlf, tmp_path_factory):
     nl = b"\r\n" if crlf else b"\n"
     path.write_bytes(nl.join(data) + (nl if data else b""))
     items: list = []
-    LogFile(str(path)).run(items.append)
+    LogFile(str(path), scanners=scanner_for).run(items.append)
     assert isinstance(items[-1], Ended) and items[-1].error is None
     got, _ = _consume(items, timestamps=False)
     # A saved log is read as text: a \r\n (a file saved on Windows, or a line's own \r) is one line end.

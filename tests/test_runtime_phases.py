@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from console.logs.sglang import parse_line
+from console.engines.sglang.scanner import parse_line
 from console.runtime.phases import PhaseTracker, RunPhase
 
 

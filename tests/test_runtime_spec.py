@@ -157,3 +157,19 @@ def test_value_sources_layer_default_profile_planner_env_cli(tmp_path, monkeypat
     assert (v.values["mem_fraction_static"], v.sources["mem_fraction_static"]) == (0.93, "planner")
     assert (v.values["max_model_len"], v.sources["max_model_len"]) == (16384, "env")
     assert (v.values["port"], v.sources["port"]) == (9001, "cli")
+
+
+def test_the_default_container_name_follows_the_engine():
+    """Left at its default the name is the engine's (an SGLang and a vLLM launch with default names
+    do not replace each other's container); a name set — on the command line, in the environment or
+    a profile — is kept for every engine."""
+    for engine in ("sglang", "vllm", "llamacpp"):
+        vals = {"image": None, "gpus": "none", "hf_cache": "none", "engine": engine}
+        spec = build_spec(resolve_values(cli=vals, env={}).values)
+        assert spec.name == f"gpt-oss-{engine}", engine
+        # the same container as that name set by hand (re-attach reads the name back): no drift
+        by_hand = build_spec(resolve_values(cli=vals | {"container_name": f"gpt-oss-{engine}"}, env={}).values)
+        assert by_hand.name == spec.name and by_hand.settings_hash == spec.settings_hash, engine
+        assert build_spec(resolve_values(cli=vals | {"container_name": "mine"}, env={}).values).name == "mine"
+        from_env = resolve_values(cli=vals, env={"GPT_OSS_CONTAINER_NAME": "from-env"}).values
+        assert build_spec(from_env).name == "from-env"

@@ -4,13 +4,16 @@ The follower (console.logs.follow) and everything behind it — the monitor's ph
 statistics, ``status``, crash bundles — read the events of :mod:`console.logs.events`. SGLang's
 scanner speaks them already; the other engines' scanners speak :mod:`console.engines.events`,
 which :func:`to_log_events` translates here, line index kept, so their lines date their events.
-The follower is handed :func:`scanner_for` by whoever builds it (the logs package knows no engine).
+The follower is handed :func:`scanner_for` by whoever builds it (the logs package knows no engine);
+:func:`diagnose_lines` reads a whole log by its engine's rules.
 """
 
 from __future__ import annotations
 
 from console.engines import events as ev
 from console.logs import events as le
+from console.logs.diagnosis import Diagnosis
+from console.logs.scanner import diagnoses_of
 
 
 def to_log_events(event: ev.Event) -> list[le.Event]:
@@ -50,11 +53,19 @@ class FollowerScanner:
 
 def scanner_for(name: str | None = None):
     """The follower's scanner for the engine called ``name`` (a container's ``engine`` label;
-    None or empty: SGLang, whose containers from before the label have none)."""
+    None or empty: SGLang, whose containers from before the label have none). An unknown name
+    is a ConsoleError that lists the known ones."""
     from console import engines
-    from console.logs.sglang import SGLangScanner
+    from console.engines.sglang.scanner import ENGINE as SGLANG, SGLangScanner
 
     engine = engines.get(name or None)
-    if engine.name == SGLangScanner.engine:
+    if engine.name == SGLANG:
         return SGLangScanner()
     return FollowerScanner(engine)
+
+
+def diagnose_lines(lines: list[str], engine: str | None = None) -> list[Diagnosis]:
+    """All distinct diagnoses in a log (post-mortem, crash bundles), by the rules of the engine
+    whose log it is (None: SGLang). Order of first sight, a specific cause before the generic
+    traceback it produced."""
+    return diagnoses_of([ev for _, ev in scanner_for(engine).scan(lines)])

@@ -1,8 +1,9 @@
 """Server logs: read them fast, follow them through anything, parse them once, say what went wrong.
 
 - ``events``: the engine-neutral events (``Phase``, ``Capacity``, ``Failure``, ``Diagnosis`` …).
-- ``scanner``: the ``Scanner`` seam (one per engine: ``SCANNERS``), ``diagnose_lines``.
-- ``sglang``: SGLang's scanner (``SGLangScanner``: floods cost one C-level pass), ``parse_line``.
+- ``scanner``: the ``Scanner`` seam, the engine label, ``diagnoses_of``. The scanners live with
+  their engines (``console.engines.follow.scanner_for``, SGLang's in console/engines/sglang): every
+  follower is handed one, since the engines depend on this package and not the other way round.
 - ``diagnosis``: ``Diagnoser`` rules (line → ``Diagnosis(code, title, fix)``), ``diagnose_exit``.
 - ``docker_reader``: ``DockerLogReader`` (one raw multiplexed stream, follow/tail/since/until,
   ``close()`` from any thread; errors ``ContainerGone`` / ``EngineUnavailable``), saved files.

@@ -135,7 +135,7 @@ _TRACEBACK_FIX = (
 
 
 class Diagnoser:
-    """Line → Diagnosis. Stateless; :class:`console.logs.sglang.SGLangScanner` adds context."""
+    """Line → Diagnosis. Stateless; :class:`console.engines.sglang.scanner.SGLangScanner` adds context."""
 
     ANCHORS: tuple[str, ...] = tuple(a for r in _RULES for a in r.anchors)
 

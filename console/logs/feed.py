@@ -130,12 +130,13 @@ class LogFeed:
 
 
 class LogHub:
-    """One shared follower per container (the TUI's, held by the app). ``client`` (tests) or
-    ``connect`` (the console: the runtime's pinned client) and ``hold`` go to every follower
-    (see :class:`~console.logs.follow.LogFollower`)."""
+    """One shared follower per container (the TUI's, held by the app). ``scanners`` (the engine's
+    scanner by the container's label), ``client`` (tests) or ``connect`` (the console: the
+    runtime's pinned client) and ``hold`` go to every follower (see
+    :class:`~console.logs.follow.LogFollower`)."""
 
-    def __init__(self, *, client: Any = None, connect: Callable[[], Any] | None = None,
-                 hold: Callable[[dict], Any] | None = None, scanners: Callable[[str], Any] | None = None) -> None:
+    def __init__(self, *, scanners: Callable[[str | None], Any], client: Any = None,
+                 connect: Callable[[], Any] | None = None, hold: Callable[[dict], Any] | None = None) -> None:
         self._client = client
         self._connect = connect
         self._hold = hold

@@ -38,7 +38,7 @@ from console.logs.docker_reader import (
 )
 from console.logs.events import Diagnosis, Event
 from console.logs.resume import Resume
-from console.logs.scanner import DEFAULT_ENGINE, Scanner, engine_of, scanner_for
+from console.logs.scanner import Scanner, engine_of
 
 
 @dataclass(frozen=True)
@@ -237,15 +237,17 @@ class LogFollower:
     ``hold``: called with each ``docker inspect`` of the container, what it returns is kept
     while following (the console's scrubber learns the container's secrets that way).
     ``engine``: whose log format it is; None reads the container's ``engine`` label
-    (:data:`~console.logs.scanner.ENGINE_LABEL`) at the first inspect. ``scanners``: engine name →
-    a fresh scanner (``console.engines.follow.scanner_for``, handed in by the runtime, the CLI and
-    the UI); the default knows SGLang only.
+    (:data:`~console.logs.scanner.ENGINE_LABEL`) at the first inspect. ``scanners`` (required:
+    this package knows no engine): engine name, or None for a container without the label → a
+    fresh scanner (``console.engines.follow.scanner_for``, handed in by the runtime, the CLI and
+    the UI).
     """
 
     def __init__(
         self,
         container_id: str,
         *,
+        scanners: Callable[[str | None], Scanner],
         client: Any = None,
         follow: bool = True,
         tail: int | str = "all",
@@ -256,7 +258,6 @@ class LogFollower:
         retry: RetryPolicy = RETRY,
         connect: Callable[[], Any] | None = None,
         hold: Callable[[dict], Any] | None = None,
-        scanners: Callable[[str], Scanner] | None = None,
     ) -> None:
         self.container_id = container_id
         self.follow = follow
@@ -264,9 +265,9 @@ class LogFollower:
         self.since = since
         self.current_run = current_run
         self.timestamps = timestamps
-        self._scanners = scanners or scanner_for
+        self._scanners = scanners
         self._engine_from_label = engine is None
-        self.engine = engine or DEFAULT_ENGINE
+        self.engine = engine  # None until the label is read (or there is none: the scanners' default)
         self.retry = retry
         self._client = client
         self._connect = connect
@@ -496,10 +497,9 @@ def _drop_front(runs: list[tuple[int, int]], n: int) -> list[tuple[int, int]]:
 class LogFile:
     """A saved log as the same items (post-mortem reading): chunks, then :class:`Ended`."""
 
-    def __init__(self, path: str, *, engine: str = DEFAULT_ENGINE,
-                 scanners: Callable[[str], Scanner] | None = None) -> None:
+    def __init__(self, path: str, *, scanners: Callable[[str | None], Scanner], engine: str | None = None) -> None:
         self.path = path
-        self._scanner = (scanners or scanner_for)(engine)
+        self._scanner = scanners(engine)
         self._stop = threading.Event()
 
     def stop(self) -> None:

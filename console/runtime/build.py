@@ -35,6 +35,10 @@ def hashed(values: dict[str, Any]) -> dict[str, Any]:
     without them."""
     decl = declaration()
     watch = {s.key for s in decl.SETTINGS if s.watch}
+    if values.get("container_name") == decl.DEFAULT_CONTAINER_NAME:
+        # The name that runs: a default name that followed the engine hashes as that name set by
+        # hand (re-attach reads it back from the container; a profile hashes the same way).
+        values = {**values, "container_name": container_name(values, engine_for(values).name)}
     return {k: v for k, v in values.items()
             if k not in watch and not (k == "engine" and v in (None, decl.DEFAULT_ENGINE))
             and not (k == "image_mode" and v in (None, "auto"))}
@@ -184,6 +188,16 @@ def _safe_name(text: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_.-]", "-", text).strip("-.") or "gpt-oss-sglang"
 
 
+def container_name(values: dict[str, Any], engine: str, profile: str = "default") -> str:
+    """The container's name: the one set; the declared default (SGLang's, gpt-oss-sglang) follows
+    the engine, as the image does — gpt-oss-vllm, gpt-oss-llamacpp — so an SGLang and a vLLM
+    launch with default names do not take each other's container; empty: gpt-oss-<profile>."""
+    name = str(values.get("container_name") or f"gpt-oss-{profile}")
+    if name == declaration().DEFAULT_CONTAINER_NAME:
+        name = f"gpt-oss-{engine}"
+    return _safe_name(name)
+
+
 def build_spec(
     values: dict[str, Any],
     *,
@@ -235,7 +249,7 @@ def build_spec(
     shm = values.get("shm_size") or None
     model = str(values.get("model") or "")
     return LaunchSpec(
-        name=_safe_name(str(values.get("container_name") or f"gpt-oss-{profile}")),
+        name=container_name(values, engine.name, profile),
         profile=profile,
         image=image,
         mode=mode,

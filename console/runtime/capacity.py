@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from console.gpu.box import read_box
-from console.logs.sglang import Capacity, KVPoolAllocated, WeightLoadBegin, WeightsLoaded
+from console.logs.events import Capacity, KVPoolAllocated, WeightLoadBegin, WeightsLoaded
 from console.planner import PlanError, plan
 from console.planner.capacity import CapacityCheck, Observed, Prediction, check_capacity
 from console.runtime.build import parse_gpus

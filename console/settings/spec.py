@@ -55,6 +55,7 @@ HEADER_TOKEN = r"[!-~]+"
 HEADER_TOKEN_WORDS = "printable ASCII without spaces"
 DEFAULT_IMAGE = "gpt-oss-sglang:latest"
 DEFAULT_ENGINE = "sglang"  # console.engines.DEFAULT: the engines registry validates the name
+DEFAULT_CONTAINER_NAME = "gpt-oss-sglang"  # names SGLang's: another engine's container is gpt-oss-<engine>
 IMAGE_MODES = ("auto", "project", "stock")
 ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 
@@ -305,8 +306,10 @@ SETTINGS: tuple[Setting, ...] = (
         "tunnel); 0.0.0.0 exposes it, so set an API key.",
     ),
     Setting(
-        "container_name", "GPT_OSS_CONTAINER_NAME", "str", RUNTIME, default="gpt-oss-sglang", target=CONTAINER,
-        help="Name of the container the console creates and manages.",
+        "container_name", "GPT_OSS_CONTAINER_NAME", "str", RUNTIME, default=DEFAULT_CONTAINER_NAME,
+        target=CONTAINER,
+        help="Name of the container the console creates and manages. Left at the default it follows the "
+        "engine: gpt-oss-vllm, gpt-oss-llamacpp.",
     ),
     Setting(
         "stall_after", "GPT_OSS_STALL_AFTER", "float", RUNTIME, default=180.0, minimum=1, target=CONTAINER,

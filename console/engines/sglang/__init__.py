@@ -1,9 +1,9 @@
-"""SGLang behind the Engine protocol — an adapter over the console's existing SGLang code.
+"""SGLang behind the Engine protocol — mostly an adapter over the console's existing SGLang code.
 
-Nothing is moved yet: the flags come from console.settings.spec (``Setting.flag``), the argv
-from console.settings.argv, the log scanner is console.logs.sglang.SGLangScanner (its events
-translated to engine-neutral ones), the metric names are console.server.metrics' tables
-and the plan is console.planner.fit. The integration round moves those modules here.
+The flags come from console.settings.spec (``Setting.flag``), the argv from console.settings.argv,
+the metric names are console.server.metrics' tables and the plan is console.planner.fit. The log
+scanner lives here: :mod:`.scanner` (``SGLangScanner``, the follower's, speaking
+console.logs.events) and :mod:`.logs` (the same events in engine-neutral words).
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
-"""SGLang's scanner (console.logs.sglang.SGLangScanner, unchanged and as fast) with its events
-translated into the engine-neutral ones of console.engines.events."""
+"""SGLang's scanner (console.engines.sglang.scanner.SGLangScanner, unchanged and as fast) with its
+events translated into the engine-neutral ones of console.engines.events."""
 
 from __future__ import annotations
 
 from console.engines import events as ev
+from console.engines.sglang import scanner as s
 from console.logs import events as le
-from console.logs import sglang as s
 
 
 def translate(event) -> list[ev.Event]:

@@ -27,11 +27,10 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from console.engines.follow import scanner_for as engine_scanner
+from console.engines.follow import scanner_for
 from console.logs.buffer import DEFAULT_CAP, LogBuffer
 from console.logs.feed import LogFeed, LogHub
 from console.logs.follow import ContainerExit, Ended, LogChunk, LogFile, LogFollower, Resumed, Retrying, RunStarted
-from console.logs.scanner import scanner_for
 from console.logs.severity import Severity
 from console.logs.stats import LogStats
 from console.runtime.engine import connect
@@ -157,7 +156,7 @@ class LogsPane(LogsActions, Vertical):
         """The app's shared feeds (``app.log_hub``); an app without one gets the pane's own."""
         hub = getattr(self.app, "log_hub", None)
         if hub is None:
-            hub = self._own_hub = self._own_hub or LogHub(connect=connect, hold=known_secrets, scanners=engine_scanner)
+            hub = self._own_hub = self._own_hub or LogHub(connect=connect, hold=known_secrets, scanners=scanner_for)
         return hub
 
     def reset(self) -> None:
@@ -180,14 +179,15 @@ class LogsPane(LogsActions, Vertical):
             feed = None  # the hub's: taken in the worker (it may wait on a busy feed)
         else:
             follower = LogFollower(container_id, follow=follow, tail=tail, since=since, connect=connect,
-                                   hold=known_secrets, scanners=engine_scanner)  # the container's secrets masked while followed
+                                   hold=known_secrets, scanners=scanner_for)  # the container's secrets masked while followed
             feed = LogFeed(follower, name=container_id[:12])
         self._open(f"container {container_id[:12]}", "following" if follow else "reading", clear,
                    feed, container_id)
 
     def open_file(self, path: str, *, clear: bool = True) -> None:
         """Show a saved log file (post-mortem). The last ``cap`` lines are kept."""
-        self._open(f"file {os.path.basename(path)}", "reading", clear, LogFeed(LogFile(path), name="file"), None)
+        feed = LogFeed(LogFile(path, scanners=scanner_for), name="file")
+        self._open(f"file {os.path.basename(path)}", "reading", clear, feed, None)
 
     def _open(self, source: str, state: str, clear: bool, feed: LogFeed | None, container_id: str | None) -> None:
         if clear:

@@ -1,5 +1,9 @@
 """Parse SGLang server log lines into typed events (pure, no I/O, no Textual).
 
+The log follower's scanner for SGLang containers (``console.engines.follow.scanner_for``);
+it speaks the follower's events (:mod:`console.logs.events`) directly, which is why it is
+the fastest of the engines' scanners.
+
 SGLang's format is ``[%(asctime)s%(prefix)s] %(message)s`` where the prefix names the
 ranks (`` TP0``, `` DP1 TP3 EP3``); uvicorn adds ``INFO:     ...`` lines and tqdm bars
 arrive without a prefix. Formats drift between releases (``batch.`` vs ``batch,``, an
