@@ -99,6 +99,7 @@ class LaunchPane(LaunchWorkers, Vertical):
         self.running_hash = ""  # the watched container's settings hash: drift against the form, live
         self.running_profile = ""  # the profile it was launched from
         self.choice_note = ""  # several servers could be watched: F4 chooses
+        self.docker_note = ""  # Docker cannot be reached at start: said in the side panel until it answers
         self.from_running: dict[str, Any] = {}  # edits that are the watched server's own settings, read back
         self.monitor = None
         self.pull_layers: dict[str, Any] = {}  # image pull progress per layer
@@ -209,6 +210,9 @@ class LaunchPane(LaunchWorkers, Vertical):
     def _show_info(self) -> None:
         text = info_text(name=self.container_name, endpoint=self.endpoint, drift=self.drift, profile=self.profile,
                          pull_layers=self.pull_layers, snap=self.snap, form_drift=self.form_drift())
+        if self.docker_note and not self.container_name:
+            text.append("\n" if text else "")
+            text.append(self.docker_note, style="yellow")
         if self.choice_note and not self.container_name:
             text.append("\n" if text else "")
             text.append(self.choice_note, style="yellow")
@@ -488,6 +492,7 @@ class LaunchPane(LaunchWorkers, Vertical):
 
     @on(Recovered)
     def _recovered(self, message: Recovered) -> None:
+        self.docker_note = ""
         self.notify("Docker answers again", title="Docker")
         self._show_info()
 
@@ -496,8 +501,10 @@ class LaunchPane(LaunchWorkers, Vertical):
         err = message.error
         info = self.query_one("#launch-info", Static)
         if message.action == "re-attach" and isinstance(err, DockerUnavailable):
-            # Nobody asked for anything yet: the side panel says it once, no "failed" toast.
-            info.update(Text(f"{err.message}\n→ {err.hint or ''}", style="yellow"))
+            # Nobody asked for anything yet: the side panel says it (kept across redraws until
+            # Docker answers), no "failed" toast.
+            self.docker_note = f"{err.message}\n→ {err.hint or ''}"
+            self._show_info()
             return
         self.notify(f"{err.message}\n{err.hint or ''}".strip(), title=f"{message.action.capitalize()} failed",
                     severity="error", timeout=15)
