@@ -11,7 +11,9 @@ import tempfile
 import time
 
 import pytest
+from rich.color import Color
 
+from tests.focus_audit import MIN_DISTANCE, distance
 from tests.test_tmux import RECORDING, Tmux, program, tmux  # noqa: F401 - the fixture
 from tests.test_tmux_launch import focus_field
 
@@ -35,6 +37,46 @@ def row_with(tmux: Tmux, text: str) -> str:
 def codes(row: str) -> list[str]:
     """The SGR codes a row sets, in order (what it looks like, not what it says)."""
     return SGR.findall(row)
+
+
+def cell_backgrounds(row: str) -> list[int | None]:
+    """Each cell's 256-colour background (None: the terminal's own), from the row's SGR stream."""
+    out: list[int | None] = []
+    bg: int | None = None
+    for i, part in enumerate(SGR.split(row)):
+        if i % 2:  # the codes between two runs of text
+            params = part.split(";") if part else ["0"]
+            j = 0
+            while j < len(params):
+                if params[j] in ("0", ""):
+                    bg = None
+                elif params[j] == "49":
+                    bg = None
+                elif params[j] == "48" and params[j + 1:j + 2] == ["5"]:
+                    bg, j = int(params[j + 2]), j + 2
+                elif params[j] in ("38", "48") and params[j + 1:j + 2] == ["2"]:
+                    j += 4
+                elif params[j] == "38" and params[j + 1:j + 2] == ["5"]:
+                    j += 2
+                j += 1
+        else:
+            out += [bg] * len(part)
+    return out
+
+
+def assert_clearly_different(blurred_row: str, focused_row: str) -> None:
+    """Focus puts a background more than a shade away (RGB distance, as tests/focus_audit.py) on
+    at least 3 cells of the row: a blinking cursor alone is not it, nor 234 → 235 (17 apart),
+    Textual's own focus tint reduced to 256 colours."""
+    def far(a, b):
+        return distance(rgb(a), rgb(b)) >= MIN_DISTANCE if a is not None and b is not None else a != b
+    changed = sum(far(a, b) for a, b in zip(cell_backgrounds(blurred_row), cell_backgrounds(focused_row)))
+    assert changed >= 3, f"focus changes {changed} cell(s) by more than a shade:\n{blurred_row!r}\n{focused_row!r}"
+
+
+def rgb(n: int) -> tuple[int, int, int]:
+    t = Color.from_ansi(n).get_truecolor()
+    return (t.red, t.green, t.blue)
 
 
 def wait_codes(tmux: Tmux, text: str, differ_from: list[str], what: str, timeout: float = 10.0) -> list[str]:
@@ -63,11 +105,12 @@ def test_launch_form_focus_shows_in_256_colours(tmux: Tmux) -> None:
     tmux.keys("2")
     tmux.wait_for(lambda s: "Launch F5" in s, "the Launch area")
     focus_field(tmux, "Served model name", "SERVED_MODEL_NAME")
-    blurred = codes(row_with(tmux, "Context length"))
+    blurred_row = row_with(tmux, "Context length")
+    blurred = codes(blurred_row)
     assert blurred, f"no Context length row:\n{tmux.screen()}"
     focus_field(tmux, "Context length", "MAX_MODEL_LEN")
     focused = wait_codes(tmux, "Context length", blurred, "Tab onto Context length")
-    assert any("48;5;" in c for c in focused if c not in blurred), (blurred, focused)
+    assert_clearly_different(blurred_row, row_with(tmux, "Context length"))
     focus_field(tmux, "HF token", "HF_TOKEN")
     wait_codes(tmux, "Context length", focused, "Tab off Context length")
     assert codes(row_with(tmux, "Context length")) == blurred
@@ -78,10 +121,11 @@ def test_planner_dropdown_focus_shows_in_256_colours(tmux: Tmux) -> None:
     tmux.keys("p")  # the planner's matrix takes focus and the planner comes into view
     tmux.wait_for(lambda s: "▼" in s, "the planner's dropdown")
     time.sleep(0.5)
-    blurred = codes(row_with(tmux, "▼"))
+    blurred_row = row_with(tmux, "▼")
+    blurred = codes(blurred_row)
     tmux.keys("BTab", "BTab", "BTab")  # context, count, then the GPU dropdown
     focused = wait_codes(tmux, "▼", blurred, "Shift+Tab onto the planner's dropdown")
-    assert any("48;5;" in c for c in focused if c not in blurred), (blurred, focused)
+    assert_clearly_different(blurred_row, row_with(tmux, "▼"))
     tmux.keys("Tab")
     wait_codes(tmux, "▼", focused, "Tab off the dropdown")
     assert codes(row_with(tmux, "▼")) == blurred
