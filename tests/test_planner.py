@@ -322,7 +322,7 @@ def test_plan_to_dict_is_json():
     assert json.loads(text)["max_total_num_tokens"] == 1063023
     assert d["planned_for"] == "SGLang 0.5.23" and d["engine"] == "sglang" and d["engine_version"] == "0.5.23"
     assert d["memory_source"] == "catalog" and d["free_at_load_bytes"] == H100_FREE
-    assert d["verdict_text"] == "fits" and d["launch_args"]["tp"] == 2
+    assert d["verdict_text"] == "fits" and d["launch_args"]["tp-size"] == 2  # the flag SGLang 0.5.23 declares
     assert d["settings"]["tensor_parallel_size"] == 2 and d["settings"]["max_model_len"] == 131072
     assert d["launch_args"]["model-path"] == "openai/gpt-oss-120b"
     assert matrix_models() == ["gpt-oss-20b", "gpt-oss-120b"]
