@@ -9,6 +9,7 @@ import stat
 
 import pytest
 
+from console.private_file import state_dir
 from console.bench.options import OPTIONS, OptionError, read_args, read_field
 from console.ui.metrics.bench_screen import BenchScreen, field_id
 from tests.metrics_helpers import metrics_app
@@ -163,7 +164,7 @@ async def test_tool_call_load_runs_and_shows_the_cli_columns(quiet_metrics, sgla
                                                               monkeypatch):
     from console.bench.report import format_tool_load
 
-    monkeypatch.chdir(tmp_path)  # where Ctrl+S saves
+    monkeypatch.chdir(tmp_path)  # where Ctrl+S must not save
     peer = sglang_shaped_factory()
     app = metrics_app()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -188,7 +189,8 @@ async def test_tool_call_load_runs_and_shows_the_cli_columns(quiet_metrics, sgla
 
         await pilot.press("ctrl+s")  # the JSON the CLI's --json FILE writes, private to the user
         await pilot.pause()
-        saved = list(tmp_path.glob("bench-*.json"))
+        saved = list(state_dir("bench").glob("bench-*.json"))  # the state dir, never the working one
+        assert not list(tmp_path.glob("bench-*"))
         assert len(saved) == 1 and stat.S_IMODE(saved[0].stat().st_mode) == 0o600
         assert json.loads(saved[0].read_text()) == r
 

@@ -11,6 +11,7 @@ import stat
 from textual.app import App
 from textual.widgets import DataTable, Footer, Input
 
+from console.private_file import state_dir
 from console.compare.options import OPTIONS, read_args
 from console.ui.commands import pane_bindings
 from console.ui.compare.screen import CompareScreen, field_id
@@ -115,8 +116,9 @@ async def test_run_keyboard_only_and_read_the_verdicts(sglang_shaped_factory, tm
         details = str(screen.query_one("#cmp-details").render())
         assert "raw replay (sglang /generate): model — no call in the raw text" in details
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: list(tmp_path.glob("compare-*.md")), "the saved table")
-        for f in tmp_path.glob("compare-*"):
+        await until(pilot, lambda: list(state_dir("compare").glob("compare-*.md")), "the saved table")
+        assert not list(tmp_path.glob("compare-*"))  # the state dir, never the working one
+        for f in state_dir("compare").glob("compare-*"):
             assert stat.S_IMODE(os.stat(f).st_mode) == 0o600
         await pilot.press("ctrl+e")  # the settings again, to run once more
         await until(pilot, lambda: screen.query_one("#cmp-form").display, "the form")

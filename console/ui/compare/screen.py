@@ -336,15 +336,16 @@ class CompareScreen(Screen):
         import time as _t
 
         from console.compare.report import markdown
-        from console.private_file import write_private
+        from console.private_file import state_dir, write_private
 
         if self.result is None:
             self.notify("Nothing to save yet.", severity="warning")
             return
-        stem = f"compare-{_t.strftime('%Y%m%d-%H%M%S')}"
-        md = write_private(stem + ".md", markdown(self.result))
-        write_private(stem + ".json", json.dumps(self.result, indent=2) + "\n")
-        self.notify(f"saved {md.resolve()} and {stem}.json")
+        # The console's state dir, not the working directory (a clone is no place for results).
+        stem = state_dir("compare") / f"compare-{_t.strftime('%Y%m%d-%H%M%S')}"
+        md = write_private(stem.with_suffix(".md"), markdown(self.result), own_dir=True)
+        write_private(stem.with_suffix(".json"), json.dumps(self.result, indent=2) + "\n", own_dir=True)
+        self.notify(f"saved {md} and {stem.name}.json beside it")
 
     def action_close(self) -> None:
         if self.running:

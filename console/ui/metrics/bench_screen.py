@@ -404,11 +404,12 @@ class BenchScreen(Screen):
         if self.result is None:
             self.notify("Nothing to save yet.", severity="warning")
             return
-        path = f"bench-{_t.strftime('%Y%m%d-%H%M%S')}.json"
-        from console.private_file import write_private
+        from console.private_file import state_dir, write_private
 
-        saved = write_private(path, json.dumps(self.result, indent=2) + "\n")
-        self.notify(f"saved {saved.resolve()}")
+        # The console's state dir, not the working directory (a clone is no place for results).
+        path = state_dir("bench") / f"bench-{_t.strftime('%Y%m%d-%H%M%S')}.json"
+        saved = write_private(path, json.dumps(self.result, indent=2) + "\n", own_dir=True)
+        self.notify(f"saved {saved}")
 
     def action_close(self) -> None:
         if self.running:
