@@ -165,18 +165,19 @@ def read_field(option: Option, text: str) -> Any:
     return read_value(option, text, option.label)
 
 
-def add_arguments(parser) -> None:
-    """Every option as a flag; values stay text until :func:`read_args` reads them."""
-    for o in OPTIONS:
+def add_arguments(parser, options: tuple[Option, ...] | None = None) -> None:
+    """Every option (the bench's unless ``options`` says) as a flag; values stay text until
+    :func:`read_args` reads them."""
+    for o in OPTIONS if options is None else options:
         if o.switch:
             parser.add_argument(o.flag, action="store_true", help=o.help)
         else:
             parser.add_argument(o.flag, default=o.default or None, metavar=o.metavar, help=o.help)
 
 
-def read_args(args) -> None:
+def read_args(args, options: tuple[Option, ...] | None = None) -> None:
     """Read every option's text in ``args`` in place; a bad one raises :class:`OptionError` (exit 2)."""
-    for o in OPTIONS:
+    for o in OPTIONS if options is None else options:
         if not o.switch:
             setattr(args, o.dest, read_value(o, getattr(args, o.dest), o.flag))
 

@@ -8,7 +8,8 @@ endpoints themselves (``--endpoint``, ``--api-key-file``, ``--model``, repeatabl
 
 from __future__ import annotations
 
-from console.bench.options import Option, OptionError, levels, number, read_value, whole
+from console.bench import options as bench_options
+from console.bench.options import Option, OptionError, levels, number, whole
 from console.compare.stats import runs_to_tell_apart
 
 # The checks compared by default: every smoke check but "models" (run every time: the model id
@@ -69,14 +70,8 @@ BY_DEST = {o.dest: o for o in OPTIONS}
 
 
 def add_arguments(parser) -> None:
-    for o in OPTIONS:
-        if o.switch:
-            parser.add_argument(o.flag, action="store_true", help=o.help)
-        else:
-            parser.add_argument(o.flag, default=o.default or None, metavar=o.metavar, help=o.help)
+    bench_options.add_arguments(parser, OPTIONS)
 
 
 def read_args(args) -> None:
-    for o in OPTIONS:
-        if not o.switch:
-            setattr(args, o.dest, read_value(o, getattr(args, o.dest), o.flag))
+    bench_options.read_args(args, OPTIONS)
