@@ -10,7 +10,6 @@ so defaults and messages are the CLI's.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from rich.text import Text
@@ -19,13 +18,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.validation import ValidationResult, Validator
 from textual.widgets import Checkbox, DataTable, Footer, Input, Label, Static
 
 from console.bench.options import Option, OptionError, read_value
 from console.cancel import Cancelled
 from console.compare.options import OPTIONS
 from console.ui.fields import TextField
+from console.ui.screens.run import CancellableRun, Reads, said
 from console.ui.compare.messages import CompareFinished, CompareUpdate
 
 HINT = "Enter or Ctrl+R runs; Ctrl+E edits, Ctrl+S saves Markdown + JSON, Esc cancels or closes."
@@ -38,26 +37,6 @@ ABOUT = ("The same smoke checks on every endpoint, endpoints in turn, repeated u
          "the seed's claim.")
 
 
-def _said(e: Exception) -> str:
-    hint = getattr(e, "hint", None)
-    return getattr(e, "message", str(e)) + (f" — {hint}" if hint else "")
-
-
-class Reads(Validator):
-    """A field is valid when its option reads it (the CLI flag's check and message)."""
-
-    def __init__(self, option: Option) -> None:
-        super().__init__()
-        self.option = option
-
-    def validate(self, value: str) -> ValidationResult:
-        try:
-            read_value(self.option, value, self.option.label)
-        except OptionError as e:
-            return self.failure(_said(e))
-        return self.success()
-
-
 def field_id(option: Option) -> str:
     return "cmp-" + option.field_id
 
@@ -67,8 +46,11 @@ def split_pairs(text: str) -> list[str]:
     return [p for p in text.replace(",", " ").split() if p]
 
 
-class CompareScreen(Screen):
+class CompareScreen(CancellableRun, Screen):
     """Runs ``console.compare.run.CompareRunner`` on the endpoints typed in, and shows its table."""
+
+    RUN_WARNING = "a comparison is running: quitting cancels it"
+    CANCELLING = "cancelling: closing the requests in flight…"
 
     BINDINGS = [
         Binding("ctrl+r", "run", "Run"),
@@ -97,8 +79,7 @@ class CompareScreen(Screen):
         self.endpoints_text = endpoints
         self.key_files_text = key_files
         self.result: dict | None = None
-        self.running = False
-        self._cancel = threading.Event()
+        self._init_run()
         self._names: list[str] = []
         self._live: dict[tuple[str, str], dict[str, int]] = {}
         self._rows: dict[str, list[str]] = {}  # measure → [seed, cells…] of the final table
@@ -208,7 +189,7 @@ class CompareScreen(Screen):
             endpoints, v = self.read_form()
         except ConsoleError as e:
             self._show_form(True)
-            self._status(_said(e), "bold red")
+            self._status(said(e), "bold red")
             return
         from console.compare.run import CompareConfig
 
@@ -346,20 +327,6 @@ class CompareScreen(Screen):
         md = write_private(stem.with_suffix(".md"), markdown(self.result), own_dir=True)
         write_private(stem.with_suffix(".json"), json.dumps(self.result, indent=2) + "\n", own_dir=True)
         self.notify(f"saved {md} and {stem.name}.json beside it")
-
-    def action_close(self) -> None:
-        if self.running:
-            self.cancel_work()
-            self._status("cancelling: closing the requests in flight…")
-            return
-        self.dismiss(self.result)
-
-    def quit_warning(self) -> str | None:
-        return "a comparison is running: quitting cancels it" if self.running else None
-
-    def cancel_work(self) -> None:
-        """Stop the run now: the worker's loop cancels the requests in flight (console.cancel)."""
-        self._cancel.set()
 
 
 def _live_cell(counts: dict[str, int]) -> Text:

@@ -7,7 +7,6 @@ registers its flags from), so defaults and messages match the CLI's. A filled-in
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from rich.text import Text
@@ -16,12 +15,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.validation import ValidationResult, Validator
 from textual.widgets import Checkbox, Footer, Input, Label, ProgressBar, Static
 
 from console.bench.options import OPTIONS, Option, OptionError, read_field
 from console.cancel import Cancelled
 from console.ui.fields import TextField
+from console.ui.screens.run import CancellableRun, Reads, said
 from console.ui.metrics.messages import BenchFinished, BenchUpdate
 from console.charts.layouts import gpu_vram_util_charts, server_charts
 from console.ui.chart_view import ChartView
@@ -39,21 +38,6 @@ SHORT_IDS = {"price_per_hour": "price"}  # the field's id from before the option
 HINT = "Enter or Ctrl+R runs (a Tool-call load runs tool rounds instead); Esc closes."
 
 
-class Reads(Validator):
-    """A field is valid when its option reads it: the same check, and message, as the CLI's flag."""
-
-    def __init__(self, option: Option) -> None:
-        super().__init__()
-        self.option = option
-
-    def validate(self, value: str) -> ValidationResult:
-        try:
-            read_field(self.option, value)
-        except OptionError as e:
-            return self.failure(_said(e))
-        return self.success()
-
-
 def _reads(option: Option, text: str) -> bool:
     try:
         read_field(option, text)
@@ -67,12 +51,11 @@ def field_id(option: Option) -> str:
     return "bench-" + SHORT_IDS.get(option.dest, option.field_id)
 
 
-def _said(e) -> str:
-    return e.message + (f" — {e.hint}" if e.hint else "")
-
-
-class BenchScreen(Screen):
+class BenchScreen(CancellableRun, Screen):
     """Runs ``console.bench.run_bench`` (or the tool-call load) in a thread; every event comes back as a message."""
+
+    RUN_WARNING = "a bench is running: quitting cancels it and drops the requests in flight"
+    CANCELLING = "cancelling: closing the streams in flight…"
 
     BINDINGS = [
         Binding("ctrl+r", "run", "Run"),
@@ -89,9 +72,8 @@ class BenchScreen(Screen):
         self.model = model
         self.timeline = timeline
         self.result: dict | None = None
-        self.running = False
+        self._init_run()
         self.max_failure_rate = 0.0  # of the run shown
-        self._cancel = threading.Event()
         self._levels: list[str] = []
         self._tool = False  # the run shown is a tool-call load
         self._field_problem = False  # the status line is a field's message (leaving a good field clears it)
@@ -187,7 +169,7 @@ class BenchScreen(Screen):
         try:
             values = self.read_form()
         except OptionError as e:
-            self._status(_said(e), "bold red", field_problem=True)
+            self._status(said(e), "bold red", field_problem=True)
             return
         self._remember_fields()
         self.running = True
@@ -411,17 +393,3 @@ class BenchScreen(Screen):
         saved = write_private(path, json.dumps(self.result, indent=2) + "\n", own_dir=True)
         self.notify(f"saved {saved}")
 
-    def action_close(self) -> None:
-        if self.running:
-            self.cancel_work()
-            self._status("cancelling: closing the streams in flight…")
-            return
-        self.dismiss(self.result)
-
-    # -- the app's quit policy (console/ui/quit.py) -----------------------------------------
-    def quit_warning(self) -> str | None:
-        return "a bench is running: quitting cancels it and drops the requests in flight" if self.running else None
-
-    def cancel_work(self) -> None:
-        """Stop the run now: the worker's loop cancels every stream (console.cancel)."""
-        self._cancel.set()
