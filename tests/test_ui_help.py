@@ -18,8 +18,9 @@ from tests.ui_helpers import screen_text
 
 
 def rows(text: str) -> list[str]:
-    """The help box's lines, whitespace folded (what shows beside the box cut off)."""
-    inside = [line.split("│")[1] for line in text.splitlines() if line.count("│") >= 2]
+    """The help box's lines, whitespace folded (what shows beside the box cut off); its border is
+    double while its body has the focus."""
+    inside = [re.split("[│║]", line)[1] for line in text.splitlines() if len(re.findall("[│║]", line)) >= 2]
     return [re.sub(r"\s+", " ", line.strip()) for line in inside]
 
 
