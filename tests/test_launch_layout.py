@@ -87,3 +87,24 @@ async def test_a_crash_shows_its_bundle_and_every_fix_whole_at_80x24(monkeypatch
         assert squeezed(BUNDLE.replace("/home/operator", "~")) in screen
         for d in diagnoses:
             assert squeezed(d.title) in screen and squeezed(d.fix) in screen, d.code
+
+
+async def test_the_problem_of_the_field_being_typed_in_is_in_view_at_80x24(monkeypatch):
+    # In the whole app at 80x24, Host port sits at the form's lower edge once focused: the error
+    # row below it was cut off (seen in the tmux burst test).
+    from console.ui.app import ConsoleApp
+
+    monkeypatch.setenv("GPT_OSS_GPUS", "none")
+    monkeypatch.setenv("GPT_OSS_HF_CACHE", "none")
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    app = ConsoleApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        await until(pilot, lambda: app.current_area == "launch", "the Launch area")
+        app.query_one("#f-model").focus()
+        await pilot.pause()
+        while app.focused.id != "f-host_port":  # by Tab, as an operator gets there: it ends at the lower edge
+            await pilot.press("tab")
+            await pilot.pause()
+        await pilot.press(*"99999")
+        await until(pilot, lambda: "out of range" in screen_text(app), "the port's error in view")

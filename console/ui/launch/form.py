@@ -204,7 +204,11 @@ class SettingsForm(VerticalScroll):
     def set_problem(self, key: str, message: str | None) -> None:
         box = self.query_one(f"#err-{key}", Static)
         box.update(Text(message or "", style="bold red" if message and not message.startswith("⚠") else "yellow"))
+        was = box.display
         box.display = bool(message)
+        if message and not was and self.screen.focused is not None and self.screen.focused.id == f"f-{key}":
+            # The problem of the field being typed in: in view, not cut off below the form's edge.
+            self.call_after_refresh(box.scroll_visible, animate=False)
 
     def options(self) -> dict[str, Any]:
         return {ALLOW_PUBLIC: self.query_one(f"#f-{ALLOW_PUBLIC}", Select).value is True}
