@@ -70,6 +70,22 @@ def test_refusals_are_one_line(env, gpus, fragment):
     assert len(info.value.lines) == 1 and fragment in info.value.lines[0]
 
 
+def test_a_refusal_printed_by_main_is_diagnosed_in_its_own_words(monkeypatch, capsys):
+    """What the console shows for a worker or launch the image refused: the entrypoint's line, not a bare exit code."""
+    from console.logs.diagnosis import Diagnoser
+
+    real = E.prepare
+    monkeypatch.setattr(E, "prepare", lambda env, args: real({"MODEL": "openai/gpt-oss-120b"}, args,
+                                                           detect=fake("L40S-48GB:1")))
+    assert E.main([]) == E.EXIT_SETTINGS
+    line = capsys.readouterr().err.strip()
+    diag = Diagnoser.match_line(line)
+    assert diag is not None and diag.code == "settings_refused"
+    assert diag.title.startswith("The image refused its settings: openai/gpt-oss-120b does not fit on one L40S-48GB")
+    no_gpu = Diagnoser.match_line("gpt-oss-image: error: nvidia-smi sees no usable GPU: run the container with --gpus all")
+    assert no_gpu is not None and no_gpu.code == "no_usable_gpu"  # the specific rule still wins
+
+
 def test_120b_on_48gb_suggests_what_fits():
     with pytest.raises(E.Refusal) as info:
         E.prepare({"MODEL": "gpt-oss-120b"}, [], detect=fake("L40S-48GB:1"))

@@ -118,6 +118,16 @@ _RULES: tuple[_Rule, ...] = (
         "(`nvidia-ctk runtime configure`, then restart Docker) and check that nvidia-smi works on the host.",
     ),
     _Rule(
+        # Any other refusal of the project image's entrypoint (exit 2: a setting it will not run
+        # with, such as a model that does not fit). The title carries the entrypoint's own words,
+        # which name the setting and the fix; without them an operator sees a bare exit code.
+        "settings_refused",
+        ("gpt-oss-image: error: ",),
+        re.compile(r"gpt-oss-image: error: (?P<why>.+)"),
+        "The image refused its settings: {why}",
+        "Change the setting the line names (it says which value would work) and launch again.",
+    ),
+    _Rule(
         "killed",
         ("Killed",),
         re.compile(r"^\s*Killed\s*$|\bKilled process\b"),
@@ -150,8 +160,8 @@ class Diagnoser:
         for rule in _RULES:
             for a in rule.anchors:
                 if a in msg:
-                    if rule.confirm.search(msg):
-                        return Diagnosis(rule.code, rule.title, rule.fix, msg[:500])
+                    if found := rule.confirm.search(msg):
+                        return Diagnosis(rule.code, rule.title.format_map({k: v[:300] for k, v in found.groupdict().items()}), rule.fix, msg[:500])
                     break
         return None
 
