@@ -220,7 +220,7 @@ def test_a_profile_keeps_the_engine(env):
     rc, out, err = cli(env, "launch", "--profile", "homelab", "--dry-run", "--json")
     assert rc == 0, err
     doc = json.loads(out)
-    assert doc["engine"] == "llamacpp" and doc["image"] == "ghcr.io/ggml-org/llama.cpp:server-cuda"
+    assert doc["engine"] == "llamacpp" and doc["image"] == "llama.cpp:server-cuda"
     assert doc["command"][:2] == ["-m", "/models/x.gguf"] and "org.gpt-oss-console.engine=llamacpp" in doc["docker_run"]
     rc, out, err = cli(env, "launch", "--profile", "homelab", "--engine", "vllm", "--model", "gpt-oss-20b",
                        "--dry-run", "--json")
