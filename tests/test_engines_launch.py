@@ -224,7 +224,8 @@ def test_launch_llamacpp_without_its_image_says_how_to_build_or_tag_it(env, name
     hint = doc["hint"]
     assert hint.count(". ") == 0 and hint.startswith("build it from a llama.cpp checkout")  # one sentence
     assert f"docker build -f .devops/cuda.Dockerfile --target server -t {image} ." in hint
-    assert f"tag the llama.cpp project's published server-cuda image with that name (docker tag THAT_IMAGE {image})" in hint
+    assert ("tag the llama.cpp project's published server-cuda image with that name "
+            f"(docker tag THAT_IMAGE {image})") in hint
     assert hint.endswith("or pass another llama-server image with --image")
     rc, out, err = cli(env, *argv, timeout=120)  # the words on a terminal: message, then the hint
     assert rc == 4 and f"error: {doc['error']}" in err and hint in err and "Traceback" not in out + err
