@@ -156,7 +156,8 @@ def _answered(exc: BaseException, low: str, image: str | None, port: int | None,
 
 def image_missing(image: str | None) -> ConsoleError:
     """The image is not on this Docker host and no pull brought it: what to do. An engine's stock
-    image with a local name (llama.cpp's) says how that engine's image is built or tagged."""
+    image with a local name (llama.cpp's) says how that engine's image is built or tagged; another
+    stock image is pulled elsewhere and loaded; any other image is built (the project's) or loaded."""
     from console import engines
 
     try:
@@ -166,6 +167,13 @@ def image_missing(image: str | None) -> ConsoleError:
     if stock is not None and stock.local:
         return ConsoleError(f"image {image} is not on this Docker host (a local name: the console does not "
                             "pull it)", stock.obtain, exit_code=EXIT_NOT_FOUND)
+    if stock is not None:  # upstream's image: the project's Dockerfile builds on SGLang's, never this
+        return ConsoleError(
+            f"image not found and no registry reachable: pull it where one is ({image})",
+            stock.obtain or f"pull it on a machine that reaches a registry and save it there (docker pull {image} "
+            f"&& docker save -o FILE {image}), load it here (docker load -i FILE), or pass another image with --image",
+            exit_code=EXIT_NOT_FOUND,
+        )
     name = f" ({image})" if image else ""
     return ConsoleError(
         f"image not found and no registry reachable: build or load it{name}",
