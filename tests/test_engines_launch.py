@@ -194,6 +194,46 @@ def test_launch_engine_vllm_negative_kv_budget_is_diagnosed(standin_vllm_image, 
     assert "No room left for the KV cache" in out + err and "MEM_FRACTION_STATIC" in out + err
 
 
+def absent_default_llamacpp_image(docker_client) -> str:
+    """llama.cpp's stock image name, which these tests need absent from the Docker Engine."""
+    import docker.errors
+
+    from console import engines
+    from tests.conftest import need
+
+    image = engines.get("llamacpp").stock_image().image
+    try:
+        docker_client.images.get(image)
+    except docker.errors.ImageNotFound:
+        return image
+    need(False, f"a Docker Engine without {image} (remove or untag it there to run this test)")
+    return image
+
+
+def test_launch_llamacpp_without_its_image_says_how_to_build_or_tag_it(env, name, docker_client):
+    """The stock llama.cpp image is a local name (no registry host is written in the project): when
+    the operator has not built or tagged it, launch says in one sentence how, exit 4 (not found),
+    and creates nothing."""
+    image = absent_default_llamacpp_image(docker_client)
+    argv = ("launch", "--engine", "llamacpp", "--model", "/models/x.gguf", "--gpus", "none", "--hf-cache", "none",
+            "--host-port", str(free_port()), "--container-name", name)
+    rc, out, err = cli(env, *argv, "--json", timeout=120)
+    assert rc == 4, err
+    doc = json.loads(out)
+    assert doc["error"] == f"image {image} is not on this Docker host (a local name: the console does not pull it)"
+    hint = doc["hint"]
+    assert hint.count(". ") == 0 and hint.startswith("build it from a llama.cpp checkout")  # one sentence
+    assert f"docker build -f .devops/cuda.Dockerfile --target server -t {image} ." in hint
+    assert ("tag the llama.cpp project's published server-cuda image with that name "
+            f"(docker tag THAT_IMAGE {image})") in hint
+    assert hint.endswith("or pass another llama-server image with --image")
+    rc, out, err = cli(env, *argv, timeout=120)  # the words on a terminal: message, then the hint
+    assert rc == 4 and f"error: {doc['error']}" in err and hint in err and "Traceback" not in out + err
+    assert not docker_client.containers.list(all=True, filters={"name": name})
+    with pytest.raises(Exception, match="No such image"):
+        docker_client.images.get(image)  # nothing was pulled or made under that name
+
+
 def test_launch_refuses_what_an_engine_cannot_take(env, tmp_path):
     """Bad input for an engine: one sentence with what to do, exit 2, nothing started."""
     rc, out, err = cli(env, "launch", "--engine", "llamacpp", "--tensor-parallel-size", "2", "--dry-run")
@@ -220,7 +260,7 @@ def test_a_profile_keeps_the_engine(env):
     rc, out, err = cli(env, "launch", "--profile", "homelab", "--dry-run", "--json")
     assert rc == 0, err
     doc = json.loads(out)
-    assert doc["engine"] == "llamacpp" and doc["image"] == "ghcr.io/ggml-org/llama.cpp:server-cuda"
+    assert doc["engine"] == "llamacpp" and doc["image"] == "llama.cpp:server-cuda"
     assert doc["command"][:2] == ["-m", "/models/x.gguf"] and "org.gpt-oss-console.engine=llamacpp" in doc["docker_run"]
     rc, out, err = cli(env, "launch", "--profile", "homelab", "--engine", "vllm", "--model", "gpt-oss-20b",
                        "--dry-run", "--json")

@@ -43,7 +43,10 @@ def test_stock_image_per_architecture():
     sglang = engines.get("sglang")
     assert sglang.version == VERSION and sglang.stock_image((9, 0)).image == sglang.stock_image((10, 0)).image == IMAGE
     assert engines.get("vllm").stock_image((9, 0)).image == "vllm/vllm-openai:v0.34.0"
-    assert engines.get("llamacpp").stock_image((8, 9)).image == "ghcr.io/ggml-org/llama.cpp:server-cuda"
+    llamacpp = engines.get("llamacpp").stock_image((8, 9))
+    assert llamacpp.image == "llama.cpp:server-cuda" and llamacpp.local  # built or tagged here, never pulled
+    assert engines.stock_image_named("llama.cpp:server-cuda") is llamacpp
+    assert not engines.get("vllm").stock_image().local and engines.stock_image_named("llama.cpp:server") is None
     assert engines.get("vllm").is_stock_image("vllm/vllm-openai:latest")
     assert not engines.get("vllm").is_stock_image("gpt-oss-sglang:latest")
 

@@ -4,8 +4,13 @@ do not, and what is typed into them is an edit like any other (the launch reads 
 
 from __future__ import annotations
 
+import pytest
+
 from console import engines
 from console.ui.launch.pane import LaunchPane
+from tests.fixtures.docker_engine import free_port
+from tests.fixtures.docker_engine import test_name as unique_name
+from tests.test_engines_launch import absent_default_llamacpp_image
 from tests.test_launch_pane import LaunchApp
 from tests.ui_helpers import screen_text, until
 
@@ -50,3 +55,28 @@ async def test_the_engine_selector_shows_that_engines_own_settings():
         assert pane.edits["engine"] == "llamacpp"
         select.value = "sglang"
         await until(pilot, lambda: not any(box.display for box in pane.query(".engine-own")), "SGLang: none")
+
+
+@pytest.mark.docker
+async def test_launching_llamacpp_without_its_image_says_how_to_build_or_tag_it(docker_client):
+    """F5 with the engine llama.cpp and its stock image (a local name) not on the Docker Engine: the
+    side panel says what the CLI says, in the same words (one path: console.runtime.errors)."""
+    from console.engines.llamacpp import OBTAIN
+
+    image = absent_default_llamacpp_image(docker_client)
+    name = unique_name("llimg")
+    env = {"GPT_OSS_ENGINE": "llamacpp", "MODEL": "/models/x.gguf", "GPT_OSS_GPUS": "none",
+           "GPT_OSS_HF_CACHE": "none", "GPT_OSS_CONTAINER_NAME": name, "GPT_OSS_HOST_PORT": str(free_port())}
+    app = LaunchApp(env=env)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(LaunchPane)
+        await pilot.pause()
+        assert pane.spec.image == image and pane.spec.mode == "stock"
+        await pilot.press("f5")
+        info = pane.query_one("#launch-info")
+        await until(pilot, lambda: "launch failed" in str(info.render()), "the launch's failure in the side panel")
+        text = str(info.render())
+        assert f"launch failed: image {image} is not on this Docker host" in text
+        assert f"→ {OBTAIN}" in text and "Traceback" not in text
+        assert pane.monitor is None
+    assert not docker_client.containers.list(all=True, filters={"name": name})

@@ -94,6 +94,31 @@ def test_missing_image_without_registry(xdg, name, capsys, docker_client):
 
 
 @pytest.mark.docker
+def test_a_missing_stock_image_is_pulled_elsewhere_not_built(xdg, name, capsys, docker_client):
+    """vLLM's stock image absent, no registry: the hint says pull, save and load it (the project's
+    Dockerfile builds the SGLang image; tagged with vLLM's name it would be the wrong server)."""
+    import docker.errors
+
+    from console import engines
+    from tests.conftest import need
+
+    image = engines.get("vllm").stock_image().image
+    try:
+        docker_client.images.get(image)
+        need(False, f"a Docker Engine without {image}")
+    except docker.errors.ImageNotFound:
+        pass
+    code = main(["launch", "--engine", "vllm", "--gpus", "none", "--hf-cache", "none",
+                 "--host-port", str(free_port()), "--container-name", name, "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 4
+    assert out["error"] == f"image not found and no registry reachable: pull it where one is ({image})"
+    assert f"docker pull {image} && docker save -o FILE {image}" in out["hint"] and "docker load -i FILE" in out["hint"]
+    assert "docker build" not in out["hint"]
+    assert not docker_client.containers.list(all=True, filters={"name": name})
+
+
+@pytest.mark.docker
 def test_the_printed_build_command_builds_the_image(standin_sglang_image, tmp_path):
     """Every command the console prints for the user is run: the image hint's build, from another folder.
 

@@ -64,6 +64,16 @@ def all_engines() -> list:
     return [get(n) for n in names()]
 
 
+def stock_image_named(image: str | None):
+    """The engine's :class:`~console.engines.base.StockImage` declared as exactly ``image`` (None
+    when no engine declares it): how the runtime knows a local name it must not pull."""
+    for engine in all_engines():
+        for stock in engine.stock_images:
+            if stock.image == image:
+                return stock
+    return None
+
+
 def verdicts(model, gpu, count: int = 1, **settings) -> list[tuple]:
     """Every engine's plan for one model on the same GPUs and settings, in engine order:
     ``(engine, EnginePlan or None, problem)`` — problem: why the engine cannot be planned with

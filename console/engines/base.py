@@ -52,6 +52,10 @@ class StockImage:
     image: str  # repository:tag, pinned
     archs: tuple[int, ...]  # compute-capability majors it is built for (8 = Ampere/Ada, 9 = Hopper, …)
     note: str = ""
+    # A local name (no registry publishes it under this name: the operator builds or tags it): the
+    # console never pulls it, and ``obtain`` is the one sentence that says how to get it.
+    local: bool = False
+    obtain: str = ""
 
     def serves(self, major: int) -> bool:
         return major in self.archs

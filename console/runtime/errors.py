@@ -142,12 +142,7 @@ def _answered(exc: BaseException, low: str, image: str | None, port: int | None,
             hint = "stop what holds it (ss -ltnp shows listening ports) or choose another port"
         return ConsoleError(f"port{where} is already in use on the host", hint, exit_code=EXIT_UNAVAILABLE)
     if _is_image_missing(exc, low):
-        name = f" ({image})" if image else ""
-        return ConsoleError(
-            f"image not found and no registry reachable: build or load it{name}",
-            f"build it ({build_command(image or 'IMAGE')}) or load a saved copy (docker load -i FILE)",
-            exit_code=EXIT_NOT_FOUND,
-        )
+        return image_missing(image)
     if "conflict" in low and "already in use by container" in low:
         return ConsoleError(
             "a container with that name already exists",
@@ -157,6 +152,34 @@ def _answered(exc: BaseException, low: str, image: str | None, port: int | None,
     status = getattr(exc, "status_code", None)
     first = str(getattr(exc, "explanation", None) or exc).strip() or type(exc).__name__
     return ConsoleError(f"Docker refused: {first}", f"HTTP {status}" if status else None)
+
+
+def image_missing(image: str | None) -> ConsoleError:
+    """The image is not on this Docker host and no pull brought it: what to do. An engine's stock
+    image with a local name (llama.cpp's) says how that engine's image is built or tagged; another
+    stock image is pulled elsewhere and loaded; any other image is built (the project's) or loaded."""
+    from console import engines
+
+    try:
+        stock = engines.stock_image_named(image) if image else None
+    except ConsoleError:  # an engine that does not load: the general answer
+        stock = None
+    if stock is not None and stock.local:
+        return ConsoleError(f"image {image} is not on this Docker host (a local name: the console does not "
+                            "pull it)", stock.obtain, exit_code=EXIT_NOT_FOUND)
+    if stock is not None:  # upstream's image: the project's Dockerfile builds on SGLang's, never this
+        return ConsoleError(
+            f"image not found and no registry reachable: pull it where one is ({image})",
+            stock.obtain or f"pull it on a machine that reaches a registry and save it there (docker pull {image} "
+            f"&& docker save -o FILE {image}), load it here (docker load -i FILE), or pass another image with --image",
+            exit_code=EXIT_NOT_FOUND,
+        )
+    name = f" ({image})" if image else ""
+    return ConsoleError(
+        f"image not found and no registry reachable: build or load it{name}",
+        f"build it ({build_command(image or 'IMAGE')}) or load a saved copy (docker load -i FILE)",
+        exit_code=EXIT_NOT_FOUND,
+    )
 
 
 def _is_image_missing(exc: BaseException, low: str) -> bool:

@@ -178,7 +178,8 @@ class Runtime:
 
     # -- images -----------------------------------------------------------
     def ensure_image(self, image: str, on_progress: Callable[[LayerProgress], None] | None = None) -> bool:
-        """Make sure ``image`` exists locally; pull it with per-layer progress if not.
+        """Make sure ``image`` exists locally; pull it with per-layer progress if not (an engine's stock
+        image under a local name is never pulled: the error says how to build or tag it).
 
         Returns True when it had to pull.
         """
@@ -187,8 +188,12 @@ class Runtime:
         try:
             self.client.images.get(image)
             return False
-        except docker.errors.ImageNotFound:
-            pass
+        except docker.errors.ImageNotFound as exc:
+            from console import engines
+
+            stock = engines.stock_image_named(image)
+            if stock is not None and stock.local:  # no registry has it under this name: never pulled
+                raise explain(exc, image=image) from exc
         except Exception as exc:
             raise explain(exc, image=image) from exc
         repo, tag = _split_image(image)

