@@ -179,7 +179,10 @@ def test_any_profile_file_shows_launches_or_says_why(text, tmp_path_factory, mon
 # -------------------------------------------------------------------------- preferences
 
 
-pref_values = st.text(st.characters(exclude_characters="\x00"), max_size=12) | st.sampled_from(
+# What an environment can hold: text without NUL and without lone surrogates (os.environ refuses
+# both), and bytes that are not UTF-8, which Python hands over as surrogate escapes (\udcff).
+pref_values = st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), max_size=12) | st.binary(
+    min_size=1, max_size=6).filter(lambda b: b"\x00" not in b).map(lambda b: b.decode("utf-8", "surrogateescape")) | st.sampled_from(
     ["0", "-1", "nan", "inf", "1e309", "on", "OFF", " 7 ", "", "0x10", "١"])
 
 
