@@ -173,3 +173,18 @@ def test_the_default_container_name_follows_the_engine():
         assert build_spec(resolve_values(cli=vals | {"container_name": "mine"}, env={}).values).name == "mine"
         from_env = resolve_values(cli=vals, env={"GPT_OSS_CONTAINER_NAME": "from-env"}).values
         assert build_spec(from_env).name == "from-env"
+
+
+def test_a_local_engine_image_is_never_pulled_by_the_printed_command_or_compose():
+    """llama.cpp's stock image is a local name: Docker would try to pull it from its default registry
+    when it is absent ("pull access denied"); the export says never, so the error is "no such image"."""
+    from console import engines
+
+    image = engines.get("llamacpp").stock_image().image
+    vals = values(engine="llamacpp", image=image, model="openai/gpt-oss-20b")
+    spec = build_spec(vals, image_mode="stock")
+    argv = spec.docker_run_argv()
+    assert argv[argv.index("--pull") + 1] == "never" and argv[-len(spec.command) - 1] == image
+    assert 'pull_policy: "never"' in spec.compose()
+    stock = build_spec(values(), image_mode="stock")  # a published name: pulled as Docker always does
+    assert "--pull" not in stock.docker_run_argv() and "pull_policy" not in stock.compose()

@@ -221,12 +221,22 @@ class LaunchSpec:
         if self.shm_size:
             groups.append(["--shm-size", self.shm_size])
         groups.append(["-p", f"{self._publish_host()}:{self.host_port}:{self.container_port}"])
+        if self._local_image():
+            groups.append(["--pull", "never"])
         for host, inside, mode in self._volumes():
             groups.append(["-v", f"{host}:{inside}" + (":ro" if mode == "ro" else "")])
         groups += [["-e", f"{k}={v}"] for k, v in sorted(self._shown_environment().items())]
         groups += [["--label", f"{k}={v}"] for k, v in self.labels.items() if k != LABEL_PLAN]
         groups.append([self.image, *(self._shown_command() or [])])
         return groups
+
+    def _local_image(self) -> bool:
+        """An engine's local image name (built or tagged here, published under no such name): a pasted
+        command must not try to pull it, which would fail with Docker's "pull access denied"."""
+        from console import engines
+
+        stock = engines.stock_image_named(self.image)
+        return bool(stock is not None and stock.local)
 
     def docker_run_argv(self) -> list[str]:
         return [a for g in self._run_groups() for a in g]
@@ -242,6 +252,8 @@ class LaunchSpec:
         """A docker compose file for the same container (YAML; strings JSON-quoted, which YAML accepts)."""
         q = _yaml_str
         out = ["services:", f"  {self.profile or 'sglang'}:", f"    image: {q(self.image)}", f"    container_name: {q(self.name)}"]
+        if self._local_image():
+            out.append('    pull_policy: "never"')
         command = self._shown_command()
         if command:
             out.append("    command: [" + ", ".join(q(a) for a in command) + "]")
