@@ -128,6 +128,8 @@ async def test_a_damaged_file_is_one_sentence_and_the_defaults(monkeypatch) -> N
     path.write_text("{ not json")
     app = app_of("smoke")
     async with app.run_test(size=(100, 30), notifications=True) as pilot:  # toasts drawn, as in a terminal
-        await until(pilot, lambda: "could not be read" in screen_text(app), "the sentence about the file")
+        await until(pilot, lambda: "could not be read" in screen_text(app),
+                    lambda: f"the sentence about the file (problem(): {state.problem()!r}, file there: "
+                            f"{path.exists()}, notifications: {[n.message for n in app._notifications]})")
         assert app.query_one("#smoke-url", Input).value == ""
     assert path.read_text() == "{ not json"  # nothing lost until something new is remembered
