@@ -10,6 +10,7 @@ import os
 import stat
 
 from textual.widgets import Input
+from textual.widgets._toast import Toast
 
 from console.ui import state
 from console.ui.app import ConsoleApp
@@ -128,8 +129,12 @@ async def test_a_damaged_file_is_one_sentence_and_the_defaults(monkeypatch) -> N
     path.write_text("{ not json")
     app = app_of("smoke")
     async with app.run_test(size=(100, 30), notifications=True) as pilot:  # toasts drawn, as in a terminal
-        await until(pilot, lambda: "could not be read" in screen_text(app),
-                    lambda: f"the sentence about the file (problem(): {state.problem()!r}, file there: "
-                            f"{path.exists()}, notifications: {[n.message for n in app._notifications]})")
+        # The toast on screen (its words, not the screen's rows: a long path wraps them at any word).
+        toast = await until(pilot, lambda: next((t for t in app.screen.query(Toast) if t.region.area), None),
+                            "the sentence about the file")
+        said = str(toast._notification.message)
+        assert said.startswith("The remembered settings could not be read (JSONDecodeError): starting from defaults.")
+        assert said.endswith(str(path)) and "ui-state.json.damaged" in said
+        assert app.screen.region.contains_region(toast.region)
         assert app.query_one("#smoke-url", Input).value == ""
     assert path.read_text() == "{ not json"  # nothing lost until something new is remembered

@@ -27,6 +27,10 @@ def state_path() -> Path:
     return Path(base, "gpt-oss-console", FILE_NAME)
 
 
+# The words first, the path last: a toast wraps a long path, and what matters should lead.
+_KEPT_ASIDE = f"The next remembered change keeps it aside as {FILE_NAME}.damaged:"
+
+
 def _load() -> tuple[dict[str, dict[str, Any]], str | None]:
     """The sections, and a sentence when the file exists but cannot be used."""
     path = state_path()
@@ -35,9 +39,10 @@ def _load() -> tuple[dict[str, dict[str, Any]], str | None]:
     except FileNotFoundError:
         return {}, None
     except (OSError, ValueError) as exc:
-        return {}, f"{path} could not be read ({exc.__class__.__name__}): starting from defaults"
+        return {}, (f"The remembered settings could not be read ({exc.__class__.__name__}): starting from "
+                    f"defaults. {_KEPT_ASIDE} {path}")
     if not isinstance(data, dict):
-        return {}, f"{path} holds no settings object: starting from defaults"
+        return {}, f"The remembered settings file holds no settings object: starting from defaults. {_KEPT_ASIDE} {path}"
     return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, dict)}, None
 
 
