@@ -241,3 +241,33 @@ def test_history_csv_and_charts(tmp_path):
     assert "GPU 0" in human.stdout and "Requests" in human.stdout and "server ready" in human.stdout
     week = run_cli("history", "--db", str(db), "--since", "7d", "--json")
     assert json.loads(week.stdout)["tier"] == "1m"  # a week reads the minute tier
+
+
+async def test_a_quit_while_the_history_is_read_back_does_not_wait_for_it(monkeypatch):
+    """The recorder's thread hands 'loaded' to the UI as the operator quits: the UI thread is then
+    joining that thread (Recorder.close), so a handover that waits for the UI thread deadlocked the
+    quit for close's whole timeout. The handover must not wait: the thread ends within the join."""
+    import threading
+
+    reading, release = threading.Event(), threading.Event()
+
+    def slow_load(store, timeline, now):
+        reading.set()
+        release.wait(30)
+        return load_into(store, timeline, now)
+
+    monkeypatch.setattr("console.history.load.load_into", slow_load)  # start() imports it from there
+    ended_in_join: list[bool] = []
+    real_close = Recorder.close
+
+    def close(self, timeout: float = 10.0) -> None:
+        release.set()  # the read-back finishes now, while the UI thread is quitting
+        real_close(self, timeout=5.0)
+        ended_in_join.append(self._thread is not None and not self._thread.is_alive())
+
+    monkeypatch.setattr(Recorder, "close", close)
+    use_recording(monkeypatch, "no-driver")
+    app = gpus_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, reading.is_set, "the history read-back to begin")
+    assert ended_in_join == [True]

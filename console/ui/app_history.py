@@ -72,10 +72,11 @@ class AppHistory:
         and once the history is read back ``app.history_loaded()`` redraws with it."""
 
         def later(fn: Callable, *args: Any) -> None:
-            try:
-                app.call_from_thread(fn, *args)
-            except RuntimeError:  # the app has exited meanwhile
-                pass
+            # Posted, never waited for: call_from_thread blocks this thread until the UI thread runs
+            # ``fn``, and a quit at that moment has the UI thread joining this one (Recorder.close):
+            # the console froze for close's whole timeout. call_after_refresh only posts a message,
+            # which Textual accepts from any thread; after the app has gone it is dropped.
+            app.call_after_refresh(fn, *args)
 
         def problem(why: str) -> None:  # said once; the console goes on without history
             later(lambda: app.notify(why, title="History", severity="warning", timeout=20))
