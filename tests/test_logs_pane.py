@@ -614,6 +614,45 @@ async def test_a_flood_paces_redraws_from_the_previous_interval() -> None:
         assert flushes[2] - flushes[1] < timer_wait
 
 
+async def test_a_flood_repaints_the_view_in_the_panes_redraws() -> None:
+    """Once a flood is paced, the view repaints inside the pane's redraw (one frame for view,
+    panel and status), never in a frame of its own between two of them, and still at most
+    once per FLOOD_REPAINT_S; the last lines show when the flood stops."""
+    from console.ui.logs.view import FLOOD_REPAINT_S
+
+    app = LogsApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(LogsPane)
+        view = pane.view
+        await pilot.pause()
+        inside = [False]
+        updates: list[tuple[float, bool]] = []
+        flush, update = pane._flush_view, view._update
+
+        def counting_flush() -> None:
+            inside[0] = True
+            try:
+                flush()
+            finally:
+                inside[0] = False
+
+        def counting_update() -> None:
+            updates.append((time.monotonic(), inside[0]))
+            update()
+
+        pane._flush_view, view._update = counting_flush, counting_update
+        t0, n = time.monotonic(), 0
+        while time.monotonic() - t0 < 2.5:  # ~20 ingests a second, each a flood's worth of lines
+            n += 1
+            pane.feed_lines([f"flood {n} {i}" for i in range(3_000)])
+            await pilot.pause(0.05)
+        paced = updates[2:]  # the first ones come before the flood is known as one
+        assert len(paced) >= 2
+        assert all(in_flush for _, in_flush in paced), updates
+        assert all(b - a >= FLOOD_REPAINT_S * 0.9 for (a, _), (b, _) in zip(paced, paced[1:])), updates
+        await until(pilot, lambda: f"flood {n} 2999" in screen_text(app), "the flood's last line")
+
+
 async def test_the_chosen_plan_is_shown_next_to_the_logged_pool() -> None:
     """The planner's PlanChosen reaches the Logs area as a message (no other area calls into it)."""
     from types import SimpleNamespace
