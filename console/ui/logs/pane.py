@@ -122,6 +122,7 @@ class LogsPane(LogsActions, Vertical):
         self._paced = False  # the next redraw is paced for a flood (the view need not pace itself)
         self._closing = False
         self._last_take = 0.0
+        self._take_due: Inbox | None = None  # the inbox a take timer is set for
         # What panel and status show now: an unchanged text is not drawn again, and the panel
         # asks for a layout only when its height (line count) changes.
         self._panel_shown: Text | None = None
@@ -269,8 +270,14 @@ class LogsPane(LogsActions, Vertical):
         # feed posts no more messages and a flood arrives in a few large batches.
         wait = self._last_take + 1 / INGEST_HZ - time.monotonic()
         if wait > 0:
-            self.set_timer(wait, lambda: self._take(inbox))
+            self._take_due = inbox
+            self.set_timer(wait, self._take_later)  # a bound method: Textual inspects a lambda's signature each time
         else:
+            self._take(inbox)
+
+    def _take_later(self) -> None:
+        inbox, self._take_due = self._take_due, None
+        if inbox is not None:
             self._take(inbox)
 
     def _take(self, inbox: Inbox) -> None:
