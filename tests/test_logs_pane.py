@@ -661,6 +661,31 @@ async def test_a_flood_repaints_the_view_in_the_panes_redraws() -> None:
         await until(pilot, lambda: f"flood {n} {logs_module.FLOOD_LINES}" in screen_text(app), "the flood's last line")
 
 
+async def test_the_end_of_a_log_is_taken_at_once() -> None:
+    """INGEST_HZ paces lines, not the end: a log that ends just after a take shows as ended
+    (with its last lines) at once, not a take interval later."""
+    from console.logs.follow import Ended, LogChunk
+    from console.ui.logs.inbox import Inbox
+
+    app = LogsApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(LogsPane)
+        await pilot.pause()
+        asked: list[Inbox] = []
+        inbox = Inbox("container 3f2a9c", asked.append)
+        pane._inbox, pane.source, pane.source_state = inbox, "container 3f2a9c", "reading"
+        inbox.put(LogChunk(["the last line"]))
+        pane._last_take = time.monotonic()  # a take just now: these lines wait for the next
+        pane._on_lines(LogsPane.LinesArrived(inbox))
+        assert pane.buffer.total == 0 and len(asked) == 1
+        inbox.put(Ended())
+        assert len(asked) == 2  # the end asks again though a take is due
+        pane._on_lines(LogsPane.LinesArrived(inbox))
+        assert pane.buffer.lines == ["the last line"] and pane.source_state == "ended"
+        await pilot.pause(0.1)  # the paced take still due finds nothing more
+        assert pane.buffer.lines == ["the last line"]
+
+
 async def test_the_chosen_plan_is_shown_next_to_the_logged_pool() -> None:
     """The planner's PlanChosen reaches the Logs area as a message (no other area calls into it)."""
     from types import SimpleNamespace

@@ -269,7 +269,7 @@ class LogsPane(LogsActions, Vertical):
         # Take at most INGEST_HZ times a second: the inbox stays "pending" meanwhile, so the
         # feed posts no more messages and a flood arrives in a few large batches.
         wait = self._last_take + 1 / INGEST_HZ - time.monotonic()
-        if wait > 0:
+        if wait > 0 and not inbox.final:  # the end is shown at once: only lines are paced
             self._take_due = inbox
             self.set_timer(wait, self._take_later)  # a bound method: Textual inspects a lambda's signature each time
         else:
