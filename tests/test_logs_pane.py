@@ -614,6 +614,78 @@ async def test_a_flood_paces_redraws_from_the_previous_interval() -> None:
         assert flushes[2] - flushes[1] < timer_wait
 
 
+async def test_a_flood_repaints_the_view_in_the_panes_redraws() -> None:
+    """Once a flood is paced, the view repaints inside the pane's redraw (one frame for view,
+    panel and status), not in a frame of its own between two of them, and still at most once
+    per FLOOD_REPAINT_S; the last lines show when the flood stops."""
+    from console.ui.logs import pane as logs_module
+    from console.ui.logs.view import FLOOD_REPAINT_S, FLOOD_ROWS
+
+    app = LogsApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(LogsPane)
+        view = pane.view
+        await pilot.pause()
+        inside = [False]
+        updates: list[tuple[float, bool]] = []
+        flush, update = pane._flush_view, view._update
+
+        def counting_flush() -> None:
+            inside[0] = True
+            try:
+                flush()
+            finally:
+                inside[0] = False
+
+        def counting_update() -> None:
+            updates.append((time.monotonic(), inside[0]))
+            update()
+
+        pane._flush_view, view._update = counting_flush, counting_update
+        # The way into a flood: two readable-rate redraws, the second with more rows than the
+        # view shows at once, which it defers by itself (the one repaint of its own) ...
+        for k in range(2):
+            pane.feed_lines([f"start {k} {i}" for i in range(FLOOD_ROWS + 1)])
+            await pilot.pause(1.5 / logs_module.VIEW_FPS)
+        # ... then every ingest a flood's worth of lines, ~20 a second.
+        t0, n = time.monotonic(), 0
+        while time.monotonic() - t0 < 2.5:
+            n += 1
+            pane.feed_lines([f"flood {n} {i}" for i in range(logs_module.FLOOD_LINES + 1)])
+            await pilot.pause(0.05)
+        outside = [i for i, (_, in_flush) in enumerate(updates) if not in_flush]
+        assert len(outside) <= 1, updates
+        paced = updates[outside[-1] + 1 :] if outside else updates
+        assert len(paced) >= 3, updates
+        assert all(b - a >= FLOOD_REPAINT_S * 0.9 for (a, _), (b, _) in zip(paced[1:], paced[2:])), updates
+        await until(pilot, lambda: f"flood {n} {logs_module.FLOOD_LINES}" in screen_text(app), "the flood's last line")
+
+
+async def test_the_end_of_a_log_is_taken_at_once() -> None:
+    """INGEST_HZ paces lines, not the end: a log that ends just after a take shows as ended
+    (with its last lines) at once, not a take interval later."""
+    from console.logs.follow import Ended, LogChunk
+    from console.ui.logs.inbox import Inbox
+
+    app = LogsApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(LogsPane)
+        await pilot.pause()
+        asked: list[Inbox] = []
+        inbox = Inbox("container 3f2a9c", asked.append)
+        pane._inbox, pane.source, pane.source_state = inbox, "container 3f2a9c", "reading"
+        inbox.put(LogChunk(["the last line"]))
+        pane._last_take = time.monotonic()  # a take just now: these lines wait for the next
+        pane._on_lines(LogsPane.LinesArrived(inbox))
+        assert pane.buffer.total == 0 and len(asked) == 1
+        inbox.put(Ended())
+        assert len(asked) == 2  # the end asks again though a take is due
+        pane._on_lines(LogsPane.LinesArrived(inbox))
+        assert pane.buffer.lines == ["the last line"] and pane.source_state == "ended"
+        await pilot.pause(0.1)  # the paced take still due finds nothing more
+        assert pane.buffer.lines == ["the last line"]
+
+
 async def test_the_chosen_plan_is_shown_next_to_the_logged_pool() -> None:
     """The planner's PlanChosen reaches the Logs area as a message (no other area calls into it)."""
     from types import SimpleNamespace

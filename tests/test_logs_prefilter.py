@@ -121,3 +121,34 @@ def test_a_statistics_form_anywhere_is_statistics(head: str, form: str) -> None:
     assert isinstance(parse_line(line), BatchStats)
     batch = [DECODE] * 5 + [line] + [DECODE] * 5
     assert all(isinstance(ev, BatchStats) for ev in SGLangScanner().feed(batch))
+
+
+def _reference_counts(lines: list[str]) -> dict[str, int]:
+    """What the scanner's counts must be, line by line with parse_line (the slow reference)."""
+    counts = {"lines": len(lines), "decode": 0, "prefill": 0, "access": 0}
+    for line in lines:
+        ev = parse_line(line)
+        if isinstance(ev, BatchStats):
+            counts[ev.kind] += 1
+        elif _is_access(line):
+            counts["access"] += 1
+    return counts
+
+
+OTHER_RANKS = "[2026-01-05 14:31:10 DP1 TP3 EP3] Prefill batch. #new-seq: 2, #new-token: 64, #running-req: 1,"
+
+
+@pytest.mark.parametrize("shape", ["all flood", "few others", "many others", "others first"])
+def test_counts_match_a_line_by_line_reading(shape: str) -> None:
+    # The shortcut counts decode and prefill lines by their letter at the flood offset and
+    # finds the other lines by list.index when few, by one compress pass when many: both
+    # regimes, and a batch whose flood offset is not the first line's, agree with parse_line.
+    lines = {
+        "all flood": [DECODE, PREFILL, DECODE, DOUBLE] * 500,
+        "few others": ([DECODE] * 60 + [ACCESS, PREFILL, TAGGED, OTHER_RANKS] + [PREFILL] * 30) * 20 + LOOKALIKES,
+        "many others": [ACCESS, DECODE, TAGGED, OTHER_RANKS, *LOOKALIKES, PREFILL] * 50 + EVENT_LINES,
+        "others first": [OTHER_RANKS, ACCESS] + [DECODE, PREFILL] * 200,
+    }[shape]
+    scanner = SGLangScanner()
+    scanner.feed(lines)
+    assert scanner.counts == _reference_counts(lines)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from itertools import compress, repeat
-from operator import is_, not_, or_
+from operator import is_, itemgetter, not_
 
 from console.logs.diagnosis import Diagnoser
 from console.logs.events import (
@@ -255,6 +255,7 @@ _ANCHORS = (
 # must reach the anchors.
 _DECODE = ("Decode batch.", "Decode batch,")
 _PREFILL = ("Prefill batch.", "Prefill batch,")
+_FLOOD = _DECODE + _PREFILL
 # ``Decode batch [iter 7],``: statistics only when the tag is followed by "." or ","
 # (_BATCH), so lines starting like this are confirmed with that regex.
 _TAGGED = ("Decode batch[", "Decode batch [", "Prefill batch[", "Prefill batch [")
@@ -275,7 +276,8 @@ def _classify(lines: list[str]) -> tuple[list[int], int, int, int]:
     * statistics lines are recognised at the offset where most messages start (the prefix
       ``[time ranks] `` has one length per rank set). Wherever ``Decode batch.`` stands,
       parse_line reads the line as statistics and reports nothing else for it, so that
-      offset needs no proof for them;
+      offset needs no proof for them. One ``startswith`` pass finds them all; their letter
+      at that offset (``D`` or ``P``, one C-level join and count) tells decode from prefill;
     * the rest — access lines, other prefixes, tagged statistics, real events — is tested
       one by one: the message starts after the first ``"] "``; a tag is confirmed with
       _BATCH's regex. Access lines are skipped on purpose: a client chooses their text.
@@ -283,12 +285,13 @@ def _classify(lines: list[str]) -> tuple[list[int], int, int, int]:
     n = len(lines)
     offsets = [line.find("] ") + 2 for line in (lines[0], lines[n // 2], lines[-1])]
     at = max(set(offsets), key=offsets.count)
-    dec = list(map(str.startswith, lines, repeat(_DECODE), repeat(at)))
-    pre = list(map(str.startswith, lines, repeat(_PREFILL), repeat(at)))
-    decode, prefill = dec.count(True), pre.count(True)
-    if decode + prefill == n:
+    flood = list(map(str.startswith, lines, repeat(_FLOOD), repeat(at)))
+    stats = flood.count(True)
+    decode = "".join(map(itemgetter(at), lines if stats == n else compress(lines, flood))).count("D")
+    prefill = stats - decode
+    if stats == n:
         return [], decode, prefill, 0  # the common case under load
-    rest = list(compress(range(n), map(not_, map(or_, dec, pre))))
+    rest = _unset(flood, n - stats)
     others = list(map(lines.__getitem__, rest))
     # Tagged statistics at that offset: the regex itself, still no Python frame per line.
     tagged = list(map(_BATCH_AT.match, others, repeat(at)))
@@ -312,6 +315,19 @@ def _classify(lines: list[str]) -> tuple[list[int], int, int, int]:
         else:
             candidates.append(i)
     return candidates, decode, prefill, access
+
+
+def _unset(flags: list[bool], count: int) -> list[int]:
+    """Indices of the ``count`` False entries: found by ``list.index`` (C) when they are few
+    among many (a flood's access lines), else by one ``compress`` pass."""
+    if count * 8 > len(flags):
+        return list(compress(range(len(flags)), map(not_, flags)))
+    out, i = [], -1
+    index = flags.index
+    for _ in range(count):
+        i = index(False, i + 1)
+        out.append(i)
+    return out
 
 
 class SGLangScanner:

@@ -4,8 +4,8 @@ The feed's thread puts items in; the view takes them all at once, at most a few 
 second (a flood arrives as a few large takes, k9s style), in order: chunks, run markers,
 outages, the end. A chunk is one read of the log (thousands of lines in a flood): kept as
 it is, not copied into a merged list. At most one "come and take" message is pending at a
-time, and a reader that gets too far ahead waits (memory stays bounded while the view
-catches up).
+time — but the end asks again, so that it is taken at once and not at the lines' pace —
+and a reader that gets too far ahead waits (memory stays bounded while the view catches up).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from console.logs.follow import FollowItem, LogChunk
+from console.logs.follow import Ended, FollowItem, LogChunk
 
 HIGH_WATER = 200_000  # lines waiting for the view before the feed's thread waits
 
@@ -25,6 +25,7 @@ class Inbox:
         self._items: list[FollowItem] = []
         self._lines = 0
         self._pending = False  # a take is due and not done yet
+        self.final = False  # the source's end is waiting: take it now, not at the ingest pace
         self._cond = threading.Condition()
         self.stopped = threading.Event()
         self.unsubscribe: Callable[[], None] | None = None
@@ -37,7 +38,11 @@ class Inbox:
                     self._cond.wait(0.1)
                 self._lines += len(item.lines)
             self._items.append(item)  # shared with the feed's history: read, never changed
-            if self.stopped.is_set() or self._pending:
+            if self.stopped.is_set():
+                return
+            if isinstance(item, Ended):
+                self.final = True  # asked again below even while a take is due (it may be paced)
+            elif self._pending:
                 return
             self._pending = True
         self._notify(self)
@@ -46,7 +51,7 @@ class Inbox:
         with self._cond:
             items, self._items = self._items, []
             self._lines = 0
-            self._pending = False
+            self._pending = self.final = False
             self._cond.notify_all()
             return items
 

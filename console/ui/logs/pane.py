@@ -39,13 +39,13 @@ from console.ui.logs.actions import LogsActions
 from console.ui.logs.inbox import Inbox
 from console.ui.logs.input_bar import LogInputBar
 from console.ui.logs.panel import panel_text
-from console.ui.logs.view import LogView
+from console.ui.logs.view import FLOOD_REPAINT_S, LogView
 from console.ui.messages import ContainerWatched, PlanChosen
 
 VIEW_FPS = 12  # redraws per second while lines arrive at a readable pace
 # ... and while they pour in faster than anyone reads: a backlog being caught up (reading a
 # long log from the start), where every frame costs a whole screen (~25 ms) and none is read.
-FLOOD_FPS = 2
+FLOOD_FPS = 1 / FLOOD_REPAINT_S  # the view's own flood pace (2): it then repaints in the pane's redraws
 FLOOD_LINES = 5_000  # lines since the last redraw that make it a flood
 INGEST_HZ = 30  # times a second the view takes what the feed has queued
 EMPTY_HINT = "No log yet: launch a server (2 Launch, F5), c picks a running container, o opens a saved log."
@@ -119,8 +119,10 @@ class LogsPane(LogsActions, Vertical):
         self._last_view_flush = 0.0
         self._lines_since_flush = 0
         self._flooding = False  # the last redraw covered a flood: pace the next one too
+        self._paced = False  # the next redraw is paced for a flood (the view need not pace itself)
         self._closing = False
         self._last_take = 0.0
+        self._take_due: Inbox | None = None  # the inbox a take timer is set for
         # What panel and status show now: an unchanged text is not drawn again, and the panel
         # asks for a layout only when its height (line count) changes.
         self._panel_shown: Text | None = None
@@ -267,9 +269,15 @@ class LogsPane(LogsActions, Vertical):
         # Take at most INGEST_HZ times a second: the inbox stays "pending" meanwhile, so the
         # feed posts no more messages and a flood arrives in a few large batches.
         wait = self._last_take + 1 / INGEST_HZ - time.monotonic()
-        if wait > 0:
-            self.set_timer(wait, lambda: self._take(inbox))
+        if wait > 0 and not inbox.final:  # the end is shown at once: only lines are paced
+            self._take_due = inbox
+            self.set_timer(wait, self._take_later)  # a bound method: Textual inspects a lambda's signature each time
         else:
+            self._take(inbox)
+
+    def _take_later(self) -> None:
+        inbox, self._take_due = self._take_due, None
+        if inbox is not None:
             self._take(inbox)
 
     def _take(self, inbox: Inbox) -> None:
@@ -362,6 +370,9 @@ class LogsPane(LogsActions, Vertical):
         flooding = self._flooding or self._lines_since_flush > FLOOD_LINES
         fps = FLOOD_FPS if flooding else VIEW_FPS
         wait = self._last_view_flush + 1 / fps - time.monotonic()
+        # At FLOOD_FPS the view's own flood pacing is met already: it repaints in this redraw,
+        # not in a frame of its own ~0.1 s away (twice the compositor's work per interval).
+        self._paced = flooding
         if wait <= 0:
             self._flush_view()
         else:
@@ -373,7 +384,7 @@ class LogsPane(LogsActions, Vertical):
         self._last_view_flush = time.monotonic()
         self._flooding = self._lines_since_flush > FLOOD_LINES
         self._lines_since_flush = 0
-        self.view.lines_changed()
+        self.view.lines_changed(paced=self._paced)
         self._refresh_panel()
 
     def _refresh_panel(self, force: bool = False) -> None:

@@ -18,6 +18,7 @@ from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.timer import Timer
 
 from console.logs.buffer import LogBuffer
 from console.logs.severity import Severity, severity
@@ -92,30 +93,36 @@ class LogView(ScrollView, can_focus=True):
         self._frame: tuple[int, int, int] | None = None  # scroll x, y and width while a frame renders
         self._shown_total = 0  # buffer.total at the last update
         self._shown_at = 0.0  # when (monotonic)
-        self._deferred = False  # an update is scheduled (flood pacing)
+        self._deferred: Timer | None = None  # an update is scheduled (flood pacing)
 
     # ── feeding ──────────────────────────────────────────────────────────────
-    def lines_changed(self) -> None:
+    def lines_changed(self, *, paced: bool = False) -> None:
         """Call after the buffer changed: resize the virtual area, keep following.
 
         While following a flood the update is deferred (see FLOOD_ROWS); it always comes
         within FLOOD_REPAINT_S, so the last lines of a burst are never left unshown.
+        ``paced``: the caller spaces these calls by FLOOD_REPAINT_S itself (the pane in a
+        flood), so the update comes now, in the frame that redraws the caller's other parts;
+        a deferred one is then not needed.
         """
-        if self._deferred:
-            return
-        if self.follow and self.buffer.total - self._shown_total > FLOOD_ROWS:
-            wait = self._shown_at + FLOOD_REPAINT_S - time.monotonic()
-            if wait > 0 and self.is_mounted:
-                self._deferred = True
-                self.set_timer(wait, self._deferred_update)
+        if not paced:
+            if self._deferred is not None:
                 return
+            if self.follow and self.buffer.total - self._shown_total > FLOOD_ROWS:
+                wait = self._shown_at + FLOOD_REPAINT_S - time.monotonic()
+                if wait > 0 and self.is_mounted:
+                    self._deferred = self.set_timer(wait, self._deferred_update)
+                    return
         self._update()
 
     def _deferred_update(self) -> None:
-        self._deferred = False
+        self._deferred = None
         self._update()
 
     def _update(self) -> None:
+        if self._deferred is not None:  # done now: the deferred one would repaint again
+            self._deferred.stop()
+            self._deferred = None
         self._shown_total = self.buffer.total
         self._shown_at = time.monotonic()
         width = min(self.buffer.max_len, DISPLAY_MAX + 20) + 1
