@@ -108,7 +108,15 @@ async def test_up_and_drain_by_keyboard(fleet_lab, console_image, monkeypatch):
         assert reveal(app.query_one(ChatPane).settings.api_key) == key  # a Secret: compared by its value
         # l shows the selected worker's log (the SGLang stand-in's ready line).
         await pilot.press("l")
-        await until(pilot, lambda: "fired up and ready to roll" in screen_text(app), "the worker's log", timeout=60)
+        # The page holds the log's tail and shows its end: the stand-in's statistics lines after
+        # the ready line can push it above the visible rows, so the page's text is what is read.
+        from console.ui.fleet.screens import TextScreen
+
+        page = await until(pilot, lambda: app.screen if isinstance(app.screen, TextScreen) else None,
+                           "the worker's log", timeout=60)
+        assert page.title_text.endswith("-alpha-0"), page.title_text  # the selected worker's container
+        assert "fired up and ready to roll" in str(page.text)
+        await until(pilot, lambda: "alpha-0" in screen_text(app), "the log page painted")
         await pilot.press("escape")
         # Drain the first row's worker.
         table = pane.query_one("#fleet-table")
