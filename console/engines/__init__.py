@@ -74,6 +74,17 @@ def stock_image_named(image: str | None):
     return None
 
 
+def local_image(image: str | None):
+    """The :class:`~console.engines.base.StockImage` when ``image`` is an engine's local name (built
+    or tagged on the Docker host, published under no such name: never pulled), else None. An
+    engine that does not load declares nothing here: the caller goes on as for any image."""
+    try:
+        stock = stock_image_named(image) if image else None
+    except ConsoleError:
+        return None
+    return stock if stock is not None and stock.local else None
+
+
 def verdicts(model, gpu, count: int = 1, **settings) -> list[tuple]:
     """Every engine's plan for one model on the same GPUs and settings, in engine order:
     ``(engine, EnginePlan or None, problem)`` — problem: why the engine cannot be planned with

@@ -160,13 +160,14 @@ def image_missing(image: str | None) -> ConsoleError:
     stock image is pulled elsewhere and loaded; any other image is built (the project's) or loaded."""
     from console import engines
 
+    local = engines.local_image(image)
+    if local is not None:
+        return ConsoleError(f"image {image} is not on this Docker host (a local name: the console does not "
+                            "pull it)", local.obtain, exit_code=EXIT_NOT_FOUND)
     try:
         stock = engines.stock_image_named(image) if image else None
     except ConsoleError:  # an engine that does not load: the general answer
         stock = None
-    if stock is not None and stock.local:
-        return ConsoleError(f"image {image} is not on this Docker host (a local name: the console does not "
-                            "pull it)", stock.obtain, exit_code=EXIT_NOT_FOUND)
     if stock is not None:  # upstream's image: the project's Dockerfile builds on SGLang's, never this
         return ConsoleError(
             f"image not found and no registry reachable: pull it where one is ({image})",

@@ -191,8 +191,7 @@ class Runtime:
         except docker.errors.ImageNotFound as exc:
             from console import engines
 
-            stock = engines.stock_image_named(image)
-            if stock is not None and stock.local:  # no registry has it under this name: never pulled
+            if engines.local_image(image) is not None:  # no registry has it under this name: never pulled
                 raise explain(exc, image=image) from exc
         except Exception as exc:
             raise explain(exc, image=image) from exc

@@ -235,8 +235,7 @@ class LaunchSpec:
         command must not try to pull it, which would fail with Docker's "pull access denied"."""
         from console import engines
 
-        stock = engines.stock_image_named(self.image)
-        return bool(stock is not None and stock.local)
+        return engines.local_image(self.image) is not None
 
     def docker_run_argv(self) -> list[str]:
         return [a for g in self._run_groups() for a in g]
